@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkGrpcHealth } from './health';
+import { freePort } from './ports';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+export type ServiceName = 'auth' | 'metadata' | 'blob-upload' | 'indexer' | 'gateway';
+const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'blob-upload', 'indexer'];
+
+export interface RegistryOptions {
+  /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
+  dependencyEnv: Record<string, string>;
+  /** Each service writes <logDir>/<service>.log. */
+  logDir: string;
+  /** Gateway port; a free one when omitted. */
+  gatewayPort?: number;
+  /** Extra variables for every service (limits, log level, ...). */
+  extraEnv?: Record<string, string>;
+}
+
+export interface RunningRegistry {
+  gatewayUrl: string;
+  /** "host:port" of the registry, as docker wants it. */
+  registryHost: string;
+  grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  logFile(service: ServiceName): string;
+  /** SIGTERM to every service (they shut down gracefully); resolves when all exited. */
+  stop(): Promise<void>;
+  /** Stops and starts one service with the same ports and environment. */
+  restart(service: ServiceName): Promise<void>;
+}
+
+/** Starts the five services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
+export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  mkdirSync(options.logDir, { recursive: true });
+  const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
+  const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
+  const gatewayPort = options.gatewayPort ?? (await freePort());
+
+  const common: Record<string, string> = {
+    ...options.dependencyEnv,
+    GRPC_HOST: '127.0.0.1',
+    HTTP_HOST: '127.0.0.1',
+    AUTH_ADDR: grpcAddresses.auth,
+    METADATA_ADDR: grpcAddresses.metadata,
+    BLOB_UPLOAD_ADDR: grpcAddresses['blob-upload'],
+    INDEXER_ADDR: grpcAddresses.indexer,
+    ...options.extraEnv,
+  };
+  const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
+    ...common,
+    METRICS_PORT: String(await freePort()),
+    ...(name === 'gateway' ? { HTTP_PORT: String(gatewayPort) } : { GRPC_PORT: String(ports[name]) }),
+  });
+
+  const envs = new Map<ServiceName, Record<string, string>>();
+  const children = new Map<ServiceName, ChildProcess>();
+  const logFile = (name: ServiceName) => path.join(options.logDir, `${name}.log`);
+
+  const launch = async (name: ServiceName) => {
+    const env = envs.get(name) ?? (await envOf(name));
+    envs.set(name, env);
+    const log = createWriteStream(logFile(name), { flags: 'a' });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    children.set(name, child);
+    await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${gatewayPort}/v2/`) : checkGrpc(grpcAddresses[name])), logFile(name));
+  };
+
+  const stopOne = async (name: ServiceName) => {
+    const child = children.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const stop = async () => {
+    await Promise.all([...children.keys()].map(stopOne));
+  };
+
+  try {
+    await Promise.all(GRPC_SERVICES.map(launch));
+    await launch('gateway');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    registryHost: `127.0.0.1:${gatewayPort}`,
+    grpcAddresses,
+    logFile,
+    stop,
+    async restart(name) {
+      await stopOne(name);
+      await launch(name);
+    },
+  };
+}
+
+async function checkGrpc(address: string): Promise<boolean> {
+  return (await checkGrpcHealth(address).catch(() => 'DOWN')) === 'SERVING';
+}
+
+async function checkHttp(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitReady(name: string, child: ChildProcess, isReady: () => Promise<boolean>, logPath: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} during start-up:\n${tail(logPath)}`);
+    if (await isReady()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} was not ready within ${timeoutMs / 1000} s:\n${tail(logPath)}`);
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,82 @@
+import {
+  ChannelCredentials,
+  Metadata,
+  type CallOptions,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  type ClientWritableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { fromGrpcError } from '@ocireg/errors';
+import { REQUEST_ID_KEY } from '@ocireg/logger';
+
+export interface ClientCallOptions {
+  requestId?: string;
+  /** Milliseconds until the call fails with DEADLINE_EXCEEDED. */
+  deadlineMs?: number;
+}
+
+const DEFAULT_DEADLINE_MS = 10_000;
+
+/**
+ * Channel options for every internal client: transparent retries of calls
+ * that never reached the server (UNAVAILABLE) with backoff, and keepalive.
+ */
+export function clientChannelOptions(): ChannelOptions {
+  return {
+    'grpc.enable_retries': 1,
+    'grpc.service_config': JSON.stringify({
+      methodConfig: [
+        {
+          name: [{}],
+          retryPolicy: { maxAttempts: 4, initialBackoff: '0.1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+        },
+      ],
+    }),
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  };
+}
+
+type ClientConstructor<C> = new (address: string, credentials: ChannelCredentials, options?: ChannelOptions) => C;
+
+export function createGrpcClient<C>(Client: ClientConstructor<C>, address: string): C {
+  return new Client(address, ChannelCredentials.createInsecure(), clientChannelOptions());
+}
+
+function callArgs(options: ClientCallOptions): [Metadata, Partial<CallOptions>] {
+  const metadata = new Metadata();
+  if (options.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
+  return [metadata, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS) }];
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/** Promise form of a unary call, with a deadline and the request id; errors come back as RegistryError. */
+export function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options: ClientCallOptions = {}): Promise<Res> {
+  const [metadata, callOptions] = callArgs(options);
+  return new Promise<Res>((resolve, reject) => {
+    method(request, metadata, callOptions, (error, response) => (error ? reject(fromGrpcError(error)) : resolve(response)));
+  });
+}
+
+type ClientStreamMethod<Req, Res> = (
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientWritableStream<Req>;
+
+/** Opens a client-streaming call; write to `stream` (respecting backpressure), then await `response`. */
+export function clientStreamCall<Req, Res>(method: ClientStreamMethod<Req, Res>, options: ClientCallOptions = {}): { stream: ClientWritableStream<Req>; response: Promise<Res> } {
+  const [metadata, callOptions] = callArgs(options);
+  let stream!: ClientWritableStream<Req>;
+  const response = new Promise<Res>((resolve, reject) => {
+    stream = method(metadata, callOptions, (error, value) => (error ? reject(fromGrpcError(error)) : resolve(value)));
+  });
+  return { stream, response };
+}

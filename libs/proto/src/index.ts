@@ -1,0 +1,15 @@
+import path from 'node:path';
+
+export * as auth from './gen/ocireg/auth/v1/auth';
+export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
+export * as indexer from './gen/ocireg/indexer/v1/indexer';
+export * as metadata from './gen/ocireg/metadata/v1/metadata';
+
+/** The .proto sources, for server reflection. */
+export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
+export const PROTO_FILES = {
+  auth: 'ocireg/auth/v1/auth.proto',
+  blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
+  indexer: 'ocireg/indexer/v1/indexer.proto',
+  metadata: 'ocireg/metadata/v1/metadata.proto',
+} as const;

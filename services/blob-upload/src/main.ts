@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import { createLogger } from '@ocireg/logger';
+import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
+import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { blobupload, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { S3BlobStore } from '@ocireg/storage';
+import { loadBlobUploadConfig } from './config';
+import { blobUploadHandlers } from './grpc-handlers';
+import { RedisSessionStore } from './sessions';
+import { UploadService } from './upload-service';
+
+runService(async () => {
+  const config = loadBlobUploadConfig();
+  const logger = createLogger({ service: 'blob-upload', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry('blob-upload');
+
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
+  await store.ensureBucket(config.S3_REGION);
+
+  const timeLimitSeconds = config.UPLOAD_TIME_LIMIT_SECONDS;
+  const uploads = new UploadService({
+    store,
+    sessions: new RedisSessionStore(redis, Math.ceil(timeLimitSeconds) + 3600),
+    logger,
+    limits: { partSize: config.UPLOAD_PART_SIZE, maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000 },
+  });
+
+  const grpcServer = await startGrpcServer(
+    { name: 'blob-upload', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.blobupload], protoIncludeDirs: [PROTO_DIR] },
+    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads) }],
+  );
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+
+  onShutdown(logger, [
+    { name: 'grpc', run: () => grpcServer.shutdown() },
+    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'redis', run: () => redis.quit() },
+  ]);
+  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'blob-upload ready');
+});

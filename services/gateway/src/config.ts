@@ -1,0 +1,27 @@
+import { env, loadConfig, z } from '@ocireg/config';
+
+export const configSchema = z.object({
+  HTTP_HOST: env.host('0.0.0.0'),
+  HTTP_PORT: env.port(5000),
+  METRICS_PORT: env.port(9100),
+  LOG_LEVEL: env.logLevel(),
+  AUTH_ADDR: env.address(),
+  METADATA_ADDR: env.address(),
+  BLOB_UPLOAD_ADDR: env.address(),
+  INDEXER_ADDR: env.address(),
+  S3_ENDPOINT: env.url(),
+  S3_ACCESS_KEY: z.string().min(1),
+  S3_SECRET_KEY: z.string().min(1),
+  S3_BUCKET: z.string().min(3),
+  S3_REGION: z.string().default('us-east-1'),
+  /** Same limit as blob-upload's; the gateway uses it as the deadline of a streaming call. */
+  UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */
+  MAX_MANIFEST_SIZE: env.bytes(4 * 1024 * 1024),
+});
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(configSchema, source);
+}

@@ -1,0 +1,35 @@
+import { createLogger } from '@ocireg/logger';
+import { onShutdown, runService } from '@ocireg/grpc';
+import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { S3BlobStore } from '@ocireg/storage';
+import { OpenAccessGuard } from './access-guard';
+import { closeServiceClients, createServiceClients } from './clients';
+import { loadGatewayConfig } from './config';
+import { RegistryApi } from './registry-api';
+import { createGatewayServer } from './server';
+
+runService(async () => {
+  const config = loadGatewayConfig();
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry('gateway');
+  const clients = createServiceClients(config);
+  const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
+
+  const api = new RegistryApi({
+    clients,
+    store,
+    guard: new OpenAccessGuard(),
+    limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
+  });
+  const server = createGatewayServer({ api, logger, metrics });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+
+  onShutdown(logger, [
+    { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
+    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'grpc clients', run: () => closeServiceClients(clients) },
+  ]);
+  const address = server.address();
+  logger.info({ httpPort: typeof address === 'object' && address ? address.port : config.HTTP_PORT, metricsPort: metricsServer.port }, 'gateway ready');
+});

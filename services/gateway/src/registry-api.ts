@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { RegistryError } from '@ocireg/errors';
+import { clientStreamCall, unaryCall } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import { INDEX_MEDIA_TYPES, isDigest, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import type { BlobStore } from '@ocireg/storage';
+import type { AccessGuard } from './access-guard';
+import type { ServiceClients } from './clients';
+import { hasBody, readSmallBody, streamBodyToUpload } from './http-io';
+import type { OciRoute } from './oci-routes';
+
+export interface RegistryApiDeps {
+  clients: ServiceClients;
+  store: BlobStore;
+  guard: AccessGuard;
+  limits: { uploadTimeLimitMs: number; maxManifestSize: number };
+}
+
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  requestId: string;
+  logger: Logger;
+}
+
+const UNARY_DEADLINE_MS = 30_000;
+
+/** The OCI distribution API: each method handles one route; errors are thrown as RegistryError. */
+export class RegistryApi {
+  constructor(private readonly deps: RegistryApiDeps) {}
+
+  async handle(route: OciRoute, exchange: Exchange): Promise<void> {
+    const method = exchange.req.method ?? 'GET';
+    if (route.kind === 'base') {
+      if (method !== 'GET' && method !== 'HEAD') throw unsupported(method);
+      return json(exchange, 200, {});
+    }
+    const name = parseRepositoryName(route.name).value;
+    switch (route.kind) {
+      case 'blob':
+        if (method === 'GET' || method === 'HEAD') return this.getBlob(exchange, name, route.digest);
+        throw unsupported(method);
+      case 'uploads':
+        if (method === 'POST') return this.startUpload(exchange, name);
+        throw unsupported(method);
+      case 'upload':
+        if (method === 'PATCH') return this.appendUpload(exchange, name, route.uploadId);
+        if (method === 'PUT') return this.completeUpload(exchange, name, route.uploadId);
+        if (method === 'GET') return this.uploadStatus(exchange, name, route.uploadId);
+        if (method === 'DELETE') return this.cancelUpload(exchange, name, route.uploadId);
+        throw unsupported(method);
+      case 'manifest':
+        if (method === 'GET' || method === 'HEAD') return this.getManifest(exchange, name, route.reference);
+        if (method === 'PUT') return this.putManifest(exchange, name, route.reference);
+        throw unsupported(method);
+      case 'tags':
+        throw new RegistryError('UNSUPPORTED', 'tags list is not implemented yet');
+    }
+  }
+
+  private async getBlob({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {
+    parseDigest(digest);
+    await this.deps.guard.authorize(req, name, ['pull']);
+    const { metadata } = this.deps.clients;
+    const { blob } = await unaryCall(metadata.statBlob.bind(metadata), { repository: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    if (!blob) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+
+    const range = parseRange(req.headers.range, blob.size);
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest, 'Accept-Ranges': 'bytes', ETag: `"${digest}"` };
+    if (range) {
+      headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+      headers['Content-Length'] = range.end - range.start + 1;
+    } else {
+      headers['Content-Length'] = blob.size;
+    }
+    if (req.method === 'HEAD' || blob.size === 0) {
+      res.writeHead(range ? 206 : 200, headers).end();
+      return;
+    }
+    const body = await this.deps.store.read(blob.storageKey, range ? { offset: range.start, length: range.end - range.start + 1 } : undefined);
+    res.writeHead(range ? 206 : 200, headers);
+    await pipeline(body, res);
+  }
+
+  private async startUpload(exchange: Exchange, name: string): Promise<void> {
+    const { req, res, url, requestId } = exchange;
+    await this.deps.guard.authorize(req, name, ['push']);
+    const digest = url.searchParams.get('digest');
+    if (digest !== null) parseDigest(digest);
+    const { uploads } = this.deps.clients;
+    const { uploadId } = await unaryCall(uploads.startUpload.bind(uploads), { repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+
+    if (digest !== null) {
+      // Monolithic upload: POST ?digest= with the whole blob as the body.
+      if (hasBody(req)) await this.streamToUpload(exchange, name, uploadId, undefined);
+      return this.finishBlob(exchange, name, uploadId, digest);
+    }
+    res.writeHead(202, {
+      Location: uploadLocation(name, uploadId),
+      'Docker-Upload-UUID': uploadId,
+      Range: '0-0',
+      'Content-Length': 0,
+    });
+    res.end();
+  }
+
+  private async appendUpload(exchange: Exchange, name: string, uploadId: string): Promise<void> {
+    await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const expectedOffset = parseContentRangeStart(exchange.req.headers['content-range']);
+    const size = await this.streamToUpload(exchange, name, uploadId, expectedOffset);
+    exchange.res.writeHead(202, {
+      Location: uploadLocation(name, uploadId),
+      'Docker-Upload-UUID': uploadId,
+      Range: `0-${Math.max(size - 1, 0)}`,
+      'Content-Length': 0,
+    });
+    exchange.res.end();
+  }
+
+  private async completeUpload(exchange: Exchange, name: string, uploadId: string): Promise<void> {
+    await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const digest = exchange.url.searchParams.get('digest');
+    if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT to an upload needs ?digest=');
+    parseDigest(digest);
+    if (hasBody(exchange.req)) {
+      await this.streamToUpload(exchange, name, uploadId, parseContentRangeStart(exchange.req.headers['content-range']));
+    }
+    return this.finishBlob(exchange, name, uploadId, digest);
+  }
+
+  private async uploadStatus({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
+    await this.deps.guard.authorize(req, name, ['push']);
+    const { uploads } = this.deps.clients;
+    const { size } = await unaryCall(uploads.getUpload.bind(uploads), { uploadId, repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    res.writeHead(204, { Location: uploadLocation(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: `0-${Math.max(size - 1, 0)}` });
+    res.end();
+  }
+
+  private async cancelUpload({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
+    await this.deps.guard.authorize(req, name, ['push']);
+    const { uploads } = this.deps.clients;
+    await unaryCall(uploads.cancelUpload.bind(uploads), { uploadId, repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    res.writeHead(204).end();
+  }
+
+  private async streamToUpload({ req, requestId }: Exchange, name: string, uploadId: string, expectedOffset: number | undefined): Promise<number> {
+    const { uploads } = this.deps.clients;
+    const { stream, response } = clientStreamCall(uploads.appendUpload.bind(uploads), { requestId, deadlineMs: this.deps.limits.uploadTimeLimitMs + 60_000 });
+    stream.write({ part: { $case: 'header', header: { uploadId, repository: name, expectedOffset } } });
+    const { size } = await streamBodyToUpload(req, stream, response);
+    return size;
+  }
+
+  /** Verifies and records the uploaded bytes as a blob of this repository. */
+  private async finishBlob({ res, requestId }: Exchange, name: string, uploadId: string, digest: string): Promise<void> {
+    const { uploads, metadata } = this.deps.clients;
+    const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, repository: name, digest }, { requestId, deadlineMs: 5 * 60_000 });
+    const linked = await unaryCall(
+      metadata.linkBlob.bind(metadata),
+      { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey } },
+      { requestId, deadlineMs: UNARY_DEADLINE_MS },
+    );
+    if (linked.alreadyExisted && linked.blob?.storageKey !== completed.storageKey) {
+      // The same bytes were stored before; keep one copy.
+      await this.deps.store.delete(completed.storageKey);
+    }
+    res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+    res.end();
+  }
+
+  private async getManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+    checkReference(reference);
+    await this.deps.guard.authorize(req, name, ['pull']);
+    const { metadata } = this.deps.clients;
+    const manifest = await unaryCall(metadata.getManifest.bind(metadata), { repository: name, reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    res.writeHead(200, {
+      'Content-Type': manifest.mediaType,
+      'Content-Length': manifest.content.length,
+      'Docker-Content-Digest': manifest.digest,
+      ETag: `"${manifest.digest}"`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : Buffer.from(manifest.content));
+  }
+
+  private async putManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+    checkReference(reference);
+    await this.deps.guard.authorize(req, name, ['push']);
+    const content = await readSmallBody(req, this.deps.limits.maxManifestSize);
+    const parsed = parseManifest(content, req.headers['content-type']);
+    const algorithm = isDigest(reference) ? parseDigest(reference).algorithm : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(content).digest('hex')}`;
+    if (isDigest(reference) && reference !== digest) {
+      throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${reference}`, { digest: reference });
+    }
+    const { metadata } = this.deps.clients;
+    await unaryCall(
+      metadata.putManifest.bind(metadata),
+      { repository: name, tag: isDigest(reference) ? '' : reference, digest, mediaType: parsed.mediaType, content, blobDigests: parsed.blobDigests, manifestDigests: parsed.manifestDigests },
+      { requestId, deadlineMs: UNARY_DEADLINE_MS },
+    );
+    res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+    res.end();
+  }
+}
+
+function json({ req, res }: Exchange, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
+  res.end(req.method === 'HEAD' ? undefined : payload);
+}
+
+function unsupported(method: string): RegistryError {
+  return new RegistryError('UNSUPPORTED', `method ${method} is not supported here`);
+}
+
+function uploadLocation(name: string, uploadId: string): string {
+  return `/v2/${name}/blobs/uploads/${uploadId}`;
+}
+
+function checkReference(reference: string): void {
+  if (reference.includes(':')) parseDigest(reference);
+  else parseTag(reference);
+}
+
+/** "start-end" as chunked uploads send it (no "bytes=" prefix); returns start. */
+export function parseContentRangeStart(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const match = /^(?:bytes[ =])?(\d+)-(\d+)$/.exec(header.trim());
+  if (!match) throw new RegistryError('RANGE_INVALID', `invalid Content-Range "${header}"`, undefined, 416);
+  return Number(match[1]);
+}
+
+/** A single "bytes=start-end" range within a blob, or undefined for the whole blob. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) throw new RegistryError('RANGE_INVALID', `unsupported Range "${header}"`, undefined, 416);
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    start = Math.max(size - Number(match[2]), 0); // suffix range: last N bytes
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start > end || start >= size) throw new RegistryError('RANGE_INVALID', `Range "${header}" is outside the blob of ${size} bytes`, undefined, 416);
+  return { start, end };
+}
+
+interface ParsedManifest {
+  mediaType: string;
+  blobDigests: string[];
+  manifestDigests: string[];
+}
+
+interface Descriptor {
+  digest?: unknown;
+  mediaType?: unknown;
+}
+
+/** Reads what the registry must check in a manifest: its media type and the digests it references. */
+export function parseManifest(content: Buffer, contentType: string | undefined): ParsedManifest {
+  let document: { mediaType?: unknown; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
+  try {
+    document = JSON.parse(content.toString('utf8'));
+  } catch {
+    throw new RegistryError('MANIFEST_INVALID', 'manifest is not valid JSON');
+  }
+  if (!document || typeof document !== 'object' || Array.isArray(document)) throw new RegistryError('MANIFEST_INVALID', 'manifest must be a JSON object');
+  const declared = typeof document.mediaType === 'string' ? document.mediaType : undefined;
+  const headerType = contentType?.split(';')[0]?.trim();
+  const mediaType = declared ?? headerType;
+  if (!mediaType) throw new RegistryError('MANIFEST_INVALID', 'manifest media type is missing (no mediaType field and no Content-Type)');
+
+  const digestsOf = (descriptors: unknown, field: string): string[] => {
+    if (descriptors === undefined) return [];
+    if (!Array.isArray(descriptors)) throw new RegistryError('MANIFEST_INVALID', `${field} must be an array`);
+    return descriptors.map((d: Descriptor, i) => {
+      if (typeof d?.digest !== 'string' || !isDigest(d.digest)) throw new RegistryError('MANIFEST_INVALID', `${field}[${i}].digest is not a valid digest`);
+      return d.digest;
+    });
+  };
+
+  const isIndex = INDEX_MEDIA_TYPES.has(mediaType) || (document.manifests !== undefined && document.layers === undefined);
+  if (isIndex) return { mediaType, blobDigests: [], manifestDigests: digestsOf(document.manifests, 'manifests') };
+
+  const blobDigests = digestsOf(document.layers ?? [], 'layers');
+  if (document.config !== undefined) blobDigests.unshift(...digestsOf([document.config], 'config'));
+  return { mediaType, blobDigests, manifestDigests: [] };
+}

@@ -1,0 +1,18 @@
+import { env, loadConfig, z } from '@ocireg/config';
+
+export const configSchema = z.object({
+  GRPC_HOST: env.host('0.0.0.0'),
+  GRPC_PORT: env.port(50052),
+  METRICS_PORT: env.port(9102),
+  LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.url(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  /** Run migrations at start-up (on by default; the Helm chart runs them as a hook instead). */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+});
+
+export type MetadataConfig = ReturnType<typeof loadMetadataConfig>;
+
+export function loadMetadataConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(configSchema, source);
+}

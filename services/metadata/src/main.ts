@@ -1,0 +1,32 @@
+import { Pool } from 'pg';
+import { createLogger } from '@ocireg/logger';
+import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
+import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { loadMetadataConfig } from './config';
+import { registryMetadataHandlers } from './grpc-handlers';
+import { migrate } from './migrate';
+import { RegistryMetadata } from './registry-metadata';
+
+runService(async () => {
+  const config = loadMetadataConfig();
+  const logger = createLogger({ service: 'metadata', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry('metadata');
+
+  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
+  pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
+
+  const grpcServer = await startGrpcServer(
+    { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata], protoIncludeDirs: [PROTO_DIR] },
+    [{ definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool)) }],
+  );
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+
+  onShutdown(logger, [
+    { name: 'grpc', run: () => grpcServer.shutdown() },
+    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'postgres', run: () => pool.end() },
+  ]);
+  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'metadata ready');
+});

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+
+export interface BlobRecord {
+  digest: string;
+  size: number;
+  storageKey: string;
+}
+
+export interface ManifestRecord {
+  digest: string;
+  mediaType: string;
+  content: Buffer;
+}
+
+export interface PutManifestInput {
+  repository: string;
+  tag?: string;
+  digest: string;
+  mediaType: string;
+  content: Buffer;
+  blobDigests: string[];
+  manifestDigests: string[];
+}
+
+/** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
+export class RegistryMetadata {
+  constructor(private readonly pool: Pool) {}
+
+  async linkBlob(repository: string, blob: BlobRecord): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
+    parseRepositoryName(repository);
+    parseDigest(blob.digest);
+    return this.transaction(async (client) => {
+      const inserted = await client.query('INSERT INTO blobs (digest, size, storage_key) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, blob.storageKey]);
+      const { rows } = await client.query<{ size: string; storage_key: string }>('SELECT size, storage_key FROM blobs WHERE digest = $1', [blob.digest]);
+      await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [repository, blob.digest]);
+      const stored = rows[0]!;
+      return { blob: { digest: blob.digest, size: Number(stored.size), storageKey: stored.storage_key }, alreadyExisted: inserted.rowCount === 0 };
+    });
+  }
+
+  async statBlob(repository: string, digest: string): Promise<BlobRecord> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    const { rows } = await this.pool.query<{ size: string; storage_key: string }>(
+      'SELECT b.size, b.storage_key FROM repository_blobs rb JOIN blobs b USING (digest) WHERE rb.repository = $1 AND rb.digest = $2',
+      [repository, digest],
+    );
+    const row = rows[0];
+    if (!row) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+    return { digest, size: Number(row.size), storageKey: row.storage_key };
+  }
+
+  async putManifest(input: PutManifestInput): Promise<string> {
+    parseRepositoryName(input.repository);
+    if (input.tag) parseTag(input.tag);
+    const digest = parseDigest(input.digest);
+    const actual = `${digest.algorithm}:${createHash(digest.algorithm).update(input.content).digest('hex')}`;
+    if (actual !== digest.value) throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${actual}, not ${digest.value}`, { digest: digest.value });
+    const blobDigests = unique(input.blobDigests);
+    const manifestDigests = unique(input.manifestDigests);
+    for (const referenced of [...blobDigests, ...manifestDigests]) parseDigest(referenced);
+
+    return this.transaction(async (client) => {
+      await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
+      await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
+      await client.query(
+        'INSERT INTO manifests (repository, digest, media_type, content, size) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repository, digest) DO NOTHING',
+        [input.repository, digest.value, input.mediaType, input.content, input.content.length],
+      );
+      const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
+      if (references.length > 0) {
+        await client.query(
+          `INSERT INTO manifest_references (repository, manifest_digest, referenced_digest, kind)
+           SELECT $1, $2, ref.digest, ref.kind FROM unnest($3::text[], $4::text[]) AS ref(digest, kind) ON CONFLICT DO NOTHING`,
+          [input.repository, digest.value, references.map((r) => r[0]), references.map((r) => r[1])],
+        );
+      }
+      if (input.tag) {
+        await client.query(
+          `INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
+           ON CONFLICT (repository, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()`,
+          [input.repository, input.tag, digest.value],
+        );
+      }
+      return digest.value;
+    });
+  }
+
+  async getManifest(repository: string, reference: string): Promise<ManifestRecord> {
+    parseRepositoryName(repository);
+    const byDigest = reference.includes(':');
+    if (byDigest) parseDigest(reference);
+    else parseTag(reference);
+    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer }>(
+      byDigest
+        ? 'SELECT digest, media_type, content FROM manifests WHERE repository = $1 AND digest = $2'
+        : 'SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest WHERE t.repository = $1 AND t.name = $2',
+      [repository, reference],
+    );
+    const row = rows[0];
+    if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is unknown to ${repository}`, { reference });
+    return { digest: row.digest, mediaType: row.media_type, content: row.content };
+  }
+
+  private async requireExisting(client: PoolClient, table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): Promise<void> {
+    if (digests.length === 0) return;
+    const { rows } = await client.query<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository = $1 AND digest = ANY($2::text[])`, [repository, digests]);
+    const found = new Set(rows.map((row) => row.digest));
+    const missing = digests.filter((d) => !found.has(d));
+    if (missing.length > 0) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown ${table === 'manifests' ? 'manifest(s)' : 'blob(s)'}: ${missing.join(', ')}`, { missing });
+    }
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
