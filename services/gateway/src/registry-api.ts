@@ -57,8 +57,27 @@ export class RegistryApi {
         if (method === 'PUT') return this.putManifest(exchange, name, route.reference);
         throw unsupported(method);
       case 'tags':
-        throw new RegistryError('UNSUPPORTED', 'tags list is not implemented yet');
+        if (method === 'GET' || method === 'HEAD') return this.listTags(exchange, name);
+        throw unsupported(method);
     }
+  }
+
+  /** Tags in lexical order; `n` and `last` paginate, and a Link header points to the next page. */
+  private async listTags(exchange: Exchange, name: string): Promise<void> {
+    const { req, res, url, requestId } = exchange;
+    await this.deps.guard.authorize(req, name, ['pull']);
+    const n = url.searchParams.get('n');
+    const last = url.searchParams.get('last') ?? '';
+    if (n !== null && !/^\d{1,9}$/.test(n)) throw new RegistryError('UNSUPPORTED', `invalid page size n=${n}`);
+    if (n === '0') return json(exchange, 200, { name, tags: [] });
+    const { metadata } = this.deps.clients;
+    const page = await unaryCall(metadata.listTags.bind(metadata), { repository: name, limit: n === null ? 0 : Number(n), after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const lastTag = page.tags[page.tags.length - 1];
+    if (page.hasMore && lastTag) {
+      const next = new URLSearchParams({ n: String(n ?? page.tags.length), last: lastTag });
+      res.setHeader('Link', `</v2/${name}/tags/list?${next.toString()}>; rel="next"`);
+    }
+    return json(exchange, 200, { name, tags: page.tags });
   }
 
   private async getBlob({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {

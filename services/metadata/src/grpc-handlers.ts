@@ -3,6 +3,9 @@ import type { AsyncService } from '@ocireg/grpc';
 import { metadata } from '@ocireg/proto';
 import type { RegistryMetadata } from './registry-metadata';
 
+/** Largest page of tags one call returns. */
+const MAX_TAGS_PAGE = 1000;
+
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 export function registryMetadataHandlers(store: RegistryMetadata): Server {
@@ -30,6 +33,10 @@ export function registryMetadataHandlers(store: RegistryMetadata): Server {
     async getManifest(request) {
       const manifest = await store.getManifest(request.repository, request.reference);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content };
+    },
+    async listTags(request) {
+      const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
+      return store.listTags(request.repository, limit, request.after);
     },
   };
 }

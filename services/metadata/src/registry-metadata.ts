@@ -105,6 +105,22 @@ export class RegistryMetadata {
     return { digest: row.digest, mediaType: row.media_type, content: row.content };
   }
 
+  /** Tags in lexical (byte) order after `after`; reports whether more follow. */
+  async listTags(repository: string, limit: number, after: string): Promise<{ tags: string[]; hasMore: boolean }> {
+    parseRepositoryName(repository);
+    const { rows } = await this.pool.query<{ name: string }>(
+      'SELECT name FROM tags WHERE repository = $1 AND name COLLATE "C" > $2 ORDER BY name COLLATE "C" LIMIT $3',
+      [repository, after, limit + 1],
+    );
+    if (rows.length === 0 && after === '') await this.requireRepository(repository);
+    return { tags: rows.slice(0, limit).map((row) => row.name), hasMore: rows.length > limit };
+  }
+
+  private async requireRepository(repository: string): Promise<void> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [repository]);
+    if (!rowCount) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { name: repository });
+  }
+
   private async requireExisting(client: PoolClient, table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): Promise<void> {
     if (digests.length === 0) return;
     const { rows } = await client.query<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository = $1 AND digest = ANY($2::text[])`, [repository, digests]);

@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startRegistry, type RunningRegistry } from '@ocireg/devstack';
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a client command; failures carry its stderr so the test output says why. */
+export async function run(command: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (err) {
+    const failure = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${command} ${args.join(' ')} failed: ${failure.stderr || failure.stdout || failure.message}`);
+  }
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `ocireg-${prefix}-`));
+}
+
+/** The five services against the dependencies the global setup started. */
+export async function startTestRegistry(extraEnv: Record<string, string> = {}): Promise<RunningRegistry> {
+  const dependencyEnv = Object.fromEntries(
+    ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].map((name) => {
+      const value = process.env[name];
+      if (!value) throw new Error(`${name} is not set: run the e2e tests through the integration project (vitest --project integration)`);
+      return [name, value];
+    }),
+  );
+  return startRegistry({ dependencyEnv, logDir: tempDir('logs'), extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}

@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@ocireg/logger';
+import { MIN_PART_SIZE, S3BlobStore } from '@ocireg/storage';
+import { RedisSessionStore } from './sessions';
+import { UploadService, type UploadLimits } from './upload-service';
+
+const MiB = 1024 * 1024;
+const env = process.env;
+
+function sha256(...chunks: Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function* chunksOf(data: Buffer, size = 256 * 1024): AsyncIterable<Buffer> {
+  for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
+}
+
+describe('UploadService against MinIO and Redis', () => {
+  let redis: Redis;
+  let store: S3BlobStore;
+  const logger = createLogger({ service: 'test', level: 'silent' });
+
+  const service = (limits: Partial<UploadLimits> = {}, now?: () => number) =>
+    new UploadService({
+      store,
+      sessions: new RedisSessionStore(redis, 3600),
+      logger,
+      limits: { partSize: MIN_PART_SIZE, maxBlobSize: 64 * MiB, timeLimitMs: 60_000, ...limits },
+      now,
+    });
+
+  beforeAll(async () => {
+    redis = new Redis(env.REDIS_URL!);
+    store = new S3BlobStore({ endpoint: env.S3_ENDPOINT!, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, bucket: env.S3_BUCKET!, region: env.S3_REGION ?? 'us-east-1' });
+    await store.ensureBucket(env.S3_REGION ?? 'us-east-1');
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  it('streams one big append into parts and verifies the digest', async () => {
+    const uploads = service();
+    const data = randomBytes(12 * MiB + 123);
+    const session = await uploads.start('acme/app');
+    expect(await uploads.append(session.id, 'acme/app', undefined, chunksOf(data))).toBe(data.length);
+    const blob = await uploads.complete(session.id, 'acme/app', sha256(data));
+    expect(blob.size).toBe(data.length);
+    expect(sha256(await buffer(await store.read(blob.storageKey)))).toBe(sha256(data));
+  });
+
+  it('accepts chunks smaller than an S3 part and checks Content-Range offsets', async () => {
+    const uploads = service();
+    const chunks = [randomBytes(3 * MiB), randomBytes(3 * MiB), randomBytes(1000)];
+    const session = await uploads.start('acme/app');
+    let offset = 0;
+    for (const chunk of chunks) {
+      offset = await uploads.append(session.id, 'acme/app', offset, chunksOf(chunk));
+    }
+    await expect(uploads.append(session.id, 'acme/app', 5, chunksOf(randomBytes(10)))).rejects.toMatchObject({ code: 'RANGE_INVALID', httpStatus: 416 });
+    expect(await uploads.status(session.id, 'acme/app')).toBe(offset);
+    const blob = await uploads.complete(session.id, 'acme/app', sha256(...chunks));
+    expect(sha256(await buffer(await store.read(blob.storageKey)))).toBe(sha256(...chunks));
+  });
+
+  it('resumes a session in a new process (no in-memory hash) and still verifies', async () => {
+    const first = await service().start('acme/app');
+    const part1 = randomBytes(2 * MiB);
+    await service().append(first.id, 'acme/app', 0, chunksOf(part1));
+    const part2 = randomBytes(4 * MiB);
+    const restarted = service();
+    await restarted.append(first.id, 'acme/app', part1.length, chunksOf(part2));
+    const blob = await restarted.complete(first.id, 'acme/app', sha256(part1, part2));
+    expect(blob.size).toBe(part1.length + part2.length);
+  });
+
+  it('refuses a wrong digest, deletes the bytes and forgets the session', async () => {
+    const uploads = service();
+    const session = await uploads.start('acme/app');
+    await uploads.append(session.id, 'acme/app', undefined, chunksOf(randomBytes(1000)));
+    await expect(uploads.complete(session.id, 'acme/app', sha256(Buffer.from('other')))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    expect(await store.stat(session.storageKey)).toBeUndefined();
+    await expect(uploads.status(session.id, 'acme/app')).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN' });
+  });
+
+  it('stores an empty blob', async () => {
+    const uploads = service();
+    const session = await uploads.start('acme/app');
+    const blob = await uploads.complete(session.id, 'acme/app', sha256());
+    expect(await store.stat(blob.storageKey)).toEqual({ size: 0 });
+  });
+
+  it('refuses a blob as soon as it crosses the size limit and frees its storage', async () => {
+    const uploads = service({ maxBlobSize: 6 * MiB });
+    const session = await uploads.start('acme/app');
+    await expect(uploads.append(session.id, 'acme/app', undefined, chunksOf(randomBytes(7 * MiB)))).rejects.toMatchObject({
+      code: 'SIZE_INVALID',
+      httpStatus: 413,
+      message: expect.stringContaining(String(6 * MiB)),
+    });
+    await expect(uploads.status(session.id, 'acme/app')).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN' });
+  });
+
+  it('expires a session older than the time limit', async () => {
+    let clock = Date.now();
+    const uploads = service({ timeLimitMs: 1000 }, () => clock);
+    const session = await uploads.start('acme/app');
+    await uploads.append(session.id, 'acme/app', 0, chunksOf(randomBytes(100)));
+    clock += 1001;
+    await expect(uploads.append(session.id, 'acme/app', 100, chunksOf(randomBytes(100)))).rejects.toMatchObject({
+      code: 'BLOB_UPLOAD_UNKNOWN',
+      message: expect.stringContaining('timed out'),
+    });
+    expect(await redis.exists(`ocireg:upload:${session.id}`)).toBe(0);
+  });
+
+  it('keeps sessions of one repository away from another', async () => {
+    const uploads = service();
+    const session = await uploads.start('acme/app');
+    await expect(uploads.status(session.id, 'other/app')).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN' });
+  });
+});

@@ -1,0 +1,98 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@ocireg/logger';
+import { migrate } from './migrate';
+import { RegistryMetadata } from './registry-metadata';
+
+const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
+const uniqueRepository = () => `ws${randomBytes(4).toString('hex')}/app`;
+
+describe('RegistryMetadata against PostgreSQL', () => {
+  let pool: Pool;
+  let metadata: RegistryMetadata;
+
+  beforeAll(async () => {
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    await migrate(process.env.DATABASE_URL!, logger);
+    await migrate(process.env.DATABASE_URL!, logger); // idempotent
+    pool = new Pool({ connectionString: process.env.DATABASE_URL });
+    metadata = new RegistryMetadata(pool);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+  });
+
+  async function pushBlob(repository: string, content = randomBytes(32)) {
+    const digest = digestOf(content);
+    await metadata.linkBlob(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
+    return digest;
+  }
+
+  it('links a blob once per digest and scopes it to repositories', async () => {
+    const repository = uniqueRepository();
+    const content = randomBytes(10);
+    const digest = digestOf(content);
+    const first = await metadata.linkBlob(repository, { digest, size: 10, storageKey: 'blobs/first' });
+    const second = await metadata.linkBlob(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
+    expect(first.alreadyExisted).toBe(false);
+    expect(second).toEqual({ blob: { digest, size: 10, storageKey: 'blobs/first' }, alreadyExisted: true });
+    expect(await metadata.statBlob(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });
+    await expect(metadata.statBlob(`${repository}x`, digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+  });
+
+  it('stores a manifest byte for byte and resolves it by tag and digest', async () => {
+    const repository = uniqueRepository();
+    const config = await pushBlob(repository);
+    const layer = await pushBlob(repository);
+    // Odd spacing and key order must survive: the digest is of these exact bytes.
+    const content = Buffer.from(`{"schemaVersion":2,  "config":{"digest":"${config}"},"layers":[{"digest":"${layer}"}]}\n`);
+    const digest = await metadata.putManifest({ repository, tag: 'v1', digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
+    expect(digest).toBe(digestOf(content));
+    const byTag = await metadata.getManifest(repository, 'v1');
+    expect(byTag.content.equals(content)).toBe(true);
+    expect(byTag.digest).toBe(digest);
+    expect((await metadata.getManifest(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+  });
+
+  it('refuses a manifest whose blobs are not in the repository', async () => {
+    const repository = uniqueRepository();
+    const elsewhere = await pushBlob(`${repository}other`);
+    const content = Buffer.from(`{"layers":[{"digest":"${elsewhere}"}]}`);
+    await expect(
+      metadata.putManifest({ repository, tag: 'v1', digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
+    ).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', detail: { missing: [elsewhere] } });
+    await expect(metadata.getManifest(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+  });
+
+  it('refuses content that does not match the digest', async () => {
+    const repository = uniqueRepository();
+    await expect(
+      metadata.putManifest({ repository, digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
+    ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+  });
+
+  it('moves a tag to the newest manifest and lists tags in lexical order with pages', async () => {
+    const repository = uniqueRepository();
+    const put = async (tag: string, body: string) => {
+      const content = Buffer.from(body);
+      return metadata.putManifest({ repository, tag, digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+    };
+    await put('latest', '{"a":1}');
+    const newest = await put('latest', '{"a":2}');
+    expect((await metadata.getManifest(repository, 'latest')).digest).toBe(newest);
+    for (const tag of ['b', 'B', 'a', '1.0', 'a-1']) await put(tag, `{"tag":"${tag}"}`);
+    const first = await metadata.listTags(repository, 3, '');
+    expect(first).toEqual({ tags: ['1.0', 'B', 'a'], hasMore: true });
+    const second = await metadata.listTags(repository, 3, 'a');
+    expect(second).toEqual({ tags: ['a-1', 'b', 'latest'], hasMore: false });
+    await expect(metadata.listTags(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+  });
+
+  it('validates names and digests before any SQL', async () => {
+    await expect(metadata.statBlob("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
+    await expect(metadata.statBlob('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(metadata.getManifest('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+  });
+});
