@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // MinIO and dockerd, started once by test/global-setup.ts for every file.
 export default defineConfig({
   test: {
+    // Two cores: two files at a time keeps servers and clients from starving each other.
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         test: {
@@ -20,9 +23,6 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // Two cores: two files at a time keeps servers and clients from starving each other.
-          maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

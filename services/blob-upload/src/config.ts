@@ -20,6 +20,8 @@ export const configSchema = z.object({
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /** How often expired sessions are looked for. */
+  UPLOAD_SWEEP_INTERVAL_SECONDS: env.seconds(30),
 });
 
 export type BlobUploadConfig = ReturnType<typeof loadBlobUploadConfig>;

@@ -33,7 +33,14 @@ runService(async () => {
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 
+  // Expired sessions hold multipart uploads in S3; free them even if the client never comes back.
+  const sweeper = setInterval(() => {
+    uploads.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
+  }, config.UPLOAD_SWEEP_INTERVAL_SECONDS * 1000);
+  sweeper.unref();
+
   onShutdown(logger, [
+    { name: 'sweeper', run: () => clearInterval(sweeper) },
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'redis', run: () => redis.quit() },

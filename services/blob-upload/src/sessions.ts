@@ -21,17 +21,29 @@ export interface SessionStore {
   get(id: string): Promise<UploadSession | undefined>;
   save(session: UploadSession): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Ids of sessions started before `epochMs`, oldest first. */
+  startedBefore(epochMs: number, limit: number): Promise<string[]>;
 }
 
-/** Sessions as JSON strings in Redis, expiring a little after the upload time limit. */
+/**
+ * Sessions as JSON strings in Redis, expiring a little after the upload time
+ * limit, plus a sorted set of start times so the sweeper finds expired ones
+ * (and frees their storage) before Redis forgets them.
+ */
 export class RedisSessionStore implements SessionStore {
+  private readonly startsKey: string;
+
   constructor(
     private readonly redis: Redis,
     private readonly ttlSeconds: number,
-  ) {}
+    /** Namespace of the keys, so several registries (or tests) can share one Redis. */
+    private readonly prefix = 'ocireg',
+  ) {
+    this.startsKey = `${prefix}:upload-starts`;
+  }
 
   private key(id: string): string {
-    return `ocireg:upload:${id}`;
+    return `${this.prefix}:upload:${id}`;
   }
 
   async get(id: string): Promise<UploadSession | undefined> {
@@ -40,10 +52,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async save(session: UploadSession): Promise<void> {
-    await this.redis.set(this.key(session.id), JSON.stringify(session), 'EX', this.ttlSeconds);
+    await this.redis.multi().set(this.key(session.id), JSON.stringify(session), 'EX', this.ttlSeconds).zadd(this.startsKey, 'NX', session.startedAt, session.id).exec();
   }
 
   async delete(id: string): Promise<void> {
-    await this.redis.del(this.key(id));
+    await this.redis.multi().del(this.key(id)).zrem(this.startsKey, id).exec();
+  }
+
+  startedBefore(epochMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.startsKey, '-inf', `(${epochMs}`, 'LIMIT', 0, limit);
   }
 }

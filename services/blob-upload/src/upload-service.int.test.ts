@@ -24,11 +24,13 @@ describe('UploadService against MinIO and Redis', () => {
   let redis: Redis;
   let store: S3BlobStore;
   const logger = createLogger({ service: 'test', level: 'silent' });
+  // Its own key namespace: the sweeper test must not touch other tests' sessions.
+  const prefix = `test-${randomBytes(4).toString('hex')}`;
 
   const service = (limits: Partial<UploadLimits> = {}, now?: () => number) =>
     new UploadService({
       store,
-      sessions: new RedisSessionStore(redis, 3600),
+      sessions: new RedisSessionStore(redis, 3600, prefix),
       logger,
       limits: { partSize: MIN_PART_SIZE, maxBlobSize: 64 * MiB, timeLimitMs: 60_000, ...limits },
       now,
@@ -116,7 +118,23 @@ describe('UploadService against MinIO and Redis', () => {
       code: 'BLOB_UPLOAD_UNKNOWN',
       message: expect.stringContaining('timed out'),
     });
-    expect(await redis.exists(`ocireg:upload:${session.id}`)).toBe(0);
+    expect(await redis.exists(`${prefix}:upload:${session.id}`)).toBe(0);
+  });
+
+  it('sweeps sessions past the time limit and frees their storage', async () => {
+    let clock = Date.now();
+    const uploads = service({ timeLimitMs: 1000 }, () => clock);
+    const stale = await uploads.start('acme/app');
+    await uploads.append(stale.id, 'acme/app', 0, chunksOf(randomBytes(100)));
+    const tailKey = (await new RedisSessionStore(redis, 60, prefix).get(stale.id))!.tail!.key;
+    expect(await store.stat(tailKey)).toEqual({ size: 100 });
+    clock += 500;
+    const fresh = await uploads.start('acme/app');
+    clock += 600; // stale is 1.1 s old, fresh 0.6 s
+    expect(await uploads.sweepExpired()).toBeGreaterThanOrEqual(1);
+    expect(await redis.exists(`${prefix}:upload:${stale.id}`)).toBe(0);
+    expect(await store.stat(tailKey)).toBeUndefined();
+    expect(await uploads.status(fresh.id, 'acme/app')).toBe(0);
   });
 
   it('keeps sessions of one repository away from another', async () => {

@@ -170,6 +170,21 @@ export class UploadService {
     await this.discard(session);
   }
 
+  /** Discards sessions past the time limit and frees their storage; returns how many. */
+  async sweepExpired(batch = 100): Promise<number> {
+    const ids = await this.sessions.startedBefore(this.now() - this.limits.timeLimitMs, batch);
+    for (const id of ids) {
+      const session = await this.sessions.get(id);
+      if (session && !this.busy.has(id)) {
+        await this.discard(session);
+        this.logger.info({ uploadId: id, repository: session.repository }, 'expired upload session discarded');
+      } else if (!session) {
+        await this.sessions.delete(id);
+      }
+    }
+    return ids.length;
+  }
+
   /** Loads a live session of this repository; expired sessions are discarded here. */
   private async load(id: string, repository: string): Promise<UploadSession> {
     const session = await this.sessions.get(id);

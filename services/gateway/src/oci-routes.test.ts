@@ -11,6 +11,8 @@ describe('matchOciRoute', () => {
     ['/v2/acme/app/manifests/latest', { kind: 'manifest', name: 'acme/app', reference: 'latest' }],
     ['/v2/acme/manifests/manifests/v1', { kind: 'manifest', name: 'acme/manifests', reference: 'v1' }],
     ['/v2/acme/app/tags/list', { kind: 'tags', name: 'acme/app' }],
+    ['/v2/acme/app/referrers/sha256:abc', { kind: 'referrers', name: 'acme/app', digest: 'sha256:abc' }],
+    ['/v2/_catalog', { kind: 'catalog' }],
   ])('%s', (path, expected) => {
     expect(matchOciRoute(path)).toEqual(expected);
   });

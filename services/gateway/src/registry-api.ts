@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '@ocireg/errors';
 import { clientStreamCall, unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
-import { INDEX_MEDIA_TYPES, isDigest, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { INDEX_MEDIA_TYPES, isDigest, MEDIA_TYPES, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from './access-guard';
 import type { ServiceClients } from './clients';
@@ -38,10 +38,15 @@ export class RegistryApi {
       if (method !== 'GET' && method !== 'HEAD') throw unsupported(method);
       return json(exchange, 200, {});
     }
+    if (route.kind === 'catalog') {
+      if (method !== 'GET') throw unsupported(method);
+      return this.catalog(exchange);
+    }
     const name = parseRepositoryName(route.name).value;
     switch (route.kind) {
       case 'blob':
         if (method === 'GET' || method === 'HEAD') return this.getBlob(exchange, name, route.digest);
+        if (method === 'DELETE') return this.deleteBlob(exchange, name, route.digest);
         throw unsupported(method);
       case 'uploads':
         if (method === 'POST') return this.startUpload(exchange, name);
@@ -55,6 +60,10 @@ export class RegistryApi {
       case 'manifest':
         if (method === 'GET' || method === 'HEAD') return this.getManifest(exchange, name, route.reference);
         if (method === 'PUT') return this.putManifest(exchange, name, route.reference);
+        if (method === 'DELETE') return this.deleteManifest(exchange, name, route.reference);
+        throw unsupported(method);
+      case 'referrers':
+        if (method === 'GET') return this.listReferrers(exchange, name, route.digest);
         throw unsupported(method);
       case 'tags':
         if (method === 'GET' || method === 'HEAD') return this.listTags(exchange, name);
@@ -66,17 +75,12 @@ export class RegistryApi {
   private async listTags(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
     await this.deps.guard.authorize(req, name, ['pull']);
-    const n = url.searchParams.get('n');
-    const last = url.searchParams.get('last') ?? '';
-    if (n !== null && !/^\d{1,9}$/.test(n)) throw new RegistryError('UNSUPPORTED', `invalid page size n=${n}`);
-    if (n === '0') return json(exchange, 200, { name, tags: [] });
+    const { n, last } = pageParams(url);
+    if (n === 0) return json(exchange, 200, { name, tags: [] });
     const { metadata } = this.deps.clients;
-    const page = await unaryCall(metadata.listTags.bind(metadata), { repository: name, limit: n === null ? 0 : Number(n), after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const page = await unaryCall(metadata.listTags.bind(metadata), { repository: name, limit: n ?? 0, after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     const lastTag = page.tags[page.tags.length - 1];
-    if (page.hasMore && lastTag) {
-      const next = new URLSearchParams({ n: String(n ?? page.tags.length), last: lastTag });
-      res.setHeader('Link', `</v2/${name}/tags/list?${next.toString()}>; rel="next"`);
-    }
+    if (page.hasMore && lastTag) res.setHeader('Link', nextLink(`/v2/${name}/tags/list`, n ?? page.tags.length, lastTag));
     return json(exchange, 200, { name, tags: page.tags });
   }
 
@@ -107,6 +111,8 @@ export class RegistryApi {
   private async startUpload(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
     await this.deps.guard.authorize(req, name, ['push']);
+    const mount = url.searchParams.get('mount');
+    if (mount !== null && (await this.tryMount(exchange, name, mount, url.searchParams.get('from')))) return;
     const digest = url.searchParams.get('digest');
     if (digest !== null) parseDigest(digest);
     const { uploads } = this.deps.clients;
@@ -124,6 +130,86 @@ export class RegistryApi {
       'Content-Length': 0,
     });
     res.end();
+  }
+
+  /**
+   * Cross-repository mount: links the blob when the caller may pull it from
+   * `from`. Anything else (no `from`, unknown blob, no access) falls back to a
+   * regular upload session, as the spec allows.
+   */
+  private async tryMount({ req, res, requestId }: Exchange, name: string, mount: string, from: string | null): Promise<boolean> {
+    parseDigest(mount);
+    if (!from || from === name) return false;
+    try {
+      parseRepositoryName(from);
+      await this.deps.guard.authorize(req, from, ['pull']);
+      const { metadata } = this.deps.clients;
+      await unaryCall(metadata.mountBlob.bind(metadata), { fromRepository: from, toRepository: name, digest: mount }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    } catch (err) {
+      if (err instanceof RegistryError && err.httpStatus < 500) return false;
+      throw err;
+    }
+    res.writeHead(201, { Location: `/v2/${name}/blobs/${mount}`, 'Docker-Content-Digest': mount, 'Content-Length': 0 });
+    res.end();
+    return true;
+  }
+
+  private async deleteBlob({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {
+    parseDigest(digest);
+    await this.deps.guard.authorize(req, name, ['delete']);
+    const { metadata } = this.deps.clients;
+    await unaryCall(metadata.unlinkBlob.bind(metadata), { repository: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    res.writeHead(202, { 'Content-Length': 0 }).end();
+  }
+
+  private async deleteManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+    checkReference(reference);
+    await this.deps.guard.authorize(req, name, ['delete']);
+    const { metadata } = this.deps.clients;
+    if (isDigest(reference)) {
+      await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    } else {
+      await unaryCall(metadata.deleteTag.bind(metadata), { repository: name, tag: reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    }
+    res.writeHead(202, { 'Content-Length': 0 }).end();
+  }
+
+  /** The referrers API: an image index of the manifests whose subject is `digest`. */
+  private async listReferrers(exchange: Exchange, name: string, digest: string): Promise<void> {
+    const { req, res, url, requestId } = exchange;
+    parseDigest(digest);
+    await this.deps.guard.authorize(req, name, ['pull']);
+    const artifactType = url.searchParams.get('artifactType') ?? '';
+    const { metadata } = this.deps.clients;
+    const { referrers } = await unaryCall(metadata.listReferrers.bind(metadata), { repository: name, digest, artifactType }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const manifests = referrers.map((r) => ({
+      mediaType: r.mediaType,
+      digest: r.digest,
+      size: r.size,
+      ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+      ...(r.annotationsJson ? { annotations: JSON.parse(r.annotationsJson) } : {}),
+    }));
+    if (artifactType) res.setHeader('OCI-Filters-Applied', 'artifactType');
+    const payload = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests });
+    res.writeHead(200, { 'Content-Type': MEDIA_TYPES.ociIndex, 'Content-Length': Buffer.byteLength(payload) });
+    res.end(payload);
+  }
+
+  /** /v2/_catalog: repositories the caller may see, paginated like the tags list. */
+  private async catalog(exchange: Exchange): Promise<void> {
+    const { req, res, url, requestId } = exchange;
+    const visible = await this.deps.guard.catalogWorkspaces(req);
+    const { n, last } = pageParams(url);
+    if (n === 0 || (visible !== 'all' && visible.length === 0)) return json(exchange, 200, { repositories: [] });
+    const { metadata } = this.deps.clients;
+    const page = await unaryCall(
+      metadata.listRepositories.bind(metadata),
+      { limit: n ?? 0, after: last, workspaces: visible === 'all' ? [] : visible },
+      { requestId, deadlineMs: UNARY_DEADLINE_MS },
+    );
+    const lastName = page.repositories[page.repositories.length - 1];
+    if (page.hasMore && lastName) res.setHeader('Link', nextLink('/v2/_catalog', n ?? page.repositories.length, lastName));
+    return json(exchange, 200, { repositories: page.repositories });
   }
 
   private async appendUpload(exchange: Exchange, name: string, uploadId: string): Promise<void> {
@@ -204,7 +290,8 @@ export class RegistryApi {
     res.end(req.method === 'HEAD' ? undefined : Buffer.from(manifest.content));
   }
 
-  private async putManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+  private async putManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
+    const { req, res, requestId } = exchange;
     checkReference(reference);
     await this.deps.guard.authorize(req, name, ['push']);
     const content = await readSmallBody(req, this.deps.limits.maxManifestSize);
@@ -217,9 +304,24 @@ export class RegistryApi {
     const { metadata } = this.deps.clients;
     await unaryCall(
       metadata.putManifest.bind(metadata),
-      { repository: name, tag: isDigest(reference) ? '' : reference, digest, mediaType: parsed.mediaType, content, blobDigests: parsed.blobDigests, manifestDigests: parsed.manifestDigests },
+      {
+        repository: name,
+        // Pushing by digest may name tags as ?tag= parameters (distribution-spec 1.1).
+        tags: isDigest(reference) ? exchange.url.searchParams.getAll('tag') : [reference],
+        digest,
+        mediaType: parsed.mediaType,
+        content,
+        blobDigests: parsed.blobDigests,
+        manifestDigests: parsed.manifestDigests,
+        subjectDigest: parsed.subjectDigest ?? '',
+        artifactType: parsed.artifactType ?? '',
+        annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
+      },
       { requestId, deadlineMs: UNARY_DEADLINE_MS },
     );
+    if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);
+    const tags = isDigest(reference) ? exchange.url.searchParams.getAll('tag') : [];
+    if (tags.length > 0) res.setHeader('OCI-Tag', tags);
     res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();
   }
@@ -237,6 +339,17 @@ function unsupported(method: string): RegistryError {
 
 function uploadLocation(name: string, uploadId: string): string {
   return `/v2/${name}/blobs/uploads/${uploadId}`;
+}
+
+/** `n` and `last` of a paginated listing; n is undefined when not given. */
+function pageParams(url: URL): { n: number | undefined; last: string } {
+  const n = url.searchParams.get('n');
+  if (n !== null && !/^\d{1,9}$/.test(n)) throw new RegistryError('UNSUPPORTED', `invalid page size n=${n}`);
+  return { n: n === null ? undefined : Number(n), last: url.searchParams.get('last') ?? '' };
+}
+
+function nextLink(path: string, n: number, last: string): string {
+  return `<${path}?${new URLSearchParams({ n: String(n), last }).toString()}>; rel="next"`;
 }
 
 function checkReference(reference: string): void {
@@ -274,6 +387,10 @@ interface ParsedManifest {
   mediaType: string;
   blobDigests: string[];
   manifestDigests: string[];
+  subjectDigest?: string;
+  /** artifactType, or config.mediaType for image manifests without one. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
 }
 
 interface Descriptor {
@@ -282,8 +399,20 @@ interface Descriptor {
 }
 
 /** Reads what the registry must check in a manifest: its media type and the digests it references. */
+function isNonDistributable(descriptor: Descriptor): boolean {
+  return typeof descriptor?.mediaType === 'string' && /nondistributable|\.foreign\./.test(descriptor.mediaType);
+}
+
+function stringMap(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new RegistryError('MANIFEST_INVALID', 'annotations must map strings to strings');
+  }
+  return value as Record<string, string>;
+}
+
 export function parseManifest(content: Buffer, contentType: string | undefined): ParsedManifest {
-  let document: { mediaType?: unknown; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
+  let document: { mediaType?: unknown; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[]; subject?: Descriptor; artifactType?: unknown; annotations?: unknown };
   try {
     document = JSON.parse(content.toString('utf8'));
   } catch {
@@ -304,10 +433,20 @@ export function parseManifest(content: Buffer, contentType: string | undefined):
     });
   };
 
-  const isIndex = INDEX_MEDIA_TYPES.has(mediaType) || (document.manifests !== undefined && document.layers === undefined);
-  if (isIndex) return { mediaType, blobDigests: [], manifestDigests: digestsOf(document.manifests, 'manifests') };
+  const subjectDigest = document.subject === undefined ? undefined : digestsOf([document.subject], 'subject')[0];
+  const annotations = stringMap(document.annotations);
+  const declaredArtifactType = typeof document.artifactType === 'string' ? document.artifactType : undefined;
 
-  const blobDigests = digestsOf(document.layers ?? [], 'layers');
+  const isIndex = INDEX_MEDIA_TYPES.has(mediaType) || (document.manifests !== undefined && document.layers === undefined);
+  if (isIndex) {
+    return { mediaType, blobDigests: [], manifestDigests: digestsOf(document.manifests, 'manifests'), subjectDigest, artifactType: declaredArtifactType, annotations };
+  }
+
+  // Non-distributable (foreign) layers live elsewhere by design and are never pushed.
+  const layers = document.layers ?? [];
+  if (!Array.isArray(layers)) throw new RegistryError('MANIFEST_INVALID', 'layers must be an array');
+  const blobDigests = digestsOf(layers.filter((layer) => !isNonDistributable(layer)), 'layers');
   if (document.config !== undefined) blobDigests.unshift(...digestsOf([document.config], 'config'));
-  return { mediaType, blobDigests, manifestDigests: [] };
+  const configType = typeof document.config?.mediaType === 'string' ? document.config.mediaType : undefined;
+  return { mediaType, blobDigests, manifestDigests: [], subjectDigest, artifactType: declaredArtifactType ?? configType, annotations };
 }

@@ -21,12 +21,15 @@ export function registryMetadataHandlers(store: RegistryMetadata): Server {
     async putManifest(request) {
       const digest = await store.putManifest({
         repository: request.repository,
-        tag: request.tag || undefined,
+        tags: request.tags,
         digest: request.digest,
         mediaType: request.mediaType,
         content: Buffer.from(request.content),
         blobDigests: request.blobDigests,
         manifestDigests: request.manifestDigests,
+        subjectDigest: request.subjectDigest || undefined,
+        artifactType: request.artifactType || undefined,
+        annotations: parseAnnotations(request.annotationsJson),
       });
       return { digest };
     },
@@ -38,5 +41,39 @@ export function registryMetadataHandlers(store: RegistryMetadata): Server {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
       return store.listTags(request.repository, limit, request.after);
     },
+    async deleteManifest(request) {
+      await store.deleteManifest(request.repository, request.digest);
+      return {};
+    },
+    async deleteTag(request) {
+      await store.deleteTag(request.repository, request.tag);
+      return {};
+    },
+    async unlinkBlob(request) {
+      await store.unlinkBlob(request.repository, request.digest);
+      return {};
+    },
+    async mountBlob(request) {
+      return { blob: await store.mountBlob(request.fromRepository, request.toRepository, request.digest) };
+    },
+    async listReferrers(request) {
+      const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
+      return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
+    },
+    async listRepositories(request) {
+      const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
+      return store.listRepositories(limit, request.after, request.workspaces);
+    },
   };
+}
+
+function parseAnnotations(json: string): Record<string, string> | undefined {
+  if (!json) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, string>;
+  } catch {
+    // fall through
+  }
+  throw new RegistryError('MANIFEST_INVALID', 'annotations must be a JSON object');
 }

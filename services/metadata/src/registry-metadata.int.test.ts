@@ -48,7 +48,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const layer = await pushBlob(repository);
     // Odd spacing and key order must survive: the digest is of these exact bytes.
     const content = Buffer.from(`{"schemaVersion":2,  "config":{"digest":"${config}"},"layers":[{"digest":"${layer}"}]}\n`);
-    const digest = await metadata.putManifest({ repository, tag: 'v1', digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
+    const digest = await metadata.putManifest({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
     expect(digest).toBe(digestOf(content));
     const byTag = await metadata.getManifest(repository, 'v1');
     expect(byTag.content.equals(content)).toBe(true);
@@ -61,7 +61,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const elsewhere = await pushBlob(`${repository}other`);
     const content = Buffer.from(`{"layers":[{"digest":"${elsewhere}"}]}`);
     await expect(
-      metadata.putManifest({ repository, tag: 'v1', digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
+      metadata.putManifest({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', detail: { missing: [elsewhere] } });
     await expect(metadata.getManifest(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
@@ -69,7 +69,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
   it('refuses content that does not match the digest', async () => {
     const repository = uniqueRepository();
     await expect(
-      metadata.putManifest({ repository, digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
+      metadata.putManifest({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 
@@ -77,7 +77,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const put = async (tag: string, body: string) => {
       const content = Buffer.from(body);
-      return metadata.putManifest({ repository, tag, digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      return metadata.putManifest({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     };
     await put('latest', '{"a":1}');
     const newest = await put('latest', '{"a":2}');

@@ -17,12 +17,24 @@ export interface ManifestRecord {
 
 export interface PutManifestInput {
   repository: string;
-  tag?: string;
+  tags: string[];
   digest: string;
   mediaType: string;
   content: Buffer;
   blobDigests: string[];
   manifestDigests: string[];
+  subjectDigest?: string;
+  artifactType?: string;
+  /** A JSON object, as the manifest carries it. */
+  annotations?: Record<string, string>;
+}
+
+export interface ReferrerRecord {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType: string;
+  annotations?: Record<string, string>;
 }
 
 /** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
@@ -55,20 +67,22 @@ export class RegistryMetadata {
 
   async putManifest(input: PutManifestInput): Promise<string> {
     parseRepositoryName(input.repository);
-    if (input.tag) parseTag(input.tag);
+    const tags = unique(input.tags.map(parseTag));
     const digest = parseDigest(input.digest);
     const actual = `${digest.algorithm}:${createHash(digest.algorithm).update(input.content).digest('hex')}`;
     if (actual !== digest.value) throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${actual}, not ${digest.value}`, { digest: digest.value });
     const blobDigests = unique(input.blobDigests);
     const manifestDigests = unique(input.manifestDigests);
     for (const referenced of [...blobDigests, ...manifestDigests]) parseDigest(referenced);
+    if (input.subjectDigest) parseDigest(input.subjectDigest);
 
     return this.transaction(async (client) => {
       await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
       await client.query(
-        'INSERT INTO manifests (repository, digest, media_type, content, size) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repository, digest) DO NOTHING',
-        [input.repository, digest.value, input.mediaType, input.content, input.content.length],
+        `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING`,
+        [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null],
       );
       const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
       if (references.length > 0) {
@@ -78,11 +92,11 @@ export class RegistryMetadata {
           [input.repository, digest.value, references.map((r) => r[0]), references.map((r) => r[1])],
         );
       }
-      if (input.tag) {
+      if (tags.length > 0) {
         await client.query(
-          `INSERT INTO tags (repository, name, digest) VALUES ($1, $2, $3)
+          `INSERT INTO tags (repository, name, digest) SELECT $1, unnest($2::text[]), $3
            ON CONFLICT (repository, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()`,
-          [input.repository, input.tag, digest.value],
+          [input.repository, tags, digest.value],
         );
       }
       return digest.value;
@@ -114,6 +128,69 @@ export class RegistryMetadata {
     );
     if (rows.length === 0 && after === '') await this.requireRepository(repository);
     return { tags: rows.slice(0, limit).map((row) => row.name), hasMore: rows.length > limit };
+  }
+
+  /** Deletes a manifest by digest, with the tags that point to it. */
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    await this.transaction(async (client) => {
+      await client.query('DELETE FROM tags WHERE repository = $1 AND digest = $2', [repository, digest]);
+      const deleted = await client.query('DELETE FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest]);
+      if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+    });
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<void> {
+    parseRepositoryName(repository);
+    parseTag(tag);
+    const deleted = await this.pool.query('DELETE FROM tags WHERE repository = $1 AND name = $2', [repository, tag]);
+    if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+  }
+
+  /** Removes a blob from a repository; garbage collection frees bytes no repository links. */
+  async unlinkBlob(repository: string, digest: string): Promise<void> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
+    if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+  }
+
+  /** Links a blob that `from` holds into `to`; BLOB_UNKNOWN when `from` does not hold it. */
+  async mountBlob(from: string, to: string, digest: string): Promise<BlobRecord> {
+    const blob = await this.statBlob(from, digest);
+    parseRepositoryName(to);
+    await this.pool.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [to, digest]);
+    return blob;
+  }
+
+  async listReferrers(repository: string, digest: string, artifactType?: string): Promise<ReferrerRecord[]> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    const { rows } = await this.pool.query<{ media_type: string; digest: string; size: string; artifact_type: string | null; annotations: Record<string, string> | null }>(
+      `SELECT media_type, digest, size, artifact_type, annotations FROM manifests
+       WHERE repository = $1 AND subject_digest = $2 AND ($3::text IS NULL OR artifact_type = $3)
+       ORDER BY created_at, digest`,
+      [repository, digest, artifactType || null],
+    );
+    return rows.map((row) => ({
+      mediaType: row.media_type,
+      digest: row.digest,
+      size: Number(row.size),
+      artifactType: row.artifact_type ?? '',
+      ...(row.annotations ? { annotations: row.annotations } : {}),
+    }));
+  }
+
+  /** Repository names (those holding a manifest) in lexical order, optionally only of some workspaces. */
+  async listRepositories(limit: number, after: string, workspaces: string[] = []): Promise<{ repositories: string[]; hasMore: boolean }> {
+    const { rows } = await this.pool.query<{ repository: string }>(
+      `SELECT DISTINCT repository FROM manifests
+       WHERE repository COLLATE "C" > $1 AND (cardinality($3::text[]) = 0 OR split_part(repository, '/', 1) = ANY($3::text[]))
+       ORDER BY repository COLLATE "C" LIMIT $2`,
+      [after, limit + 1, workspaces],
+    );
+    return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
   }
 
   private async requireRepository(repository: string): Promise<void> {
