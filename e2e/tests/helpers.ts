@@ -8,9 +8,9 @@ import { startRegistry, type RunningRegistry } from '@ocireg/devstack';
 const execFileAsync = promisify(execFile);
 
 /** Runs a client command; failures carry its stderr so the test output says why. */
-export async function run(command: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
+export async function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
     return stdout.trim();
   } catch (err) {
     const failure = err as { stderr?: string; stdout?: string; message: string };

@@ -23,6 +23,9 @@ export interface SessionStore {
   delete(id: string): Promise<void>;
   /** Ids of sessions started before `epochMs`, oldest first. */
   startedBefore(epochMs: number, limit: number): Promise<string[]>;
+  /** Remembers for a while that a session ended by timing out, so a late client is told why. */
+  markExpired(id: string): Promise<void>;
+  wasExpired(id: string): Promise<boolean>;
 }
 
 /**
@@ -57,6 +60,14 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<void> {
     await this.redis.multi().del(this.key(id)).zrem(this.startsKey, id).exec();
+  }
+
+  async markExpired(id: string): Promise<void> {
+    await this.redis.set(`${this.prefix}:upload-expired:${id}`, '1', 'EX', this.ttlSeconds);
+  }
+
+  async wasExpired(id: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.prefix}:upload-expired:${id}`)) === 1;
   }
 
   startedBefore(epochMs: number, limit: number): Promise<string[]> {

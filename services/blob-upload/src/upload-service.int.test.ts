@@ -135,6 +135,7 @@ describe('UploadService against MinIO and Redis', () => {
     expect(await redis.exists(`${prefix}:upload:${stale.id}`)).toBe(0);
     expect(await store.stat(tailKey)).toBeUndefined();
     expect(await uploads.status(fresh.id, 'acme/app')).toBe(0);
+    await expect(uploads.status(stale.id, 'acme/app')).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });
   });
 
   it('keeps sessions of one repository away from another', async () => {

@@ -119,7 +119,8 @@ export class UploadService {
         if (inFlight) await inFlight;
       } catch (err) {
         if (inFlight) await inFlight.catch(() => undefined);
-        if (err instanceof RegistryError && (err.code === 'SIZE_INVALID' || err.code === 'BLOB_UPLOAD_UNKNOWN')) await this.discard(session);
+        if (err instanceof RegistryError && err.code === 'SIZE_INVALID') await this.discard(session);
+        if (err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN') await this.expire(session);
         throw err;
       }
 
@@ -176,7 +177,7 @@ export class UploadService {
     for (const id of ids) {
       const session = await this.sessions.get(id);
       if (session && !this.busy.has(id)) {
-        await this.discard(session);
+        await this.expire(session);
         this.logger.info({ uploadId: id, repository: session.repository }, 'expired upload session discarded');
       } else if (!session) {
         await this.sessions.delete(id);
@@ -189,10 +190,11 @@ export class UploadService {
   private async load(id: string, repository: string): Promise<UploadSession> {
     const session = await this.sessions.get(id);
     if (!session || session.repository !== repository) {
+      if (!session && (await this.sessions.wasExpired(id))) throw this.timedOut();
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is unknown to ${repository}`);
     }
     if (this.now() - session.startedAt > this.limits.timeLimitMs) {
-      await this.discard(session);
+      await this.expire(session);
       throw this.timedOut();
     }
     return session;
@@ -212,6 +214,11 @@ export class UploadService {
     const hash = createHash(algorithm);
     await pipeline(await this.store.read(key), hash);
     return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  private async expire(session: UploadSession): Promise<void> {
+    await this.sessions.markExpired(session.id);
+    await this.discard(session);
   }
 
   /** Frees everything a session holds in storage and forgets it. */
