@@ -17,7 +17,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { isRegistryError, toGrpcError } from '@ocireg/errors';
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import type { Registry } from 'prom-client';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { Counter, Histogram } from 'prom-client';
 
 /** What every handler gets besides its request: the caller's request id and a logger bound to it. */
@@ -74,7 +74,8 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'SERVING'])));
   health.addToServer(server);
 
-  const packageDefinition = loadSync(options.protoFiles, { includeDirs: options.protoIncludeDirs, keepCase: true });
+  // Reflection describes our services and the health service, so grpcurl sees both.
+  const packageDefinition = loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true });
   new ReflectionService(packageDefinition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
