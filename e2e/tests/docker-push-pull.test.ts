@@ -1,21 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { run, startTestRegistry, tempDir, uniqueName } from './helpers';
-
-/** A small image made without pulling anything: a rootfs of random bytes, imported. */
-async function importRandomImage(reference: string): Promise<string> {
-  const rootfs = path.join(tempDir('rootfs'), 'rootfs');
-  mkdirSync(path.join(rootfs, 'data'), { recursive: true });
-  writeFileSync(path.join(rootfs, 'data', 'random.bin'), randomBytes(3 * 1024 * 1024));
-  writeFileSync(path.join(rootfs, 'hello.txt'), `made for ${reference}\n`);
-  const tarball = path.join(path.dirname(rootfs), 'rootfs.tar');
-  await run('tar', ['-C', rootfs, '-cf', tarball, '.']);
-  await run('docker', ['import', tarball, reference]);
-  return run('docker', ['image', 'inspect', '--format', '{{.Id}}', reference]);
-}
+import { importRandomImage } from './images';
 
 describe('docker CLI and skopeo through the gateway', () => {
   let registry: RunningRegistry;
@@ -43,6 +31,27 @@ describe('docker CLI and skopeo through the gateway', () => {
     expect(await run('docker', ['image', 'inspect', '--format', '{{.Id}}', reference])).toBe(imageId);
   });
 
+  it('pushes several tags of one image and skips layers the registry already has', async () => {
+    const repository = `${registry.registryHost}/${uniqueName('ws')}/multi`;
+    await importRandomImage(`${repository}:v1`);
+    await run('docker', ['tag', `${repository}:v1`, `${repository}:v2`]);
+    await run('docker', ['tag', `${repository}:v1`, `${repository}:latest`]);
+    const first = await run('docker', ['push', `${repository}:v1`]);
+    expect(first).toMatch(/: Pushed/);
+
+    const second = await run('docker', ['push', `${repository}:v2`]);
+    expect(second).toMatch(/: Layer already exists/);
+    expect(second).not.toMatch(/: Pushed/);
+    await run('docker', ['push', `${repository}:latest`]);
+
+    const tags = await (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/tags/list`)).json();
+    expect(tags.tags).toEqual(['latest', 'v1', 'v2']);
+    const digests = new Set(
+      await Promise.all(['v1', 'v2', 'latest'].map(async (tag) => (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/manifests/${tag}`, { method: 'HEAD' })).headers.get('docker-content-digest'))),
+    );
+    expect(digests.size).toBe(1);
+  });
+
   it('copies an image to an OCI directory and back with skopeo', async () => {
     const workspace = uniqueName('ws');
     const source = `${registry.registryHost}/${workspace}/source:v1`;
@@ -62,7 +71,7 @@ describe('docker CLI and skopeo through the gateway', () => {
     // And back out of the registry into a second layout: the same layer bytes arrive.
     const second = path.join(tempDir('oci'), 'layout');
     await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${target}`, `oci:${second}:v2`]);
-    const index = JSON.parse(await run('cat', [path.join(second, 'index.json')]));
+    const index = JSON.parse(readFileSync(path.join(second, 'index.json'), 'utf8'));
     expect(index.manifests).toHaveLength(1);
   });
 });
