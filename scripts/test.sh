@@ -14,4 +14,9 @@ pnpm build
 pnpm run typecheck:tests
 pnpm exec vitest run
 
+summary=reports/oci-conformance/summary.txt
+if [ -f "$summary" ]; then
+  echo "--- OCI conformance summary (full report: reports/oci-conformance/report.html) ---"
+  cat "$summary"
+fi
 echo "test.sh: finished in $((SECONDS - started)) s"

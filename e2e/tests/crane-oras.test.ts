@@ -63,7 +63,7 @@ describe('crane and oras through the gateway', () => {
 
     const filtered = await fetch(`${registry.gatewayUrl}/v2/${workspace}/oras-artifact/referrers/${await run('oras', ['resolve', '--plain-http', `${artifact}:v1`])}?artifactType=application/vnd.other`);
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
-    expect((await filtered.json()).manifests).toEqual([]);
+    expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toEqual([]);
 
     const out = path.join(dir, 'pulled');
     mkdirSync(out);

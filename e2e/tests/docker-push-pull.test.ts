@@ -44,7 +44,7 @@ describe('docker CLI and skopeo through the gateway', () => {
     expect(second).not.toMatch(/: Pushed/);
     await run('docker', ['push', `${repository}:latest`]);
 
-    const tags = await (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/tags/list`)).json();
+    const tags = (await (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toEqual(['latest', 'v1', 'v2']);
     const digests = new Set(
       await Promise.all(['v1', 'v2', 'latest'].map(async (tag) => (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/manifests/${tag}`, { method: 'HEAD' })).headers.get('docker-content-digest'))),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,8 +42,10 @@ describe('OCI distribution-spec conformance suite (all workflows)', () => {
     let output: string;
     try {
       output = (await execFileAsync('oci-conformance', [], { env, cwd: REPORT_DIR, maxBuffer: 64 * 1024 * 1024 })).stdout;
+      writeFileSync(path.join(REPORT_DIR, 'summary.txt'), summaryOf(output));
     } catch (err) {
       const failure = err as { stdout?: string; stderr?: string };
+      writeFileSync(path.join(REPORT_DIR, 'summary.txt'), summaryOf(failure.stdout ?? ''));
       throw new Error(`conformance failed:\n${failure.stderr ?? ''}\n${(failure.stdout ?? '').split('\n').filter((line) => /FAIL/.test(line)).join('\n')}`);
     }
     expect(output).toMatch(/FAIL\.+:\s+0\b/);
@@ -51,3 +53,10 @@ describe('OCI distribution-spec conformance suite (all workflows)', () => {
     expect(results.length).toBeGreaterThan(0);
   }, 300_000);
 });
+
+/** The suite ends its output with a per-area summary; keep that part for CI to print. */
+function summaryOf(output: string): string {
+  const lines = output.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('OCI Conformance Result'));
+  return lines.slice(start >= 0 ? start : Math.max(lines.length - 80, 0)).join('\n');
+}

@@ -24,6 +24,10 @@ async function leftovers(uploadId: string): Promise<string[]> {
   return found;
 }
 
+interface OciErrors {
+  errors: Array<{ code: string; message: string }>;
+}
+
 const digestOf = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 describe('upload limits through the gateway', () => {
@@ -53,9 +57,9 @@ describe('upload limits through the gateway', () => {
     const { location, uploadId } = await startUpload();
     const response = await fetch(location, { method: 'PATCH', body: randomBytes(SIZE_LIMIT + 1) });
     expect(response.status).toBe(413);
-    const body = await response.json();
-    expect(body.errors[0].code).toBe('SIZE_INVALID');
-    expect(body.errors[0].message).toContain(String(SIZE_LIMIT));
+    const body = (await response.json()) as OciErrors;
+    expect(body.errors[0]!.code).toBe('SIZE_INVALID');
+    expect(body.errors[0]!.message).toContain(String(SIZE_LIMIT));
     expect((await fetch(location)).status).toBe(404);
     expect(await leftovers(uploadId)).toEqual([]);
 
@@ -81,7 +85,7 @@ describe('upload limits through the gateway', () => {
     await new Promise((resolve) => setTimeout(resolve, (TIME_LIMIT_SECONDS + 0.5) * 1000));
     const response = await fetch(late.location, { method: 'PATCH', body: randomBytes(100), headers: { 'Content-Range': '100-199' } });
     expect(response.status).toBe(404);
-    const body = await response.json();
+    const body = (await response.json()) as OciErrors;
     expect(body.errors[0]).toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });
     expect(await leftovers(late.uploadId)).toEqual([]);
 

@@ -1,3 +1,2 @@
 export * from './health';
-export * from './ports';
 export * from './registry';

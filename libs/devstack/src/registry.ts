@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkGrpcHealth } from './health';
-import { freePort } from './ports';
+import { freePort } from '@ocireg/testenv';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 

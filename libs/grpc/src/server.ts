@@ -66,8 +66,9 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const instruments = serverInstruments(options.metrics);
 
+  const inFlight = { count: 0 };
   for (const { definition, implementation } of services) {
-    server.addService(definition, adapt(definition, implementation as Record<string, unknown>, options.logger, instruments));
+    server.addService(definition, adapt(definition, implementation as Record<string, unknown>, options.logger, instruments, inFlight));
   }
 
   const serviceNames = services.map(({ definition }) => serviceNameOf(definition));
@@ -88,15 +89,22 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
     health,
     async shutdown(graceMs = 10_000) {
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
+      // tryShutdown refuses new calls but also waits for idle client connections to go away;
+      // once our own calls have drained there is nothing left to wait for.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const deadline = Date.now() + graceMs;
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          clearInterval(poll);
           server.forceShutdown();
           resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        };
+        const poll = setInterval(() => {
+          if (inFlight.count === 0 || Date.now() > deadline) finish();
+        }, 50);
+        server.tryShutdown(finish);
       });
     },
   };
@@ -125,7 +133,7 @@ function serverInstruments(registry: Registry): Instruments {
 }
 
 /** Wraps each async handler: request id + child logger, errors to gRPC status, metrics. */
-function adapt(definition: ServiceDefinition, implementation: Record<string, unknown>, logger: Logger, instruments: Instruments): UntypedServiceImplementation {
+function adapt(definition: ServiceDefinition, implementation: Record<string, unknown>, logger: Logger, instruments: Instruments, inFlight: { count: number }): UntypedServiceImplementation {
   const adapted: UntypedServiceImplementation = {};
   for (const [methodName, method] of Object.entries(definition)) {
     const handler = implementation[methodName];
@@ -138,6 +146,7 @@ function adapt(definition: ServiceDefinition, implementation: Record<string, unk
       call.on('cancelled', () => controller.abort(new Error('call cancelled')));
       const ctx: CallContext = { requestId, logger: logger.child({ requestId, method: method.path }), metadata: call.metadata, signal: controller.signal };
       const started = performance.now();
+      inFlight.count += 1;
       try {
         const response = await (handler as (input: unknown, ctx: CallContext) => Promise<unknown>).call(implementation, input, ctx);
         instruments.handled.inc({ method: method.path, code: 'OK' });
@@ -148,6 +157,7 @@ function adapt(definition: ServiceDefinition, implementation: Record<string, unk
         if (!isRegistryError(err)) ctx.logger.error({ err }, 'unexpected error in gRPC handler');
         return { error: grpcError };
       } finally {
+        inFlight.count -= 1;
         instruments.duration.observe({ method: method.path }, (performance.now() - started) / 1000);
       }
     };

@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** Downloaded and built dependencies live here, keyed by version (see scripts/deps/install.sh). */
+export const CACHE_DIR = process.env.OCIREG_CACHE ?? path.join(homedir(), '.cache', 'ocireg');
+
+/** Versions shared with install.sh, from scripts/deps/versions.env. */
+export function pinnedVersions(): { kafka: string; minio: string } {
+  const text = readFileSync(path.join(REPO_ROOT, 'scripts', 'deps', 'versions.env'), 'utf8');
+  const value = (key: string) => {
+    const match = new RegExp(`^${key}=(.+)$`, 'm').exec(text);
+    if (!match) throw new Error(`scripts/deps/versions.env has no ${key}`);
+    return match[1]!.trim();
+  };
+  return { kafka: value('KAFKA_VERSION'), minio: value('MINIO_VERSION') };
+}
+
+export function kafkaClasspath(): string {
+  return path.join(CACHE_DIR, `kafka-${pinnedVersions().kafka}`, 'libs', '*');
+}
+
+export function minioBinary(): string {
+  return path.join(CACHE_DIR, `minio-${pinnedVersions().minio}`, 'minio');
+}
+
+/** Debian installs PostgreSQL under /usr/lib/postgresql/<major>/bin; take the newest. */
+export function postgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
+  if (majors.length === 0) throw new Error('PostgreSQL is not installed: run bash scripts/deps/install.sh');
+  return path.join(root, majors[0]!, 'bin');
+}
