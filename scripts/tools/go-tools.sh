@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Client tools the e2e tests drive, built from their Go modules into the cache
+# Client tools the e2e tests (and the chart tests) drive, built from their Go modules into the cache
 # (keyed by version) and linked into $OCIREG_CACHE/bin. Skips what is present.
 set -euo pipefail
 
@@ -12,6 +12,7 @@ TOOLS=(
   "grpcurl|github.com/fullstorydev/grpcurl/cmd/grpcurl|v1.9.4"
   "crane|github.com/google/go-containerregistry/cmd/crane|v0.22.1"
   "oras|oras.land/oras/cmd/oras|v1.3.6"
+  "helm|helm.sh/helm/v3/cmd/helm|v3.22.0"
 )
 
 for entry in "${TOOLS[@]}"; do

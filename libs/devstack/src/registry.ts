@@ -26,6 +26,8 @@ export interface RunningRegistry {
   registryHost: string;
   grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
   logFile(service: ServiceName): string;
+  /** Process id of each running service. */
+  pid(service: ServiceName): number | undefined;
   /** SIGTERM to every service (they shut down gracefully); resolves when all exited. */
   stop(): Promise<void>;
   /** Stops and starts one service with the same ports and environment. */
@@ -100,6 +102,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     registryHost: `127.0.0.1:${gatewayPort}`,
     grpcAddresses,
     logFile,
+    pid: (name) => children.get(name)?.pid,
     stop,
     async restart(name) {
       await stopOne(name);

@@ -12,6 +12,8 @@ export const ALL_DEPENDENCIES: DependencyName[] = ['postgres', 'redis', 'kafka',
 export interface StartedDependencies {
   /** Endpoints in the variables production uses: DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*, DOCKER_HOST. */
   env: Record<string, string>;
+  /** Process ids of what runs locally (for benchmarks that measure memory). */
+  pids: Partial<Record<DependencyName, number>>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startDependencies(options: StartOptions = {}): Promise<Sta
   chmodSync(dir, 0o755); // PostgreSQL runs as its own user and must reach its data directory
   const stops: Array<() => Promise<void>> = [];
   const env: Record<string, string> = {};
+  const pids: StartedDependencies['pids'] = {};
 
   const stop = async () => {
     await Promise.all(stops.map((fn) => fn().catch(() => undefined)));
@@ -67,6 +70,7 @@ export async function startDependencies(options: StartOptions = {}): Promise<Sta
         const began = Date.now();
         const started = await LOCAL_STARTERS[name](dir);
         for (const managed of started.processes) stops.push(() => managed.stop());
+        pids[name] = started.processes[0]?.child.pid;
         Object.assign(env, started.env);
         log(`${name} ready in ${((Date.now() - began) / 1000).toFixed(1)} s`);
       }),
@@ -77,5 +81,5 @@ export async function startDependencies(options: StartOptions = {}): Promise<Sta
     await stop();
     throw err;
   }
-  return { env, stop };
+  return { env, pids, stop };
 }
