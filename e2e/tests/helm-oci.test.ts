@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
@@ -22,7 +22,7 @@ describe('helm charts as OCI artifacts', () => {
     await run('helm', ['package', 'demo-chart', '--version', '1.2.3'], { cwd: dir, env: home });
     const workspace = uniqueName('ws');
 
-    const pushed = await run('helm', ['push', 'demo-chart-1.2.3.tgz', `oci://${registry.registryHost}/${workspace}`, '--plain-http'], { cwd: dir, env: home });
+    const pushed = await run('helm', ['push', 'demo-chart-1.2.3.tgz', `oci://${registry.registryHost}/${workspace}`, '--plain-http'], { cwd: dir, env: home, withStderr: true });
     expect(pushed).toMatch(/Digest: sha256:[a-f0-9]{64}/);
 
     // Helm asks the tags list for versions, and pulls by tag.
@@ -30,6 +30,7 @@ describe('helm charts as OCI artifacts', () => {
     expect(tags.tags).toEqual(['1.2.3']);
 
     const out = path.join(dir, 'pulled');
+    mkdirSync(out);
     await run('helm', ['pull', `oci://${registry.registryHost}/${workspace}/demo-chart`, '--version', '1.2.3', '--plain-http', '-d', out], { cwd: dir, env: home });
     const original = readFileSync(path.join(dir, 'demo-chart-1.2.3.tgz'));
     const pulled = readFileSync(path.join(out, 'demo-chart-1.2.3.tgz'));

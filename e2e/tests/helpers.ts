@@ -8,10 +8,10 @@ import { startRegistry, type RunningRegistry } from '@ocireg/devstack';
 const execFileAsync = promisify(execFile);
 
 /** Runs a client command; failures carry its stderr so the test output says why. */
-export async function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<string> {
+export async function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string; withStderr?: boolean } = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
-    return stdout.trim();
+    const { stdout, stderr } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
+    return (options.withStderr ? `${stdout}\n${stderr}` : stdout).trim();
   } catch (err) {
     const failure = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} failed: ${failure.stderr || failure.stdout || failure.message}`);

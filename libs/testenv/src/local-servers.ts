@@ -67,6 +67,7 @@ export async function startRedis(dir: string): Promise<StartedServer> {
     server,
     async () => {
       const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      redis.on('error', () => undefined); // refused until the server listens; the poll retries
       try {
         await redis.connect();
         return (await redis.ping()) === 'PONG';
