@@ -38,6 +38,9 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
+/** Bytes per AppendUpload data message. */
+const MESSAGE_SIZE = 1024 * 1024;
+
 /**
  * Streams the request body into an AppendUpload call with backpressure. If
  * blob-upload fails first (size limit, timeout), reading stops and the error
@@ -55,16 +58,30 @@ export async function streamBodyToUpload(
   // Rejection is observed below; avoid an unhandled-rejection warning meanwhile.
   outcome.catch(() => undefined);
 
+  // Few large messages cost far less in grpc-js than many 16-64 KiB ones.
+  let pending: Buffer[] = [];
+  let pendingSize = 0;
+  const flush = (): boolean => {
+    if (pendingSize === 0) return true;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
+    pending = [];
+    pendingSize = 0;
+    return call.write({ part: { $case: 'data', data } });
+  };
+
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       if (settled) return;
-      if (!call.write({ part: { $case: 'data', data: chunk } })) {
+      pending.push(chunk);
+      pendingSize += chunk.length;
+      if (pendingSize >= MESSAGE_SIZE && !flush()) {
         req.pause();
         call.once('drain', () => req.resume());
       }
     };
     const onEnd = () => {
       cleanup();
+      flush();
       call.end();
       resolve();
     };
