@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+export * as admin from './gen/ocireg/admin/v1/admin';
 export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
@@ -8,6 +9,7 @@ export * as metadata from './gen/ocireg/metadata/v1/metadata';
 /** The .proto sources, for server reflection. */
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 export const PROTO_FILES = {
+  admin: 'ocireg/admin/v1/admin.proto',
   auth: 'ocireg/auth/v1/auth.proto',
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',
