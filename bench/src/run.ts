@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRegistry, type ServiceName } from '@ocireg/devstack';
+import { createPushableWorkspace, startRegistry, type ServiceName } from '@ocireg/devstack';
 import { REPO_ROOT, startDependencies } from '@ocireg/testenv';
 import { http, pullBlob, pushBlob, pushManifest } from './client';
 import { startDistribution } from './distribution';
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ocireg-bench-'));
   const dependencies = await startDependencies({ only: ['postgres', 'redis', 'minio'] });
   const registry = await startRegistry({ dependencyEnv: dependencies.env, logDir: path.join(work, 'logs'), extraEnv: { LOG_LEVEL: 'warn' } });
+  await createPushableWorkspace(registry.grpcAddresses.metadata, 'bench');
   const distribution = await startDistribution(path.join(work, 'distribution'));
   const services: ServiceName[] = ['gateway', 'blob-upload', 'metadata', 'auth', 'indexer'];
   try {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { run, startTestRegistry, tempDir, uniqueName } from './helpers';
+import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
 
 describe('crane and oras through the gateway', () => {
   let registry: RunningRegistry;
@@ -11,7 +11,7 @@ describe('crane and oras through the gateway', () => {
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    workspace = uniqueName('ws');
+    workspace = (await newWorkspace(registry)).slug;
   });
 
   afterAll(async () => {

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { run, startTestRegistry, tempDir, uniqueName } from './helpers';
+import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { admin } from '@ocireg/proto';
+import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
 import { importRandomImage } from './images';
 
 describe('docker CLI and skopeo through the gateway', () => {
@@ -18,7 +20,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('pushes an imported image, removes it, pulls it back with the same image id', async () => {
-    const reference = `${registry.registryHost}/${uniqueName('ws')}/app:v1`;
+    const reference = `${registry.registryHost}/${(await newWorkspace(registry)).slug}/app:v1`;
     const imageId = await importRandomImage(reference);
 
     const pushOutput = await run('docker', ['push', reference]);
@@ -32,7 +34,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('pushes several tags of one image and skips layers the registry already has', async () => {
-    const repository = `${registry.registryHost}/${uniqueName('ws')}/multi`;
+    const repository = `${registry.registryHost}/${(await newWorkspace(registry)).slug}/multi`;
     await importRandomImage(`${repository}:v1`);
     await run('docker', ['tag', `${repository}:v1`, `${repository}:v2`]);
     await run('docker', ['tag', `${repository}:v1`, `${repository}:latest`]);
@@ -52,8 +54,24 @@ describe('docker CLI and skopeo through the gateway', () => {
     expect(digests.size).toBe(1);
   });
 
+  it('refuses a push to a name without a package and says how to create it; pushes once an Admin created it', async () => {
+    const client = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    try {
+      const { slug, repositoryId } = await newWorkspace(registry);
+      await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false });
+      const reference = `${registry.registryHost}/${slug}/needs-package:v1`;
+      await importRandomImage(reference, 64 * 1024);
+      await expect(run('docker', ['push', reference])).rejects.toThrow(/name unknown.*package .*does not exist.*registryctl package create/);
+
+      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: slug, name: 'needs-package', repositoryId, actorUserId: '' });
+      expect(await run('docker', ['push', reference])).toMatch(/v1: digest: sha256:/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('copies an image to an OCI directory and back with skopeo', async () => {
-    const workspace = uniqueName('ws');
+    const workspace = (await newWorkspace(registry)).slug;
     const source = `${registry.registryHost}/${workspace}/source:v1`;
     await importRandomImage(source);
     await run('docker', ['push', source]);

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { run, startTestRegistry, tempDir, uniqueName } from './helpers';
+import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
 
 describe('helm charts as OCI artifacts', () => {
   let registry: RunningRegistry;
@@ -20,7 +20,7 @@ describe('helm charts as OCI artifacts', () => {
     const home = { HELM_CACHE_HOME: path.join(dir, 'cache'), HELM_CONFIG_HOME: path.join(dir, 'config'), HELM_DATA_HOME: path.join(dir, 'data') };
     await run('helm', ['create', 'demo-chart'], { cwd: dir, env: home });
     await run('helm', ['package', 'demo-chart', '--version', '1.2.3'], { cwd: dir, env: home });
-    const workspace = uniqueName('ws');
+    const workspace = (await newWorkspace(registry)).slug;
 
     const pushed = await run('helm', ['push', 'demo-chart-1.2.3.tgz', `oci://${registry.registryHost}/${workspace}`, '--plain-http'], { cwd: dir, env: home, withStderr: true });
     expect(pushed).toMatch(/Digest: sha256:[a-f0-9]{64}/);

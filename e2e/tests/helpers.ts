@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, type RunningRegistry } from '@ocireg/devstack';
+import { createPushableWorkspace, startRegistry, type RunningRegistry } from '@ocireg/devstack';
 
 const execFileAsync = promisify(execFile);
 
@@ -36,4 +36,9 @@ export async function startTestRegistry(extraEnv: Record<string, string> = {}): 
 
 export function uniqueName(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** A new workspace that creates packages on first push, so tests can push to <slug>/<any image>. */
+export function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<{ slug: string; repositoryId: string }> {
+  return createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix));
 }

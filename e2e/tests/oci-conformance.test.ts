@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { REPO_ROOT } from '@ocireg/devstack';
-import { startTestRegistry, uniqueName } from './helpers';
+import { newWorkspace, startTestRegistry } from './helpers';
 
 const execFileAsync = promisify(execFile);
 
@@ -25,7 +25,7 @@ describe('OCI distribution-spec conformance suite (all workflows)', () => {
 
   it('passes with zero failures', async () => {
     mkdirSync(REPORT_DIR, { recursive: true });
-    const workspace = uniqueName('conformance');
+    const workspace = (await newWorkspace(registry, 'conformance')).slug;
     const env = {
       ...process.env,
       OCI_REGISTRY: registry.registryHost,

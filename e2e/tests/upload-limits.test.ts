@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { startTestRegistry, uniqueName } from './helpers';
+import { newWorkspace, startTestRegistry } from './helpers';
 
 const MiB = 1024 * 1024;
 const SIZE_LIMIT = 6 * MiB;
@@ -36,7 +36,7 @@ describe('upload limits through the gateway', () => {
 
   beforeAll(async () => {
     registry = await startTestRegistry({ MAX_BLOB_SIZE: String(SIZE_LIMIT), UPLOAD_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), UPLOAD_SWEEP_INTERVAL_SECONDS: '1' });
-    base = `${registry.gatewayUrl}/v2/${uniqueName('ws')}/limits`;
+    base = `${registry.gatewayUrl}/v2/${(await newWorkspace(registry)).slug}/limits`;
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startDependencies } from '@ocireg/testenv';
 import { REPO_ROOT, startRegistry } from './registry';
+import { createPushableWorkspace } from './workspaces';
 
 /**
  * `pnpm start`: real PostgreSQL, Redis, Kafka and MinIO as local processes,
@@ -26,21 +27,27 @@ async function main(): Promise<void> {
 
   say('starting gateway, auth, metadata, blob-upload, indexer ...');
   try {
-    registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port });
+    // The services' default ports, so registryctl finds the admin API without flags.
+    const grpcPorts = { auth: 50051, metadata: 50052, 'blob-upload': 50053, indexer: 50054 };
+    registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port, grpcPorts });
   } catch (err) {
     say(`a service failed to start: ${err instanceof Error ? err.message : String(err)}`);
     await dependencies.stop();
     process.exit(1);
   }
 
+  const demo = await createPushableWorkspace(registry.grpcAddresses.metadata, 'demo');
   say('');
   say(`registry ready at ${registry.gatewayUrl} (service logs in ${logDir})`);
   for (const [name, address] of Object.entries(registry.grpcAddresses)) say(`  ${name.padEnd(12)} gRPC ${address}`);
   say('');
-  say('try it (no login yet: token auth arrives with the auth service):');
-  say(`  tar -C /etc -c hostname | docker import - ${registry.registryHost}/my-workspace/example:1`);
-  say(`  docker push ${registry.registryHost}/my-workspace/example:1`);
-  say(`  docker pull ${registry.registryHost}/my-workspace/example:1`);
+  say(`workspace "${demo.slug}" is ready and creates packages on first push. Try it (no login yet: token auth arrives with the auth service):`);
+  say(`  tar -C /etc -c hostname | docker import - ${registry.registryHost}/${demo.slug}/example:1`);
+  say(`  docker push ${registry.registryHost}/${demo.slug}/example:1`);
+  say(`  docker pull ${registry.registryHost}/${demo.slug}/example:1`);
+  say('');
+  say('administer it with registryctl (see README), e.g.:');
+  say(`  node tools/registryctl/dist/cli.js package list ${demo.slug}`);
   say('');
   say('press Ctrl-C to stop; data lives in temporary directories and is removed on stop.');
 }

@@ -1,2 +1,3 @@
 export * from './health';
 export * from './registry';
+export * from './workspaces';

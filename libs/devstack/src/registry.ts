@@ -16,6 +16,8 @@ export interface RegistryOptions {
   logDir: string;
   /** Gateway port; a free one when omitted. */
   gatewayPort?: number;
+  /** gRPC ports by service; free ones when omitted. */
+  grpcPorts?: Partial<Record<Exclude<ServiceName, 'gateway'>, number>>;
   /** Extra variables for every service (limits, log level, ...). */
   extraEnv?: Record<string, string>;
 }
@@ -37,7 +39,7 @@ export interface RunningRegistry {
 /** Starts the five services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   mkdirSync(options.logDir, { recursive: true });
-  const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
+  const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
   const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
 

@@ -28,9 +28,24 @@ interface Exchange {
 
 const UNARY_DEADLINE_MS = 30_000;
 
+/** How long a confirmed package is trusted before asking metadata again. */
+const PACKAGE_CACHE_MS = 10_000;
+
 /** The OCI distribution API: each method handles one route; errors are thrown as RegistryError. */
 export class RegistryApi {
+  private readonly knownPackages = new Map<string, number>();
+
   constructor(private readonly deps: RegistryApiDeps) {}
+
+  /** Pushing needs the package behind the name (see EnsurePackage). */
+  private async requirePackage(name: string, requestId: string): Promise<void> {
+    const confirmedAt = this.knownPackages.get(name);
+    if (confirmedAt !== undefined && Date.now() - confirmedAt < PACKAGE_CACHE_MS) return;
+    const { metadata } = this.deps.clients;
+    await unaryCall(metadata.ensurePackage.bind(metadata), { repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    if (this.knownPackages.size > 10_000) this.knownPackages.clear();
+    this.knownPackages.set(name, Date.now());
+  }
 
   async handle(route: OciRoute, exchange: Exchange): Promise<void> {
     const method = exchange.req.method ?? 'GET';
@@ -111,6 +126,7 @@ export class RegistryApi {
   private async startUpload(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
     await this.deps.guard.authorize(req, name, ['push']);
+    await this.requirePackage(name, requestId);
     const mount = url.searchParams.get('mount');
     if (mount !== null && (await this.tryMount(exchange, name, mount, url.searchParams.get('from')))) return;
     const digest = url.searchParams.get('digest');
@@ -294,6 +310,7 @@ export class RegistryApi {
     const { req, res, requestId } = exchange;
     checkReference(reference);
     await this.deps.guard.authorize(req, name, ['push']);
+    await this.requirePackage(name, requestId);
     const content = await readSmallBody(req, this.deps.limits.maxManifestSize);
     const parsed = parseManifest(content, req.headers['content-type']);
     const algorithm = isDigest(reference) ? parseDigest(reference).algorithm : 'sha256';

@@ -1,6 +1,7 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
 import { metadata } from '@ocireg/proto';
+import type { ProductModel } from './product-model';
 import type { RegistryMetadata } from './registry-metadata';
 
 /** Largest page of tags one call returns. */
@@ -8,7 +9,7 @@ const MAX_TAGS_PAGE = 1000;
 
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
-export function registryMetadataHandlers(store: RegistryMetadata): Server {
+export function registryMetadataHandlers(store: RegistryMetadata, model: ProductModel): Server {
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
@@ -59,6 +60,10 @@ export function registryMetadataHandlers(store: RegistryMetadata): Server {
     async listReferrers(request) {
       const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
+    },
+    async ensurePackage(request) {
+      const found = await model.ensurePackageForPush(request.repository);
+      return { packageId: found.id };
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

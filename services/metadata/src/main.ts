@@ -2,7 +2,9 @@ import { Pool } from 'pg';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { adminHandlers } from './admin-handlers';
+import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
 import { registryMetadataHandlers } from './grpc-handlers';
 import { migrate } from './migrate';
@@ -16,10 +18,14 @@ runService(async () => {
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
+  const model = new ProductModel(pool);
 
   const grpcServer = await startGrpcServer(
-    { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool)) }],
+    { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
+    [
+      { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model) },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model) },
+    ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
+import { importRandomImage } from './images';
+import { run, startTestRegistry, uniqueName } from './helpers';
+
+const CLI = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
+
+describe('registryctl: from nothing to docker push, as the README documents', () => {
+  let registry: RunningRegistry;
+  let ctl: (...args: string[]) => Promise<Record<string, any>>;
+
+  beforeAll(async () => {
+    registry = await startTestRegistry();
+    ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, ...args]));
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('creates a workspace, project, repository, member and package, then docker pushes to it', async () => {
+    const ws = uniqueName('acme');
+    expect((await ctl('workspace', 'create', ws, '--organization', 'acme-inc')).workspace.slug).toBe(ws);
+    await ctl('project', 'create', ws, 'platform');
+    const { repository } = await ctl('repository', 'create', ws, 'platform', 'api');
+    await ctl('member', 'set', repository.id, 'alice@example.com', 'admin');
+    const created = await ctl('package', 'create', ws, 'api-server', '--repository', repository.id, '--as', 'alice@example.com');
+    expect(created.package).toMatchObject({ workspaceSlug: ws, name: 'api-server', repositoryId: repository.id });
+
+    expect((await ctl('role', 'alice@example.com', `${ws}/api-server`)).role).toBe('ROLE_ADMIN');
+    const bob = await ctl('role', 'bob@example.com', `${ws}/api-server`);
+    expect(bob.role ?? 'ROLE_UNSPECIFIED').toBe('ROLE_UNSPECIFIED');
+    expect(bob.packageExists).toBe(true);
+
+    const reference = `${registry.registryHost}/${ws}/api-server:1.0`;
+    await importRandomImage(reference, 32 * 1024);
+    expect(await run('docker', ['push', reference])).toMatch(/1\.0: digest: sha256:/);
+    expect((await ctl('package', 'list', ws)).packages.map((p: { name: string }) => p.name)).toEqual(['api-server']);
+  });
+
+  it('reports bad input with the gRPC code and a non-zero exit', async () => {
+    await expect(run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, 'workspace', 'create', 'Not Valid'])).rejects.toThrow(/INVALID_ARGUMENT: slug/);
+  });
+});

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@ocireg/logger';
+import { migrate } from './migrate';
+import { ProductModel } from './product-model';
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+describe('ProductModel against PostgreSQL', () => {
+  let pool: Pool;
+  let model: ProductModel;
+
+  beforeAll(async () => {
+    await migrate(process.env.DATABASE_URL!, createLogger({ service: 'test', level: 'silent' }));
+    pool = new Pool({ connectionString: process.env.DATABASE_URL });
+    model = new ProductModel(pool);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+  });
+
+  /** A workspace with an organization, one project and two repositories. */
+  async function world() {
+    const slug = unique('ws');
+    await model.createWorkspace({ requestId: '', slug, name: '', organization: 'acme-org' });
+    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
+    const api = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
+    const web = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
+    return { slug, api, web };
+  }
+
+  it('creates idempotently by request id and refuses a second create of the same slug', async () => {
+    const slug = unique('ws');
+    const requestId = unique('req');
+    const first = await model.createWorkspace({ requestId, slug, name: 'First', organization: '' });
+    const retried = await model.createWorkspace({ requestId, slug, name: 'First', organization: '' });
+    expect(retried.id).toBe(first.id);
+    await expect(model.createWorkspace({ requestId: '', slug, name: 'Again', organization: '' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+  });
+
+  it('names the field at fault for bad input', async () => {
+    await expect(model.createWorkspace({ requestId: '', slug: 'Not A Slug', name: '', organization: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
+    const { slug } = await world();
+    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
+    await expect(model.listWorkspaces(10, 'garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
+    await expect(model.getWorkspace(unique('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('needs a linked organization before packages can be created', async () => {
+    const slug = unique('ws');
+    await model.createWorkspace({ requestId: '', slug, name: '', organization: '' });
+    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
+    const repo = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
+    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await model.updateWorkspaceSettings(slug, { organization: 'acme-org' });
+    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
+  });
+
+  it('lets only an Admin of the repository create a package there', async () => {
+    const { slug, api } = await world();
+    await model.setMembership(api.id, 'writer@example.com', 'write');
+    await model.setMembership(api.id, 'admin@example.com', 'admin');
+    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
+    const created = await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'admin@example.com' });
+    expect(created).toMatchObject({ workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id });
+  });
+
+  it('inherits roles from the linked repository; link changes and membership removal apply at once', async () => {
+    const { slug, api, web } = await world();
+    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
+    await model.setMembership(api.id, 'dev@example.com', 'write');
+    await model.setMembership(web.id, 'dev@example.com', 'read');
+    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
+
+    await model.linkPackage(slug, 'server', web.id, '');
+    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('read');
+
+    await model.setPackageGrant(slug, 'server', 'dev@example.com', 'admin');
+    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
+    await model.setPackageGrant(slug, 'server', 'dev@example.com', undefined);
+
+    await model.removeMembership(web.id, 'dev@example.com');
+    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
+
+    await model.addWorkspaceAdmin(slug, 'boss@example.com');
+    expect((await model.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
+  });
+
+  it('refuses a push to a name without a package, unless the workspace creates packages on push', async () => {
+    const { slug, api } = await world();
+    await expect(model.ensurePackageForPush(`${slug}/new-image`)).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
+    await expect(model.ensurePackageForPush(`${unique('nows')}/image`)).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
+    await model.updateWorkspaceSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
+    const created = await model.ensurePackageForPush(`${slug}/new-image`);
+    expect(created).toMatchObject({ name: 'new-image', repositoryId: api.id });
+    expect((await model.ensurePackageForPush(`${slug}/new-image`)).id).toBe(created.id);
+  });
+
+  it('pages through lists with opaque tokens', async () => {
+    const { slug, api } = await world();
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: api.id, actorUserId: '' });
+    const first = await model.listPackages(slug, 2, '');
+    const second = await model.listPackages(slug, 2, first.nextPageToken);
+    const third = await model.listPackages(slug, 2, second.nextPageToken);
+    expect([...first.items, ...second.items, ...third.items].map((p) => p.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(third.nextPageToken).toBe('');
+  });
+});

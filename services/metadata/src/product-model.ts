@@ -1,0 +1,402 @@
+import type { Pool, PoolClient } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { parseRepositoryName } from '@ocireg/oci';
+import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
+import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
+
+export interface WorkspaceRecord {
+  id: string;
+  slug: string;
+  name: string;
+  organization: string;
+  publicPull: boolean;
+  createPackagesOnPush: boolean;
+  defaultRepositoryId: string;
+  createdAt: string;
+}
+
+export interface ProjectRecord {
+  id: string;
+  workspaceSlug: string;
+  slug: string;
+  name: string;
+}
+
+export interface RepositoryRecord extends ProjectRecord {
+  projectSlug: string;
+}
+
+export interface PackageRecord {
+  id: string;
+  workspaceSlug: string;
+  name: string;
+  repositoryId: string;
+  createdAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+interface WorkspaceRow {
+  id: string;
+  slug: string;
+  name: string;
+  organization: string;
+  public_pull: boolean;
+  create_packages_on_push: boolean;
+  default_repository_id: string | null;
+  created_at: Date;
+}
+
+const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
+  id: row.id,
+  slug: row.slug,
+  name: row.name,
+  organization: row.organization,
+  publicPull: row.public_pull,
+  createPackagesOnPush: row.create_packages_on_push,
+  defaultRepositoryId: row.default_repository_id ?? '',
+  createdAt: row.created_at.toISOString(),
+});
+
+/** An empty actor is the operator (trusted caller) until the admin API is authenticated (auth issue). */
+export const OPERATOR = '';
+
+/**
+ * Workspaces, projects, repositories, memberships and packages: who may do
+ * what with which image name. Inputs are validated before any SQL.
+ */
+export class ProductModel {
+  constructor(private readonly pool: Pool) {}
+
+  async createWorkspace(input: { requestId: string; slug: string; name: string; organization: string }): Promise<WorkspaceRecord> {
+    const workspaceSlug = slug('slug', input.slug);
+    const name = displayName('name', input.name, workspaceSlug);
+    return this.idempotent(input.requestId, 'workspace', async (client) => {
+      const { rows } = await client.query<WorkspaceRow>(
+        'INSERT INTO workspaces (slug, name, organization) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING *',
+        [workspaceSlug, name, input.organization.trim()],
+      );
+      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `workspace ${workspaceSlug} already exists`, { field: 'slug' });
+      return { id: rows[0].id, value: toWorkspace(rows[0]) };
+    }, (id) => this.workspaceById(id));
+  }
+
+  async getWorkspace(workspaceSlug: string): Promise<WorkspaceRecord> {
+    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [slug('slug', workspaceSlug)]);
+    if (!rows[0]) throw new RegistryError('NOT_FOUND', `workspace ${workspaceSlug} does not exist`, { field: 'slug' });
+    return toWorkspace(rows[0]);
+  }
+
+  async listWorkspaces(size: number, token: string): Promise<Page<WorkspaceRecord>> {
+    const limit = pageSize(size);
+    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug > $1 ORDER BY slug LIMIT $2', [decodePageToken(token), limit + 1]);
+    return page(rows.map(toWorkspace), limit, (w) => w.slug);
+  }
+
+  async updateWorkspaceSettings(workspaceSlug: string, patch: { publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepositoryId?: string; organization?: string }): Promise<WorkspaceRecord> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    if (patch.defaultRepositoryId) await this.repositoryInWorkspace(uuid('default_repository_id', patch.defaultRepositoryId), workspace.id, 'default_repository_id');
+    const { rows } = await this.pool.query<WorkspaceRow>(
+      `UPDATE workspaces SET
+         public_pull = COALESCE($2, public_pull),
+         create_packages_on_push = COALESCE($3, create_packages_on_push),
+         default_repository_id = COALESCE($4, default_repository_id),
+         organization = COALESCE($5, organization)
+       WHERE id = $1 RETURNING *`,
+      [workspace.id, patch.publicPull ?? null, patch.createPackagesOnPush ?? null, patch.defaultRepositoryId || null, patch.organization?.trim() ?? null],
+    );
+    return toWorkspace(rows[0]!);
+  }
+
+  async addWorkspaceAdmin(workspaceSlug: string, user: string): Promise<void> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    await this.pool.query('INSERT INTO workspace_admins (workspace_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [workspace.id, userId('user_id', user)]);
+  }
+
+  async createProject(input: { requestId: string; workspaceSlug: string; slug: string; name: string }): Promise<ProjectRecord> {
+    const workspace = await this.getWorkspace(input.workspaceSlug);
+    const projectSlug = slug('slug', input.slug);
+    const name = displayName('name', input.name, projectSlug);
+    return this.idempotent(input.requestId, 'project', async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        'INSERT INTO projects (workspace_id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, slug) DO NOTHING RETURNING id',
+        [workspace.id, projectSlug, name],
+      );
+      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `project ${projectSlug} already exists in ${workspace.slug}`, { field: 'slug' });
+      return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, slug: projectSlug, name } };
+    }, (id) => this.projectById(id));
+  }
+
+  async listProjects(workspaceSlug: string, size: number, token: string): Promise<Page<ProjectRecord>> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const limit = pageSize(size);
+    const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>(
+      'SELECT id, slug, name FROM projects WHERE workspace_id = $1 AND slug > $2 ORDER BY slug LIMIT $3',
+      [workspace.id, decodePageToken(token), limit + 1],
+    );
+    return page(rows.map((row) => ({ ...row, workspaceSlug: workspace.slug })), limit, (p) => p.slug);
+  }
+
+  async createRepository(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<RepositoryRecord> {
+    const workspace = await this.getWorkspace(input.workspaceSlug);
+    const projectSlug = slug('project_slug', input.projectSlug);
+    const repositorySlug = slug('slug', input.slug);
+    const name = displayName('name', input.name, repositorySlug);
+    const { rows: projects } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, projectSlug]);
+    if (!projects[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'project_slug' });
+    const projectId = projects[0].id;
+    return this.idempotent(input.requestId, 'repository', async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        'INSERT INTO source_repositories (project_id, workspace_id, slug, name) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, slug) DO NOTHING RETURNING id',
+        [projectId, workspace.id, repositorySlug, name],
+      );
+      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `repository ${repositorySlug} already exists in ${workspace.slug}/${projectSlug}`, { field: 'slug' });
+      return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, projectSlug, slug: repositorySlug, name } };
+    }, (id) => this.repositoryById(id));
+  }
+
+  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string): Promise<Page<RepositoryRecord>> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    if (projectSlug) slug('project_slug', projectSlug);
+    const limit = pageSize(size);
+    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; project_slug: string; sort_key: string }>(
+      `SELECT r.id, r.slug, r.name, p.slug AS project_slug, p.slug || '/' || r.slug AS sort_key
+       FROM source_repositories r JOIN projects p ON p.id = r.project_id
+       WHERE r.workspace_id = $1 AND ($2 = '' OR p.slug = $2) AND p.slug || '/' || r.slug > $3
+       ORDER BY sort_key LIMIT $4`,
+      [workspace.id, projectSlug, decodePageToken(token), limit + 1],
+    );
+    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, projectSlug: row.project_slug, slug: row.slug, name: row.name }));
+    return page(items, limit, (r) => `${r.projectSlug}/${r.slug}`);
+  }
+
+  async setMembership(repositoryId: string, user: string, role: Role): Promise<void> {
+    await this.repositoryById(uuid('repository_id', repositoryId));
+    await this.pool.query(
+      'INSERT INTO repository_members (repository_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role',
+      [repositoryId, userId('user_id', user), role],
+    );
+  }
+
+  async removeMembership(repositoryId: string, user: string): Promise<void> {
+    const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('repository_id', repositoryId), userId('user_id', user)]);
+    if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${repositoryId}`, { field: 'user_id' });
+  }
+
+  async createPackage(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
+    const workspace = await this.getWorkspace(input.workspaceSlug);
+    const name = packageName(workspace.slug, input.name);
+    const repositoryId = uuid('repository_id', input.repositoryId);
+    await this.repositoryInWorkspace(repositoryId, workspace.id, 'repository_id');
+    await this.requireRepositoryAdmin(input.actorUserId, repositoryId, workspace.id, 'create-package');
+    if (!workspace.organization) {
+      throw new RegistryError('FAILED_PRECONDITION', `workspace ${workspace.slug} has no linked organization; link one before creating packages`, { field: 'workspace_slug' });
+    }
+    return this.idempotent(input.requestId, 'package', async (client) => {
+      const created = await this.insertPackage(client, workspace, name, repositoryId);
+      if (!created) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
+      return { id: created.id, value: created };
+    }, (id) => this.packageById(id));
+  }
+
+  async getPackage(workspaceSlug: string, name: string): Promise<PackageRecord> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const found = await this.findPackage(workspace.id, packageName(workspace.slug, name));
+    if (!found) throw new RegistryError('NOT_FOUND', `package ${workspace.slug}/${name} does not exist`, { field: 'name' });
+    return { ...found, workspaceSlug: workspace.slug };
+  }
+
+  async listPackages(workspaceSlug: string, size: number, token: string): Promise<Page<PackageRecord>> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const limit = pageSize(size);
+    const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date }>(
+      'SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2 ORDER BY name COLLATE "C" LIMIT $3',
+      [workspace.id, decodePageToken(token), limit + 1],
+    );
+    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, name: row.name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() }));
+    return page(items, limit, (p) => p.name);
+  }
+
+  async linkPackage(workspaceSlug: string, name: string, repositoryId: string, actor: string): Promise<PackageRecord> {
+    const current = await this.getPackage(workspaceSlug, name);
+    const workspace = await this.getWorkspace(workspaceSlug);
+    await this.repositoryInWorkspace(uuid('repository_id', repositoryId), workspace.id, 'repository_id');
+    // Moving a package takes Admin on both ends.
+    await this.requireRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
+    await this.requireRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
+    await this.pool.query('UPDATE packages SET repository_id = $2 WHERE id = $1', [current.id, repositoryId]);
+    return { ...current, repositoryId };
+  }
+
+  async setPackageGrant(workspaceSlug: string, name: string, user: string, role: Role | undefined): Promise<string> {
+    const found = await this.getPackage(workspaceSlug, name);
+    userId('user_id', user);
+    if (role) {
+      await this.pool.query(
+        'INSERT INTO package_grants (package_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (package_id, user_id) DO UPDATE SET role = EXCLUDED.role',
+        [found.id, user, role],
+      );
+    } else {
+      await this.pool.query('DELETE FROM package_grants WHERE package_id = $1 AND user_id = $2', [found.id, user]);
+    }
+    return found.id;
+  }
+
+  /** The user's role on the package behind an OCI repository name, read fresh so changes apply at once. */
+  async roleOn(user: string, repository: string): Promise<{ role: Role | undefined; packageExists: boolean; publicPull: boolean }> {
+    const name = parseRepositoryName(repository);
+    userId('user_id', user);
+    const { rows } = await this.pool.query<{ public_pull: boolean; package_id: string | null; repository_role: Role | null; grant_role: Role | null; workspace_admin: boolean }>(
+      `SELECT w.public_pull, p.id AS package_id,
+              (SELECT role FROM repository_members m WHERE m.repository_id = p.repository_id AND m.user_id = $3) AS repository_role,
+              (SELECT role FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3) AS grant_role,
+              EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin
+       FROM workspaces w LEFT JOIN packages p ON p.workspace_id = w.id AND p.name = $2
+       WHERE w.slug = $1`,
+      [name.workspace, name.image, user],
+    );
+    const row = rows[0];
+    if (!row) return { role: undefined, packageExists: false, publicPull: false };
+    const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
+    return { role: row.package_id ? role : row.workspace_admin ? 'admin' : undefined, packageExists: row.package_id !== null, publicPull: row.public_pull };
+  }
+
+  /**
+   * Pushing needs a package. It exists, or the workspace creates packages on
+   * first push (linked to its default repository), or the error says how to create it.
+   */
+  async ensurePackageForPush(repository: string): Promise<PackageRecord> {
+    const name = parseRepositoryName(repository);
+    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [name.workspace]);
+    if (!rows[0]) {
+      throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
+    }
+    const workspace = toWorkspace(rows[0]);
+    const existing = await this.findPackage(workspace.id, name.image);
+    if (existing) return { ...existing, workspaceSlug: workspace.slug };
+    if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
+      const created = await this.insertPackage(this.pool, workspace, name.image, workspace.defaultRepositoryId);
+      const found = created ?? (await this.findPackage(workspace.id, name.image));
+      if (found) return { ...found, workspaceSlug: workspace.slug };
+    }
+    throw new RegistryError(
+      'NAME_UNKNOWN',
+      `package "${repository}" does not exist. An Admin of the repository it belongs to creates it first: registryctl package create ${workspace.slug} ${name.image} --repository <repository-id>`,
+      { name: repository },
+    );
+  }
+
+  private async insertPackage(client: Pool | PoolClient, workspace: WorkspaceRecord, name: string, repositoryId: string): Promise<PackageRecord | undefined> {
+    const { rows } = await client.query<{ id: string; created_at: Date }>(
+      'INSERT INTO packages (workspace_id, name, repository_id) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING id, created_at',
+      [workspace.id, name, repositoryId],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, workspaceSlug: workspace.slug, name, repositoryId, createdAt: row.created_at.toISOString() } : undefined;
+  }
+
+  private async findPackage(workspaceId: string, name: string): Promise<Omit<PackageRecord, 'workspaceSlug'> | undefined> {
+    const { rows } = await this.pool.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
+    const row = rows[0];
+    return row ? { id: row.id, name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
+  }
+
+  private async requireRepositoryAdmin(actor: string, repositoryId: string, workspaceId: string, action: PackageAction): Promise<void> {
+    if (actor === OPERATOR) return;
+    userId('actor_user_id', actor);
+    const { rows } = await this.pool.query<{ role: Role | null; workspace_admin: boolean }>(
+      `SELECT (SELECT role FROM repository_members WHERE repository_id = $1 AND user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM workspace_admins WHERE workspace_id = $3 AND user_id = $2) AS workspace_admin`,
+      [repositoryId, actor, workspaceId],
+    );
+    const role = effectiveRole({ repositoryRole: rows[0]?.role ?? undefined, workspaceAdmin: rows[0]?.workspace_admin ?? false });
+    if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${repositoryId}`);
+  }
+
+  private async repositoryInWorkspace(repositoryId: string, workspaceId: string, field: string): Promise<void> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM source_repositories WHERE id = $1 AND workspace_id = $2', [repositoryId, workspaceId]);
+    if (!rowCount) throw new RegistryError('NOT_FOUND', `repository ${repositoryId} does not exist in this workspace`, { field });
+  }
+
+  private async workspaceById(id: string): Promise<WorkspaceRecord> {
+    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1', [id]);
+    return toWorkspace(rows[0]!);
+  }
+
+  private async projectById(id: string): Promise<ProjectRecord> {
+    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; workspace_slug: string }>(
+      'SELECT p.id, p.slug, p.name, w.slug AS workspace_slug FROM projects p JOIN workspaces w ON w.id = p.workspace_id WHERE p.id = $1',
+      [id],
+    );
+    const row = rows[0]!;
+    return { id: row.id, slug: row.slug, name: row.name, workspaceSlug: row.workspace_slug };
+  }
+
+  private async repositoryById(id: string): Promise<RepositoryRecord> {
+    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; project_slug: string; workspace_slug: string }>(
+      `SELECT r.id, r.slug, r.name, p.slug AS project_slug, w.slug AS workspace_slug
+       FROM source_repositories r JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) throw new RegistryError('NOT_FOUND', `repository ${id} does not exist`, { field: 'repository_id' });
+    return { id: row.id, slug: row.slug, name: row.name, projectSlug: row.project_slug, workspaceSlug: row.workspace_slug };
+  }
+
+  private async packageById(id: string): Promise<PackageRecord> {
+    const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date; workspace_slug: string }>(
+      'SELECT p.id, p.name, p.repository_id, p.created_at, w.slug AS workspace_slug FROM packages p JOIN workspaces w ON w.id = p.workspace_id WHERE p.id = $1',
+      [id],
+    );
+    const row = rows[0]!;
+    return { id: row.id, name: row.name, repositoryId: row.repository_id, workspaceSlug: row.workspace_slug, createdAt: row.created_at.toISOString() };
+  }
+
+  /**
+   * Runs a create once per request id: a retry with the same id returns what the
+   * first call created instead of ALREADY_EXISTS. Without a request id, plain create.
+   */
+  private async idempotent<T>(requestId: string, kind: string, create: (client: PoolClient) => Promise<{ id: string; value: T }>, load: (id: string) => Promise<T>): Promise<T> {
+    if (requestId && requestId.length > 128) throw invalid('request_id', 'must be at most 128 characters');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (requestId) {
+        // Serialize concurrent retries of the same request.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [requestId]);
+        const { rows } = await client.query<{ kind: string; resource_id: string }>('SELECT kind, resource_id FROM idempotency_keys WHERE request_id = $1', [requestId]);
+        if (rows[0]) {
+          await client.query('COMMIT');
+          if (rows[0].kind !== kind) throw invalid('request_id', `was already used for a ${rows[0].kind}`);
+          return await load(rows[0].resource_id);
+        }
+      }
+      const created = await create(client);
+      if (requestId) await client.query('INSERT INTO idempotency_keys (request_id, kind, resource_id) VALUES ($1, $2, $3)', [requestId, kind, created.id]);
+      await client.query('COMMIT');
+      return created.value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function packageName(workspaceSlug: string, name: string): string {
+  try {
+    return parseRepositoryName(`${workspaceSlug}/${name}`).image;
+  } catch {
+    throw invalid('name', 'must follow the OCI repository name grammar (lowercase path components separated by "/")');
+  }
+}
+
+function page<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextPageToken: rows.length > limit && last ? encodePageToken(keyOf(last)) : '' };
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { admin } from '@ocireg/proto';
+
+/**
+ * registryctl: what an operator needs to go from nothing to `docker push`.
+ * Talks to the metadata service's admin API (REGISTRY_ADMIN_ADDR or --admin).
+ */
+const program = new Command('registryctl')
+  .description('Administer an ocireg registry over its gRPC admin API')
+  .option('--admin <host:port>', 'admin API address (metadata service)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50052')
+  .showHelpAfterError();
+
+let client: admin.AdminServiceClient | undefined;
+function api(): admin.AdminServiceClient {
+  client ??= createGrpcClient(admin.AdminServiceClient, program.opts<{ admin: string }>().admin);
+  return client;
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function bool(value: string): boolean {
+  if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('expected true or false');
+  return value === 'true';
+}
+
+const ROLES: Record<string, admin.Role> = { read: admin.Role.ROLE_READ, write: admin.Role.ROLE_WRITE, admin: admin.Role.ROLE_ADMIN, none: admin.Role.ROLE_UNSPECIFIED };
+function role(value: string): admin.Role {
+  const mapped = ROLES[value];
+  if (mapped === undefined) throw new InvalidArgumentError('expected read, write or admin');
+  return mapped;
+}
+
+const workspace = program.command('workspace').description('workspaces');
+workspace
+  .command('create <slug>')
+  .option('--name <name>', 'display name')
+  .option('--organization <org>', 'linked organization (required before packages can be created)', '')
+  .option('--request-id <id>', 'idempotency key', '')
+  .action(async (slug: string, o: { name?: string; organization: string; requestId: string }) => {
+    const c = api();
+    print(await unaryCall(c.createWorkspace.bind(c), { requestId: o.requestId, slug, name: o.name ?? slug, organization: o.organization }));
+  });
+workspace.command('get <slug>').action(async (slug: string) => {
+  const c = api();
+  print(await unaryCall(c.getWorkspace.bind(c), { slug }));
+});
+workspace.command('list').action(async () => {
+  const c = api();
+  print(await unaryCall(c.listWorkspaces.bind(c), { pageSize: 500, pageToken: '' }));
+});
+workspace
+  .command('settings <slug>')
+  .option('--organization <org>')
+  .option('--public-pull <bool>', 'anonymous pull', bool)
+  .option('--create-packages-on-push <bool>', 'create a package on first push', bool)
+  .option('--default-repository <id>', 'repository new packages link to')
+  .action(async (slug: string, o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string }) => {
+    const c = api();
+    print(await unaryCall(c.updateWorkspaceSettings.bind(c), { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository }));
+  });
+workspace.command('add-admin <slug> <user>').action(async (slug: string, user: string) => {
+  const c = api();
+  print(await unaryCall(c.addWorkspaceAdmin.bind(c), { workspaceSlug: slug, userId: user }));
+});
+
+program
+  .command('project')
+  .description('projects')
+  .command('create <workspace> <slug>')
+  .option('--name <name>')
+  .action(async (ws: string, slug: string, o: { name?: string }) => {
+    const c = api();
+    print(await unaryCall(c.createProject.bind(c), { requestId: '', workspaceSlug: ws, slug, name: o.name ?? slug }));
+  });
+
+const repository = program.command('repository').description('repositories (whose members packages inherit)');
+repository
+  .command('create <workspace> <project> <slug>')
+  .option('--name <name>')
+  .action(async (ws: string, project: string, slug: string, o: { name?: string }) => {
+    const c = api();
+    print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }));
+  });
+repository.command('list <workspace>').action(async (ws: string) => {
+  const c = api();
+  print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }));
+});
+
+const member = program.command('member').description('roles of users on repositories');
+member.command('set <repository-id> <user> <role>').action(async (repositoryId: string, user: string, r: string) => {
+  const c = api();
+  print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) })));
+});
+member.command('remove <repository-id> <user>').action(async (repositoryId: string, user: string) => {
+  const c = api();
+  print(await unaryCall(c.removeMembership.bind(c), { repositoryId, userId: user }));
+});
+
+const pkg = program.command('package').description('packages (image names) and their repository links');
+pkg
+  .command('create <workspace> <name>')
+  .requiredOption('--repository <id>', 'repository to link to')
+  .option('--as <user>', 'acting user (must be Admin of the repository)', '')
+  .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
+    const c = api();
+    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }));
+  });
+pkg
+  .command('link <workspace> <name>')
+  .requiredOption('--repository <id>', 'repository to link to')
+  .option('--as <user>', 'acting user (must be Admin of both repositories)', '')
+  .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
+    const c = api();
+    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }));
+  });
+pkg.command('list <workspace>').action(async (ws: string) => {
+  const c = api();
+  print(await unaryCall(c.listPackages.bind(c), { workspaceSlug: ws, pageSize: 500, pageToken: '' }));
+});
+pkg.command('grant <workspace> <name> <user> <role>').description('explicit role on one package (role "none" removes it)').action(async (ws: string, name: string, user: string, r: string) => {
+  const c = api();
+  print(admin.SetPackageGrantResponse.toJSON(await unaryCall(c.setPackageGrant.bind(c), { workspaceSlug: ws, name, userId: user, role: role(r) })));
+});
+
+program.command('role <user> <repository>').description('effective role of a user on <workspace>/<image>').action(async (user: string, repositoryName: string) => {
+  const c = api();
+  print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, repository: repositoryName })));
+});
+
+program
+  .parseAsync()
+  .catch((err: unknown) => {
+    const error = err as { code?: string; message?: string; detail?: unknown };
+    process.stderr.write(`registryctl: ${error.code ? `${error.code}: ` : ''}${error.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => client?.close());
