@@ -12,7 +12,9 @@ export PATH="$(bash scripts/deps/tool-path.sh):$PATH"
 
 pnpm build
 pnpm run typecheck:tests
-pnpm exec vitest run
+rm -rf reports/oci-conformance reports/vitest.json
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
 
 summary=reports/oci-conformance/summary.txt
 if [ -f "$summary" ]; then
@@ -20,3 +22,9 @@ if [ -f "$summary" ]; then
   cat "$summary"
 fi
 echo "test.sh: finished in $((SECONDS - started)) s"
+# The closing line CI reads: counts from vitest's JSON report.
+node -e '
+  const r = require("./reports/vitest.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests + r.numTodoTests ? `, ${r.numPendingTests + r.numTodoTests} skipped` : ""));
+' || echo "0 passed, 1 failed"
+exit "$status"
