@@ -18,10 +18,17 @@ interface HttpResult {
   bytes: number;
 }
 
+let authorization: string | undefined;
+
+/** Credentials for every following request (undefined: none, as for Distribution without auth). */
+export function useAuthorization(header: string | undefined): void {
+  authorization = header;
+}
+
 /** One request; streams `body` chunks with backpressure and counts (discards) the response bytes. */
 export function http(method: string, url: string, body?: () => Iterable<Buffer>, headers: Record<string, string> = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, headers }, (res) => {
+    const req = request(url, { method, agent, headers: authorization ? { Authorization: authorization, ...headers } : headers }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));

@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPushableWorkspace, startRegistry, type ServiceName } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, startRegistry, type ServiceName } from '@ocireg/devstack';
 import { REPO_ROOT, startDependencies } from '@ocireg/testenv';
-import { http, pullBlob, pushBlob, pushManifest } from './client';
+import { http, pullBlob, pushBlob, pushManifest, useAuthorization } from './client';
 import { startDistribution } from './distribution';
 
 const TOTAL_MIB = Number(process.env.BENCH_TOTAL_MIB ?? 1024);
@@ -102,11 +102,15 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ocireg-bench-'));
   const dependencies = await startDependencies({ only: ['postgres', 'redis', 'minio'] });
   const registry = await startRegistry({ dependencyEnv: dependencies.env, logDir: path.join(work, 'logs'), extraEnv: { LOG_LEVEL: 'warn' } });
-  await createPushableWorkspace(registry.grpcAddresses.metadata, 'bench');
+  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, 'bench');
+  const user = await createUserWithToken(registry.grpcAddresses, { email: 'bench@example.com', scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write' });
   const distribution = await startDistribution(path.join(work, 'distribution'));
   const services: ServiceName[] = ['gateway', 'blob-upload', 'metadata', 'auth', 'indexer'];
   try {
+    useAuthorization(undefined);
     const reference = await measure('distribution', distribution.url, () => [distribution.pid]);
+    // Basic credentials on every request, as clients that skip the token flow send them.
+    useAuthorization(`Basic ${Buffer.from(`${user.email}:${user.token}`).toString('base64')}`);
     const ours = await measure('ocireg', registry.gatewayUrl, () => services.map((service) => registry.pid(service)));
     const storageMemory = ['minio', 'postgres', 'redis'].map((name) => `${name} ${peakMemoryMiB(dependencies.pids[name as 'minio']).toFixed(0)} MiB`).join(', ');
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
 import { importRandomImage } from './images';
 
 /** containerd's resolver is the one kubelet and buildkit use; ctr drives it. */
@@ -40,12 +40,13 @@ describe('containerd (ctr) pulls what docker pushed', () => {
   });
 
   it('pulls and unpacks an image pushed by docker', async () => {
-    const reference = `${registry.registryHost}/${(await newWorkspace(registry)).slug}/ctr-app:v1`;
+    const workspace = await loginNewWorkspace(registry);
+    const reference = `${registry.registryHost}/${workspace.slug}/ctr-app:v1`;
     await importRandomImage(reference);
     const pushed = await run('docker', ['push', reference]);
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed)![1];
 
-    await run('ctr', ['--address', socket, 'images', 'pull', '--plain-http', '--snapshotter', 'native', reference]);
+    await run('ctr', ['--address', socket, 'images', 'pull', '--plain-http', '--snapshotter', 'native', '--user', `${workspace.admin.email}:${workspace.admin.token}`, reference]);
     const listed = await run('ctr', ['--address', socket, 'images', 'ls']);
     const line = listed.split('\n').find((entry) => entry.startsWith(reference));
     expect(line).toBeDefined();

@@ -3,15 +3,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import type { UserToken } from '@ocireg/devstack';
+import { basicAuth, loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
 
 describe('crane and oras through the gateway', () => {
   let registry: RunningRegistry;
   let workspace: string;
+  let user: UserToken;
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    workspace = (await newWorkspace(registry)).slug;
+    const created = await loginNewWorkspace(registry); // crane reads docker's credentials
+    workspace = created.slug;
+    user = created.admin;
   });
 
   afterAll(async () => {
@@ -52,22 +56,22 @@ describe('crane and oras through the gateway', () => {
     const payload = randomBytes(4096).toString('hex');
     writeFileSync(path.join(dir, 'model.txt'), payload);
 
-    await run('oras', ['push', '--plain-http', '--artifact-type', 'application/vnd.acme.model.v1', `${artifact}:v1`, 'model.txt:text/plain'], { cwd: dir });
+    await run('oras', ['push', '--plain-http', '-u', user.email, '-p', user.token, '--artifact-type', 'application/vnd.acme.model.v1', `${artifact}:v1`, 'model.txt:text/plain'], { cwd: dir });
     writeFileSync(path.join(dir, 'signature.json'), '{"signed":true}');
-    await run('oras', ['attach', '--plain-http', '--artifact-type', 'application/vnd.acme.signature.v1', `${artifact}:v1`, 'signature.json:application/json'], { cwd: dir });
+    await run('oras', ['attach', '--plain-http', '-u', user.email, '-p', user.token, '--artifact-type', 'application/vnd.acme.signature.v1', `${artifact}:v1`, 'signature.json:application/json'], { cwd: dir });
 
-    const discovered = JSON.parse(await run('oras', ['discover', '--plain-http', '--format', 'json', `${artifact}:v1`]));
+    const discovered = JSON.parse(await run('oras', ['discover', '--plain-http', '-u', user.email, '-p', user.token, '--format', 'json', `${artifact}:v1`]));
     const referrers = discovered.referrers ?? discovered.manifests ?? [];
     expect(referrers).toHaveLength(1);
     expect(referrers[0].artifactType).toBe('application/vnd.acme.signature.v1');
 
-    const filtered = await fetch(`${registry.gatewayUrl}/v2/${workspace}/oras-artifact/referrers/${await run('oras', ['resolve', '--plain-http', `${artifact}:v1`])}?artifactType=application/vnd.other`);
+    const filtered = await fetch(`${registry.gatewayUrl}/v2/${workspace}/oras-artifact/referrers/${await run('oras', ['resolve', '--plain-http', '-u', user.email, '-p', user.token, `${artifact}:v1`])}?artifactType=application/vnd.other`, { headers: { Authorization: basicAuth(user) } });
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
     expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toEqual([]);
 
     const out = path.join(dir, 'pulled');
     mkdirSync(out);
-    await run('oras', ['pull', '--plain-http', '-o', out, `${artifact}:v1`]);
+    await run('oras', ['pull', '--plain-http', '-u', user.email, '-p', user.token, '-o', out, `${artifact}:v1`]);
     const pulled = readFileSync(path.join(out, 'model.txt'), 'utf8');
     expect(createHash('sha256').update(pulled).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
   });

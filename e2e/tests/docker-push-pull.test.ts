@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
-import { newWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { basicAuth, loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
 import { importRandomImage } from './images';
 
 describe('docker CLI and skopeo through the gateway', () => {
@@ -20,7 +20,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('pushes an imported image, removes it, pulls it back with the same image id', async () => {
-    const reference = `${registry.registryHost}/${(await newWorkspace(registry)).slug}/app:v1`;
+    const reference = `${registry.registryHost}/${(await loginNewWorkspace(registry)).slug}/app:v1`;
     const imageId = await importRandomImage(reference);
 
     const pushOutput = await run('docker', ['push', reference]);
@@ -34,7 +34,9 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('pushes several tags of one image and skips layers the registry already has', async () => {
-    const repository = `${registry.registryHost}/${(await newWorkspace(registry)).slug}/multi`;
+    const workspace = await loginNewWorkspace(registry);
+    const repository = `${registry.registryHost}/${workspace.slug}/multi`;
+    const headers = { Authorization: basicAuth(workspace.admin) };
     await importRandomImage(`${repository}:v1`);
     await run('docker', ['tag', `${repository}:v1`, `${repository}:v2`]);
     await run('docker', ['tag', `${repository}:v1`, `${repository}:latest`]);
@@ -46,10 +48,10 @@ describe('docker CLI and skopeo through the gateway', () => {
     expect(second).not.toMatch(/: Pushed/);
     await run('docker', ['push', `${repository}:latest`]);
 
-    const tags = (await (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/tags/list`)).json()) as { tags: string[] };
+    const tags = (await (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/tags/list`, { headers })).json()) as { tags: string[] };
     expect(tags.tags).toEqual(['latest', 'v1', 'v2']);
     const digests = new Set(
-      await Promise.all(['v1', 'v2', 'latest'].map(async (tag) => (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/manifests/${tag}`, { method: 'HEAD' })).headers.get('docker-content-digest'))),
+      await Promise.all(['v1', 'v2', 'latest'].map(async (tag) => (await fetch(`${registry.gatewayUrl}/v2/${repository.slice(registry.registryHost.length + 1)}/manifests/${tag}`, { method: 'HEAD', headers })).headers.get('docker-content-digest'))),
     );
     expect(digests.size).toBe(1);
   });
@@ -57,7 +59,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   it('refuses a push to a name without a package and says how to create it; pushes once an Admin created it', async () => {
     const client = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
     try {
-      const { slug, repositoryId } = await newWorkspace(registry);
+      const { slug, repositoryId } = await loginNewWorkspace(registry);
       await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false });
       const reference = `${registry.registryHost}/${slug}/needs-package:v1`;
       await importRandomImage(reference, 64 * 1024);
@@ -71,24 +73,25 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('copies an image to an OCI directory and back with skopeo', async () => {
-    const workspace = (await newWorkspace(registry)).slug;
+    const { slug: workspace, admin: user } = await loginNewWorkspace(registry);
+    const creds = `${user.email}:${user.token}`;
     const source = `${registry.registryHost}/${workspace}/source:v1`;
     await importRandomImage(source);
     await run('docker', ['push', source]);
 
     const layout = path.join(tempDir('oci'), 'layout');
-    await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${source}`, `oci:${layout}:v1`]);
+    await run('skopeo', ['copy', '--src-tls-verify=false', '--src-creds', creds, `docker://${source}`, `oci:${layout}:v1`]);
     const target = `${registry.registryHost}/${workspace}/copied:v2`;
-    await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${target}`]);
+    await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${layout}:v1`, `docker://${target}`]);
 
-    const copied = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', `docker://${target}`]));
-    const original = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', `docker://${source}`]));
+    const copied = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--creds', creds, `docker://${target}`]));
+    const original = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--creds', creds, `docker://${source}`]));
     expect(copied.Layers).toEqual(original.Layers);
     expect(copied.RepoTags).toEqual(['v2']);
 
     // And back out of the registry into a second layout: the same layer bytes arrive.
     const second = path.join(tempDir('oci'), 'layout');
-    await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${target}`, `oci:${second}:v2`]);
+    await run('skopeo', ['copy', '--src-tls-verify=false', '--src-creds', creds, `docker://${target}`, `oci:${second}:v2`]);
     const index = JSON.parse(readFileSync(path.join(second, 'index.json'), 'utf8'));
     expect(index.manifests).toHaveLength(1);
   });

@@ -3,14 +3,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createPushableWorkspace, startRegistry, type RunningRegistry } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, startRegistry, type RunningRegistry, type UserToken } from '@ocireg/devstack';
 
 const execFileAsync = promisify(execFile);
 
+// Each test file logs docker in on its own, so parallel files never share a credentials file.
+process.env.DOCKER_CONFIG = mkdtempSync(path.join(tmpdir(), 'ocireg-docker-config-'));
+
 /** Runs a client command; failures carry its stderr so the test output says why. */
-export async function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string; withStderr?: boolean } = {}): Promise<string> {
+export async function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string; withStderr?: boolean; input?: string } = {}): Promise<string> {
   try {
-    const { stdout, stderr } = await execFileAsync(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
+    const pending = execFileAsync(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
+    // Commands that never read stdin may exit before we close it: ignore that EPIPE.
+    pending.child.stdin?.on('error', () => undefined);
+    pending.child.stdin?.end(options.input ?? '');
+    const { stdout, stderr } = await pending;
     return (options.withStderr ? `${stdout}\n${stderr}` : stdout).trim();
   } catch (err) {
     const failure = err as { stderr?: string; stdout?: string; message: string };
@@ -38,7 +45,38 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-/** A new workspace that creates packages on first push, so tests can push to <slug>/<any image>. */
-export function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<{ slug: string; repositoryId: string }> {
-  return createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix));
+export interface TestWorkspace {
+  slug: string;
+  repositoryId: string;
+  /** Admin of the workspace's repository, with a token of every scope. */
+  admin: UserToken;
+}
+
+/** A new workspace that creates packages on first push, and an Admin user with a token. */
+export async function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<TestWorkspace> {
+  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix));
+  const admin = await createUserWithToken(registry.grpcAddresses, {
+    email: `admin@${workspace.slug}.example.com`,
+    scopes: ['read:package', 'write:package', 'admin:package'],
+    repositoryId: workspace.repositoryId,
+    role: 'admin',
+  });
+  return { ...workspace, admin };
+}
+
+/** `docker login` the way a CI pipeline does it: the token on stdin. */
+export async function dockerLogin(registry: RunningRegistry, user: UserToken): Promise<string> {
+  return run('docker', ['login', registry.registryHost, '--username', user.email, '--password-stdin'], { input: user.token, withStderr: true });
+}
+
+/** A new workspace whose Admin is logged in with docker. */
+export async function loginNewWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<TestWorkspace> {
+  const workspace = await newWorkspace(registry, prefix);
+  await dockerLogin(registry, workspace.admin);
+  return workspace;
+}
+
+/** HTTP Basic credentials (email + API token), which the API accepts directly too. */
+export function basicAuth(user: UserToken): string {
+  return `Basic ${Buffer.from(`${user.email}:${user.token}`).toString('base64')}`;
 }

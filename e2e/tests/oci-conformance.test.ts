@@ -25,11 +25,13 @@ describe('OCI distribution-spec conformance suite (all workflows)', () => {
 
   it('passes with zero failures', async () => {
     mkdirSync(REPORT_DIR, { recursive: true });
-    const workspace = (await newWorkspace(registry, 'conformance')).slug;
+    const { slug: workspace, admin: user } = await newWorkspace(registry, 'conformance');
     const env = {
       ...process.env,
       OCI_REGISTRY: registry.registryHost,
       OCI_TLS: 'disabled',
+      OCI_USERNAME: user.email,
+      OCI_PASSWORD: user.token,
       OCI_REPO1: `${workspace}/repo-one`,
       OCI_REPO2: `${workspace}/repo-two`,
       OCI_RESULTS_DIR: REPORT_DIR,

@@ -12,26 +12,34 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, ...args]));
+    ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--auth', registry.grpcAddresses.auth, ...args]));
   });
 
   afterAll(async () => {
     await registry?.stop();
   });
 
-  it('creates a workspace, project, repository, member and package, then docker pushes to it', async () => {
+  it('creates a workspace, project, repository, user, member, package and token, then docker pushes to it', async () => {
     const ws = uniqueName('acme');
+    const email = `alice@${ws}.example.com`;
+    const { user } = await ctl('user', 'create', email);
     expect((await ctl('workspace', 'create', ws, '--organization', 'acme-inc')).workspace.slug).toBe(ws);
     await ctl('project', 'create', ws, 'platform');
     const { repository } = await ctl('repository', 'create', ws, 'platform', 'api');
-    await ctl('member', 'set', repository.id, 'alice@example.com', 'admin');
-    const created = await ctl('package', 'create', ws, 'api-server', '--repository', repository.id, '--as', 'alice@example.com');
+    await ctl('member', 'set', repository.id, user.id, 'admin');
+    const created = await ctl('package', 'create', ws, 'api-server', '--repository', repository.id, '--as', user.id);
     expect(created.package).toMatchObject({ workspaceSlug: ws, name: 'api-server', repositoryId: repository.id });
 
-    expect((await ctl('role', 'alice@example.com', `${ws}/api-server`)).role).toBe('ROLE_ADMIN');
+    expect((await ctl('role', user.id, `${ws}/api-server`)).role).toBe('ROLE_ADMIN');
     const bob = await ctl('role', 'bob@example.com', `${ws}/api-server`);
     expect(bob.role ?? 'ROLE_UNSPECIFIED').toBe('ROLE_UNSPECIFIED');
     expect(bob.packageExists).toBe(true);
+
+    const { secret, token } = await ctl('token', 'create', email, '--name', 'laptop', '--scopes', 'read:package,write:package', '--expires-in-days', '7');
+    expect(secret).toMatch(/^ocireg_/);
+    expect(JSON.stringify(await ctl('token', 'list', email))).not.toContain(secret);
+    expect((await ctl('token', 'list', email)).tokens[0].id).toBe(token.id);
+    await run('docker', ['login', registry.registryHost, '--username', email, '--password-stdin'], { input: secret });
 
     const reference = `${registry.registryHost}/${ws}/api-server:1.0`;
     await importRandomImage(reference, 32 * 1024);

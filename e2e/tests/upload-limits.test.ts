@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { newWorkspace, startTestRegistry } from './helpers';
+import { basicAuth, newWorkspace, startTestRegistry } from './helpers';
 
 const MiB = 1024 * 1024;
 const SIZE_LIMIT = 6 * MiB;
@@ -33,10 +33,13 @@ const digestOf = (data: Buffer) => `sha256:${createHash('sha256').update(data).d
 describe('upload limits through the gateway', () => {
   let registry: RunningRegistry;
   let base: string;
+  let headers: Record<string, string>;
 
   beforeAll(async () => {
     registry = await startTestRegistry({ MAX_BLOB_SIZE: String(SIZE_LIMIT), UPLOAD_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), UPLOAD_SWEEP_INTERVAL_SECONDS: '1' });
-    base = `${registry.gatewayUrl}/v2/${(await newWorkspace(registry)).slug}/limits`;
+    const workspace = await newWorkspace(registry);
+    base = `${registry.gatewayUrl}/v2/${workspace.slug}/limits`;
+    headers = { Authorization: basicAuth(workspace.admin) };
   });
 
   afterAll(async () => {
@@ -44,7 +47,7 @@ describe('upload limits through the gateway', () => {
   });
 
   async function startUpload(): Promise<{ location: string; uploadId: string }> {
-    const response = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+    const response = await fetch(`${base}/blobs/uploads/`, { method: 'POST', headers });
     expect(response.status).toBe(202);
     return { location: new URL(response.headers.get('location')!, registry.gatewayUrl).toString(), uploadId: response.headers.get('docker-upload-uuid')! };
   }
@@ -52,38 +55,38 @@ describe('upload limits through the gateway', () => {
   it('refuses a blob one byte over the size limit with SIZE_INVALID / 413, frees its storage, and leaves other uploads alone', async () => {
     const other = await startUpload();
     const otherData = randomBytes(MiB);
-    const otherPatch = fetch(other.location, { method: 'PATCH', body: otherData });
+    const otherPatch = fetch(other.location, { method: 'PATCH', body: otherData, headers });
 
     const { location, uploadId } = await startUpload();
-    const response = await fetch(location, { method: 'PATCH', body: randomBytes(SIZE_LIMIT + 1) });
+    const response = await fetch(location, { method: 'PATCH', body: randomBytes(SIZE_LIMIT + 1), headers });
     expect(response.status).toBe(413);
     const body = (await response.json()) as OciErrors;
     expect(body.errors[0]!.code).toBe('SIZE_INVALID');
     expect(body.errors[0]!.message).toContain(String(SIZE_LIMIT));
-    expect((await fetch(location)).status).toBe(404);
+    expect((await fetch(location, { headers })).status).toBe(404);
     expect(await leftovers(uploadId)).toEqual([]);
 
     expect((await otherPatch).status).toBe(202);
-    const done = await fetch(`${other.location}?digest=${digestOf(otherData)}`, { method: 'PUT' });
+    const done = await fetch(`${other.location}?digest=${digestOf(otherData)}`, { method: 'PUT', headers });
     expect(done.status).toBe(201);
-    expect((await fetch(`${base}/blobs/${digestOf(otherData)}`, { method: 'HEAD' })).headers.get('content-length')).toBe(String(MiB));
+    expect((await fetch(`${base}/blobs/${digestOf(otherData)}`, { method: 'HEAD', headers })).headers.get('content-length')).toBe(String(MiB));
   });
 
   it('accepts a blob exactly at the limit', async () => {
     const data = randomBytes(SIZE_LIMIT);
-    const response = await fetch(`${base}/blobs/uploads/?digest=${digestOf(data)}`, { method: 'POST', body: data });
+    const response = await fetch(`${base}/blobs/uploads/?digest=${digestOf(data)}`, { method: 'POST', body: data, headers });
     expect(response.status).toBe(201);
   });
 
   it('expires a session after the time limit: the next request says it timed out, the sweeper frees abandoned ones', async () => {
     const late = await startUpload();
     const abandoned = await startUpload();
-    expect((await fetch(late.location, { method: 'PATCH', body: randomBytes(100) })).status).toBe(202);
-    expect((await fetch(abandoned.location, { method: 'PATCH', body: randomBytes(100) })).status).toBe(202);
+    expect((await fetch(late.location, { method: 'PATCH', body: randomBytes(100), headers })).status).toBe(202);
+    expect((await fetch(abandoned.location, { method: 'PATCH', body: randomBytes(100), headers })).status).toBe(202);
     expect(await leftovers(abandoned.uploadId)).not.toEqual([]);
 
     await new Promise((resolve) => setTimeout(resolve, (TIME_LIMIT_SECONDS + 0.5) * 1000));
-    const response = await fetch(late.location, { method: 'PATCH', body: randomBytes(100), headers: { 'Content-Range': '100-199' } });
+    const response = await fetch(late.location, { method: 'PATCH', body: randomBytes(100), headers: { ...headers, 'Content-Range': '100-199' } });
     expect(response.status).toBe(404);
     const body = (await response.json()) as OciErrors;
     expect(body.errors[0]).toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });
@@ -95,6 +98,6 @@ describe('upload limits through the gateway', () => {
     expect(await leftovers(abandoned.uploadId)).toEqual([]);
 
     const fresh = randomBytes(1000);
-    expect((await fetch(`${base}/blobs/uploads/?digest=${digestOf(fresh)}`, { method: 'POST', body: fresh })).status).toBe(201);
+    expect((await fetch(`${base}/blobs/uploads/?digest=${digestOf(fresh)}`, { method: 'POST', body: fresh, headers })).status).toBe(201);
   });
 });

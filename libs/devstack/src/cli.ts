@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startDependencies } from '@ocireg/testenv';
 import { REPO_ROOT, startRegistry } from './registry';
-import { createPushableWorkspace } from './workspaces';
+import { createPushableWorkspace, createUserWithToken } from './workspaces';
 
 /**
  * `pnpm start`: real PostgreSQL, Redis, Kafka and MinIO as local processes,
@@ -37,17 +37,30 @@ async function main(): Promise<void> {
   }
 
   const demo = await createPushableWorkspace(registry.grpcAddresses.metadata, 'demo');
+  const demoUser = await createUserWithToken(registry.grpcAddresses, {
+    email: 'demo@example.com',
+    scopes: ['read:package', 'write:package', 'admin:package'],
+    repositoryId: demo.repositoryId,
+    role: 'admin',
+    expiresInSeconds: 30 * 86_400,
+  });
   say('');
   say(`registry ready at ${registry.gatewayUrl} (service logs in ${logDir})`);
   for (const [name, address] of Object.entries(registry.grpcAddresses)) say(`  ${name.padEnd(12)} gRPC ${address}`);
   say('');
-  say(`workspace "${demo.slug}" is ready and creates packages on first push. Try it (no login yet: token auth arrives with the auth service):`);
+  say(`workspace "${demo.slug}" is ready and creates packages on first push; user ${demoUser.email} is Admin of its repository.`);
+  say('its API token (shown once):');
+  say(`  ${demoUser.token}`);
+  say('try it:');
+  say(`  echo '${demoUser.token}' | docker login ${registry.registryHost} --username ${demoUser.email} --password-stdin`);
   say(`  tar -C /etc -c hostname | docker import - ${registry.registryHost}/${demo.slug}/example:1`);
   say(`  docker push ${registry.registryHost}/${demo.slug}/example:1`);
   say(`  docker pull ${registry.registryHost}/${demo.slug}/example:1`);
   say('');
   say('administer it with registryctl (see README), e.g.:');
   say(`  node tools/registryctl/dist/cli.js package list ${demo.slug}`);
+  say('  node tools/registryctl/dist/cli.js user create you@example.com');
+  say('  node tools/registryctl/dist/cli.js token create you@example.com --scopes read:package,write:package --expires-in-days 30');
   say('');
   say('press Ctrl-C to stop; data lives in temporary directories and is removed on stop.');
 }

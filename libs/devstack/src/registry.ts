@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkGrpcHealth } from './health';
@@ -45,6 +46,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
 
   const common: Record<string, string> = {
     ...options.dependencyEnv,
+    // One pepper per stack: API tokens hash the same way on every auth process of this run.
+    AUTH_TOKEN_PEPPER: randomBytes(24).toString('hex'),
     GRPC_HOST: '127.0.0.1',
     HTTP_HOST: '127.0.0.1',
     AUTH_ADDR: grpcAddresses.auth,
@@ -117,9 +120,11 @@ async function checkGrpc(address: string): Promise<boolean> {
   return (await checkGrpcHealth(address).catch(() => 'DOWN')) === 'SERVING';
 }
 
+/** The gateway answers /v2/ (401 without credentials is an answer). */
 async function checkHttp(url: string): Promise<boolean> {
   try {
-    return (await fetch(url)).status === 200;
+    const response = await fetch(url);
+    return response.status < 500 && response.headers.get('docker-distribution-api-version') === 'registry/2.0';
   } catch {
     return false;
   }

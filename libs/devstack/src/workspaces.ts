@@ -1,5 +1,5 @@
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin } from '@ocireg/proto';
+import { admin, auth } from '@ocireg/proto';
 
 /**
  * A workspace ready for pushes: an organization, a project `main` with a
@@ -16,5 +16,34 @@ export async function createPushableWorkspace(adminAddress: string, slug: string
     return { slug, repositoryId: repository!.id };
   } finally {
     client.close();
+  }
+}
+
+export interface UserToken {
+  userId: string;
+  email: string;
+  /** The API token secret: the password of `docker login --username <email>`. */
+  token: string;
+  tokenId: string;
+}
+
+/** A user with an API token and (optionally) a role on a repository, as an operator would set them up. */
+export async function createUserWithToken(
+  addresses: { auth: string; metadata: string },
+  options: { email: string; scopes: string[]; repositoryId?: string; role?: 'read' | 'write' | 'admin'; expiresInSeconds?: number },
+): Promise<UserToken> {
+  const authClient = createGrpcClient(auth.AuthServiceClient, addresses.auth);
+  const adminClient = createGrpcClient(admin.AdminServiceClient, addresses.metadata);
+  try {
+    const { user } = await unaryCall(authClient.createUser.bind(authClient), { email: options.email, displayName: options.email });
+    const created = await unaryCall(authClient.createToken.bind(authClient), { userId: user!.id, name: 'e2e', expiresInSeconds: options.expiresInSeconds ?? 3600, scopes: options.scopes });
+    if (options.repositoryId && options.role) {
+      const role = { read: admin.Role.ROLE_READ, write: admin.Role.ROLE_WRITE, admin: admin.Role.ROLE_ADMIN }[options.role];
+      await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: options.repositoryId, userId: user!.id, role });
+    }
+    return { userId: user!.id, email: user!.email, token: created.secret, tokenId: created.token!.id };
+  } finally {
+    authClient.close();
+    adminClient.close();
   }
 }

@@ -1,36 +1,57 @@
-import { RegistryError } from '@ocireg/errors';
-import { env, loadConfig, z } from '@ocireg/config';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer, type AsyncService } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { auth, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { runMigrations } from '@ocireg/postgres';
+import { admin, auth, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { loadAuthConfig } from './config';
+import { authHandlers } from './grpc-handlers';
+import { LoginLimiter } from './login-limiter';
+import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
+import type { PackageRole } from './scopes';
+import { loadSigningKeys } from './signing';
+import { TokenStore } from './token-store';
 
-const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50051),
-  METRICS_PORT: env.port(9101),
-  LOG_LEVEL: env.logLevel(),
-});
-
-/** Users, API tokens and docker token auth arrive with the auth issue (#4); until then every call says so. */
-const handlers: AsyncService<auth.AuthServiceServer> = {
-  async authorize() {
-    throw new RegistryError('UNSUPPORTED', 'token authorization is not implemented yet (issue #4)');
-  },
-};
+const ROLE_NAMES: Partial<Record<admin.Role, PackageRole>> = { [admin.Role.ROLE_READ]: 'read', [admin.Role.ROLE_WRITE]: 'write', [admin.Role.ROLE_ADMIN]: 'admin' };
 
 runService(async () => {
-  const config = loadConfig(configSchema);
+  const config = loadAuthConfig();
   const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('auth');
+
+  await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
+  pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+
+  const { keys, ephemeral } = loadSigningKeys(config.AUTH_SIGNING_KEY, config.AUTH_PREVIOUS_PUBLIC_KEYS);
+  if (ephemeral) logger.warn('AUTH_SIGNING_KEY is not set: using an ephemeral signing key (tokens die with this process; set it in production)');
+
+  // The role comes from metadata: package -> linked repository -> the user's role there, plus grants.
+  const metadataAdmin = createGrpcClient(admin.AdminServiceClient, config.METADATA_ADDR);
+  const roles: RoleLookup = {
+    async roleOf(userId, repository) {
+      const response = await unaryCall(metadataAdmin.getEffectiveRole.bind(metadataAdmin), { userId: userId || 'anonymous', repository });
+      return { role: ROLE_NAMES[response.role], publicPull: response.publicPull };
+    },
+  };
+
+  const store = new TokenStore(pool, config.AUTH_TOKEN_PEPPER, config.AUTH_MAX_TOKEN_DAYS);
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: new LoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+
   const grpcServer = await startGrpcServer(
     { name: 'auth', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.auth], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: auth.AuthServiceService, implementation: handlers }],
+    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, redis }) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'metadata client', run: () => metadataAdmin.close() },
+    { name: 'redis', run: () => redis.quit() },
+    { name: 'postgres', run: () => pool.end() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'auth ready');
+  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port, kid: keys.kid }, 'auth ready');
 });

@@ -1,24 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 
-export type RepositoryAction = 'pull' | 'push' | 'delete';
+/** `delete` removes tags (Write); `delete-manifest` removes images and blobs (Admin). */
+export type RepositoryAction = 'pull' | 'push' | 'delete' | 'delete-manifest';
 
-/**
- * THE AUTH SEAM. Every OCI route calls `authorize` before it touches a
- * repository. The auth issue (#4) replaces OpenAccessGuard with a guard that
- * verifies bearer tokens and answers 401 with WWW-Authenticate.
- */
+/** Every OCI route asks the guard before it touches a repository (implemented by TokenAccessGuard). */
 export interface AccessGuard {
-  /** Throws a RegistryError (UNAUTHORIZED or DENIED) when the request may not do `actions` on `repository`. */
+  /** Throws a RegistryError (401 with a challenge, or DENIED) unless the request may do `actions` on `repository`. */
   authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<void>;
-  /** Workspaces whose repositories the caller may list in the catalog, or 'all'. */
+  /** Throws unless the request carries valid credentials (GET /v2/). */
+  authenticate(request: IncomingMessage): Promise<void>;
+  /** Workspaces whose repositories the caller may list in the catalog. */
   catalogWorkspaces(request: IncomingMessage): Promise<string[] | 'all'>;
-}
-
-/** Allows everything. Only for the foundation slice, before auth exists. */
-export class OpenAccessGuard implements AccessGuard {
-  async authorize(): Promise<void> {}
-
-  async catalogWorkspaces(): Promise<'all'> {
-    return 'all';
-  }
 }

@@ -14,6 +14,12 @@ export const configSchema = z.object({
   S3_SECRET_KEY: z.string().min(1),
   S3_BUCKET: z.string().min(3),
   S3_REGION: z.string().default('us-east-1'),
+  /** Revocations of API tokens arrive through Redis. */
+  REDIS_URL: env.url(),
+  /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
+  PUBLIC_URL: env.url().optional(),
+  /** The `service` of token challenges. */
+  TOKEN_SERVICE: z.string().min(1).default('ocireg'),
   /** Same limit as blob-upload's; the gateway uses it as the deadline of a streaming call. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */

@@ -3,6 +3,7 @@ import type { ClientWritableStream } from '@grpc/grpc-js';
 import { RegistryError, toOciBody } from '@ocireg/errors';
 import type { Logger } from '@ocireg/logger';
 import type { blobupload } from '@ocireg/proto';
+import { AuthChallenge } from './auth-guard';
 
 /** Writes the OCI error body (no body for HEAD). Unknown errors are logged and become UNKNOWN / 500. */
 export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, logger: Logger): void {
@@ -12,6 +13,7 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
     res.destroy();
     return;
   }
+  if (err instanceof AuthChallenge) res.setHeader('WWW-Authenticate', err.wwwAuthenticate);
   const payload = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
   res.end(req.method === 'HEAD' ? undefined : payload);

@@ -2,7 +2,8 @@ import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { S3BlobStore } from '@ocireg/storage';
-import { OpenAccessGuard } from './access-guard';
+import { Redis } from 'ioredis';
+import { TokenAccessGuard } from './auth-guard';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { RegistryApi } from './registry-api';
@@ -15,10 +16,15 @@ runService(async () => {
   const clients = createServiceClients(config);
   const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
 
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(config.REDIS_URL);
+  const guard = new TokenAccessGuard({ authClient: clients.auth, redis, subscriber, logger, publicUrl: config.PUBLIC_URL, service: config.TOKEN_SERVICE });
+  await guard.start();
+
   const api = new RegistryApi({
     clients,
     store,
-    guard: new OpenAccessGuard(),
+    guard,
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
   });
   const server = createGatewayServer({ api, logger, metrics });
@@ -29,6 +35,7 @@ runService(async () => {
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'grpc clients', run: () => closeServiceClients(clients) },
+    { name: 'redis', run: () => Promise.all([redis.quit(), subscriber.quit()]) },
   ]);
   const address = server.address();
   logger.info({ httpPort: typeof address === 'object' && address ? address.port : config.HTTP_PORT, metricsPort: metricsServer.port }, 'gateway ready');

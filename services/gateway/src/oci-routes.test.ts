@@ -13,6 +13,7 @@ describe('matchOciRoute', () => {
     ['/v2/acme/app/tags/list', { kind: 'tags', name: 'acme/app' }],
     ['/v2/acme/app/referrers/sha256:abc', { kind: 'referrers', name: 'acme/app', digest: 'sha256:abc' }],
     ['/v2/_catalog', { kind: 'catalog' }],
+    ['/v2/token', { kind: 'token' }],
   ])('%s', (path, expected) => {
     expect(matchOciRoute(path)).toEqual(expected);
   });

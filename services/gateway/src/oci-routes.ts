@@ -6,12 +6,14 @@ export type OciRoute =
   | { kind: 'manifest'; name: string; reference: string }
   | { kind: 'tags'; name: string }
   | { kind: 'referrers'; name: string; digest: string }
-  | { kind: 'catalog' };
+  | { kind: 'catalog' }
+  | { kind: 'token' };
 
 // The name is greedy up to the last fixed segment, as names may contain slashes.
 const PATTERNS: Array<[RegExp, (m: RegExpMatchArray) => OciRoute]> = [
   [/^\/v2\/?$/, () => ({ kind: 'base' })],
   [/^\/v2\/_catalog$/, () => ({ kind: 'catalog' })],
+  [/^\/v2\/token$/, () => ({ kind: 'token' })],
   [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'uploads', name: m[1]! })],
   [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1]!, uploadId: m[2]! })],
   [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1]!, digest: m[2]! })],

@@ -9,6 +9,7 @@ import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from './access-guard';
 import type { ServiceClients } from './clients';
 import { hasBody, readSmallBody, streamBodyToUpload } from './http-io';
+import { handleTokenRequest } from './token-endpoint';
 import type { OciRoute } from './oci-routes';
 
 export interface RegistryApiDeps {
@@ -51,7 +52,11 @@ export class RegistryApi {
     const method = exchange.req.method ?? 'GET';
     if (route.kind === 'base') {
       if (method !== 'GET' && method !== 'HEAD') throw unsupported(method);
+      await this.deps.guard.authenticate(exchange.req);
       return json(exchange, 200, {});
+    }
+    if (route.kind === 'token') {
+      return handleTokenRequest(exchange.req, exchange.res, exchange.url, this.deps.clients.auth, exchange.requestId);
     }
     if (route.kind === 'catalog') {
       if (method !== 'GET') throw unsupported(method);
@@ -172,7 +177,7 @@ export class RegistryApi {
 
   private async deleteBlob({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {
     parseDigest(digest);
-    await this.deps.guard.authorize(req, name, ['delete']);
+    await this.deps.guard.authorize(req, name, ['delete-manifest']);
     const { metadata } = this.deps.clients;
     await unaryCall(metadata.unlinkBlob.bind(metadata), { repository: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     res.writeHead(202, { 'Content-Length': 0 }).end();
@@ -180,7 +185,8 @@ export class RegistryApi {
 
   private async deleteManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     checkReference(reference);
-    await this.deps.guard.authorize(req, name, ['delete']);
+    // Deleting a tag takes Write; deleting the image itself takes Admin.
+    await this.deps.guard.authorize(req, name, [isDigest(reference) ? 'delete-manifest' : 'delete']);
     const { metadata } = this.deps.clients;
     if (isDigest(reference)) {
       await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });

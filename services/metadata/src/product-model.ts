@@ -245,23 +245,44 @@ export class ProductModel {
     return found.id;
   }
 
-  /** The user's role on the package behind an OCI repository name, read fresh so changes apply at once. */
+  /**
+   * The user's role on the package behind an OCI repository name, read fresh so
+   * changes apply at once. For a name without a package yet, the role the
+   * package would inherit: the default repository's when the workspace creates
+   * packages on push, otherwise the user's strongest repository role in the
+   * workspace (so members get the clear "create the package first" error
+   * instead of a denial; nothing exists there to pull or push).
+   */
   async roleOn(user: string, repository: string): Promise<{ role: Role | undefined; packageExists: boolean; publicPull: boolean }> {
     const name = parseRepositoryName(repository);
     userId('user_id', user);
-    const { rows } = await this.pool.query<{ public_pull: boolean; package_id: string | null; repository_role: Role | null; grant_role: Role | null; workspace_admin: boolean }>(
+    const { rows } = await this.pool.query<{
+      public_pull: boolean;
+      package_id: string | null;
+      repository_role: Role | null;
+      grant_role: Role | null;
+      workspace_admin: boolean;
+      default_role: Role | null;
+      any_roles: Role[] | null;
+    }>(
       `SELECT w.public_pull, p.id AS package_id,
               (SELECT role FROM repository_members m WHERE m.repository_id = p.repository_id AND m.user_id = $3) AS repository_role,
               (SELECT role FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3) AS grant_role,
-              EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin
+              EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin,
+              (SELECT role FROM repository_members m WHERE w.create_packages_on_push AND m.repository_id = w.default_repository_id AND m.user_id = $3) AS default_role,
+              (SELECT array_agg(m.role) FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $3) AS any_roles
        FROM workspaces w LEFT JOIN packages p ON p.workspace_id = w.id AND p.name = $2
        WHERE w.slug = $1`,
       [name.workspace, name.image, user],
     );
     const row = rows[0];
     if (!row) return { role: undefined, packageExists: false, publicPull: false };
-    const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
-    return { role: row.package_id ? role : row.workspace_admin ? 'admin' : undefined, packageExists: row.package_id !== null, publicPull: row.public_pull };
+    if (row.package_id) {
+      const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
+      return { role, packageExists: true, publicPull: row.public_pull };
+    }
+    const wouldInherit = row.default_role ?? strongest(row.any_roles ?? []);
+    return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
   /**
@@ -385,6 +406,10 @@ export class ProductModel {
       client.release();
     }
   }
+}
+
+function strongest(roles: Role[]): Role | undefined {
+  return effectiveRole({ repositoryRole: roles.includes('admin') ? 'admin' : roles.includes('write') ? 'write' : roles.includes('read') ? 'read' : undefined, workspaceAdmin: false });
 }
 
 function packageName(workspaceSlug: string, name: string): string {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
+import { inTransaction } from '@ocireg/postgres';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 
 export interface BlobRecord {
@@ -208,20 +209,10 @@ export class RegistryMetadata {
     }
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
+
 }
 
 function unique(values: string[]): string[] {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin } from '@ocireg/proto';
+import { admin, auth } from '@ocireg/proto';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -10,12 +10,19 @@ import { admin } from '@ocireg/proto';
 const program = new Command('registryctl')
   .description('Administer an ocireg registry over its gRPC admin API')
   .option('--admin <host:port>', 'admin API address (metadata service)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50052')
+  .option('--auth <host:port>', 'auth service address (users and tokens)', process.env.REGISTRY_AUTH_ADDR ?? '127.0.0.1:50051')
   .showHelpAfterError();
 
 let client: admin.AdminServiceClient | undefined;
 function api(): admin.AdminServiceClient {
   client ??= createGrpcClient(admin.AdminServiceClient, program.opts<{ admin: string }>().admin);
   return client;
+}
+
+let authClient: auth.AuthServiceClient | undefined;
+function authApi(): auth.AuthServiceClient {
+  authClient ??= createGrpcClient(auth.AuthServiceClient, program.opts<{ auth: string }>().auth);
+  return authClient;
 }
 
 function print(value: unknown): void {
@@ -126,6 +133,39 @@ pkg.command('grant <workspace> <name> <user> <role>').description('explicit role
   print(admin.SetPackageGrantResponse.toJSON(await unaryCall(c.setPackageGrant.bind(c), { workspaceSlug: ws, name, userId: user, role: role(r) })));
 });
 
+const user = program.command('user').description('users (auth service)');
+user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
+  const c = authApi();
+  print(await unaryCall(c.createUser.bind(c), { email, displayName: o.name ?? email }));
+});
+user.command('get <email>').action(async (email: string) => {
+  const c = authApi();
+  print(await unaryCall(c.getUser.bind(c), { email }));
+});
+
+const token = program.command('token').description('API tokens: the password of `docker login --username <email>`');
+token
+  .command('create <email>')
+  .option('--name <name>', 'what the token is for', 'cli')
+  .option('--scopes <list>', 'comma-separated: read:package, write:package, admin:package', 'read:package,write:package')
+  .option('--expires-in-days <days>', 'lifetime (required by policy, capped by the server)', '30')
+  .action(async (email: string, o: { name: string; scopes: string; expiresInDays: string }) => {
+    const c = authApi();
+    const { user: found } = await unaryCall(c.getUser.bind(c), { email });
+    const days = Number(o.expiresInDays);
+    if (!Number.isFinite(days) || days <= 0) throw new InvalidArgumentError('--expires-in-days must be a positive number');
+    print(await unaryCall(c.createToken.bind(c), { userId: found!.id, name: o.name, expiresInSeconds: Math.round(days * 86_400), scopes: o.scopes.split(',').map((s) => s.trim()) }));
+  });
+token.command('list <email>').action(async (email: string) => {
+  const c = authApi();
+  const { user: found } = await unaryCall(c.getUser.bind(c), { email });
+  print(await unaryCall(c.listTokens.bind(c), { userId: found!.id }));
+});
+token.command('revoke <token-id>').action(async (tokenId: string) => {
+  const c = authApi();
+  print(await unaryCall(c.revokeToken.bind(c), { tokenId }));
+});
+
 program.command('role <user> <repository>').description('effective role of a user on <workspace>/<image>').action(async (user: string, repositoryName: string) => {
   const c = api();
   print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, repository: repositoryName })));
@@ -138,4 +178,7 @@ program
     process.stderr.write(`registryctl: ${error.code ? `${error.code}: ` : ''}${error.message ?? String(err)}\n`);
     process.exitCode = 1;
   })
-  .finally(() => client?.close());
+  .finally(() => {
+    client?.close();
+    authClient?.close();
+  });

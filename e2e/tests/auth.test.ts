@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocireg/devstack';
+import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { auth } from '@ocireg/proto';
+import { importRandomImage } from './images';
+import { basicAuth, dockerLogin, newWorkspace, run, startTestRegistry, type TestWorkspace } from './helpers';
+
+describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
+  let registry: RunningRegistry;
+  let workspace: TestWorkspace;
+  const issued: string[] = [];
+
+  const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', expiresInSeconds?: number): Promise<UserToken> => {
+    const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds });
+    issued.push(created.token);
+    return created;
+  };
+
+  /** Pushes a small image as `pusher`; resolves to docker's output. */
+  const pushAs = async (pusher: UserToken, image: string) => {
+    await dockerLogin(registry, pusher);
+    const reference = `${registry.registryHost}/${workspace.slug}/${image}:v1`;
+    await importRandomImage(reference, 16 * 1024);
+    return run('docker', ['push', reference], { withStderr: true });
+  };
+
+  beforeAll(async () => {
+    registry = await startTestRegistry();
+    workspace = await newWorkspace(registry);
+    issued.push(workspace.admin.token);
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('answers 401 with a Bearer challenge the client can follow', async () => {
+    const response = await fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/app/manifests/v1`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+    expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="${registry.gatewayUrl}/v2/token",service="ocireg",scope="repository:${workspace.slug}/app:pull"`);
+    expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('UNAUTHORIZED');
+    expect((await fetch(`${registry.gatewayUrl}/v2/`)).status).toBe(401);
+  });
+
+  it('docker login refuses a wrong token and accepts the right one', async () => {
+    const writer = await user('login', ['read:package', 'write:package'], 'write');
+    await expect(dockerLogin(registry, { ...writer, token: `${writer.token.slice(0, -4)}AAAA` })).rejects.toThrow(/unauthorized|401/i);
+    expect(await dockerLogin(registry, writer)).toMatch(/Login Succeeded/);
+  });
+
+  it('the token endpoint speaks GET + Basic with several scopes, and the OAuth2 POST form with refresh tokens', async () => {
+    const writer = await user('endpoint', ['read:package', 'write:package'], 'write');
+    const scopes = [`repository:${workspace.slug}/a:pull,push`, `repository:${workspace.slug}/b:pull`].map((s) => `scope=${encodeURIComponent(s)}`).join('&');
+    const viaGet = await fetch(`${registry.gatewayUrl}/v2/token?service=ocireg&${scopes}&offline_token=true&account=${encodeURIComponent(writer.email)}`, { headers: { Authorization: basicAuth(writer) } });
+    expect(viaGet.status).toBe(200);
+    const got = (await viaGet.json()) as { token: string; access_token: string; expires_in: number; issued_at: string; refresh_token: string };
+    expect(got.access_token).toBe(got.token);
+    expect(got.expires_in).toBeGreaterThanOrEqual(420);
+    expect(got.refresh_token).toBeTruthy();
+    const access = JSON.parse(Buffer.from(got.token.split('.')[1]!, 'base64url').toString()).access;
+    expect(access).toEqual([
+      { type: 'repository', name: `${workspace.slug}/a`, actions: ['pull', 'push'] },
+      { type: 'repository', name: `${workspace.slug}/b`, actions: ['pull'] },
+    ]);
+
+    const form = (fields: Record<string, string>) => fetch(`${registry.gatewayUrl}/v2/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    const viaPassword = await form({ grant_type: 'password', username: writer.email, password: writer.token, scope: `repository:${workspace.slug}/a:pull,push,delete`, service: 'ocireg', client_id: 'e2e', access_type: 'offline' });
+    const password = (await viaPassword.json()) as { token: string; refresh_token: string };
+    // Asking for delete is not an error: the grant is what a Write user's token allows.
+    expect(JSON.parse(Buffer.from(password.token.split('.')[1]!, 'base64url').toString()).access[0].actions).toEqual(['pull', 'push', 'delete']);
+    for (let i = 0; i < 2; i++) {
+      const viaRefresh = await form({ grant_type: 'refresh_token', refresh_token: password.refresh_token, scope: `repository:${workspace.slug}/a:pull`, service: 'ocireg' });
+      expect(viaRefresh.status).toBe(200);
+    }
+  });
+
+  it('a read-only token cannot push, and docker says so', async () => {
+    const reader = await user('readonly', ['read:package'], 'admin');
+    await expect(pushAs(reader, 'readonly-image')).rejects.toThrow(/denied|unauthorized/i);
+  });
+
+  it('a Read member cannot push even with a write-scoped token', async () => {
+    const reader = await user('member-read', ['read:package', 'write:package'], 'read');
+    await expect(pushAs(reader, 'read-member-image')).rejects.toThrow(/denied|unauthorized/i);
+  });
+
+  it('a Write member pushes but cannot delete the manifest; an Admin can', async () => {
+    const writer = await user('writer', ['read:package', 'write:package', 'admin:package'], 'write');
+    const output = await pushAs(writer, 'deletable');
+    const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)![1]!;
+    const url = `${registry.gatewayUrl}/v2/${workspace.slug}/deletable/manifests/${digest}`;
+    const denied = await fetch(url, { method: 'DELETE', headers: { Authorization: basicAuth(writer) } });
+    expect(denied.status).toBe(401);
+    expect(((await denied.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('DENIED');
+    expect((await fetch(url, { method: 'DELETE', headers: { Authorization: basicAuth(workspace.admin) } })).status).toBe(202);
+    expect((await fetch(url, { headers: { Authorization: basicAuth(workspace.admin) } })).status).toBe(404);
+  });
+
+  it('a revoked token fails on the next request, on a token already handed out', async () => {
+    const writer = await user('revoked', ['read:package', 'write:package'], 'write');
+    const tokenResponse = await fetch(`${registry.gatewayUrl}/v2/token?scope=${encodeURIComponent(`repository:${workspace.slug}/x:pull`)}`, { headers: { Authorization: basicAuth(writer) } });
+    const { token } = (await tokenResponse.json()) as { token: string };
+    const url = `${registry.gatewayUrl}/v2/${workspace.slug}/x/tags/list`;
+    expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).not.toBe(401);
+
+    const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+    await unaryCall(client.revokeToken.bind(client), { tokenId: writer.tokenId });
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await fetch(url, { headers: { Authorization: basicAuth(writer) } })).status).toBe(401);
+  });
+
+  it('an expired token fails', async () => {
+    const shortLived = await user('expiring', ['read:package'], 'read', 2);
+    const url = `${registry.gatewayUrl}/v2/`;
+    expect((await fetch(url, { headers: { Authorization: basicAuth(shortLived) } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // The Basic exchange is cached for a short while; a new token request shows the expiry.
+    const response = await fetch(`${registry.gatewayUrl}/v2/token`, { headers: { Authorization: basicAuth(shortLived) } });
+    expect(response.status).toBe(401);
+  });
+
+  it('rate-limits failed logins per account with 429 TOOMANYREQUESTS', async () => {
+    const target = await user('bruteforced', ['read:package'], 'read');
+    const attempt = () => fetch(`${registry.gatewayUrl}/v2/token`, { headers: { Authorization: `Basic ${Buffer.from(`${target.email}:wrong`).toString('base64')}` } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await attempt()).status);
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+
+  it('never writes a token secret to the logs', async () => {
+    const logs = (['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const).map((service) => readFileSync(registry.logFile(service), 'utf8')).join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of issued) expect(logs).not.toContain(secret);
+  });
+});

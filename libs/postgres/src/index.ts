@@ -1,0 +1,53 @@
+import { runner } from 'node-pg-migrate';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from '@ocireg/logger';
+
+export interface MigrationOptions {
+  databaseUrl: string;
+  /** Folder of forward-only `.sql` migrations. */
+  dir: string;
+  /** Each service keeps its own history table, so their migrations never mix. */
+  table: string;
+  logger: Logger;
+}
+
+/**
+ * Applies pending migrations. node-pg-migrate holds an advisory lock; replicas
+ * starting together race for it, and the losers wait for the winner.
+ */
+export async function runMigrations(options: MigrationOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const applied = await runner({
+        databaseUrl: options.databaseUrl,
+        dir: options.dir,
+        direction: 'up',
+        migrationsTable: options.table,
+        checkOrder: true,
+        logger: { debug: () => undefined, info: (msg: string) => options.logger.debug(msg), warn: (msg: string) => options.logger.warn(msg), error: (msg: string) => options.logger.error(msg) },
+      });
+      options.logger.info({ applied: applied.map((m) => m.name), table: options.table }, 'migrations up to date');
+      return;
+    } catch (err) {
+      if (!(err instanceof Error) || !/Another migration is already running/.test(err.message) || attempt >= 120) throw err;
+      options.logger.info({ attempt }, 'another process is migrating; waiting');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** Runs `work` in a transaction on one pooled client. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,31 @@
+import { env, loadConfig, z } from '@ocireg/config';
+
+export const configSchema = z.object({
+  GRPC_HOST: env.host('0.0.0.0'),
+  GRPC_PORT: env.port(50051),
+  METRICS_PORT: env.port(9101),
+  LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.url(),
+  REDIS_URL: env.url(),
+  METADATA_ADDR: env.address(),
+  /** Secret mixed into every token hash (HMAC key); rotate by re-issuing tokens. */
+  AUTH_TOKEN_PEPPER: z.string().min(16, 'must be at least 16 characters'),
+  /** PEM of the EC P-256 private key that signs registry tokens; an ephemeral one when unset (development only). */
+  AUTH_SIGNING_KEY: z.string().optional(),
+  /** PEM public keys of retired signing keys, still accepted while their tokens live (rotation). */
+  AUTH_PREVIOUS_PUBLIC_KEYS: z.string().optional(),
+  /** Longest lifetime of an API token. */
+  AUTH_MAX_TOKEN_DAYS: z.coerce.number().int().positive().default(365),
+  /** Lifetime of registry (bearer) tokens; longer than the upload time limit so a slow push still ends with a valid token. */
+  REGISTRY_TOKEN_SECONDS: z.coerce.number().int().min(60).default(900),
+  /** Failed logins per account in 5 minutes before 429. */
+  LOGIN_FAILURE_LIMIT: z.coerce.number().int().positive().default(10),
+  /** Failed logins per client address in 5 minutes before 429 (higher: many users may share an address). */
+  LOGIN_FAILURE_LIMIT_PER_IP: z.coerce.number().int().positive().default(100),
+});
+
+export type AuthConfig = ReturnType<typeof loadAuthConfig>;
+
+export function loadAuthConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(configSchema, source);
+}

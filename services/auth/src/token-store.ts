@@ -1,0 +1,132 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Pool } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { TOKEN_SCOPES } from './scopes';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  displayName: string;
+  createdAt: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  scopes: string[];
+  expiresAt: string;
+  createdAt: string;
+  revokedAt: string;
+}
+
+interface TokenRow {
+  id: string;
+  user_id: string;
+  name: string;
+  scopes: string[];
+  secret_hash: Buffer;
+  expires_at: Date;
+  revoked_at: Date | null;
+  created_at: Date;
+}
+
+const toToken = (row: TokenRow): TokenRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  name: row.name,
+  scopes: row.scopes,
+  expiresAt: row.expires_at.toISOString(),
+  createdAt: row.created_at.toISOString(),
+  revokedAt: row.revoked_at?.toISOString() ?? '',
+});
+
+/** "ocireg_<id>_<secret>": the id finds the row, the whole string is checked against its HMAC. */
+const SECRET_FORMAT = /^ocireg_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+
+function invalid(field: string, problem: string): RegistryError {
+  return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
+}
+
+/** Users and API tokens. Token secrets are never stored: only HMAC-SHA256(pepper, secret). */
+export class TokenStore {
+  constructor(
+    private readonly pool: Pool,
+    private readonly pepper: string,
+    private readonly maxTokenDays: number,
+  ) {}
+
+  private hash(secret: string): Buffer {
+    return createHmac('sha256', this.pepper).update(secret).digest();
+  }
+
+  async createUser(email: string, displayName: string): Promise<UserRecord> {
+    const normalized = email.trim().toLowerCase();
+    if (!EMAIL.test(normalized)) throw invalid('email', 'is not an email address');
+    const { rows } = await this.pool.query<{ id: string; created_at: Date }>(
+      'INSERT INTO auth_users (email, display_name) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
+      [normalized, displayName.trim() || normalized],
+    );
+    if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `user ${normalized} already exists`, { field: 'email' });
+    return { id: rows[0].id, email: normalized, displayName: displayName.trim() || normalized, createdAt: rows[0].created_at.toISOString() };
+  }
+
+  async userByEmail(email: string): Promise<UserRecord | undefined> {
+    const { rows } = await this.pool.query<{ id: string; email: string; display_name: string; created_at: Date }>('SELECT * FROM auth_users WHERE email = $1', [email.trim().toLowerCase()]);
+    const row = rows[0];
+    return row ? { id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString() } : undefined;
+  }
+
+  async createToken(userId: string, name: string, expiresInSeconds: number, scopes: string[]): Promise<{ token: TokenRecord; secret: string }> {
+    if (!/^[0-9a-f-]{36}$/.test(userId)) throw invalid('user_id', 'must be a user id');
+    if (!name.trim() || name.length > 100) throw invalid('name', 'must be 1-100 characters');
+    if (!expiresInSeconds) throw invalid('expires_in_seconds', 'is required');
+    if (expiresInSeconds > this.maxTokenDays * 86_400) throw invalid('expires_in_seconds', `must be at most ${this.maxTokenDays} days`);
+    const unknown = scopes.filter((scope) => !(TOKEN_SCOPES as readonly string[]).includes(scope));
+    if (scopes.length === 0 || unknown.length > 0) throw invalid('scopes', `must be some of ${TOKEN_SCOPES.join(', ')}`);
+
+    const id = randomBytes(8).toString('hex');
+    const secret = `ocireg_${id}_${randomBytes(32).toString('base64url')}`;
+    const { rows } = await this.pool.query<TokenRow>(
+      `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
+       SELECT $1, $2, $3, $4, $5, now() + make_interval(secs => $6) WHERE EXISTS (SELECT 1 FROM auth_users WHERE id = $2) RETURNING *`,
+      [id, userId, name.trim(), [...new Set(scopes)], this.hash(secret), expiresInSeconds],
+    );
+    if (!rows[0]) throw new RegistryError('NOT_FOUND', `user ${userId} does not exist`, { field: 'user_id' });
+    return { token: toToken(rows[0]), secret };
+  }
+
+  async listTokens(userId: string): Promise<TokenRecord[]> {
+    if (!/^[0-9a-f-]{36}$/.test(userId)) throw invalid('user_id', 'must be a user id');
+    const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE user_id = $1 ORDER BY created_at', [userId]);
+    return rows.map(toToken);
+  }
+
+  async revokeToken(tokenId: string): Promise<TokenRecord> {
+    if (!/^[a-f0-9]{16}$/.test(tokenId)) throw invalid('token_id', 'is not a token id');
+    const { rows } = await this.pool.query<TokenRow>('UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *', [tokenId]);
+    if (!rows[0]) throw new RegistryError('NOT_FOUND', `token ${tokenId} does not exist`, { field: 'token_id' });
+    return toToken(rows[0]);
+  }
+
+  /** The active token a secret stands for, or undefined (unknown, wrong, expired or revoked). Constant-time comparison. */
+  async verify(secret: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
+    const match = SECRET_FORMAT.exec(secret);
+    if (!match) return undefined;
+    const { rows } = await this.pool.query<TokenRow & { email: string; display_name: string; user_created_at: Date }>(
+      `SELECT t.*, u.email, u.display_name, u.created_at AS user_created_at FROM auth_tokens t JOIN auth_users u ON u.id = t.user_id WHERE t.id = $1`,
+      [match[1]],
+    );
+    const row = rows[0];
+    if (!row || !timingSafeEqual(row.secret_hash, this.hash(secret))) return undefined;
+    if (row.revoked_at || row.expires_at.getTime() <= Date.now()) return undefined;
+    return { token: toToken(row), user: { id: row.user_id, email: row.email, displayName: row.display_name, createdAt: row.user_created_at.toISOString() } };
+  }
+
+  /** Whether a token is still usable (refresh tokens are checked against this). */
+  async isActive(tokenId: string): Promise<TokenRecord | undefined> {
+    const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()', [tokenId]);
+    return rows[0] ? toToken(rows[0]) : undefined;
+  }
+}

@@ -1,0 +1,171 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Redis } from 'ioredis';
+import jwt from 'jsonwebtoken';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import type { auth } from '@ocireg/proto';
+import type { AccessGuard, RepositoryAction } from './access-guard';
+
+/** A 401 that tells the client where to get a token (the distribution token spec's challenge). */
+export class AuthChallenge extends RegistryError {
+  constructor(
+    code: 'UNAUTHORIZED' | 'DENIED',
+    message: string,
+    readonly wwwAuthenticate: string,
+  ) {
+    super(code, message, undefined, 401);
+  }
+}
+
+interface Access {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+export const REVOKED_SET = 'ocireg:revoked-tokens';
+export const REVOCATION_CHANNEL = 'ocireg:revocations';
+
+/** docker's scope words for our actions. */
+const SCOPE_WORD: Record<RepositoryAction, string> = { pull: 'pull', push: 'push', delete: 'delete', 'delete-manifest': 'delete' };
+
+export interface TokenGuardDeps {
+  authClient: auth.AuthServiceClient;
+  /** A dedicated connection: it is put in subscriber mode. */
+  subscriber: Redis;
+  /** Reads the revoked set at start. */
+  redis: Redis;
+  logger: Logger;
+  /** Public base URL of the registry, or undefined to derive it from each request's Host. */
+  publicUrl?: string;
+  service: string;
+}
+
+/**
+ * Verifies registry tokens (JWTs from auth, checked with its published keys)
+ * and answers 401 with a Bearer challenge. Basic credentials straight on the
+ * API are exchanged for a token at auth, cached briefly.
+ */
+export class TokenAccessGuard implements AccessGuard {
+  private keys = new Map<string, KeyObject>();
+  private keysFetchedAt = 0;
+  private readonly revoked = new Set<string>();
+  private readonly basicCache = new Map<string, { claims: jwt.JwtPayload; until: number }>();
+
+  constructor(private readonly deps: TokenGuardDeps) {}
+
+  /** Loads keys and revocations, and listens for new revocations (they reach every replica within a second). */
+  async start(): Promise<void> {
+    await this.refreshKeys(true);
+    await this.deps.subscriber.subscribe(REVOCATION_CHANNEL);
+    this.deps.subscriber.on('message', (channel: string, tokenId: string) => {
+      if (channel === REVOCATION_CHANNEL) {
+        this.revoked.add(tokenId);
+        this.basicCache.clear();
+      }
+    });
+    for (const tokenId of await this.deps.redis.zrangebyscore(REVOKED_SET, Date.now(), '+inf')) this.revoked.add(tokenId);
+  }
+
+  realm(request: IncomingMessage): string {
+    if (this.deps.publicUrl) return `${this.deps.publicUrl.replace(/\/$/, '')}/v2/token`;
+    const proto = request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+    return `${proto}://${request.headers.host ?? 'localhost'}/v2/token`;
+  }
+
+  private challenge(request: IncomingMessage, scope: string | undefined, error?: string): string {
+    return `Bearer realm="${this.realm(request)}",service="${this.deps.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
+  }
+
+  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<void> {
+    const scope = `repository:${repository}:${[...new Set(actions.map((a) => SCOPE_WORD[a]))].join(',')}`;
+    const claims = await this.claimsOf(request, [scope]);
+    if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, scope));
+    const granted = new Set((claims.access as Access[] | undefined)?.filter((a) => a.type === 'repository' && a.name === repository).flatMap((a) => a.actions) ?? []);
+    if (!actions.every((action) => granted.has(action))) {
+      throw new AuthChallenge('DENIED', 'requested access to the resource is denied', this.challenge(request, scope, 'insufficient_scope'));
+    }
+  }
+
+  /** GET /v2/ only needs a valid identity. */
+  async authenticate(request: IncomingMessage): Promise<void> {
+    if (!(await this.claimsOf(request, []))) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, undefined));
+  }
+
+  async catalogWorkspaces(request: IncomingMessage): Promise<string[]> {
+    const claims = await this.claimsOf(request, ['registry:catalog:*']);
+    if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, 'registry:catalog:*'));
+    // Until the catalog can ask metadata which workspaces a user belongs to, it lists nothing rather than too much.
+    return [];
+  }
+
+  /** Verified claims of the request's credentials, or undefined when it has none (or bad ones). */
+  private async claimsOf(request: IncomingMessage, scopes: string[]): Promise<jwt.JwtPayload | undefined> {
+    const header = request.headers.authorization ?? '';
+    if (header.startsWith('Bearer ')) return this.verify(header.slice(7).trim());
+    if (header.startsWith('Basic ')) return this.exchangeBasic(header, scopes, request.socket.remoteAddress ?? '');
+    return undefined;
+  }
+
+  private async verify(token: string): Promise<jwt.JwtPayload | undefined> {
+    const decoded = jwt.decode(token, { complete: true });
+    const kid = decoded?.header.kid;
+    if (!kid) return undefined;
+    if (!this.keys.has(kid)) await this.refreshKeys(false);
+    const key = this.keys.get(kid);
+    if (!key) return undefined;
+    try {
+      const claims = jwt.verify(token, key, { algorithms: ['ES256'], issuer: 'ocireg-auth', audience: 'ocireg' }) as jwt.JwtPayload;
+      if (typeof claims.tid === 'string' && claims.tid && this.revoked.has(claims.tid)) return undefined;
+      return claims;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async exchangeBasic(header: string, scopes: string[], clientIp: string): Promise<jwt.JwtPayload | undefined> {
+    const cacheKey = createHash('sha256').update(header).update('\0').update(scopes.join(' ')).digest('hex');
+    const cached = this.basicCache.get(cacheKey);
+    if (cached && cached.until > Date.now()) return cached.claims;
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    try {
+      const { authClient } = this.deps;
+      const issued = await unaryCall(authClient.issueRegistryToken.bind(authClient), {
+        username: decoded.slice(0, colon),
+        password: decoded.slice(colon + 1),
+        refreshToken: '',
+        scopes,
+        offline: false,
+        clientIp,
+      });
+      const claims = await this.verify(issued.token);
+      if (claims) {
+        if (this.basicCache.size > 10_000) this.basicCache.clear();
+        this.basicCache.set(cacheKey, { claims, until: Date.now() + 30_000 });
+      }
+      return claims;
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') return undefined;
+      throw err;
+    }
+  }
+
+  /** Fetches auth's public keys; on an unknown kid at most every 5 s (key rotation without downtime). */
+  private async refreshKeys(force: boolean): Promise<void> {
+    if (!force && Date.now() - this.keysFetchedAt < 5_000) return;
+    this.keysFetchedAt = Date.now();
+    try {
+      const { authClient } = this.deps;
+      const { jwksJson } = await unaryCall(authClient.getJwks.bind(authClient), {});
+      const jwks = JSON.parse(jwksJson) as { keys: Array<{ kid: string } & Record<string, unknown>> };
+      this.keys = new Map(jwks.keys.map((jwk) => [jwk.kid, createPublicKey({ key: jwk as never, format: 'jwk' })]));
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'could not fetch signing keys from auth');
+      if (force) throw err;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall } from '@ocireg/grpc';
+import type { auth } from '@ocireg/proto';
+import { readSmallBody } from './http-io';
+
+/**
+ * The docker token endpoint (distribution token spec): GET with Basic auth and
+ * `scope=` parameters, or the OAuth2 POST form (grant_type=password|refresh_token).
+ * Partial grants are not errors; the token lists what was granted.
+ */
+export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, url: URL, authClient: auth.AuthServiceClient, requestId: string): Promise<void> {
+  let username = '';
+  let password = '';
+  let refreshToken = '';
+  let scopes: string[];
+  let offline: boolean;
+
+  if (req.method === 'GET') {
+    const basic = parseBasic(req.headers.authorization);
+    username = basic?.username ?? '';
+    password = basic?.password ?? '';
+    scopes = url.searchParams.getAll('scope');
+    offline = url.searchParams.get('offline_token') === 'true';
+  } else if (req.method === 'POST') {
+    const form = new URLSearchParams((await readSmallBody(req, 64 * 1024)).toString('utf8'));
+    const grantType = form.get('grant_type');
+    if (grantType === 'password') {
+      username = form.get('username') ?? '';
+      password = form.get('password') ?? '';
+    } else if (grantType === 'refresh_token') {
+      refreshToken = form.get('refresh_token') ?? '';
+    } else {
+      throw new RegistryError('UNSUPPORTED', `grant_type must be password or refresh_token, not ${grantType ?? '(none)'}`);
+    }
+    scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    offline = form.get('access_type') === 'offline';
+  } else {
+    throw new RegistryError('UNSUPPORTED', `method ${req.method} is not supported here`);
+  }
+
+  const issued = await unaryCall(
+    authClient.issueRegistryToken.bind(authClient),
+    { username, password, refreshToken, scopes, offline, clientIp: req.socket.remoteAddress ?? '' },
+    { requestId },
+  );
+  const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };
+  if (issued.refreshToken) body.refresh_token = issued.refreshToken;
+  const payload = JSON.stringify(body);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'Cache-Control': 'no-store' });
+  res.end(payload);
+}
+
+function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
