@@ -132,6 +132,26 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     expect(statuses.slice(10)).toEqual([429, 429]);
   });
 
+  it('lists in the catalog only the repositories of workspaces the caller belongs to', async () => {
+    const other = await newWorkspace(registry);
+    issued.push(other.admin.token);
+    await dockerLogin(registry, other.admin);
+    const reference = `${registry.registryHost}/${other.slug}/cataloged:v1`;
+    await importRandomImage(reference, 8 * 1024);
+    await run('docker', ['push', reference]);
+    await pushAs(workspace.admin, 'mine');
+
+    const catalogOf = async (who: UserToken) =>
+      ((await (await fetch(`${registry.gatewayUrl}/v2/_catalog`, { headers: { Authorization: basicAuth(who) } })).json()) as { repositories: string[] }).repositories;
+    const theirs = await catalogOf(other.admin);
+    expect(theirs).toContain(`${other.slug}/cataloged`);
+    expect(theirs.some((name) => name.startsWith(`${workspace.slug}/`))).toBe(false);
+    const mine = await catalogOf(workspace.admin);
+    expect(mine).toContain(`${workspace.slug}/mine`);
+    expect(mine.some((name) => name.startsWith(`${other.slug}/`))).toBe(false);
+    expect((await fetch(`${registry.gatewayUrl}/v2/_catalog`)).status).toBe(401);
+  });
+
   it('never writes a token secret to the logs', async () => {
     const logs = (['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const).map((service) => readFileSync(registry.logFile(service), 'utf8')).join('\n');
     expect(logs.length).toBeGreaterThan(0);

@@ -41,6 +41,8 @@ export interface TokenGuardDeps {
   /** Public base URL of the registry, or undefined to derive it from each request's Host. */
   publicUrl?: string;
   service: string;
+  /** Workspaces a user (or, with "", an anonymous caller) may browse. */
+  visibleWorkspaces(userId: string): Promise<string[]>;
 }
 
 /**
@@ -97,8 +99,7 @@ export class TokenAccessGuard implements AccessGuard {
   async catalogWorkspaces(request: IncomingMessage): Promise<string[]> {
     const claims = await this.claimsOf(request, ['registry:catalog:*']);
     if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, 'registry:catalog:*'));
-    // Until the catalog can ask metadata which workspaces a user belongs to, it lists nothing rather than too much.
-    return [];
+    return this.deps.visibleWorkspaces(typeof claims.sub === 'string' ? claims.sub : '');
   }
 
   /** Verified claims of the request's credentials, or undefined when it has none (or bad ones). */

@@ -1,5 +1,5 @@
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService } from '@ocireg/grpc';
+import { onShutdown, runService, unaryCall } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { S3BlobStore } from '@ocireg/storage';
 import { Redis } from 'ioredis';
@@ -18,7 +18,15 @@ runService(async () => {
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const subscriber = new Redis(config.REDIS_URL);
-  const guard = new TokenAccessGuard({ authClient: clients.auth, redis, subscriber, logger, publicUrl: config.PUBLIC_URL, service: config.TOKEN_SERVICE });
+  const guard = new TokenAccessGuard({
+    authClient: clients.auth,
+    redis,
+    subscriber,
+    logger,
+    publicUrl: config.PUBLIC_URL,
+    service: config.TOKEN_SERVICE,
+    visibleWorkspaces: async (userId) => (await unaryCall(clients.metadata.listVisibleWorkspaces.bind(clients.metadata), { userId })).workspaceSlugs,
+  });
   await guard.start();
 
   const api = new RegistryApi({

@@ -303,6 +303,9 @@ export class RegistryApi {
     await this.deps.guard.authorize(req, name, ['pull']);
     const { metadata } = this.deps.clients;
     const manifest = await unaryCall(metadata.getManifest.bind(metadata), { repository: name, reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    if (!acceptsManifest(req.headers.accept, manifest.mediaType)) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is a ${manifest.mediaType}, which the Accept header does not allow`, { mediaType: manifest.mediaType });
+    }
     res.writeHead(200, {
       'Content-Type': manifest.mediaType,
       'Content-Length': manifest.content.length,
@@ -362,6 +365,18 @@ function unsupported(method: string): RegistryError {
 
 function uploadLocation(name: string, uploadId: string): string {
   return `/v2/${name}/blobs/uploads/${uploadId}`;
+}
+
+/**
+ * Content negotiation: manifests are stored as pushed and never converted, so
+ * the only choice is whether to serve them. An index (multi-platform) goes only
+ * to clients that list its type or a wildcard, as older clients cannot read one;
+ * single manifests are always served (clients that omit a type still read them).
+ */
+export function acceptsManifest(accept: string | undefined, mediaType: string): boolean {
+  if (!accept || !INDEX_MEDIA_TYPES.has(mediaType)) return true;
+  const accepted = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
+  return accepted.length === 0 || accepted.some((type) => type === '*/*' || type === 'application/*' || type === mediaType);
 }
 
 /** `n` and `last` of a paginated listing; n is undefined when not given. */

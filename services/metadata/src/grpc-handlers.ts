@@ -61,6 +61,9 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
+    async listVisibleWorkspaces(request) {
+      return { workspaceSlugs: await model.visibleWorkspaces(request.userId) };
+    },
     async ensurePackage(request) {
       const found = await model.ensurePackageForPush(request.repository);
       return { packageId: found.id };

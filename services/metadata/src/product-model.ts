@@ -285,6 +285,20 @@ export class ProductModel {
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
+  /** Slugs of the workspaces a user may browse: member of a repository, workspace admin, or public. */
+  async visibleWorkspaces(user: string): Promise<string[]> {
+    if (user) userId('user_id', user);
+    const { rows } = await this.pool.query<{ slug: string }>(
+      `SELECT w.slug FROM workspaces w
+       WHERE w.public_pull
+          OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $1)
+          OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $1)
+       ORDER BY w.slug`,
+      [user],
+    );
+    return rows.map((row) => row.slug);
+  }
+
   /**
    * Pushing needs a package. It exists, or the workspace creates packages on
    * first push (linked to its default repository), or the error says how to create it.

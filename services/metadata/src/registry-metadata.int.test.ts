@@ -90,6 +90,18 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await expect(metadata.listTags(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
   });
 
+  it('lists repositories with manifests in lexical order, a page at a time, optionally of some workspaces', async () => {
+    const workspace = `cat${randomBytes(4).toString('hex')}`;
+    for (const image of ['b', 'a', 'c/d']) {
+      const content = Buffer.from(`{"image":"${image}"}`);
+      await metadata.putManifest({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+    }
+    const first = await metadata.listRepositories(2, '', [workspace]);
+    expect(first).toEqual({ repositories: [`${workspace}/a`, `${workspace}/b`], hasMore: true });
+    expect(await metadata.listRepositories(2, `${workspace}/b`, [workspace])).toEqual({ repositories: [`${workspace}/c/d`], hasMore: false });
+    expect((await metadata.listRepositories(10, '', ['nobody-here'])).repositories).toEqual([]);
+  });
+
   it('validates names and digests before any SQL', async () => {
     await expect(metadata.statBlob("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
     await expect(metadata.statBlob('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });

@@ -186,9 +186,9 @@ export class RegistryMetadata {
   /** Repository names (those holding a manifest) in lexical order, optionally only of some workspaces. */
   async listRepositories(limit: number, after: string, workspaces: string[] = []): Promise<{ repositories: string[]; hasMore: boolean }> {
     const { rows } = await this.pool.query<{ repository: string }>(
-      `SELECT DISTINCT repository FROM manifests
+      `SELECT repository FROM manifests
        WHERE repository COLLATE "C" > $1 AND (cardinality($3::text[]) = 0 OR split_part(repository, '/', 1) = ANY($3::text[]))
-       ORDER BY repository COLLATE "C" LIMIT $2`,
+       GROUP BY repository ORDER BY repository COLLATE "C" LIMIT $2`,
       [after, limit + 1, workspaces],
     );
     return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
