@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocireg/devstack';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { auth } from '@ocireg/proto';
+import { admin, auth } from '@ocireg/proto';
 import { importRandomImage } from './images';
 import { basicAuth, dockerLogin, newWorkspace, run, startTestRegistry, type TestWorkspace } from './helpers';
 
@@ -111,6 +111,41 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
     expect((await fetch(url, { headers: { Authorization: basicAuth(writer) } })).status).toBe(401);
+  });
+
+  it('removing a membership or moving a package stops access at once, even for tokens already handed out', async () => {
+    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    try {
+      const member = await user('moved', ['read:package', 'write:package'], 'write');
+      await pushAs(member, 'movable');
+      const bearer = async () => {
+        const response = await fetch(`${registry.gatewayUrl}/v2/token?scope=${encodeURIComponent(`repository:${workspace.slug}/movable:pull`)}`, { headers: { Authorization: basicAuth(member) } });
+        return `Bearer ${((await response.json()) as { token: string }).token}`;
+      };
+      const tags = (authorization: string) => fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/movable/tags/list`, { headers: { Authorization: authorization } });
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+      // Move the package to a repository the member has no role on.
+      const before = await bearer();
+      expect((await tags(before)).status).toBe(200);
+      const { repository: other } = await unaryCall(adminClient.createRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' });
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: other!.id, actorUserId: '' });
+      await settle();
+      expect((await tags(before)).status).toBe(401);
+      expect((await tags(await bearer())).status).toBe(401);
+
+      // Link it back: access returns; then remove the membership: gone again.
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: workspace.repositoryId, actorUserId: '' });
+      await settle();
+      const again = await bearer();
+      expect((await tags(again)).status).toBe(200);
+      await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId });
+      await settle();
+      expect((await tags(again)).status).toBe(401);
+      expect((await tags(basicAuth(member))).status).toBe(401);
+    } finally {
+      adminClient.close();
+    }
   });
 
   it('an expired token fails', async () => {

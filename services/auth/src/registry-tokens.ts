@@ -41,6 +41,8 @@ export class RegistryTokenIssuer {
 
   async issue(request: IssueRequest): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
     const identity = await this.identify(request);
+    // Taken before reading roles: a role change after this instant makes the token stale (see the gateway).
+    const decidedAtMs = Date.now();
     const access: AccessEntry[] = [];
     for (const raw of request.scopes.flatMap((s) => s.split(' ')).filter(Boolean)) {
       const scope = parseScope(raw);
@@ -62,7 +64,7 @@ export class RegistryTokenIssuer {
     // A registry token never outlives the API token behind it.
     const apiTokenSecondsLeft = identity ? Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000) : Infinity;
     const expiresIn = Math.max(1, Math.min(this.deps.tokenSeconds, apiTokenSecondsLeft));
-    const token = this.deps.keys.sign({ sub: identity?.userId ?? '', tid: identity?.tokenId ?? '', aud: 'ocireg', jti: randomUUID(), access }, expiresIn);
+    const token = this.deps.keys.sign({ sub: identity?.userId ?? '', tid: identity?.tokenId ?? '', aud: 'ocireg', jti: randomUUID(), iatMs: decidedAtMs, access }, expiresIn);
     let refreshToken = '';
     if (request.offline && identity) {
       const secondsLeft = Math.max(60, Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000));

@@ -27,6 +27,9 @@ interface Access {
 
 export const REVOKED_SET = 'ocireg:revoked-tokens';
 export const REVOCATION_CHANNEL = 'ocireg:revocations';
+/** Announced by metadata when someone's access changes: "<user or *> <epoch ms>". */
+export const ACCESS_EPOCHS_KEY = 'ocireg:access-epochs';
+export const ACCESS_CHANNEL = 'ocireg:access-changed';
 
 /** docker's scope words for our actions. */
 const SCOPE_WORD: Record<RepositoryAction, string> = { pull: 'pull', push: 'push', delete: 'delete', 'delete-manifest': 'delete' };
@@ -54,6 +57,8 @@ export class TokenAccessGuard implements AccessGuard {
   private keys = new Map<string, KeyObject>();
   private keysFetchedAt = 0;
   private readonly revoked = new Set<string>();
+  /** When access last changed per "user:<id>" and "workspace:<slug>"; grants decided before that are stale. */
+  private readonly accessEpochs = new Map<string, number>();
   private readonly basicCache = new Map<string, { claims: jwt.JwtPayload; until: number }>();
 
   constructor(private readonly deps: TokenGuardDeps) {}
@@ -61,14 +66,17 @@ export class TokenAccessGuard implements AccessGuard {
   /** Loads keys and revocations, and listens for new revocations (they reach every replica within a second). */
   async start(): Promise<void> {
     await this.refreshKeys(true);
-    await this.deps.subscriber.subscribe(REVOCATION_CHANNEL);
-    this.deps.subscriber.on('message', (channel: string, tokenId: string) => {
-      if (channel === REVOCATION_CHANNEL) {
-        this.revoked.add(tokenId);
-        this.basicCache.clear();
+    await this.deps.subscriber.subscribe(REVOCATION_CHANNEL, ACCESS_CHANNEL);
+    this.deps.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === REVOCATION_CHANNEL) this.revoked.add(message);
+      if (channel === ACCESS_CHANNEL) {
+        const [user, epoch] = message.split(' ');
+        if (user && Number(epoch)) this.accessEpochs.set(user, Math.max(Number(epoch), this.accessEpochs.get(user) ?? 0));
       }
+      this.basicCache.clear();
     });
     for (const tokenId of await this.deps.redis.zrangebyscore(REVOKED_SET, Date.now(), '+inf')) this.revoked.add(tokenId);
+    for (const [user, epoch] of Object.entries(await this.deps.redis.hgetall(ACCESS_EPOCHS_KEY))) this.accessEpochs.set(user, Number(epoch));
   }
 
   realm(request: IncomingMessage): string {
@@ -84,7 +92,10 @@ export class TokenAccessGuard implements AccessGuard {
   async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<void> {
     const scope = `repository:${repository}:${[...new Set(actions.map((a) => SCOPE_WORD[a]))].join(',')}`;
     const claims = await this.claimsOf(request, [scope]);
-    if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, scope));
+    const workspace = repository.slice(0, repository.indexOf('/'));
+    // Access in this workspace changed after the grant was decided: the client must fetch a fresh token.
+    const stale = claims && (claims.iatMs as number) < (this.accessEpochs.get(`workspace:${workspace}`) ?? 0);
+    if (!claims || stale) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, scope));
     const granted = new Set((claims.access as Access[] | undefined)?.filter((a) => a.type === 'repository' && a.name === repository).flatMap((a) => a.actions) ?? []);
     if (!actions.every((action) => granted.has(action))) {
       throw new AuthChallenge('DENIED', 'requested access to the resource is denied', this.challenge(request, scope, 'insufficient_scope'));
@@ -120,6 +131,7 @@ export class TokenAccessGuard implements AccessGuard {
     try {
       const claims = jwt.verify(token, key, { algorithms: ['ES256'], issuer: 'ocireg-auth', audience: 'ocireg' }) as jwt.JwtPayload;
       if (typeof claims.tid === 'string' && claims.tid && this.revoked.has(claims.tid)) return undefined;
+      if (typeof claims.iatMs !== 'number' || claims.iatMs < (this.accessEpochs.get(`user:${String(claims.sub ?? '')}`) ?? 0)) return undefined;
       return claims;
     } catch {
       return undefined;

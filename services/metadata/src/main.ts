@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { RedisAccessChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
@@ -18,7 +20,8 @@ runService(async () => {
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
-  const model = new ProductModel(pool);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const model = new ProductModel(pool, new RedisAccessChanges(redis));
 
   const grpcServer = await startGrpcServer(
     { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
@@ -33,6 +36,7 @@ runService(async () => {
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'postgres', run: () => pool.end() },
+    { name: 'redis', run: () => redis.quit() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'metadata ready');
 });

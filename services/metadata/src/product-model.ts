@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
+import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
@@ -69,7 +70,11 @@ export const OPERATOR = '';
  * what with which image name. Inputs are validated before any SQL.
  */
 export class ProductModel {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
+    private readonly changes: AccessChanges = NO_ANNOUNCEMENTS,
+  ) {}
 
   async createWorkspace(input: { requestId: string; slug: string; name: string; organization: string }): Promise<WorkspaceRecord> {
     const workspaceSlug = slug('slug', input.slug);
@@ -108,12 +113,14 @@ export class ProductModel {
        WHERE id = $1 RETURNING *`,
       [workspace.id, patch.publicPull ?? null, patch.createPackagesOnPush ?? null, patch.defaultRepositoryId || null, patch.organization?.trim() ?? null],
     );
+    await this.changes.announce(`workspace:${workspace.slug}`);
     return toWorkspace(rows[0]!);
   }
 
   async addWorkspaceAdmin(workspaceSlug: string, user: string): Promise<void> {
     const workspace = await this.getWorkspace(workspaceSlug);
     await this.pool.query('INSERT INTO workspace_admins (workspace_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [workspace.id, userId('user_id', user)]);
+    await this.changes.announce(`user:${user}`);
   }
 
   async createProject(input: { requestId: string; workspaceSlug: string; slug: string; name: string }): Promise<ProjectRecord> {
@@ -179,11 +186,13 @@ export class ProductModel {
       'INSERT INTO repository_members (repository_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role',
       [repositoryId, userId('user_id', user), role],
     );
+    await this.changes.announce(`user:${user}`);
   }
 
   async removeMembership(repositoryId: string, user: string): Promise<void> {
     const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('repository_id', repositoryId), userId('user_id', user)]);
     if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${repositoryId}`, { field: 'user_id' });
+    await this.changes.announce(`user:${user}`);
   }
 
   async createPackage(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
@@ -195,11 +204,14 @@ export class ProductModel {
     if (!workspace.organization) {
       throw new RegistryError('FAILED_PRECONDITION', `workspace ${workspace.slug} has no linked organization; link one before creating packages`, { field: 'workspace_slug' });
     }
-    return this.idempotent(input.requestId, 'package', async (client) => {
-      const created = await this.insertPackage(client, workspace, name, repositoryId);
-      if (!created) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
-      return { id: created.id, value: created };
+    const created = await this.idempotent(input.requestId, 'package', async (client) => {
+      const inserted = await this.insertPackage(client, workspace, name, repositoryId);
+      if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
+      return { id: inserted.id, value: inserted };
     }, (id) => this.packageById(id));
+    // Before, members' roles came from the workspace at large; now from the linked repository.
+    await this.changes.announce(`workspace:${workspace.slug}`);
+    return created;
   }
 
   async getPackage(workspaceSlug: string, name: string): Promise<PackageRecord> {
@@ -228,6 +240,7 @@ export class ProductModel {
     await this.requireRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
     await this.requireRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
     await this.pool.query('UPDATE packages SET repository_id = $2 WHERE id = $1', [current.id, repositoryId]);
+    await this.changes.announce(`workspace:${workspace.slug}`);
     return { ...current, repositoryId };
   }
 
@@ -242,6 +255,7 @@ export class ProductModel {
     } else {
       await this.pool.query('DELETE FROM package_grants WHERE package_id = $1 AND user_id = $2', [found.id, user]);
     }
+    await this.changes.announce(`user:${user}`);
     return found.id;
   }
 
