@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocireg/devstack';
@@ -185,6 +186,29 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     expect(mine).toContain(`${workspace.slug}/mine`);
     expect(mine.some((name) => name.startsWith(`${other.slug}/`))).toBe(false);
     expect((await fetch(`${registry.gatewayUrl}/v2/_catalog`)).status).toBe(401);
+  });
+
+  it('rotates the signing key without downtime: tokens of the retired key still verify, new ones use the new key', async () => {
+    const reader = await user('rotation', ['read:package'], 'read');
+    const tokenUrl = `${registry.gatewayUrl}/v2/token?scope=${encodeURIComponent(`repository:${workspace.slug}/rotation:pull`)}`;
+    const fetchToken = async () => ((await (await fetch(tokenUrl, { headers: { Authorization: basicAuth(reader) } })).json()) as { token: string }).token;
+    const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
+    const probe = (token: string) => fetch(`${registry.gatewayUrl}/v2/`, { headers: { Authorization: `Bearer ${token}` } });
+
+    const first = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await registry.restart('auth', { AUTH_SIGNING_KEY: first.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() });
+    const oldToken = await fetchToken();
+    expect((await probe(oldToken)).status).toBe(200);
+
+    const second = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await registry.restart('auth', {
+      AUTH_SIGNING_KEY: second.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      AUTH_PREVIOUS_PUBLIC_KEYS: first.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    });
+    const newToken = await fetchToken();
+    expect(kidOf(newToken)).not.toBe(kidOf(oldToken));
+    expect((await probe(newToken)).status).toBe(200); // the gateway fetched the new key on the unknown kid
+    expect((await probe(oldToken)).status).toBe(200); // and still knows the retired one
   });
 
   it('never writes a token secret to the logs', async () => {

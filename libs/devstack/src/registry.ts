@@ -33,8 +33,8 @@ export interface RunningRegistry {
   pid(service: ServiceName): number | undefined;
   /** SIGTERM to every service (they shut down gracefully); resolves when all exited. */
   stop(): Promise<void>;
-  /** Stops and starts one service with the same ports and environment. */
-  restart(service: ServiceName): Promise<void>;
+  /** Stops and starts one service with the same ports and environment (plus `extraEnv`, kept for later restarts). */
+  restart(service: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
 }
 
 /** Starts the five services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
@@ -109,8 +109,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     logFile,
     pid: (name) => children.get(name)?.pid,
     stop,
-    async restart(name) {
+    async restart(name, extraEnv) {
       await stopOne(name);
+      if (extraEnv) envs.set(name, { ...envs.get(name)!, ...extraEnv });
       await launch(name);
     },
   };

@@ -56,6 +56,7 @@ export interface TokenGuardDeps {
 export class TokenAccessGuard implements AccessGuard {
   private keys = new Map<string, KeyObject>();
   private keysFetchedAt = 0;
+  private readonly unknownKids = new Set<string>();
   private readonly revoked = new Set<string>();
   /** When access last changed per "user:<id>" and "workspace:<slug>"; grants decided before that are stale. */
   private readonly accessEpochs = new Map<string, number>();
@@ -125,7 +126,7 @@ export class TokenAccessGuard implements AccessGuard {
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded?.header.kid;
     if (!kid) return undefined;
-    if (!this.keys.has(kid)) await this.refreshKeys(false);
+    if (!this.keys.has(kid)) await this.refreshKeys(false, kid);
     const key = this.keys.get(kid);
     if (!key) return undefined;
     try {
@@ -167,9 +168,15 @@ export class TokenAccessGuard implements AccessGuard {
     }
   }
 
-  /** Fetches auth's public keys; on an unknown kid at most every 5 s (key rotation without downtime). */
-  private async refreshKeys(force: boolean): Promise<void> {
-    if (!force && Date.now() - this.keysFetchedAt < 5_000) return;
+  /**
+   * Fetches auth's public keys: at start, and on an unknown kid (key rotation
+   * without downtime) - at once for a kid not seen before, else at most once a
+   * second, so made-up kids cannot turn requests into a flood of key fetches.
+   */
+  private async refreshKeys(force: boolean, kid?: string): Promise<void> {
+    const firstSight = kid !== undefined && !this.unknownKids.has(kid) && this.unknownKids.size < 1000;
+    if (kid) this.unknownKids.add(kid);
+    if (!force && !firstSight && Date.now() - this.keysFetchedAt < 1_000) return;
     this.keysFetchedAt = Date.now();
     try {
       const { authClient } = this.deps;
