@@ -5,7 +5,7 @@ import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocir
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, auth } from '@ocireg/proto';
 import { importRandomImage } from './images';
-import { basicAuth, dockerLogin, newWorkspace, run, startTestRegistry, type TestWorkspace } from './helpers';
+import { basicAuth, dockerLogin, newWorkspace, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 
 describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
   let registry: RunningRegistry;
@@ -80,6 +80,32 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   it('a read-only token cannot push, and docker says so', async () => {
     const reader = await user('readonly', ['read:package'], 'admin');
     await expect(pushAs(reader, 'readonly-image')).rejects.toThrow(/denied|unauthorized/i);
+  });
+
+  it('skopeo and crane get the same answers: a read-only token pulls but cannot push, a revoked one cannot even pull', async () => {
+    const writer = await user('tools-writer', ['read:package', 'write:package'], 'write');
+    const reference = `${registry.registryHost}/${workspace.slug}/tools-image:v1`;
+    await pushAs(writer, 'tools-image');
+    const reader = await user('tools-reader', ['read:package'], 'write');
+    const creds = `${reader.email}:${reader.token}`;
+    const target = `${registry.registryHost}/${workspace.slug}/tools-copy:v1`;
+
+    // skopeo (GET token flow)
+    expect(JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--creds', creds, `docker://${reference}`])).Layers.length).toBeGreaterThan(0);
+    await expect(run('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', creds, '--dest-creds', creds, `docker://${reference}`, `docker://${target}`])).rejects.toThrow(/denied|unauthorized/i);
+
+    // crane (OAuth2 POST flow), with its own credentials file
+    const craneEnv = { DOCKER_CONFIG: tempDir('crane-config') };
+    await run('crane', ['auth', 'login', registry.registryHost, '-u', reader.email, '-p', reader.token], { env: craneEnv });
+    expect(await run('crane', ['digest', '--insecure', reference], { env: craneEnv })).toMatch(/^sha256:/);
+    await expect(run('crane', ['copy', '--insecure', reference, target], { env: craneEnv })).rejects.toThrow(/DENIED|denied|UNAUTHORIZED|unauthorized/);
+
+    const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+    await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId });
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(run('crane', ['digest', '--insecure', reference], { env: craneEnv })).rejects.toThrow(/UNAUTHORIZED|unauthorized|401/);
+    await expect(run('skopeo', ['inspect', '--tls-verify=false', '--creds', creds, `docker://${reference}`])).rejects.toThrow(/unauthorized|401/i);
   });
 
   it('a Read member cannot push even with a write-scoped token', async () => {
