@@ -13,7 +13,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   const issued: string[] = [];
 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', expiresInSeconds?: number): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds });
+    const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds }, registry.operator.authorization);
     issued.push(created.token);
     return created;
   };
@@ -101,7 +101,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     await expect(run('crane', ['copy', '--insecure', reference, target], { env: craneEnv })).rejects.toThrow(/DENIED|denied|UNAUTHORIZED|unauthorized/);
 
     const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
-    await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId });
+    await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId }, { authorization: registry.operator.authorization });
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
     await expect(run('crane', ['digest', '--insecure', reference], { env: craneEnv })).rejects.toThrow(/UNAUTHORIZED|unauthorized|401/);
@@ -133,7 +133,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).not.toBe(401);
 
     const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
-    await unaryCall(client.revokeToken.bind(client), { tokenId: writer.tokenId });
+    await unaryCall(client.revokeToken.bind(client), { tokenId: writer.tokenId }, { authorization: registry.operator.authorization });
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
@@ -155,18 +155,18 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
       // Move the package to a repository the member has no role on.
       const before = await bearer();
       expect((await tags(before)).status).toBe(200);
-      const { repository: other } = await unaryCall(adminClient.createRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' });
-      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: other!.id, actorUserId: '' });
+      const { repository: other } = await unaryCall(adminClient.createRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' }, { authorization: registry.operator.authorization });
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: other!.id, actorUserId: '' }, { authorization: registry.operator.authorization });
       await settle();
       expect((await tags(before)).status).toBe(401);
       expect((await tags(await bearer())).status).toBe(401);
 
       // Link it back: access returns; then remove the membership: gone again.
-      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: workspace.repositoryId, actorUserId: '' });
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: workspace.repositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
       await settle();
       const again = await bearer();
       expect((await tags(again)).status).toBe(200);
-      await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId });
+      await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
       await settle();
       expect((await tags(again)).status).toBe(401);
       expect((await tags(basicAuth(member))).status).toBe(401);

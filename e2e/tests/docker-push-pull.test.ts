@@ -60,12 +60,12 @@ describe('docker CLI and skopeo through the gateway', () => {
     const client = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
     try {
       const { slug, repositoryId } = await loginNewWorkspace(registry);
-      await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false });
+      await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false }, { authorization: registry.operator.authorization });
       const reference = `${registry.registryHost}/${slug}/needs-package:v1`;
       await importRandomImage(reference, 64 * 1024);
       await expect(run('docker', ['push', reference])).rejects.toThrow(/name unknown.*package .*does not exist.*registryctl package create/);
 
-      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: slug, name: 'needs-package', repositoryId, actorUserId: '' });
+      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: slug, name: 'needs-package', repositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
       expect(await run('docker', ['push', reference])).toMatch(/v1: digest: sha256:/);
     } finally {
       client.close();

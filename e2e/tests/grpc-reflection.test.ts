@@ -37,10 +37,12 @@ describe('every gRPC service: health and reflection', () => {
     const address = registry.grpcAddresses.metadata;
     expect((await run('grpcurl', ['-plaintext', address, 'list'])).split('\n')).toContain('ocireg.admin.v1.AdminService');
     const slug = `grpcurl-${Date.now().toString(36)}`;
-    const created = JSON.parse(await run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace']));
+    const auth = ['-H', `authorization: ${registry.operator.authorization}`];
+    await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/Unauthenticated/);
+    const created = JSON.parse(await run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace']));
     expect(created.workspace).toMatchObject({ slug, name: 'Via grpcurl' });
-    await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug: 'Bad Slug' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/InvalidArgument[\s\S]*slug/);
-    await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/AlreadyExists/);
+    await expect(run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ slug: 'Bad Slug' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/InvalidArgument[\s\S]*slug/);
+    await expect(run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ slug }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/AlreadyExists/);
   });
 
   it('shuts down gracefully on SIGTERM and serves again after a restart', async () => {

@@ -54,13 +54,12 @@ export interface TestWorkspace {
 
 /** A new workspace that creates packages on first push, and an Admin user with a token. */
 export async function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<TestWorkspace> {
-  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix));
-  const admin = await createUserWithToken(registry.grpcAddresses, {
-    email: `admin@${workspace.slug}.example.com`,
-    scopes: ['read:package', 'write:package', 'admin:package'],
-    repositoryId: workspace.repositoryId,
-    role: 'admin',
-  });
+  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix), registry.operator.authorization);
+  const admin = await createUserWithToken(
+    registry.grpcAddresses,
+    { email: `admin@${workspace.slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], repositoryId: workspace.repositoryId, role: 'admin' },
+    registry.operator.authorization,
+  );
   return { ...workspace, admin };
 }
 

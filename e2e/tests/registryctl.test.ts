@@ -12,7 +12,7 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--auth', registry.grpcAddresses.auth, ...args]));
+    ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--auth', registry.grpcAddresses.auth, '--token', registry.operator.token, ...args]));
   });
 
   afterAll(async () => {
@@ -47,7 +47,25 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     expect((await ctl('package', 'list', ws)).packages.map((p: { name: string }) => p.name)).toEqual(['api-server']);
   });
 
+  it('refuses callers without an operator token', async () => {
+    await expect(run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--token', 'ocireg_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'workspace', 'create', 'nope'])).rejects.toThrow(/UNAUTHORIZED/);
+    const ws = uniqueName('limited');
+    await ctl('workspace', 'create', ws, '--organization', 'x');
+    await ctl('project', 'create', ws, 'p');
+    const { repository } = await ctl('repository', 'create', ws, 'p', 'r');
+    const email = `bob@${ws}.example.com`;
+    const { user } = await ctl('user', 'create', email);
+    await ctl('member', 'set', repository.id, user.id, 'admin');
+    const { secret } = await ctl('token', 'create', email, '--scopes', 'read:package,write:package,admin:package');
+    const asBob = (...args: string[]) => run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--auth', registry.grpcAddresses.auth, '--token', secret, ...args]);
+    // A repository admin manages packages and members of that repository, but creates no workspaces or users.
+    expect(JSON.parse(await asBob('package', 'create', ws, 'bobs-image', '--repository', repository.id)).package.name).toBe('bobs-image');
+    await expect(asBob('workspace', 'create', uniqueName('bobs'))).rejects.toThrow(/DENIED/);
+    await expect(asBob('user', 'create', `mallory@${ws}.example.com`)).rejects.toThrow(/DENIED/);
+    await expect(asBob('project', 'create', ws, 'other')).rejects.toThrow(/DENIED/);
+  });
+
   it('reports bad input with the gRPC code and a non-zero exit', async () => {
-    await expect(run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, 'workspace', 'create', 'Not Valid'])).rejects.toThrow(/INVALID_ARGUMENT: slug/);
+    await expect(run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--token', registry.operator.token, 'workspace', 'create', 'Not Valid'])).rejects.toThrow(/INVALID_ARGUMENT: slug/);
   });
 });

@@ -36,14 +36,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const demo = await createPushableWorkspace(registry.grpcAddresses.metadata, 'demo');
+  const demo = await createPushableWorkspace(registry.grpcAddresses.metadata, 'demo', registry.operator.authorization);
   const demoUser = await createUserWithToken(registry.grpcAddresses, {
     email: 'demo@example.com',
     scopes: ['read:package', 'write:package', 'admin:package'],
     repositoryId: demo.repositoryId,
     role: 'admin',
     expiresInSeconds: 30 * 86_400,
-  });
+  }, registry.operator.authorization);
   say('');
   say(`registry ready at ${registry.gatewayUrl} (service logs in ${logDir})`);
   for (const [name, address] of Object.entries(registry.grpcAddresses)) say(`  ${name.padEnd(12)} gRPC ${address}`);
@@ -57,6 +57,8 @@ async function main(): Promise<void> {
   say(`  docker push ${registry.registryHost}/${demo.slug}/example:1`);
   say(`  docker pull ${registry.registryHost}/${demo.slug}/example:1`);
   say('');
+  say(`operator ${registry.operator.email} administers everything with its API token (shown once):`);
+  say(`  export REGISTRY_TOKEN=${registry.operator.token}`);
   say('administer it with registryctl (see README), e.g.:');
   say(`  node tools/registryctl/dist/cli.js package list ${demo.slug}`);
   say('  node tools/registryctl/dist/cli.js user create you@example.com');

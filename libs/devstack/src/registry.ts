@@ -29,6 +29,8 @@ export interface RunningRegistry {
   registryHost: string;
   grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
   logFile(service: ServiceName): string;
+  /** The operator created at start (OPERATOR_EMAILS, BOOTSTRAP_ADMIN_*): its API token administers everything. */
+  operator: { email: string; token: string; authorization: string };
   /** Process id of each running service. */
   pid(service: ServiceName): number | undefined;
   /** SIGTERM to every service (they shut down gracefully); resolves when all exited. */
@@ -44,8 +46,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
 
+  const operator = { email: 'operator@ocireg.local', token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` };
   const common: Record<string, string> = {
     ...options.dependencyEnv,
+    OPERATOR_EMAILS: operator.email,
+    BOOTSTRAP_ADMIN_EMAIL: operator.email,
+    BOOTSTRAP_ADMIN_TOKEN: operator.token,
     // One pepper per stack: API tokens hash the same way on every auth process of this run.
     AUTH_TOKEN_PEPPER: randomBytes(24).toString('hex'),
     GRPC_HOST: '127.0.0.1',
@@ -106,6 +112,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     registryHost: `127.0.0.1:${gatewayPort}`,
     grpcAddresses,
+    operator: { ...operator, authorization: `Bearer ${operator.token}` },
     logFile,
     pid: (name) => children.get(name)?.pid,
     stop,

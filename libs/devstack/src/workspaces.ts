@@ -6,13 +6,14 @@ import { admin, auth } from '@ocireg/proto';
  * repository `app`, and packages created on first push (linked to `app`).
  * Idempotent: request ids derive from the slug.
  */
-export async function createPushableWorkspace(adminAddress: string, slug: string): Promise<{ slug: string; repositoryId: string }> {
+export async function createPushableWorkspace(adminAddress: string, slug: string, authorization: string): Promise<{ slug: string; repositoryId: string }> {
   const client = createGrpcClient(admin.AdminServiceClient, adminAddress);
+  const as = { authorization };
   try {
-    await unaryCall(client.createWorkspace.bind(client), { requestId: `bootstrap-ws-${slug}`, slug, name: slug, organization: `${slug}-org` });
-    await unaryCall(client.createProject.bind(client), { requestId: `bootstrap-project-${slug}`, workspaceSlug: slug, slug: 'main', name: 'Main' });
-    const { repository } = await unaryCall(client.createRepository.bind(client), { requestId: `bootstrap-repo-${slug}`, workspaceSlug: slug, projectSlug: 'main', slug: 'app', name: 'App' });
-    await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: true, defaultRepositoryId: repository!.id });
+    await unaryCall(client.createWorkspace.bind(client), { requestId: `bootstrap-ws-${slug}`, slug, name: slug, organization: `${slug}-org` }, as);
+    await unaryCall(client.createProject.bind(client), { requestId: `bootstrap-project-${slug}`, workspaceSlug: slug, slug: 'main', name: 'Main' }, as);
+    const { repository } = await unaryCall(client.createRepository.bind(client), { requestId: `bootstrap-repo-${slug}`, workspaceSlug: slug, projectSlug: 'main', slug: 'app', name: 'App' }, as);
+    await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: true, defaultRepositoryId: repository!.id }, as);
     return { slug, repositoryId: repository!.id };
   } finally {
     client.close();
@@ -31,15 +32,18 @@ export interface UserToken {
 export async function createUserWithToken(
   addresses: { auth: string; metadata: string },
   options: { email: string; scopes: string[]; repositoryId?: string; role?: 'read' | 'write' | 'admin'; expiresInSeconds?: number },
+  /** An operator's "Bearer <API token>". */
+  authorization: string,
 ): Promise<UserToken> {
   const authClient = createGrpcClient(auth.AuthServiceClient, addresses.auth);
   const adminClient = createGrpcClient(admin.AdminServiceClient, addresses.metadata);
+  const as = { authorization };
   try {
-    const { user } = await unaryCall(authClient.createUser.bind(authClient), { email: options.email, displayName: options.email });
-    const created = await unaryCall(authClient.createToken.bind(authClient), { userId: user!.id, name: 'e2e', expiresInSeconds: options.expiresInSeconds ?? 3600, scopes: options.scopes });
+    const { user } = await unaryCall(authClient.createUser.bind(authClient), { email: options.email, displayName: options.email }, as);
+    const created = await unaryCall(authClient.createToken.bind(authClient), { userId: user!.id, name: 'e2e', expiresInSeconds: options.expiresInSeconds ?? 3600, scopes: options.scopes }, as);
     if (options.repositoryId && options.role) {
       const role = { read: admin.Role.ROLE_READ, write: admin.Role.ROLE_WRITE, admin: admin.Role.ROLE_ADMIN }[options.role];
-      await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: options.repositoryId, userId: user!.id, role });
+      await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: options.repositoryId, userId: user!.id, role }, as);
     }
     return { userId: user!.id, email: user!.email, token: created.secret, tokenId: created.token!.id };
   } finally {

@@ -14,6 +14,8 @@ export interface ClientCallOptions {
   requestId?: string;
   /** Milliseconds until the call fails with DEADLINE_EXCEEDED. */
   deadlineMs?: number;
+  /** Sent as the `authorization` metadata, e.g. "Bearer <API token>". */
+  authorization?: string;
 }
 
 const DEFAULT_DEADLINE_MS = 10_000;
@@ -47,6 +49,7 @@ export function createGrpcClient<C>(Client: ClientConstructor<C>, address: strin
 function callArgs(options: ClientCallOptions): [Metadata, Partial<CallOptions>] {
   const metadata = new Metadata();
   if (options.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
+  if (options.authorization) metadata.set('authorization', options.authorization);
   return [metadata, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS) }];
 }
 

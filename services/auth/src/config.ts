@@ -18,6 +18,11 @@ export const configSchema = z.object({
   AUTH_MAX_TOKEN_DAYS: z.coerce.number().int().positive().default(365),
   /** Lifetime of registry (bearer) tokens; longer than the upload time limit so a slow push still ends with a valid token. */
   REGISTRY_TOKEN_SECONDS: z.coerce.number().int().min(60).default(900),
+  /** Users allowed every admin call (comma-separated emails). */
+  OPERATOR_EMAILS: z.string().default('').transform((value) => value.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)),
+  /** An operator created at start with this API token (format ocireg_<16 hex>_<43 base64url>), so a new install can be administered. */
+  BOOTSTRAP_ADMIN_EMAIL: z.string().email().optional(),
+  BOOTSTRAP_ADMIN_TOKEN: z.string().regex(/^ocireg_[a-f0-9]{16}_[A-Za-z0-9_-]{43}$/, 'must look like ocireg_<16 hex>_<43 base64url>').optional(),
   /** Failed logins per account in 5 minutes before 429. */
   LOGIN_FAILURE_LIMIT: z.coerce.number().int().positive().default(10),
   /** Failed logins per client address in 5 minutes before 429 (higher: many users may share an address). */
@@ -27,5 +32,8 @@ export const configSchema = z.object({
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 
 export function loadAuthConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(configSchema, source);
+  return loadConfig(
+    configSchema.refine((c) => !c.BOOTSTRAP_ADMIN_TOKEN || c.BOOTSTRAP_ADMIN_EMAIL, { message: 'is required with BOOTSTRAP_ADMIN_TOKEN', path: ['BOOTSTRAP_ADMIN_EMAIL'] }),
+    source,
+  );
 }

@@ -5,7 +5,7 @@ import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } 
 import { createLogger } from '@ocireg/logger';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
-import { admin, auth, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadAuthConfig } from './config';
 import { authHandlers } from './grpc-handlers';
 import { LoginLimiter } from './login-limiter';
@@ -14,7 +14,7 @@ import type { PackageRole } from './scopes';
 import { loadSigningKeys } from './signing';
 import { TokenStore } from './token-store';
 
-const ROLE_NAMES: Partial<Record<admin.Role, PackageRole>> = { [admin.Role.ROLE_READ]: 'read', [admin.Role.ROLE_WRITE]: 'write', [admin.Role.ROLE_ADMIN]: 'admin' };
+const ROLES = ['read', 'write', 'admin'] as const;
 
 runService(async () => {
   const config = loadAuthConfig();
@@ -30,26 +30,30 @@ runService(async () => {
   if (ephemeral) logger.warn('AUTH_SIGNING_KEY is not set: using an ephemeral signing key (tokens die with this process; set it in production)');
 
   // The role comes from metadata: package -> linked repository -> the user's role there, plus grants.
-  const metadataAdmin = createGrpcClient(admin.AdminServiceClient, config.METADATA_ADDR);
+  const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR);
   const roles: RoleLookup = {
     async roleOf(userId, repository) {
-      const response = await unaryCall(metadataAdmin.getEffectiveRole.bind(metadataAdmin), { userId: userId || 'anonymous', repository });
-      return { role: ROLE_NAMES[response.role], publicPull: response.publicPull };
+      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, repository });
+      return { role: (ROLES as readonly string[]).includes(response.role) ? (response.role as PackageRole) : undefined, publicPull: response.publicPull };
     },
   };
 
   const store = new TokenStore(pool, config.AUTH_TOKEN_PEPPER, config.AUTH_MAX_TOKEN_DAYS);
+  if (config.BOOTSTRAP_ADMIN_TOKEN && config.BOOTSTRAP_ADMIN_EMAIL) {
+    await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
+    if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
+  }
   const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: new LoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
 
   const grpcServer = await startGrpcServer(
     { name: 'auth', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.auth], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, redis }) }],
+    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, redis, operatorEmails: config.OPERATOR_EMAILS }) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
-    { name: 'metadata client', run: () => metadataAdmin.close() },
+    { name: 'metadata client', run: () => metadataClient.close() },
     { name: 'redis', run: () => redis.quit() },
     { name: 'postgres', run: () => pool.end() },
   ]);

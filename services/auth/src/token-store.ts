@@ -124,6 +124,18 @@ export class TokenStore {
     return { token: toToken(row), user: { id: row.user_id, email: row.email, displayName: row.display_name, createdAt: row.user_created_at.toISOString() } };
   }
 
+  /** Makes sure the operator named at start exists and holds the given token (idempotent across restarts). */
+  async bootstrap(email: string, secret: string): Promise<void> {
+    const match = SECRET_FORMAT.exec(secret);
+    if (!match) throw invalid('BOOTSTRAP_ADMIN_TOKEN', 'has the wrong format');
+    const user = (await this.userByEmail(email)) ?? (await this.createUser(email, 'Bootstrap operator'));
+    await this.pool.query(
+      `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
+       VALUES ($1, $2, 'bootstrap', $3, $4, now() + make_interval(days => $5)) ON CONFLICT (id) DO NOTHING`,
+      [match[1], user.id, [...TOKEN_SCOPES], this.hash(secret), this.maxTokenDays],
+    );
+  }
+
   /** Whether a token is still usable (refresh tokens are checked against this). */
   async isActive(tokenId: string): Promise<TokenRecord | undefined> {
     const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()', [tokenId]);

@@ -1,4 +1,6 @@
-import type { AsyncService } from '@ocireg/grpc';
+import { RegistryError } from '@ocireg/errors';
+import type { AsyncService, CallContext } from '@ocireg/grpc';
+import type { Caller, CallerResolver } from './callers';
 import { admin } from '@ocireg/proto';
 import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
 import type { Role } from './roles';
@@ -22,20 +24,52 @@ function requiredRole(role: admin.Role): Role {
 const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name });
 const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
 
-/** The admin API over ProductModel. Until the auth issue authenticates callers, an empty actor is the operator. */
-export function adminHandlers(model: ProductModel): Server {
+const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
+
+/**
+ * The admin API over ProductModel. Every call is authenticated (an API token
+ * with admin:package) and authorized: operators do everything, workspace
+ * admins manage their workspace, repository admins their repository.
+ */
+export function adminHandlers(model: ProductModel, callers: CallerResolver): Server {
+  const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
+    const caller = await callers.resolve(ctx);
+    if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
+    return caller;
+  };
+  const workspaceReader = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
+    const caller = await callers.resolve(ctx);
+    if (!caller.operator && !(await model.visibleWorkspaces(caller.userId)).includes(workspaceSlug)) throw denied(`members of workspace ${workspaceSlug}`);
+    return caller;
+  };
+  const repositoryAdmin = async (ctx: CallContext, repositoryId: string): Promise<Caller> => {
+    const caller = await callers.resolve(ctx);
+    if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
+    return caller;
+  };
+  const operator = async (ctx: CallContext): Promise<Caller> => {
+    const caller = await callers.resolve(ctx);
+    if (!caller.operator) throw denied('operators');
+    return caller;
+  };
+
   return {
-    async createWorkspace(request) {
+    async createWorkspace(request, ctx) {
+      await operator(ctx);
       return { workspace: await model.createWorkspace(request) };
     },
-    async getWorkspace(request) {
+    async getWorkspace(request, ctx) {
+      await workspaceReader(ctx, request.slug);
       return { workspace: await model.getWorkspace(request.slug) };
     },
-    async listWorkspaces(request) {
+    async listWorkspaces(request, ctx) {
+      const caller = await callers.resolve(ctx);
       const page = await model.listWorkspaces(request.pageSize, request.pageToken);
-      return { workspaces: page.items, nextPageToken: page.nextPageToken };
+      const visible = caller.operator ? undefined : new Set(await model.visibleWorkspaces(caller.userId));
+      return { workspaces: visible ? page.items.filter((w) => visible.has(w.slug)) : page.items, nextPageToken: page.nextPageToken };
     },
-    async updateWorkspaceSettings(request) {
+    async updateWorkspaceSettings(request, ctx) {
+      await workspaceAdmin(ctx, request.slug);
       return {
         workspace: await model.updateWorkspaceSettings(request.slug, {
           publicPull: request.publicPull,
@@ -45,51 +79,67 @@ export function adminHandlers(model: ProductModel): Server {
         }),
       };
     },
-    async addWorkspaceAdmin(request) {
+    async addWorkspaceAdmin(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
       await model.addWorkspaceAdmin(request.workspaceSlug, request.userId);
       return {};
     },
-    async createProject(request) {
+    async createProject(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
       return { project: await model.createProject(request) };
     },
-    async listProjects(request) {
+    async listProjects(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
       const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken);
       return { projects: page.items, nextPageToken: page.nextPageToken };
     },
-    async createRepository(request) {
+    async createRepository(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
       return { repository: repositoryMessage(await model.createRepository(request)) };
     },
-    async listRepositories(request) {
+    async listRepositories(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
       const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken);
       return { repositories: page.items.map(repositoryMessage), nextPageToken: page.nextPageToken };
     },
-    async setMembership(request) {
+    async setMembership(request, ctx) {
+      await repositoryAdmin(ctx, request.repositoryId);
       await model.setMembership(request.repositoryId, request.userId, requiredRole(request.role));
       return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role } };
     },
-    async removeMembership(request) {
+    async removeMembership(request, ctx) {
+      await repositoryAdmin(ctx, request.repositoryId);
       await model.removeMembership(request.repositoryId, request.userId);
       return {};
     },
-    async createPackage(request) {
-      return { package: packageMessage(await model.createPackage({ ...request, actorUserId: request.actorUserId || OPERATOR })) };
+    async createPackage(request, ctx) {
+      const caller = await callers.resolve(ctx);
+      // Operators act as the operator; everyone else must be Admin of the target repository (checked by the model).
+      return { package: packageMessage(await model.createPackage({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
     },
-    async getPackage(request) {
+    async getPackage(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
       return { package: packageMessage(await model.getPackage(request.workspaceSlug, request.name)) };
     },
-    async listPackages(request) {
+    async listPackages(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
       const page = await model.listPackages(request.workspaceSlug, request.pageSize, request.pageToken);
       return { packages: page.items.map(packageMessage), nextPageToken: page.nextPageToken };
     },
-    async linkPackage(request) {
-      return { package: packageMessage(await model.linkPackage(request.workspaceSlug, request.name, request.repositoryId, request.actorUserId || OPERATOR)) };
+    async linkPackage(request, ctx) {
+      const caller = await callers.resolve(ctx);
+      return { package: packageMessage(await model.linkPackage(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
     },
-    async setPackageGrant(request) {
+    async setPackageGrant(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
       const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
     },
-    async getEffectiveRole(request) {
+    async getEffectiveRole(request, ctx) {
+      const caller = await callers.resolve(ctx);
+      const workspaceSlug = request.repository.split('/')[0] ?? '';
+      if (!caller.operator && caller.userId !== request.userId && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied('the user, workspace admins and operators');
       const result = await model.roleOn(request.userId, request.repository);
       return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists: result.packageExists, publicPull: result.publicPull };
     },

@@ -8,6 +8,8 @@ export const configSchema = z.object({
   DATABASE_URL: env.url(),
   /** Changes of access are announced to gateways through Redis. */
   REDIS_URL: env.url(),
+  /** Auth checks the API tokens of admin calls. */
+  AUTH_ADDR: env.address(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   /** Run migrations at start-up (on by default; the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),

@@ -61,6 +61,10 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
+    async resolveRole(request) {
+      const result = await model.roleOn(request.userId || 'anonymous', request.repository);
+      return { role: result.role ?? '', packageExists: result.packageExists, publicPull: result.publicPull };
+    },
     async listVisibleWorkspaces(request) {
       return { workspaceSlugs: await model.visibleWorkspaces(request.userId) };
     },

@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { RedisAccessChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
+import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
+import { CallerResolver } from './callers';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { admin, auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
@@ -22,12 +23,19 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const model = new ProductModel(pool, new RedisAccessChanges(redis));
+  const authClient = createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR);
+  const callers = new CallerResolver({
+    async introspect(secret) {
+      const response = await unaryCall(authClient.introspectToken.bind(authClient), { secret });
+      return response.active && response.token ? { userId: response.token.userId, scopes: response.token.scopes, operator: response.operator } : undefined;
+    },
+  });
 
   const grpcServer = await startGrpcServer(
     { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
     [
       { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model) },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model) },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
@@ -37,6 +45,7 @@ runService(async () => {
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'postgres', run: () => pool.end() },
     { name: 'redis', run: () => redis.quit() },
+    { name: 'auth client', run: () => authClient.close() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'metadata ready');
 });

@@ -299,6 +299,26 @@ export class ProductModel {
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
+  /** Whether a user administers a workspace (workspace admin). */
+  async isWorkspaceAdmin(user: string, workspaceSlug: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'SELECT 1 FROM workspace_admins a JOIN workspaces w ON w.id = a.workspace_id WHERE w.slug = $1 AND a.user_id = $2',
+      [slug('workspace_slug', workspaceSlug), userId('user_id', user)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Whether a user is Admin of a repository, directly or as admin of its workspace. */
+  async isRepositoryAdmin(user: string, repositoryId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM source_repositories r
+       WHERE r.id = $1 AND (EXISTS (SELECT 1 FROM repository_members m WHERE m.repository_id = r.id AND m.user_id = $2 AND m.role = 'admin')
+                         OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = r.workspace_id AND a.user_id = $2))`,
+      [uuid('repository_id', repositoryId), userId('user_id', user)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
   /** Slugs of the workspaces a user may browse: member of a repository, workspace admin, or public. */
   async visibleWorkspaces(user: string): Promise<string[]> {
     if (user) userId('user_id', user);

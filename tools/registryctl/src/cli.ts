@@ -11,7 +11,15 @@ const program = new Command('registryctl')
   .description('Administer an ocireg registry over its gRPC admin API')
   .option('--admin <host:port>', 'admin API address (metadata service)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50052')
   .option('--auth <host:port>', 'auth service address (users and tokens)', process.env.REGISTRY_AUTH_ADDR ?? '127.0.0.1:50051')
+  .option('--token <api-token>', 'your API token (with admin:package for admin calls); default $REGISTRY_TOKEN', process.env.REGISTRY_TOKEN)
   .showHelpAfterError();
+
+/** Every call carries the caller's API token. */
+function as(): { authorization: string } {
+  const token = program.opts<{ token?: string }>().token;
+  if (!token) throw new InvalidArgumentError('an API token is required: --token or REGISTRY_TOKEN');
+  return { authorization: `Bearer ${token}` };
+}
 
 let client: admin.AdminServiceClient | undefined;
 function api(): admin.AdminServiceClient {
@@ -49,15 +57,15 @@ workspace
   .option('--request-id <id>', 'idempotency key', '')
   .action(async (slug: string, o: { name?: string; organization: string; requestId: string }) => {
     const c = api();
-    print(await unaryCall(c.createWorkspace.bind(c), { requestId: o.requestId, slug, name: o.name ?? slug, organization: o.organization }));
+    print(await unaryCall(c.createWorkspace.bind(c), { requestId: o.requestId, slug, name: o.name ?? slug, organization: o.organization }, as()));
   });
 workspace.command('get <slug>').action(async (slug: string) => {
   const c = api();
-  print(await unaryCall(c.getWorkspace.bind(c), { slug }));
+  print(await unaryCall(c.getWorkspace.bind(c), { slug }, as()));
 });
 workspace.command('list').action(async () => {
   const c = api();
-  print(await unaryCall(c.listWorkspaces.bind(c), { pageSize: 500, pageToken: '' }));
+  print(await unaryCall(c.listWorkspaces.bind(c), { pageSize: 500, pageToken: '' }, as()));
 });
 workspace
   .command('settings <slug>')
@@ -67,11 +75,11 @@ workspace
   .option('--default-repository <id>', 'repository new packages link to')
   .action(async (slug: string, o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string }) => {
     const c = api();
-    print(await unaryCall(c.updateWorkspaceSettings.bind(c), { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository }));
+    print(await unaryCall(c.updateWorkspaceSettings.bind(c), { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository }, as()));
   });
 workspace.command('add-admin <slug> <user>').action(async (slug: string, user: string) => {
   const c = api();
-  print(await unaryCall(c.addWorkspaceAdmin.bind(c), { workspaceSlug: slug, userId: user }));
+  print(await unaryCall(c.addWorkspaceAdmin.bind(c), { workspaceSlug: slug, userId: user }, as()));
 });
 
 program
@@ -81,7 +89,7 @@ program
   .option('--name <name>')
   .action(async (ws: string, slug: string, o: { name?: string }) => {
     const c = api();
-    print(await unaryCall(c.createProject.bind(c), { requestId: '', workspaceSlug: ws, slug, name: o.name ?? slug }));
+    print(await unaryCall(c.createProject.bind(c), { requestId: '', workspaceSlug: ws, slug, name: o.name ?? slug }, as()));
   });
 
 const repository = program.command('repository').description('repositories (whose members packages inherit)');
@@ -90,21 +98,21 @@ repository
   .option('--name <name>')
   .action(async (ws: string, project: string, slug: string, o: { name?: string }) => {
     const c = api();
-    print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }));
+    print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }, as()));
   });
 repository.command('list <workspace>').action(async (ws: string) => {
   const c = api();
-  print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }));
+  print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
 });
 
 const member = program.command('member').description('roles of users on repositories');
 member.command('set <repository-id> <user> <role>').action(async (repositoryId: string, user: string, r: string) => {
   const c = api();
-  print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) })));
+  print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) }, as())));
 });
 member.command('remove <repository-id> <user>').action(async (repositoryId: string, user: string) => {
   const c = api();
-  print(await unaryCall(c.removeMembership.bind(c), { repositoryId, userId: user }));
+  print(await unaryCall(c.removeMembership.bind(c), { repositoryId, userId: user }, as()));
 });
 
 const pkg = program.command('package').description('packages (image names) and their repository links');
@@ -114,7 +122,7 @@ pkg
   .option('--as <user>', 'acting user (must be Admin of the repository)', '')
   .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
     const c = api();
-    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }));
+    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }, as()));
   });
 pkg
   .command('link <workspace> <name>')
@@ -122,25 +130,25 @@ pkg
   .option('--as <user>', 'acting user (must be Admin of both repositories)', '')
   .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
     const c = api();
-    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }));
+    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }, as()));
   });
 pkg.command('list <workspace>').action(async (ws: string) => {
   const c = api();
-  print(await unaryCall(c.listPackages.bind(c), { workspaceSlug: ws, pageSize: 500, pageToken: '' }));
+  print(await unaryCall(c.listPackages.bind(c), { workspaceSlug: ws, pageSize: 500, pageToken: '' }, as()));
 });
 pkg.command('grant <workspace> <name> <user> <role>').description('explicit role on one package (role "none" removes it)').action(async (ws: string, name: string, user: string, r: string) => {
   const c = api();
-  print(admin.SetPackageGrantResponse.toJSON(await unaryCall(c.setPackageGrant.bind(c), { workspaceSlug: ws, name, userId: user, role: role(r) })));
+  print(admin.SetPackageGrantResponse.toJSON(await unaryCall(c.setPackageGrant.bind(c), { workspaceSlug: ws, name, userId: user, role: role(r) }, as())));
 });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
   const c = authApi();
-  print(await unaryCall(c.createUser.bind(c), { email, displayName: o.name ?? email }));
+  print(await unaryCall(c.createUser.bind(c), { email, displayName: o.name ?? email }, as()));
 });
 user.command('get <email>').action(async (email: string) => {
   const c = authApi();
-  print(await unaryCall(c.getUser.bind(c), { email }));
+  print(await unaryCall(c.getUser.bind(c), { email }, as()));
 });
 
 const token = program.command('token').description('API tokens: the password of `docker login --username <email>`');
@@ -151,24 +159,24 @@ token
   .option('--expires-in-days <days>', 'lifetime (required by policy, capped by the server)', '30')
   .action(async (email: string, o: { name: string; scopes: string; expiresInDays: string }) => {
     const c = authApi();
-    const { user: found } = await unaryCall(c.getUser.bind(c), { email });
+    const { user: found } = await unaryCall(c.getUser.bind(c), { email }, as());
     const days = Number(o.expiresInDays);
     if (!Number.isFinite(days) || days <= 0) throw new InvalidArgumentError('--expires-in-days must be a positive number');
-    print(await unaryCall(c.createToken.bind(c), { userId: found!.id, name: o.name, expiresInSeconds: Math.round(days * 86_400), scopes: o.scopes.split(',').map((s) => s.trim()) }));
+    print(await unaryCall(c.createToken.bind(c), { userId: found!.id, name: o.name, expiresInSeconds: Math.round(days * 86_400), scopes: o.scopes.split(',').map((s) => s.trim()) }, as()));
   });
 token.command('list <email>').action(async (email: string) => {
   const c = authApi();
-  const { user: found } = await unaryCall(c.getUser.bind(c), { email });
-  print(await unaryCall(c.listTokens.bind(c), { userId: found!.id }));
+  const { user: found } = await unaryCall(c.getUser.bind(c), { email }, as());
+  print(await unaryCall(c.listTokens.bind(c), { userId: found!.id }, as()));
 });
 token.command('revoke <token-id>').action(async (tokenId: string) => {
   const c = authApi();
-  print(await unaryCall(c.revokeToken.bind(c), { tokenId }));
+  print(await unaryCall(c.revokeToken.bind(c), { tokenId }, as()));
 });
 
 program.command('role <user> <repository>').description('effective role of a user on <workspace>/<image>').action(async (user: string, repositoryName: string) => {
   const c = api();
-  print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, repository: repositoryName })));
+  print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, repository: repositoryName }, as())));
 });
 
 program
