@@ -46,9 +46,17 @@ describe('Helm chart', () => {
   it('gives each service the environment its config requires', async () => {
     const deployments = (await render()).filter((m) => m.kind === 'Deployment');
     const envOf = (name: string) => new Set<string>(deployments.find((d) => d.metadata.name === `test-ocireg-${name}`)!.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name));
-    for (const variable of ['AUTH_ADDR', 'METADATA_ADDR', 'BLOB_UPLOAD_ADDR', 'INDEXER_ADDR', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET']) expect(envOf('gateway')).toContain(variable);
-    for (const variable of ['REDIS_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET']) expect(envOf('blob-upload')).toContain(variable);
-    expect(envOf('metadata')).toContain('DATABASE_URL');
+    // The variables each service's config.ts requires (those without defaults).
+    const required: Record<string, string[]> = {
+      gateway: ['AUTH_ADDR', 'METADATA_ADDR', 'BLOB_UPLOAD_ADDR', 'INDEXER_ADDR', 'REDIS_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
+      'blob-upload': ['REDIS_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
+      metadata: ['DATABASE_URL', 'REDIS_URL', 'AUTH_ADDR'],
+      auth: ['DATABASE_URL', 'REDIS_URL', 'METADATA_ADDR', 'AUTH_TOKEN_PEPPER'],
+      indexer: [],
+    };
+    for (const [service, variables] of Object.entries(required)) {
+      for (const variable of variables) expect(envOf(service), `${service} ${variable}`).toContain(variable);
+    }
   });
 
   it('lets the gateway ingress take unlimited bodies for long uploads', async () => {

@@ -49,3 +49,4 @@ capabilities:
 - name: S3_SECRET_KEY
   valueFrom: { secretKeyRef: { name: {{ .Values.s3.existingSecret | default (include "ocireg.secretName" .) }}, key: S3_SECRET_KEY } }
 {{- end -}}
+

@@ -118,19 +118,17 @@ member.command('remove <repository-id> <user>').action(async (repositoryId: stri
 const pkg = program.command('package').description('packages (image names) and their repository links');
 pkg
   .command('create <workspace> <name>')
-  .requiredOption('--repository <id>', 'repository to link to')
-  .option('--as <user>', 'acting user (must be Admin of the repository)', '')
-  .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
+  .requiredOption('--repository <id>', 'repository to link to (you must be its Admin)')
+  .action(async (ws: string, name: string, o: { repository: string }) => {
     const c = api();
-    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }, as()));
+    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: '' }, as()));
   });
 pkg
   .command('link <workspace> <name>')
-  .requiredOption('--repository <id>', 'repository to link to')
-  .option('--as <user>', 'acting user (must be Admin of both repositories)', '')
-  .action(async (ws: string, name: string, o: { repository: string; as: string }) => {
+  .requiredOption('--repository <id>', 'repository to link to (you must be its Admin)')
+  .action(async (ws: string, name: string, o: { repository: string }) => {
     const c = api();
-    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: o.as }, as()));
+    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: '' }, as()));
   });
 pkg.command('list <workspace>').action(async (ws: string) => {
   const c = api();
