@@ -12,9 +12,11 @@ export PATH="$(bash scripts/deps/tool-path.sh):$PATH"
 
 pnpm build
 pnpm run typecheck:tests
-rm -rf reports/oci-conformance reports/vitest.json
+rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
+# No API token issued during the run may appear in any service log.
+node scripts/check-logs-for-secrets.mjs || status=1
 
 summary=reports/oci-conformance/summary.txt
 if [ -f "$summary" ]; then

@@ -5,7 +5,7 @@ import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocir
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, auth } from '@ocireg/proto';
 import { importRandomImage } from './images';
-import { basicAuth, dockerLogin, newWorkspace, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
+import { basicAuth, dockerLogin, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 
 describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
   let registry: RunningRegistry;
@@ -15,6 +15,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', expiresInSeconds?: number): Promise<UserToken> => {
     const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds }, registry.operator.authorization);
     issued.push(created.token);
+    recordSecret(created.token);
     return created;
   };
 
@@ -43,6 +44,32 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="${registry.gatewayUrl}/v2/token",service="ocireg",scope="repository:${workspace.slug}/app:pull"`);
     expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('UNAUTHORIZED');
     expect((await fetch(`${registry.gatewayUrl}/v2/`)).status).toBe(401);
+  });
+
+  it('lets anonymous callers pull only where the workspace allows public pull', async () => {
+    const writer = await user('public-writer', ['read:package', 'write:package'], 'write');
+    await pushAs(writer, 'public-image');
+    const anonymousToken = async () => {
+      const response = await fetch(`${registry.gatewayUrl}/v2/token?service=ocireg&scope=${encodeURIComponent(`repository:${workspace.slug}/public-image:pull,push`)}`);
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { token: string }).token;
+    };
+    const manifest = async (token: string) => (await fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/public-image/manifests/v1`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } })).status;
+
+    expect(await manifest(await anonymousToken())).toBe(401); // off by default
+
+    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    await unaryCall(adminClient.updateWorkspaceSettings.bind(adminClient), { slug: workspace.slug, publicPull: true }, { authorization: registry.operator.authorization });
+    try {
+      const token = await anonymousToken();
+      expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).access[0].actions).toEqual(['pull']);
+      expect(await manifest(token)).toBe(200);
+      const upload = await fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/public-image/blobs/uploads/`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      expect(upload.status).toBe(401);
+    } finally {
+      await unaryCall(adminClient.updateWorkspaceSettings.bind(adminClient), { slug: workspace.slug, publicPull: false }, { authorization: registry.operator.authorization });
+      adminClient.close();
+    }
   });
 
   it('docker login refuses a wrong token and accepts the right one', async () => {

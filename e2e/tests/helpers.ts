@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createPushableWorkspace, createUserWithToken, startRegistry, type RunningRegistry, type UserToken } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, REPO_ROOT, startRegistry, type RunningRegistry, type UserToken } from '@ocireg/devstack';
 
 const execFileAsync = promisify(execFile);
 
@@ -29,6 +29,17 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `ocireg-${prefix}-`));
 }
 
+/**
+ * Every secret handed out and every log directory, for the check that no
+ * secret reaches a log (scripts/check-logs-for-secrets.mjs, run by test.sh).
+ */
+const AUDIT_DIR = path.join(REPO_ROOT, 'reports', 'secret-audit');
+
+export function recordSecret(secret: string): void {
+  mkdirSync(AUDIT_DIR, { recursive: true });
+  appendFileSync(path.join(AUDIT_DIR, 'secrets.txt'), `${secret}\n`);
+}
+
 /** The five services against the dependencies the global setup started. */
 export async function startTestRegistry(extraEnv: Record<string, string> = {}): Promise<RunningRegistry> {
   const dependencyEnv = Object.fromEntries(
@@ -38,7 +49,12 @@ export async function startTestRegistry(extraEnv: Record<string, string> = {}): 
       return [name, value];
     }),
   );
-  return startRegistry({ dependencyEnv, logDir: tempDir('logs'), extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
+  const logDir = tempDir('logs');
+  mkdirSync(AUDIT_DIR, { recursive: true });
+  appendFileSync(path.join(AUDIT_DIR, 'log-dirs.txt'), `${logDir}\n`);
+  const registry = await startRegistry({ dependencyEnv, logDir, extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
+  recordSecret(registry.operator.token);
+  return registry;
 }
 
 export function uniqueName(prefix: string): string {
@@ -60,6 +76,7 @@ export async function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Pr
     { email: `admin@${workspace.slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], repositoryId: workspace.repositoryId, role: 'admin' },
     registry.operator.authorization,
   );
+  recordSecret(admin.token);
   return { ...workspace, admin };
 }
 

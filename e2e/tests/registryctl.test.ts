@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
 import { importRandomImage } from './images';
-import { run, startTestRegistry, uniqueName } from './helpers';
+import { recordSecret, run, startTestRegistry, uniqueName } from './helpers';
 
 const CLI = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
 
@@ -37,6 +37,7 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
 
     const { secret, token } = await ctl('token', 'create', email, '--name', 'laptop', '--scopes', 'read:package,write:package', '--expires-in-days', '7');
     expect(secret).toMatch(/^ocireg_/);
+    recordSecret(secret);
     expect(JSON.stringify(await ctl('token', 'list', email))).not.toContain(secret);
     expect((await ctl('token', 'list', email)).tokens[0].id).toBe(token.id);
     await run('docker', ['login', registry.registryHost, '--username', email, '--password-stdin'], { input: secret });
@@ -57,6 +58,7 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     const { user } = await ctl('user', 'create', email);
     await ctl('member', 'set', repository.id, user.id, 'admin');
     const { secret } = await ctl('token', 'create', email, '--scopes', 'read:package,write:package,admin:package');
+    recordSecret(secret);
     const asBob = (...args: string[]) => run(process.execPath, [CLI, '--admin', registry.grpcAddresses.metadata, '--auth', registry.grpcAddresses.auth, '--token', secret, ...args]);
     // A repository admin manages packages and members of that repository, but creates no workspaces or users.
     expect(JSON.parse(await asBob('package', 'create', ws, 'bobs-image', '--repository', repository.id)).package.name).toBe('bobs-image');

@@ -102,6 +102,22 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect((await metadata.listRepositories(10, '', ['nobody-here'])).repositories).toEqual([]);
   });
 
+  it('leaves exactly one winner and a consistent tag when the same tag is pushed concurrently', async () => {
+    const repository = uniqueRepository();
+    const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`{"schemaVersion":2,"push":${i}}`));
+    const results = await Promise.allSettled(
+      contents.map((content) => metadata.putManifest({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
+    );
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    const tagged = await metadata.getManifest(repository, 'latest');
+    const winner = contents.find((content) => digestOf(content) === tagged.digest);
+    expect(winner).toBeDefined();
+    expect(tagged.content.equals(winner!)).toBe(true);
+    // Every pushed manifest is still there by digest, and the tag exists once.
+    for (const content of contents) expect((await metadata.getManifest(repository, digestOf(content))).content.equals(content)).toBe(true);
+    expect((await metadata.listTags(repository, 10, '')).tags).toEqual(['latest']);
+  });
+
   it('validates names and digests before any SQL', async () => {
     await expect(metadata.statBlob("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
     await expect(metadata.statBlob('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
