@@ -16,6 +16,8 @@ export interface ClientCallOptions {
   deadlineMs?: number;
   /** Sent as the `authorization` metadata, e.g. "Bearer <API token>". */
   authorization?: string;
+  /** The user on whose behalf the call is made (recorded in events), sent as `x-actor`. */
+  actor?: string;
 }
 
 const DEFAULT_DEADLINE_MS = 10_000;
@@ -50,6 +52,7 @@ function callArgs(options: ClientCallOptions): [Metadata, Partial<CallOptions>] 
   const metadata = new Metadata();
   if (options.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
   if (options.authorization) metadata.set('authorization', options.authorization);
+  if (options.actor) metadata.set('x-actor', options.actor);
   return [metadata, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS) }];
 }
 

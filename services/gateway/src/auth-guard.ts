@@ -90,7 +90,7 @@ export class TokenAccessGuard implements AccessGuard {
     return `Bearer realm="${this.realm(request)}",service="${this.deps.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   }
 
-  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<void> {
+  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<string> {
     const scope = `repository:${repository}:${[...new Set(actions.map((a) => SCOPE_WORD[a]))].join(',')}`;
     const claims = await this.claimsOf(request, [scope]);
     const workspace = repository.slice(0, repository.indexOf('/'));
@@ -101,6 +101,7 @@ export class TokenAccessGuard implements AccessGuard {
     if (!actions.every((action) => granted.has(action))) {
       throw new AuthChallenge('DENIED', 'requested access to the resource is denied', this.challenge(request, scope, 'insufficient_scope'));
     }
+    return typeof claims.sub === 'string' ? claims.sub : '';
   }
 
   /** GET /v2/ only needs a valid identity. */

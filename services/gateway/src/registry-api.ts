@@ -186,12 +186,12 @@ export class RegistryApi {
   private async deleteManifest({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     checkReference(reference);
     // Deleting a tag takes Write; deleting the image itself takes Admin.
-    await this.deps.guard.authorize(req, name, [isDigest(reference) ? 'delete-manifest' : 'delete']);
+    const actor = await this.deps.guard.authorize(req, name, [isDigest(reference) ? 'delete-manifest' : 'delete']);
     const { metadata } = this.deps.clients;
     if (isDigest(reference)) {
-      await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
     } else {
-      await unaryCall(metadata.deleteTag.bind(metadata), { repository: name, tag: reference }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteTag.bind(metadata), { repository: name, tag: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
     }
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }
@@ -318,7 +318,7 @@ export class RegistryApi {
   private async putManifest(exchange: Exchange, name: string, reference: string): Promise<void> {
     const { req, res, requestId } = exchange;
     checkReference(reference);
-    await this.deps.guard.authorize(req, name, ['push']);
+    const actor = await this.deps.guard.authorize(req, name, ['push']);
     await this.requirePackage(name, requestId);
     const content = await readSmallBody(req, this.deps.limits.maxManifestSize);
     const parsed = parseManifest(content, req.headers['content-type']);
@@ -343,7 +343,7 @@ export class RegistryApi {
         artifactType: parsed.artifactType ?? '',
         annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
       },
-      { requestId, deadlineMs: UNARY_DEADLINE_MS },
+      { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );
     if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);
     const tags = isDigest(reference) ? exchange.url.searchParams.getAll('tag') : [];

@@ -1,5 +1,6 @@
 import { RegistryError } from '@ocireg/errors';
-import type { AsyncService } from '@ocireg/grpc';
+import type { AsyncService, CallContext } from '@ocireg/grpc';
+import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
 import type { ProductModel } from './product-model';
 import type { RegistryMetadata } from './registry-metadata';
@@ -19,7 +20,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     async statBlob(request) {
       return { blob: await store.statBlob(request.repository, request.digest) };
     },
-    async putManifest(request) {
+    async putManifest(request, ctx) {
       const digest = await store.putManifest({
         repository: request.repository,
         tags: request.tags,
@@ -31,6 +32,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
         subjectDigest: request.subjectDigest || undefined,
         artifactType: request.artifactType || undefined,
         annotations: parseAnnotations(request.annotationsJson),
+        origin: originOf(ctx),
       });
       return { digest };
     },
@@ -42,12 +44,12 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
       return store.listTags(request.repository, limit, request.after);
     },
-    async deleteManifest(request) {
-      await store.deleteManifest(request.repository, request.digest);
+    async deleteManifest(request, ctx) {
+      await store.deleteManifest(request.repository, request.digest, originOf(ctx));
       return {};
     },
-    async deleteTag(request) {
-      await store.deleteTag(request.repository, request.tag);
+    async deleteTag(request, ctx) {
+      await store.deleteTag(request.repository, request.tag, originOf(ctx));
       return {};
     },
     async unlinkBlob(request) {
@@ -77,6 +79,12 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return store.listRepositories(limit, request.after, request.workspaces);
     },
   };
+}
+
+/** Who caused a change: the gateway sends the user as `x-actor`. */
+function originOf(ctx: CallContext): ChangeOrigin {
+  const actor = ctx.metadata.get('x-actor')[0];
+  return { actor: typeof actor === 'string' ? actor.slice(0, 128) : '', requestId: ctx.requestId };
 }
 
 function parseAnnotations(json: string): Record<string, string> | undefined {

@@ -1,7 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
+import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import { recordEvent } from './outbox';
 import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
@@ -207,6 +209,7 @@ export class ProductModel {
     const created = await this.idempotent(input.requestId, 'package', async (client) => {
       const inserted = await this.insertPackage(client, workspace, name, repositoryId);
       if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
+      await recordEvent(client, 'package.linked', { workspace: workspace.slug, repository: `${workspace.slug}/${name}`, package: name, linkedRepositoryId: repositoryId }, { actor: input.actorUserId, requestId: input.requestId });
       return { id: inserted.id, value: inserted };
     }, (id) => this.packageById(id));
     // Before, members' roles came from the workspace at large; now from the linked repository.
@@ -239,7 +242,10 @@ export class ProductModel {
     // Moving a package takes Admin on both ends.
     await this.requireRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
     await this.requireRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
-    await this.pool.query('UPDATE packages SET repository_id = $2 WHERE id = $1', [current.id, repositoryId]);
+    await inTransaction(this.pool, async (client) => {
+      await client.query('UPDATE packages SET repository_id = $2 WHERE id = $1', [current.id, repositoryId]);
+      await recordEvent(client, 'package.linked', { workspace: workspace.slug, repository: `${workspace.slug}/${current.name}`, package: current.name, linkedRepositoryId: repositoryId }, { actor, requestId: '' });
+    });
     await this.changes.announce(`workspace:${workspace.slug}`);
     return { ...current, repositoryId };
   }

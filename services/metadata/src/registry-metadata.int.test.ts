@@ -118,6 +118,32 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect((await metadata.listTags(repository, 10, '')).tags).toEqual(['latest']);
   });
 
+  it('writes events to the outbox in the same transaction as the change, and none when the change fails', async () => {
+    const repository = uniqueRepository();
+    const events = async () =>
+      (await pool.query<{ action: string; envelope: Record<string, any> }>('SELECT action, envelope FROM outbox WHERE repository = $1 ORDER BY id', [repository])).rows;
+    const origin = { actor: 'user-1', requestId: 'req-1' };
+    const content = Buffer.from('{"schemaVersion":2,"events":true}');
+    const put = () => metadata.putManifest({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
+
+    const missing = `sha256:${'0'.repeat(64)}`;
+    await expect(metadata.putManifest({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
+    expect(await events()).toEqual([]);
+
+    await put();
+    const afterPush = await events();
+    expect(afterPush.map((e) => e.action)).toEqual(['manifest.pushed', 'tag.updated', 'tag.updated']);
+    expect(afterPush[0]!.envelope).toMatchObject({ schemaVersion: 1, action: 'manifest.pushed', actor: 'user-1', requestId: 'req-1', target: { repository, digest: digestOf(content), size: content.length } });
+    expect(afterPush[1]!.envelope.target.tag).toBe('v1');
+
+    await put(); // the same bytes again: tags are (re)set, the manifest is not new
+    expect((await events()).map((e) => e.action).slice(3)).toEqual(['tag.updated', 'tag.updated']);
+
+    await metadata.deleteTag(repository, 'v1', origin);
+    await metadata.deleteManifest(repository, digestOf(content), origin);
+    expect((await events()).map((e) => e.action).slice(5)).toEqual(['tag.deleted', 'tag.deleted', 'manifest.deleted']);
+  });
+
   it('validates names and digests before any SQL', async () => {
     await expect(metadata.statBlob("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
     await expect(metadata.statBlob('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
+import { recordEvent, type ChangeOrigin } from './outbox';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 
 export interface BlobRecord {
@@ -28,7 +29,10 @@ export interface PutManifestInput {
   artifactType?: string;
   /** A JSON object, as the manifest carries it. */
   annotations?: Record<string, string>;
+  origin?: ChangeOrigin;
 }
+
+const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
 
 export interface ReferrerRecord {
   mediaType: string;
@@ -80,9 +84,9 @@ export class RegistryMetadata {
     return this.transaction(async (client) => {
       await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
-      await client.query(
+      const insertedManifest = await client.query(
         `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
         [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null],
       );
       const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
@@ -93,12 +97,18 @@ export class RegistryMetadata {
           [input.repository, digest.value, references.map((r) => r[0]), references.map((r) => r[1])],
         );
       }
+      const name = parseRepositoryName(input.repository);
+      const origin = input.origin ?? UNKNOWN_ORIGIN;
+      const target = { workspace: name.workspace, repository: input.repository, package: name.image, digest: digest.value, mediaType: input.mediaType, size: input.content.length };
+      // A re-push of the same bytes changes nothing, so it is no event; its tags still are.
+      if (insertedManifest.rowCount) await recordEvent(client, 'manifest.pushed', target, origin);
       if (tags.length > 0) {
         await client.query(
           `INSERT INTO tags (repository, name, digest) SELECT $1, unnest($2::text[]), $3
            ON CONFLICT (repository, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()`,
           [input.repository, tags, digest.value],
         );
+        for (const tag of tags) await recordEvent(client, 'tag.updated', { ...target, tag }, origin);
       }
       return digest.value;
     });
@@ -132,21 +142,27 @@ export class RegistryMetadata {
   }
 
   /** Deletes a manifest by digest, with the tags that point to it. */
-  async deleteManifest(repository: string, digest: string): Promise<void> {
-    parseRepositoryName(repository);
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+    const name = parseRepositoryName(repository);
     parseDigest(digest);
     await this.transaction(async (client) => {
-      await client.query('DELETE FROM tags WHERE repository = $1 AND digest = $2', [repository, digest]);
+      const { rows: tags } = await client.query<{ name: string }>('DELETE FROM tags WHERE repository = $1 AND digest = $2 RETURNING name', [repository, digest]);
       const deleted = await client.query('DELETE FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest]);
       if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      const target = { workspace: name.workspace, repository, package: name.image, digest };
+      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, tag: tag.name }, origin);
+      await recordEvent(client, 'manifest.deleted', target, origin);
     });
   }
 
-  async deleteTag(repository: string, tag: string): Promise<void> {
-    parseRepositoryName(repository);
+  async deleteTag(repository: string, tag: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+    const name = parseRepositoryName(repository);
     parseTag(tag);
-    const deleted = await this.pool.query('DELETE FROM tags WHERE repository = $1 AND name = $2', [repository, tag]);
-    if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+    await this.transaction(async (client) => {
+      const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
+      if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+      await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
+    });
   }
 
   /** Removes a blob from a repository; garbage collection frees bytes no repository links. */
