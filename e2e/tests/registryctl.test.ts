@@ -46,6 +46,15 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     await importRandomImage(reference, 32 * 1024);
     expect(await run('docker', ['push', reference])).toMatch(/1\.0: digest: sha256:/);
     expect((await ctl('package', 'list', ws)).packages.map((p: { name: string }) => p.name)).toEqual(['api-server']);
+
+    // Plan limits: usage is readable, and a push past the quota is refused with a clear message.
+    const usage = await ctl('workspace', 'usage', ws);
+    expect(Number(usage.workspaceBytes)).toBeGreaterThan(32 * 1024);
+    await ctl('workspace', 'settings', ws, '--plan', 'tiny', '--storage-quota', String(Number(usage.workspaceBytes) + 1000));
+    const big = `${registry.registryHost}/${ws}/api-server:2.0`;
+    await importRandomImage(big, 256 * 1024);
+    await expect(run('docker', ['push', big])).rejects.toThrow(/denied: storage quota of workspace .* exceeded/);
+    expect(Number((await ctl('workspace', 'usage', ws)).workspaceBytes)).toBe(Number(usage.workspaceBytes));
   });
 
   it('refuses callers without an operator token', async () => {

@@ -285,11 +285,18 @@ export class RegistryApi {
   private async finishBlob({ res, requestId }: Exchange, name: string, uploadId: string, digest: string): Promise<void> {
     const { uploads, metadata } = this.deps.clients;
     const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, repository: name, digest }, { requestId, deadlineMs: 5 * 60_000 });
-    const linked = await unaryCall(
-      metadata.linkBlob.bind(metadata),
-      { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey } },
-      { requestId, deadlineMs: UNARY_DEADLINE_MS },
-    );
+    let linked;
+    try {
+      linked = await unaryCall(
+        metadata.linkBlob.bind(metadata),
+        { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey } },
+        { requestId, deadlineMs: UNARY_DEADLINE_MS },
+      );
+    } catch (err) {
+      // Refused (a quota): the verified bytes belong to nobody, so they go.
+      await this.deps.store.delete(completed.storageKey).catch(() => undefined);
+      throw err;
+    }
     if (linked.alreadyExisted && linked.blob?.storageKey !== completed.storageKey) {
       // The same bytes were stored before; keep one copy.
       await this.deps.store.delete(completed.storageKey);

@@ -76,6 +76,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
           createPackagesOnPush: request.createPackagesOnPush,
           defaultRepositoryId: request.defaultRepositoryId,
           organization: request.organization,
+          plan: request.plan,
+          storageQuotaBytes: request.storageQuotaBytes,
+          unlimitedStorage: request.unlimitedStorage,
         }),
       };
     },
@@ -135,6 +138,10 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
       const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
+    },
+    async getStorageUsage(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
+      return model.storageUsage(request.workspaceSlug);
     },
     async getEffectiveRole(request, ctx) {
       const caller = await callers.resolve(ctx);

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { ProductModel } from './product-model';
+import { RegistryMetadata } from './registry-metadata';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -96,6 +97,33 @@ describe('ProductModel against PostgreSQL', () => {
     const created = await model.ensurePackageForPush(`${slug}/new-image`);
     expect(created).toMatchObject({ name: 'new-image', repositoryId: api.id });
     expect((await model.ensurePackageForPush(`${slug}/new-image`)).id).toBe(created.id);
+  });
+
+  it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {
+    const { slug } = await world();
+    const registry = new RegistryMetadata(pool);
+    const blob = (size: number) => {
+      const digest = `sha256:${randomBytes(32).toString('hex')}`;
+      return { digest, size, storageKey: `blobs/${digest.slice(7, 19)}` };
+    };
+    await model.updateWorkspaceSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
+    const first = blob(600);
+    await registry.linkBlob(`${slug}/a`, first);
+    await registry.linkBlob(`${slug}/a`, blob(400)); // exactly at the quota
+    await expect(registry.linkBlob(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
+    await registry.linkBlob(`${slug}/b`, first); // already stored in the workspace: free
+
+    const usage = await model.storageUsage(slug);
+    expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
+
+    // Lowering the quota under the usage stops manifest pushes, with a clear error.
+    await model.updateWorkspaceSettings(slug, { storageQuotaBytes: 999 });
+    const content = Buffer.from('{"quota":true}');
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
+    await model.updateWorkspaceSettings(slug, { unlimitedStorage: true });
+    await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
+    expect((await model.getWorkspace(slug)).storageQuotaBytes).toBeUndefined();
   });
 
   it('pages through lists with opaque tokens', async () => {

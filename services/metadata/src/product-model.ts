@@ -4,6 +4,7 @@ import { parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { recordEvent } from './outbox';
+import { workspaceUsage } from './registry-metadata';
 import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
@@ -16,6 +17,9 @@ export interface WorkspaceRecord {
   createPackagesOnPush: boolean;
   defaultRepositoryId: string;
   createdAt: string;
+  plan: string;
+  /** Undefined: unlimited. */
+  storageQuotaBytes?: number;
 }
 
 export interface ProjectRecord {
@@ -51,6 +55,8 @@ interface WorkspaceRow {
   create_packages_on_push: boolean;
   default_repository_id: string | null;
   created_at: Date;
+  plan: string;
+  storage_quota_bytes: string | null;
 }
 
 const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
@@ -62,6 +68,8 @@ const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
   createPackagesOnPush: row.create_packages_on_push,
   defaultRepositoryId: row.default_repository_id ?? '',
   createdAt: row.created_at.toISOString(),
+  plan: row.plan,
+  ...(row.storage_quota_bytes === null ? {} : { storageQuotaBytes: Number(row.storage_quota_bytes) }),
 });
 
 /** An empty actor is the operator (trusted caller) until the admin API is authenticated (auth issue). */
@@ -103,7 +111,11 @@ export class ProductModel {
     return page(rows.map(toWorkspace), limit, (w) => w.slug);
   }
 
-  async updateWorkspaceSettings(workspaceSlug: string, patch: { publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepositoryId?: string; organization?: string }): Promise<WorkspaceRecord> {
+  async updateWorkspaceSettings(
+    workspaceSlug: string,
+    patch: { publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepositoryId?: string; organization?: string; plan?: string; storageQuotaBytes?: number; unlimitedStorage?: boolean },
+  ): Promise<WorkspaceRecord> {
+    if (patch.plan !== undefined && !/^[a-z0-9-]{1,40}$/.test(patch.plan)) throw invalid('plan', 'must be 1-40 lowercase letters, digits and dashes');
     const workspace = await this.getWorkspace(workspaceSlug);
     if (patch.defaultRepositoryId) await this.repositoryInWorkspace(uuid('default_repository_id', patch.defaultRepositoryId), workspace.id, 'default_repository_id');
     const { rows } = await this.pool.query<WorkspaceRow>(
@@ -111,9 +123,11 @@ export class ProductModel {
          public_pull = COALESCE($2, public_pull),
          create_packages_on_push = COALESCE($3, create_packages_on_push),
          default_repository_id = COALESCE($4, default_repository_id),
-         organization = COALESCE($5, organization)
+         organization = COALESCE($5, organization),
+         plan = COALESCE($6, plan),
+         storage_quota_bytes = CASE WHEN $8 THEN NULL ELSE COALESCE($7, storage_quota_bytes) END
        WHERE id = $1 RETURNING *`,
-      [workspace.id, patch.publicPull ?? null, patch.createPackagesOnPush ?? null, patch.defaultRepositoryId || null, patch.organization?.trim() ?? null],
+      [workspace.id, patch.publicPull ?? null, patch.createPackagesOnPush ?? null, patch.defaultRepositoryId || null, patch.organization?.trim() ?? null, patch.plan ?? null, patch.storageQuotaBytes ?? null, patch.unlimitedStorage ?? false],
     );
     await this.changes.announce(`workspace:${workspace.slug}`);
     return toWorkspace(rows[0]!);
@@ -303,6 +317,21 @@ export class ProductModel {
     }
     const wouldInherit = row.default_role ?? strongest(row.any_roles ?? []);
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
+  }
+
+  /** Bytes stored by a workspace (each blob once) and by each of its repositories. */
+  async storageUsage(workspaceSlug: string): Promise<{ workspaceBytes: number; storageQuotaBytes?: number; repositories: Array<{ repository: string; bytes: number }> }> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const { rows } = await this.pool.query<{ repository: string; bytes: string }>(
+      `SELECT rb.repository, SUM(b.size) AS bytes FROM repository_blobs rb JOIN blobs b USING (digest)
+       WHERE split_part(rb.repository, '/', 1) = $1 GROUP BY rb.repository ORDER BY rb.repository COLLATE "C"`,
+      [workspace.slug],
+    );
+    return {
+      workspaceBytes: await workspaceUsage(this.pool, workspace.slug),
+      ...(workspace.storageQuotaBytes === undefined ? {} : { storageQuotaBytes: workspace.storageQuotaBytes }),
+      repositories: rows.map((row) => ({ repository: row.repository, bytes: Number(row.bytes) })),
+    };
   }
 
   /** Whether a user administers a workspace (workspace admin). */

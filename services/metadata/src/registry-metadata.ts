@@ -50,6 +50,7 @@ export class RegistryMetadata {
     parseRepositoryName(repository);
     parseDigest(blob.digest);
     return this.transaction(async (client) => {
+      await enforceQuota(client, repository, blob.digest, blob.size);
       const inserted = await client.query('INSERT INTO blobs (digest, size, storage_key) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, blob.storageKey]);
       const { rows } = await client.query<{ size: string; storage_key: string }>('SELECT size, storage_key FROM blobs WHERE digest = $1', [blob.digest]);
       await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [repository, blob.digest]);
@@ -82,6 +83,7 @@ export class RegistryMetadata {
     if (input.subjectDigest) parseDigest(input.subjectDigest);
 
     return this.transaction(async (client) => {
+      await refuseOverQuota(client, input.repository);
       await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
       const insertedManifest = await client.query(
@@ -177,7 +179,10 @@ export class RegistryMetadata {
   async mountBlob(from: string, to: string, digest: string): Promise<BlobRecord> {
     const blob = await this.statBlob(from, digest);
     parseRepositoryName(to);
-    await this.pool.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [to, digest]);
+    await this.transaction(async (client) => {
+      await enforceQuota(client, to, digest, blob.size);
+      await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [to, digest]);
+    });
     return blob;
   }
 
@@ -229,6 +234,56 @@ export class RegistryMetadata {
     return inTransaction(this.pool, work);
   }
 
+}
+
+/** Bytes a workspace stores: each blob counted once, however many repositories link it. */
+export async function workspaceUsage(client: Pool | PoolClient, workspace: string): Promise<number> {
+  const { rows } = await client.query<{ bytes: string }>(
+    `SELECT COALESCE(SUM(b.size), 0) AS bytes FROM blobs b
+     WHERE b.digest IN (SELECT digest FROM repository_blobs WHERE split_part(repository, '/', 1) = $1)`,
+    [workspace],
+  );
+  return Number(rows[0]!.bytes);
+}
+
+async function quotaOf(client: PoolClient, workspace: string): Promise<number | undefined> {
+  const { rows } = await client.query<{ storage_quota_bytes: string | null }>('SELECT storage_quota_bytes FROM workspaces WHERE slug = $1', [workspace]);
+  const quota = rows[0]?.storage_quota_bytes;
+  return quota === null || quota === undefined ? undefined : Number(quota);
+}
+
+function quotaExceeded(workspace: string, quota: number, usage: number, adding: number): RegistryError {
+  return new RegistryError(
+    'DENIED',
+    `storage quota of workspace ${workspace} exceeded: ${quota} bytes allowed, ${usage} used${adding ? `, this blob needs ${adding} more` : ''}`,
+    { quota, usage },
+    403,
+  );
+}
+
+/**
+ * A blob new to its workspace must fit in the workspace's quota. The lock
+ * serializes concurrent links in one workspace, so two uploads cannot both
+ * take the last bytes.
+ */
+async function enforceQuota(client: PoolClient, repository: string, digest: string, size: number): Promise<void> {
+  const workspace = parseRepositoryName(repository).workspace;
+  const quota = await quotaOf(client, workspace);
+  if (quota === undefined) return;
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspace}`]);
+  const { rowCount } = await client.query("SELECT 1 FROM repository_blobs WHERE split_part(repository, '/', 1) = $1 AND digest = $2 LIMIT 1", [workspace, digest]);
+  if (rowCount) return; // already counted in this workspace
+  const usage = await workspaceUsage(client, workspace);
+  if (usage + size > quota) throw quotaExceeded(workspace, quota, usage, size);
+}
+
+/** Manifest pushes stop once a workspace is over its quota (a lowered quota, or a race at the boundary). */
+async function refuseOverQuota(client: PoolClient, repository: string): Promise<void> {
+  const workspace = parseRepositoryName(repository).workspace;
+  const quota = await quotaOf(client, workspace);
+  if (quota === undefined) return;
+  const usage = await workspaceUsage(client, workspace);
+  if (usage > quota) throw quotaExceeded(workspace, quota, usage, 0);
 }
 
 function unique(values: string[]): string[] {

@@ -73,10 +73,26 @@ workspace
   .option('--public-pull <bool>', 'anonymous pull', bool)
   .option('--create-packages-on-push <bool>', 'create a package on first push', bool)
   .option('--default-repository <id>', 'repository new packages link to')
-  .action(async (slug: string, o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string }) => {
+  .option('--plan <name>', 'plan label')
+  .option('--storage-quota <bytes>', 'storage limit in bytes (each blob counted once)', (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a number of bytes');
+    return Number(value);
+  })
+  .option('--unlimited-storage', 'remove the storage limit')
+  .action(async (slug: string, o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string; plan?: string; storageQuota?: number; unlimitedStorage?: boolean }) => {
     const c = api();
-    print(await unaryCall(c.updateWorkspaceSettings.bind(c), { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository }, as()));
+    print(
+      await unaryCall(
+        c.updateWorkspaceSettings.bind(c),
+        { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository, plan: o.plan, storageQuotaBytes: o.storageQuota, unlimitedStorage: o.unlimitedStorage },
+        as(),
+      ),
+    );
   });
+workspace.command('usage <slug>').description('bytes stored, per workspace and repository').action(async (slug: string) => {
+  const c = api();
+  print(await unaryCall(c.getStorageUsage.bind(c), { workspaceSlug: slug }, as()));
+});
 workspace.command('add-admin <slug> <user>').action(async (slug: string, user: string) => {
   const c = api();
   print(await unaryCall(c.addWorkspaceAdmin.bind(c), { workspaceSlug: slug, userId: user }, as()));
