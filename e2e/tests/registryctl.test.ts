@@ -46,6 +46,11 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     await importRandomImage(reference, 32 * 1024);
     expect(await run('docker', ['push', reference])).toMatch(/1\.0: digest: sha256:/);
     expect((await ctl('package', 'list', ws)).packages.map((p: { name: string }) => p.name)).toEqual(['api-server']);
+    expect((await ctl('image', 'list', ws, '--project', 'platform')).images[0]).toMatchObject({ name: 'api-server', tagCount: 1 });
+    const details = await ctl('image', 'get', ws, 'api-server');
+    expect(details.tags.map((t: { tag: string }) => t.tag)).toEqual(['1.0']);
+    expect(Number(details.manifests[0].size)).toBeGreaterThan(32 * 1024);
+    expect((await ctl('image', 'tag', ws, 'api-server', '1.0')).tag.digest).toBe(details.manifests[0].digest);
 
     // Plan limits: usage is readable, and a push past the quota is refused with a clear message.
     const usage = await ctl('workspace', 'usage', ws);

@@ -1,6 +1,7 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { Caller, CallerResolver } from './callers';
+import type { ImageListings } from './image-listings';
 import { admin } from '@ocireg/proto';
 import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
 import type { Role } from './roles';
@@ -31,7 +32,7 @@ const denied = (what: string) => new RegistryError('DENIED', `only ${what} may d
  * with admin:package) and authorized: operators do everything, workspace
  * admins manage their workspace, repository admins their repository.
  */
-export function adminHandlers(model: ProductModel, callers: CallerResolver): Server {
+export function adminHandlers(model: ProductModel, callers: CallerResolver, listings: ImageListings): Server {
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
     const caller = await callers.resolve(ctx);
     if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
@@ -138,6 +139,19 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
       const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
+    },
+    async listImages(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
+      const page = await listings.listImages(request, request.pageSize, request.pageToken);
+      return { images: page.items, nextPageToken: page.nextPageToken };
+    },
+    async getImage(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
+      return listings.getImage(request.workspaceSlug, request.name);
+    },
+    async getTag(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
+      return listings.getTag(request.workspaceSlug, request.name, request.tag);
     },
     async getStorageUsage(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);

@@ -4,6 +4,7 @@ import { RedisAccessChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
 import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
+import { ImageListings } from './image-listings';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { admin, auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { adminHandlers } from './admin-handlers';
@@ -35,7 +36,7 @@ runService(async () => {
     { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
     [
       { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model) },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers) },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers, new ImageListings(pool)) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);

@@ -5,6 +5,7 @@ import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { ProductModel } from './product-model';
 import { RegistryMetadata } from './registry-metadata';
+import { ImageListings } from './image-listings';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -124,6 +125,52 @@ describe('ProductModel against PostgreSQL', () => {
     await model.updateWorkspaceSettings(slug, { unlimitedStorage: true });
     await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
     expect((await model.getWorkspace(slug)).storageQuotaBytes).toBeUndefined();
+  });
+
+  it('lists images by workspace, project and repository, with tags, sizes and platforms', async () => {
+    const { slug, api, web } = await world();
+    const registry = new RegistryMetadata(pool);
+    const listings = new ImageListings(pool);
+    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
+    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
+    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'empty', repositoryId: web.id, actorUserId: '' });
+    const digestOf = (content: Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    const put = async (image: string, tags: string[], document: object, blobDigests: string[] = [], manifestDigests: string[] = []) => {
+      const content = Buffer.from(JSON.stringify(document));
+      const mediaType = (document as { mediaType: string }).mediaType;
+      await registry.putManifest({ repository: `${slug}/${image}`, tags, digest: digestOf(content), mediaType, content, blobDigests, manifestDigests });
+      return { digest: digestOf(content), size: content.length };
+    };
+    const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
+    await registry.linkBlob(`${slug}/server`, layer);
+    const amd64 = await put('server', [], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [{ digest: layer.digest }] }, [layer.digest]);
+    const index = await put('server', ['v1', 'latest'], {
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { digest: amd64.digest, platform: { os: 'linux', architecture: 'amd64' } },
+        { digest: amd64.digest, platform: { os: 'unknown', architecture: 'unknown' } },
+      ],
+    }, [], [amd64.digest]);
+    await put('site', ['v1'], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] });
+
+    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 10, '')).items.map((i) => i.name)).toEqual(['server', 'site']);
+    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: 'platform', repositoryId: web.id }, 10, '')).items.map((i) => i.name)).toEqual(['site']);
+    const firstPage = await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 1, '');
+    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 1, firstPage.nextPageToken)).items.map((i) => i.name)).toEqual(['site']);
+
+    const server = await listings.getImage(slug, 'server');
+    expect(server.image).toMatchObject({ name: 'server', tagCount: 2, manifestCount: 2, repositoryId: api.id });
+    expect(server.tags.map((t) => t.tag)).toEqual(['latest', 'v1']);
+    const indexDetails = server.manifests.find((m) => m.digest === index.digest)!;
+    expect(indexDetails.platforms).toEqual([{ os: 'linux', architecture: 'amd64', variant: '' }]);
+    expect(indexDetails.size).toBe(index.size + 5000);
+    expect(indexDetails.tags).toEqual(['latest', 'v1']);
+    expect(server.manifests.find((m) => m.digest === amd64.digest)!.size).toBe(amd64.size + 5000);
+
+    const tag = await listings.getTag(slug, 'server', 'v1');
+    expect(tag.tag.digest).toBe(index.digest);
+    await expect(listings.getTag(slug, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(listings.getImage(slug, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('pages through lists with opaque tokens', async () => {

@@ -155,6 +155,24 @@ pkg.command('grant <workspace> <name> <user> <role>').description('explicit role
   print(admin.SetPackageGrantResponse.toJSON(await unaryCall(c.setPackageGrant.bind(c), { workspaceSlug: ws, name, userId: user, role: role(r) }, as())));
 });
 
+const image = program.command('image').description('images (packages with content) and their tags');
+image
+  .command('list <workspace>')
+  .option('--project <slug>', 'only this project')
+  .option('--repository <id>', 'only this repository')
+  .action(async (ws: string, o: { project?: string; repository?: string }) => {
+    const c = api();
+    print(await unaryCall(c.listImages.bind(c), { workspaceSlug: ws, projectSlug: o.project ?? '', repositoryId: o.repository ?? '', pageSize: 500, pageToken: '' }, as()));
+  });
+image.command('get <workspace> <name>').action(async (ws: string, name: string) => {
+  const c = api();
+  print(await unaryCall(c.getImage.bind(c), { workspaceSlug: ws, name }, as()));
+});
+image.command('tag <workspace> <name> <tag>').action(async (ws: string, name: string, tag: string) => {
+  const c = api();
+  print(await unaryCall(c.getTag.bind(c), { workspaceSlug: ws, name, tag }, as()));
+});
+
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
   const c = authApi();
