@@ -88,6 +88,28 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       await model.addWorkspaceAdmin(request.workspaceSlug, request.userId);
       return {};
     },
+    async deleteWorkspace(request, ctx) {
+      await operator(ctx);
+      await model.deleteWorkspace(request.slug);
+      return {};
+    },
+    async deleteProject(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
+      await model.deleteProject(request.workspaceSlug, request.slug);
+      return {};
+    },
+    async deleteRepository(request, ctx) {
+      await repositoryAdmin(ctx, request.repositoryId);
+      await model.deleteRepository(request.repositoryId);
+      return {};
+    },
+    async deletePackage(request, ctx) {
+      const caller = await callers.resolve(ctx);
+      const found = await model.getPackage(request.workspaceSlug, request.name);
+      if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
+      await model.deletePackage(request.workspaceSlug, request.name);
+      return {};
+    },
     async createProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
       return { project: await model.createProject(request) };

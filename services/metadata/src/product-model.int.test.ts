@@ -173,6 +173,20 @@ describe('ProductModel against PostgreSQL', () => {
     await expect(listings.getImage(slug, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('deletes only what is empty, saying what is in the way', async () => {
+    const { slug, api, web } = await world();
+    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
+    await expect(model.deleteRepository(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
+    await expect(model.deleteProject(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.deleteWorkspace(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await model.deletePackage(slug, 'pkg');
+    await model.deleteRepository(api.id);
+    await model.deleteRepository(web.id);
+    await model.deleteProject(slug, 'platform');
+    await model.deleteWorkspace(slug);
+    await expect(model.getWorkspace(slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('pages through lists with opaque tokens', async () => {
     const { slug, api } = await world();
     for (const name of ['a', 'b', 'c', 'd', 'e']) await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: api.id, actorUserId: '' });

@@ -319,6 +319,45 @@ export class ProductModel {
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
+  /** Deletes an empty workspace (no packages). */
+  async deleteWorkspace(workspaceSlug: string): Promise<void> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    await this.refuseIfAny('SELECT 1 FROM packages WHERE workspace_id = $1 LIMIT 1', [workspace.id], `workspace ${workspace.slug} still has packages; delete them first`);
+    await this.pool.query('DELETE FROM workspaces WHERE id = $1', [workspace.id]);
+    await this.changes.announce(`workspace:${workspace.slug}`);
+  }
+
+  /** Deletes a project without repositories. */
+  async deleteProject(workspaceSlug: string, projectSlug: string): Promise<void> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
+    if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
+    await this.refuseIfAny('SELECT 1 FROM source_repositories WHERE project_id = $1 LIMIT 1', [rows[0].id], `project ${projectSlug} still has repositories; delete them first`);
+    await this.pool.query('DELETE FROM projects WHERE id = $1', [rows[0].id]);
+  }
+
+  /** Deletes a repository no package links to (its memberships go with it). */
+  async deleteRepository(repositoryId: string): Promise<RepositoryRecord> {
+    const repository = await this.repositoryById(uuid('repository_id', repositoryId));
+    await this.refuseIfAny('SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [repositoryId], `packages still link to repository ${repositoryId}; link them elsewhere or delete them first`);
+    await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [repositoryId]);
+    await this.changes.announce(`workspace:${repository.workspaceSlug}`);
+    return repository;
+  }
+
+  /** Deletes a package whose images are all deleted (it holds no manifest). */
+  async deletePackage(workspaceSlug: string, name: string): Promise<void> {
+    const found = await this.getPackage(workspaceSlug, name);
+    await this.refuseIfAny('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
+    await this.pool.query('DELETE FROM packages WHERE id = $1', [found.id]);
+    await this.changes.announce(`workspace:${found.workspaceSlug}`);
+  }
+
+  private async refuseIfAny(sql: string, params: unknown[], message: string): Promise<void> {
+    const { rowCount } = await this.pool.query(sql, params);
+    if (rowCount) throw new RegistryError('FAILED_PRECONDITION', message);
+  }
+
   /** Bytes stored by a workspace (each blob once) and by each of its repositories. */
   async storageUsage(workspaceSlug: string): Promise<{ workspaceBytes: number; storageQuotaBytes?: number; repositories: Array<{ repository: string; bytes: number }> }> {
     const workspace = await this.getWorkspace(workspaceSlug);

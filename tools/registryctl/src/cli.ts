@@ -93,14 +93,21 @@ workspace.command('usage <slug>').description('bytes stored, per workspace and r
   const c = api();
   print(await unaryCall(c.getStorageUsage.bind(c), { workspaceSlug: slug }, as()));
 });
+workspace.command('delete <slug>').description('only an empty workspace').action(async (slug: string) => {
+  const c = api();
+  print(await unaryCall(c.deleteWorkspace.bind(c), { slug }, as()));
+});
 workspace.command('add-admin <slug> <user>').action(async (slug: string, user: string) => {
   const c = api();
   print(await unaryCall(c.addWorkspaceAdmin.bind(c), { workspaceSlug: slug, userId: user }, as()));
 });
 
-program
-  .command('project')
-  .description('projects')
+const project = program.command('project').description('projects');
+project.command('delete <workspace> <slug>').action(async (ws: string, slug: string) => {
+  const c = api();
+  print(await unaryCall(c.deleteProject.bind(c), { workspaceSlug: ws, slug }, as()));
+});
+project
   .command('create <workspace> <slug>')
   .option('--name <name>')
   .action(async (ws: string, slug: string, o: { name?: string }) => {
@@ -116,6 +123,10 @@ repository
     const c = api();
     print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }, as()));
   });
+repository.command('delete <repository-id>').action(async (repositoryId: string) => {
+  const c = api();
+  print(await unaryCall(c.deleteRepository.bind(c), { repositoryId }, as()));
+});
 repository.command('list <workspace>').action(async (ws: string) => {
   const c = api();
   print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
@@ -146,6 +157,10 @@ pkg
     const c = api();
     print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: '' }, as()));
   });
+pkg.command('delete <workspace> <name>').description('only once its images are deleted').action(async (ws: string, name: string) => {
+  const c = api();
+  print(await unaryCall(c.deletePackage.bind(c), { workspaceSlug: ws, name }, as()));
+});
 pkg.command('list <workspace>').action(async (ws: string) => {
   const c = api();
   print(await unaryCall(c.listPackages.bind(c), { workspaceSlug: ws, pageSize: 500, pageToken: '' }, as()));
