@@ -7,6 +7,21 @@ import { admin, auth } from '@ocireg/proto';
 import { importRandomImage } from './images';
 import { basicAuth, dockerLogin, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 
+/**
+ * Polls until `probe` returns `expected` (revocations and access changes reach
+ * every gateway through Redis in well under a second; a loaded 2-core CI
+ * machine gets some slack).
+ */
+async function eventually<T>(probe: () => Promise<T>, expected: T, timeoutMs = 2000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (last !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    last = await probe();
+  }
+  return last;
+}
+
 describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
   let registry: RunningRegistry;
   let workspace: TestWorkspace;
@@ -130,7 +145,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
     await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId }, { authorization: registry.operator.authorization });
     client.close();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Each command asks auth for a fresh token, which the revoked API token no longer gets.
     await expect(run('crane', ['digest', '--insecure', reference], { env: craneEnv })).rejects.toThrow(/UNAUTHORIZED|unauthorized|401/);
     await expect(run('skopeo', ['inspect', '--tls-verify=false', '--creds', creds, `docker://${reference}`])).rejects.toThrow(/unauthorized|401/i);
   });
@@ -162,8 +177,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
     await unaryCall(client.revokeToken.bind(client), { tokenId: writer.tokenId }, { authorization: registry.operator.authorization });
     client.close();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect(await eventually(async () => (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status, 401)).toBe(401);
     expect((await fetch(url, { headers: { Authorization: basicAuth(writer) } })).status).toBe(401);
   });
 
@@ -177,25 +191,21 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
         return `Bearer ${((await response.json()) as { token: string }).token}`;
       };
       const tags = (authorization: string) => fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/movable/tags/list`, { headers: { Authorization: authorization } });
-      const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
       // Move the package to a repository the member has no role on.
       const before = await bearer();
       expect((await tags(before)).status).toBe(200);
       const { repository: other } = await unaryCall(adminClient.createRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' }, { authorization: registry.operator.authorization });
       await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: other!.id, actorUserId: '' }, { authorization: registry.operator.authorization });
-      await settle();
-      expect((await tags(before)).status).toBe(401);
+      expect(await eventually(async () => (await tags(before)).status, 401)).toBe(401);
       expect((await tags(await bearer())).status).toBe(401);
 
       // Link it back: access returns; then remove the membership: gone again.
       await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: workspace.repositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
-      await settle();
+      expect(await eventually(async () => (await tags(await bearer())).status, 200)).toBe(200);
       const again = await bearer();
-      expect((await tags(again)).status).toBe(200);
       await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
-      await settle();
-      expect((await tags(again)).status).toBe(401);
+      expect(await eventually(async () => (await tags(again)).status, 401)).toBe(401);
       expect((await tags(basicAuth(member))).status).toBe(401);
     } finally {
       adminClient.close();
