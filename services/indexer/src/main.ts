@@ -1,36 +1,84 @@
-import { RegistryError } from '@ocireg/errors';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { Pool } from 'pg';
 import { env, loadConfig, z } from '@ocireg/config';
+import { RegistryError } from '@ocireg/errors';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer, type AsyncService } from '@ocireg/grpc';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
+import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { DEAD_LETTER_TOPIC, EVENTS_TOPIC, runEventConsumer } from './consumer';
+import { ReadModel } from './read-model';
 
 const configSchema = z.object({
   GRPC_HOST: env.host('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   METRICS_PORT: env.port(9104),
   LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.url(),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
 });
-
-/** The Kafka consumer and the listing read model arrive with the indexer issue (#6); until then every call says so. */
-const handlers: AsyncService<indexer.IndexerServiceServer> = {
-  async listImages() {
-    throw new RegistryError('UNSUPPORTED', 'listings are not implemented yet (issue #6)');
-  },
-};
 
 runService(async () => {
   const config = loadConfig(configSchema);
   const logger = createLogger({ service: 'indexer', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('indexer');
+  const lagSeconds = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [metrics] });
+
+  await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'indexer_pgmigrations', logger });
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
+  pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
+  const model = new ReadModel(pool);
+
+  const handlers: AsyncService<indexer.IndexerServiceServer> = {
+    async listImages(request) {
+      if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(request.workspace)) throw new RegistryError('INVALID_ARGUMENT', 'workspace: must be a workspace slug', { field: 'workspace' });
+      const limit = Math.min(Math.max(request.pageSize, 0) || 50, 500);
+      const page = await model.listImages(request.workspace, limit, request.pageToken ? Buffer.from(request.pageToken, 'base64url').toString('utf8') : '');
+      return {
+        images: page.images.map((image) => ({ repository: image.repository, lastDigest: image.lastDigest, lastPushedAt: image.lastPushedAt, tagCount: image.tagCount })),
+        nextPageToken: page.next ? Buffer.from(page.next, 'utf8').toString('base64url') : '',
+      };
+    },
+  };
+
   const grpcServer = await startGrpcServer(
     { name: 'indexer', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.indexer], protoIncludeDirs: [PROTO_DIR] },
     [{ definition: indexer.IndexerServiceService, implementation: handlers }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+
+  const kafka = new Kafka({ clientId: 'ocireg-indexer', brokers: [...config.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID });
+  const producer = kafka.producer();
+  // Kafka may be down: connect in the background and keep retrying (kafkajs restarts the consumer on failures).
+  void (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // The topics exist before anyone uses them (auto-creation races with the first send).
+        const admin = kafka.admin();
+        await admin.connect();
+        await admin.createTopics({ topics: [{ topic: EVENTS_TOPIC }, { topic: DEAD_LETTER_TOPIC }], waitForLeaders: true }).finally(() => admin.disconnect());
+        await producer.connect();
+        await consumer.connect();
+        await runEventConsumer({ consumer, producer, model, logger, lagSeconds });
+        logger.info('consuming registry events');
+        return;
+      } catch (err) {
+        logger.warn({ err, attempt }, 'Kafka not reachable yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5000)));
+      }
+    }
+  })();
+
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
+    { name: 'kafka consumer', run: () => consumer.disconnect() },
+    { name: 'kafka producer', run: () => producer.disconnect() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'postgres', run: () => pool.end() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'indexer ready');
 });

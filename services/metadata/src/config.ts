@@ -10,6 +10,10 @@ export const configSchema = z.object({
   REDIS_URL: env.url(),
   /** Auth checks the API tokens of admin calls. */
   AUTH_ADDR: env.address(),
+  /** Where the outbox relay publishes registry events. */
+  KAFKA_BROKERS: env.list(),
+  /** How often the relay looks for new outbox rows. */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(100),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   /** Run migrations at start-up (on by default; the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),

@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { OutboxRelay } from './outbox-relay';
 import { Pool } from 'pg';
 import { RedisAccessChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
@@ -41,9 +43,18 @@ runService(async () => {
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 
+  const kafka = new Kafka({ clientId: 'ocireg-metadata', brokers: [...config.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const relay = new OutboxRelay({ pool, producer, logger, pollMs: config.OUTBOX_POLL_MS });
+  // Kafka may be down at start: the relay connects lazily and keeps retrying; pushes never wait for it.
+  producer.connect().catch((err: unknown) => logger.warn({ err }, 'Kafka not reachable yet; the outbox relay will retry'));
+  relay.start();
+
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
+    { name: 'outbox relay', run: () => relay.stop() },
+    { name: 'kafka', run: () => producer.disconnect() },
     { name: 'postgres', run: () => pool.end() },
     { name: 'redis', run: () => redis.quit() },
     { name: 'auth client', run: () => authClient.close() },

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningRegistry } from '@ocireg/devstack';
+import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { indexer } from '@ocireg/proto';
+import { importRandomImage } from './images';
+import { loginNewWorkspace, run, startTestRegistry } from './helpers';
+
+describe('indexer: pushed images appear in the listing through Kafka', () => {
+  let registry: RunningRegistry;
+  let client: indexer.IndexerServiceClient;
+
+  beforeAll(async () => {
+    registry = await startTestRegistry();
+    client = createGrpcClient(indexer.IndexerServiceClient, registry.grpcAddresses.indexer);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await registry?.stop();
+  });
+
+  it('lists a docker-pushed image shortly after the push, with its tags', async () => {
+    const workspace = await loginNewWorkspace(registry);
+    const reference = `${registry.registryHost}/${workspace.slug}/listed:v1`;
+    await importRandomImage(reference, 16 * 1024);
+    await run('docker', ['tag', reference, `${registry.registryHost}/${workspace.slug}/listed:v2`]);
+    await run('docker', ['push', reference]);
+    await run('docker', ['push', `${registry.registryHost}/${workspace.slug}/listed:v2`]);
+    const pushedAt = Date.now();
+
+    let images: indexer.Image[] = [];
+    while (Date.now() - pushedAt < 30_000) {
+      images = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images;
+      if (images[0]?.tagCount === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    console.log(`listing delay after the push: ${Date.now() - pushedAt} ms`);
+    expect(images).toHaveLength(1);
+    expect(images[0]).toMatchObject({ repository: `${workspace.slug}/listed`, tagCount: 2 });
+    expect(images[0]!.lastDigest).toMatch(/^sha256:/);
+  });
+
+  it('sends a malformed or newer-schema event to the dead-letter topic with the reason, and keeps going', async () => {
+    const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'registry.events' }, { topic: 'registry.events.dlq' }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    const key = `poison-${randomUUID()}`;
+    await producer.send({
+      topic: 'registry.events',
+      messages: [
+        { key, value: 'this is not json' },
+        { key, value: JSON.stringify({ schemaVersion: 99, id: randomUUID(), time: new Date().toISOString(), action: 'manifest.pushed', target: { workspace: 'x', repository: 'x/y' } }) },
+      ],
+    });
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'registry.events.dlq', fromBeginning: true });
+    const reasons: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`dead letters seen: ${JSON.stringify(reasons)}`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          if (message.key?.toString() !== key) return;
+          reasons.push(message.headers?.reason?.toString() ?? '');
+          if (reasons.length === 2) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(reasons).toEqual(['not a JSON object', 'unsupported schemaVersion 99']);
+
+    // The consumer kept going: a new push still shows up.
+    const workspace = await loginNewWorkspace(registry);
+    const reference = `${registry.registryHost}/${workspace.slug}/after-poison:v1`;
+    await importRandomImage(reference, 8 * 1024);
+    await run('docker', ['push', reference]);
+    const deadline = Date.now() + 30_000;
+    let listed: indexer.Image[] = [];
+    while (Date.now() < deadline && listed.length === 0) {
+      listed = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images;
+      if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(listed.map((image) => image.repository)).toEqual([`${workspace.slug}/after-poison`]);
+  });
+});
