@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const execFileAsync = promisify(execFile);
 const CHART = path.resolve(__dirname, '../../charts/ocireg');
-const REQUIRED = ['--set', 's3.endpoint=http://minio:9000'];
+const REQUIRED = ['--set', 's3.endpoint=http://minio:9000', '--set', 'kafka.brokers=kafka:9092'];
 
 interface Manifest {
   kind: string;
@@ -50,9 +50,9 @@ describe('Helm chart', () => {
     const required: Record<string, string[]> = {
       gateway: ['AUTH_ADDR', 'METADATA_ADDR', 'BLOB_UPLOAD_ADDR', 'INDEXER_ADDR', 'REDIS_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
       'blob-upload': ['REDIS_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'],
-      metadata: ['DATABASE_URL', 'REDIS_URL', 'AUTH_ADDR'],
+      metadata: ['DATABASE_URL', 'REDIS_URL', 'AUTH_ADDR', 'KAFKA_BROKERS'],
       auth: ['DATABASE_URL', 'REDIS_URL', 'METADATA_ADDR', 'AUTH_TOKEN_PEPPER'],
-      indexer: [],
+      indexer: ['DATABASE_URL', 'KAFKA_BROKERS'],
     };
     for (const [service, variables] of Object.entries(required)) {
       for (const variable of variables) expect(envOf(service), `${service} ${variable}`).toContain(variable);
@@ -69,6 +69,7 @@ describe('Helm chart', () => {
   });
 
   it('refuses to render without an S3 endpoint, naming the value', async () => {
-    await expect(execFileAsync('helm', ['template', 'test', CHART])).rejects.toThrow(/s3.endpoint is required/);
+    await expect(execFileAsync('helm', ['template', 'test', CHART, '--set', 'kafka.brokers=kafka:9092'])).rejects.toThrow(/s3.endpoint is required/);
+    await expect(execFileAsync('helm', ['template', 'test', CHART, '--set', 's3.endpoint=http://minio:9000'])).rejects.toThrow(/kafka.brokers is required/);
   });
 });
