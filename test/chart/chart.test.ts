@@ -21,9 +21,11 @@ async function render(extra: string[] = []): Promise<Manifest[]> {
 }
 
 describe('Helm chart', () => {
-  it('passes helm lint', async () => {
+  it('passes helm lint with default values and with every feature on', async () => {
     const { stdout } = await execFileAsync('helm', ['lint', CHART, ...REQUIRED]);
     expect(stdout).toContain('0 chart(s) failed');
+    const { stdout: allFeatures } = await execFileAsync('helm', ['lint', CHART, '--strict', '-f', path.join(CHART, 'ci', 'all-features-values.yaml')]);
+    expect(allFeatures).toContain('0 chart(s) failed');
   });
 
   it('runs every workload non-root, read-only, without capabilities, with probes of the right kind', async () => {
@@ -66,6 +68,90 @@ describe('Helm chart', () => {
       'nginx.ingress.kubernetes.io/proxy-request-buffering': 'off',
     });
     expect(Number(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(420);
+  });
+
+  it('lets exactly the designed calls through its NetworkPolicies', async () => {
+    const policies = (await render()).filter((m) => m.kind === 'NetworkPolicy');
+    const componentOf = (selector: any): string | undefined => selector?.matchLabels?.['app.kubernetes.io/component'];
+    const edges = new Set<string>();
+    for (const policy of policies) {
+      const target = componentOf(policy.spec.podSelector);
+      if (!target) {
+        expect(policy.spec.ingress ?? [], 'the default policy allows nothing').toEqual([]);
+        expect(policy.spec.egress ?? []).toEqual([]);
+        continue;
+      }
+      for (const rule of policy.spec.ingress ?? []) {
+        for (const peer of rule.from ?? []) {
+          const from = componentOf(peer.podSelector) ?? `namespace:${peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']}`;
+          edges.add(`${from} -> ${target}:${rule.ports.map((p: { port: number }) => p.port).join(',')}`);
+        }
+      }
+      for (const rule of policy.spec.egress ?? []) {
+        const ports = rule.ports.map((p: { port: number }) => p.port).join(',');
+        const peers = rule.to ?? [{ any: true }];
+        for (const peer of peers) edges.add(`${target} => ${componentOf(peer.podSelector) ?? 'external'}:${ports}`);
+      }
+    }
+    expect([...edges].sort()).toEqual(
+      [
+        'namespace:ingress-nginx -> gateway:5000',
+        ...['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'].map((c) => `namespace:monitoring -> ${c}:9100`),
+        'gateway -> auth:50051',
+        'metadata -> auth:50051',
+        'gateway -> metadata:50052',
+        'auth -> metadata:50052',
+        'gateway -> blob-upload:50053',
+        'gateway -> indexer:50054',
+        ...['gateway', 'auth', 'metadata', 'blob-upload', 'indexer', 'migrations'].map((c) => `${c} => external:53,53`),
+        'gateway => auth:50051',
+        'gateway => metadata:50052',
+        'gateway => blob-upload:50053',
+        'gateway => indexer:50054',
+        'auth => metadata:50052',
+        'metadata => auth:50051',
+        'gateway => external:9000',
+        'gateway => external:6379',
+        'auth => external:5432',
+        'auth => external:6379',
+        'metadata => external:5432',
+        'metadata => external:6379',
+        'metadata => external:9092',
+        'blob-upload => external:9000',
+        'blob-upload => external:6379',
+        'indexer => external:5432',
+        'indexer => external:9092',
+        'migrations => external:5432',
+      ].sort(),
+    );
+  });
+
+  it('runs migrations in a hook before the services, which then do not migrate', async () => {
+    const manifests = await render();
+    const job = manifests.find((m) => m.kind === 'Job')!;
+    expect((job.metadata.annotations as Record<string, string>)['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    const steps = [...job.spec.template.spec.initContainers, ...job.spec.template.spec.containers].map((c: { args: string[] }) => c.args[0]);
+    expect(steps).toEqual(['services/metadata/dist/migrate-cli.js', 'services/auth/dist/migrate-cli.js', 'services/indexer/dist/migrate-cli.js']);
+    for (const name of ['metadata', 'auth', 'indexer']) {
+      const env = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === `test-ocireg-${name}`)!.spec.template.spec.containers[0].env;
+      expect(env.find((e: { name: string }) => e.name === 'MIGRATE_ON_START').value).toBe('false');
+    }
+  });
+
+  it('has disruption budgets for replicated services, and optional autoscaling and ServiceMonitors', async () => {
+    const defaults = await render();
+    expect(defaults.filter((m) => m.kind === 'PodDisruptionBudget').map((m) => m.metadata.name).sort()).toEqual(['test-ocireg-auth', 'test-ocireg-blob-upload', 'test-ocireg-gateway', 'test-ocireg-metadata']);
+    expect(defaults.some((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ServiceMonitor')).toBe(false);
+    const all = await render(['-f', path.join(CHART, 'ci', 'all-features-values.yaml')]);
+    expect(all.filter((m) => m.kind === 'HorizontalPodAutoscaler')).toHaveLength(2);
+    expect(all.filter((m) => m.kind === 'ServiceMonitor')).toHaveLength(5);
+    expect(all.some((m) => m.kind === 'Ingress')).toBe(true);
+  });
+
+  it('validates values against values.schema.json with messages that name the value', async () => {
+    await expect(render(['--set', 'gateway.replicas=0'])).rejects.toThrow(/gateway\/replicas.*minimum/);
+    await expect(render(['--set', 'logLevel=loud'])).rejects.toThrow(/logLevel.*must be one of/);
+    await expect(render(['--set', 'limits.maxBlobSize=lots'])).rejects.toThrow(/maxBlobSize/);
   });
 
   it('refuses to render without an S3 endpoint, naming the value', async () => {

@@ -6,6 +6,8 @@ export const configSchema = z.object({
   METRICS_PORT: env.port(9101),
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url(),
+  /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   REDIS_URL: env.url(),
   METADATA_ADDR: env.address(),
   /** Secret mixed into every token hash (HMAC key); rotate by re-issuing tokens. */

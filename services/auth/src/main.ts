@@ -21,7 +21,7 @@ runService(async () => {
   const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('auth');
 
-  await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
+  if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });

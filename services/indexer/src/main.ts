@@ -17,6 +17,8 @@ const configSchema = z.object({
   METRICS_PORT: env.port(9104),
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url(),
+  /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   KAFKA_BROKERS: env.list(),
   KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
 });
@@ -27,7 +29,7 @@ runService(async () => {
   const metrics = createMetricsRegistry('indexer');
   const lagSeconds = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [metrics] });
 
-  await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'indexer_pgmigrations', logger });
+  if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'indexer_pgmigrations', logger });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const model = new ReadModel(pool);
