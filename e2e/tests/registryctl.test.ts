@@ -50,6 +50,8 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     const details = await ctl('image', 'get', ws, 'api-server');
     expect(details.tags.map((t: { tag: string }) => t.tag)).toEqual(['1.0']);
     expect(Number(details.manifests[0].size)).toBeGreaterThan(32 * 1024);
+    // The gateway read the platform from the image's config at push time.
+    expect(details.manifests[0].platforms).toEqual([{ os: 'linux', architecture: 'amd64', variant: '' }]);
     expect((await ctl('image', 'tag', ws, 'api-server', '1.0')).tag.digest).toBe(details.manifests[0].digest);
 
     // Plan limits: usage is readable, and a push past the quota is refused with a clear message.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { buffer } from 'node:stream/consumers';
 import { RegistryError } from '@ocireg/errors';
 import { clientStreamCall, unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
@@ -28,6 +29,8 @@ interface Exchange {
 }
 
 const UNARY_DEADLINE_MS = 30_000;
+
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
 /** How long a confirmed package is trusted before asking metadata again. */
 const PACKAGE_CACHE_MS = 10_000;
@@ -196,6 +199,24 @@ export class RegistryApi {
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }
 
+  /**
+   * The platform an image's config names ("os/arch[/variant]"), for listings.
+   * Best effort: only image configs up to 1 MiB, and any problem means "".
+   */
+  private async platformOf(name: string, config: { digest: string; mediaType: string; size: number } | undefined, requestId: string): Promise<string> {
+    if (!config || !IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > 1024 * 1024) return '';
+    try {
+      const { metadata } = this.deps.clients;
+      const { blob } = await unaryCall(metadata.statBlob.bind(metadata), { repository: name, digest: config.digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      if (!blob || blob.size > 1024 * 1024) return '';
+      const document = JSON.parse((await buffer(await this.deps.store.read(blob.storageKey))).toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
+      const parts = [document.os, document.architecture, document.variant].filter((part): part is string => typeof part === 'string' && /^[A-Za-z0-9._-]{1,40}$/.test(part));
+      return typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '';
+    } catch {
+      return '';
+    }
+  }
+
   /** The referrers API: an image index of the manifests whose subject is `digest`. */
   private async listReferrers(exchange: Exchange, name: string, digest: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
@@ -335,6 +356,7 @@ export class RegistryApi {
       throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${reference}`, { digest: reference });
     }
     const { metadata } = this.deps.clients;
+    const platform = await this.platformOf(name, parsed.config, requestId);
     await unaryCall(
       metadata.putManifest.bind(metadata),
       {
@@ -349,6 +371,7 @@ export class RegistryApi {
         subjectDigest: parsed.subjectDigest ?? '',
         artifactType: parsed.artifactType ?? '',
         annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
+        platform,
       },
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );
@@ -436,6 +459,7 @@ interface ParsedManifest {
   /** artifactType, or config.mediaType for image manifests without one. */
   artifactType?: string;
   annotations?: Record<string, string>;
+  config?: { digest: string; mediaType: string; size: number };
 }
 
 interface Descriptor {
@@ -493,5 +517,7 @@ export function parseManifest(content: Buffer, contentType: string | undefined):
   const blobDigests = digestsOf(layers.filter((layer) => !isNonDistributable(layer)), 'layers');
   if (document.config !== undefined) blobDigests.unshift(...digestsOf([document.config], 'config'));
   const configType = typeof document.config?.mediaType === 'string' ? document.config.mediaType : undefined;
-  return { mediaType, blobDigests, manifestDigests: [], subjectDigest, artifactType: declaredArtifactType ?? configType, annotations };
+  const configSize = Number((document.config as { size?: unknown } | undefined)?.size);
+  const config = document.config && configType && Number.isFinite(configSize) ? { digest: String(document.config.digest), mediaType: configType, size: configSize } : undefined;
+  return { mediaType, blobDigests, manifestDigests: [], subjectDigest, artifactType: declaredArtifactType ?? configType, annotations, ...(config ? { config } : {}) };
 }

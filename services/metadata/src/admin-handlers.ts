@@ -114,6 +114,23 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       await workspaceAdmin(ctx, request.workspaceSlug);
       return { project: await model.createProject(request) };
     },
+    async getProject(request, ctx) {
+      await workspaceReader(ctx, request.workspaceSlug);
+      return { project: await model.getProject(request.workspaceSlug, request.slug) };
+    },
+    async updateProject(request, ctx) {
+      await workspaceAdmin(ctx, request.workspaceSlug);
+      return { project: await model.renameProject(request.workspaceSlug, request.slug, request.name) };
+    },
+    async getRepository(request, ctx) {
+      const repository = await model.getRepository(request.repositoryId);
+      await workspaceReader(ctx, repository.workspaceSlug);
+      return { repository: repositoryMessage(repository) };
+    },
+    async updateRepository(request, ctx) {
+      await repositoryAdmin(ctx, request.repositoryId);
+      return { repository: repositoryMessage(await model.renameRepository(request.repositoryId, request.name)) };
+    },
     async listProjects(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);
       const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken);

@@ -33,6 +33,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
         artifactType: request.artifactType || undefined,
         annotations: parseAnnotations(request.annotationsJson),
         origin: originOf(ctx),
+        platform: request.platform,
       });
       return { digest };
     },

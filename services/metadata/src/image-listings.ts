@@ -106,8 +106,8 @@ export class ImageListings {
   }
 
   private async manifests(repository: string, tags: TagDetails[]): Promise<ManifestDetails[]> {
-    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer; size: string; artifact_type: string | null; created_at: Date; blob_bytes: string; child_blob_bytes: string }>(
-      `SELECT m.digest, m.media_type, m.content, m.size, m.artifact_type, m.created_at,
+    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer; size: string; artifact_type: string | null; platform: string | null; created_at: Date; blob_bytes: string; child_blob_bytes: string }>(
+      `SELECT m.digest, m.media_type, m.content, m.size, m.artifact_type, m.platform, m.created_at,
               COALESCE((SELECT SUM(b.size) FROM manifest_references r JOIN blobs b ON b.digest = r.referenced_digest
                         WHERE r.repository = m.repository AND r.manifest_digest = m.digest AND r.kind = 'blob'), 0) AS blob_bytes,
               COALESCE((SELECT SUM(b.size) FROM manifest_references r
@@ -121,12 +121,17 @@ export class ImageListings {
       digest: row.digest,
       mediaType: row.media_type,
       size: Number(row.size) + Number(row.blob_bytes) + Number(row.child_blob_bytes),
-      platforms: INDEX_MEDIA_TYPES.has(row.media_type) ? platformsOf(row.content) : [],
+      platforms: INDEX_MEDIA_TYPES.has(row.media_type) ? platformsOf(row.content) : row.platform ? [platformFrom(row.platform)] : [],
       artifactType: row.artifact_type ?? '',
       pushedAt: row.created_at.toISOString(),
       tags: tags.filter((t) => t.digest === row.digest).map((t) => t.tag),
     }));
   }
+}
+
+function platformFrom(text: string): Platform {
+  const [os = '', architecture = '', variant = ''] = text.split('/');
+  return { os, architecture, variant };
 }
 
 /** Platforms an index lists for its entries (attestations carry "unknown" and are left out). */

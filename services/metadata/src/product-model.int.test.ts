@@ -135,15 +135,15 @@ describe('ProductModel against PostgreSQL', () => {
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'empty', repositoryId: web.id, actorUserId: '' });
     const digestOf = (content: Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    const put = async (image: string, tags: string[], document: object, blobDigests: string[] = [], manifestDigests: string[] = []) => {
+    const put = async (image: string, tags: string[], document: object, blobDigests: string[] = [], manifestDigests: string[] = [], platform?: string) => {
       const content = Buffer.from(JSON.stringify(document));
       const mediaType = (document as { mediaType: string }).mediaType;
-      await registry.putManifest({ repository: `${slug}/${image}`, tags, digest: digestOf(content), mediaType, content, blobDigests, manifestDigests });
+      await registry.putManifest({ repository: `${slug}/${image}`, tags, digest: digestOf(content), mediaType, content, blobDigests, manifestDigests, platform });
       return { digest: digestOf(content), size: content.length };
     };
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
     await registry.linkBlob(`${slug}/server`, layer);
-    const amd64 = await put('server', [], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [{ digest: layer.digest }] }, [layer.digest]);
+    const amd64 = await put('server', [], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [{ digest: layer.digest }] }, [layer.digest], [], 'linux/arm64/v8');
     const index = await put('server', ['v1', 'latest'], {
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [
@@ -165,12 +165,21 @@ describe('ProductModel against PostgreSQL', () => {
     expect(indexDetails.platforms).toEqual([{ os: 'linux', architecture: 'amd64', variant: '' }]);
     expect(indexDetails.size).toBe(index.size + 5000);
     expect(indexDetails.tags).toEqual(['latest', 'v1']);
-    expect(server.manifests.find((m) => m.digest === amd64.digest)!.size).toBe(amd64.size + 5000);
+    expect(server.manifests.find((m) => m.digest === amd64.digest)).toMatchObject({ size: amd64.size + 5000, platforms: [{ os: 'linux', architecture: 'arm64', variant: 'v8' }] });
 
     const tag = await listings.getTag(slug, 'server', 'v1');
     expect(tag.tag.digest).toBe(index.digest);
     await expect(listings.getTag(slug, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(listings.getImage(slug, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('reads and renames projects and repositories', async () => {
+    const { slug, api } = await world();
+    expect(await model.renameProject(slug, 'platform', 'Platform Team')).toMatchObject({ slug: 'platform', name: 'Platform Team' });
+    expect((await model.getProject(slug, 'platform')).name).toBe('Platform Team');
+    expect(await model.renameRepository(api.id, 'Public API')).toMatchObject({ id: api.id, slug: 'api', name: 'Public API' });
+    expect((await model.getRepository(api.id)).name).toBe('Public API');
+    await expect(model.getProject(slug, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('deletes only what is empty, saying what is in the way', async () => {

@@ -153,6 +153,31 @@ export class ProductModel {
     }, (id) => this.projectById(id));
   }
 
+  async getProject(workspaceSlug: string, projectSlug: string): Promise<ProjectRecord> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
+    if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
+    return { ...rows[0], workspaceSlug: workspace.slug };
+  }
+
+  async renameProject(workspaceSlug: string, projectSlug: string, name: string): Promise<ProjectRecord> {
+    const project = await this.getProject(workspaceSlug, projectSlug);
+    const newName = displayName('name', name, project.name);
+    await this.pool.query('UPDATE projects SET name = $2 WHERE id = $1', [project.id, newName]);
+    return { ...project, name: newName };
+  }
+
+  async getRepository(repositoryId: string): Promise<RepositoryRecord> {
+    return this.repositoryById(uuid('repository_id', repositoryId));
+  }
+
+  async renameRepository(repositoryId: string, name: string): Promise<RepositoryRecord> {
+    const repository = await this.getRepository(repositoryId);
+    const newName = displayName('name', name, repository.name);
+    await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
+    return { ...repository, name: newName };
+  }
+
   async listProjects(workspaceSlug: string, size: number, token: string): Promise<Page<ProjectRecord>> {
     const workspace = await this.getWorkspace(workspaceSlug);
     const limit = pageSize(size);

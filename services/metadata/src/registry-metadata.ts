@@ -30,6 +30,8 @@ export interface PutManifestInput {
   /** A JSON object, as the manifest carries it. */
   annotations?: Record<string, string>;
   origin?: ChangeOrigin;
+  /** "os/arch[/variant]" from an image's config, when the gateway could read it. */
+  platform?: string;
 }
 
 const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
@@ -87,9 +89,9 @@ export class RegistryMetadata {
       await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
       const insertedManifest = await client.query(
-        `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
-        [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null],
+        `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations, platform)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
+        [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null, platformOrNull(input.platform)],
       );
       const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
       if (references.length > 0) {
@@ -284,6 +286,10 @@ async function refuseOverQuota(client: PoolClient, repository: string): Promise<
   if (quota === undefined) return;
   const usage = await workspaceUsage(client, workspace);
   if (usage > quota) throw quotaExceeded(workspace, quota, usage, 0);
+}
+
+function platformOrNull(platform: string | undefined): string | null {
+  return platform && /^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(platform) ? platform : null;
 }
 
 function unique(values: string[]): string[] {

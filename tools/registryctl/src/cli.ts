@@ -103,6 +103,14 @@ workspace.command('add-admin <slug> <user>').action(async (slug: string, user: s
 });
 
 const project = program.command('project').description('projects');
+project.command('get <workspace> <slug>').action(async (ws: string, slug: string) => {
+  const c = api();
+  print(await unaryCall(c.getProject.bind(c), { workspaceSlug: ws, slug }, as()));
+});
+project.command('rename <workspace> <slug> <name>').action(async (ws: string, slug: string, name: string) => {
+  const c = api();
+  print(await unaryCall(c.updateProject.bind(c), { workspaceSlug: ws, slug, name }, as()));
+});
 project.command('delete <workspace> <slug>').action(async (ws: string, slug: string) => {
   const c = api();
   print(await unaryCall(c.deleteProject.bind(c), { workspaceSlug: ws, slug }, as()));
@@ -123,6 +131,14 @@ repository
     const c = api();
     print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }, as()));
   });
+repository.command('get <repository-id>').action(async (repositoryId: string) => {
+  const c = api();
+  print(await unaryCall(c.getRepository.bind(c), { repositoryId }, as()));
+});
+repository.command('rename <repository-id> <name>').action(async (repositoryId: string, name: string) => {
+  const c = api();
+  print(await unaryCall(c.updateRepository.bind(c), { repositoryId, name }, as()));
+});
 repository.command('delete <repository-id>').action(async (repositoryId: string) => {
   const c = api();
   print(await unaryCall(c.deleteRepository.bind(c), { repositoryId }, as()));
