@@ -27,6 +27,7 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     await ctl('project', 'create', ws, 'platform');
     const { repository } = await ctl('repository', 'create', ws, 'platform', 'api');
     await ctl('member', 'set', repository.id, user.id, 'admin');
+    expect((await ctl('member', 'list', repository.id)).memberships).toEqual([{ repositoryId: repository.id, userId: user.id, role: 'ROLE_ADMIN' }]);
     const created = await ctl('package', 'create', ws, 'api-server', '--repository', repository.id);
     expect(created.package).toMatchObject({ workspaceSlug: ws, name: 'api-server', repositoryId: repository.id });
 

@@ -150,6 +150,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       await model.setMembership(request.repositoryId, request.userId, requiredRole(request.role));
       return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role } };
     },
+    async listMemberships(request, ctx) {
+      const repository = await model.getRepository(request.repositoryId);
+      await workspaceReader(ctx, repository.workspaceSlug);
+      const members = await model.listMemberships(request.repositoryId);
+      return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role] })) };
+    },
     async removeMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
       await model.removeMembership(request.repositoryId, request.userId);

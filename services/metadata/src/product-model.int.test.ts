@@ -83,8 +83,10 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
     await model.setPackageGrant(slug, 'server', 'dev@example.com', undefined);
 
+    expect(await model.listMemberships(web.id)).toEqual([{ userId: 'dev@example.com', role: 'read' }]);
     await model.removeMembership(web.id, 'dev@example.com');
     expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
+    expect(await model.listMemberships(web.id)).toEqual([]);
 
     await model.addWorkspaceAdmin(slug, 'boss@example.com');
     expect((await model.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');

@@ -230,6 +230,12 @@ export class ProductModel {
     await this.changes.announce(`user:${user}`);
   }
 
+  async listMemberships(repositoryId: string): Promise<Array<{ userId: string; role: Role }>> {
+    await this.repositoryById(uuid('repository_id', repositoryId));
+    const { rows } = await this.pool.query<{ user_id: string; role: Role }>('SELECT user_id, role FROM repository_members WHERE repository_id = $1 ORDER BY user_id', [repositoryId]);
+    return rows.map((row) => ({ userId: row.user_id, role: row.role }));
+  }
+
   async removeMembership(repositoryId: string, user: string): Promise<void> {
     const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('repository_id', repositoryId), userId('user_id', user)]);
     if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${repositoryId}`, { field: 'user_id' });

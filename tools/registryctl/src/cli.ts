@@ -153,6 +153,10 @@ member.command('set <repository-id> <user> <role>').action(async (repositoryId: 
   const c = api();
   print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) }, as())));
 });
+member.command('list <repository-id>').action(async (repositoryId: string) => {
+  const c = api();
+  print(admin.ListMembershipsResponse.toJSON(await unaryCall(c.listMemberships.bind(c), { repositoryId }, as())));
+});
 member.command('remove <repository-id> <user>').action(async (repositoryId: string, user: string) => {
   const c = api();
   print(await unaryCall(c.removeMembership.bind(c), { repositoryId, userId: user }, as()));
