@@ -1,36 +1,57 @@
-# One multi-stage build; `--target <service>` picks the image (gateway, auth,
-# metadata, blob-upload, indexer). Reproducible from the lockfile.
+# syntax=docker/dockerfile:1
+# One multi-stage build for the five services; `--target <service>` picks the image:
+#   docker build --target gateway -t ocireg-gateway .   (auth, metadata, blob-upload, indexer)
+# Reproducible from pnpm-lock.yaml (--frozen-lockfile). The runtime images are
+# distroless Node 20 (no shell, no package manager), run as uid 10001, and hold
+# only compiled JavaScript, production node_modules, migrations and proto/.
+
 FROM node:20-bookworm-slim AS build
+ENV CI=true PNPM_HOME=/pnpm PATH=/pnpm:$PATH
+RUN corepack enable && corepack prepare pnpm@10.34.9 --activate
 WORKDIR /src
-RUN npm install --global pnpm@10.34.9
+# Dependencies first, from the lockfile alone, so source edits reuse this layer.
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm fetch --frozen-lockfile
 COPY . .
-RUN pnpm install --frozen-lockfile && pnpm build && pnpm prune --prod
+RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
+    pnpm install --frozen-lockfile --offline \
+ && pnpm build \
+ && pnpm install --frozen-lockfile --offline --prod --config.confirmModulesPurge=false \
+ && find libs services -depth \( -name src -o -name '*.tsbuildinfo' -o -name '*.test.*' \) -prune -exec rm -rf {} + \
+ && rm -rf libs/testenv libs/devstack
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime
 WORKDIR /app
-# Server reflection reads the .proto files at run time.
-COPY --from=build /src/proto ./proto
+ENV NODE_ENV=production
+COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/libs ./libs
+# Server reflection reads the .proto files at run time (<app>/proto).
+COPY --from=build /src/proto ./proto
 USER 10001:10001
-ENV NODE_ENV=production
+# The base image's entrypoint is node; each target names its main script.
 
 FROM runtime AS gateway
 COPY --from=build /src/services/gateway ./services/gateway
+EXPOSE 5000 9100
 CMD ["services/gateway/dist/main.js"]
 
 FROM runtime AS auth
 COPY --from=build /src/services/auth ./services/auth
+EXPOSE 50051 9101
 CMD ["services/auth/dist/main.js"]
 
 FROM runtime AS metadata
 COPY --from=build /src/services/metadata ./services/metadata
+EXPOSE 50052 9102
 CMD ["services/metadata/dist/main.js"]
 
 FROM runtime AS blob-upload
 COPY --from=build /src/services/blob-upload ./services/blob-upload
+EXPOSE 50053 9103
 CMD ["services/blob-upload/dist/main.js"]
 
 FROM runtime AS indexer
 COPY --from=build /src/services/indexer ./services/indexer
+EXPOSE 50054 9104
 CMD ["services/indexer/dist/main.js"]

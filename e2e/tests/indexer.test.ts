@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
+import { startDependencies } from '@ocireg/testenv';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import { importRandomImage } from './images';
@@ -41,6 +42,46 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     expect(images[0]).toMatchObject({ repository: `${workspace.slug}/listed`, tagCount: 2 });
     expect(images[0]!.lastDigest).toMatch(/^sha256:/);
   });
+
+  it('loses nothing while Kafka is down: pushes succeed, events wait in the outbox, and appear once Kafka is back', async () => {
+    // Its own Kafka and PostgreSQL, so the outage touches no other test.
+    const own = await startDependencies({ only: ['postgres', 'kafka'] });
+    const isolated = await startTestRegistry({ DATABASE_URL: own.env.DATABASE_URL!, KAFKA_BROKERS: own.env.KAFKA_BROKERS!, OUTBOX_POLL_MS: '50' });
+    const isolatedClient = createGrpcClient(indexer.IndexerServiceClient, isolated.grpcAddresses.indexer);
+    try {
+      const workspace = await loginNewWorkspace(isolated);
+      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images.map((image) => image.repository).sort();
+      const waitFor = async (expected: string[], timeoutMs: number) => {
+        const deadline = Date.now() + timeoutMs;
+        let seen = await listed();
+        while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          seen = await listed();
+        }
+        return seen;
+      };
+      const push = async (image: string) => {
+        const reference = `${isolated.registryHost}/${workspace.slug}/${image}:v1`;
+        await importRandomImage(reference, 8 * 1024);
+        await run('docker', ['push', reference]);
+      };
+
+      await push('before');
+      expect(await waitFor([`${workspace.slug}/before`], 30_000)).toEqual([`${workspace.slug}/before`]);
+
+      await own.stopOne('kafka');
+      await push('during'); // the push itself never waits for Kafka
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await listed()).toEqual([`${workspace.slug}/before`]);
+
+      await own.startAgain('kafka');
+      expect(await waitFor([`${workspace.slug}/before`, `${workspace.slug}/during`], 90_000)).toEqual([`${workspace.slug}/before`, `${workspace.slug}/during`]);
+    } finally {
+      isolatedClient.close();
+      await isolated.stop();
+      await own.stop();
+    }
+  }, 240_000);
 
   it('sends a malformed or newer-schema event to the dead-letter topic with the reason, and keeps going', async () => {
     const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });

@@ -1,52 +1,234 @@
-{{- define "ocireg.fullname" -}}{{ .Release.Name }}-ocireg{{- end -}}
+{{/* ---------- names and labels ---------- */}}
+{{- define "ocireg.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <release>-ocireg, at most 40 characters so "<fullname>-blob-upload-migrations" stays a DNS label. */}}
+{{- define "ocireg.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 
 {{- define "ocireg.labels" -}}
-app.kubernetes.io/name: ocireg
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "ocireg.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: ocireg
 {{- end -}}
 
-{{- define "ocireg.secretName" -}}{{ include "ocireg.fullname" . }}-secrets{{- end -}}
-
-{{/* Pod and container security settings shared by every workload. */}}
-{{- define "ocireg.podSecurity" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
+{{/* Selector labels of one component: (dict "root" $ "component" "gateway") */}}
+{{- define "ocireg.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ocireg.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{- define "ocireg.containerSecurity" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-capabilities:
-  drop: ["ALL"]
+{{- define "ocireg.componentLabels" -}}
+{{ include "ocireg.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* Addresses of the gRPC services, for the gateway. */}}
-{{- define "ocireg.addresses" -}}
-- name: AUTH_ADDR
-  value: {{ include "ocireg.fullname" . }}-auth:{{ index .Values.services "auth" "port" }}
-- name: METADATA_ADDR
-  value: {{ include "ocireg.fullname" . }}-metadata:{{ index .Values.services "metadata" "port" }}
-- name: BLOB_UPLOAD_ADDR
-  value: {{ include "ocireg.fullname" . }}-blob-upload:{{ index .Values.services "blob-upload" "port" }}
-- name: INDEXER_ADDR
-  value: {{ include "ocireg.fullname" . }}-indexer:{{ index .Values.services "indexer" "port" }}
+{{- define "ocireg.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ocireg.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The five services: component name, values key, kind of server and ports.
+Used by every per-service template, so they all agree.
+*/}}
+{{- define "ocireg.components" -}}
+gateway: { key: gateway, kind: http, port: {{ .Values.gateway.httpPort }}, metricsPort: {{ .Values.gateway.metricsPort }} }
+auth: { key: auth, kind: grpc, port: {{ .Values.auth.grpcPort }}, metricsPort: {{ .Values.auth.metricsPort }} }
+metadata: { key: metadata, kind: grpc, port: {{ .Values.metadata.grpcPort }}, metricsPort: {{ .Values.metadata.metricsPort }} }
+blob-upload: { key: blobUpload, kind: grpc, port: {{ .Values.blobUpload.grpcPort }}, metricsPort: {{ .Values.blobUpload.metricsPort }} }
+indexer: { key: indexer, kind: grpc, port: {{ .Values.indexer.grpcPort }}, metricsPort: {{ .Values.indexer.metricsPort }} }
+{{- end -}}
+
+{{/* Image of one service: (dict "root" $ "component" "blob-upload" "key" "blobUpload") */}}
+{{- define "ocireg.image" -}}
+{{- $override := get .root.Values.images .key -}}
+{{- if $override -}}
+{{- $override -}}
+{{- else -}}
+{{- $repo := printf "%s-%s" .root.Values.image.repository .component -}}
+{{- if .root.Values.image.registry }}{{ $repo = printf "%s/%s" .root.Values.image.registry $repo }}{{ end -}}
+{{- printf "%s:%s" $repo (.root.Values.image.tag | default .root.Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* host:port of a gRPC service inside the cluster. */}}
+{{- define "ocireg.address" -}}
+{{- $c := get (include "ocireg.components" .root | fromYaml) .component -}}
+{{- printf "%s-%s:%v" (include "ocireg.fullname" .root) .component $c.port -}}
+{{- end -}}
+
+{{/* ---------- Secrets and where each secret value comes from ---------- */}}
+{{- define "ocireg.secretName" -}}{{ include "ocireg.fullname" . }}{{- end -}}
+{{- define "ocireg.configMapName" -}}{{ include "ocireg.fullname" . }}-config{{- end -}}
+
+{{- define "ocireg.databaseUrlRef" -}}
+{{- if and (not .Values.trial.enabled) .Values.postgres.existingSecret -}}
+{ name: {{ .Values.postgres.existingSecret }}, key: {{ .Values.postgres.existingSecretKey }} }
+{{- else -}}
+{ name: {{ include "ocireg.secretName" . }}, key: DATABASE_URL }
+{{- end -}}
+{{- end -}}
+
+{{- define "ocireg.redisUrlRef" -}}
+{{- if and (not .Values.trial.enabled) .Values.redis.existingSecret -}}
+{ name: {{ .Values.redis.existingSecret }}, key: {{ .Values.redis.existingSecretKey }} }
+{{- else -}}
+{ name: {{ include "ocireg.secretName" . }}, key: REDIS_URL }
+{{- end -}}
+{{- end -}}
+
+{{- define "ocireg.s3SecretName" -}}
+{{- if and (not .Values.trial.enabled) .Values.s3.existingSecret }}{{ .Values.s3.existingSecret }}{{ else }}{{ include "ocireg.secretName" . }}{{ end -}}
+{{- end -}}
+
+{{- define "ocireg.authSecretName" -}}
+{{- .Values.auth.existingSecret | default (include "ocireg.secretName" .) -}}
+{{- end -}}
+
+{{/* Non-secret settings, from the ConfigMap: (dict "root" $ "names" (list ...)) */}}
+{{- define "ocireg.configEnv" -}}
+{{- range .names }}
+- name: {{ . }}
+  valueFrom: { configMapKeyRef: { name: {{ include "ocireg.configMapName" $.root }}, key: {{ . }} } }
+{{- end }}
+{{- end -}}
+
+{{- define "ocireg.databaseEnv" -}}
+- name: DATABASE_URL
+  valueFrom: { secretKeyRef: {{ include "ocireg.databaseUrlRef" . }} }
+{{- end -}}
+
+{{- define "ocireg.redisEnv" -}}
+- name: REDIS_URL
+  valueFrom: { secretKeyRef: {{ include "ocireg.redisUrlRef" . }} }
 {{- end -}}
 
 {{- define "ocireg.s3Env" -}}
-- name: S3_ENDPOINT
-  value: {{ required "s3.endpoint is required" .Values.s3.endpoint | quote }}
-- name: S3_BUCKET
-  value: {{ .Values.s3.bucket | quote }}
-- name: S3_REGION
-  value: {{ .Values.s3.region | quote }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "S3_ENDPOINT" "S3_BUCKET" "S3_REGION")) }}
 - name: S3_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ .Values.s3.existingSecret | default (include "ocireg.secretName" .) }}, key: S3_ACCESS_KEY } }
+  valueFrom: { secretKeyRef: { name: {{ include "ocireg.s3SecretName" . }}, key: {{ if .Values.trial.enabled }}S3_ACCESS_KEY{{ else }}{{ .Values.s3.accessKeyKey }}{{ end }} } }
 - name: S3_SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ .Values.s3.existingSecret | default (include "ocireg.secretName" .) }}, key: S3_SECRET_KEY } }
+  valueFrom: { secretKeyRef: { name: {{ include "ocireg.s3SecretName" . }}, key: {{ if .Values.trial.enabled }}S3_SECRET_KEY{{ else }}{{ .Values.s3.secretKeyKey }}{{ end }} } }
 {{- end -}}
 
+{{/* ---------- pod pieces shared by every workload ---------- */}}
+{{- define "ocireg.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
+
+{{- define "ocireg.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext -}}
+{{- end -}}
+
+{{- define "ocireg.podPlacement" -}}
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Trial dependencies: hostnames inside the release. */}}
+{{- define "ocireg.trialHost" -}}{{ include "ocireg.fullname" .root }}-{{ .name }}{{- end -}}
+
+{{/* When the migrations Job runs: before install/upgrade; after install in trial mode, whose PostgreSQL the release itself creates. */}}
+{{- define "ocireg.migrationsHook" -}}
+{{- if .Values.trial.enabled }}post-install,pre-upgrade{{ else }}pre-install,pre-upgrade{{ end -}}
+{{- end -}}
+
+{{/* The environment of each service: exactly what its config.ts reads. */}}
+{{- define "ocireg.env.gateway" -}}
+- { name: HTTP_HOST, value: "0.0.0.0" }
+- { name: HTTP_PORT, value: {{ .Values.gateway.httpPort | quote }} }
+- { name: METRICS_PORT, value: {{ .Values.gateway.metricsPort | quote }} }
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "METADATA_ADDR" "BLOB_UPLOAD_ADDR" "INDEXER_ADDR" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_MANIFEST_SIZE")) }}
+{{ include "ocireg.s3Env" . }}
+{{ include "ocireg.redisEnv" . }}
+{{- $publicUrl := .Values.gateway.publicUrl }}
+{{- if and (not $publicUrl) .Values.gateway.ingress.enabled }}
+{{- $publicUrl = printf "%s://%s" (ternary "https" "http" (not (empty .Values.gateway.ingress.tlsSecret))) .Values.gateway.ingress.host }}
+{{- end }}
+{{- if $publicUrl }}
+- { name: PUBLIC_URL, value: {{ $publicUrl | quote }} }
+{{- end }}
+- { name: TOKEN_SERVICE, value: {{ .Values.gateway.tokenService | quote }} }
+{{- end -}}
+
+{{- define "ocireg.env.auth" -}}
+- { name: GRPC_HOST, value: "0.0.0.0" }
+- { name: GRPC_PORT, value: {{ .Values.auth.grpcPort | quote }} }
+- { name: METRICS_PORT, value: {{ .Values.auth.metricsPort | quote }} }
+- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR")) }}
+{{ include "ocireg.databaseEnv" . }}
+{{ include "ocireg.redisEnv" . }}
+- name: AUTH_TOKEN_PEPPER
+  valueFrom: { secretKeyRef: { name: {{ include "ocireg.authSecretName" . }}, key: AUTH_TOKEN_PEPPER } }
+- name: AUTH_SIGNING_KEY
+  valueFrom: { secretKeyRef: { name: {{ include "ocireg.authSecretName" . }}, key: AUTH_SIGNING_KEY } }
+- name: AUTH_PREVIOUS_PUBLIC_KEYS
+  valueFrom: { secretKeyRef: { name: {{ include "ocireg.authSecretName" . }}, key: AUTH_PREVIOUS_PUBLIC_KEYS, optional: true } }
+- { name: OPERATOR_EMAILS, value: {{ .Values.auth.operatorEmails | quote }} }
+- { name: REGISTRY_TOKEN_SECONDS, value: {{ .Values.auth.registryTokenSeconds | int64 | quote }} }
+{{- if .Values.auth.bootstrapAdmin.email }}
+- { name: BOOTSTRAP_ADMIN_EMAIL, value: {{ .Values.auth.bootstrapAdmin.email | quote }} }
+- name: BOOTSTRAP_ADMIN_TOKEN
+  valueFrom: { secretKeyRef: { name: {{ required "auth.bootstrapAdmin.existingSecret is required with auth.bootstrapAdmin.email" .Values.auth.bootstrapAdmin.existingSecret }}, key: BOOTSTRAP_ADMIN_TOKEN } }
+{{- end }}
+{{- end -}}
+
+{{- define "ocireg.env.metadata" -}}
+- { name: GRPC_HOST, value: "0.0.0.0" }
+- { name: GRPC_PORT, value: {{ .Values.metadata.grpcPort | quote }} }
+- { name: METRICS_PORT, value: {{ .Values.metadata.metricsPort | quote }} }
+- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+- { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "KAFKA_BROKERS")) }}
+{{ include "ocireg.databaseEnv" . }}
+{{ include "ocireg.redisEnv" . }}
+{{- end -}}
+
+{{- define "ocireg.env.blob-upload" -}}
+- { name: GRPC_HOST, value: "0.0.0.0" }
+- { name: GRPC_PORT, value: {{ .Values.blobUpload.grpcPort | quote }} }
+- { name: METRICS_PORT, value: {{ .Values.blobUpload.metricsPort | quote }} }
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
+{{ include "ocireg.s3Env" . }}
+{{ include "ocireg.redisEnv" . }}
+{{- end -}}
+
+{{- define "ocireg.env.indexer" -}}
+- { name: GRPC_HOST, value: "0.0.0.0" }
+- { name: GRPC_PORT, value: {{ .Values.indexer.grpcPort | quote }} }
+- { name: METRICS_PORT, value: {{ .Values.indexer.metricsPort | quote }} }
+- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+- { name: KAFKA_GROUP_ID, value: {{ .Values.indexer.kafkaGroupId | quote }} }
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS")) }}
+{{ include "ocireg.databaseEnv" . }}
+{{- end -}}

@@ -1,11 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 /** Downloaded and built dependencies live here, keyed by version (see scripts/deps/install.sh). */
-export const CACHE_DIR = process.env.OCIREG_CACHE ?? path.join(homedir(), '.cache', 'ocireg');
+export function cacheDir(): string {
+  return process.env.OCIREG_CACHE ?? path.join(homedir(), '.cache', 'ocireg');
+}
 
 /** Versions shared with install.sh, from scripts/deps/versions.env. */
 export function pinnedVersions(): { kafka: string; minio: string } {
@@ -18,18 +20,26 @@ export function pinnedVersions(): { kafka: string; minio: string } {
   return { kafka: value('KAFKA_VERSION'), minio: value('MINIO_VERSION') };
 }
 
+const NOT_INSTALLED = 'is not installed: run bash scripts/deps/install.sh';
+
 export function kafkaClasspath(): string {
-  return path.join(CACHE_DIR, `kafka-${pinnedVersions().kafka}`, 'libs', '*');
+  const { kafka } = pinnedVersions();
+  const libs = path.join(cacheDir(), `kafka-${kafka}`, 'libs');
+  if (!existsSync(path.join(libs, `kafka_2.13-${kafka}.jar`))) throw new Error(`Kafka ${kafka} ${NOT_INSTALLED} (looked in ${libs})`);
+  return path.join(libs, '*');
 }
 
 export function minioBinary(): string {
-  return path.join(CACHE_DIR, `minio-${pinnedVersions().minio}`, 'minio');
+  const { minio } = pinnedVersions();
+  const binary = path.join(cacheDir(), `minio-${minio}`, 'minio');
+  if (!existsSync(binary)) throw new Error(`MinIO ${minio} ${NOT_INSTALLED} (looked for ${binary})`);
+  return binary;
 }
 
 /** Debian installs PostgreSQL under /usr/lib/postgresql/<major>/bin; take the newest. */
 export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
-  const majors = readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
-  if (majors.length === 0) throw new Error('PostgreSQL is not installed: run bash scripts/deps/install.sh');
+  const majors = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
+  if (majors.length === 0) throw new Error(`PostgreSQL ${NOT_INSTALLED}`);
   return path.join(root, majors[0]!, 'bin');
 }
