@@ -15,6 +15,9 @@ pnpm run typecheck:tests
 rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
+# helm lint, helm template (default, all features, trial) and validation of the rendered
+# manifests against the Kubernetes API types; the chart's vitest file runs above.
+CHART_TEST_SKIP_VITEST=1 bash charts/test.sh || status=1
 # No API token issued during the run may appear in any service log.
 node scripts/check-logs-for-secrets.mjs || status=1
 
