@@ -16,9 +16,8 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { isRegistryError, toGrpcError } from '@ocireg/errors';
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
-import type { Registry } from 'prom-client';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { Counter, Histogram } from 'prom-client';
+import { grpcServerMetrics, type Registry } from '@ocireg/metrics';
 
 /** What every handler gets besides its request: the caller's request id and a logger bound to it. */
 export interface CallContext {
@@ -64,7 +63,7 @@ export interface RunningGrpcServer {
 
 export async function startGrpcServer(options: GrpcServerOptions, services: GrpcServiceBinding[]): Promise<RunningGrpcServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  const instruments = serverInstruments(options.metrics);
+  const instruments = grpcServerMetrics(options.metrics);
 
   const inFlight = { count: 0 };
   for (const { definition, implementation } of services) {
@@ -116,21 +115,7 @@ function serviceNameOf(definition: ServiceDefinition): string {
   return first ? first.path.split('/')[1]! : 'unknown';
 }
 
-interface Instruments {
-  handled: Counter<'method' | 'code'>;
-  duration: Histogram<'method'>;
-}
-
-function serverInstruments(registry: Registry): Instruments {
-  const existing = registry.getSingleMetric('grpc_server_handled_total');
-  if (existing) {
-    return { handled: existing as Counter<'method' | 'code'>, duration: registry.getSingleMetric('grpc_server_handling_seconds') as Histogram<'method'> };
-  }
-  return {
-    handled: new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls completed, by method and status code', labelNames: ['method', 'code'], registers: [registry] }),
-    duration: new Histogram({ name: 'grpc_server_handling_seconds', help: 'gRPC call duration', labelNames: ['method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300], registers: [registry] }),
-  };
-}
+type Instruments = ReturnType<typeof grpcServerMetrics>;
 
 /** Wraps each async handler: request id + child logger, errors to gRPC status, metrics. */
 function adapt(definition: ServiceDefinition, implementation: Record<string, unknown>, logger: Logger, instruments: Instruments, inFlight: { count: number }): UntypedServiceImplementation {

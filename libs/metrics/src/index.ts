@@ -12,10 +12,13 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-export function grpcServerMetrics(registry: Registry) {
+/** The gRPC server's instruments; one set per registry, whoever asks first creates them. */
+export function grpcServerMetrics(registry: Registry): { handled: Counter<'method' | 'code'>; duration: Histogram<'method'> } {
+  const existing = registry.getSingleMetric('grpc_server_handled_total') as Counter<'method' | 'code'> | undefined;
+  if (existing) return { handled: existing, duration: registry.getSingleMetric('grpc_server_handling_seconds') as Histogram<'method'> };
   return {
     handled: new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls completed, by method and status code', labelNames: ['method', 'code'], registers: [registry] }),
-    duration: new Histogram({ name: 'grpc_server_handling_seconds', help: 'gRPC call duration', labelNames: ['method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] }),
+    duration: new Histogram({ name: 'grpc_server_handling_seconds', help: 'gRPC call duration', labelNames: ['method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300], registers: [registry] }),
   };
 }
 

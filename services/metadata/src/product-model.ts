@@ -5,7 +5,7 @@ import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { recordEvent } from './outbox';
 import { workspaceUsage } from './registry-metadata';
-import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
+import { effectiveRole, roleAllows, strongestRole, type PackageAction, type Role } from './roles';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
 export interface WorkspaceRecord {
@@ -346,7 +346,7 @@ export class ProductModel {
       const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
       return { role, packageExists: true, publicPull: row.public_pull };
     }
-    const wouldInherit = row.default_role ?? strongest(row.any_roles ?? []);
+    const wouldInherit = row.default_role ?? strongestRole(row.any_roles ?? []);
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
@@ -559,10 +559,6 @@ export class ProductModel {
       client.release();
     }
   }
-}
-
-function strongest(roles: Role[]): Role | undefined {
-  return effectiveRole({ repositoryRole: roles.includes('admin') ? 'admin' : roles.includes('write') ? 'write' : roles.includes('read') ? 'read' : undefined, workspaceAdmin: false });
 }
 
 function packageName(workspaceSlug: string, name: string): string {

@@ -22,9 +22,12 @@ export interface RoleSources {
 /** The one place that decides a user's role on a package: the strongest of what applies. */
 export function effectiveRole(sources: RoleSources): Role | undefined {
   if (sources.workspaceAdmin) return 'admin';
-  const candidates = [sources.repositoryRole, sources.packageGrant].filter((role): role is Role => role !== undefined);
-  if (candidates.length === 0) return undefined;
-  return candidates.reduce((strongest, role) => (ROLES.indexOf(role) > ROLES.indexOf(strongest) ? role : strongest));
+  return strongestRole([sources.repositoryRole, sources.packageGrant]);
+}
+
+/** The strongest of some roles (undefined entries ignored), or undefined for none. */
+export function strongestRole(roles: ReadonlyArray<Role | undefined>): Role | undefined {
+  return roles.reduce<Role | undefined>((strongest, role) => (role !== undefined && (strongest === undefined || ROLES.indexOf(role) > ROLES.indexOf(strongest)) ? role : strongest), undefined);
 }
 
 export function roleAllows(role: Role | undefined, action: PackageAction): boolean {
