@@ -7,6 +7,7 @@ import { TokenAccessGuard } from './auth-guard';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { RegistryApi } from './registry-api';
+import { ListingApi } from './listing-api';
 import { createGatewayServer } from './server';
 
 runService(async () => {
@@ -35,7 +36,8 @@ runService(async () => {
     guard,
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
   });
-  const server = createGatewayServer({ api, logger, metrics });
+  const listings = new ListingApi({ guard, indexer: clients.indexer });
+  const server = createGatewayServer({ api, listings, logger, metrics });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 

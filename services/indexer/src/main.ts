@@ -2,13 +2,14 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { env, loadConfig, z } from '@ocireg/config';
-import { RegistryError } from '@ocireg/errors';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer, type AsyncService } from '@ocireg/grpc';
+import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC, runEventConsumer } from './consumer';
+import { indexerHandlers } from './grpc-handlers';
+import { Listings } from './listings';
 import { ReadModel } from './read-model';
 
 const configSchema = z.object({
@@ -34,21 +35,9 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const model = new ReadModel(pool);
 
-  const handlers: AsyncService<indexer.IndexerServiceServer> = {
-    async listImages(request) {
-      if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(request.workspace)) throw new RegistryError('INVALID_ARGUMENT', 'workspace: must be a workspace slug', { field: 'workspace' });
-      const limit = Math.min(Math.max(request.pageSize, 0) || 50, 500);
-      const page = await model.listImages(request.workspace, limit, request.pageToken ? Buffer.from(request.pageToken, 'base64url').toString('utf8') : '');
-      return {
-        images: page.images.map((image) => ({ repository: image.repository, lastDigest: image.lastDigest, lastPushedAt: image.lastPushedAt, tagCount: image.tagCount })),
-        nextPageToken: page.next ? Buffer.from(page.next, 'utf8').toString('base64url') : '',
-      };
-    },
-  };
-
   const grpcServer = await startGrpcServer(
     { name: 'indexer', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.indexer], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: indexer.IndexerServiceService, implementation: handlers }],
+    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool)) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 
