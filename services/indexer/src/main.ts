@@ -1,31 +1,20 @@
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
-import { env, loadConfig, z } from '@ocireg/config';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC, runEventConsumer } from './consumer';
+import { loadIndexerConfig } from './config';
 import { indexerHandlers } from './grpc-handlers';
 import { Listings } from './listings';
 import { ReadModel } from './read-model';
 
-const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50054),
-  METRICS_PORT: env.port(9104),
-  LOG_LEVEL: env.logLevel(),
-  DATABASE_URL: env.url(),
-  /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
-  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  KAFKA_BROKERS: env.list(),
-  KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
-});
 
 runService(async () => {
-  const config = loadConfig(configSchema);
+  const config = loadIndexerConfig();
   const logger = createLogger({ service: 'indexer', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('indexer');
   const lagSeconds = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [metrics] });
