@@ -8,7 +8,7 @@ import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } 
 import { CallerResolver } from './callers';
 import { ImageListings } from './image-listings';
 import { ListingSnapshot } from './listing-snapshot';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
 import { admin, auth, indexer, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
@@ -51,6 +51,22 @@ runService(async () => {
   // Kafka may be down at start: the relay connects lazily and keeps retrying; pushes never wait for it.
   producer.connect().catch((err: unknown) => logger.warn({ err }, 'Kafka not reachable yet; the outbox relay will retry'));
   relay.start();
+  new Gauge({
+    name: 'metadata_outbox_unpublished_events',
+    help: 'Registry events written but not yet published to the event transport',
+    registers: [metrics],
+    async collect() {
+      this.set((await relay.backlog()).events);
+    },
+  });
+  new Gauge({
+    name: 'metadata_outbox_oldest_unpublished_age_seconds',
+    help: 'Age of the oldest registry event not yet published (0 when none wait)',
+    registers: [metrics],
+    async collect() {
+      this.set((await relay.backlog()).oldestAgeSeconds);
+    },
+  });
 
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
