@@ -1,2 +1,3 @@
 export * from './blob-store';
 export * from './s3-store';
+export * from './fs-store';
