@@ -1,4 +1,5 @@
 import { env, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems } from '@ocireg/storage';
 
 export const configSchema = z.object({
   HTTP_HOST: env.host('0.0.0.0'),
@@ -9,11 +10,13 @@ export const configSchema = z.object({
   METADATA_ADDR: env.address(),
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
-  S3_ENDPOINT: env.url(),
-  S3_ACCESS_KEY: z.string().min(1),
-  S3_SECRET_KEY: z.string().min(1),
-  S3_BUCKET: z.string().min(3),
+  /** Blobs are read from S3/MinIO when S3_ENDPOINT is set, else from the filesystem under $DATA_DIR/blobs. */
+  S3_ENDPOINT: env.url().optional(),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  S3_BUCKET: z.string().min(3).optional(),
   S3_REGION: z.string().default('us-east-1'),
+  DATA_DIR: env.absolutePath().optional(),
   /** Revocations of API tokens arrive through Redis. */
   REDIS_URL: env.url(),
   /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
@@ -29,5 +32,10 @@ export const configSchema = z.object({
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(configSchema, source);
+  return loadConfig(
+    configSchema.superRefine((c, ctx) => {
+      for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+    }),
+    source,
+  );
 }

@@ -1,7 +1,7 @@
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, unaryCall } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { S3BlobStore } from '@ocireg/storage';
+import { createBlobStore } from '@ocireg/storage';
 import { Redis } from 'ioredis';
 import { TokenAccessGuard } from './auth-guard';
 import { closeServiceClients, createServiceClients } from './clients';
@@ -15,7 +15,7 @@ runService(async () => {
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('gateway');
   const clients = createServiceClients(config);
-  const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
+  const store = await createBlobStore(config);
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const subscriber = new Redis(config.REDIS_URL);
