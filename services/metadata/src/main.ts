@@ -47,7 +47,7 @@ runService(async () => {
 
   const kafka = new Kafka({ clientId: 'ocireg-metadata', brokers: [...config.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const relay = new OutboxRelay({ pool, producer, logger, pollMs: config.OUTBOX_POLL_MS });
+  const relay = new OutboxRelay({ pool, producer, logger, pollMs: config.OUTBOX_POLL_MS, databaseUrl: config.DATABASE_URL });
   // Kafka may be down at start: the relay connects lazily and keeps retrying; pushes never wait for it.
   producer.connect().catch((err: unknown) => logger.warn({ err }, 'Kafka not reachable yet; the outbox relay will retry'));
   relay.start();

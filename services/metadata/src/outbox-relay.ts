@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
-import type { Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import type { Logger } from '@ocireg/logger';
+import { OUTBOX_CHANNEL } from './outbox';
 
 export const EVENTS_TOPIC = 'registry.events';
 /** Only one relay publishes at a time (per-repository order across replicas). */
@@ -12,6 +13,8 @@ export interface OutboxRelayDeps {
   logger: Logger;
   pollMs: number;
   batchSize?: number;
+  /** For LISTEN: a commit of outbox rows wakes the relay at once (polling stays as the fallback). */
+  databaseUrl?: string;
 }
 
 /**
@@ -23,12 +26,18 @@ export class OutboxRelay {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private listener: Client | undefined;
+  private wake: (() => void) | undefined;
+  /** A commit was announced while a batch was being published: go again at once. */
+  private notified = false;
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
   start(): void {
+    if (this.deps.databaseUrl) void this.listen(this.deps.databaseUrl);
     const loop = async (failures: number) => {
       if (this.stopped) return;
+      this.wake = undefined;
       let delay = this.deps.pollMs;
       try {
         this.running = this.publishOnce().then(() => undefined);
@@ -39,14 +48,49 @@ export class OutboxRelay {
         delay = Math.min(this.deps.pollMs * 2 ** failures, 10_000);
         this.deps.logger.warn({ err, retryInMs: delay }, 'outbox relay could not publish; events wait in the outbox');
       }
-      if (!this.stopped) this.timer = setTimeout(() => void loop(failures), delay);
+      if (this.stopped) return;
+      if (failures === 0 && this.notified) delay = 0;
+      this.notified = false;
+      const next = () => {
+        clearTimeout(this.timer);
+        this.wake = undefined;
+        void loop(failures);
+      };
+      this.timer = setTimeout(next, delay);
+      // Only a healthy relay wakes early; after a failure it keeps its backoff.
+      if (failures === 0) this.wake = next;
     };
     void loop(0);
+  }
+
+  /** A dedicated connection LISTENs for outbox commits; on loss it reconnects, and polling covers the gap. */
+  private async listen(databaseUrl: string): Promise<void> {
+    while (!this.stopped) {
+      const client = new Client({ connectionString: databaseUrl });
+      try {
+        const lost = new Promise<void>((resolve) => {
+          client.once('error', () => resolve());
+          client.once('end', () => resolve());
+        });
+        await client.connect();
+        client.on('notification', () => (this.wake ? this.wake() : (this.notified = true)));
+        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        this.listener = client;
+        await lost;
+      } catch (err) {
+        if (!this.stopped) this.deps.logger.warn({ err }, 'outbox relay cannot LISTEN; polling only until it reconnects');
+      } finally {
+        this.listener = undefined;
+        await client.end().catch(() => undefined);
+      }
+      if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.listener?.end().catch(() => undefined);
     await this.running?.catch(() => undefined);
   }
 

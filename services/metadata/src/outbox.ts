@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { ManifestFacts } from '@ocireg/oci';
 
+/** PostgreSQL channel notified when outbox rows commit. */
+export const OUTBOX_CHANNEL = 'ocireg_outbox';
+
 /** What happened; consumers must ignore actions they do not know. */
 export type EventAction = 'manifest.pushed' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
 
@@ -48,6 +51,8 @@ export async function recordEvent(client: PoolClient, action: EventAction, targe
   const { rows } = await client.query<{ now: Date }>('SELECT now() AS now');
   const envelope: EventEnvelope = { schemaVersion: 1, id: randomUUID(), time: rows[0]!.now.toISOString(), action, target, actor: origin.actor, requestId: origin.requestId };
   await client.query('INSERT INTO outbox (event_id, repository, action, envelope) VALUES ($1, $2, $3, $4)', [envelope.id, target.repository, action, JSON.stringify(envelope)]);
+  // Delivered at commit: the relay publishes at once instead of at its next poll.
+  await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
   return envelope;
 }
 
