@@ -14,7 +14,7 @@ describe('accessStateBackend', () => {
 
   it('refuses neither, naming both variables', () => {
     expect(() => accessStateBackend({})).toThrow(ConfigError);
-    expect(() => accessStateBackend({})).toThrow(/REDIS_URL or DATABASE_URL/);
+    expect(() => accessStateBackend({})).toThrow(/REDIS_URL.*or DATABASE_URL.*required/);
   });
 });
 

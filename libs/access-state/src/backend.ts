@@ -10,11 +10,11 @@ export type AccessStateBackend = { kind: 'redis'; url: string } | { kind: 'postg
 export function accessStateBackend(env: { readonly REDIS_URL?: string; readonly DATABASE_URL?: string }): AccessStateBackend {
   if (env.REDIS_URL) return { kind: 'redis', url: env.REDIS_URL };
   if (env.DATABASE_URL) return { kind: 'postgres', url: env.DATABASE_URL };
-  throw new ConfigError([NEITHER_SET]);
+  throw new ConfigError([`REDIS_URL, DATABASE_URL: ${NEITHER_SET} (neither set)`]);
 }
 
 /** For config schemas that refine on the same rule. */
-export const NEITHER_SET = 'REDIS_URL or DATABASE_URL: one is required for token revocations and access changes (Redis pub/sub, or PostgreSQL LISTEN/NOTIFY in embedded mode) (neither set)';
+export const NEITHER_SET = 'one of REDIS_URL (Redis pub/sub) or DATABASE_URL (PostgreSQL LISTEN/NOTIFY, embedded mode) is required for token revocations and access changes';
 
 export function createAccessStateWriter(backend: AccessStateBackend, logger: Logger): AccessStateWriter {
   return backend.kind === 'redis' ? new RedisAccessStateWriter(backend.url, logger) : new PostgresAccessStateWriter(backend.url, logger);
