@@ -8,7 +8,7 @@ import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadAuthConfig } from './config';
 import { authHandlers } from './grpc-handlers';
-import { LoginLimiter } from './login-limiter';
+import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
 import type { PackageRole } from './scopes';
 import { loadSigningKeys } from './signing';
@@ -43,7 +43,7 @@ runService(async () => {
     await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
-  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: new LoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: createLoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
 
   const grpcServer = await startGrpcServer(
     { name: 'auth', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.auth], protoIncludeDirs: [PROTO_DIR] },
