@@ -1,3 +1,4 @@
+import { NEITHER_SET } from '@ocireg/access-state';
 import { env, loadConfig, z } from '@ocireg/config';
 
 export const configSchema = z.object({
@@ -14,8 +15,10 @@ export const configSchema = z.object({
   S3_SECRET_KEY: z.string().min(1),
   S3_BUCKET: z.string().min(3),
   S3_REGION: z.string().default('us-east-1'),
-  /** Revocations of API tokens arrive through Redis. */
-  REDIS_URL: env.url(),
+  /** Revocations of API tokens and access changes arrive through Redis when set... */
+  REDIS_URL: env.url().optional(),
+  /** ...else through PostgreSQL LISTEN/NOTIFY (embedded mode); one of the two is required. */
+  DATABASE_URL: env.url().optional(),
   /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
   PUBLIC_URL: env.url().optional(),
   /** The `service` of token challenges. */
@@ -29,5 +32,8 @@ export const configSchema = z.object({
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(configSchema, source);
+  return loadConfig(
+    configSchema.refine((c) => c.REDIS_URL || c.DATABASE_URL, { message: NEITHER_SET, path: ['REDIS_URL'] }),
+    source,
+  );
 }
