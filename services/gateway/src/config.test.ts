@@ -29,3 +29,18 @@ describe('gateway config: where revocations and access changes come from', () =>
     expect(() => loadGatewayConfig(base)).toThrow(/REDIS_URL.*DATABASE_URL.*required/);
   });
 });
+
+describe('gateway config: an empty variable counts as unset', () => {
+  it('takes an empty REDIS_URL as unset, so DATABASE_URL is used', () => {
+    const config = loadGatewayConfig({ ...base, REDIS_URL: '', DATABASE_URL: 'postgres://u:p@db:5432/ocireg' });
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('still refuses both empty', () => {
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: '', DATABASE_URL: '' })).toThrow(/REDIS_URL.*DATABASE_URL.*required/);
+  });
+
+  it('still refuses a REDIS_URL that is not a URL', () => {
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/);
+  });
+});

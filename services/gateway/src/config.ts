@@ -16,9 +16,9 @@ export const configSchema = z.object({
   S3_BUCKET: z.string().min(3),
   S3_REGION: z.string().default('us-east-1'),
   /** Revocations of API tokens and access changes arrive through Redis when set... */
-  REDIS_URL: env.url().optional(),
+  REDIS_URL: env.optionalUrl(),
   /** ...else through PostgreSQL LISTEN/NOTIFY (embedded mode); one of the two is required. */
-  DATABASE_URL: env.url().optional(),
+  DATABASE_URL: env.optionalUrl(),
   /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
   PUBLIC_URL: env.url().optional(),
   /** The `service` of token challenges. */

@@ -7,7 +7,7 @@ export const configSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url(),
   /** Changes of access are announced to gateways through Redis; without it, through PostgreSQL (embedded mode). */
-  REDIS_URL: env.url().optional(),
+  REDIS_URL: env.optionalUrl(),
   /** Auth checks the API tokens of admin calls. */
   AUTH_ADDR: env.address(),
   /** Where the outbox relay publishes registry events. */
