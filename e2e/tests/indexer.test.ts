@@ -33,7 +33,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
 
     let images: indexer.Image[] = [];
     while (Date.now() - pushedAt < 30_000) {
-      images = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images;
+      images = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images;
       if (images[0]?.tagCount === 2) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -50,7 +50,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const isolatedClient = createGrpcClient(indexer.IndexerServiceClient, isolated.grpcAddresses.indexer);
     try {
       const workspace = await loginNewWorkspace(isolated);
-      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images.map((image) => image.repository).sort();
+      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images.map((image) => image.repository).sort();
       const waitFor = async (expected: string[], timeoutMs: number) => {
         const deadline = Date.now() + timeoutMs;
         let seen = await listed();
@@ -129,7 +129,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const deadline = Date.now() + 30_000;
     let listed: indexer.Image[] = [];
     while (Date.now() < deadline && listed.length === 0) {
-      listed = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, pageSize: 10, pageToken: '' })).images;
+      listed = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images;
       if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(listed.map((image) => image.repository)).toEqual([`${workspace.slug}/after-poison`]);

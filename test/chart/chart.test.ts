@@ -65,7 +65,7 @@ const deploymentOf = (manifests: Manifest[], service: Service) => manifests.find
 
 /** The variables a service's zod schema declares, and which of them have no default (required). */
 function configVariables(service: Service): { all: string[]; required: string[] } {
-  const file = service === 'indexer' ? 'services/indexer/src/main.ts' : `services/${service}/src/config.ts`;
+  const file = `services/${service}/src/config.ts`;
   const source = readFileSync(path.join(ROOT, file), 'utf8');
   const body = source.slice(source.indexOf('z.object({'));
   const all: string[] = [];
@@ -285,11 +285,13 @@ const DESIGNED_CALLS = [
   'auth -> postgres',
   'auth -> redis',
   'metadata -> auth',
+  'metadata -> indexer',
   'metadata -> postgres',
   'metadata -> redis',
   'metadata -> kafka',
   'blob-upload -> s3',
   'blob-upload -> redis',
+  'indexer -> metadata',
   'indexer -> kafka',
   'indexer -> postgres',
   'migrations -> postgres',

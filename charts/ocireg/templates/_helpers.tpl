@@ -209,7 +209,7 @@ affinity: {{- toYaml . | nindent 2 }}
 - { name: METRICS_PORT, value: {{ .Values.metadata.metricsPort | quote }} }
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "INDEXER_ADDR" "KAFKA_BROKERS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- end -}}
@@ -229,6 +229,6 @@ affinity: {{- toYaml . | nindent 2 }}
 - { name: METRICS_PORT, value: {{ .Values.indexer.metricsPort | quote }} }
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 - { name: KAFKA_GROUP_ID, value: {{ .Values.indexer.kafkaGroupId | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR" "KAFKA_BROKERS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{- end -}}

@@ -23,4 +23,10 @@ describe('loadConfig', () => {
       expect(message).not.toContain('short');
     }
   });
+
+  it('accepts only absolute paths for env.absolutePath', () => {
+    const paths = z.object({ DATA_DIR: env.absolutePath() });
+    expect(loadConfig(paths, { DATA_DIR: '/var/lib/ocireg' }).DATA_DIR).toBe('/var/lib/ocireg');
+    expect(() => loadConfig(paths, { DATA_DIR: 'data' })).toThrow(/DATA_DIR: expected an absolute path/);
+  });
 });

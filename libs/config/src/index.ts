@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 export { z };
@@ -55,4 +56,6 @@ export const env = {
   bytes: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   seconds: (fallback: number) => z.coerce.number().positive().default(fallback),
   list: () => z.string().min(1).transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean)),
+  /** An absolute path (e.g. DATA_DIR): relative ones would depend on the directory a service starts in. */
+  absolutePath: () => z.string().refine((value) => path.isAbsolute(value), 'expected an absolute path'),
 };

@@ -76,3 +76,4 @@ export const MEDIA_TYPES = {
 } as const;
 
 export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList]);
+export * from './describe';

@@ -1,2 +1,4 @@
 export * from './blob-store';
 export * from './s3-store';
+export * from './fs-store';
+export * from './create-blob-store';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
-import type { BlobStore, ObjectStat, UploadedPart } from './blob-store';
+import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, type BlobStore, type ByteRange, type ObjectStat, type UploadedPart } from './blob-store';
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -54,9 +54,17 @@ export class S3BlobStore implements BlobStore {
     await this.client.putObject(this.bucket, key, data, data.length);
   }
 
-  read(key: string, range?: { offset: number; length?: number }): Promise<Readable> {
-    if (!range) return this.client.getObject(this.bucket, key);
-    return this.client.getPartialObject(this.bucket, key, range.offset, range.length);
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (range) assertValidRange(range);
+    try {
+      // {offset: 0} alone is the whole object; the client sends no Range header for it either.
+      if (!range || (range.offset === 0 && range.length === undefined)) return await this.client.getObject(this.bucket, key);
+      return await this.client.getPartialObject(this.bucket, key, range.offset, range.length);
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(key);
+      if (errorCode(err) === 'InvalidRange') throw rangeNotSatisfiable();
+      throw err;
+    }
   }
 
   async stat(key: string): Promise<ObjectStat | undefined> {
@@ -74,7 +82,11 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
+function errorCode(err: unknown): string | undefined {
+  return (err as { code?: string } | undefined)?.code;
+}
+
 function isNotFound(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
+  const code = errorCode(err);
   return code === 'NotFound' || code === 'NoSuchKey';
 }

@@ -133,3 +133,4 @@ export async function startDependencies(options: StartOptions = {}): Promise<Sta
     },
   };
 }
+export { createDatabase } from './databases';

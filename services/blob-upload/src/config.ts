@@ -1,4 +1,5 @@
 import { env, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -8,12 +9,16 @@ export const configSchema = z.object({
   GRPC_PORT: env.port(50053),
   METRICS_PORT: env.port(9103),
   LOG_LEVEL: env.logLevel(),
-  REDIS_URL: env.url(),
-  S3_ENDPOINT: env.url(),
-  S3_ACCESS_KEY: z.string().min(1),
-  S3_SECRET_KEY: z.string().min(1),
-  S3_BUCKET: z.string().min(3),
+  /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
+  REDIS_URL: env.url().optional(),
+  /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs. */
+  S3_ENDPOINT: env.url().optional(),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  S3_BUCKET: z.string().min(3).optional(),
   S3_REGION: z.string().default('us-east-1'),
+  /** State of embedded mode (blobs, upload sessions) when S3_ENDPOINT / REDIS_URL are not set. */
+  DATA_DIR: env.absolutePath().optional(),
   /** Bytes per S3 part; 8 MiB keeps a 32 GiB layer within 10,000 parts with room to spare. */
   UPLOAD_PART_SIZE: env.bytes(8 * MiB),
   /** Largest blob (layer) accepted. */
@@ -29,7 +34,14 @@ export type BlobUploadConfig = ReturnType<typeof loadBlobUploadConfig>;
 export function loadBlobUploadConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
     configSchema.refine((c) => c.UPLOAD_PART_SIZE >= 5 * MiB, { message: 'must be at least 5 MiB (S3 minimum part size)', path: ['UPLOAD_PART_SIZE'] })
-      .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= 10_000, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] }),
+      .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= 10_000, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] })
+      .refine((c) => c.REDIS_URL || c.DATA_DIR, {
+        message: 'upload sessions need REDIS_URL (Redis) or DATA_DIR (JSON files under $DATA_DIR/upload-sessions)',
+        path: ['REDIS_URL'],
+      })
+      .superRefine((c, ctx) => {
+        for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+      }),
     source,
   );
 }

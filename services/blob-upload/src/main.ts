@@ -1,12 +1,13 @@
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { blobupload, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
-import { S3BlobStore } from '@ocireg/storage';
+import { createBlobStore } from '@ocireg/storage';
 import { loadBlobUploadConfig } from './config';
 import { blobUploadHandlers } from './grpc-handlers';
-import { RedisSessionStore } from './sessions';
+import { FsSessionStore, RedisSessionStore } from './sessions';
 import { UploadService } from './upload-service';
 
 runService(async () => {
@@ -14,15 +15,16 @@ runService(async () => {
   const logger = createLogger({ service: 'blob-upload', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('blob-upload');
 
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  await redis.connect();
-  const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
-  await store.ensureBucket(config.S3_REGION);
+  // Without REDIS_URL (embedded mode) sessions are JSON files under DATA_DIR; the config requires one of the two.
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 }) : undefined;
+  await redis?.connect();
+  const store = await createBlobStore(config, { createBucket: true });
 
   const timeLimitSeconds = config.UPLOAD_TIME_LIMIT_SECONDS;
+  const sessionTtlSeconds = Math.ceil(timeLimitSeconds) + 3600;
   const uploads = new UploadService({
     store,
-    sessions: new RedisSessionStore(redis, Math.ceil(timeLimitSeconds) + 3600),
+    sessions: redis ? new RedisSessionStore(redis, sessionTtlSeconds) : new FsSessionStore(path.join(config.DATA_DIR!, 'upload-sessions'), sessionTtlSeconds),
     logger,
     limits: { partSize: config.UPLOAD_PART_SIZE, maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000 },
   });
@@ -43,7 +45,7 @@ runService(async () => {
     { name: 'sweeper', run: () => clearInterval(sweeper) },
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
-    { name: 'redis', run: () => redis.quit() },
+    { name: 'redis', run: () => redis?.quit() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'blob-upload ready');
 });

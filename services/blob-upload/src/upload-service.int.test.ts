@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
-import { MIN_PART_SIZE, S3BlobStore } from '@ocireg/storage';
-import { RedisSessionStore } from './sessions';
+import { createBlobStore, MIN_PART_SIZE, type BlobStore } from '@ocireg/storage';
+import { FsSessionStore, RedisSessionStore, type SessionStore } from './sessions';
 import { UploadService, type UploadLimits } from './upload-service';
 
 const MiB = 1024 * 1024;
-const env = process.env;
 
 function sha256(...chunks: Buffer[]): string {
   const hash = createHash('sha256');
@@ -20,30 +22,53 @@ async function* chunksOf(data: Buffer, size = 256 * 1024): AsyncIterable<Buffer>
   for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
 }
 
-describe('UploadService against MinIO and Redis', () => {
-  let redis: Redis;
-  let store: S3BlobStore;
+/** Where blobs and sessions live; `open` gives a fresh namespace, so the sweeper test touches no other file's sessions. */
+interface Backend {
+  name: string;
+  open(): Promise<{ store: BlobStore; sessions: () => SessionStore; close(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'MinIO and Redis',
+    async open() {
+      const redis = new Redis(process.env.REDIS_URL!);
+      const prefix = `test-${randomBytes(4).toString('hex')}`;
+      const store = await createBlobStore(process.env, { createBucket: true });
+      return { store, sessions: () => new RedisSessionStore(redis, 3600, prefix), close: async () => void (await redis.quit()) };
+    },
+  },
+  {
+    name: 'the filesystem (embedded mode, DATA_DIR)',
+    async open() {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'ocireg-upload-'));
+      const store = await createBlobStore({ DATA_DIR: dataDir });
+      return { store, sessions: () => new FsSessionStore(path.join(dataDir, 'upload-sessions'), 3600), close: () => rm(dataDir, { recursive: true, force: true }) };
+    },
+  },
+];
+
+describe.each(backends)('UploadService against $name', (backend) => {
+  let store: BlobStore;
+  let sessions: () => SessionStore;
+  let close: (() => Promise<void>) | undefined;
   const logger = createLogger({ service: 'test', level: 'silent' });
-  // Its own key namespace: the sweeper test must not touch other tests' sessions.
-  const prefix = `test-${randomBytes(4).toString('hex')}`;
 
   const service = (limits: Partial<UploadLimits> = {}, now?: () => number) =>
     new UploadService({
       store,
-      sessions: new RedisSessionStore(redis, 3600, prefix),
+      sessions: sessions(),
       logger,
       limits: { partSize: MIN_PART_SIZE, maxBlobSize: 64 * MiB, timeLimitMs: 60_000, ...limits },
       now,
     });
 
   beforeAll(async () => {
-    redis = new Redis(env.REDIS_URL!);
-    store = new S3BlobStore({ endpoint: env.S3_ENDPOINT!, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, bucket: env.S3_BUCKET!, region: env.S3_REGION ?? 'us-east-1' });
-    await store.ensureBucket(env.S3_REGION ?? 'us-east-1');
+    ({ store, sessions, close } = await backend.open());
   });
 
   afterAll(async () => {
-    await redis?.quit();
+    await close?.();
   });
 
   it('streams one big append into parts and verifies the digest', async () => {
@@ -118,7 +143,8 @@ describe('UploadService against MinIO and Redis', () => {
       code: 'BLOB_UPLOAD_UNKNOWN',
       message: expect.stringContaining('timed out'),
     });
-    expect(await redis.exists(`${prefix}:upload:${session.id}`)).toBe(0);
+    expect(await sessions().get(session.id)).toBeUndefined();
+    expect(await sessions().wasExpired(session.id)).toBe(true);
   });
 
   it('sweeps sessions past the time limit and frees their storage', async () => {
@@ -126,13 +152,14 @@ describe('UploadService against MinIO and Redis', () => {
     const uploads = service({ timeLimitMs: 1000 }, () => clock);
     const stale = await uploads.start('acme/app');
     await uploads.append(stale.id, 'acme/app', 0, chunksOf(randomBytes(100)));
-    const tailKey = (await new RedisSessionStore(redis, 60, prefix).get(stale.id))!.tail!.key;
+    const tailKey = (await sessions().get(stale.id))!.tail!.key;
     expect(await store.stat(tailKey)).toEqual({ size: 100 });
     clock += 500;
     const fresh = await uploads.start('acme/app');
     clock += 600; // stale is 1.1 s old, fresh 0.6 s
     expect(await uploads.sweepExpired()).toBeGreaterThanOrEqual(1);
-    expect(await redis.exists(`${prefix}:upload:${stale.id}`)).toBe(0);
+    expect(await sessions().get(stale.id)).toBeUndefined();
+    expect(await sessions().startedBefore(clock, 100)).not.toContain(stale.id);
     expect(await store.stat(tailKey)).toBeUndefined();
     expect(await uploads.status(fresh.id, 'acme/app')).toBe(0);
     await expect(uploads.status(stale.id, 'acme/app')).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });

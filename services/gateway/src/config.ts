@@ -1,5 +1,6 @@
 import { NEITHER_SET } from '@ocireg/access-state';
 import { env, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems } from '@ocireg/storage';
 
 export const configSchema = z.object({
   HTTP_HOST: env.host('0.0.0.0'),
@@ -10,11 +11,13 @@ export const configSchema = z.object({
   METADATA_ADDR: env.address(),
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
-  S3_ENDPOINT: env.url(),
-  S3_ACCESS_KEY: z.string().min(1),
-  S3_SECRET_KEY: z.string().min(1),
-  S3_BUCKET: z.string().min(3),
+  /** Blobs are read from S3/MinIO when S3_ENDPOINT is set, else from the filesystem under $DATA_DIR/blobs. */
+  S3_ENDPOINT: env.url().optional(),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  S3_BUCKET: z.string().min(3).optional(),
   S3_REGION: z.string().default('us-east-1'),
+  DATA_DIR: env.absolutePath().optional(),
   /** Revocations of API tokens and access changes arrive through Redis when set... */
   REDIS_URL: env.optionalUrl(),
   /** ...else through PostgreSQL LISTEN/NOTIFY (embedded mode); one of the two is required. */
@@ -33,7 +36,10 @@ export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
-    configSchema.refine((c) => c.REDIS_URL || c.DATABASE_URL, { message: NEITHER_SET, path: ['REDIS_URL'] }),
+    configSchema.superRefine((c, ctx) => {
+      for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+      if (!c.REDIS_URL && !c.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: NEITHER_SET });
+    }),
     source,
   );
 }

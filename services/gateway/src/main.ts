@@ -1,12 +1,13 @@
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, unaryCall } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { S3BlobStore } from '@ocireg/storage';
+import { createBlobStore } from '@ocireg/storage';
 import { accessStateBackend, createAccessStateReader } from '@ocireg/access-state';
 import { TokenAccessGuard } from './auth-guard';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { RegistryApi } from './registry-api';
+import { ListingApi } from './listing-api';
 import { createGatewayServer } from './server';
 
 runService(async () => {
@@ -14,7 +15,7 @@ runService(async () => {
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('gateway');
   const clients = createServiceClients(config);
-  const store = new S3BlobStore({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
+  const store = await createBlobStore(config);
 
   const accessState = createAccessStateReader(accessStateBackend(config), logger);
   const guard = new TokenAccessGuard({
@@ -33,7 +34,8 @@ runService(async () => {
     guard,
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
   });
-  const server = createGatewayServer({ api, logger, metrics });
+  const listings = new ListingApi({ guard, indexer: clients.indexer });
+  const server = createGatewayServer({ api, listings, logger, metrics });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 

@@ -200,20 +200,25 @@ export class RegistryApi {
   }
 
   /**
-   * The platform an image's config names ("os/arch[/variant]"), for listings.
-   * Best effort: only image configs up to 1 MiB, and any problem means "".
+   * The platform ("os/arch[/variant]") and created time an image's config
+   * names, for listings. Best effort: only image configs up to 1 MiB, and any
+   * problem means "".
    */
-  private async platformOf(name: string, config: { digest: string; mediaType: string; size: number } | undefined, requestId: string): Promise<string> {
-    if (!config || !IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > 1024 * 1024) return '';
+  private async configFacts(name: string, config: { digest: string; mediaType: string; size: number } | undefined, requestId: string): Promise<{ platform: string; created: string }> {
+    const none = { platform: '', created: '' };
+    if (!config || !IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > 1024 * 1024) return none;
     try {
       const { metadata } = this.deps.clients;
       const { blob } = await unaryCall(metadata.statBlob.bind(metadata), { repository: name, digest: config.digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-      if (!blob || blob.size > 1024 * 1024) return '';
-      const document = JSON.parse((await buffer(await this.deps.store.read(blob.storageKey))).toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
+      if (!blob || blob.size > 1024 * 1024) return none;
+      const document = JSON.parse((await buffer(await this.deps.store.read(blob.storageKey))).toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown; created?: unknown };
       const parts = [document.os, document.architecture, document.variant].filter((part): part is string => typeof part === 'string' && /^[A-Za-z0-9._-]{1,40}$/.test(part));
-      return typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '';
+      return {
+        platform: typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '',
+        created: typeof document.created === 'string' && document.created.length <= 64 ? document.created : '',
+      };
     } catch {
-      return '';
+      return none;
     }
   }
 
@@ -356,7 +361,7 @@ export class RegistryApi {
       throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${reference}`, { digest: reference });
     }
     const { metadata } = this.deps.clients;
-    const platform = await this.platformOf(name, parsed.config, requestId);
+    const { platform, created } = await this.configFacts(name, parsed.config, requestId);
     await unaryCall(
       metadata.putManifest.bind(metadata),
       {
@@ -372,6 +377,7 @@ export class RegistryApi {
         artifactType: parsed.artifactType ?? '',
         annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
         platform,
+        created,
       },
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );

@@ -1,30 +1,20 @@
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
-import { env, loadConfig, z } from '@ocireg/config';
-import { RegistryError } from '@ocireg/errors';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer, type AsyncService } from '@ocireg/grpc';
+import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC, runEventConsumer } from './consumer';
+import { loadIndexerConfig } from './config';
+import { indexerHandlers } from './grpc-handlers';
+import { Listings } from './listings';
 import { ReadModel } from './read-model';
 
-const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50054),
-  METRICS_PORT: env.port(9104),
-  LOG_LEVEL: env.logLevel(),
-  DATABASE_URL: env.url(),
-  /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
-  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  KAFKA_BROKERS: env.list(),
-  KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
-});
 
 runService(async () => {
-  const config = loadConfig(configSchema);
+  const config = loadIndexerConfig();
   const logger = createLogger({ service: 'indexer', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('indexer');
   const lagSeconds = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [metrics] });
@@ -34,21 +24,9 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const model = new ReadModel(pool);
 
-  const handlers: AsyncService<indexer.IndexerServiceServer> = {
-    async listImages(request) {
-      if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(request.workspace)) throw new RegistryError('INVALID_ARGUMENT', 'workspace: must be a workspace slug', { field: 'workspace' });
-      const limit = Math.min(Math.max(request.pageSize, 0) || 50, 500);
-      const page = await model.listImages(request.workspace, limit, request.pageToken ? Buffer.from(request.pageToken, 'base64url').toString('utf8') : '');
-      return {
-        images: page.images.map((image) => ({ repository: image.repository, lastDigest: image.lastDigest, lastPushedAt: image.lastPushedAt, tagCount: image.tagCount })),
-        nextPageToken: page.next ? Buffer.from(page.next, 'utf8').toString('base64url') : '',
-      };
-    },
-  };
-
   const grpcServer = await startGrpcServer(
     { name: 'indexer', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.indexer], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: indexer.IndexerServiceService, implementation: handlers }],
+    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool)) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 

@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { ManifestFacts } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
 
 /** The envelope metadata writes (docs/events.md), version 1. */
@@ -7,10 +8,29 @@ export interface RegistryEvent {
   id: string;
   time: string;
   action: string;
-  target: { workspace: string; repository: string; package?: string; digest?: string; tag?: string };
+  target: {
+    workspace: string;
+    repository: string;
+    package?: string;
+    digest?: string;
+    mediaType?: string;
+    size?: number;
+    tag?: string;
+    linkedRepositoryId?: string;
+    project?: string;
+    manifest?: ManifestFacts;
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Actions whose target must name what they change. */
+const NEEDS = {
+  'manifest.pushed': ['digest', 'mediaType', 'manifest'],
+  'manifest.deleted': ['digest'],
+  'tag.updated': ['digest', 'tag'],
+  'tag.deleted': ['tag'],
+  'package.linked': ['linkedRepositoryId'],
+} as const satisfies Record<string, ReadonlyArray<keyof RegistryEvent['target']>>;
 
 /** Why an event cannot be applied (it goes to the dead-letter topic), or undefined. */
 export function rejectionOf(event: unknown): string | undefined {
@@ -21,17 +41,17 @@ export function rejectionOf(event: unknown): string | undefined {
   if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time))) return 'missing or malformed time';
   if (typeof e.action !== 'string') return 'missing action';
   if (!e.target || typeof e.target.repository !== 'string' || typeof e.target.workspace !== 'string') return 'missing target';
+  if (!e.target.repository.startsWith(`${e.target.workspace}/`)) return 'target repository is not in its workspace';
+  const missing = (NEEDS[e.action as keyof typeof NEEDS] ?? []).filter((field) => e.target?.[field] === undefined || e.target[field] === '');
+  if (missing.length > 0) return `${e.action} without target.${missing.join(', target.')}`;
   return undefined;
 }
 
-export interface ImageListing {
-  repository: string;
-  lastDigest: string;
-  lastPushedAt: string;
-  tagCount: number;
-}
-
-/** Applies events idempotently (each event id once) and answers listing queries. */
+/**
+ * Applies registry events to the listing tables. Each event id is applied
+ * once; times guard against older events overwriting newer state, so a
+ * replay or a rebuild gives the same tables.
+ */
 export class ReadModel {
   constructor(private readonly pool: Pool) {}
 
@@ -40,42 +60,121 @@ export class ReadModel {
     return inTransaction(this.pool, async (client) => {
       const fresh = await client.query('INSERT INTO idx_applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [event.id]);
       if (fresh.rowCount === 0) return false;
-      const { target } = event;
-      switch (event.action) {
-        case 'manifest.pushed':
-          await client.query(
-            `INSERT INTO idx_images (repository, workspace, package, last_digest, last_pushed_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (repository) DO UPDATE SET
-               last_digest = CASE WHEN EXCLUDED.last_pushed_at >= idx_images.last_pushed_at THEN EXCLUDED.last_digest ELSE idx_images.last_digest END,
-               last_pushed_at = GREATEST(idx_images.last_pushed_at, EXCLUDED.last_pushed_at)`,
-            [target.repository, target.workspace, target.package ?? '', target.digest ?? '', event.time],
-          );
-          break;
-        case 'tag.updated':
-          await client.query(
-            `INSERT INTO idx_tags (repository, tag, digest, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (repository, tag) DO UPDATE SET digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at WHERE idx_tags.updated_at <= EXCLUDED.updated_at`,
-            [target.repository, target.tag, target.digest, event.time],
-          );
-          break;
-        case 'tag.deleted':
-          await client.query('DELETE FROM idx_tags WHERE repository = $1 AND tag = $2 AND updated_at <= $3', [target.repository, target.tag, event.time]);
-          break;
-        default:
-          // manifest.deleted, package.linked and future actions: nothing to list yet.
-          break;
-      }
+      await applyChange(client, event);
       return true;
     });
   }
 
-  async listImages(workspace: string, limit: number, after: string): Promise<{ images: ImageListing[]; next: string }> {
-    const { rows } = await this.pool.query<{ repository: string; last_digest: string; last_pushed_at: Date; tag_count: string }>(
-      `SELECT i.repository, i.last_digest, i.last_pushed_at, (SELECT count(*) FROM idx_tags t WHERE t.repository = i.repository) AS tag_count
-       FROM idx_images i WHERE i.workspace = $1 AND i.repository COLLATE "C" > $2 ORDER BY i.repository COLLATE "C" LIMIT $3`,
-      [workspace, after, limit + 1],
-    );
-    const images = rows.slice(0, limit).map((row) => ({ repository: row.repository, lastDigest: row.last_digest, lastPushedAt: row.last_pushed_at.toISOString(), tagCount: Number(row.tag_count) }));
-    return { images, next: rows.length > limit ? (images[images.length - 1]?.repository ?? '') : '' };
+  /**
+   * Replaces the listing tables with what `events` (a snapshot of metadata)
+   * build, in one transaction: readers see the old model until it commits.
+   * Applied event ids stay, so redelivered live events are still skipped.
+   */
+  async rebuild(snapshotPages: AsyncIterable<RegistryEvent[]>): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query('LOCK TABLE idx_packages, idx_manifests, idx_tags, idx_images IN EXCLUSIVE MODE');
+      await client.query('TRUNCATE idx_packages, idx_manifests, idx_tags, idx_images');
+      let applied = 0;
+      for await (const events of snapshotPages) {
+        for (const event of events) {
+          await applyChange(client, event);
+          applied += 1;
+        }
+      }
+      return applied;
+    });
   }
+}
+
+async function applyChange(client: PoolClient, event: RegistryEvent): Promise<void> {
+  const { target } = event;
+  switch (event.action) {
+    case 'package.linked':
+      await client.query(
+        `INSERT INTO idx_packages (repository, workspace, name, source_repository_id, project, linked_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (repository) DO UPDATE SET source_repository_id = EXCLUDED.source_repository_id, project = EXCLUDED.project, linked_at = EXCLUDED.linked_at
+         WHERE idx_packages.linked_at <= EXCLUDED.linked_at`,
+        [target.repository, target.workspace, packageName(target), target.linkedRepositoryId, target.project ?? '', event.time],
+      );
+      return;
+    case 'package.deleted':
+      await client.query('DELETE FROM idx_packages WHERE repository = $1 AND linked_at <= $2', [target.repository, event.time]);
+      return;
+    case 'manifest.pushed':
+      await insertManifest(client, event);
+      break;
+    case 'manifest.deleted':
+      await client.query('DELETE FROM idx_manifests WHERE repository = $1 AND digest = $2 AND pushed_at <= $3', [target.repository, target.digest, event.time]);
+      break;
+    case 'tag.updated':
+      await client.query(
+        `INSERT INTO idx_tags (repository, tag, digest, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (repository, tag) DO UPDATE SET digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at WHERE idx_tags.updated_at <= EXCLUDED.updated_at`,
+        [target.repository, target.tag, target.digest, event.time],
+      );
+      break;
+    case 'tag.deleted':
+      await client.query('DELETE FROM idx_tags WHERE repository = $1 AND tag = $2 AND updated_at <= $3', [target.repository, target.tag, event.time]);
+      break;
+    default:
+      // Actions added later: nothing to list (docs/events.md: consumers ignore them).
+      return;
+  }
+  await refreshImage(client, target.repository, target.workspace);
+}
+
+async function insertManifest(client: PoolClient, event: RegistryEvent): Promise<void> {
+  const { target } = event;
+  const facts = target.manifest!;
+  await client.query(
+    `INSERT INTO idx_manifests (repository, digest, media_type, kind, artifact_type, manifest_size, platform_os, platform_architecture, platform_variant, created, subject, config, layers, entries, pushed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (repository, digest) DO NOTHING`,
+    [
+      target.repository,
+      target.digest,
+      target.mediaType,
+      facts.kind,
+      facts.artifactType,
+      target.size ?? 0,
+      facts.platform?.os ?? null,
+      facts.platform?.architecture ?? null,
+      facts.platform?.variant ?? null,
+      facts.created ?? null,
+      facts.subject ?? null,
+      facts.config ? JSON.stringify(facts.config) : null,
+      JSON.stringify(facts.layers),
+      JSON.stringify(facts.entries),
+      event.time,
+    ],
+  );
+}
+
+/** Recomputes a repository's listing row from its manifests and tags (or removes it when it holds none). */
+async function refreshImage(client: PoolClient, repository: string, workspace: string): Promise<void> {
+  const updated = await client.query(
+    `WITH activity AS (
+       SELECT digest, pushed_at AS at FROM idx_manifests WHERE repository = $1
+       UNION ALL SELECT digest, updated_at FROM idx_tags WHERE repository = $1
+     ), latest AS (
+       SELECT digest, at FROM activity ORDER BY at DESC, digest DESC LIMIT 1
+     ), blobs AS (
+       SELECT DISTINCT b->>'digest' AS digest, (b->>'size')::bigint AS size
+       FROM idx_manifests m, jsonb_array_elements(m.layers || CASE WHEN m.config IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(m.config) END) b
+       WHERE m.repository = $1
+     )
+     INSERT INTO idx_images (repository, workspace, name, last_digest, last_pushed_at, tag_count, manifest_count, total_size)
+     SELECT $1, $2, substr($1, length($2) + 2), latest.digest, latest.at,
+            (SELECT count(*) FROM idx_tags WHERE repository = $1),
+            (SELECT count(*) FROM idx_manifests WHERE repository = $1),
+            (SELECT COALESCE(sum(size), 0) FROM blobs)
+     FROM latest WHERE EXISTS (SELECT 1 FROM idx_manifests WHERE repository = $1)
+     ON CONFLICT (repository) DO UPDATE SET last_digest = EXCLUDED.last_digest, last_pushed_at = EXCLUDED.last_pushed_at,
+       tag_count = EXCLUDED.tag_count, manifest_count = EXCLUDED.manifest_count, total_size = EXCLUDED.total_size`,
+    [repository, workspace],
+  );
+  if (updated.rowCount === 0) await client.query('DELETE FROM idx_images WHERE repository = $1', [repository]);
+}
+
+function packageName(target: RegistryEvent['target']): string {
+  return target.package || target.repository.slice(target.workspace.length + 1);
 }

@@ -187,16 +187,15 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
     },
     async listImages(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);
-      const page = await listings.listImages(request, request.pageSize, request.pageToken);
-      return { images: page.items, nextPageToken: page.nextPageToken };
+      return listings.listImages(request, ctx.requestId);
     },
     async getImage(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);
-      return listings.getImage(request.workspaceSlug, request.name);
+      return listings.getImage(request.workspaceSlug, request.name, ctx.requestId);
     },
     async getTag(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);
-      return listings.getTag(request.workspaceSlug, request.name, request.tag);
+      return listings.getTag(request.workspaceSlug, request.name, request.tag, ctx.requestId);
     },
     async getStorageUsage(request, ctx) {
       await workspaceReader(ctx, request.workspaceSlug);

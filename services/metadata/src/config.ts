@@ -10,6 +10,8 @@ export const configSchema = z.object({
   REDIS_URL: env.optionalUrl(),
   /** Auth checks the API tokens of admin calls. */
   AUTH_ADDR: env.address(),
+  /** The indexer serves the admin API's image listings from its read model. */
+  INDEXER_ADDR: env.address(),
   /** Where the outbox relay publishes registry events. */
   KAFKA_BROKERS: env.list(),
   /** How often the relay looks for new outbox rows. */

@@ -2,6 +2,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
+import type { ListingSnapshot } from './listing-snapshot';
 import type { ProductModel } from './product-model';
 import type { RegistryMetadata } from './registry-metadata';
 
@@ -10,7 +11,7 @@ const MAX_TAGS_PAGE = 1000;
 
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
-export function registryMetadataHandlers(store: RegistryMetadata, model: ProductModel): Server {
+export function registryMetadataHandlers(store: RegistryMetadata, model: ProductModel, snapshot: ListingSnapshot): Server {
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
@@ -34,6 +35,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
         annotations: parseAnnotations(request.annotationsJson),
         origin: originOf(ctx),
         platform: request.platform,
+        created: request.created || undefined,
       });
       return { digest };
     },
@@ -74,6 +76,10 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     async ensurePackage(request) {
       const found = await model.ensurePackageForPush(request.repository);
       return { packageId: found.id };
+    },
+    async exportListingSnapshot(request) {
+      const page = await snapshot.page(request.pageSize, request.pageToken);
+      return { eventsJson: page.events.map((event) => JSON.stringify(event)), nextPageToken: page.nextPageToken };
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

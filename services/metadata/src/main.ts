@@ -7,8 +7,9 @@ import { createLogger } from '@ocireg/logger';
 import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ImageListings } from './image-listings';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
-import { admin, auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { ListingSnapshot } from './listing-snapshot';
+import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
+import { admin, auth, indexer, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
@@ -27,6 +28,7 @@ runService(async () => {
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
   const model = new ProductModel(pool, new AccessStateChanges(accessState));
   const authClient = createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR);
+  const indexerClient = createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR);
   const callers = new CallerResolver({
     async introspect(secret) {
       const response = await unaryCall(authClient.introspectToken.bind(authClient), { secret });
@@ -37,8 +39,8 @@ runService(async () => {
   const grpcServer = await startGrpcServer(
     { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
     [
-      { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model) },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers, new ImageListings(pool)) },
+      { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model, new ListingSnapshot(pool)) },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers, new ImageListings(indexerClient)) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
@@ -49,6 +51,22 @@ runService(async () => {
   // Kafka may be down at start: the relay connects lazily and keeps retrying; pushes never wait for it.
   producer.connect().catch((err: unknown) => logger.warn({ err }, 'Kafka not reachable yet; the outbox relay will retry'));
   relay.start();
+  new Gauge({
+    name: 'metadata_outbox_unpublished_events',
+    help: 'Registry events written but not yet published to the event transport',
+    registers: [metrics],
+    async collect() {
+      this.set((await relay.backlog()).events);
+    },
+  });
+  new Gauge({
+    name: 'metadata_outbox_oldest_unpublished_age_seconds',
+    help: 'Age of the oldest registry event not yet published (0 when none wait)',
+    registers: [metrics],
+    async collect() {
+      this.set((await relay.backlog()).oldestAgeSeconds);
+    },
+  });
 
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
@@ -58,6 +76,7 @@ runService(async () => {
     { name: 'postgres', run: () => pool.end() },
     { name: 'access state', run: () => accessState.close() },
     { name: 'auth client', run: () => authClient.close() },
+    { name: 'indexer client', run: () => indexerClient.close() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'metadata ready');
 });

@@ -50,6 +50,14 @@ export class OutboxRelay {
     await this.running?.catch(() => undefined);
   }
 
+  /** Events not yet published and the age of the oldest, for the lag metrics (an outage of Kafka shows here). */
+  async backlog(): Promise<{ events: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.deps.pool.query<{ events: string; oldest_age: number | null }>(
+      'SELECT count(*) AS events, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age FROM outbox WHERE published_at IS NULL',
+    );
+    return { events: Number(rows[0]?.events ?? 0), oldestAgeSeconds: Math.max(rows[0]?.oldest_age ?? 0, 0) };
+  }
+
   /** One batch; returns how many events were published. */
   async publishOnce(): Promise<number> {
     const client = await this.deps.pool.connect();

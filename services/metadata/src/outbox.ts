@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
+import type { ManifestFacts } from '@ocireg/oci';
 
 /** What happened; consumers must ignore actions they do not know. */
-export type EventAction = 'manifest.pushed' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked';
+export type EventAction = 'manifest.pushed' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
 
 /** Who and which request caused a change, carried from the gateway in gRPC metadata. */
 export interface ChangeOrigin {
@@ -20,6 +21,10 @@ export interface EventTarget {
   tag?: string;
   /** For package.linked: the repository (source) id the package now inherits from. */
   linkedRepositoryId?: string;
+  /** For package.linked: the slug of that repository's project. */
+  project?: string;
+  /** For manifest.pushed: what listings show of the manifest. */
+  manifest?: ManifestFacts;
 }
 
 /** The versioned event envelope (docs/events.md). */
@@ -33,9 +38,21 @@ export interface EventEnvelope {
   requestId: string;
 }
 
-/** Appends an event to the outbox inside the caller's transaction, so it exists exactly when the change does. */
+/**
+ * Appends an event to the outbox inside the caller's transaction, so it
+ * exists exactly when the change does. Its time is the transaction's now(),
+ * the same value the changed rows carry, so a rebuild from the tables gives
+ * the indexer the same times as the events did.
+ */
 export async function recordEvent(client: PoolClient, action: EventAction, target: EventTarget, origin: ChangeOrigin): Promise<EventEnvelope> {
-  const envelope: EventEnvelope = { schemaVersion: 1, id: randomUUID(), time: new Date().toISOString(), action, target, actor: origin.actor, requestId: origin.requestId };
+  const { rows } = await client.query<{ now: Date }>('SELECT now() AS now');
+  const envelope: EventEnvelope = { schemaVersion: 1, id: randomUUID(), time: rows[0]!.now.toISOString(), action, target, actor: origin.actor, requestId: origin.requestId };
   await client.query('INSERT INTO outbox (event_id, repository, action, envelope) VALUES ($1, $2, $3, $4)', [envelope.id, target.repository, action, JSON.stringify(envelope)]);
   return envelope;
+}
+
+/** package.linked, naming the linked repository's project so listings can filter by it. */
+export async function recordPackageLinked(client: PoolClient, workspace: string, name: string, repositoryId: string, origin: ChangeOrigin): Promise<void> {
+  const { rows } = await client.query<{ project: string }>('SELECT p.slug AS project FROM source_repositories r JOIN projects p ON p.id = r.project_id WHERE r.id = $1', [repositoryId]);
+  await recordEvent(client, 'package.linked', { workspace, repository: `${workspace}/${name}`, package: name, linkedRepositoryId: repositoryId, project: rows[0]?.project ?? '' }, origin);
 }

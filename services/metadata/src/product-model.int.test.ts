@@ -3,9 +3,10 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
-import { ProductModel } from './product-model';
+import { OPERATOR, ProductModel } from './product-model';
 import { RegistryMetadata } from './registry-metadata';
-import { ImageListings } from './image-listings';
+import { ListingSnapshot } from './listing-snapshot';
+import type { EventEnvelope } from './outbox';
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -129,50 +130,36 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.getWorkspace(slug)).storageQuotaBytes).toBeUndefined();
   });
 
-  it('lists images by workspace, project and repository, with tags, sizes and platforms', async () => {
+  it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
     const { slug, api, web } = await world();
     const registry = new RegistryMetadata(pool);
-    const listings = new ImageListings(pool);
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
-    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'empty', repositoryId: web.id, actorUserId: '' });
-    const digestOf = (content: Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    const put = async (image: string, tags: string[], document: object, blobDigests: string[] = [], manifestDigests: string[] = [], platform?: string) => {
-      const content = Buffer.from(JSON.stringify(document));
-      const mediaType = (document as { mediaType: string }).mediaType;
-      await registry.putManifest({ repository: `${slug}/${image}`, tags, digest: digestOf(content), mediaType, content, blobDigests, manifestDigests, platform });
-      return { digest: digestOf(content), size: content.length };
-    };
+    await model.linkPackage(slug, 'site', api.id, OPERATOR);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
     await registry.linkBlob(`${slug}/server`, layer);
-    const amd64 = await put('server', [], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [{ digest: layer.digest }] }, [layer.digest], [], 'linux/arm64/v8');
-    const index = await put('server', ['v1', 'latest'], {
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { digest: amd64.digest, platform: { os: 'linux', architecture: 'amd64' } },
-        { digest: amd64.digest, platform: { os: 'unknown', architecture: 'unknown' } },
-      ],
-    }, [], [amd64.digest]);
-    await put('site', ['v1'], { mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] });
+    const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    const push = { repository: `${slug}/server`, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [layer.digest], manifestDigests: [], platform: 'linux/arm64/v8', created: '2026-01-02T03:04:05Z' };
+    await registry.putManifest({ ...push, tags: ['v1'] });
+    await registry.putManifest({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
 
-    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 10, '')).items.map((i) => i.name)).toEqual(['server', 'site']);
-    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: 'platform', repositoryId: web.id }, 10, '')).items.map((i) => i.name)).toEqual(['site']);
-    const firstPage = await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 1, '');
-    expect((await listings.listImages({ workspaceSlug: slug, projectSlug: '', repositoryId: '' }, 1, firstPage.nextPageToken)).items.map((i) => i.name)).toEqual(['site']);
-
-    const server = await listings.getImage(slug, 'server');
-    expect(server.image).toMatchObject({ name: 'server', tagCount: 2, manifestCount: 2, repositoryId: api.id });
-    expect(server.tags.map((t) => t.tag)).toEqual(['latest', 'v1']);
-    const indexDetails = server.manifests.find((m) => m.digest === index.digest)!;
-    expect(indexDetails.platforms).toEqual([{ os: 'linux', architecture: 'amd64', variant: '' }]);
-    expect(indexDetails.size).toBe(index.size + 5000);
-    expect(indexDetails.tags).toEqual(['latest', 'v1']);
-    expect(server.manifests.find((m) => m.digest === amd64.digest)).toMatchObject({ size: amd64.size + 5000, platforms: [{ os: 'linux', architecture: 'arm64', variant: 'v8' }] });
-
-    const tag = await listings.getTag(slug, 'server', 'v1');
-    expect(tag.tag.digest).toBe(index.digest);
-    await expect(listings.getTag(slug, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(listings.getImage(slug, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const snapshot = new ListingSnapshot(pool);
+    const exported: EventEnvelope[] = [];
+    for (let token = '', first = true; first || token; first = false) {
+      const page = await snapshot.page(1, token);
+      exported.push(...page.events.filter((event) => event.target.workspace === slug));
+      token = page.nextPageToken;
+    }
+    const { rows } = await pool.query<{ envelope: EventEnvelope }>("SELECT envelope FROM outbox WHERE split_part(repository, '/', 1) = $1 ORDER BY id", [slug]);
+    // The state the outbox describes: the last event per package / manifest / tag.
+    const latest = new Map<string, EventEnvelope>();
+    const keyOf = (e: EventEnvelope) => [e.action, e.target.repository, e.action === 'manifest.pushed' ? e.target.digest : '', e.target.tag ?? ''].join(' ');
+    for (const { envelope } of rows) latest.set(keyOf(envelope), envelope);
+    const comparable = (events: EventEnvelope[]) => events.map((e) => ({ action: e.action, time: e.time, target: e.action === 'tag.updated' ? { ...e.target, mediaType: undefined, size: undefined, manifest: undefined } : e.target })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(comparable(exported)).toEqual(comparable([...latest.values()]));
+    expect(exported.find((e) => e.action === 'manifest.pushed')?.target.manifest).toMatchObject({ kind: 'image', platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, created: '2026-01-02T03:04:05.000Z', config: { size: 5000 } });
+    expect(exported.find((e) => e.action === 'package.linked' && e.target.package === 'site')?.target).toMatchObject({ linkedRepositoryId: api.id, project: 'platform' });
   });
 
   it('reads and renames projects and repositories', async () => {

@@ -3,7 +3,7 @@ import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
-import { recordEvent } from './outbox';
+import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
 import { effectiveRole, roleAllows, strongestRole, type PackageAction, type Role } from './roles';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
@@ -254,7 +254,7 @@ export class ProductModel {
     const created = await this.idempotent(input.requestId, 'package', async (client) => {
       const inserted = await this.insertPackage(client, workspace, name, repositoryId);
       if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
-      await recordEvent(client, 'package.linked', { workspace: workspace.slug, repository: `${workspace.slug}/${name}`, package: name, linkedRepositoryId: repositoryId }, { actor: input.actorUserId, requestId: input.requestId });
+      await recordPackageLinked(client, workspace.slug, name, repositoryId, { actor: input.actorUserId, requestId: input.requestId });
       return { id: inserted.id, value: inserted };
     }, (id) => this.packageById(id));
     // Before, members' roles came from the workspace at large; now from the linked repository.
@@ -288,8 +288,8 @@ export class ProductModel {
     await this.requireRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
     await this.requireRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
     await inTransaction(this.pool, async (client) => {
-      await client.query('UPDATE packages SET repository_id = $2 WHERE id = $1', [current.id, repositoryId]);
-      await recordEvent(client, 'package.linked', { workspace: workspace.slug, repository: `${workspace.slug}/${current.name}`, package: current.name, linkedRepositoryId: repositoryId }, { actor, requestId: '' });
+      await client.query('UPDATE packages SET repository_id = $2, linked_at = now() WHERE id = $1', [current.id, repositoryId]);
+      await recordPackageLinked(client, workspace.slug, current.name, repositoryId, { actor, requestId: '' });
     });
     await this.changes.announce(`workspace:${workspace.slug}`);
     return { ...current, repositoryId };
@@ -380,7 +380,10 @@ export class ProductModel {
   async deletePackage(workspaceSlug: string, name: string): Promise<void> {
     const found = await this.getPackage(workspaceSlug, name);
     await this.refuseIfAny('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
-    await this.pool.query('DELETE FROM packages WHERE id = $1', [found.id]);
+    await inTransaction(this.pool, async (client) => {
+      await client.query('DELETE FROM packages WHERE id = $1', [found.id]);
+      await recordEvent(client, 'package.deleted', { workspace: found.workspaceSlug, repository: `${found.workspaceSlug}/${found.name}`, package: found.name }, { actor: '', requestId: '' });
+    });
     await this.changes.announce(`workspace:${found.workspaceSlug}`);
   }
 
@@ -452,7 +455,12 @@ export class ProductModel {
     const existing = await this.findPackage(workspace.id, name.image);
     if (existing) return { ...existing, workspaceSlug: workspace.slug };
     if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
-      const created = await this.insertPackage(this.pool, workspace, name.image, workspace.defaultRepositoryId);
+      const defaultRepositoryId = workspace.defaultRepositoryId;
+      const created = await inTransaction(this.pool, async (client) => {
+        const inserted = await this.insertPackage(client, workspace, name.image, defaultRepositoryId);
+        if (inserted) await recordPackageLinked(client, workspace.slug, name.image, defaultRepositoryId, { actor: '', requestId: '' });
+        return inserted;
+      });
       const found = created ?? (await this.findPackage(workspace.id, name.image));
       if (found) return { ...found, workspaceSlug: workspace.slug };
     }

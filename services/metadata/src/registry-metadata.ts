@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import { recordEvent, type ChangeOrigin } from './outbox';
-import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { describeManifest, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 
 export interface BlobRecord {
   digest: string;
@@ -32,6 +32,8 @@ export interface PutManifestInput {
   origin?: ChangeOrigin;
   /** "os/arch[/variant]" from an image's config, when the gateway could read it. */
   platform?: string;
+  /** The `created` time an image's config names (RFC 3339), when the gateway could read it. */
+  created?: string;
 }
 
 const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
@@ -89,9 +91,9 @@ export class RegistryMetadata {
       await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
       const insertedManifest = await client.query(
-        `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations, platform)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
-        [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null, platformOrNull(input.platform)],
+        `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations, platform, config_created)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
+        [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null, platformOrNull(input.platform), createdOrNull(input.created)],
       );
       const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
       if (references.length > 0) {
@@ -105,7 +107,10 @@ export class RegistryMetadata {
       const origin = input.origin ?? UNKNOWN_ORIGIN;
       const target = { workspace: name.workspace, repository: input.repository, package: name.image, digest: digest.value, mediaType: input.mediaType, size: input.content.length };
       // A re-push of the same bytes changes nothing, so it is no event; its tags still are.
-      if (insertedManifest.rowCount) await recordEvent(client, 'manifest.pushed', target, origin);
+      if (insertedManifest.rowCount) {
+        const manifest = describeManifest({ mediaType: input.mediaType, content: input.content, platform: platformOrNull(input.platform) ?? undefined, created: createdOrNull(input.created)?.toISOString() });
+        await recordEvent(client, 'manifest.pushed', { ...target, manifest }, origin);
+      }
       if (tags.length > 0) {
         await client.query(
           `INSERT INTO tags (repository, name, digest) SELECT $1, unnest($2::text[]), $3
@@ -290,6 +295,13 @@ async function refuseOverQuota(client: PoolClient, repository: string): Promise<
 
 function platformOrNull(platform: string | undefined): string | null {
   return platform && /^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(platform) ? platform : null;
+}
+
+/** The config's created time, or null when absent or not a time (it is informational only). */
+function createdOrNull(created: string | undefined): Date | null {
+  if (!created) return null;
+  const time = new Date(created);
+  return Number.isNaN(time.getTime()) || time.getUTCFullYear() < 1970 || time.getUTCFullYear() > 9999 ? null : time;
 }
 
 function unique(values: string[]): string[] {

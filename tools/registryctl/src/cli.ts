@@ -195,9 +195,13 @@ image
   .command('list <workspace>')
   .option('--project <slug>', 'only this project')
   .option('--repository <id>', 'only this repository')
-  .action(async (ws: string, o: { project?: string; repository?: string }) => {
+  .option('--prefix <name-prefix>', 'only names starting with this')
+  .option('--sort <order>', 'name or last-pushed', 'name')
+  .action(async (ws: string, o: { project?: string; repository?: string; prefix?: string; sort: string }) => {
+    if (o.sort !== 'name' && o.sort !== 'last-pushed') throw new Error('--sort must be name or last-pushed');
+    const sort = o.sort === 'last-pushed' ? admin.ImageSort.IMAGE_SORT_LAST_PUSHED : admin.ImageSort.IMAGE_SORT_NAME;
     const c = api();
-    print(await unaryCall(c.listImages.bind(c), { workspaceSlug: ws, projectSlug: o.project ?? '', repositoryId: o.repository ?? '', pageSize: 500, pageToken: '' }, as()));
+    print(await unaryCall(c.listImages.bind(c), { workspaceSlug: ws, projectSlug: o.project ?? '', repositoryId: o.repository ?? '', namePrefix: o.prefix ?? '', sort, pageSize: 500, pageToken: '' }, as()));
   });
 image.command('get <workspace> <name>').action(async (ws: string, name: string) => {
   const c = api();

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { SessionStore, UploadSession } from './sessions';
+
+function session(startedAt: number, changes: Partial<UploadSession> = {}): UploadSession {
+  const id = randomUUID();
+  return { id, repository: 'acme/app', storageKey: `blobs/${id}`, multipartId: 'mp-1', size: 0, parts: [], tail: null, startedAt, ...changes };
+}
+
+/**
+ * The behaviour every SessionStore shares; each backend's test calls this.
+ * `makeStore` returns a store with its own, empty namespace.
+ */
+export function sessionStoreContract(name: string, makeStore: (ttlSeconds: number) => SessionStore | Promise<SessionStore>): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    it('saves, replaces, gets and deletes a session', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      expect(await store.get(s.id)).toBeUndefined();
+      await store.save(s);
+      expect(await store.get(s.id)).toEqual(s);
+      const grown = { ...s, size: 12, parts: [{ partNumber: 1, etag: 'abc' }], tail: { key: `uploads/${s.id}/tail-12`, size: 2 } };
+      await store.save(grown);
+      expect(await store.get(s.id)).toEqual(grown);
+      await store.delete(s.id);
+      expect(await store.get(s.id)).toBeUndefined();
+      await store.delete(s.id); // idempotent
+    });
+
+    it('lists sessions started strictly before a time, oldest first, up to a limit', async () => {
+      const store = await makeStore(60);
+      const [old, middle, young] = [session(1000), session(2000), session(3000)];
+      for (const s of [young, old, middle]) await store.save(s);
+      expect(await store.startedBefore(3000, 10)).toEqual([old.id, middle.id]);
+      expect(await store.startedBefore(5000, 2)).toEqual([old.id, middle.id]);
+      expect(await store.startedBefore(1000, 10)).toEqual([]);
+      await store.delete(old.id);
+      expect(await store.startedBefore(5000, 10)).toEqual([middle.id, young.id]);
+    });
+
+    it('keeps the start time a session was first saved with', async () => {
+      const store = await makeStore(60);
+      const s = session(5000);
+      await store.save(s);
+      await store.save({ ...s, startedAt: 10 });
+      expect(await store.startedBefore(100, 10)).toEqual([]);
+      expect(await store.startedBefore(5001, 10)).toEqual([s.id]);
+    });
+
+    it('remembers that a session timed out, apart from the session itself', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      await store.save(s);
+      expect(await store.wasExpired(s.id)).toBe(false);
+      await store.markExpired(s.id);
+      await store.delete(s.id);
+      expect(await store.wasExpired(s.id)).toBe(true);
+      expect(await store.wasExpired(randomUUID())).toBe(false);
+    });
+
+    it('forgets sessions and expired-marks after the TTL but still lists the session for the sweeper', async () => {
+      const store = await makeStore(1);
+      const s = session(1000);
+      const gone = randomUUID();
+      await store.save(s);
+      await store.markExpired(gone);
+      expect(await store.get(s.id)).toEqual(s);
+      expect(await store.wasExpired(gone)).toBe(true);
+      await sleep(1300);
+      expect(await store.get(s.id)).toBeUndefined();
+      expect(await store.wasExpired(gone)).toBe(false);
+      expect(await store.startedBefore(2000, 10)).toEqual([s.id]);
+      await store.delete(s.id);
+      expect(await store.startedBefore(2000, 10)).toEqual([]);
+    });
+
+    it('treats ids that are not ids as unknown', async () => {
+      const store = await makeStore(60);
+      for (const id of ['../../etc/passwd', 'a/b', '', '*']) {
+        expect(await store.get(id)).toBeUndefined();
+        expect(await store.wasExpired(id)).toBe(false);
+        await store.delete(id);
+      }
+    });
+  });
+}

@@ -1,0 +1,21 @@
+import { env, loadConfig, z } from '@ocireg/config';
+
+export const configSchema = z.object({
+  GRPC_HOST: env.host('0.0.0.0'),
+  GRPC_PORT: env.port(50054),
+  METRICS_PORT: env.port(9104),
+  LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.url(),
+  /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
+  /** Only the rebuild command (rebuild-cli.js) calls metadata, for its snapshot. */
+  METADATA_ADDR: env.address().optional(),
+});
+
+export type IndexerConfig = ReturnType<typeof loadIndexerConfig>;
+
+export function loadIndexerConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(configSchema, source);
+}

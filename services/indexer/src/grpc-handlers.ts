@@ -1,0 +1,40 @@
+import type { AsyncService } from '@ocireg/grpc';
+import { indexer } from '@ocireg/proto';
+import type { ImageRow, Listings, ManifestView, TagView } from './listings';
+
+export function indexerHandlers(listings: Listings): AsyncService<indexer.IndexerServiceServer> {
+  return {
+    async listImages(request) {
+      const page = await listings.listImages({
+        workspace: request.workspace,
+        project: request.project,
+        sourceRepositoryId: request.sourceRepositoryId,
+        namePrefix: request.namePrefix,
+        sort: request.sort === indexer.ImageSort.IMAGE_SORT_LAST_PUSHED ? 'last-pushed' : 'name',
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { images: page.images.map(imageMessage), nextPageToken: page.nextPageToken };
+    },
+    async getImage(request) {
+      const found = await listings.getImage(request.workspace, request.name);
+      return { image: imageMessage(found.image), tags: found.tags.map(tagMessage), manifests: found.manifests.map(manifestMessage) };
+    },
+    async getTag(request) {
+      const found = await listings.getTag(request.workspace, request.name, request.tag);
+      return { tag: tagMessage(found.tag), manifest: manifestMessage(found.manifest) };
+    },
+  };
+}
+
+function imageMessage(image: ImageRow): indexer.Image {
+  return { ...image };
+}
+
+function tagMessage(tag: TagView): indexer.Tag {
+  return { ...tag };
+}
+
+function manifestMessage(manifest: ManifestView): indexer.Manifest {
+  return { ...manifest, children: manifest.children.map(manifestMessage) };
+}

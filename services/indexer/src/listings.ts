@@ -1,0 +1,243 @@
+import type { Pool } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { parseRepositoryName, parseTag, type BlobFacts, type IndexEntryFacts, type Platform } from '@ocireg/oci';
+
+export type ImageSort = 'name' | 'last-pushed';
+
+export interface ImageRow {
+  repository: string;
+  name: string;
+  workspace: string;
+  project: string;
+  sourceRepositoryId: string;
+  lastDigest: string;
+  lastPushedAt: string;
+  tagCount: number;
+  manifestCount: number;
+  totalSize: number;
+}
+
+export interface ManifestView {
+  digest: string;
+  mediaType: string;
+  kind: string;
+  artifactType: string;
+  /** Compressed: config and layers; an index: its entries' compressed sizes. */
+  size: number;
+  platforms: Platform[];
+  created: string;
+  pushedAt: string;
+  layers: BlobFacts[];
+  subject: string;
+  tags: string[];
+  children: ManifestView[];
+}
+
+export interface TagView {
+  tag: string;
+  digest: string;
+  updatedAt: string;
+  kind: string;
+}
+
+export interface ImageQuery {
+  workspace: string;
+  project?: string;
+  sourceRepositoryId?: string;
+  namePrefix?: string;
+  sort?: ImageSort;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface PageKey {
+  sort: ImageSort;
+  name: string;
+  /** Only for last-pushed: the time of the last row. */
+  at?: string;
+}
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  kind: string;
+  artifact_type: string;
+  platform_os: string | null;
+  platform_architecture: string | null;
+  platform_variant: string | null;
+  created: Date | null;
+  subject: string | null;
+  config: BlobFacts | null;
+  layers: BlobFacts[];
+  entries: IndexEntryFacts[];
+  pushed_at: Date;
+}
+
+/** Listing queries over the read model; every input is validated before SQL. */
+export class Listings {
+  constructor(private readonly pool: Pool) {}
+
+  async listImages(query: ImageQuery): Promise<{ images: ImageRow[]; nextPageToken: string }> {
+    const workspace = checkWorkspace(query.workspace);
+    if (query.project && !SLUG.test(query.project)) throw invalid('project', 'must be a project slug');
+    if (query.sourceRepositoryId && !UUID.test(query.sourceRepositoryId)) throw invalid('source_repository_id', 'must be a UUID');
+    if ((query.namePrefix ?? '').length > 255) throw invalid('name_prefix', 'must be at most 255 characters');
+    const sort = query.sort ?? 'name';
+    const limit = Math.min(Math.max(query.pageSize ?? 0, 0) || 50, 500);
+    const after = decodePageKey(query.pageToken ?? '', sort);
+    const keyset =
+      sort === 'name'
+        ? `($6::text IS NULL OR i.name COLLATE "C" > $6)`
+        : `($6::text IS NULL OR i.last_pushed_at < $7 OR (i.last_pushed_at = $7 AND i.name COLLATE "C" > $6))`;
+    const order = sort === 'name' ? 'i.name COLLATE "C"' : 'i.last_pushed_at DESC, i.name COLLATE "C"';
+    const { rows } = await this.pool.query<{ repository: string; name: string; workspace: string; project: string | null; source_repository_id: string | null; last_digest: string; last_pushed_at: Date; tag_count: number; manifest_count: number; total_size: string }>(
+      `SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository)
+       WHERE i.workspace = $1 AND ($2 = '' OR p.project = $2) AND ($3 = '' OR p.source_repository_id = $3) AND starts_with(i.name, $4) AND ${keyset}
+       ORDER BY ${order} LIMIT $5`,
+      [workspace, query.project ?? '', query.sourceRepositoryId ?? '', query.namePrefix ?? '', limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])],
+    );
+    const images = rows.slice(0, limit).map((row) => ({
+      repository: row.repository,
+      name: row.name,
+      workspace: row.workspace,
+      project: row.project ?? '',
+      sourceRepositoryId: row.source_repository_id ?? '',
+      lastDigest: row.last_digest,
+      lastPushedAt: row.last_pushed_at.toISOString(),
+      tagCount: row.tag_count,
+      manifestCount: row.manifest_count,
+      totalSize: Number(row.total_size),
+    }));
+    const last = images[images.length - 1];
+    const nextPageToken = rows.length > limit && last ? encodePageKey({ sort, name: last.name, ...(sort === 'last-pushed' ? { at: last.lastPushedAt } : {}) }) : '';
+    return { images, nextPageToken };
+  }
+
+  async getImage(workspace: string, name: string): Promise<{ image: ImageRow; tags: TagView[]; manifests: ManifestView[] }> {
+    const repository = repositoryOf(workspace, name);
+    const image = await this.imageRow(repository);
+    const { tags, manifests } = await this.contents(repository);
+    const referencedAsEntry = new Set(manifests.flatMap((m) => m.entries.map((entry) => entry.digest)));
+    const views = manifests
+      .filter((m) => !referencedAsEntry.has(m.digest) || tags.some((t) => t.digest === m.digest))
+      .map((m) => viewOf(m, manifests, tags));
+    return { image, tags: tags.map((t) => ({ ...t, kind: manifests.find((m) => m.digest === t.digest)?.kind ?? '' })), manifests: views };
+  }
+
+  async getTag(workspace: string, name: string, tag: string): Promise<{ tag: TagView; manifest: ManifestView }> {
+    const repository = repositoryOf(workspace, name);
+    try {
+      parseTag(tag);
+    } catch {
+      throw invalid('tag', 'is not a valid tag');
+    }
+    const { tags, manifests } = await this.contents(repository);
+    const found = tags.find((t) => t.tag === tag);
+    const manifest = found && manifests.find((m) => m.digest === found.digest);
+    if (!found || !manifest) throw new RegistryError('NOT_FOUND', `tag ${tag} of ${repository} is not listed (yet)`, { field: 'tag' });
+    return { tag: { ...found, kind: manifest.kind }, manifest: viewOf(manifest, manifests, tags) };
+  }
+
+  private async imageRow(repository: string): Promise<ImageRow> {
+    const { rows } = await this.pool.query<{ repository: string; name: string; workspace: string; project: string | null; source_repository_id: string | null; last_digest: string; last_pushed_at: Date; tag_count: number; manifest_count: number; total_size: string }>(
+      'SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository) WHERE i.repository = $1',
+      [repository],
+    );
+    const row = rows[0];
+    if (!row) throw new RegistryError('NOT_FOUND', `image ${repository} does not exist, has no content, or is not indexed yet`, { field: 'name' });
+    return {
+      repository: row.repository,
+      name: row.name,
+      workspace: row.workspace,
+      project: row.project ?? '',
+      sourceRepositoryId: row.source_repository_id ?? '',
+      lastDigest: row.last_digest,
+      lastPushedAt: row.last_pushed_at.toISOString(),
+      tagCount: row.tag_count,
+      manifestCount: row.manifest_count,
+      totalSize: Number(row.total_size),
+    };
+  }
+
+  private async contents(repository: string): Promise<{ tags: Array<{ tag: string; digest: string; updatedAt: string }>; manifests: ManifestRow[] }> {
+    const [tags, manifests] = await Promise.all([
+      this.pool.query<{ tag: string; digest: string; updated_at: Date }>('SELECT tag, digest, updated_at FROM idx_tags WHERE repository = $1 ORDER BY tag COLLATE "C"', [repository]),
+      this.pool.query<ManifestRow>(
+        `SELECT digest, media_type, kind, artifact_type, platform_os, platform_architecture, platform_variant, created, subject, config, layers, entries, pushed_at
+         FROM idx_manifests WHERE repository = $1 ORDER BY pushed_at DESC, digest`,
+        [repository],
+      ),
+    ]);
+    return { tags: tags.rows.map((row) => ({ tag: row.tag, digest: row.digest, updatedAt: row.updated_at.toISOString() })), manifests: manifests.rows };
+  }
+}
+
+/** A manifest as listings show it; an index nests its entries (one level: indexes of indexes are rare and listed flat). */
+function viewOf(row: ManifestRow, all: ManifestRow[], tags: Array<{ tag: string; digest: string }>, depth = 0): ManifestView {
+  const children =
+    depth === 0
+      ? row.entries.map((entry) => {
+          const stored = all.find((m) => m.digest === entry.digest);
+          const child = stored ? viewOf(stored, all, tags, depth + 1) : placeholderOf(entry);
+          // The index says what an entry is for (an attestation, a platform), whatever the entry says of itself.
+          return { ...child, kind: entry.kind, platforms: entry.platform ? [entry.platform] : [] };
+        })
+      : [];
+  const ownSize = (row.config?.size ?? 0) + row.layers.reduce((sum, layer) => sum + layer.size, 0);
+  const platform = row.platform_os && row.platform_architecture ? { os: row.platform_os, architecture: row.platform_architecture, variant: row.platform_variant ?? '' } : undefined;
+  return {
+    digest: row.digest,
+    mediaType: row.media_type,
+    kind: row.kind,
+    artifactType: row.artifact_type,
+    size: row.kind === 'index' ? children.reduce((sum, child) => sum + child.size, 0) : ownSize,
+    platforms: row.kind === 'index' ? children.filter((child) => child.kind === 'image').flatMap((child) => child.platforms) : platform ? [platform] : [],
+    created: row.created?.toISOString() ?? '',
+    pushedAt: row.pushed_at.toISOString(),
+    layers: row.layers,
+    subject: row.subject ?? '',
+    tags: tags.filter((t) => t.digest === row.digest).map((t) => t.tag),
+    children,
+  };
+}
+
+/** An index entry whose manifest is not in the repository (not pushed, or not indexed yet). */
+function placeholderOf(entry: IndexEntryFacts): ManifestView {
+  return { digest: entry.digest, mediaType: entry.mediaType, kind: entry.kind, artifactType: '', size: 0, platforms: [], created: '', pushedAt: '', layers: [], subject: '', tags: [], children: [] };
+}
+
+function checkWorkspace(workspace: string): string {
+  if (!workspace || workspace.length > 63 || !SLUG.test(workspace)) throw invalid('workspace', 'must be a workspace slug');
+  return workspace;
+}
+
+function repositoryOf(workspace: string, name: string): string {
+  checkWorkspace(workspace);
+  try {
+    return parseRepositoryName(`${workspace}/${name}`).value;
+  } catch {
+    throw invalid('name', 'must follow the OCI repository name grammar');
+  }
+}
+
+function invalid(field: string, problem: string): RegistryError {
+  return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
+}
+
+function encodePageKey(key: PageKey): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodePageKey(token: string, sort: ImageSort): PageKey | undefined {
+  if (!token) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageKey>;
+    if (key.sort === sort && typeof key.name === 'string' && (sort === 'name' || (typeof key.at === 'string' && !Number.isNaN(Date.parse(key.at))))) return key as PageKey;
+  } catch {
+    // fall through
+  }
+  throw invalid('page_token', 'is not a token this listing returned (for this sort order)');
+}

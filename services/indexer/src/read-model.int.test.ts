@@ -1,0 +1,219 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@ocireg/logger';
+import { describeManifest } from '@ocireg/oci';
+import { runMigrations } from '@ocireg/postgres';
+import { createDatabase } from '@ocireg/testenv';
+import { Listings } from './listings';
+import { ReadModel, rejectionOf, type RegistryEvent } from './read-model';
+
+const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+const CONFIG = 'application/vnd.oci.image.config.v1+json';
+const LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const digestOf = (content: Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
+const randomDigest = () => `sha256:${randomBytes(32).toString('hex')}`;
+
+/** Builds the events metadata would write for a workspace, with increasing times. */
+function eventsFor(workspace: string) {
+  let clock = Date.parse('2026-06-01T00:00:00.000Z');
+  const event = (action: string, target: Omit<RegistryEvent['target'], 'workspace'>): RegistryEvent => ({
+    schemaVersion: 1,
+    id: randomUUID(),
+    time: new Date((clock += 1000)).toISOString(),
+    action,
+    target: { workspace, ...target },
+  });
+  return {
+    linked: (name: string, sourceRepositoryId: string, project: string) => event('package.linked', { repository: `${workspace}/${name}`, package: name, linkedRepositoryId: sourceRepositoryId, project }),
+    pushed: (name: string, document: object, options: { platform?: string; created?: string } = {}) => {
+      const content = Buffer.from(JSON.stringify(document));
+      const mediaType = (document as { mediaType: string }).mediaType;
+      const digest = digestOf(content);
+      const pushedEvent = event('manifest.pushed', { repository: `${workspace}/${name}`, package: name, digest, mediaType, size: content.length, manifest: describeManifest({ mediaType, content, ...options }) });
+      return { digest, size: content.length, event: pushedEvent };
+    },
+    tagged: (name: string, tag: string, digest: string) => event('tag.updated', { repository: `${workspace}/${name}`, package: name, digest, tag }),
+    untagged: (name: string, tag: string) => event('tag.deleted', { repository: `${workspace}/${name}`, package: name, tag }),
+    deleted: (name: string, digest: string) => event('manifest.deleted', { repository: `${workspace}/${name}`, package: name, digest }),
+  };
+}
+
+describe('indexer read model against PostgreSQL', () => {
+  let pool: Pool;
+  let model: ReadModel;
+  let listings: Listings;
+
+  beforeAll(async () => {
+    // Its own database: the rebuild below truncates the listing tables.
+    const databaseUrl = await createDatabase(process.env.DATABASE_URL!, 'indexer_read_model');
+    await runMigrations({ databaseUrl, dir: path.resolve(__dirname, '../migrations'), table: 'indexer_pgmigrations', logger: createLogger({ service: 'test', level: 'silent' }) });
+    pool = new Pool({ connectionString: databaseUrl });
+    model = new ReadModel(pool);
+    listings = new Listings(pool);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+  });
+
+  /** A workspace with a multi-arch image (two platforms and a buildx attestation), a signature, and a second image. */
+  function scenario() {
+    const workspace = `ws-${randomBytes(4).toString('hex')}`;
+    const apiRepo = randomUUID();
+    const webRepo = randomUUID();
+    const e = eventsFor(workspace);
+    const layer = { mediaType: LAYER, digest: randomDigest(), size: 5000 };
+    const config = { mediaType: CONFIG, digest: randomDigest(), size: 300 };
+    const amd64 = e.pushed('server', { schemaVersion: 2, mediaType: MANIFEST, config, layers: [layer] }, { platform: 'linux/amd64', created: '2026-05-01T10:00:00Z' });
+    const arm64 = e.pushed('server', { schemaVersion: 2, mediaType: MANIFEST, config: { ...config, digest: randomDigest() }, layers: [layer] }, { platform: 'linux/arm64/v8' });
+    const attestation = e.pushed('server', { schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: CONFIG, digest: randomDigest(), size: 10 }, layers: [{ mediaType: 'application/vnd.in-toto+json', digest: randomDigest(), size: 700 }] });
+    const index = e.pushed('server', {
+      schemaVersion: 2,
+      mediaType: INDEX,
+      manifests: [
+        { mediaType: MANIFEST, digest: amd64.digest, size: amd64.size, platform: { os: 'linux', architecture: 'amd64' } },
+        { mediaType: MANIFEST, digest: arm64.digest, size: arm64.size, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+        { mediaType: MANIFEST, digest: attestation.digest, size: attestation.size, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd64.digest } },
+      ],
+    });
+    const signature = e.pushed('server', { schemaVersion: 2, mediaType: MANIFEST, artifactType: 'application/vnd.cncf.notary.signature', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: randomDigest(), size: 2 }, layers: [{ mediaType: 'application/jose+json', digest: randomDigest(), size: 40 }], subject: { mediaType: INDEX, digest: index.digest, size: index.size } });
+    const site = e.pushed('site', { schemaVersion: 2, mediaType: MANIFEST, config: { ...config, digest: randomDigest() }, layers: [] });
+    const events = [
+      e.linked('server', apiRepo, 'platform'),
+      e.linked('site', webRepo, 'web'),
+      e.linked('empty', webRepo, 'web'),
+      amd64.event,
+      arm64.event,
+      attestation.event,
+      index.event,
+      e.tagged('server', 'v1', index.digest),
+      e.tagged('server', 'latest', index.digest),
+      signature.event,
+      site.event,
+      e.tagged('site', 'v1', site.digest),
+    ];
+    return { workspace, apiRepo, webRepo, e, events, amd64, arm64, attestation, index, signature, site, layer, config };
+  }
+
+  async function applyAll(events: RegistryEvent[]): Promise<void> {
+    for (const event of events) {
+      expect(rejectionOf(event)).toBeUndefined();
+      await model.apply(event);
+    }
+  }
+
+  it('lists images by workspace, project and source repository, by name or last push, with prefix and pages', async () => {
+    const s = scenario();
+    await applyAll(s.events);
+    const names = async (query: Partial<Parameters<Listings['listImages']>[0]>) => (await listings.listImages({ workspace: s.workspace, ...query })).images.map((i) => i.name);
+    expect(await names({})).toEqual(['server', 'site']);
+    expect(await names({ sort: 'last-pushed' })).toEqual(['site', 'server']);
+    expect(await names({ project: 'web' })).toEqual(['site']);
+    expect(await names({ sourceRepositoryId: s.apiRepo })).toEqual(['server']);
+    expect(await names({ namePrefix: 'se' })).toEqual(['server']);
+    expect(await names({ namePrefix: 'x' })).toEqual([]);
+
+    for (const sort of ['name', 'last-pushed'] as const) {
+      const first = await listings.listImages({ workspace: s.workspace, sort, pageSize: 1 });
+      const second = await listings.listImages({ workspace: s.workspace, sort, pageSize: 1, pageToken: first.nextPageToken });
+      expect([...first.images, ...second.images].map((i) => i.name)).toEqual(await names({ sort }));
+      expect(second.nextPageToken).toBe('');
+      // A token of one sort order is refused by the other, with the field named.
+      await expect(listings.listImages({ workspace: s.workspace, sort: sort === 'name' ? 'last-pushed' : 'name', pageToken: first.nextPageToken })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
+    }
+
+    const [server] = (await listings.listImages({ workspace: s.workspace, namePrefix: 'server' })).images;
+    // The last activity is the "latest" tag, moved onto the index after the signature was pushed.
+    // Distinct blobs: the shared layer once, three configs' worth of sizes, the attestation and signature blobs.
+    const expectedSize = 5000 + 300 + 300 + 10 + 700 + 2 + 40;
+    expect(server).toMatchObject({ repository: `${s.workspace}/server`, project: 'platform', sourceRepositoryId: s.apiRepo, tagCount: 2, manifestCount: 5, totalSize: expectedSize, lastDigest: s.index.digest });
+  });
+
+  it('details an image: the index grouped under its tags with platforms, attestation and signature labelled, created times and layers', async () => {
+    const s = scenario();
+    await applyAll(s.events);
+    const image = await listings.getImage(s.workspace, 'server');
+    expect(image.tags).toEqual([
+      expect.objectContaining({ tag: 'latest', digest: s.index.digest, kind: 'index' }),
+      expect.objectContaining({ tag: 'v1', digest: s.index.digest, kind: 'index' }),
+    ]);
+    // Index entries are not listed on their own: the index and the signature are.
+    expect(image.manifests.map((m) => [m.digest, m.kind])).toEqual([
+      [s.signature.digest, 'signature'],
+      [s.index.digest, 'index'],
+    ]);
+    const index = image.manifests.find((m) => m.kind === 'index')!;
+    expect(index.tags).toEqual(['latest', 'v1']);
+    expect(index.platforms).toEqual([
+      { os: 'linux', architecture: 'amd64', variant: '' },
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    ]);
+    expect(index.children.map((c) => [c.kind, c.platforms])).toEqual([
+      ['image', [{ os: 'linux', architecture: 'amd64', variant: '' }]],
+      ['image', [{ os: 'linux', architecture: 'arm64', variant: 'v8' }]],
+      ['attestation', []],
+    ]);
+    expect(index.children[0]).toMatchObject({ created: '2026-05-01T10:00:00.000Z', size: 5300, layers: [s.layer] });
+    expect(index.size).toBe(5300 + 5300 + 710);
+    expect(image.manifests[0]).toMatchObject({ kind: 'signature', subject: s.index.digest, platforms: [] });
+
+    const tag = await listings.getTag(s.workspace, 'server', 'v1');
+    expect(tag.manifest.digest).toBe(s.index.digest);
+    await expect(listings.getTag(s.workspace, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(listings.getImage(s.workspace, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(listings.getImage(s.workspace, 'Bad Name')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(listings.listImages({ workspace: "x'; DROP TABLE idx_images; --" })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('applies each event once, ignores older events that arrive late, and drops images whose manifests are deleted', async () => {
+    const s = scenario();
+    await applyAll(s.events);
+    const before = await listings.getImage(s.workspace, 'site');
+    // Redelivery of the whole stream changes nothing.
+    for (const event of s.events) expect(await model.apply(event)).toBe(false);
+    expect(await listings.getImage(s.workspace, 'site')).toEqual(before);
+
+    const retag = s.e.tagged('site', 'v1', s.site.digest);
+    const stale = { ...s.e.tagged('site', 'v1', randomDigest()), time: '2020-01-01T00:00:00.000Z' };
+    await model.apply(retag);
+    await model.apply(stale);
+    expect((await listings.getTag(s.workspace, 'site', 'v1')).tag.digest).toBe(s.site.digest);
+
+    await model.apply(s.e.untagged('site', 'v1'));
+    await model.apply(s.e.deleted('site', s.site.digest));
+    expect((await listings.listImages({ workspace: s.workspace })).images.map((i) => i.name)).toEqual(['server']);
+  });
+
+  it('rebuilds from a snapshot into exactly the tables the events built', async () => {
+    const s = scenario();
+    await applyAll(s.events);
+    const dump = async () => {
+      const tables = ['idx_packages', 'idx_manifests', 'idx_tags', 'idx_images'];
+      return Promise.all(tables.map(async (table) => (await pool.query(`SELECT * FROM ${table} WHERE repository LIKE $1 ORDER BY 1, 2`, [`${s.workspace}/%`])).rows));
+    };
+    const built = await dump();
+    // A snapshot: the same state with fresh event ids, one page per call.
+    const snapshot = s.events.map((event) => ({ ...event, id: randomUUID() }));
+    async function* pages() {
+      yield snapshot.slice(0, 5);
+      yield snapshot.slice(5);
+    }
+    await pool.query("INSERT INTO idx_images VALUES ('stale/row', 'stale', 'row', 'sha256:x', now(), 0, 1, 0)");
+    expect(await model.rebuild(pages())).toBe(snapshot.length);
+    expect(await dump()).toEqual(built);
+    expect((await pool.query("SELECT 1 FROM idx_images WHERE repository = 'stale/row'")).rowCount).toBe(0);
+  });
+
+  it('rejects malformed and newer-schema events with a reason', () => {
+    const good = eventsFor('acme').tagged('tools', 'v1', randomDigest());
+    expect(rejectionOf(good)).toBeUndefined();
+    expect(rejectionOf('text')).toBe('not a JSON object');
+    expect(rejectionOf({ ...good, schemaVersion: 2 })).toBe('unsupported schemaVersion 2');
+    expect(rejectionOf({ ...good, id: 'x' })).toBe('missing or malformed id');
+    expect(rejectionOf({ ...good, target: { ...good.target, tag: undefined } })).toBe('tag.updated without target.tag');
+    expect(rejectionOf({ ...good, target: { ...good.target, repository: 'other/tools' } })).toBe('target repository is not in its workspace');
+  });
+});
