@@ -48,6 +48,8 @@ export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   host: (fallback = '127.0.0.1') => z.string().min(1).default(fallback),
   url: () => z.string().url(),
+  /** A URL that may be unset; empty counts as unset (templates and compose files often render an absent value as ""). */
+  optionalUrl: () => z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional()),
   /** "host:port", as gRPC clients take it. */
   address: () => z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -8,7 +8,8 @@ export const configSchema = z.object({
   DATABASE_URL: env.url(),
   /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  REDIS_URL: env.url(),
+  /** Failed-login counters and revocation broadcasts; without it, counters stay in memory and revocations go through PostgreSQL (embedded mode). */
+  REDIS_URL: env.optionalUrl(),
   METADATA_ADDR: env.address(),
   /** Secret mixed into every token hash (HMAC key); rotate by re-issuing tokens. */
   AUTH_TOKEN_PEPPER: z.string().min(16, 'must be at least 16 characters'),

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { AccessStateWriter } from '@ocireg/access-state';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
 import type { RegistryTokenIssuer } from './registry-tokens';
-import { announceRevocation } from './revocations';
 import type { SigningKeys } from './signing';
 import type { TokenStore } from './token-store';
 import { RegistryError } from '@ocireg/errors';
@@ -15,8 +14,8 @@ interface Caller {
   operator: boolean;
 }
 
-export function authHandlers(deps: { store: TokenStore; issuer: RegistryTokenIssuer; keys: SigningKeys; redis: Redis; operatorEmails: readonly string[] }): Server {
-  const { store, issuer, keys, redis, operatorEmails } = deps;
+export function authHandlers(deps: { store: TokenStore; issuer: RegistryTokenIssuer; keys: SigningKeys; revocations: Pick<AccessStateWriter, 'revokeToken'>; operatorEmails: readonly string[] }): Server {
+  const { store, issuer, keys, revocations, operatorEmails } = deps;
   const isOperator = (email: string) => operatorEmails.includes(email.toLowerCase());
 
   /** The user behind the call's `authorization: Bearer <API token>`. */
@@ -59,7 +58,8 @@ export function authHandlers(deps: { store: TokenStore; issuer: RegistryTokenIss
         throw new RegistryError('DENIED', 'only the token owner or an operator may revoke it');
       }
       const token = await store.revokeToken(request.tokenId);
-      await announceRevocation(redis, token.id, new Date(token.expiresAt));
+      // Every gateway drops it at once (not only when its registry tokens expire).
+      await revocations.revokeToken(token.id, new Date(token.expiresAt));
       ctx.logger.info({ tokenId: token.id }, 'API token revoked');
       return {};
     },

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoginLimiter } from './login-limiter';
+import { RedisLoginLimiter } from './login-limiter';
 
-describe('LoginLimiter against Redis', () => {
+describe('RedisLoginLimiter', () => {
   let redis: Redis;
 
   beforeAll(() => {
@@ -17,7 +17,7 @@ describe('LoginLimiter against Redis', () => {
   const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
   it('refuses an account after its failures reach the limit, from any address, and leaves others alone', async () => {
-    const limiter = new LoginLimiter(redis, 3, 100);
+    const limiter = new RedisLoginLimiter(redis, 3, 100);
     const account = `${unique('victim')}@example.com`;
     for (let i = 0; i < 3; i++) {
       await limiter.check(account, `10.0.0.${i}`);
@@ -28,7 +28,7 @@ describe('LoginLimiter against Redis', () => {
   });
 
   it('refuses an address after its failures reach the limit, whatever account it tries', async () => {
-    const limiter = new LoginLimiter(redis, 100, 4);
+    const limiter = new RedisLoginLimiter(redis, 100, 4);
     const address = unique('ip');
     for (let i = 0; i < 4; i++) await limiter.failed(`${unique('guess')}@example.com`, address);
     await expect(limiter.check(`${unique('fresh')}@example.com`, address)).rejects.toMatchObject({ code: 'TOOMANYREQUESTS' });

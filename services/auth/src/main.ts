@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
 import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
@@ -8,7 +9,7 @@ import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadAuthConfig } from './config';
 import { authHandlers } from './grpc-handlers';
-import { LoginLimiter } from './login-limiter';
+import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
 import type { PackageRole } from './scopes';
 import { loadSigningKeys } from './signing';
@@ -24,7 +25,9 @@ runService(async () => {
   if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  // Without REDIS_URL (embedded mode): login failures counted in memory, revocations through PostgreSQL.
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 }) : undefined;
+  const revocations = createAccessStateWriter(accessStateBackend(config), logger);
 
   const { keys, ephemeral } = loadSigningKeys(config.AUTH_SIGNING_KEY, config.AUTH_PREVIOUS_PUBLIC_KEYS);
   if (ephemeral) logger.warn('AUTH_SIGNING_KEY is not set: using an ephemeral signing key (tokens die with this process; set it in production)');
@@ -43,18 +46,19 @@ runService(async () => {
     await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
-  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: new LoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: createLoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
 
   const grpcServer = await startGrpcServer(
     { name: 'auth', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.auth], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, redis, operatorEmails: config.OPERATOR_EMAILS }) }],
+    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, revocations, operatorEmails: config.OPERATOR_EMAILS }) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'metadata client', run: () => metadataClient.close() },
-    { name: 'redis', run: () => redis.quit() },
+    { name: 'access state', run: () => revocations.close() },
+    { name: 'redis', run: async () => void (await redis?.quit()) },
     { name: 'postgres', run: () => pool.end() },
   ]);
   logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port, kid: keys.kid }, 'auth ready');

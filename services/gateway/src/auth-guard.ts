@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
+import type { AccessSnapshot, AccessStateReader } from '@ocireg/access-state';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
@@ -25,21 +25,13 @@ interface Access {
   actions: string[];
 }
 
-export const REVOKED_SET = 'ocireg:revoked-tokens';
-export const REVOCATION_CHANNEL = 'ocireg:revocations';
-/** Announced by metadata when someone's access changes: "<user or *> <epoch ms>". */
-export const ACCESS_EPOCHS_KEY = 'ocireg:access-epochs';
-export const ACCESS_CHANNEL = 'ocireg:access-changed';
-
 /** docker's scope words for our actions. */
 const SCOPE_WORD: Record<RepositoryAction, string> = { pull: 'pull', push: 'push', delete: 'delete', 'delete-manifest': 'delete' };
 
 export interface TokenGuardDeps {
   authClient: auth.AuthServiceClient;
-  /** A dedicated connection: it is put in subscriber mode. */
-  subscriber: Redis;
-  /** Reads the revoked set at start. */
-  redis: Redis;
+  /** Revoked tokens and access changes, loaded at start and then watched (Redis or PostgreSQL). */
+  accessState: AccessStateReader;
   logger: Logger;
   /** Public base URL of the registry, or undefined to derive it from each request's Host. */
   publicUrl?: string;
@@ -67,17 +59,28 @@ export class TokenAccessGuard implements AccessGuard {
   /** Loads keys and revocations, and listens for new revocations (they reach every replica within a second). */
   async start(): Promise<void> {
     await this.refreshKeys(true);
-    await this.deps.subscriber.subscribe(REVOCATION_CHANNEL, ACCESS_CHANNEL);
-    this.deps.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === REVOCATION_CHANNEL) this.revoked.add(message);
-      if (channel === ACCESS_CHANNEL) {
-        const [user, epoch] = message.split(' ');
-        if (user && Number(epoch)) this.accessEpochs.set(user, Math.max(Number(epoch), this.accessEpochs.get(user) ?? 0));
-      }
-      this.basicCache.clear();
+    await this.deps.accessState.watch({
+      onSnapshot: (snapshot) => this.merge(snapshot),
+      onRevoked: (tokenId) => {
+        this.revoked.add(tokenId);
+        this.basicCache.clear();
+      },
+      onAccessChanged: (subject, epochMs) => {
+        this.noteAccessChange(subject, epochMs);
+        this.basicCache.clear();
+      },
     });
-    for (const tokenId of await this.deps.redis.zrangebyscore(REVOKED_SET, Date.now(), '+inf')) this.revoked.add(tokenId);
-    for (const [user, epoch] of Object.entries(await this.deps.redis.hgetall(ACCESS_EPOCHS_KEY))) this.accessEpochs.set(user, Number(epoch));
+  }
+
+  /** Snapshots come at start and after a reconnection: merged, since a message may have arrived while one was read. */
+  private merge(snapshot: AccessSnapshot): void {
+    for (const tokenId of snapshot.revokedTokens) this.revoked.add(tokenId);
+    for (const [subject, epochMs] of snapshot.accessEpochs) this.noteAccessChange(subject, epochMs);
+    this.basicCache.clear();
+  }
+
+  private noteAccessChange(subject: string, epochMs: number): void {
+    this.accessEpochs.set(subject, Math.max(epochMs, this.accessEpochs.get(subject) ?? 0));
   }
 
   realm(request: IncomingMessage): string {

@@ -1,3 +1,4 @@
+import { NEITHER_SET } from '@ocireg/access-state';
 import { env, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
@@ -17,8 +18,10 @@ export const configSchema = z.object({
   S3_BUCKET: z.string().min(3).optional(),
   S3_REGION: z.string().default('us-east-1'),
   DATA_DIR: env.absolutePath().optional(),
-  /** Revocations of API tokens arrive through Redis. */
-  REDIS_URL: env.url(),
+  /** Revocations of API tokens and access changes arrive through Redis when set... */
+  REDIS_URL: env.optionalUrl(),
+  /** ...else through PostgreSQL LISTEN/NOTIFY (embedded mode); one of the two is required. */
+  DATABASE_URL: env.optionalUrl(),
   /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
   PUBLIC_URL: env.url().optional(),
   /** The `service` of token challenges. */
@@ -35,6 +38,7 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
     configSchema.superRefine((c, ctx) => {
       for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+      if (!c.REDIS_URL && !c.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: NEITHER_SET });
     }),
     source,
   );

@@ -2,7 +2,7 @@ import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, unaryCall } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { createBlobStore } from '@ocireg/storage';
-import { Redis } from 'ioredis';
+import { accessStateBackend, createAccessStateReader } from '@ocireg/access-state';
 import { TokenAccessGuard } from './auth-guard';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
@@ -17,12 +17,10 @@ runService(async () => {
   const clients = createServiceClients(config);
   const store = await createBlobStore(config);
 
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(config.REDIS_URL);
+  const accessState = createAccessStateReader(accessStateBackend(config), logger);
   const guard = new TokenAccessGuard({
     authClient: clients.auth,
-    redis,
-    subscriber,
+    accessState,
     logger,
     publicUrl: config.PUBLIC_URL,
     service: config.TOKEN_SERVICE,
@@ -45,7 +43,7 @@ runService(async () => {
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'grpc clients', run: () => closeServiceClients(clients) },
-    { name: 'redis', run: () => Promise.all([redis.quit(), subscriber.quit()]) },
+    { name: 'access state', run: () => accessState.close() },
   ]);
   const address = server.address();
   logger.info({ httpPort: typeof address === 'object' && address ? address.port : config.HTTP_PORT, metricsPort: metricsServer.port }, 'gateway ready');

@@ -6,8 +6,8 @@ export const configSchema = z.object({
   METRICS_PORT: env.port(9102),
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.url(),
-  /** Changes of access are announced to gateways through Redis. */
-  REDIS_URL: env.url(),
+  /** Changes of access are announced to gateways through Redis; without it, through PostgreSQL (embedded mode). */
+  REDIS_URL: env.optionalUrl(),
   /** Auth checks the API tokens of admin calls. */
   AUTH_ADDR: env.address(),
   /** The indexer serves the admin API's image listings from its read model. */

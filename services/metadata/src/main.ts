@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { OutboxRelay } from './outbox-relay';
 import { Pool } from 'pg';
-import { RedisAccessChanges } from './access-changes';
+import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
+import { AccessStateChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
 import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
@@ -25,8 +25,8 @@ runService(async () => {
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const model = new ProductModel(pool, new RedisAccessChanges(redis));
+  const accessState = createAccessStateWriter(accessStateBackend(config), logger);
+  const model = new ProductModel(pool, new AccessStateChanges(accessState));
   const authClient = createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR);
   const indexerClient = createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR);
   const callers = new CallerResolver({
@@ -74,7 +74,7 @@ runService(async () => {
     { name: 'outbox relay', run: () => relay.stop() },
     { name: 'kafka', run: () => producer.disconnect() },
     { name: 'postgres', run: () => pool.end() },
-    { name: 'redis', run: () => redis.quit() },
+    { name: 'access state', run: () => accessState.close() },
     { name: 'auth client', run: () => authClient.close() },
     { name: 'indexer client', run: () => indexerClient.close() },
   ]);

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@ocireg/config';
+import { loadGatewayConfig } from './config';
+
+const base = {
+  AUTH_ADDR: 'auth:50051',
+  METADATA_ADDR: 'metadata:50052',
+  BLOB_UPLOAD_ADDR: 'blob-upload:50053',
+  INDEXER_ADDR: 'indexer:50054',
+  S3_ENDPOINT: 'http://minio:9000',
+  S3_ACCESS_KEY: 'access',
+  S3_SECRET_KEY: 'secret-key',
+  S3_BUCKET: 'blobs',
+};
+
+describe('gateway config: where revocations and access changes come from', () => {
+  it('takes REDIS_URL alone (production)', () => {
+    expect(loadGatewayConfig({ ...base, REDIS_URL: 'redis://redis:6379' }).REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('takes DATABASE_URL alone (embedded mode)', () => {
+    const config = loadGatewayConfig({ ...base, DATABASE_URL: 'postgres://u:p@db:5432/ocireg' });
+    expect(config.DATABASE_URL).toBe('postgres://u:p@db:5432/ocireg');
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('refuses neither with an error naming both variables', () => {
+    expect(() => loadGatewayConfig(base)).toThrow(ConfigError);
+    expect(() => loadGatewayConfig(base)).toThrow(/REDIS_URL.*DATABASE_URL.*required/);
+  });
+});
+
+describe('gateway config: an empty variable counts as unset', () => {
+  it('takes an empty REDIS_URL as unset, so DATABASE_URL is used', () => {
+    const config = loadGatewayConfig({ ...base, REDIS_URL: '', DATABASE_URL: 'postgres://u:p@db:5432/ocireg' });
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('still refuses both empty', () => {
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: '', DATABASE_URL: '' })).toThrow(/REDIS_URL.*DATABASE_URL.*required/);
+  });
+
+  it('still refuses a REDIS_URL that is not a URL', () => {
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/);
+  });
+});
