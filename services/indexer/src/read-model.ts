@@ -57,11 +57,30 @@ export class ReadModel {
 
   /** Returns false when the event was already applied. */
   async apply(event: RegistryEvent): Promise<boolean> {
+    return (await this.applyBatch([event])) === 1;
+  }
+
+  /**
+   * Applies events in order in one transaction (one commit for a whole batch
+   * is what makes catching up fast), refreshing each touched image once.
+   * Returns how many were new.
+   */
+  async applyBatch(events: RegistryEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
     return inTransaction(this.pool, async (client) => {
-      const fresh = await client.query('INSERT INTO idx_applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [event.id]);
-      if (fresh.rowCount === 0) return false;
-      await applyChange(client, event);
-      return true;
+      const { rows } = await client.query<{ event_id: string }>(
+        'INSERT INTO idx_applied_events (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
+        [events.map((event) => event.id)],
+      );
+      const fresh = new Set(rows.map((row) => row.event_id));
+      const touched = new Map<string, string>();
+      for (const event of events) {
+        // A batch may hold one id twice (a redelivery): apply it once.
+        if (!fresh.delete(event.id)) continue;
+        if (await applyChange(client, event)) touched.set(event.target.repository, event.target.workspace);
+      }
+      for (const [repository, workspace] of touched) await refreshImage(client, repository, workspace);
+      return rows.length;
     });
   }
 
@@ -76,17 +95,20 @@ export class ReadModel {
       await client.query('TRUNCATE idx_packages, idx_manifests, idx_tags, idx_images');
       let applied = 0;
       for await (const events of snapshotPages) {
+        const touched = new Map<string, string>();
         for (const event of events) {
-          await applyChange(client, event);
+          if (await applyChange(client, event)) touched.set(event.target.repository, event.target.workspace);
           applied += 1;
         }
+        for (const [repository, workspace] of touched) await refreshImage(client, repository, workspace);
       }
       return applied;
     });
   }
 }
 
-async function applyChange(client: PoolClient, event: RegistryEvent): Promise<void> {
+/** Applies one event's change; returns whether the image row needs a refresh. */
+async function applyChange(client: PoolClient, event: RegistryEvent): Promise<boolean> {
   const { target } = event;
   switch (event.action) {
     case 'package.linked':
@@ -96,10 +118,10 @@ async function applyChange(client: PoolClient, event: RegistryEvent): Promise<vo
          WHERE idx_packages.linked_at <= EXCLUDED.linked_at`,
         [target.repository, target.workspace, packageName(target), target.linkedRepositoryId, target.project ?? '', event.time],
       );
-      return;
+      return false;
     case 'package.deleted':
       await client.query('DELETE FROM idx_packages WHERE repository = $1 AND linked_at <= $2', [target.repository, event.time]);
-      return;
+      return false;
     case 'manifest.pushed':
       await insertManifest(client, event);
       break;
@@ -118,9 +140,9 @@ async function applyChange(client: PoolClient, event: RegistryEvent): Promise<vo
       break;
     default:
       // Actions added later: nothing to list (docs/events.md: consumers ignore them).
-      return;
+      return false;
   }
-  await refreshImage(client, target.repository, target.workspace);
+  return true;
 }
 
 async function insertManifest(client: PoolClient, event: RegistryEvent): Promise<void> {
@@ -152,11 +174,11 @@ async function insertManifest(client: PoolClient, event: RegistryEvent): Promise
 /** Recomputes a repository's listing row from its manifests and tags (or removes it when it holds none). */
 async function refreshImage(client: PoolClient, repository: string, workspace: string): Promise<void> {
   const updated = await client.query(
-    `WITH activity AS (
-       SELECT digest, pushed_at AS at FROM idx_manifests WHERE repository = $1
-       UNION ALL SELECT digest, updated_at FROM idx_tags WHERE repository = $1
-     ), latest AS (
-       SELECT digest, at FROM activity ORDER BY at DESC, digest DESC LIMIT 1
+    `WITH latest AS (
+       SELECT digest, at FROM (
+         (SELECT digest, pushed_at AS at FROM idx_manifests WHERE repository = $1 ORDER BY pushed_at DESC, digest DESC LIMIT 1)
+         UNION ALL (SELECT digest, updated_at FROM idx_tags WHERE repository = $1 ORDER BY updated_at DESC, digest DESC LIMIT 1)
+       ) activity ORDER BY at DESC, digest DESC LIMIT 1
      ), blobs AS (
        SELECT DISTINCT b->>'digest' AS digest, (b->>'size')::bigint AS size
        FROM idx_manifests m, jsonb_array_elements(m.layers || CASE WHEN m.config IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(m.config) END) b
