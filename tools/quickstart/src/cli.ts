@@ -73,7 +73,9 @@ function portOption(name: string, value: string): number {
 async function main(): Promise<void> {
   let options: Options | undefined;
   try {
-    options = parseOptions(process.argv.slice(2));
+    // `pnpm start -- --demo` passes the separator through.
+    const args = process.argv.slice(2);
+    options = parseOptions(args[0] === '--' ? args.slice(1) : args);
   } catch (err) {
     say(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
     process.exit(2);
