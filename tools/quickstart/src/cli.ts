@@ -175,16 +175,16 @@ async function main(): Promise<void> {
   })) {
     say(line);
   }
-  watchServices(registry, logDir, () => stopping);
+  watchProcesses(registry, postgres, logDir, () => stopping);
 }
 
-/** A service that dies after start-up is reported once, with its log, instead of failing silently. */
-function watchServices(registry: RunningRegistry, logDir: string, isStopping: () => boolean): void {
-  const reported = new Set<ServiceName>();
+/** A process that dies after start-up is reported once, with its log, instead of failing silently. */
+function watchProcesses(registry: RunningRegistry, postgres: RunningPostgres, logDir: string, isStopping: () => boolean): void {
+  const reported = new Set<string>();
   setInterval(() => {
     if (isStopping()) return;
-    for (const service of SERVICES) {
-      const pid = registry.pid(service);
+    for (const service of [...SERVICES, 'postgres'] as const) {
+      const pid = service === 'postgres' ? postgres.pid : registry.pid(service);
       if (reported.has(service) || pid === undefined || isAlive(pid)) continue;
       reported.add(service);
       say(`${service} stopped unexpectedly: see ${path.join(logDir, `${service}.log`)} (Ctrl-C and start again)`);

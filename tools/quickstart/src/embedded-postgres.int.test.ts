@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +50,27 @@ describe('embedded PostgreSQL', () => {
       await second.stop();
     }
     expect(readFileSync(logFile, 'utf8')).toContain('database system is ready to accept connections');
+  });
+
+  it('refuses a second server on the same data directory, naming the running one', async () => {
+    const dataDir = path.join(root, 'twice', 'postgres');
+    const logFile = path.join(root, 'twice', 'pg.log');
+    const first = await startEmbeddedPostgres({ dataDir, password: 'pw', logFile });
+    try {
+      await expect(startEmbeddedPostgres({ dataDir, password: 'pw', logFile })).rejects.toThrow(`another PostgreSQL (pid ${first.pid}) is running on ${dataDir}`);
+      // The first one is untouched.
+      expect(await query(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('stop() returns when postgres already stopped on its own (a terminal Ctrl-C reaches it too)', async () => {
+    const dataDir = path.join(root, 'ctrl-c', 'postgres');
+    const running = await startEmbeddedPostgres({ dataDir, password: 'pw', logFile: path.join(root, 'ctrl-c', 'pg.log') });
+    process.kill(running.pid!, 'SIGINT');
+    await expect.poll(() => existsSync(path.join(dataDir, 'postmaster.pid')), { timeout: 10_000 }).toBe(false);
+    await running.stop();
   });
 
   it('says so when the port is taken', async () => {

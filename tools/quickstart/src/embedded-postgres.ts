@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
@@ -29,6 +30,8 @@ export interface RunningPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
   url: string;
   port: number;
+  /** The postmaster's process id. */
+  pid: number | undefined;
   /** True when this start created the cluster (first start on this data directory). */
   initialised: boolean;
   /** Fast shutdown (SIGINT): a clean checkpoint, connections closed. */
@@ -92,7 +95,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     await withTimeout(server.start(), options.startTimeoutMs ?? 60_000);
   } catch (err) {
-    await server.stop().catch(() => undefined);
+    await stopIfRunning(server).catch(() => undefined);
     await closeLog();
     throw explainStartFailure(err, recent, { dataDir, port, logFile: options.logFile });
   }
@@ -101,18 +104,31 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await ensureDatabase(url.replace(/\/[^/]*$/, '/postgres'), database);
   } catch (err) {
-    await server.stop().catch(() => undefined);
+    await stopIfRunning(server).catch(() => undefined);
     await closeLog();
     throw err;
   }
 
+  const child = server.process;
+  const stopServer = () => stopIfRunning(server);
   let stopping: Promise<void> | undefined;
   return {
     url,
     port,
+    pid: child?.pid,
     initialised,
-    stop: () => (stopping ??= server.stop().then(closeLog)),
+    stop: () => (stopping ??= stopServer().then(closeLog)),
   };
+}
+
+/**
+ * The package's stop() waits for an exit event, which never comes when
+ * postgres already exited (a failed start, or a terminal's Ctrl-C that reached
+ * it too, being in the same process group): then there is nothing to stop.
+ */
+function stopIfRunning(server: EmbeddedPostgresInstance): Promise<void> {
+  const child = server.process;
+  return child && child.exitCode === null && child.signalCode === null ? server.stop() : Promise.resolve();
 }
 
 function isInitialised(dataDir: string): boolean {
@@ -164,7 +180,7 @@ function explainStartFailure(err: unknown, recent: string[], context: { dataDir:
   const tail = `\n--- last lines of ${context.logFile} ---\n${recent.slice(-15).join('\n')}`;
   const lock = /lock file "postmaster.pid" already exists[\s\S]*?PID (\d+)/.exec(output);
   if (lock) {
-    return new EmbeddedPostgresError(`another PostgreSQL (pid ${lock[1]}) is still running on ${context.dataDir}, probably from a start that was killed: stop it (kill ${lock[1]}) and start again.${tail}`);
+    return new EmbeddedPostgresError(`another PostgreSQL (pid ${lock[1]}) is running on ${context.dataDir} (another quick start on this data directory, or one that was killed): stop it (kill ${lock[1]}) and start again.${tail}`);
   }
   if (/could not bind|Address already in use/i.test(output)) {
     return new EmbeddedPostgresError(`PostgreSQL could not listen on 127.0.0.1:${context.port}: the port is taken.${tail}`);
@@ -203,6 +219,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** The parts of the package's class used here (it ships no types this project's module resolution reads). */
 interface EmbeddedPostgresInstance {
+  /** The running postmaster (set by start(), cleared by stop()). */
+  process?: ChildProcess;
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
