@@ -161,9 +161,24 @@ describe('the README quick start', () => {
     };
     expect(listed.images).toEqual([expect.objectContaining({ name: 'hello', tagCount: 1 })]);
 
+    // A revoked demo token is replaced on the next --demo start (same user, still Admin), not reused.
+    const tokenId = printed(token, /^ocireg_([a-f0-9]{16})_/);
+    await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js token revoke ${tokenId}`], { cwd: REPO_ROOT });
+    expect(await stopQuickstart(running)).toBe(0);
+    running = await startQuickstart(dataDir, port);
+    const third = running.output();
+    const newToken = printed(third, /Its API token:\n {2}(ocireg_\S+)/);
+    recordSecret(newToken);
+    expect(newToken).not.toBe(token);
+    const newLogin = tryItLines(third).find((line) => line.includes('docker login'))!;
+    expect(newLogin).toContain(`echo '${newToken}'`);
+    expect(await shell(newLogin)).toMatch(/Login Succeeded/);
+    await run('docker', ['rmi', image]);
+    await shell(pull!);
+
     // Tokens are printed for the user, never written to a log file.
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>;
-    const secretValues = [token, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey].map(String);
+    const secretValues = [token, newToken, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey].map(String);
     for (const file of readdirSync(path.join(dataDir, 'logs'))) {
       const text = readFileSync(path.join(dataDir, 'logs', file), 'utf8');
       for (const secret of secretValues) expect(text.includes(secret), `${file} contains a secret`).toBe(false);
