@@ -11,8 +11,7 @@ import { recordLogDir, recordSecret, run, tempDir } from './helpers';
  * bootstrap + build + this CLI, so the test runs the built CLI (on its own
  * data directory and port), then runs the printed lines with the docker CLI.
  *
- * Against the embedded-mode contract (docs: /work/notes/embedded-contract.md):
- * no REDIS_URL, KAFKA_BROKERS or S3_* reach the services. Set
+ * Written against the embedded-mode env contract of issue #8: no REDIS_URL, KAFKA_BROKERS or S3_* reach the services. Set
  * QUICKSTART_PRODUCTION_BACKENDS=1 to hand them the global setup's Redis,
  * Kafka and MinIO instead (only the backends change; PostgreSQL stays embedded).
  */
