@@ -11,14 +11,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: ['libs/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'tools/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['libs/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'e2e/tests/**/*.test.ts', 'test/chart/**/*.test.ts'],
+          include: ['libs/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'tools/*/src/**/*.int.test.ts', 'e2e/tests/**/*.test.ts', 'test/chart/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Starts the registry locally: real PostgreSQL, Redis, Kafka and MinIO as local
-# processes (installed once, cached), then the five services on 127.0.0.1.
+# One command to try it: the five services on 127.0.0.1 with an embedded
+# PostgreSQL, blobs on the local filesystem and no Kafka, MinIO or Redis; data
+# in .ocireg-data (or --data-dir), kept across restarts. Options: --demo,
+# --port, --data-dir, --help.
+#
+# --full starts the production-like stack instead (scripts/start-full.sh: real
+# PostgreSQL, Redis, Kafka and MinIO as local processes, data removed on stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "${1:-}" = "--full" ]; then
+  shift
+  exec bash scripts/start-full.sh "$@"
+fi
+
 bash scripts/bootstrap.sh
-bash scripts/deps/install.sh
 pnpm build
-exec node libs/devstack/dist/cli.js
+exec node tools/quickstart/dist/cli.js "$@"

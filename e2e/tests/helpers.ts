@@ -40,6 +40,12 @@ export function recordSecret(secret: string): void {
   appendFileSync(path.join(AUDIT_DIR, 'secrets.txt'), `${secret}\n`);
 }
 
+/** A directory of service logs to check for secrets after the run. */
+export function recordLogDir(dir: string): void {
+  mkdirSync(AUDIT_DIR, { recursive: true });
+  appendFileSync(path.join(AUDIT_DIR, 'log-dirs.txt'), `${dir}\n`);
+}
+
 /** The five services against the dependencies the global setup started. */
 export async function startTestRegistry(extraEnv: Record<string, string> = {}): Promise<RunningRegistry> {
   const dependencyEnv = Object.fromEntries(
@@ -50,8 +56,7 @@ export async function startTestRegistry(extraEnv: Record<string, string> = {}): 
     }),
   );
   const logDir = tempDir('logs');
-  mkdirSync(AUDIT_DIR, { recursive: true });
-  appendFileSync(path.join(AUDIT_DIR, 'log-dirs.txt'), `${logDir}\n`);
+  recordLogDir(logDir);
   const registry = await startRegistry({ dependencyEnv, logDir, extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
   recordSecret(registry.operator.token);
   return registry;

@@ -21,6 +21,26 @@ export interface RegistryOptions {
   grpcPorts?: Partial<Record<Exclude<ServiceName, 'gateway'>, number>>;
   /** Extra variables for every service (limits, log level, ...). */
   extraEnv?: Record<string, string>;
+  /** Secrets to reuse across runs (a persistent data directory); generated for this run when omitted. */
+  secrets?: RegistrySecrets;
+  /** Called as each service becomes ready, with its start-up time. */
+  onReady?: (service: ServiceName, milliseconds: number) => void;
+}
+
+export interface RegistrySecrets {
+  operator: { email: string; token: string };
+  /** AUTH_TOKEN_PEPPER: API tokens hash with it, so it must not change while their hashes are stored. */
+  tokenPepper: string;
+  /** AUTH_SIGNING_KEY (PEM, EC P-256), given to the auth service only; ephemeral when omitted. */
+  signingKey?: string;
+}
+
+/** Fresh secrets in the formats the services expect. */
+export function generateRegistrySecrets(operatorEmail = 'operator@ocireg.local'): RegistrySecrets {
+  return {
+    operator: { email: operatorEmail, token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` },
+    tokenPepper: randomBytes(24).toString('hex'),
+  };
 }
 
 export interface RunningRegistry {
@@ -46,14 +66,15 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
 
-  const operator = { email: 'operator@ocireg.local', token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` };
+  const secrets = options.secrets ?? generateRegistrySecrets();
+  const operator = secrets.operator;
   const common: Record<string, string> = {
     ...options.dependencyEnv,
     OPERATOR_EMAILS: operator.email,
     BOOTSTRAP_ADMIN_EMAIL: operator.email,
     BOOTSTRAP_ADMIN_TOKEN: operator.token,
     // One pepper per stack: API tokens hash the same way on every auth process of this run.
-    AUTH_TOKEN_PEPPER: randomBytes(24).toString('hex'),
+    AUTH_TOKEN_PEPPER: secrets.tokenPepper,
     GRPC_HOST: '127.0.0.1',
     HTTP_HOST: '127.0.0.1',
     AUTH_ADDR: grpcAddresses.auth,
@@ -65,6 +86,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
     ...common,
     METRICS_PORT: String(await freePort()),
+    ...(name === 'auth' && secrets.signingKey ? { AUTH_SIGNING_KEY: secrets.signingKey } : {}),
     ...(name === 'gateway' ? { HTTP_PORT: String(gatewayPort) } : { GRPC_PORT: String(ports[name]) }),
   });
 
@@ -75,6 +97,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const launch = async (name: ServiceName) => {
     const env = envs.get(name) ?? (await envOf(name));
     envs.set(name, env);
+    const started = Date.now();
     const log = createWriteStream(logFile(name), { flags: 'a' });
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
       env: { PATH: process.env.PATH ?? '', ...env },
@@ -84,6 +107,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     child.stderr!.pipe(log);
     children.set(name, child);
     await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${gatewayPort}/v2/`) : checkGrpc(grpcAddresses[name])), logFile(name));
+    options.onReady?.(name, Date.now() - started);
   };
 
   const stopOne = async (name: ServiceName) => {
@@ -141,11 +165,11 @@ async function checkHttp(url: string): Promise<boolean> {
 async function waitReady(name: string, child: ChildProcess, isReady: () => Promise<boolean>, logPath: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} during start-up:\n${tail(logPath)}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} during start-up; last lines of ${logPath}:\n${tail(logPath)}`);
     if (await isReady()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${name} was not ready within ${timeoutMs / 1000} s:\n${tail(logPath)}`);
+  throw new Error(`${name} was not ready within ${timeoutMs / 1000} s; last lines of ${logPath}:\n${tail(logPath)}`);
 }
 
 function tail(file: string, lines = 30): string {

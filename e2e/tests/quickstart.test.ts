@@ -1,0 +1,186 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@ocireg/devstack';
+import { freePort } from '@ocireg/testenv';
+import { recordLogDir, recordSecret, run, tempDir } from './helpers';
+
+/**
+ * The README's quick start, as written: `bash scripts/start.sh --demo` is
+ * bootstrap + build + this CLI, so the test runs the built CLI (on its own
+ * data directory and port), then runs the printed lines with the docker CLI.
+ *
+ * Written against the embedded-mode env contract of issue #8: no REDIS_URL, KAFKA_BROKERS or S3_* reach the services. Set
+ * QUICKSTART_PRODUCTION_BACKENDS=1 to hand them the global setup's Redis,
+ * Kafka and MinIO instead (only the backends change; PostgreSQL stays embedded).
+ */
+const CLI = path.join(REPO_ROOT, 'tools', 'quickstart', 'dist', 'cli.js');
+const READY_LINE = 'Press Ctrl-C to stop.';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function productionBackendArgs(): string[] {
+  if (process.env.QUICKSTART_PRODUCTION_BACKENDS !== '1') return [];
+  return ['REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].flatMap((name) => ['--service-env', `${name}=${process.env[name] ?? ''}`]);
+}
+
+/** Starts the CLI and resolves once it printed its instructions; fails with its output if it exits first. */
+async function startQuickstart(dataDir: string, port: number): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--port', String(port), '--demo', ...productionBackendArgs()], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 150_000;
+  while (!output.includes(READY_LINE)) {
+    if (child.exitCode !== null) throw new Error(`the quick start exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`the quick start printed no instructions within 150 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { child, output: () => output, exited };
+}
+
+async function stopQuickstart(started: Started): Promise<number | null> {
+  started.child.kill('SIGTERM');
+  return started.exited;
+}
+
+/** The indented shell lines printed under "Try it:". */
+function tryItLines(output: string): string[] {
+  const lines = output.split('\n');
+  const start = lines.indexOf('Try it:');
+  expect(start, `no "Try it:" block in:\n${output}`).toBeGreaterThan(0);
+  const block: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('  ')) break;
+    block.push(line.trim());
+  }
+  return block;
+}
+
+function printed(output: string, pattern: RegExp): string {
+  const match = pattern.exec(output);
+  if (!match?.[1]) throw new Error(`${pattern} not found in:\n${output}`);
+  return match[1];
+}
+
+function shell(line: string): Promise<string> {
+  return run('bash', ['-euo', 'pipefail', '-c', line], { cwd: REPO_ROOT, withStderr: true });
+}
+
+describe('the README quick start', () => {
+  let dataDir: string;
+  let port: number;
+  let running: Started | undefined;
+
+  beforeAll(async () => {
+    expect(process.env.DOCKER_HOST, 'the global setup starts dockerd').toBeTruthy();
+    // As root PostgreSQL runs as user "postgres", which must enter the data directory's parent.
+    const parent = tempDir('quickstart');
+    chmodSync(parent, 0o755);
+    dataDir = path.join(parent, 'data');
+    port = await freePort();
+  });
+
+  afterAll(async () => {
+    if (running && running.child.exitCode === null) await stopQuickstart(running);
+    // Logs stay for the secret audit; the cluster goes.
+    if (dataDir) rmSync(path.join(dataDir, 'postgres'), { recursive: true, force: true });
+  });
+
+  it('README names the command that runs this CLI', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('bash scripts/start.sh --demo');
+    expect(readFileSync(path.join(REPO_ROOT, 'scripts', 'start.sh'), 'utf8')).toContain('exec node tools/quickstart/dist/cli.js "$@"');
+  });
+
+  it('starts, logs in and pushes with the printed lines, restarts on the same data, pulls and lists', { timeout: 420_000 }, async () => {
+    running = await startQuickstart(dataDir, port);
+    const first = running.output();
+    recordLogDir(path.join(dataDir, 'logs'));
+    expect(first).toContain('(new: initialising)');
+    expect(first).toMatch(/postgres\s+ready in [\d.]+ s\s+127\.0\.0\.1:\d+ \(new cluster\)/);
+    for (const service of ['auth', 'metadata', 'blob-upload', 'indexer', 'gateway']) expect(first).toMatch(new RegExp(`${service}\\s+ready in [\\d.]+ s`));
+    expect(first).toContain(`Registry ready at http://127.0.0.1:${port}`);
+
+    const token = printed(first, /Its API token:\n {2}(ocireg_\S+)/);
+    const operatorToken = printed(first, /export REGISTRY_TOKEN=(\S+)/);
+    recordSecret(token);
+    recordSecret(operatorToken);
+    expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
+
+    const lines = tryItLines(first);
+    const login = lines.find((line) => line.includes('docker login'));
+    const create = lines.find((line) => line.includes('docker import'));
+    const push = lines.find((line) => line.startsWith('docker push'));
+    const pull = lines.find((line) => line.startsWith('docker pull'));
+    expect(login).toBe(`echo '${token}' | docker login 127.0.0.1:${port} --username demo@ocireg.local --password-stdin`);
+    expect([create, push, pull].every(Boolean), lines.join('\n')).toBe(true);
+    const image = printed(push!, /^docker push (\S+)$/);
+
+    expect(await shell(login!)).toMatch(/Login Succeeded/);
+    await shell(create!);
+    const imageId = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
+    expect(await shell(push!)).toMatch(/1: digest: sha256:[a-f0-9]{64}/);
+
+    expect(await stopQuickstart(running)).toBe(0);
+    expect(running.output()).toMatch(/stopping the services[\s\S]*stopping PostgreSQL[\s\S]*stopped\./);
+    // PostgreSQL removes its pid file only on a clean shutdown.
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+    running = await startQuickstart(dataDir, port);
+    const second = running.output();
+    expect(second).toContain('(reusing it)');
+    expect(second).not.toContain('(new cluster)');
+    // --demo again is idempotent: the same user and token, still valid.
+    expect(printed(second, /Its API token:\n {2}(ocireg_\S+)/)).toBe(token);
+    expect(printed(second, /export REGISTRY_TOKEN=(\S+)/)).toBe(operatorToken);
+
+    await run('docker', ['rmi', image]);
+    await expect(run('docker', ['image', 'inspect', image])).rejects.toThrow();
+    await shell(pull!);
+    expect(await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).toBe(imageId);
+
+    // The printed registryctl environment lists the image through the admin API.
+    const exports = [...second.matchAll(/^ {2}(export .+)$/gm)].map((match) => match[1]).join('\n');
+    const listed = JSON.parse(await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js image list demo`], { cwd: REPO_ROOT })) as {
+      images: { name: string; tagCount: number }[];
+    };
+    expect(listed.images).toEqual([expect.objectContaining({ name: 'hello', tagCount: 1 })]);
+
+    // A revoked demo token is replaced on the next --demo start (same user, still Admin), not reused.
+    const tokenId = printed(token, /^ocireg_([a-f0-9]{16})_/);
+    await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js token revoke ${tokenId}`], { cwd: REPO_ROOT });
+    expect(await stopQuickstart(running)).toBe(0);
+    running = await startQuickstart(dataDir, port);
+    const third = running.output();
+    const newToken = printed(third, /Its API token:\n {2}(ocireg_\S+)/);
+    recordSecret(newToken);
+    expect(newToken).not.toBe(token);
+    const newLogin = tryItLines(third).find((line) => line.includes('docker login'))!;
+    expect(newLogin).toContain(`echo '${newToken}'`);
+    expect(await shell(newLogin)).toMatch(/Login Succeeded/);
+    await run('docker', ['rmi', image]);
+    await shell(pull!);
+
+    // Tokens are printed for the user, never written to a log file.
+    const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>;
+    const secretValues = [token, newToken, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey].map(String);
+    for (const file of readdirSync(path.join(dataDir, 'logs'))) {
+      const text = readFileSync(path.join(dataDir, 'logs', file), 'utf8');
+      for (const secret of secretValues) expect(text.includes(secret), `${file} contains a secret`).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { createPushableWorkspace, createUserWithToken, type RunningRegistry } from '@ocireg/devstack';
+import { status } from '@grpc/grpc-js';
+import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { admin, auth } from '@ocireg/proto';
+import type { DemoCredentials } from './secrets';
+
+export const DEMO_WORKSPACE = 'demo';
+export const DEMO_EMAIL = 'demo@ocireg.local';
+const DEMO_SCOPES = ['read:package', 'write:package', 'admin:package'];
+const DEMO_TOKEN_SECONDS = 90 * 86_400;
+
+/**
+ * The --demo seed: workspace "demo" (project main, repository app, packages
+ * created on first push) and a user who is Admin of that repository, with an
+ * API token. Idempotent: a second start reuses the saved token while it is
+ * still active, and only issues a new one (to the same user) when it is not.
+ */
+export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
+  const operator = registry.operator.authorization;
+  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, DEMO_WORKSPACE, operator);
+  if (saved && (await isActive(registry.grpcAddresses.auth, saved.token, operator))) return { credentials: saved, newToken: false };
+
+  const existingUserId = await userIdByEmail(registry.grpcAddresses.auth, DEMO_EMAIL, operator);
+  if (!existingUserId) {
+    const created = await createUserWithToken(
+      registry.grpcAddresses,
+      { email: DEMO_EMAIL, scopes: DEMO_SCOPES, repositoryId: workspace.repositoryId, role: 'admin', expiresInSeconds: DEMO_TOKEN_SECONDS },
+      operator,
+    );
+    return { credentials: { workspace: DEMO_WORKSPACE, email: created.email, token: created.token }, newToken: true };
+  }
+
+  // The user survives from an earlier start, but its saved token is gone or no longer active.
+  const authClient = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+  const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+  try {
+    const created = await unaryCall(authClient.createToken.bind(authClient), { userId: existingUserId, name: 'quickstart demo', expiresInSeconds: DEMO_TOKEN_SECONDS, scopes: DEMO_SCOPES }, { authorization: operator });
+    await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: existingUserId, role: admin.Role.ROLE_ADMIN }, { authorization: operator });
+    return { credentials: { workspace: DEMO_WORKSPACE, email: DEMO_EMAIL, token: created.secret }, newToken: true };
+  } finally {
+    authClient.close();
+    adminClient.close();
+  }
+}
+
+async function isActive(authAddress: string, secret: string, authorization: string): Promise<boolean> {
+  const client = createGrpcClient(auth.AuthServiceClient, authAddress);
+  try {
+    return (await unaryCall(client.introspectToken.bind(client), { secret }, { authorization })).active;
+  } finally {
+    client.close();
+  }
+}
+
+async function userIdByEmail(authAddress: string, email: string, authorization: string): Promise<string | undefined> {
+  const client = createGrpcClient(auth.AuthServiceClient, authAddress);
+  try {
+    return (await unaryCall(client.getUser.bind(client), { email }, { authorization })).user?.id;
+  } catch (err) {
+    if ((err as { grpcStatus?: number }).grpcStatus === status.NOT_FOUND) return undefined;
+    throw err;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './demo';
+export * from './embedded-postgres';
+export * from './instructions';
+export * from './secrets';

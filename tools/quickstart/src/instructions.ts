@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { DemoCredentials } from './secrets';
+
+export interface StartedStack {
+  gatewayUrl: string;
+  /** host:port as docker wants it. */
+  registryHost: string;
+  adminAddress: string;
+  authAddress: string;
+  operator: { email: string; token: string };
+  dataDir: string;
+  logDir: string;
+  secretsFile: string;
+  /** Relative to the repository root, where the user runs commands. */
+  registryctl: string;
+  demo?: DemoCredentials;
+}
+
+/**
+ * What the user reads once the registry is up. The "try it" lines are exact
+ * shell commands (the quick-start test runs them as printed).
+ */
+export function startInstructions(stack: StartedStack): string[] {
+  const ctl = `node ${stack.registryctl}`;
+  const lines = [
+    `Registry ready at ${stack.gatewayUrl}`,
+    `  data:  ${stack.dataDir} (kept across restarts; secrets in ${stack.secretsFile}, mode 0600)`,
+    `  logs:  ${path.join(stack.logDir, '<service>.log')}`,
+    '',
+    `Bootstrap admin: ${stack.operator.email} (an operator: allowed every admin call). Administer with registryctl from the repository root:`,
+    `  export REGISTRY_ADMIN_ADDR=${stack.adminAddress} REGISTRY_AUTH_ADDR=${stack.authAddress}`,
+    `  export REGISTRY_TOKEN=${stack.operator.token}`,
+    `  ${ctl} user create you@example.com`,
+    `  ${ctl} token create you@example.com --scopes read:package,write:package --expires-in-days 30`,
+    '',
+  ];
+  if (stack.demo) {
+    const image = `${stack.registryHost}/${stack.demo.workspace}/hello:1`;
+    lines.push(
+      `Demo: workspace "${stack.demo.workspace}" (project main, repository app; a package is created on first push).`,
+      `User ${stack.demo.email} is Admin of repository app. Its API token:`,
+      `  ${stack.demo.token}`,
+      'Try it:',
+      `  echo '${stack.demo.token}' | docker login ${stack.registryHost} --username ${stack.demo.email} --password-stdin`,
+      `  tar -C /etc -c hostname | docker import - ${image}`,
+      `  docker push ${image}`,
+      `  docker pull ${image}`,
+    );
+  } else {
+    lines.push(
+      'Log in with any user\'s API token (the token is the password), e.g. the bootstrap admin\'s:',
+      `  echo "$REGISTRY_TOKEN" | docker login ${stack.registryHost} --username ${stack.operator.email} --password-stdin`,
+      `  docker push ${stack.registryHost}/<workspace>/<image>:<tag>`,
+      `A push needs a workspace (${ctl} workspace create <slug> --organization <org>, see README),`,
+      'or start with --demo for a ready workspace, user and token.',
+    );
+  }
+  lines.push('', `Press Ctrl-C to stop. The next start reuses ${stack.dataDir}.`);
+  return lines;
+}
