@@ -49,6 +49,7 @@ class KafkaPublisher implements EventPublisher {
   private readonly producer: Producer;
   private readonly ensured = new Set<string>();
   private readonly stopping = new AbortController();
+  private connected = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -56,6 +57,8 @@ class KafkaPublisher implements EventPublisher {
   ) {
     // Idempotent with one request in flight: retries neither duplicate nor reorder a key's messages.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
   }
 
   async connect(): Promise<void> {
@@ -72,7 +75,10 @@ class KafkaPublisher implements EventPublisher {
 
   async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    if (this.stopping.signal.aborted) throw new Error('the publisher is disconnected');
     if (!this.ensured.has(topic)) await this.ensureTopics([topic]);
+    // Like the PostgreSQL log, a send works without an explicit connect (the relay's first attempt may precede it).
+    if (!this.connected) await this.producer.connect();
     try {
       await this.producer.send({ topic, acks: -1, messages: messages.map(({ key, value, headers }) => ({ key, value, headers })) });
     } catch (err) {

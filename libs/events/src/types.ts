@@ -21,7 +21,7 @@ export interface EventPublisher {
   connect(): Promise<void>;
   /** Creates the topics when missing; safe to call again and from several processes at once. */
   ensureTopics(topics: string[]): Promise<void>;
-  /** Resolves once the messages are durably stored; rejects otherwise (the caller retries). */
+  /** Resolves once the messages are durably stored; rejects otherwise (the caller retries). Connects first when needed. */
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
   disconnect(): Promise<void>;
 }
