@@ -45,6 +45,58 @@ describe('PostgreSQL event log', () => {
     }
   });
 
+  it('hands the group to the waiting consumer when the active one dies, losing nothing', async () => {
+    const events = makeTransport();
+    try {
+      const topic = uniqueName('death');
+      const group = uniqueName('death-group');
+      const publisher = events.publisher('test');
+      await publisher.send(topic, [numbered('repo', 0), numbered('repo', 1)]);
+      const first = await recordingConsumer(events, group, topic);
+      await waitFor('first consumer: 2 messages', () => first.received.length >= 2);
+      const second = await recordingConsumer(events, group, topic);
+
+      // The session holding the group lock dies (as when its process is killed).
+      const killed = await withAdmin(async (admin) => {
+        const { rowCount } = await admin.query(
+          `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1`,
+          [`ocireg-events:${group}`.slice(0, 63)],
+        );
+        return rowCount;
+      });
+      expect(killed).toBe(1);
+      await waitFor('a send after the kill', () => publisher.send(topic, [numbered('repo', 2), numbered('repo', 3), numbered('repo', 4)]).then(() => true, () => false), 10_000);
+      const afterKill = () => [...first.received.slice(2), ...second.received].map(seqOf).sort((a, b) => a - b);
+      await waitFor('messages 2-4', () => afterKill().length >= 3, 30_000);
+      expect(afterKill()).toEqual([2, 3, 4]);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('starts a new group at the end of the log without fromBeginning, and keeps that position across restarts', async () => {
+    const events = makeTransport();
+    try {
+      const topic = uniqueName('latest');
+      const group = uniqueName('latest-group');
+      const publisher = events.publisher('test');
+      await publisher.send(topic, [numbered('repo', 0), numbered('repo', 1), numbered('repo', 2)]);
+      const first = await recordingConsumer(events, group, topic, { fromBeginning: false });
+      await waitFor('start position recorded', async () => (await first.consumer.lag(topic)) === 0, 10_000);
+      await first.consumer.disconnect();
+      await publisher.send(topic, [numbered('repo', 3)]);
+      const second = await recordingConsumer(events, group, topic, { fromBeginning: false });
+      await waitFor('message 3', () => second.received.length >= 1);
+      await publisher.send(topic, [numbered('repo', 4)]);
+      await waitFor('message 4', () => second.received.length >= 2);
+      expect(first.received).toEqual([]);
+      expect(second.received.map(seqOf)).toEqual([3, 4]);
+    } finally {
+      await events.close();
+    }
+  });
+
   it('survives its connections being killed: reconnects and loses nothing', async () => {
     const events = makeTransport();
     try {
