@@ -184,6 +184,18 @@ export function eventTransportContract(name: string, makeTransport: () => EventT
       expect(await later.lag(topic)).toBe(2);
     });
 
+    it('rejects a send after disconnect instead of dropping it silently', async () => {
+      const events = transport();
+      const topic = uniqueName('closed');
+      const publisher = events.publisher('contract');
+      await publisher.send(topic, [numbered('repo', 0)]);
+      await publisher.disconnect();
+      await expect(publisher.send(topic, [numbered('repo', 1)])).rejects.toThrow();
+      const fresh = events.consumer(uniqueName('closed-group'));
+      await fresh.connect();
+      expect(await fresh.lag(topic)).toBe(1);
+    });
+
     it('ensureTopics is idempotent, also when two publishers race', async () => {
       const events = transport();
       const [topicA, topicB] = [uniqueName('ensure-a'), uniqueName('ensure-b')];

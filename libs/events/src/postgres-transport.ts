@@ -66,8 +66,9 @@ class PostgresPublisher implements EventPublisher {
     await this.log.ensureSchema();
   }
 
-  send(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    return this.log.append(topic, messages);
+  async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('the publisher is disconnected');
+    await this.log.append(topic, messages);
   }
 
   async disconnect(): Promise<void> {

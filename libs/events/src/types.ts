@@ -5,7 +5,10 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
 }
 
-/** A delivered message; offset is a decimal string (Kafka offsets exceed 2^53). */
+/**
+ * A delivered message; offset is a decimal string (Kafka offsets exceed 2^53). Offsets grow
+ * within a partition but need not be contiguous (the PostgreSQL log shares one sequence across topics).
+ */
 export interface IncomingMessage {
   topic: string;
   partition: number;
