@@ -159,6 +159,37 @@ export function eventTransportContract(name: string, makeTransport: () => EventT
       expect(attempts.get(2)).toBe(1);
     });
 
+    it('hands batches in order, retries a failing batch whole, and commits after each batch', async () => {
+      const events = transport();
+      const topic = uniqueName('batches');
+      const group = uniqueName('batch-group');
+      const publisher = events.publisher('contract');
+      await publisher.connect();
+      await publisher.ensureTopics([topic]);
+      await publisher.send(topic, Array.from({ length: 50 }, (_, seq) => numbered('repo', seq)));
+      const handled: number[] = [];
+      let failuresLeft = 2;
+      const consumer = events.consumer(group);
+      await consumer.connect();
+      await consumer.runBatches(topic, { fromBeginning: true }, async (messages) => {
+        expect(messages.length).toBeGreaterThan(0);
+        if (messages.some((m) => seqOf(m) === 20) && failuresLeft-- > 0) throw new Error('batch failure');
+        handled.push(...messages.map(seqOf));
+      });
+      await waitFor('50 messages in batches', () => new Set(handled).size === 50);
+      expect([...new Set(handled)]).toEqual(Array.from({ length: 50 }, (_, seq) => seq));
+      expect(failuresLeft).toBeLessThan(0);
+      await waitFor('lag 0 after the batches', async () => (await consumer.lag(topic)) === 0);
+      await consumer.disconnect();
+
+      // Committed: the same group starts after the last batch.
+      await publisher.send(topic, [numbered('repo', 50)]);
+      const { consumer: resumed, received } = await recordingConsumer(events, group, topic);
+      await waitFor('message 50', () => received.length > 0);
+      expect(received.map(seqOf)).toEqual([50]);
+      await resumed.disconnect();
+    });
+
     it('counts lag in uncommitted messages, down to 0 after consumption', async () => {
       const events = transport();
       const topic = uniqueName('lag');

@@ -4,7 +4,7 @@ import { createKafkaTransport } from './kafka-transport';
 import { createPostgresTransport } from './postgres-transport';
 import type { EventTransport } from './types';
 
-export type { EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
+export type { BatchHandler, EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
 export { createKafkaTransport, type KafkaTransportOptions } from './kafka-transport';
 export { createPostgresTransport, type PostgresTransportOptions } from './postgres-transport';
 

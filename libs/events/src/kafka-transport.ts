@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from '@ocireg/logger';
 import { handleUntilDone, retryUntilStopped } from './retry';
-import type { EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
+import type { BatchHandler, EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -134,6 +134,26 @@ class KafkaConsumer implements EventConsumer {
           // Throws when the group rebalances: the partition's next owner gets the message instead.
           betweenAttempts: heartbeat,
         });
+      },
+    });
+  }
+
+  async runBatches(topic: string, options: { fromBeginning: boolean }, handle: BatchHandler): Promise<void> {
+    const { logger } = this.options;
+    await this.consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const messages = batch.messages.map((message) => toIncomingMessage(batch.topic, batch.partition, message));
+        await handleUntilDone(() => handle(messages), {
+          signal: this.stopping.signal,
+          initialMs: this.options.handlerRetryInitialMs,
+          onFailure: (err, failures, retryInMs) => logger.error({ err, topic, partition: batch.partition, firstOffset: batch.firstOffset(), failures, retryInMs }, 'event batch handler failed; retrying the batch'),
+          betweenAttempts: heartbeat,
+        });
+        resolveOffset(batch.lastOffset());
+        await commitOffsetsIfNecessary();
       },
     });
   }

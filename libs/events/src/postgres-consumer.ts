@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Logger } from '@ocireg/logger';
 import { LOCK_KEY_SQL, LOG_PARTITION, NOTIFY_CHANNEL, type PostgresEventLog } from './postgres-event-log';
 import { backoffDelay, handleUntilDone, retryUntilStopped, sleep } from './retry';
-import type { EventConsumer, IncomingMessage, MessageHandler } from './types';
+import type { BatchHandler, EventConsumer, IncomingMessage, MessageHandler } from './types';
 
 export interface PostgresConsumerOptions {
   databaseUrl: string;
@@ -50,7 +50,12 @@ export class PostgresConsumer implements EventConsumer {
 
   async run(topic: string, options: { fromBeginning: boolean }, handle: MessageHandler): Promise<void> {
     if (this.consuming) throw new Error('this consumer already runs; make one consumer per topic');
-    this.consuming = this.consumeUntilStopped(topic, options.fromBeginning, handle);
+    this.consuming = this.consumeUntilStopped(topic, options.fromBeginning, { each: handle });
+  }
+
+  async runBatches(topic: string, options: { fromBeginning: boolean }, handle: BatchHandler): Promise<void> {
+    if (this.consuming) throw new Error('this consumer already runs; make one consumer per topic');
+    this.consuming = this.consumeUntilStopped(topic, options.fromBeginning, { batch: handle });
   }
 
   lag(topic: string): Promise<number> {
@@ -64,7 +69,7 @@ export class PostgresConsumer implements EventConsumer {
   }
 
   /** Reconnects with backoff whenever the connection fails; only disconnect() ends it. */
-  private async consumeUntilStopped(topic: string, fromBeginning: boolean, handle: MessageHandler): Promise<void> {
+  private async consumeUntilStopped(topic: string, fromBeginning: boolean, handle: Handlers): Promise<void> {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       try {
@@ -79,7 +84,7 @@ export class PostgresConsumer implements EventConsumer {
     }
   }
 
-  private async consumeOnOneConnection(topic: string, fromBeginning: boolean, handle: MessageHandler, onConnected: () => void): Promise<void> {
+  private async consumeOnOneConnection(topic: string, fromBeginning: boolean, handle: Handlers, onConnected: () => void): Promise<void> {
     const { logger } = this.options;
     const client = new Client({
       connectionString: this.options.databaseUrl,
@@ -114,10 +119,25 @@ export class PostgresConsumer implements EventConsumer {
           await this.waitForWake();
           continue;
         }
+        if (handle.batch) {
+          const batchHandler = handle.batch;
+          const messages = rows.map((row) => toIncomingMessage(topic, row));
+          const last = rows[rows.length - 1]!.event_offset;
+          await handleUntilDone(() => batchHandler(messages), {
+            signal: this.stopping.signal,
+            initialMs: this.options.handlerRetryInitialMs,
+            onFailure: (err, failures, retryInMs) => logger.error({ err, groupId: this.groupId, topic, lastOffset: last, failures, retryInMs }, 'event batch handler failed; retrying the batch'),
+          });
+          if (this.stopping.signal.aborted) return;
+          await this.commit(client, topic, last);
+          position = last;
+          continue;
+        }
+        const eachHandler = handle.each!;
         for (const row of rows) {
           if (this.stopping.signal.aborted) return;
           const message = toIncomingMessage(topic, row);
-          await handleUntilDone(() => handle(message), {
+          await handleUntilDone(() => eachHandler(message), {
             signal: this.stopping.signal,
             initialMs: this.options.handlerRetryInitialMs,
             onFailure: (err, failures, retryInMs) => logger.error({ err, groupId: this.groupId, topic, offset: row.event_offset, failures, retryInMs }, 'event handler failed; retrying the message'),
@@ -179,6 +199,12 @@ export class PostgresConsumer implements EventConsumer {
       this.wakeWaiter = undefined;
     }
   }
+}
+
+/** One of the two ways to be handed messages. */
+interface Handlers {
+  each?: MessageHandler;
+  batch?: BatchHandler;
 }
 
 function toIncomingMessage(topic: string, row: LogRow): IncomingMessage {

@@ -30,6 +30,8 @@ export interface EventPublisher {
 }
 
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+/** Messages of one partition, in order. */
+export type BatchHandler = (messages: IncomingMessage[]) => Promise<void>;
 
 export interface EventConsumer {
   /** Retries with backoff until connected, or until disconnect() is called. */
@@ -40,6 +42,12 @@ export interface EventConsumer {
    * fromBeginning only matters for a group without a committed offset (else it starts at the end).
    */
   run(topic: string, options: { fromBeginning: boolean }, handle: MessageHandler): Promise<void>;
+  /**
+   * Like run, a batch at a time: for consumers that do one transaction per
+   * batch. Commits after the whole batch; a throwing handler gets the same
+   * batch again (so a redelivery after a crash may repeat a whole batch).
+   */
+  runBatches(topic: string, options: { fromBeginning: boolean }, handle: BatchHandler): Promise<void>;
   /** Messages published but not yet committed by this group (consumer lag in messages). */
   lag(topic: string): Promise<number>;
   /** Waits for the message in hand, then leaves the group; a handler still being retried is abandoned uncommitted. */
