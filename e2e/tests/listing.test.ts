@@ -186,8 +186,8 @@ describe('indexer recovery: a killed indexer, a rebuild and a replay all give th
   it('kill -9 mid-batch, restart: equals a fresh rebuild from metadata and a replay of the topic from offset 0', async () => {
     const workspace = await newWorkspace(registry);
     const api = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));
-    const images = 12;
-    const tagsPerImage = 4;
+    const images = 25;
+    const tagsPerImage = 8;
 
     // A backlog while the indexer is down, so it restarts into a big batch: pushes, tags, a moved tag, a deleted tag.
     process.kill(registry.pid('indexer')!, 'SIGKILL');
@@ -211,12 +211,18 @@ describe('indexer recovery: a killed indexer, a rebuild and a replay all give th
         await pool.end();
       }
     };
-    const partial = await eventually(async () => {
-      const n = await indexedTags();
-      return n > 0 ? n : undefined;
-    }, 30_000, 5);
+    // Mid-batch: the indexer's transaction has written rows and not committed yet.
+    const monitor = new Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      await eventually(async () => {
+        const { rowCount } = await monitor.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND query ILIKE '%idx_%'");
+        return rowCount ? true : undefined;
+      }, 30_000, 2);
+    } finally {
+      await monitor.end();
+    }
     process.kill(registry.pid('indexer')!, 'SIGKILL');
-    console.log(`indexer killed after indexing ${partial} of ${images * tagsPerImage - 1} tags`);
+    console.log(`indexer killed in an open batch transaction, with ${await indexedTags()} of ${images * tagsPerImage - 1} tags committed`);
     await registry.restart('indexer');
     await eventually(async () => ((await indexedTags()) === images * tagsPerImage - 1 ? true : undefined), 60_000, 50);
     // Events after the last tag (none here) would still be in flight; give the consumer a moment to go idle.

@@ -8,7 +8,9 @@ export const configSchema = z.object({
   DATABASE_URL: env.url(),
   /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  KAFKA_BROKERS: env.list(),
+  /** Kafka brokers; without them, events come from the PostgreSQL event log at DATABASE_URL (embedded mode). */
+  KAFKA_BROKERS: env.list().optional(),
+  /** The consumer group (of Kafka or of the PostgreSQL event log). */
   KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
   /** Only the rebuild command (rebuild-cli.js) calls metadata, for its snapshot. */
   METADATA_ADDR: env.address().optional(),

@@ -1,36 +1,94 @@
-import type { Consumer, Producer } from 'kafkajs';
+import type { EventConsumer, EventPublisher, IncomingMessage } from '@ocireg/events';
 import type { Logger } from '@ocireg/logger';
-import type { Gauge } from '@ocireg/metrics';
+import { Gauge, type Registry } from '@ocireg/metrics';
 import { rejectionOf, type ReadModel, type RegistryEvent } from './read-model';
 
 export const EVENTS_TOPIC = 'registry.events';
 export const DEAD_LETTER_TOPIC = 'registry.events.dlq';
 
 /**
- * Consumes registry events into the read model. Poison messages go to the
- * dead-letter topic with the reason, and consumption goes on.
+ * Consumes registry events into the read model, a batch per transaction.
+ * Poison messages (malformed, or from a newer schema) go to the dead-letter
+ * topic with the reason, and consumption goes on.
  */
-export async function runEventConsumer(deps: { consumer: Consumer; producer: Producer; model: ReadModel; logger: Logger; lagSeconds: Gauge }): Promise<void> {
-  const { consumer, producer, model, logger, lagSeconds } = deps;
-  await consumer.subscribe({ topic: EVENTS_TOPIC, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message, partition }) => {
-      const raw = message.value?.toString('utf8') ?? '';
-      let event: unknown;
-      try {
-        event = JSON.parse(raw);
-      } catch {
-        event = undefined;
+export class EventIndexer {
+  /** Event time of the oldest event of the batch being applied. */
+  private inFlightSince: number | undefined;
+  /** Event time of the last applied event: the next unindexed one is younger. */
+  private lastAppliedAt: number | undefined;
+
+  constructor(private readonly deps: { consumer: EventConsumer; deadLetters: EventPublisher; model: ReadModel; logger: Logger; metrics: Registry }) {
+    const lastEventAge = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [deps.metrics] });
+    this.observeApplied = (time) => lastEventAge.set(Math.max((Date.now() - time) / 1000, 0));
+    const lag = () => deps.consumer.lag(EVENTS_TOPIC).catch(() => undefined);
+    new Gauge({
+      name: 'indexer_consumer_lag_messages',
+      help: 'Registry events published but not yet applied by this consumer group',
+      registers: [deps.metrics],
+      async collect() {
+        const messages = await lag();
+        if (messages !== undefined) this.set(messages);
+      },
+    });
+    const oldest = () => this.oldestUnindexedSince();
+    new Gauge({
+      name: 'indexer_oldest_unindexed_event_age_seconds',
+      help: 'Age of the oldest published event not yet applied (0 when caught up; between batches an upper bound)',
+      registers: [deps.metrics],
+      async collect() {
+        const messages = await lag();
+        const since = messages ? oldest() : undefined;
+        this.set(since === undefined ? 0 : Math.max((Date.now() - since) / 1000, 0));
+      },
+    });
+  }
+
+  private readonly observeApplied: (time: number) => void;
+
+  async start(): Promise<void> {
+    await this.deps.consumer.runBatches(EVENTS_TOPIC, { fromBeginning: true }, (messages) => this.handleBatch(messages));
+  }
+
+  private oldestUnindexedSince(): number | undefined {
+    return this.inFlightSince ?? this.lastAppliedAt;
+  }
+
+  private async handleBatch(messages: IncomingMessage[]): Promise<void> {
+    const events: RegistryEvent[] = [];
+    const poison: Array<{ message: IncomingMessage; reason: string }> = [];
+    for (const message of messages) {
+      const parsed = parse(message);
+      if ('reason' in parsed) poison.push({ message, reason: parsed.reason });
+      else events.push(parsed.event);
+    }
+    const times = events.map((event) => Date.parse(event.time));
+    this.inFlightSince = times.length ? Math.min(...times) : undefined;
+    try {
+      await this.deps.model.applyBatch(events);
+      if (poison.length > 0) {
+        await this.deps.deadLetters.send(
+          DEAD_LETTER_TOPIC,
+          poison.map(({ message, reason }) => ({ key: message.key, value: message.value, headers: { reason, 'source-partition': String(message.partition), 'source-offset': message.offset } })),
+        );
+        for (const { message, reason } of poison) this.deps.logger.warn({ reason, offset: message.offset }, 'event sent to the dead-letter topic');
       }
-      const reason = rejectionOf(event);
-      if (reason) {
-        await producer.send({ topic: DEAD_LETTER_TOPIC, messages: [{ key: message.key, value: message.value, headers: { reason, 'source-partition': String(partition), 'source-offset': message.offset } }] });
-        logger.warn({ reason, offset: message.offset }, 'event sent to the dead-letter topic');
-        return;
-      }
-      const registryEvent = event as RegistryEvent;
-      await model.apply(registryEvent);
-      lagSeconds.set((Date.now() - Date.parse(registryEvent.time)) / 1000);
-    },
-  });
+    } finally {
+      this.inFlightSince = undefined;
+    }
+    if (times.length > 0) {
+      this.lastAppliedAt = Math.max(...times);
+      this.observeApplied(this.lastAppliedAt);
+    }
+  }
+}
+
+function parse(message: IncomingMessage): { event: RegistryEvent } | { reason: string } {
+  let event: unknown;
+  try {
+    event = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  const reason = rejectionOf(event);
+  return reason ? { reason } : { event: event as RegistryEvent };
 }

@@ -12,8 +12,8 @@ export const configSchema = z.object({
   AUTH_ADDR: env.address(),
   /** The indexer serves the admin API's image listings from its read model. */
   INDEXER_ADDR: env.address(),
-  /** Where the outbox relay publishes registry events. */
-  KAFKA_BROKERS: env.list(),
+  /** Where the outbox relay publishes registry events; without it, to the PostgreSQL event log at DATABASE_URL (embedded mode). */
+  KAFKA_BROKERS: env.list().optional(),
   /** How often the relay looks for new outbox rows. */
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(100),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),

@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { createEventTransport } from '@ocireg/events';
 import { OutboxRelay } from './outbox-relay';
 import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
@@ -45,11 +45,11 @@ runService(async () => {
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
 
-  const kafka = new Kafka({ clientId: 'ocireg-metadata', brokers: [...config.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const relay = new OutboxRelay({ pool, producer, logger, pollMs: config.OUTBOX_POLL_MS, databaseUrl: config.DATABASE_URL });
-  // Kafka may be down at start: the relay connects lazily and keeps retrying; pushes never wait for it.
-  producer.connect().catch((err: unknown) => logger.warn({ err }, 'Kafka not reachable yet; the outbox relay will retry'));
+  // Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log (embedded mode).
+  const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
+  // The transport may be down at start: the publisher connects on its first send and the relay retries; pushes never wait for it.
+  const publisher = transport.publisher('ocireg-metadata');
+  const relay = new OutboxRelay({ pool, publisher, logger, pollMs: config.OUTBOX_POLL_MS, databaseUrl: config.DATABASE_URL });
   relay.start();
   new Gauge({
     name: 'metadata_outbox_unpublished_events',
@@ -72,7 +72,7 @@ runService(async () => {
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'outbox relay', run: () => relay.stop() },
-    { name: 'kafka', run: () => producer.disconnect() },
+    { name: 'event transport', run: () => transport.close() },
     { name: 'postgres', run: () => pool.end() },
     { name: 'access state', run: () => accessState.close() },
     { name: 'auth client', run: () => authClient.close() },

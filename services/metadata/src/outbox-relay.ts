@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { EventPublisher } from '@ocireg/events';
 import { Client, type Pool } from 'pg';
 import type { Logger } from '@ocireg/logger';
 import { OUTBOX_CHANNEL } from './outbox';
@@ -9,7 +9,7 @@ const RELAY_LOCK = 'ocireg:outbox-relay';
 
 export interface OutboxRelayDeps {
   pool: Pool;
-  producer: Producer;
+  publisher: EventPublisher;
   logger: Logger;
   pollMs: number;
   batchSize?: number;
@@ -18,9 +18,10 @@ export interface OutboxRelayDeps {
 }
 
 /**
- * Publishes the outbox to Kafka in id order, keyed by repository, and marks
- * rows published only after Kafka acknowledged them (at least once). While
- * Kafka is down, rows wait and the relay retries with backoff.
+ * Publishes the outbox to the event transport (Kafka, or the PostgreSQL event
+ * log) in id order, keyed by repository, and marks rows published only after
+ * the transport stored them (at least once). While it is down, rows wait and
+ * the relay retries with backoff.
  */
 export class OutboxRelay {
   private stopped = false;
@@ -114,17 +115,7 @@ export class OutboxRelay {
           [this.deps.batchSize ?? 500],
         );
         if (rows.length === 0) return 0;
-        try {
-          await this.deps.producer.send({
-            topic: EVENTS_TOPIC,
-            acks: -1,
-            messages: rows.map((row) => ({ key: row.repository, value: JSON.stringify(row.envelope) })),
-          });
-        } catch (err) {
-          // The next attempt starts from a fresh connection (connect is a no-op when connected).
-          await this.deps.producer.connect().catch(() => undefined);
-          throw err;
-        }
+        await this.deps.publisher.send(EVENTS_TOPIC, rows.map((row) => ({ key: row.repository, value: JSON.stringify(row.envelope) })));
         await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)]);
         return rows.length;
       } finally {
