@@ -5,6 +5,7 @@ import { createPostgresTransport } from './postgres-transport';
 import type { EventTransport } from './types';
 
 export type { BatchHandler, EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
+export * from './registry-events';
 export { createKafkaTransport, type KafkaTransportOptions } from './kafka-transport';
 export { createPostgresTransport, type PostgresTransportOptions } from './postgres-transport';
 

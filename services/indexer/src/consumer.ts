@@ -1,10 +1,7 @@
-import type { EventConsumer, EventPublisher, IncomingMessage } from '@ocireg/events';
+import { REGISTRY_EVENTS_DEAD_LETTER_TOPIC, REGISTRY_EVENTS_TOPIC, type EventConsumer, type EventPublisher, type IncomingMessage } from '@ocireg/events';
 import type { Logger } from '@ocireg/logger';
 import { Gauge, type Registry } from '@ocireg/metrics';
 import { rejectionOf, type ReadModel, type RegistryEvent } from './read-model';
-
-export const EVENTS_TOPIC = 'registry.events';
-export const DEAD_LETTER_TOPIC = 'registry.events.dlq';
 
 /**
  * Consumes registry events into the read model, a batch per transaction.
@@ -20,7 +17,7 @@ export class EventIndexer {
   constructor(private readonly deps: { consumer: EventConsumer; deadLetters: EventPublisher; model: ReadModel; logger: Logger; metrics: Registry }) {
     const lastEventAge = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [deps.metrics] });
     this.observeApplied = (time) => lastEventAge.set(Math.max((Date.now() - time) / 1000, 0));
-    const lag = () => deps.consumer.lag(EVENTS_TOPIC).catch(() => undefined);
+    const lag = () => deps.consumer.lag(REGISTRY_EVENTS_TOPIC).catch(() => undefined);
     new Gauge({
       name: 'indexer_consumer_lag_messages',
       help: 'Registry events published but not yet applied by this consumer group',
@@ -46,7 +43,7 @@ export class EventIndexer {
   private readonly observeApplied: (time: number) => void;
 
   async start(): Promise<void> {
-    await this.deps.consumer.runBatches(EVENTS_TOPIC, { fromBeginning: true }, (messages) => this.handleBatch(messages));
+    await this.deps.consumer.runBatches(REGISTRY_EVENTS_TOPIC, { fromBeginning: true }, (messages) => this.handleBatch(messages));
   }
 
   private oldestUnindexedSince(): number | undefined {
@@ -67,7 +64,7 @@ export class EventIndexer {
       await this.deps.model.applyBatch(events);
       if (poison.length > 0) {
         await this.deps.deadLetters.send(
-          DEAD_LETTER_TOPIC,
+          REGISTRY_EVENTS_DEAD_LETTER_TOPIC,
           poison.map(({ message, reason }) => ({ key: message.key, value: message.value, headers: { reason, 'source-partition': String(message.partition), 'source-offset': message.offset } })),
         );
         for (const { message, reason } of poison) this.deps.logger.warn({ reason, offset: message.offset }, 'event sent to the dead-letter topic');

@@ -60,6 +60,34 @@ interface PageKey {
   at?: string;
 }
 
+interface ImageDbRow {
+  repository: string;
+  name: string;
+  workspace: string;
+  project: string | null;
+  source_repository_id: string | null;
+  last_digest: string;
+  last_pushed_at: Date;
+  tag_count: number;
+  manifest_count: number;
+  total_size: string;
+}
+
+function imageRowOf(row: ImageDbRow): ImageRow {
+  return {
+    repository: row.repository,
+    name: row.name,
+    workspace: row.workspace,
+    project: row.project ?? '',
+    sourceRepositoryId: row.source_repository_id ?? '',
+    lastDigest: row.last_digest,
+    lastPushedAt: row.last_pushed_at.toISOString(),
+    tagCount: row.tag_count,
+    manifestCount: row.manifest_count,
+    totalSize: Number(row.total_size),
+  };
+}
+
 interface ManifestRow {
   digest: string;
   media_type: string;
@@ -93,24 +121,13 @@ export class Listings {
         ? `($6::text IS NULL OR i.name COLLATE "C" > $6)`
         : `($6::text IS NULL OR i.last_pushed_at < $7 OR (i.last_pushed_at = $7 AND i.name COLLATE "C" > $6))`;
     const order = sort === 'name' ? 'i.name COLLATE "C"' : 'i.last_pushed_at DESC, i.name COLLATE "C"';
-    const { rows } = await this.pool.query<{ repository: string; name: string; workspace: string; project: string | null; source_repository_id: string | null; last_digest: string; last_pushed_at: Date; tag_count: number; manifest_count: number; total_size: string }>(
+    const { rows } = await this.pool.query<ImageDbRow>(
       `SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository)
        WHERE i.workspace = $1 AND ($2 = '' OR p.project = $2) AND ($3 = '' OR p.source_repository_id = $3) AND starts_with(i.name, $4) AND ${keyset}
        ORDER BY ${order} LIMIT $5`,
       [workspace, query.project ?? '', query.sourceRepositoryId ?? '', query.namePrefix ?? '', limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])],
     );
-    const images = rows.slice(0, limit).map((row) => ({
-      repository: row.repository,
-      name: row.name,
-      workspace: row.workspace,
-      project: row.project ?? '',
-      sourceRepositoryId: row.source_repository_id ?? '',
-      lastDigest: row.last_digest,
-      lastPushedAt: row.last_pushed_at.toISOString(),
-      tagCount: row.tag_count,
-      manifestCount: row.manifest_count,
-      totalSize: Number(row.total_size),
-    }));
+    const images = rows.slice(0, limit).map(imageRowOf);
     const last = images[images.length - 1];
     const nextPageToken = rows.length > limit && last ? encodePageKey({ sort, name: last.name, ...(sort === 'last-pushed' ? { at: last.lastPushedAt } : {}) }) : '';
     return { images, nextPageToken };
@@ -142,24 +159,13 @@ export class Listings {
   }
 
   private async imageRow(repository: string): Promise<ImageRow> {
-    const { rows } = await this.pool.query<{ repository: string; name: string; workspace: string; project: string | null; source_repository_id: string | null; last_digest: string; last_pushed_at: Date; tag_count: number; manifest_count: number; total_size: string }>(
+    const { rows } = await this.pool.query<ImageDbRow>(
       'SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository) WHERE i.repository = $1',
       [repository],
     );
     const row = rows[0];
     if (!row) throw new RegistryError('NOT_FOUND', `image ${repository} does not exist, has no content, or is not indexed yet`, { field: 'name' });
-    return {
-      repository: row.repository,
-      name: row.name,
-      workspace: row.workspace,
-      project: row.project ?? '',
-      sourceRepositoryId: row.source_repository_id ?? '',
-      lastDigest: row.last_digest,
-      lastPushedAt: row.last_pushed_at.toISOString(),
-      tagCount: row.tag_count,
-      manifestCount: row.manifest_count,
-      totalSize: Number(row.total_size),
-    };
+    return imageRowOf(row);
   }
 
   private async contents(repository: string): Promise<{ tags: Array<{ tag: string; digest: string; updatedAt: string }>; manifests: ManifestRow[] }> {

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { createEventTransport } from '@ocireg/events';
+import { createEventTransport, REGISTRY_EVENTS_DEAD_LETTER_TOPIC, REGISTRY_EVENTS_TOPIC } from '@ocireg/events';
 import { Pool } from 'pg';
 import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
-import { DEAD_LETTER_TOPIC, EVENTS_TOPIC, EventIndexer } from './consumer';
+import { EventIndexer } from './consumer';
 import { loadIndexerConfig } from './config';
 import { indexerHandlers } from './grpc-handlers';
 import { Listings } from './listings';
@@ -38,7 +38,7 @@ runService(async () => {
     for (let attempt = 1; ; attempt++) {
       try {
         // The topics exist before anyone uses them (auto-creation races with the first send).
-        await deadLetters.ensureTopics([EVENTS_TOPIC, DEAD_LETTER_TOPIC]);
+        await deadLetters.ensureTopics([REGISTRY_EVENTS_TOPIC, REGISTRY_EVENTS_DEAD_LETTER_TOPIC]);
         await consumer.connect();
         await eventIndexer.start();
         logger.info('consuming registry events');

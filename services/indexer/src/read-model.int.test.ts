@@ -19,12 +19,14 @@ const randomDigest = () => `sha256:${randomBytes(32).toString('hex')}`;
 /** Builds the events metadata would write for a workspace, with increasing times. */
 function eventsFor(workspace: string) {
   let clock = Date.parse('2026-06-01T00:00:00.000Z');
-  const event = (action: string, target: Omit<RegistryEvent['target'], 'workspace'>): RegistryEvent => ({
+  const event = (action: RegistryEvent['action'], target: Omit<RegistryEvent['target'], 'workspace'>): RegistryEvent => ({
     schemaVersion: 1,
     id: randomUUID(),
     time: new Date((clock += 1000)).toISOString(),
     action,
     target: { workspace, ...target },
+    actor: '',
+    requestId: 'test',
   });
   return {
     linked: (name: string, sourceRepositoryId: string, project: string) => event('package.linked', { repository: `${workspace}/${name}`, package: name, linkedRepositoryId: sourceRepositoryId, project }),

@@ -1,36 +1,18 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ManifestFacts } from '@ocireg/oci';
+import type { RegistryEvent } from '@ocireg/events';
 import { inTransaction } from '@ocireg/postgres';
-
-/** The envelope metadata writes (docs/events.md), version 1. */
-export interface RegistryEvent {
-  schemaVersion: number;
-  id: string;
-  time: string;
-  action: string;
-  target: {
-    workspace: string;
-    repository: string;
-    package?: string;
-    digest?: string;
-    mediaType?: string;
-    size?: number;
-    tag?: string;
-    linkedRepositoryId?: string;
-    project?: string;
-    manifest?: ManifestFacts;
-  };
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Actions whose target must name what they change. */
-const NEEDS = {
+const NEEDS: Record<string, ReadonlyArray<keyof RegistryEvent['target']>> = {
   'manifest.pushed': ['digest', 'mediaType', 'manifest'],
   'manifest.deleted': ['digest'],
   'tag.updated': ['digest', 'tag'],
   'tag.deleted': ['tag'],
   'package.linked': ['linkedRepositoryId'],
-} as const satisfies Record<string, ReadonlyArray<keyof RegistryEvent['target']>>;
+};
+
+export type { RegistryEvent };
 
 /** Why an event cannot be applied (it goes to the dead-letter topic), or undefined. */
 export function rejectionOf(event: unknown): string | undefined {
@@ -42,7 +24,7 @@ export function rejectionOf(event: unknown): string | undefined {
   if (typeof e.action !== 'string') return 'missing action';
   if (!e.target || typeof e.target.repository !== 'string' || typeof e.target.workspace !== 'string') return 'missing target';
   if (!e.target.repository.startsWith(`${e.target.workspace}/`)) return 'target repository is not in its workspace';
-  const missing = (NEEDS[e.action as keyof typeof NEEDS] ?? []).filter((field) => e.target?.[field] === undefined || e.target[field] === '');
+  const missing = (NEEDS[e.action] ?? []).filter((field) => e.target?.[field] === undefined || e.target[field] === '');
   if (missing.length > 0) return `${e.action} without target.${missing.join(', target.')}`;
   return undefined;
 }

@@ -1,9 +1,8 @@
-import type { EventPublisher } from '@ocireg/events';
+import { REGISTRY_EVENTS_TOPIC, type EventPublisher } from '@ocireg/events';
 import { Client, type Pool } from 'pg';
 import type { Logger } from '@ocireg/logger';
 import { OUTBOX_CHANNEL } from './outbox';
 
-export const EVENTS_TOPIC = 'registry.events';
 /** Only one relay publishes at a time (per-repository order across replicas). */
 const RELAY_LOCK = 'ocireg:outbox-relay';
 
@@ -115,7 +114,7 @@ export class OutboxRelay {
           [this.deps.batchSize ?? 500],
         );
         if (rows.length === 0) return 0;
-        await this.deps.publisher.send(EVENTS_TOPIC, rows.map((row) => ({ key: row.repository, value: JSON.stringify(row.envelope) })));
+        await this.deps.publisher.send(REGISTRY_EVENTS_TOPIC, rows.map((row) => ({ key: row.repository, value: JSON.stringify(row.envelope) })));
         await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((row) => row.id)]);
         return rows.length;
       } finally {

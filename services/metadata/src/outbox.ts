@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { ManifestFacts } from '@ocireg/oci';
+import type { RegistryEvent, RegistryEventAction, RegistryEventTarget } from '@ocireg/events';
 
 /** PostgreSQL channel notified when outbox rows commit. */
 export const OUTBOX_CHANNEL = 'ocireg_outbox';
-
-/** What happened; consumers must ignore actions they do not know. */
-export type EventAction = 'manifest.pushed' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
 
 /** Who and which request caused a change, carried from the gateway in gRPC metadata. */
 export interface ChangeOrigin {
@@ -14,32 +11,9 @@ export interface ChangeOrigin {
   requestId: string;
 }
 
-export interface EventTarget {
-  workspace: string;
-  repository: string;
-  package?: string;
-  digest?: string;
-  mediaType?: string;
-  size?: number;
-  tag?: string;
-  /** For package.linked: the repository (source) id the package now inherits from. */
-  linkedRepositoryId?: string;
-  /** For package.linked: the slug of that repository's project. */
-  project?: string;
-  /** For manifest.pushed: what listings show of the manifest. */
-  manifest?: ManifestFacts;
-}
-
-/** The versioned event envelope (docs/events.md). */
-export interface EventEnvelope {
-  schemaVersion: 1;
-  id: string;
-  time: string;
-  action: EventAction;
-  target: EventTarget;
-  actor: string;
-  requestId: string;
-}
+export type EventAction = RegistryEventAction;
+export type EventTarget = RegistryEventTarget;
+export type EventEnvelope = RegistryEvent;
 
 /**
  * Appends an event to the outbox inside the caller's transaction, so it
