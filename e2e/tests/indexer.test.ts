@@ -73,6 +73,10 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
       await push('during'); // the push itself never waits for Kafka
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await listed()).toEqual([`${workspace.slug}/before`]);
+      // The outage shows in metadata's metrics: events waiting in the outbox, the oldest for over a second.
+      const outbox = await (await fetch(isolated.metricsUrl('metadata'))).text();
+      expect(Number(/^metadata_outbox_unpublished_events(?:\{[^}]*\})? (\S+)$/m.exec(outbox)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(Number(/^metadata_outbox_oldest_unpublished_age_seconds(?:\{[^}]*\})? (\S+)$/m.exec(outbox)?.[1])).toBeGreaterThanOrEqual(1);
 
       await own.startAgain('kafka');
       expect(await waitFor([`${workspace.slug}/before`, `${workspace.slug}/during`], 90_000)).toEqual([`${workspace.slug}/before`, `${workspace.slug}/during`]);

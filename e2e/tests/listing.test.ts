@@ -248,4 +248,35 @@ describe('indexer recovery: a killed indexer, a rebuild and a replay all give th
     }
     expect(await dumpWorkspace(replayUrl, workspace.slug)).toEqual(live);
   });
+
+  it('exports consumer lag and the age of the oldest unindexed event while the indexer is held up, both back to 0 after', async () => {
+    const workspace = await newWorkspace(registry);
+    const api = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));
+    const metric = async (name: string) => {
+      const text = await (await fetch(registry.metricsUrl('indexer'))).text();
+      const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+      if (value === undefined) throw new Error(`${name} is not exported`);
+      return Number(value);
+    };
+    const { document } = await api.pushImage(`${workspace.slug}/held`, 'v0');
+    await eventually(async () => ((await metric('indexer_consumer_lag_messages')) === 0 ? true : undefined), 60_000, 100);
+    expect(await metric('indexer_oldest_unindexed_event_age_seconds')).toBe(0);
+
+    // Hold the read model: the indexer's next batch waits on the lock, as it would on a slow database.
+    const holder = new Pool({ connectionString: databaseUrl, max: 1 });
+    const client = await holder.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('LOCK TABLE idx_images IN ACCESS EXCLUSIVE MODE');
+      await api.pushManifest(`${workspace.slug}/held`, 'v1', document);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await metric('indexer_consumer_lag_messages')).toBeGreaterThanOrEqual(1);
+      expect(await metric('indexer_oldest_unindexed_event_age_seconds')).toBeGreaterThanOrEqual(1.5);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+      await holder.end();
+    }
+    await eventually(async () => ((await metric('indexer_consumer_lag_messages')) === 0 && (await metric('indexer_oldest_unindexed_event_age_seconds')) === 0 ? true : undefined), 30_000, 100);
+  });
 });

@@ -49,6 +49,8 @@ export interface RunningRegistry {
   registryHost: string;
   grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
   logFile(service: ServiceName): string;
+  /** The Prometheus endpoint of a running service. */
+  metricsUrl(service: ServiceName): string;
   /** The operator created at start (OPERATOR_EMAILS, BOOTSTRAP_ADMIN_*): its API token administers everything. */
   operator: { email: string; token: string; authorization: string };
   /** Process id of each running service. */
@@ -138,6 +140,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     grpcAddresses,
     operator: { ...operator, authorization: `Bearer ${operator.token}` },
     logFile,
+    metricsUrl: (name) => `http://127.0.0.1:${envs.get(name)?.METRICS_PORT ?? ''}/metrics`,
     pid: (name) => children.get(name)?.pid,
     stop,
     async restart(name, extraEnv) {
