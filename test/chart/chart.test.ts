@@ -74,7 +74,7 @@ function configVariables(service: Service): { all: string[]; required: string[] 
     const name = match[1] ?? '';
     const expression = match[2] ?? '';
     all.push(name);
-    const hasDefault = /\.default\(|\.optional\(\)|env\.(port|host|logLevel|bytes|seconds)\(/.test(expression);
+    const hasDefault = /\.default\(|\.optional\(\)|env\.(port|host|logLevel|bytes|seconds|optional\w*)\(/.test(expression);
     if (!hasDefault) required.push(name);
   }
   if (all.length === 0) throw new Error(`no zod schema found in ${file}`);
