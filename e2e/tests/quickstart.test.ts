@@ -156,9 +156,10 @@ describe('the README quick start', () => {
     // The printed registryctl environment lists the image through the admin API.
     const exports = [...second.matchAll(/^ {2}(export .+)$/gm)].map((match) => match[1]).join('\n');
     const listed = JSON.parse(await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js image list demo`], { cwd: REPO_ROOT })) as {
-      images: { name: string; tagCount: number }[];
+      images: { name: string; tagCount: number; projectSlug: string }[];
     };
-    expect(listed.images).toEqual([expect.objectContaining({ name: 'hello', tagCount: 1 })]);
+    // The seeded package, linked to the seeded project's repository, indexed through the PostgreSQL event log.
+    expect(listed.images).toEqual([expect.objectContaining({ name: 'hello', tagCount: 1, projectSlug: 'main' })]);
 
     // A revoked demo token is replaced on the next --demo start (same user, still Admin), not reused.
     const tokenId = printed(token, /^ocireg_([a-f0-9]{16})_/);

@@ -6,18 +6,21 @@ import type { DemoCredentials } from './secrets';
 
 export const DEMO_WORKSPACE = 'demo';
 export const DEMO_EMAIL = 'demo@ocireg.local';
+/** The package the printed docker lines push to. */
+export const DEMO_PACKAGE = 'hello';
 const DEMO_SCOPES = ['read:package', 'write:package', 'admin:package'];
 const DEMO_TOKEN_SECONDS = 90 * 86_400;
 
 /**
- * The --demo seed: workspace "demo" (project main, repository app, packages
- * created on first push) and a user who is Admin of that repository, with an
- * API token. Idempotent: a second start reuses the saved token while it is
+ * The --demo seed: workspace "demo" (project main, repository app, package
+ * "hello" linked to it; other packages are created on first push) and a user
+ * who is Admin of that repository, with an API token. Idempotent: a second start reuses the saved token while it is
  * still active, and only issues a new one (to the same user) when it is not.
  */
 export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
   const operator = registry.operator.authorization;
   const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, DEMO_WORKSPACE, operator);
+  await ensurePackage(registry.grpcAddresses.metadata, workspace.repositoryId, operator);
   if (saved && (await isActive(registry.grpcAddresses.auth, saved.token, operator))) return { credentials: saved, newToken: false };
 
   const existingUserId = await userIdByEmail(registry.grpcAddresses.auth, DEMO_EMAIL, operator);
@@ -40,6 +43,17 @@ export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials
   } finally {
     authClient.close();
     adminClient.close();
+  }
+}
+
+async function ensurePackage(metadataAddress: string, repositoryId: string, authorization: string): Promise<void> {
+  const client = createGrpcClient(admin.AdminServiceClient, metadataAddress);
+  try {
+    await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: DEMO_WORKSPACE, name: DEMO_PACKAGE, repositoryId, actorUserId: '' }, { authorization });
+  } catch (err) {
+    if ((err as { grpcStatus?: number }).grpcStatus !== status.ALREADY_EXISTS) throw err;
+  } finally {
+    client.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEMO_PACKAGE } from './demo';
 import type { DemoCredentials } from './secrets';
 
 export interface StartedStack {
@@ -35,7 +36,7 @@ export function startInstructions(stack: StartedStack): string[] {
     '',
   ];
   if (stack.demo) {
-    const image = `${stack.registryHost}/${stack.demo.workspace}/hello:1`;
+    const image = `${stack.registryHost}/${stack.demo.workspace}/${DEMO_PACKAGE}:1`;
     lines.push(
       `Demo: workspace "${stack.demo.workspace}" (project main, repository app; a package is created on first push).`,
       `User ${stack.demo.email} is Admin of repository app. Its API token:`,
