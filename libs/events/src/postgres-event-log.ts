@@ -17,10 +17,27 @@ export const LOCK_KEY_SQL = 'hashtextextended($1, 0)';
  * The PostgreSQL event log shared by publishers and consumers: a table of
  * messages in offset order and a table of each group's committed offset.
  */
+/** Like Kafka's default retention.ms: a consumer group that is a week behind loses what is older. */
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** How often appends also prune expired messages. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
 export class PostgresEventLog {
   private schema: Promise<void> | undefined;
+  private lastPrune = 0;
 
-  constructor(readonly pool: Pool) {}
+  constructor(
+    readonly pool: Pool,
+    private readonly retentionMs = DEFAULT_RETENTION_MS,
+  ) {}
+
+  /** Deletes messages older than the retention; returns how many. Appends call it now and then. */
+  async prune(): Promise<number> {
+    await this.ensureSchema();
+    this.lastPrune = Date.now();
+    const deleted = await this.pool.query("DELETE FROM event_log WHERE created_at < now() - $1 * interval '1 millisecond'", [this.retentionMs]);
+    return deleted.rowCount ?? 0;
+  }
 
   /** Creates the tables once per process; concurrent creators in other processes wait on an advisory lock. */
   ensureSchema(): Promise<void> {
@@ -71,6 +88,8 @@ export class PostgresEventLog {
       }
       await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, topic]);
     });
+    // The log would otherwise grow forever; pruning is best effort and never fails an append.
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune().catch(() => undefined);
   }
 
   /** Messages of the topic after the group's committed offset (all of them when it has none). */

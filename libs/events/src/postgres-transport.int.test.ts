@@ -1,8 +1,9 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { eventTransportContract, numbered, recordingConsumer, seqOf, uniqueName, waitFor } from './contract';
 import { createEventTransport, createPostgresTransport } from './index';
+import { PostgresEventLog } from './postgres-event-log';
 
 // Runs against the PostgreSQL that the integration setup starts (DATABASE_URL).
 const logger = createLogger({ service: 'events-test', level: 'silent' });
@@ -152,5 +153,20 @@ describe('PostgreSQL event log', () => {
       await events.close();
     }
     expect(() => createEventTransport({ KAFKA_BROKERS: ' ', DATABASE_URL: '' }, logger)).toThrow(/KAFKA_BROKERS.*DATABASE_URL/);
+  });
+
+  it('prunes messages older than the retention, and only those', async () => {
+    const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+    try {
+      const log = new PostgresEventLog(pool, 3_600_000);
+      const topic = uniqueName('retention');
+      await log.append(topic, [numbered('repo', 0), numbered('repo', 1)]);
+      await pool.query("UPDATE event_log SET created_at = now() - interval '2 hours' WHERE topic = $1 AND key = 'repo' AND convert_from(value, 'UTF8') LIKE '%\"seq\":0%'", [topic]);
+      expect(await log.prune()).toBe(1);
+      const { rows } = await pool.query<{ value: Buffer }>('SELECT value FROM event_log WHERE topic = $1', [topic]);
+      expect(rows.map((row) => (JSON.parse(row.value.toString('utf8')) as { seq: number }).seq)).toEqual([1]);
+    } finally {
+      await pool.end();
+    }
   });
 });

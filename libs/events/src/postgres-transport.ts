@@ -14,13 +14,15 @@ export interface PostgresTransportOptions {
   batchSize?: number;
   /** First wait before retrying a failing handler. */
   handlerRetryInitialMs?: number;
+  /** How long messages are kept (default 7 days, as Kafka's retention.ms). */
+  retentionMs?: number;
 }
 
 /** Events through a PostgreSQL table (embedded mode): one partition per topic, LISTEN/NOTIFY wake-ups. */
 export function createPostgresTransport(options: PostgresTransportOptions): EventTransport {
   const pool = new Pool({ connectionString: options.databaseUrl, max: 5 });
   pool.on('error', (err) => options.logger.warn({ err }, 'idle event log connection failed'));
-  const log = new PostgresEventLog(pool);
+  const log = new PostgresEventLog(pool, options.retentionMs);
   const open = new Set<{ disconnect(): Promise<void> }>();
   const track = <T extends { disconnect(): Promise<void> }>(endpoint: T): T => {
     open.add(endpoint);

@@ -3,6 +3,10 @@ import { Client, type Pool } from 'pg';
 import type { Logger } from '@ocireg/logger';
 import { OUTBOX_CHANNEL } from './outbox';
 
+/** Published rows are kept a day (for inspection), then deleted. */
+const PUBLISHED_RETENTION_HOURS = 24;
+/** How often the relay looks for published rows to delete. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
 /** Only one relay publishes at a time (per-repository order across replicas). */
 const RELAY_LOCK = 'ocireg:outbox-relay';
 
@@ -30,6 +34,7 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   /** A commit was announced while a batch was being published: go again at once. */
   private notified = false;
+  private lastPrune = 0;
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
@@ -40,7 +45,9 @@ export class OutboxRelay {
       this.wake = undefined;
       let delay = this.deps.pollMs;
       try {
-        this.running = this.publishOnce().then(() => undefined);
+        this.running = this.publishOnce().then(async () => {
+          if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prunePublished();
+        });
         await this.running;
         failures = 0;
       } catch (err) {
@@ -100,6 +107,13 @@ export class OutboxRelay {
       'SELECT count(*) AS events, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age FROM outbox WHERE published_at IS NULL',
     );
     return { events: Number(rows[0]?.events ?? 0), oldestAgeSeconds: Math.max(rows[0]?.oldest_age ?? 0, 0) };
+  }
+
+  /** Deletes rows published more than a day ago: the outbox is a queue, not an archive (the event transport and metadata's tables are). */
+  async prunePublished(): Promise<number> {
+    this.lastPrune = Date.now();
+    const deleted = await this.deps.pool.query("DELETE FROM outbox WHERE published_at < now() - $1 * interval '1 hour'", [PUBLISHED_RETENTION_HOURS]);
+    return deleted.rowCount ?? 0;
   }
 
   /** One batch; returns how many events were published. */
