@@ -5,17 +5,7 @@ import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
 import { admin, auth } from '@ocireg/proto';
 import { basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
-
-/** Polls until `probe` returns `expected` (well under a second normally; slack for a loaded 2-core machine). */
-async function eventually<T>(probe: () => Promise<T>, expected: T, timeoutMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (last !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await probe();
-  }
-  return last;
-}
+import { pollUntilEquals as eventually } from './polling';
 
 const silent = createLogger({ service: 'e2e', level: 'silent' });
 

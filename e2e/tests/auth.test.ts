@@ -6,21 +6,7 @@ import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, auth } from '@ocireg/proto';
 import { importRandomImage } from './images';
 import { basicAuth, dockerLogin, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
-
-/**
- * Polls until `probe` returns `expected` (revocations and access changes reach
- * every gateway through Redis in well under a second; a loaded 2-core CI
- * machine gets some slack).
- */
-async function eventually<T>(probe: () => Promise<T>, expected: T, timeoutMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (last !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await probe();
-  }
-  return last;
-}
+import { pollUntilEquals as eventually } from './polling';
 
 describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
   let registry: RunningRegistry;

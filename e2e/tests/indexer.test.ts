@@ -7,6 +7,10 @@ import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import { importRandomImage } from './images';
 import { loginNewWorkspace, run, startTestRegistry } from './helpers';
+import { pollUntil } from './polling';
+
+/** The first page of a workspace's images, by name. */
+const listRequest = (workspace: string): indexer.ListImagesRequest => ({ workspace, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' });
 
 describe('indexer: pushed images appear in the listing through Kafka', () => {
   let registry: RunningRegistry;
@@ -31,12 +35,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     await run('docker', ['push', `${registry.registryHost}/${workspace.slug}/listed:v2`]);
     const pushedAt = Date.now();
 
-    let images: indexer.Image[] = [];
-    while (Date.now() - pushedAt < 30_000) {
-      images = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images;
-      if (images[0]?.tagCount === 2) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const images = await pollUntil(async () => (await unaryCall(client.listImages.bind(client), listRequest(workspace.slug))).images, (seen) => seen[0]?.tagCount === 2, 30_000);
     console.log(`listing delay after the push: ${Date.now() - pushedAt} ms`);
     expect(images).toHaveLength(1);
     expect(images[0]).toMatchObject({ repository: `${workspace.slug}/listed`, tagCount: 2 });
@@ -50,16 +49,8 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const isolatedClient = createGrpcClient(indexer.IndexerServiceClient, isolated.grpcAddresses.indexer);
     try {
       const workspace = await loginNewWorkspace(isolated);
-      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images.map((image) => image.repository).sort();
-      const waitFor = async (expected: string[], timeoutMs: number) => {
-        const deadline = Date.now() + timeoutMs;
-        let seen = await listed();
-        while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          seen = await listed();
-        }
-        return seen;
-      };
+      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), listRequest(workspace.slug))).images.map((image) => image.repository).sort();
+      const waitFor = (expected: string[], timeoutMs: number) => pollUntil(listed, (seen) => JSON.stringify(seen) === JSON.stringify(expected), timeoutMs, 100);
       const push = async (image: string) => {
         const reference = `${isolated.registryHost}/${workspace.slug}/${image}:v1`;
         await importRandomImage(reference, 8 * 1024);
@@ -130,12 +121,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const reference = `${registry.registryHost}/${workspace.slug}/after-poison:v1`;
     await importRandomImage(reference, 8 * 1024);
     await run('docker', ['push', reference]);
-    const deadline = Date.now() + 30_000;
-    let listed: indexer.Image[] = [];
-    while (Date.now() < deadline && listed.length === 0) {
-      listed = (await unaryCall(client.listImages.bind(client), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' })).images;
-      if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const listed = await pollUntil(async () => (await unaryCall(client.listImages.bind(client), listRequest(workspace.slug))).images, (seen) => seen.length > 0, 30_000, 100);
     expect(listed.map((image) => image.repository)).toEqual([`${workspace.slug}/after-poison`]);
   });
 });

@@ -9,7 +9,8 @@ import { admin } from '@ocireg/proto';
 import { createDatabase, freePort, REPO_ROOT } from '@ocireg/testenv';
 import { importRandomImage } from './images';
 import { basicAuth, loginNewWorkspace, newWorkspace, run, startTestRegistry } from './helpers';
-import { eventually, OciHttp } from './oci-http';
+import { OciHttp } from './oci-http';
+import { eventually } from './polling';
 
 interface ListedImage {
   name: string;
