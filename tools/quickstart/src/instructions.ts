@@ -38,7 +38,7 @@ export function startInstructions(stack: StartedStack): string[] {
   if (stack.demo) {
     const image = `${stack.registryHost}/${stack.demo.workspace}/${DEMO_PACKAGE}:1`;
     lines.push(
-      `Demo: workspace "${stack.demo.workspace}" (project main, repository app; a package is created on first push).`,
+      `Demo: workspace "${stack.demo.workspace}" (project main, repository app, package ${DEMO_PACKAGE}; other packages are created on first push).`,
       `User ${stack.demo.email} is Admin of repository app. Its API token:`,
       `  ${stack.demo.token}`,
       'Try it:',
