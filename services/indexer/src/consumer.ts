@@ -3,6 +3,9 @@ import type { Logger } from '@ocireg/logger';
 import { Gauge, type Registry } from '@ocireg/metrics';
 import { rejectionOf, type ReadModel, type RegistryEvent } from './read-model';
 
+/** How often the applied-event ids are pruned. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 /**
  * Consumes registry events into the read model, a batch per transaction.
  * Poison messages (malformed, or from a newer schema) go to the dead-letter
@@ -13,6 +16,7 @@ export class EventIndexer {
   private inFlightSince: number | undefined;
   /** Event time of the last applied event: the next unindexed one is younger. */
   private lastAppliedAt: number | undefined;
+  private lastPrune = 0;
 
   constructor(private readonly deps: { consumer: EventConsumer; deadLetters: EventPublisher; model: ReadModel; logger: Logger; metrics: Registry }) {
     const lastEventAge = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [deps.metrics] });
@@ -75,6 +79,11 @@ export class EventIndexer {
     if (times.length > 0) {
       this.lastAppliedAt = Math.max(...times);
       this.observeApplied(this.lastAppliedAt);
+    }
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      // Best effort: the dedup table only needs to outlive redeliveries.
+      await this.deps.model.pruneAppliedEvents().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not prune applied event ids'));
     }
   }
 }

@@ -209,6 +209,17 @@ describe('indexer read model against PostgreSQL', () => {
     expect((await pool.query("SELECT 1 FROM idx_images WHERE repository = 'stale/row'")).rowCount).toBe(0);
   });
 
+  it('forgets applied event ids older than the retention, and only those', async () => {
+    const e = eventsFor(`ws-${randomBytes(4).toString('hex')}`);
+    const old = e.tagged('tools', 'v1', randomDigest());
+    const recent = e.tagged('tools', 'v2', randomDigest());
+    await applyAll([old, recent]);
+    await pool.query("UPDATE idx_applied_events SET applied_at = now() - interval '31 days' WHERE event_id = $1", [old.id]);
+    expect(await model.pruneAppliedEvents(30)).toBe(1);
+    const { rows } = await pool.query<{ event_id: string }>('SELECT event_id FROM idx_applied_events WHERE event_id = ANY($1::uuid[])', [[old.id, recent.id]]);
+    expect(rows.map((row) => row.event_id)).toEqual([recent.id]);
+  });
+
   it('rejects malformed and newer-schema events with a reason', () => {
     const good = eventsFor('acme').tagged('tools', 'v1', randomDigest());
     expect(rejectionOf(good)).toBeUndefined();

@@ -67,6 +67,17 @@ export class ReadModel {
   }
 
   /**
+   * Forgets applied event ids older than the retention. Transports keep
+   * events a week (Kafka's default, the PostgreSQL log's), so a redelivery
+   * never reaches further back; a replay that does is still safe, because
+   * times guard every change and a stream's deletes follow its pushes.
+   */
+  async pruneAppliedEvents(retentionDays = 30): Promise<number> {
+    const deleted = await this.pool.query("DELETE FROM idx_applied_events WHERE applied_at < now() - $1 * interval '1 day'", [retentionDays]);
+    return deleted.rowCount ?? 0;
+  }
+
+  /**
    * Replaces the listing tables with what `events` (a snapshot of metadata)
    * build, in one transaction: readers see the old model until it commits.
    * Applied event ids stay, so redelivered live events are still skipped.
