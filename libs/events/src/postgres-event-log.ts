@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '@ocireg/postgres';
 import type { OutgoingMessage } from './types';
 
 /** One channel for every topic; the payload names the topic (channel names are identifiers, topics have dots). */
@@ -101,22 +102,5 @@ export class PostgresEventLog {
       [topic, groupId],
     );
     return Number(rows[0]?.lag ?? 0);
-  }
-}
-
-async function inTransaction(pool: Pool, work: (client: PoolClient) => Promise<void>): Promise<void> {
-  const client = await pool.connect();
-  let failure: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    await work(client);
-    await client.query('COMMIT');
-  } catch (err) {
-    failure = err instanceof Error ? err : new Error(String(err));
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    // A failed client may have a broken connection: the pool drops it instead of reusing it.
-    client.release(failure);
   }
 }

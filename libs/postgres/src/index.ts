@@ -36,19 +36,29 @@ export async function runMigrations(options: MigrationOptions): Promise<void> {
   }
 }
 
+export interface TransactionOptions {
+  /** REPEATABLE READ: every query of the transaction sees one snapshot. */
+  isolation?: 'read committed' | 'repeatable read';
+  readOnly?: boolean;
+}
+
 /** Runs `work` in a transaction on one pooled client. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(`BEGIN ISOLATION LEVEL ${options.isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     throw err;
   } finally {
-    client.release();
+    // A connection that cannot even roll back is broken: the pool drops it instead of reusing it.
+    client.release(broken);
   }
 }
 

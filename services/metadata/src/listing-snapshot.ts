@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { describeManifest } from '@ocireg/oci';
+import { inTransaction } from '@ocireg/postgres';
 import type { EventEnvelope, EventTarget } from './outbox';
 import { decodePageToken, encodePageToken } from './validation';
 
@@ -15,19 +16,8 @@ export class ListingSnapshot {
   constructor(private readonly pool: Pool) {}
 
   /** One page, read in one REPEATABLE READ transaction so its packages, manifests and tags agree. */
-  async page(size: number, token: string): Promise<{ events: EventEnvelope[]; nextPageToken: string }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const page = await this.readPage(client, size, token);
-      await client.query('COMMIT');
-      return page;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  page(size: number, token: string): Promise<{ events: EventEnvelope[]; nextPageToken: string }> {
+    return inTransaction(this.pool, (client) => this.readPage(client, size, token), { isolation: 'repeatable read', readOnly: true });
   }
 
   private async readPage(client: PoolClient, size: number, token: string): Promise<{ events: EventEnvelope[]; nextPageToken: string }> {

@@ -543,29 +543,20 @@ export class ProductModel {
    */
   private async idempotent<T>(requestId: string, kind: string, create: (client: PoolClient) => Promise<{ id: string; value: T }>, load: (id: string) => Promise<T>): Promise<T> {
     if (requestId && requestId.length > 128) throw invalid('request_id', 'must be at most 128 characters');
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const outcome = await inTransaction(this.pool, async (client): Promise<{ earlier: { kind: string; resource_id: string } } | { created: T }> => {
       if (requestId) {
         // Serialize concurrent retries of the same request.
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [requestId]);
         const { rows } = await client.query<{ kind: string; resource_id: string }>('SELECT kind, resource_id FROM idempotency_keys WHERE request_id = $1', [requestId]);
-        if (rows[0]) {
-          await client.query('COMMIT');
-          if (rows[0].kind !== kind) throw invalid('request_id', `was already used for a ${rows[0].kind}`);
-          return await load(rows[0].resource_id);
-        }
+        if (rows[0]) return { earlier: rows[0] };
       }
       const created = await create(client);
       if (requestId) await client.query('INSERT INTO idempotency_keys (request_id, kind, resource_id) VALUES ($1, $2, $3)', [requestId, kind, created.id]);
-      await client.query('COMMIT');
-      return created.value;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return { created: created.value };
+    });
+    if ('created' in outcome) return outcome.created;
+    if (outcome.earlier.kind !== kind) throw invalid('request_id', `was already used for a ${outcome.earlier.kind}`);
+    return load(outcome.earlier.resource_id);
   }
 }
 
