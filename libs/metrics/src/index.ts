@@ -22,6 +22,19 @@ export function grpcServerMetrics(registry: Registry): { handled: Counter<'metho
   };
 }
 
+/**
+ * One sample shared by the gauges of a scrape: calls within `maxAgeMs` of a
+ * load reuse its promise, so two gauges over one query (or one Kafka admin
+ * call) cost one round trip per scrape.
+ */
+export function sharedSample<T>(load: () => Promise<T>, maxAgeMs = 1000): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > maxAgeMs) last = { at: Date.now(), value: load() };
+    return last.value;
+  };
+}
+
 /** Serves Prometheus text on GET /metrics. */
 export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetricsRegistry, grpcServerMetrics, startMetricsServer } from './index';
+import { createMetricsRegistry, grpcServerMetrics, sharedSample, startMetricsServer } from './index';
 
 describe('metrics server', () => {
   it('serves Prometheus text with the service label', async () => {
@@ -16,5 +16,16 @@ describe('metrics server', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('sharedSample', () => {
+  it('shares one load between calls within its age, and loads again after', async () => {
+    let loads = 0;
+    const sample = sharedSample(async () => ++loads, 50);
+    expect(await Promise.all([sample(), sample()])).toEqual([1, 1]);
+    expect(loads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await sample()).toBe(2);
   });
 });

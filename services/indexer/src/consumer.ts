@@ -1,6 +1,6 @@
 import { REGISTRY_EVENTS_DEAD_LETTER_TOPIC, REGISTRY_EVENTS_TOPIC, type EventConsumer, type EventPublisher, type IncomingMessage } from '@ocireg/events';
 import type { Logger } from '@ocireg/logger';
-import { Gauge, type Registry } from '@ocireg/metrics';
+import { Gauge, sharedSample, type Registry } from '@ocireg/metrics';
 import { rejectionOf, type ReadModel, type RegistryEvent } from './read-model';
 
 /** How often the applied-event ids are pruned. */
@@ -21,7 +21,7 @@ export class EventIndexer {
   constructor(private readonly deps: { consumer: EventConsumer; deadLetters: EventPublisher; model: ReadModel; logger: Logger; metrics: Registry }) {
     const lastEventAge = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [deps.metrics] });
     this.observeApplied = (time) => lastEventAge.set(Math.max((Date.now() - time) / 1000, 0));
-    const lag = () => deps.consumer.lag(REGISTRY_EVENTS_TOPIC).catch(() => undefined);
+    const lag = sharedSample(() => deps.consumer.lag(REGISTRY_EVENTS_TOPIC).catch(() => undefined));
     new Gauge({
       name: 'indexer_consumer_lag_messages',
       help: 'Registry events published but not yet applied by this consumer group',

@@ -8,7 +8,7 @@ import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } 
 import { CallerResolver } from './callers';
 import { ImageListings } from './image-listings';
 import { ListingSnapshot } from './listing-snapshot';
-import { createMetricsRegistry, Gauge, startMetricsServer } from '@ocireg/metrics';
+import { createMetricsRegistry, Gauge, sharedSample, startMetricsServer } from '@ocireg/metrics';
 import { admin, auth, indexer, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
@@ -51,12 +51,13 @@ runService(async () => {
   const publisher = transport.publisher('ocireg-metadata');
   const relay = new OutboxRelay({ pool, publisher, logger, pollMs: config.OUTBOX_POLL_MS, databaseUrl: config.DATABASE_URL });
   relay.start();
+  const backlog = sharedSample(() => relay.backlog());
   new Gauge({
     name: 'metadata_outbox_unpublished_events',
     help: 'Registry events written but not yet published to the event transport',
     registers: [metrics],
     async collect() {
-      this.set((await relay.backlog()).events);
+      this.set((await backlog()).events);
     },
   });
   new Gauge({
@@ -64,7 +65,7 @@ runService(async () => {
     help: 'Age of the oldest registry event not yet published (0 when none wait)',
     registers: [metrics],
     async collect() {
-      this.set((await relay.backlog()).oldestAgeSeconds);
+      this.set((await backlog()).oldestAgeSeconds);
     },
   });
 
