@@ -58,4 +58,23 @@ export const env = {
   list: () => z.string().min(1).transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean)),
   /** An absolute path (e.g. DATA_DIR): relative ones would depend on the directory a service starts in. */
   absolutePath: () => z.string().refine((value) => path.isAbsolute(value), 'expected an absolute path'),
+  /** A port that may be unset (empty counts as unset). */
+  optionalPort: () => z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(0).max(65535).optional()),
 };
+
+/**
+ * What every gRPC service reads: where it listens, its mutual-TLS material
+ * (INTERNAL_TLS_DIR with ca.crt, tls.crt, tls.key: the service's certificate
+ * from the internal CA), the plaintext health port for probes, and where its
+ * metrics are served.
+ */
+export const grpcServiceSettings = (defaults: { grpcPort: number; metricsPort: number }) => ({
+  GRPC_HOST: env.host('0.0.0.0'),
+  GRPC_PORT: env.port(defaults.grpcPort),
+  INTERNAL_TLS_DIR: env.absolutePath(),
+  /** grpc.health.v1 and reflection only, without TLS (Kubernetes gRPC probes cannot present a certificate). */
+  GRPC_HEALTH_PORT: env.optionalPort(),
+  METRICS_HOST: env.host('0.0.0.0'),
+  METRICS_PORT: env.port(defaults.metricsPort),
+  LOG_LEVEL: env.logLevel(),
+});

@@ -22,6 +22,8 @@ export const ERROR_CATALOGUE = {
   NAME_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, message: 'invalid repository name' },
   NAME_UNKNOWN: { http: 404, grpc: GrpcStatus.NOT_FOUND, message: 'repository name not known to registry' },
   SIZE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, message: 'provided length did not match content length' },
+  // Distribution's code for a bad `n` (or `last`) of a paginated listing.
+  PAGINATION_NUMBER_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, message: 'invalid number of results requested' },
   RANGE_INVALID: { http: 416, grpc: GrpcStatus.OUT_OF_RANGE, message: 'requested range is not satisfiable' },
   UNAUTHORIZED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED, message: 'authentication required' },
   DENIED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, message: 'requested access to the resource is denied' },
@@ -42,19 +44,50 @@ const OCI_CODE_KEY = 'oci-code';
 const HTTP_STATUS_KEY = 'oci-http-status';
 const DETAIL_KEY = 'oci-detail-bin';
 
+/** Error messages and details stay small, whatever the input: they travel in gRPC trailers and HTTP bodies. */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+export const MAX_ERROR_DETAIL_BYTES = 2048;
+/** Longer lists in a detail keep their first entries and say how many there were. */
+const LIST_ENTRIES_KEPT = 10;
+
+function boundMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE_CHARS ? message : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…`;
+}
+
+/** A detail that fits MAX_ERROR_DETAIL_BYTES: long lists are cut to their first entries plus a count, anything else too big is dropped. */
+export function boundDetail(detail: unknown): unknown {
+  const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+  if (detail === undefined || size(detail) <= MAX_ERROR_DETAIL_BYTES) return detail;
+  if (detail && typeof detail === 'object' && !Array.isArray(detail)) {
+    const shortened: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(detail)) {
+      if (Array.isArray(value) && value.length > LIST_ENTRIES_KEPT) {
+        shortened[key] = value.slice(0, LIST_ENTRIES_KEPT);
+        shortened[`${key}Total`] = value.length;
+      } else {
+        shortened[key] = value;
+      }
+    }
+    if (size(shortened) <= MAX_ERROR_DETAIL_BYTES) return shortened;
+  }
+  return { truncated: true };
+}
+
 export class RegistryError extends Error {
   readonly httpStatus: number;
   readonly grpcStatus: GrpcStatus;
+  readonly detail?: unknown;
 
   constructor(
     readonly code: ErrorCode,
     message?: string,
-    readonly detail?: unknown,
+    detail?: unknown,
     /** Overrides the catalogue's HTTP status where the spec asks for another (e.g. 413). */
     httpStatus?: number,
   ) {
-    super(message ?? ERROR_CATALOGUE[code].message);
+    super(boundMessage(message ?? ERROR_CATALOGUE[code].message));
     this.name = 'RegistryError';
+    this.detail = boundDetail(detail);
     this.httpStatus = httpStatus ?? ERROR_CATALOGUE[code].http;
     this.grpcStatus = ERROR_CATALOGUE[code].grpc;
   }
@@ -91,6 +124,15 @@ const GRPC_TO_CODE: Partial<Record<GrpcStatus, ErrorCode>> = {
   [GrpcStatus.UNIMPLEMENTED]: 'UNSUPPORTED',
 };
 
+function parseDetail(raw: unknown): unknown {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Rebuilds the RegistryError a gRPC peer sent; plain transport failures map by status. */
 export function fromGrpcError(err: unknown): RegistryError {
   if (isRegistryError(err)) return err;
@@ -99,9 +141,7 @@ export function fromGrpcError(err: unknown): RegistryError {
   const code = metadata?.get(OCI_CODE_KEY)[0];
   if (typeof code === 'string' && code in ERROR_CATALOGUE) {
     const httpStatus = Number(metadata?.get(HTTP_STATUS_KEY)[0]) || undefined;
-    const rawDetail = metadata?.get(DETAIL_KEY)[0];
-    const detail = Buffer.isBuffer(rawDetail) ? JSON.parse(rawDetail.toString('utf8')) : undefined;
-    return new RegistryError(code as ErrorCode, serviceError?.details, detail, httpStatus);
+    return new RegistryError(code as ErrorCode, serviceError?.details, parseDetail(metadata?.get(DETAIL_KEY)[0]), httpStatus);
   }
   const mapped = serviceError?.code !== undefined ? GRPC_TO_CODE[serviceError.code] : undefined;
   return new RegistryError(mapped ?? 'UNKNOWN');

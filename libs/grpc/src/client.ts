@@ -1,5 +1,6 @@
 import {
   ChannelCredentials,
+  experimental,
   Metadata,
   type CallOptions,
   type ChannelOptions,
@@ -9,6 +10,8 @@ import {
 } from '@grpc/grpc-js';
 import { fromGrpcError } from '@ocireg/errors';
 import { REQUEST_ID_KEY } from '@ocireg/logger';
+import type { ServiceName, TlsMaterial } from '@ocireg/service-identity';
+import { certificateProvider, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES } from './server';
 
 export interface ClientCallOptions {
   requestId?: string;
@@ -38,14 +41,34 @@ export function clientChannelOptions(): ChannelOptions {
       ],
     }),
     'grpc.keepalive_time_ms': 30_000,
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_metadata_size': MAX_METADATA_BYTES,
   };
 }
 
 type ClientConstructor<C> = new (address: string, credentials: ChannelCredentials, options?: ChannelOptions) => C;
 
-export function createGrpcClient<C>(Client: ClientConstructor<C>, address: string): C {
-  return new Client(address, ChannelCredentials.createInsecure(), clientChannelOptions());
+/**
+ * internal: this service's certificate as the client identity, and the server
+ * must present the certificate of `service` (checked by its subject CN, not by
+ * host name, so any address works). public: a user's tool calling the
+ * gateway's admin port, plaintext or TLS (system CAs, or `ca`).
+ */
+export type ClientSecurity = { kind: 'internal'; tls: TlsMaterial; service: ServiceName } | { kind: 'public'; tls?: boolean; ca?: Buffer };
+
+export function createGrpcClient<C>(Client: ClientConstructor<C>, address: string, security: ClientSecurity): C {
+  if (security.kind === 'public') {
+    const credentials = security.tls || security.ca ? ChannelCredentials.createSsl(security.ca ?? null) : ChannelCredentials.createInsecure();
+    return new Client(address, credentials, clientChannelOptions());
+  }
+  const expected = security.service;
+  const provider = certificateProvider(security.tls);
+  const credentials = experimental.createCertificateProviderChannelCredentials(provider, provider, {
+    checkServerIdentity: (_host, cert) => (cert.subject?.CN === expected ? undefined : new Error(`expected the ${expected} service, the server's certificate names ${String(cert.subject?.CN)}`)),
+  });
+  // The name sent for SNI: a service name, never an IP address.
+  return new Client(address, credentials, { ...clientChannelOptions(), 'grpc.ssl_target_name_override': expected, 'grpc.default_authority': expected });
 }
 
 function callArgs(options: ClientCallOptions): [Metadata, Partial<CallOptions>] {

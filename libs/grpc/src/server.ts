@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  experimental,
   Metadata,
   Server,
   ServerCredentials,
@@ -14,7 +15,8 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { isRegistryError, toGrpcError } from '@ocireg/errors';
+import { isRegistryError, RegistryError, toGrpcError } from '@ocireg/errors';
+import { isServiceName, type ServiceName, type TlsMaterial } from '@ocireg/service-identity';
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcServerMetrics, type Registry } from '@ocireg/metrics';
@@ -26,6 +28,10 @@ export interface CallContext {
   metadata: Metadata;
   /** Aborted when the caller cancels or the deadline passes. */
   signal: AbortSignal;
+  /** The calling service, proven by its client certificate (internal servers only). */
+  caller?: ServiceName;
+  /** The client's address as the transport saw it (e.g. "ipv4:127.0.0.1:50312"). */
+  peer: string;
 }
 
 type AsyncHandler<H> = H extends handleUnaryCall<infer Req, infer Res>
@@ -37,10 +43,32 @@ type AsyncHandler<H> = H extends handleUnaryCall<infer Req, infer Res>
 /** A ts-proto server interface turned into async functions; the runtime adapts them to grpc-js. */
 export type AsyncService<S> = { [K in keyof S as string extends K ? never : K]: AsyncHandler<S[K]> };
 
+/**
+ * Which services may call each method (keys are the definition's method
+ * names, e.g. "putManifest"); "*" applies to methods not listed. Internal
+ * servers refuse every method no entry allows.
+ */
+export type CallerPolicy = Readonly<Record<string, readonly ServiceName[]>>;
+
 export interface GrpcServiceBinding {
   definition: ServiceDefinition;
   implementation: object;
+  /** Required on internal servers. */
+  callers?: CallerPolicy;
 }
+
+/**
+ * internal: mutual TLS with the service's certificate from the internal CA;
+ * every call proves which service makes it and is checked against the
+ * binding's caller policy. public: users' tools (the gateway's admin port);
+ * plaintext or server-only TLS, handlers authenticate the user themselves.
+ */
+export type ServerSecurity = { kind: 'internal'; tls: TlsMaterial } | { kind: 'public'; tls?: { cert: Buffer; key: Buffer } };
+
+/** Largest gRPC message either way (a manifest is at most a few MiB). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Largest metadata (headers, trailers) accepted; error details are bounded far below it. */
+export const MAX_METADATA_BYTES = 16 * 1024;
 
 export interface GrpcServerOptions {
   /** Used in logs and metrics. */
@@ -52,39 +80,56 @@ export interface GrpcServerOptions {
   /** .proto files of the services, for server reflection. */
   protoFiles: string[];
   protoIncludeDirs: string[];
+  security: ServerSecurity;
+  /**
+   * A plaintext port serving only grpc.health.v1 and reflection, for
+   * Kubernetes gRPC probes (which cannot present certificates) and grpcurl.
+   */
+  healthPort?: number;
 }
 
 export interface RunningGrpcServer {
   port: number;
+  /** The plaintext health port, when one was asked for. */
+  healthPort?: number;
   health: HealthImplementation;
   /** Stops accepting calls, lets running ones finish for graceMs, then cuts the rest. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
 export async function startGrpcServer(options: GrpcServerOptions, services: GrpcServiceBinding[]): Promise<RunningGrpcServer> {
-  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const channelLimits = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, 'grpc.max_metadata_size': MAX_METADATA_BYTES };
+  const server = new Server(channelLimits);
   const instruments = grpcServerMetrics(options.metrics);
+  const internal = options.security.kind === 'internal';
 
   const inFlight = { count: 0 };
-  for (const { definition, implementation } of services) {
-    server.addService(definition, adapt(definition, implementation as Record<string, unknown>, options.logger, instruments, inFlight));
+  for (const binding of services) {
+    if (internal && !binding.callers) throw new Error(`${serviceNameOf(binding.definition)} is served internally and needs a caller policy`);
+    server.addService(binding.definition, adapt(binding, options.logger, instruments, inFlight, internal));
   }
 
   const serviceNames = services.map(({ definition }) => serviceNameOf(definition));
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'SERVING'])));
-  health.addToServer(server);
-
   // Reflection describes our services and the health service, so grpcurl sees both.
-  const packageDefinition = loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true });
-  new ReflectionService(packageDefinition).addToServer(server);
+  const reflection = new ReflectionService(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
+  health.addToServer(server);
+  reflection.addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
-  );
-  options.logger.info({ port, services: serviceNames }, 'gRPC server listening');
+  const port = await bind(server, `${options.host}:${options.port}`, serverCredentials(options.security));
+  let healthServer: Server | undefined;
+  let healthPort: number | undefined;
+  if (options.healthPort !== undefined) {
+    healthServer = new Server(channelLimits);
+    health.addToServer(healthServer);
+    reflection.addToServer(healthServer);
+    healthPort = await bind(healthServer, `${options.host}:${options.healthPort}`, ServerCredentials.createInsecure());
+  }
+  options.logger.info({ port, healthPort, services: serviceNames, security: options.security.kind }, 'gRPC server listening');
 
   return {
     port,
+    healthPort,
     health,
     async shutdown(graceMs = 10_000) {
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
@@ -98,6 +143,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
           done = true;
           clearInterval(poll);
           server.forceShutdown();
+          healthServer?.forceShutdown();
           resolve();
         };
         const poll = setInterval(() => {
@@ -109,6 +155,31 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   };
 }
 
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))));
+}
+
+function serverCredentials(security: ServerSecurity): ServerCredentials {
+  if (security.kind === 'public') {
+    return security.tls ? ServerCredentials.createSsl(null, [{ cert_chain: security.tls.cert, private_key: security.tls.key }], false) : ServerCredentials.createInsecure();
+  }
+  // Client certificates are required and must chain to the internal CA; renewed files are picked up.
+  const provider = certificateProvider(security.tls);
+  return experimental.createCertificateProviderServerCredentials(provider, provider, true);
+}
+
+/** The service's CA, certificate and key, re-read by grpc-js when they are renewed in place. */
+export function certificateProvider(tls: TlsMaterial): experimental.FileWatcherCertificateProvider {
+  return new experimental.FileWatcherCertificateProvider({ caCertificateFile: tls.paths.ca, certificateFile: tls.paths.cert, privateKeyFile: tls.paths.key, refreshIntervalMs: 60_000 });
+}
+
+/** The service behind a call's client certificate, or undefined (no certificate, or not one of ours). */
+function callerOf(call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>): ServiceName | undefined {
+  const subject = call.getAuthContext()?.sslPeerCertificate?.subject as { CN?: string | string[] } | undefined;
+  const cn = Array.isArray(subject?.CN) ? undefined : subject?.CN;
+  return isServiceName(cn) ? cn : undefined;
+}
+
 function serviceNameOf(definition: ServiceDefinition): string {
   const first = Object.values(definition)[0];
   // path is "/package.Service/Method"
@@ -117,10 +188,16 @@ function serviceNameOf(definition: ServiceDefinition): string {
 
 type Instruments = ReturnType<typeof grpcServerMetrics>;
 
-/** Wraps each async handler: request id + child logger, errors to gRPC status, metrics. */
-function adapt(definition: ServiceDefinition, implementation: Record<string, unknown>, logger: Logger, instruments: Instruments, inFlight: { count: number }): UntypedServiceImplementation {
+/**
+ * Wraps each async handler: the caller's identity checked against the policy
+ * (internal servers), request id + child logger, errors to gRPC status, metrics.
+ */
+function adapt(binding: GrpcServiceBinding, logger: Logger, instruments: Instruments, inFlight: { count: number }, internal: boolean): UntypedServiceImplementation {
+  const { definition } = binding;
+  const implementation = binding.implementation as Record<string, unknown>;
   const adapted: UntypedServiceImplementation = {};
   for (const [methodName, method] of Object.entries(definition)) {
+    const allowed = binding.callers?.[methodName] ?? binding.callers?.['*'] ?? [];
     const handler = implementation[methodName];
     if (typeof handler !== 'function') throw new Error(`gRPC method ${method.path} has no implementation`);
     if (method.responseStream) throw new Error(`server streaming is not supported by this runtime yet (${method.path})`);
@@ -129,10 +206,13 @@ function adapt(definition: ServiceDefinition, implementation: Record<string, unk
       const requestId = requestIdFrom(call.metadata.get(REQUEST_ID_KEY)[0]);
       const controller = new AbortController();
       call.on('cancelled', () => controller.abort(new Error('call cancelled')));
-      const ctx: CallContext = { requestId, logger: logger.child({ requestId, method: method.path }), metadata: call.metadata, signal: controller.signal };
+      const caller = internal ? callerOf(call) : undefined;
+      const ctx: CallContext = { requestId, logger: logger.child({ requestId, method: method.path, ...(caller ? { caller } : {}) }), metadata: call.metadata, signal: controller.signal, caller, peer: call.getPeer() };
       const started = performance.now();
       inFlight.count += 1;
       try {
+        if (internal && !caller) throw new RegistryError('UNAUTHORIZED', 'internal calls need a client certificate of the internal CA');
+        if (internal && !allowed.includes(caller!)) throw new RegistryError('DENIED', `service ${caller} may not call ${method.path}`);
         const response = await (handler as (input: unknown, ctx: CallContext) => Promise<unknown>).call(implementation, input, ctx);
         instruments.handled.inc({ method: method.path, code: 'OK' });
         return { response };

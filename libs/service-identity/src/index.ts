@@ -1,0 +1,3 @@
+export * from './service-names';
+export * from './tls-material';
+export * from './user-assertions';
