@@ -1,4 +1,4 @@
-import { INDEX_MEDIA_TYPES } from './index';
+import { INDEX_MEDIA_TYPES } from './grammar';
 
 /** What a listing shows a manifest as. Attestations and signatures are labelled, never "unknown/unknown" images. */
 export type ManifestKind = 'image' | 'index' | 'attestation' | 'signature' | 'artifact';

@@ -5,6 +5,7 @@ export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
+export * as users from './gen/ocireg/admin/v1/users';
 
 /** The .proto sources, for server reflection. */
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
@@ -14,4 +15,5 @@ export const PROTO_FILES = {
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',
   metadata: 'ocireg/metadata/v1/metadata.proto',
+  users: 'ocireg/admin/v1/users.proto',
 } as const;

@@ -1,10 +1,7 @@
-import { env, loadConfig, z } from '@ocireg/config';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 
 export const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50051),
-  METRICS_PORT: env.port(9101),
-  LOG_LEVEL: env.logLevel(),
+  ...grpcServiceSettings({ grpcPort: 50051, metricsPort: 9101 }),
   DATABASE_URL: env.url(),
   /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
@@ -26,9 +23,9 @@ export const configSchema = z.object({
   /** An operator created at start with this API token (format ocireg_<16 hex>_<43 base64url>), so a new install can be administered. */
   BOOTSTRAP_ADMIN_EMAIL: z.string().email().optional(),
   BOOTSTRAP_ADMIN_TOKEN: z.string().regex(/^ocireg_[a-f0-9]{16}_[A-Za-z0-9_-]{43}$/, 'must look like ocireg_<16 hex>_<43 base64url>').optional(),
-  /** Failed logins per account in 5 minutes before 429. */
+  /** Failed logins of one account from one client address in 5 minutes before failures answer 429 (a correct token always works). */
   LOGIN_FAILURE_LIMIT: z.coerce.number().int().positive().default(10),
-  /** Failed logins per client address in 5 minutes before 429 (higher: many users may share an address). */
+  /** Failed logins from one client address in 5 minutes before its failures answer 429 (higher: many users may share an address). */
   LOGIN_FAILURE_LIMIT_PER_IP: z.coerce.number().int().positive().default(100),
 });
 

@@ -1,44 +1,45 @@
 import type { Redis } from 'ioredis';
-import { RegistryError } from '@ocireg/errors';
 
 const WINDOW_SECONDS = 300;
 
 /**
- * Failed logins per account and per client address: after `perAccount` (or
- * `perIp`) failures within a window of 5 minutes from the first one, logins
- * are refused until the window ends.
+ * Failed logins, counted per account from one client address and per client
+ * address, in windows of 5 minutes from the first failure. Only failures are
+ * throttled: a correct secret is always accepted, so nobody can lock a user
+ * out by guessing at their account from elsewhere, and users behind one
+ * address are not locked out by each other's typos (the gateway takes the
+ * client address from X-Forwarded-For only behind its trusted proxies).
  */
 export interface LoginLimiter {
-  /** Throws TOOMANYREQUESTS when the account or the address is over its limit. */
-  check(account: string, ip: string): Promise<void>;
-  failed(account: string, ip: string): Promise<void>;
+  /** Counts a failure; true when this account from this address, or this address, is over its limit. */
+  failed(account: string, ip: string): Promise<boolean>;
+}
+
+export interface LoginLimits {
+  /** Failures of one account from one address. */
+  perAccountAndIp: number;
+  /** Failures from one address, whatever the account. */
+  perIp: number;
 }
 
 function limiterKeys(account: string, ip: string): [string, string] {
-  return [`ocireg:login-failures:account:${account.toLowerCase()}`, `ocireg:login-failures:ip:${ip || 'unknown'}`];
+  const address = ip || 'unknown';
+  return [`ocireg:login-failures:account-ip:${account.trim().toLowerCase()}|${address}`, `ocireg:login-failures:ip:${address}`];
 }
 
-function tooMany(): RegistryError {
-  return new RegistryError('TOOMANYREQUESTS', `too many failed logins; try again in ${WINDOW_SECONDS / 60} minutes`);
-}
+const over = (limits: LoginLimits, [forPair, forIp]: [number, number]) => forPair > limits.perAccountAndIp || forIp > limits.perIp;
 
 /** Counted in Redis so every replica sees them. */
 export class RedisLoginLimiter implements LoginLimiter {
   constructor(
     private readonly redis: Redis,
-    private readonly perAccount: number,
-    private readonly perIp: number,
+    private readonly limits: LoginLimits,
   ) {}
 
-  async check(account: string, ip: string): Promise<void> {
-    const [forAccount, forIp] = await this.redis.mget(...limiterKeys(account, ip));
-    if (Number(forAccount ?? 0) >= this.perAccount || Number(forIp ?? 0) >= this.perIp) throw tooMany();
-  }
-
-  async failed(account: string, ip: string): Promise<void> {
-    const pipeline = this.redis.multi();
-    for (const key of limiterKeys(account, ip)) pipeline.incr(key).expire(key, WINDOW_SECONDS, 'NX');
-    await pipeline.exec();
+  async failed(account: string, ip: string): Promise<boolean> {
+    const [pairKey, ipKey] = limiterKeys(account, ip);
+    const results = await this.redis.multi().incr(pairKey).expire(pairKey, WINDOW_SECONDS, 'NX').incr(ipKey).expire(ipKey, WINDOW_SECONDS, 'NX').exec();
+    return over(this.limits, [Number(results?.[0]?.[1] ?? 0), Number(results?.[2]?.[1] ?? 0)]);
   }
 }
 
@@ -48,30 +49,21 @@ export class MemoryLoginLimiter implements LoginLimiter {
   private sweptAt = 0;
 
   constructor(
-    private readonly perAccount: number,
-    private readonly perIp: number,
+    private readonly limits: LoginLimits,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private count(key: string): number {
-    const entry = this.failures.get(key);
-    return entry && entry.until > this.now() ? entry.count : 0;
-  }
-
-  async check(account: string, ip: string): Promise<void> {
-    const [forAccount, forIp] = limiterKeys(account, ip);
-    if (this.count(forAccount) >= this.perAccount || this.count(forIp) >= this.perIp) throw tooMany();
-  }
-
-  async failed(account: string, ip: string): Promise<void> {
+  async failed(account: string, ip: string): Promise<boolean> {
     const now = this.now();
     this.sweep(now);
-    for (const key of limiterKeys(account, ip)) {
+    const counts = limiterKeys(account, ip).map((key) => {
       const entry = this.failures.get(key);
       // Like INCR + EXPIRE NX: the window runs from the first failure, later ones do not extend it.
-      if (entry && entry.until > now) entry.count++;
-      else this.failures.set(key, { count: 1, until: now + WINDOW_SECONDS * 1000 });
-    }
+      if (entry && entry.until > now) return ++entry.count;
+      this.failures.set(key, { count: 1, until: now + WINDOW_SECONDS * 1000 });
+      return 1;
+    }) as [number, number];
+    return over(this.limits, counts);
   }
 
   /** Forgets ended windows at most once a minute, so guessing from many addresses cannot grow the map for ever. */
@@ -81,13 +73,13 @@ export class MemoryLoginLimiter implements LoginLimiter {
     for (const [key, entry] of this.failures) if (entry.until <= now) this.failures.delete(key);
   }
 
-  /** Accounts and addresses currently remembered (for tests). */
+  /** Account-address pairs and addresses currently remembered (for tests). */
   get size(): number {
     return this.failures.size;
   }
 }
 
 /** Redis when the deployment has it (shared by replicas), else in memory (embedded mode). */
-export function createLoginLimiter(redis: Redis | undefined, perAccount: number, perIp: number): LoginLimiter {
-  return redis ? new RedisLoginLimiter(redis, perAccount, perIp) : new MemoryLoginLimiter(perAccount, perIp);
+export function createLoginLimiter(redis: Redis | undefined, limits: LoginLimits): LoginLimiter {
+  return redis ? new RedisLoginLimiter(redis, limits) : new MemoryLoginLimiter(limits);
 }

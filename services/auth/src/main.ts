@@ -6,14 +6,17 @@ import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } 
 import { createLogger } from '@ocireg/logger';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
-import { auth, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { auth, metadata, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
+import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@ocireg/service-identity';
+import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
-import { authHandlers } from './grpc-handlers';
+import { CredentialChecker } from './credentials';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
 import type { PackageRole } from './scopes';
 import { loadSigningKeys } from './signing';
 import { TokenStore } from './token-store';
+import { userHandlers } from './user-handlers';
 
 const ROLES = ['read', 'write', 'admin'] as const;
 
@@ -21,6 +24,7 @@ runService(async () => {
   const config = loadAuthConfig();
   const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('auth');
+  const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'auth');
 
   if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
@@ -33,7 +37,7 @@ runService(async () => {
   if (ephemeral) logger.warn('AUTH_SIGNING_KEY is not set: using an ephemeral signing key (tokens die with this process; set it in production)');
 
   // The role comes from metadata: package -> linked repository -> the user's role there, plus grants.
-  const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR);
+  const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
   const roles: RoleLookup = {
     async roleOf(userId, repository) {
       const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, repository });
@@ -46,13 +50,34 @@ runService(async () => {
     await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
-  const issuer = new RegistryTokenIssuer({ store, keys, roles, limiter: createLoginLimiter(redis, config.LOGIN_FAILURE_LIMIT, config.LOGIN_FAILURE_LIMIT_PER_IP), tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  const limiter = createLoginLimiter(redis, { perAccountAndIp: config.LOGIN_FAILURE_LIMIT, perIp: config.LOGIN_FAILURE_LIMIT_PER_IP });
+  const credentials = new CredentialChecker({ store, limiter });
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
 
   const grpcServer = await startGrpcServer(
-    { name: 'auth', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.auth], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: auth.AuthServiceService, implementation: authHandlers({ store, issuer, keys, revocations, operatorEmails: config.OPERATOR_EMAILS }) }],
+    {
+      name: 'auth',
+      host: config.GRPC_HOST,
+      port: config.GRPC_PORT,
+      healthPort: config.GRPC_HEALTH_PORT,
+      security: { kind: 'internal', tls },
+      logger,
+      metrics,
+      protoFiles: [PROTO_FILES.auth, PROTO_FILES.users],
+      protoIncludeDirs: [PROTO_DIR],
+    },
+    [
+      {
+        definition: auth.AuthServiceService,
+        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator }),
+        callers: { '*': ['gateway'] },
+      },
+      // Forwarded by the gateway's admin port, each call with the user's assertion.
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations }), callers: { '*': ['gateway'] } },
+    ],
   );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
@@ -61,5 +86,5 @@ runService(async () => {
     { name: 'redis', run: async () => void (await redis?.quit()) },
     { name: 'postgres', run: () => pool.end() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port, kid: keys.kid }, 'auth ready');
+  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port, kid: keys.kid }, 'auth ready');
 });

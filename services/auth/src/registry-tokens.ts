@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
-import type { LoginLimiter } from './login-limiter';
+import type { CredentialChecker } from './credentials';
 import { grantedActions, parseScope, type PackageRole } from './scopes';
 import type { SigningKeys } from './signing';
 import type { TokenStore } from './token-store';
@@ -36,7 +36,7 @@ interface Identity {
 /** The docker token service: checks who is asking and signs what they may do. */
 export class RegistryTokenIssuer {
   constructor(
-    private readonly deps: { store: TokenStore; keys: SigningKeys; roles: RoleLookup; limiter: LoginLimiter; tokenSeconds: number },
+    private readonly deps: { store: TokenStore; keys: SigningKeys; roles: RoleLookup; credentials: CredentialChecker; tokenSeconds: number },
   ) {}
 
   async issue(request: IssueRequest): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
@@ -87,12 +87,7 @@ export class RegistryTokenIssuer {
       return { userId: token.userId, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt };
     }
     if (!request.username && !request.password) return undefined;
-    await this.deps.limiter.check(request.username, request.clientIp);
-    const verified = await this.deps.store.verify(request.password);
-    if (!verified || verified.user.email !== request.username.trim().toLowerCase()) {
-      await this.deps.limiter.failed(request.username, request.clientIp);
-      throw new RegistryError('UNAUTHORIZED', 'invalid username or token');
-    }
+    const verified = await this.deps.credentials.apiToken(request.password, request.clientIp, request.username);
     return { userId: verified.user.id, tokenId: verified.token.id, tokenScopes: verified.token.scopes, tokenExpiresAt: verified.token.expiresAt };
   }
 }

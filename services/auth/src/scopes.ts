@@ -1,5 +1,8 @@
-/** Scopes an API token may carry. */
-export const TOKEN_SCOPES = ['read:package', 'write:package', 'admin:package'] as const;
+/**
+ * Scopes an API token may carry: three for packages, and admin:token to
+ * create API tokens with it (never stronger or longer-lived than itself).
+ */
+export const TOKEN_SCOPES = ['read:package', 'write:package', 'admin:package', 'admin:token'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 /** Actions in registry tokens. `delete` deletes tags; `delete-manifest` deletes images and blobs (Admin). */
@@ -10,6 +13,7 @@ const BY_TOKEN_SCOPE: Record<TokenScope, RegistryAction[]> = {
   'read:package': ['pull'],
   'write:package': ['pull', 'push', 'delete'],
   'admin:package': ['pull', 'push', 'delete', 'delete-manifest'],
+  'admin:token': [],
 };
 
 const BY_ROLE: Record<PackageRole, RegistryAction[]> = {

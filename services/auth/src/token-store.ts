@@ -18,6 +18,13 @@ export interface TokenRecord {
   expiresAt: string;
   createdAt: string;
   revokedAt: string;
+  /** The token this one was created with, or "". */
+  parentTokenId: string;
+}
+
+/** What a new token may be at most: the token that creates it (undefined: an operator's bootstrap or a UI session). */
+export interface TokenCreator {
+  tokenId: string;
 }
 
 interface TokenRow {
@@ -29,6 +36,7 @@ interface TokenRow {
   expires_at: Date;
   revoked_at: Date | null;
   created_at: Date;
+  parent_token_id: string | null;
 }
 
 const toToken = (row: TokenRow): TokenRecord => ({
@@ -39,11 +47,13 @@ const toToken = (row: TokenRow): TokenRecord => ({
   expiresAt: row.expires_at.toISOString(),
   createdAt: row.created_at.toISOString(),
   revokedAt: row.revoked_at?.toISOString() ?? '',
+  parentTokenId: row.parent_token_id ?? '',
 });
 
 /** "ocireg_<id>_<secret>": the id finds the row, the whole string is checked against its HMAC. */
 const SECRET_FORMAT = /^ocireg_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function invalid(field: string, problem: string): RegistryError {
   return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
@@ -73,41 +83,92 @@ export class TokenStore {
   }
 
   async userByEmail(email: string): Promise<UserRecord | undefined> {
-    const { rows } = await this.pool.query<{ id: string; email: string; display_name: string; created_at: Date }>('SELECT * FROM auth_users WHERE email = $1', [email.trim().toLowerCase()]);
-    const row = rows[0];
-    return row ? { id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString() } : undefined;
+    return (await this.lookupUsers([email]))[0];
   }
 
-  async createToken(userId: string, name: string, expiresInSeconds: number, scopes: string[]): Promise<{ token: TokenRecord; secret: string }> {
-    if (!/^[0-9a-f-]{36}$/.test(userId)) throw invalid('user_id', 'must be a user id');
+  /** Users by id or email (either form per entry); unknown or malformed ones are left out. */
+  async lookupUsers(queries: string[]): Promise<Array<UserRecord & { query: string }>> {
+    const ids = queries.filter((q) => USER_ID.test(q));
+    const emails = queries.map((q) => q.trim().toLowerCase()).filter((q) => EMAIL.test(q));
+    if (ids.length === 0 && emails.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string; email: string; display_name: string; created_at: Date }>(
+      'SELECT * FROM auth_users WHERE id = ANY($1::uuid[]) OR email = ANY($2::text[])',
+      [ids, emails],
+    );
+    return queries.flatMap((query) => {
+      const row = rows.find((r) => r.id === query || r.email === query.trim().toLowerCase());
+      return row ? [{ id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString(), query }] : [];
+    });
+  }
+
+  /**
+   * Creates a token for a user. With a creator, the new token is bounded by
+   * it: scopes a subset of its scopes, an expiry no later than its own, and it
+   * is revoked with it (parent_token_id, checked again inside the insert).
+   */
+  async createToken(userId: string, name: string, expiresInSeconds: number, scopes: string[], creator?: TokenCreator): Promise<{ token: TokenRecord; secret: string }> {
+    if (!USER_ID.test(userId)) throw invalid('user_id', 'must be a user id');
     if (!name.trim() || name.length > 100) throw invalid('name', 'must be 1-100 characters');
     if (!expiresInSeconds) throw invalid('expires_in_seconds', 'is required');
-    if (expiresInSeconds > this.maxTokenDays * 86_400) throw invalid('expires_in_seconds', `must be at most ${this.maxTokenDays} days`);
+    if (!Number.isSafeInteger(expiresInSeconds) || expiresInSeconds < 0 || expiresInSeconds > this.maxTokenDays * 86_400) {
+      throw invalid('expires_in_seconds', `must be at most ${this.maxTokenDays} days (${this.maxTokenDays * 86_400} seconds)`);
+    }
     const unknown = scopes.filter((scope) => !(TOKEN_SCOPES as readonly string[]).includes(scope));
     if (scopes.length === 0 || unknown.length > 0) throw invalid('scopes', `must be some of ${TOKEN_SCOPES.join(', ')}`);
+
+    let parent: TokenRecord | undefined;
+    if (creator) {
+      parent = await this.isActive(creator.tokenId);
+      if (!parent) throw new RegistryError('UNAUTHORIZED', 'the token creating this one is no longer valid');
+      if (!parent.scopes.includes('admin:token')) throw new RegistryError('DENIED', 'creating API tokens with a token needs the admin:token scope');
+      const beyond = scopes.filter((scope) => !parent!.scopes.includes(scope));
+      if (beyond.length > 0) throw new RegistryError('DENIED', `a token cannot create a stronger one: ${beyond.join(', ')} is not among its own scopes`, { field: 'scopes' });
+      const secondsLeft = Math.floor((Date.parse(parent.expiresAt) - Date.now()) / 1000);
+      if (expiresInSeconds > secondsLeft) throw new RegistryError('DENIED', `a token cannot outlive the token that creates it (${Math.max(secondsLeft, 0)} seconds left)`, { field: 'expires_in_seconds' });
+    }
 
     const id = randomBytes(8).toString('hex');
     const secret = `ocireg_${id}_${randomBytes(32).toString('base64url')}`;
     const { rows } = await this.pool.query<TokenRow>(
-      `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
-       SELECT $1, $2, $3, $4, $5, now() + make_interval(secs => $6) WHERE EXISTS (SELECT 1 FROM auth_users WHERE id = $2) RETURNING *`,
-      [id, userId, name.trim(), [...new Set(scopes)], this.hash(secret), expiresInSeconds],
+      `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at, parent_token_id)
+       SELECT $1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7
+       WHERE EXISTS (SELECT 1 FROM auth_users WHERE id = $2)
+         AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM auth_tokens p WHERE p.id = $7 AND p.revoked_at IS NULL AND p.expires_at >= now() + make_interval(secs => $6)))
+       RETURNING *`,
+      [id, userId, name.trim(), [...new Set(scopes)], this.hash(secret), expiresInSeconds, parent?.id ?? null],
     );
-    if (!rows[0]) throw new RegistryError('NOT_FOUND', `user ${userId} does not exist`, { field: 'user_id' });
+    if (!rows[0]) {
+      if (parent) throw new RegistryError('UNAUTHORIZED', 'the token creating this one was revoked or expires too soon');
+      throw new RegistryError('NOT_FOUND', `user ${userId} does not exist`, { field: 'user_id' });
+    }
     return { token: toToken(rows[0]), secret };
   }
 
   async listTokens(userId: string): Promise<TokenRecord[]> {
-    if (!/^[0-9a-f-]{36}$/.test(userId)) throw invalid('user_id', 'must be a user id');
+    if (!USER_ID.test(userId)) throw invalid('user_id', 'must be a user id');
     const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE user_id = $1 ORDER BY created_at', [userId]);
     return rows.map(toToken);
   }
 
-  async revokeToken(tokenId: string): Promise<TokenRecord> {
+  async token(tokenId: string): Promise<TokenRecord | undefined> {
     if (!/^[a-f0-9]{16}$/.test(tokenId)) throw invalid('token_id', 'is not a token id');
-    const { rows } = await this.pool.query<TokenRow>('UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *', [tokenId]);
-    if (!rows[0]) throw new RegistryError('NOT_FOUND', `token ${tokenId} does not exist`, { field: 'token_id' });
-    return toToken(rows[0]);
+    const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE id = $1', [tokenId]);
+    return rows[0] ? toToken(rows[0]) : undefined;
+  }
+
+  /** Revokes a token and every token created from it, at any depth; returns them all. */
+  async revokeToken(tokenId: string): Promise<TokenRecord[]> {
+    if (!/^[a-f0-9]{16}$/.test(tokenId)) throw invalid('token_id', 'is not a token id');
+    const { rows } = await this.pool.query<TokenRow>(
+      `WITH RECURSIVE family AS (
+         SELECT id FROM auth_tokens WHERE id = $1
+         UNION SELECT t.id FROM auth_tokens t JOIN family f ON t.parent_token_id = f.id
+       )
+       UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id IN (SELECT id FROM family) RETURNING *`,
+      [tokenId],
+    );
+    if (rows.length === 0) throw new RegistryError('NOT_FOUND', `token ${tokenId} does not exist`, { field: 'token_id' });
+    return rows.map(toToken);
   }
 
   /** The active token a secret stands for, or undefined (unknown, wrong, expired or revoked). Constant-time comparison. */
@@ -131,13 +192,15 @@ export class TokenStore {
     const user = (await this.userByEmail(email)) ?? (await this.createUser(email, 'Bootstrap operator'));
     await this.pool.query(
       `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
-       VALUES ($1, $2, 'bootstrap', $3, $4, now() + make_interval(days => $5)) ON CONFLICT (id) DO NOTHING`,
+       VALUES ($1, $2, 'bootstrap', $3, $4, now() + make_interval(days => $5))
+       ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes WHERE auth_tokens.secret_hash = EXCLUDED.secret_hash`,
       [match[1], user.id, [...TOKEN_SCOPES], this.hash(secret), this.maxTokenDays],
     );
   }
 
   /** Whether a token is still usable (refresh tokens are checked against this). */
   async isActive(tokenId: string): Promise<TokenRecord | undefined> {
+    if (!/^[a-f0-9]{16}$/.test(tokenId)) return undefined;
     const { rows } = await this.pool.query<TokenRow>('SELECT * FROM auth_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()', [tokenId]);
     return rows[0] ? toToken(rows[0]) : undefined;
   }

@@ -1,14 +1,11 @@
-import { env, loadConfig, z } from '@ocireg/config';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 export const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50053),
-  METRICS_PORT: env.port(9103),
-  LOG_LEVEL: env.logLevel(),
+  ...grpcServiceSettings({ grpcPort: 50053, metricsPort: 9103 }),
   /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
   REDIS_URL: env.url().optional(),
   /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs. */
@@ -25,6 +22,8 @@ export const configSchema = z.object({
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /** Upload sessions one user may have open at once (each is a multipart upload in storage until it ends). */
+  MAX_UPLOAD_SESSIONS_PER_USER: z.coerce.number().int().positive().default(100),
   /** How often expired sessions are looked for. */
   UPLOAD_SWEEP_INTERVAL_SECONDS: env.seconds(30),
 });

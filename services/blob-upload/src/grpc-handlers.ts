@@ -9,7 +9,7 @@ type Server = AsyncService<blobupload.BlobUploadServiceServer>;
 export function blobUploadHandlers(uploads: UploadService): Server {
   return {
     async startUpload(request) {
-      const session = await uploads.start(request.repository);
+      const session = await uploads.start(request.repository, request.owner);
       return { uploadId: session.id };
     },
 
@@ -26,20 +26,20 @@ export function blobUploadHandlers(uploads: UploadService): Server {
           yield Buffer.from(next.value.part.data.buffer, next.value.part.data.byteOffset, next.value.part.data.byteLength);
         }
       }
-      const size = await uploads.append(header.uploadId, header.repository, header.expectedOffset, data());
+      const size = await uploads.append(header.uploadId, header.repository, header.owner, { offset: header.expectedOffset, length: header.expectedLength }, data());
       return { size };
     },
 
     async getUpload(request) {
-      return { size: await uploads.status(request.uploadId, request.repository) };
+      return { size: await uploads.status(request.uploadId, request.repository, request.owner) };
     },
 
     async completeUpload(request) {
-      return uploads.complete(request.uploadId, request.repository, request.digest);
+      return uploads.complete(request.uploadId, request.repository, request.owner, request.digest);
     },
 
     async cancelUpload(request) {
-      await uploads.cancel(request.uploadId, request.repository);
+      await uploads.cancel(request.uploadId, request.repository, request.owner);
       return {};
     },
   };

@@ -4,6 +4,7 @@ import { createLogger } from '@ocireg/logger';
 import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { blobupload, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { loadServiceTls } from '@ocireg/service-identity';
 import { createBlobStore } from '@ocireg/storage';
 import { loadBlobUploadConfig } from './config';
 import { blobUploadHandlers } from './grpc-handlers';
@@ -14,6 +15,7 @@ runService(async () => {
   const config = loadBlobUploadConfig();
   const logger = createLogger({ service: 'blob-upload', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('blob-upload');
+  const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'blob-upload');
 
   // Without REDIS_URL (embedded mode) sessions are JSON files under DATA_DIR; the config requires one of the two.
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 }) : undefined;
@@ -26,14 +28,24 @@ runService(async () => {
     store,
     sessions: redis ? new RedisSessionStore(redis, sessionTtlSeconds) : new FsSessionStore(path.join(config.DATA_DIR!, 'upload-sessions'), sessionTtlSeconds),
     logger,
-    limits: { partSize: config.UPLOAD_PART_SIZE, maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000 },
+    limits: { partSize: config.UPLOAD_PART_SIZE, maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER },
   });
 
   const grpcServer = await startGrpcServer(
-    { name: 'blob-upload', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.blobupload], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads) }],
+    {
+      name: 'blob-upload',
+      host: config.GRPC_HOST,
+      port: config.GRPC_PORT,
+      healthPort: config.GRPC_HEALTH_PORT,
+      security: { kind: 'internal', tls },
+      logger,
+      metrics,
+      protoFiles: [PROTO_FILES.blobupload],
+      protoIncludeDirs: [PROTO_DIR],
+    },
+    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads), callers: { '*': ['gateway'] } }],
   );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   // Expired sessions hold multipart uploads in S3; free them even if the client never comes back.
   const sweeper = setInterval(() => {

@@ -5,7 +5,7 @@ import type { SessionStore, UploadSession } from './sessions';
 
 function session(startedAt: number, changes: Partial<UploadSession> = {}): UploadSession {
   const id = randomUUID();
-  return { id, repository: 'acme/app', storageKey: `blobs/${id}`, multipartId: 'mp-1', size: 0, parts: [], tail: null, startedAt, ...changes };
+  return { id, repository: 'acme/app', owner: 'user-1', storageKey: `blobs/${id}`, multipartId: 'mp-1', size: 0, parts: [], tail: null, startedAt, ...changes };
 }
 
 /**
@@ -73,6 +73,18 @@ export function sessionStoreContract(name: string, makeStore: (ttlSeconds: numbe
       expect(await store.startedBefore(2000, 10)).toEqual([s.id]);
       await store.delete(s.id);
       expect(await store.startedBefore(2000, 10)).toEqual([]);
+    });
+
+    it('counts the open sessions of an owner that started after a time, until they are deleted', async () => {
+      const store = await makeStore(60);
+      const owner = `owner-${randomUUID()}`;
+      const [old, recent, newest] = [session(1000, { owner }), session(5000, { owner }), session(6000, { owner })];
+      for (const s of [old, recent, newest, session(7000, { owner: `${owner}-other` })]) await store.save(s);
+      expect(await store.countOpen(owner, 0)).toBe(3);
+      expect(await store.countOpen(owner, 2000)).toBe(2);
+      await store.delete(recent.id, owner);
+      expect(await store.countOpen(owner, 2000)).toBe(1);
+      expect(await store.countOpen(`${owner}-nobody`, 0)).toBe(0);
     });
 
     it('treats ids that are not ids as unknown', async () => {

@@ -8,6 +8,8 @@ import type { UploadedPart } from '@ocireg/storage';
 export interface UploadSession {
   id: string;
   repository: string;
+  /** The user who opened it: only they may write to it, complete or cancel it. */
+  owner: string;
   /** Object key the multipart upload assembles into. */
   storageKey: string;
   multipartId: string;
@@ -23,7 +25,10 @@ export interface UploadSession {
 export interface SessionStore {
   get(id: string): Promise<UploadSession | undefined>;
   save(session: UploadSession): Promise<void>;
-  delete(id: string): Promise<void>;
+  /** Forgets a session (`owner` when known, so it stops counting among the owner's open sessions). */
+  delete(id: string, owner?: string): Promise<void>;
+  /** How many sessions an owner has that started after `epochMs` and were not deleted. */
+  countOpen(owner: string, startedAfterMs: number): Promise<number>;
   /** Ids of sessions started before `epochMs`, oldest first. */
   startedBefore(epochMs: number, limit: number): Promise<string[]>;
   /** Remembers for a while that a session ended by timing out, so a late client is told why. */
@@ -52,17 +57,35 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}:upload:${id}`;
   }
 
+  private ownerKey(owner: string): string {
+    return `${this.prefix}:upload-owner:${owner}`;
+  }
+
   async get(id: string): Promise<UploadSession | undefined> {
     const raw = await this.redis.get(this.key(id));
     return raw ? (JSON.parse(raw) as UploadSession) : undefined;
   }
 
   async save(session: UploadSession): Promise<void> {
-    await this.redis.multi().set(this.key(session.id), JSON.stringify(session), 'EX', this.ttlSeconds).zadd(this.startsKey, 'NX', session.startedAt, session.id).exec();
+    await this.redis
+      .multi()
+      .set(this.key(session.id), JSON.stringify(session), 'EX', this.ttlSeconds)
+      .zadd(this.startsKey, 'NX', session.startedAt, session.id)
+      .zadd(this.ownerKey(session.owner), 'NX', session.startedAt, session.id)
+      .expire(this.ownerKey(session.owner), this.ttlSeconds)
+      .exec();
   }
 
-  async delete(id: string): Promise<void> {
-    await this.redis.multi().del(this.key(id)).zrem(this.startsKey, id).exec();
+  async delete(id: string, owner?: string): Promise<void> {
+    const transaction = this.redis.multi().del(this.key(id)).zrem(this.startsKey, id);
+    if (owner !== undefined) transaction.zrem(this.ownerKey(owner), id);
+    await transaction.exec();
+  }
+
+  async countOpen(owner: string, startedAfterMs: number): Promise<number> {
+    const key = this.ownerKey(owner);
+    const results = await this.redis.multi().zremrangebyscore(key, '-inf', startedAfterMs).zcard(key).exec();
+    return Number(results?.[1]?.[1] ?? 0);
   }
 
   async markExpired(id: string): Promise<void> {
@@ -124,6 +147,16 @@ export class FsSessionStore implements SessionStore {
 
   async delete(id: string): Promise<void> {
     if (SESSION_ID.test(id)) await rm(path.join(this.sessionsDir, `${id}.json`), { force: true });
+  }
+
+  /** Reads every session file: fine for embedded mode's handful of concurrent uploads. */
+  async countOpen(owner: string, startedAfterMs: number): Promise<number> {
+    let count = 0;
+    for (const name of await listJsonFiles(this.sessionsDir)) {
+      const file = await this.readSessionFile(path.basename(name, '.json'));
+      if (file && file.session.owner === owner && file.startedAt > startedAfterMs) count++;
+    }
+    return count;
   }
 
   async markExpired(id: string): Promise<void> {

@@ -11,6 +11,8 @@ export interface UploadLimits {
   partSize: number;
   maxBlobSize: number;
   timeLimitMs: number;
+  /** Sessions one user may have open at once. */
+  maxSessionsPerUser: number;
 }
 
 export interface UploadServiceDeps {
@@ -55,24 +57,34 @@ export class UploadService {
     this.now = deps.now ?? Date.now;
   }
 
-  async start(repository: string): Promise<UploadSession> {
+  async start(repository: string, owner: string): Promise<UploadSession> {
+    if (!owner) throw new RegistryError('DENIED', 'upload sessions belong to a user');
+    const open = await this.sessions.countOpen(owner, this.now() - this.limits.timeLimitMs);
+    if (open >= this.limits.maxSessionsPerUser) {
+      throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions (${open}); finish or cancel some, or wait for them to expire`, { limit: this.limits.maxSessionsPerUser });
+    }
     const id = randomUUID();
     const storageKey = `blobs/${id}`;
     const multipartId = await this.store.startMultipart(storageKey);
-    const session: UploadSession = { id, repository, storageKey, multipartId, size: 0, parts: [], tail: null, startedAt: this.now() };
+    const session: UploadSession = { id, repository, owner, storageKey, multipartId, size: 0, parts: [], tail: null, startedAt: this.now() };
     await this.sessions.save(session);
     this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
     return session;
   }
 
-  async status(id: string, repository: string): Promise<number> {
-    return (await this.load(id, repository)).size;
+  async status(id: string, repository: string, owner: string): Promise<number> {
+    return (await this.load(id, repository, owner)).size;
   }
 
-  /** Appends a stream of bytes; returns the new total size. */
-  async append(id: string, repository: string, expectedOffset: number | undefined, data: AsyncIterable<Buffer>): Promise<number> {
+  /**
+   * Appends a stream of bytes; returns the new total size. With
+   * `expectedLength` (a Content-Range's end), any other number of bytes is
+   * refused and nothing of this append is kept.
+   */
+  async append(id: string, repository: string, owner: string, expected: { offset?: number; length?: number }, data: AsyncIterable<Buffer>): Promise<number> {
+    const expectedOffset = expected.offset;
     return this.exclusively(id, async () => {
-      const session = await this.load(id, repository);
+      const session = await this.load(id, repository, owner);
       if (expectedOffset !== undefined && expectedOffset !== session.size) {
         throw new RegistryError('RANGE_INVALID', `upload is at offset ${session.size}, the chunk starts at ${expectedOffset}`, { offset: session.size }, 416);
       }
@@ -97,7 +109,8 @@ export class UploadService {
       };
 
       try {
-        for await (const chunk of data) {
+        // The session's time limit ends the call even while no bytes arrive (a client trickling a byte a second).
+        for await (const chunk of untilDeadline(data, deadline - this.now(), () => this.timedOut())) {
           received += chunk.length;
           if (received > this.limits.maxBlobSize) throw this.tooLarge();
           if (this.now() > deadline) throw this.timedOut();
@@ -110,6 +123,9 @@ export class UploadService {
             pendingSize = joined.length - this.limits.partSize;
             await uploadPart(joined.subarray(0, this.limits.partSize));
           }
+        }
+        if (expected.length !== undefined && received - session.size !== expected.length) {
+          throw new RegistryError('RANGE_INVALID', `the Content-Range announced ${expected.length} bytes, the body had ${received - session.size}`, undefined, 416);
         }
         if (pendingSize >= MIN_PART_SIZE) {
           await uploadPart(Buffer.concat(pending, pendingSize));
@@ -135,10 +151,10 @@ export class UploadService {
   }
 
   /** Makes the session's bytes a blob after checking them against `digest`. */
-  async complete(id: string, repository: string, digest: string): Promise<CompletedBlob> {
+  async complete(id: string, repository: string, owner: string, digest: string): Promise<CompletedBlob> {
     const expected = parseDigest(digest);
     return this.exclusively(id, async () => {
-      const session = await this.load(id, repository);
+      const session = await this.load(id, repository, owner);
       const parts = [...session.parts];
       if (session.tail) {
         const tailBytes = await readAll(await this.store.read(session.tail.key));
@@ -166,8 +182,8 @@ export class UploadService {
     });
   }
 
-  async cancel(id: string, repository: string): Promise<void> {
-    const session = await this.load(id, repository);
+  async cancel(id: string, repository: string, owner: string): Promise<void> {
+    const session = await this.load(id, repository, owner);
     await this.discard(session);
   }
 
@@ -186,10 +202,10 @@ export class UploadService {
     return ids.length;
   }
 
-  /** Loads a live session of this repository; expired sessions are discarded here. */
-  private async load(id: string, repository: string): Promise<UploadSession> {
+  /** Loads a live session of this repository and owner; expired sessions are discarded here. Another user's session answers as unknown. */
+  private async load(id: string, repository: string, owner: string): Promise<UploadSession> {
     const session = await this.sessions.get(id);
-    if (!session || session.repository !== repository) {
+    if (!session || session.repository !== repository || (session.owner ?? '') !== owner) {
       if (!session && (await this.sessions.wasExpired(id))) throw this.timedOut();
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is unknown to ${repository}`);
     }
@@ -231,7 +247,7 @@ export class UploadService {
 
   private async forget(session: UploadSession): Promise<void> {
     this.hashes.delete(session.id);
-    await this.sessions.delete(session.id);
+    await this.sessions.delete(session.id, session.owner);
     if (session.tail) await this.store.delete(session.tail.key);
   }
 
@@ -242,5 +258,25 @@ export class UploadService {
   private timedOut(): RegistryError {
     const seconds = Math.round(this.limits.timeLimitMs / 1000);
     return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload timed out: sessions must finish within ${seconds} seconds of their start`, { limitSeconds: seconds });
+  }
+}
+
+/** The items of `source` until `ms` have passed; then `error()` is thrown, without waiting for the next item. */
+async function* untilDeadline<T>(source: AsyncIterable<T>, ms: number, error: () => Error): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), Math.max(ms, 0));
+  });
+  expired.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), expired]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    void iterator.return?.()?.catch?.(() => undefined);
   }
 }

@@ -8,10 +8,13 @@ export interface AccessGuard {
   /**
    * Throws a RegistryError (401 with a challenge, or DENIED) unless the request
    * may do `actions` on `repository`; returns who is asking ("" for anonymous).
+   * `alsoAsk` adds scopes to the challenge (a mount's source: "repository:<from>:pull").
    */
-  authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<string>;
+  authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[], alsoAsk?: string[]): Promise<string>;
   /** Throws unless the request carries valid credentials (GET /v2/). */
   authenticate(request: IncomingMessage): Promise<void>;
-  /** Workspaces whose repositories the caller may list in the catalog. */
-  catalogWorkspaces(request: IncomingMessage): Promise<string[] | 'all'>;
+  /** The user behind valid credentials (listings filter by what they may see); 401 with a challenge for `scope` without. */
+  viewer(request: IncomingMessage, scope: string): Promise<string>;
+  /** The client's address: the peer, or X-Forwarded-For's from trusted proxies. */
+  clientAddress(request: IncomingMessage): string;
 }

@@ -36,8 +36,10 @@ export interface TokenGuardDeps {
   /** Public base URL of the registry, or undefined to derive it from each request's Host. */
   publicUrl?: string;
   service: string;
-  /** Workspaces a user (or, with "", an anonymous caller) may browse. */
-  visibleWorkspaces(userId: string): Promise<string[]>;
+  /** The client's address (X-Forwarded-For only from trusted proxies), for auth's failed-login limits. */
+  clientAddress(request: IncomingMessage): string;
+  /** Told of every revocation, so other caches of credentials (the admin port's) drop them too. */
+  onRevoked?: (tokenId: string) => void;
 }
 
 /**
@@ -64,6 +66,7 @@ export class TokenAccessGuard implements AccessGuard {
       onRevoked: (tokenId) => {
         this.revoked.add(tokenId);
         this.basicCache.clear();
+        this.deps.onRevoked?.(tokenId);
       },
       onAccessChanged: (subject, epochMs) => {
         this.noteAccessChange(subject, epochMs);
@@ -74,13 +77,20 @@ export class TokenAccessGuard implements AccessGuard {
 
   /** Snapshots come at start and after a reconnection: merged, since a message may have arrived while one was read. */
   private merge(snapshot: AccessSnapshot): void {
-    for (const tokenId of snapshot.revokedTokens) this.revoked.add(tokenId);
+    for (const tokenId of snapshot.revokedTokens) {
+      this.revoked.add(tokenId);
+      this.deps.onRevoked?.(tokenId);
+    }
     for (const [subject, epochMs] of snapshot.accessEpochs) this.noteAccessChange(subject, epochMs);
     this.basicCache.clear();
   }
 
   private noteAccessChange(subject: string, epochMs: number): void {
     this.accessEpochs.set(subject, Math.max(epochMs, this.accessEpochs.get(subject) ?? 0));
+  }
+
+  clientAddress(request: IncomingMessage): string {
+    return this.deps.clientAddress(request);
   }
 
   realm(request: IncomingMessage): string {
@@ -93,9 +103,12 @@ export class TokenAccessGuard implements AccessGuard {
     return `Bearer realm="${this.realm(request)}",service="${this.deps.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   }
 
-  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[]): Promise<string> {
-    const scope = `repository:${repository}:${[...new Set(actions.map((a) => SCOPE_WORD[a]))].join(',')}`;
-    const claims = await this.claimsOf(request, [scope]);
+  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[], alsoAsk: string[] = []): Promise<string> {
+    // A push also asks for pull (as Distribution does), so one token serves the whole push.
+    const words = new Set(actions.map((a) => SCOPE_WORD[a]));
+    if (words.has('push')) words.add('pull');
+    const scope = [`repository:${repository}:${['pull', 'push', 'delete'].filter((w) => words.has(w)).join(',')}`, ...alsoAsk].join(' ');
+    const claims = await this.claimsOf(request, scope.split(' '));
     const workspace = repository.slice(0, repository.indexOf('/'));
     // Access in this workspace changed after the grant was decided: the client must fetch a fresh token.
     const stale = claims && (claims.iatMs as number) < (this.accessEpochs.get(`workspace:${workspace}`) ?? 0);
@@ -112,17 +125,17 @@ export class TokenAccessGuard implements AccessGuard {
     if (!(await this.claimsOf(request, []))) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, undefined));
   }
 
-  async catalogWorkspaces(request: IncomingMessage): Promise<string[]> {
-    const claims = await this.claimsOf(request, ['registry:catalog:*']);
-    if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, 'registry:catalog:*'));
-    return this.deps.visibleWorkspaces(typeof claims.sub === 'string' ? claims.sub : '');
+  async viewer(request: IncomingMessage, scope: string): Promise<string> {
+    const claims = await this.claimsOf(request, [scope]);
+    if (!claims) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, scope));
+    return typeof claims.sub === 'string' ? claims.sub : '';
   }
 
   /** Verified claims of the request's credentials, or undefined when it has none (or bad ones). */
   private async claimsOf(request: IncomingMessage, scopes: string[]): Promise<jwt.JwtPayload | undefined> {
     const header = request.headers.authorization ?? '';
     if (header.startsWith('Bearer ')) return this.verify(header.slice(7).trim());
-    if (header.startsWith('Basic ')) return this.exchangeBasic(header, scopes, request.socket.remoteAddress ?? '');
+    if (header.startsWith('Basic ')) return this.exchangeBasic(header, scopes, this.deps.clientAddress(request));
     return undefined;
   }
 
@@ -168,7 +181,7 @@ export class TokenAccessGuard implements AccessGuard {
       return claims;
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') return undefined;
-      throw err;
+      throw err; // 429 (too many failed logins) and outages go to the client as they are
     }
   }
 

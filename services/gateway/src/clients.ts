@@ -1,21 +1,27 @@
 import { createGrpcClient } from '@ocireg/grpc';
-import { auth, blobupload, indexer, metadata } from '@ocireg/proto';
+import { admin, auth, blobupload, indexer, metadata, users } from '@ocireg/proto';
+import type { TlsMaterial } from '@ocireg/service-identity';
 import type { GatewayConfig } from './config';
 
-/** The gateway's gRPC clients, one channel per service. */
+/** The gateway's gRPC clients, one channel per service, each proving the gateway's identity (mutual TLS). */
 export interface ServiceClients {
   auth: auth.AuthServiceClient;
   metadata: metadata.RegistryMetadataServiceClient;
   uploads: blobupload.BlobUploadServiceClient;
   indexer: indexer.IndexerServiceClient;
+  /** The admin API's implementations, which the admin port forwards to. */
+  admin: admin.AdminServiceClient;
+  users: users.UserServiceClient;
 }
 
-export function createServiceClients(config: GatewayConfig): ServiceClients {
+export function createServiceClients(config: GatewayConfig, tls: TlsMaterial): ServiceClients {
   return {
-    auth: createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR),
-    metadata: createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR),
-    uploads: createGrpcClient(blobupload.BlobUploadServiceClient, config.BLOB_UPLOAD_ADDR),
-    indexer: createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR),
+    auth: createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR, { kind: 'internal', tls, service: 'auth' }),
+    metadata: createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
+    uploads: createGrpcClient(blobupload.BlobUploadServiceClient, config.BLOB_UPLOAD_ADDR, { kind: 'internal', tls, service: 'blob-upload' }),
+    indexer: createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR, { kind: 'internal', tls, service: 'indexer' }),
+    admin: createGrpcClient(admin.AdminServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
+    users: createGrpcClient(users.UserServiceClient, config.AUTH_ADDR, { kind: 'internal', tls, service: 'auth' }),
   };
 }
 

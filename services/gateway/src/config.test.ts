@@ -3,6 +3,7 @@ import { ConfigError } from '@ocireg/config';
 import { loadGatewayConfig } from './config';
 
 const base = {
+  INTERNAL_TLS_DIR: '/etc/ocireg/tls',
   AUTH_ADDR: 'auth:50051',
   METADATA_ADDR: 'metadata:50052',
   BLOB_UPLOAD_ADDR: 'blob-upload:50053',
@@ -42,5 +43,20 @@ describe('gateway config: an empty variable counts as unset', () => {
 
   it('still refuses a REDIS_URL that is not a URL', () => {
     expect(() => loadGatewayConfig({ ...base, REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/);
+  });
+});
+
+describe('gateway config: trusted proxies', () => {
+  it('takes addresses and CIDRs, and refuses anything else naming the variable', () => {
+    const config = loadGatewayConfig({ ...base, REDIS_URL: 'redis://r:6379', TRUSTED_PROXY_CIDRS: '10.0.0.0/8, 192.168.1.7,fd00::/8' });
+    expect(config.TRUSTED_PROXY_CIDRS).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
+    expect(loadGatewayConfig({ ...base, REDIS_URL: 'redis://r:6379' }).TRUSTED_PROXY_CIDRS).toEqual([]);
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: 'redis://r:6379', TRUSTED_PROXY_CIDRS: '10.0.0.0/33' })).toThrow(/TRUSTED_PROXY_CIDRS/);
+    expect(() => loadGatewayConfig({ ...base, REDIS_URL: 'redis://r:6379', TRUSTED_PROXY_CIDRS: 'everyone' })).toThrow(/TRUSTED_PROXY_CIDRS/);
+  });
+
+  it('needs the internal TLS directory', () => {
+    const { INTERNAL_TLS_DIR: _, ...without } = base;
+    expect(() => loadGatewayConfig({ ...without, REDIS_URL: 'redis://r:6379' })).toThrow(/INTERNAL_TLS_DIR/);
   });
 });

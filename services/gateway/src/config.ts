@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { NEITHER_SET } from '@ocireg/access-state';
 import { env, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
@@ -5,8 +6,26 @@ import { blobStoreEnvProblems } from '@ocireg/storage';
 export const configSchema = z.object({
   HTTP_HOST: env.host('0.0.0.0'),
   HTTP_PORT: env.port(5000),
+  METRICS_HOST: env.host('0.0.0.0'),
   METRICS_PORT: env.port(9100),
   LOG_LEVEL: env.logLevel(),
+  /** The gateway's certificate from the internal CA (ca.crt, tls.crt, tls.key), for its calls to the other services. */
+  INTERNAL_TLS_DIR: env.absolutePath(),
+  /** The admin API for internal teams (AdminService, UserService over gRPC), apart from the internal ports. */
+  ADMIN_GRPC_HOST: env.host('0.0.0.0'),
+  ADMIN_GRPC_PORT: env.port(50050),
+  /** tls.crt and tls.key to serve the admin port over TLS; plaintext when unset (loopback, or TLS ends at a proxy). */
+  ADMIN_TLS_DIR: env.absolutePath().optional(),
+  /**
+   * Addresses (CIDRs) of the proxies in front of the gateway, e.g. the ingress
+   * controller's pods: only from them is X-Forwarded-For believed for the
+   * client's address (failed-login limits, logs).
+   */
+  TRUSTED_PROXY_CIDRS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .refine((cidrs) => cidrs.every((cidr) => isCidr(cidr)), 'expected comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,fd00::/8'),
   AUTH_ADDR: env.address(),
   METADATA_ADDR: env.address(),
   BLOB_UPLOAD_ADDR: env.address(),
@@ -26,11 +45,21 @@ export const configSchema = z.object({
   PUBLIC_URL: env.url().optional(),
   /** The `service` of token challenges. */
   TOKEN_SERVICE: z.string().min(1).default('ocireg'),
-  /** Same limit as blob-upload's; the gateway uses it as the deadline of a streaming call. */
+  /** Same limit as blob-upload's: the gateway cuts an upload request still running at the session's limit. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /** An upload body that sends nothing for this long is cut (slow-loris clients). */
+  UPLOAD_IDLE_TIMEOUT_SECONDS: env.seconds(60),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */
   MAX_MANIFEST_SIZE: env.bytes(4 * 1024 * 1024),
 });
+
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || !address || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(address) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 

@@ -45,13 +45,15 @@ const MESSAGE_SIZE = 1024 * 1024;
 
 /**
  * Streams the request body into an AppendUpload call with backpressure. If
- * blob-upload fails first (size limit, timeout), reading stops and the error
- * is returned; if the client goes away, the call is cancelled.
+ * blob-upload fails first (size limit, the session's time limit), reading
+ * stops and the error is returned; if the client goes away, or sends nothing
+ * for `idleMs`, the call is cancelled (the caller then closes the connection).
  */
 export async function streamBodyToUpload(
   req: IncomingMessage,
   call: ClientWritableStream<blobupload.AppendUploadRequest>,
   response: Promise<blobupload.AppendUploadResponse>,
+  idleMs: number,
 ): Promise<blobupload.AppendUploadResponse> {
   let settled = false;
   const outcome = response.finally(() => {
@@ -72,13 +74,29 @@ export async function streamBodyToUpload(
   };
 
   await new Promise<void>((resolve, reject) => {
+    let idle: NodeJS.Timeout | undefined;
+    const watchIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        cleanup();
+        call.cancel();
+        reject(new RegistryError('BLOB_UPLOAD_INVALID', `the upload sent no data for ${Math.round(idleMs / 1000)} seconds`, undefined, 408));
+      }, idleMs);
+    };
+    watchIdle();
     const onData = (chunk: Buffer) => {
+      watchIdle();
       if (settled) return;
       pending.push(chunk);
       pendingSize += chunk.length;
       if (pendingSize >= MESSAGE_SIZE && !flush()) {
+        // Waiting on blob-upload is not the client's idleness.
         req.pause();
-        call.once('drain', () => req.resume());
+        clearTimeout(idle);
+        call.once('drain', () => {
+          watchIdle();
+          req.resume();
+        });
       }
     };
     const onEnd = () => {
@@ -100,6 +118,7 @@ export async function streamBodyToUpload(
       resolve();
     };
     const cleanup = () => {
+      clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);

@@ -1,9 +1,13 @@
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, unaryCall } from '@ocireg/grpc';
+import { onShutdown, runService } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { loadServiceTls } from '@ocireg/service-identity';
 import { createBlobStore } from '@ocireg/storage';
 import { accessStateBackend, createAccessStateReader } from '@ocireg/access-state';
+import { AdminCallers } from './admin/admin-callers';
+import { startAdminServer } from './admin/admin-server';
 import { TokenAccessGuard } from './auth-guard';
+import { clientAddressResolver } from './client-address';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { RegistryApi } from './registry-api';
@@ -14,9 +18,11 @@ runService(async () => {
   const config = loadGatewayConfig();
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('gateway');
-  const clients = createServiceClients(config);
+  const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'gateway');
+  const clients = createServiceClients(config, tls);
   const store = await createBlobStore(config);
 
+  const adminCallers = new AdminCallers(clients.auth);
   const accessState = createAccessStateReader(accessStateBackend(config), logger);
   const guard = new TokenAccessGuard({
     authClient: clients.auth,
@@ -24,7 +30,8 @@ runService(async () => {
     logger,
     publicUrl: config.PUBLIC_URL,
     service: config.TOKEN_SERVICE,
-    visibleWorkspaces: async (userId) => (await unaryCall(clients.metadata.listVisibleWorkspaces.bind(clients.metadata), { userId })).workspaceSlugs,
+    clientAddress: clientAddressResolver(config.TRUSTED_PROXY_CIDRS),
+    onRevoked: (tokenId) => adminCallers.forgetToken(tokenId),
   });
   await guard.start();
 
@@ -32,19 +39,21 @@ runService(async () => {
     clients,
     store,
     guard,
-    limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
+    limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
   });
-  const listings = new ListingApi({ guard, indexer: clients.indexer });
+  const listings = new ListingApi({ guard, indexer: clients.indexer, metadata: clients.metadata });
   const server = createGatewayServer({ api, listings, logger, metrics });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+  const adminServer = await startAdminServer({ host: config.ADMIN_GRPC_HOST, port: config.ADMIN_GRPC_PORT, tlsDir: config.ADMIN_TLS_DIR, clients, callers: adminCallers, logger, metrics });
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   onShutdown(logger, [
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
+    { name: 'admin', run: () => adminServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'grpc clients', run: () => closeServiceClients(clients) },
     { name: 'access state', run: () => accessState.close() },
   ]);
   const address = server.address();
-  logger.info({ httpPort: typeof address === 'object' && address ? address.port : config.HTTP_PORT, metricsPort: metricsServer.port }, 'gateway ready');
+  logger.info({ httpPort: typeof address === 'object' && address ? address.port : config.HTTP_PORT, adminPort: adminServer.port, metricsPort: metricsServer.port }, 'gateway ready');
 });

@@ -5,7 +5,7 @@ import { buffer } from 'node:stream/consumers';
 import { RegistryError } from '@ocireg/errors';
 import { clientStreamCall, unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
-import { INDEX_MEDIA_TYPES, isDigest, MEDIA_TYPES, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { INDEX_MEDIA_TYPES, isDigest, MEDIA_TYPES, parseDigest, parseManifest, parseRepositoryName, parseTag } from '@ocireg/oci';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from './access-guard';
 import type { ServiceClients } from './clients';
@@ -17,7 +17,7 @@ export interface RegistryApiDeps {
   clients: ServiceClients;
   store: BlobStore;
   guard: AccessGuard;
-  limits: { uploadTimeLimitMs: number; maxManifestSize: number };
+  limits: { uploadTimeLimitMs: number; uploadIdleTimeoutMs: number; maxManifestSize: number };
 }
 
 interface Exchange {
@@ -41,12 +41,15 @@ export class RegistryApi {
 
   constructor(private readonly deps: RegistryApiDeps) {}
 
-  /** Pushing needs the package behind the name (see EnsurePackage). */
-  private async requirePackage(name: string, requestId: string): Promise<void> {
+  /**
+   * Pushing needs the package behind the name, or the right to create it on
+   * push (EnsurePackage only checks: the push's first write creates it).
+   */
+  private async requirePackage(name: string, pusher: string, requestId: string): Promise<void> {
     const confirmedAt = this.knownPackages.get(name);
     if (confirmedAt !== undefined && Date.now() - confirmedAt < PACKAGE_CACHE_MS) return;
     const { metadata } = this.deps.clients;
-    await unaryCall(metadata.ensurePackage.bind(metadata), { repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(metadata.ensurePackage.bind(metadata), { repository: name, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     if (this.knownPackages.size > 10_000) this.knownPackages.clear();
     this.knownPackages.set(name, Date.now());
   }
@@ -59,7 +62,7 @@ export class RegistryApi {
       return json(exchange, 200, {});
     }
     if (route.kind === 'token') {
-      return handleTokenRequest(exchange.req, exchange.res, exchange.url, this.deps.clients.auth, exchange.requestId);
+      return handleTokenRequest(exchange.req, exchange.res, exchange.url, this.deps.clients.auth, exchange.requestId, this.deps.guard.clientAddress(exchange.req));
     }
     if (route.kind === 'catalog') {
       if (method !== 'GET') throw unsupported(method);
@@ -98,7 +101,7 @@ export class RegistryApi {
   private async listTags(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
     await this.deps.guard.authorize(req, name, ['pull']);
-    const { n, last } = pageParams(url);
+    const { n, last } = pageParams(url, 'tags');
     if (n === 0) return json(exchange, 200, { name, tags: [] });
     const { metadata } = this.deps.clients;
     const page = await unaryCall(metadata.listTags.bind(metadata), { repository: name, limit: n ?? 0, after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
@@ -133,19 +136,22 @@ export class RegistryApi {
 
   private async startUpload(exchange: Exchange, name: string): Promise<void> {
     const { req, res, url, requestId } = exchange;
-    await this.deps.guard.authorize(req, name, ['push']);
-    await this.requirePackage(name, requestId);
     const mount = url.searchParams.get('mount');
-    if (mount !== null && (await this.tryMount(exchange, name, mount, url.searchParams.get('from')))) return;
+    const from = url.searchParams.get('from');
+    // A mount's challenge also asks for pull on its source, so a client that follows it can mount (as Distribution does).
+    const mountSource = mount !== null && from && from !== name && isRepositoryName(from) ? [`repository:${from}:pull`] : [];
+    const owner = await this.deps.guard.authorize(req, name, ['push'], mountSource);
+    await this.requirePackage(name, owner, requestId);
+    if (mount !== null && (await this.tryMount(exchange, name, mount, from, owner))) return;
     const digest = url.searchParams.get('digest');
     if (digest !== null) parseDigest(digest);
     const { uploads } = this.deps.clients;
-    const { uploadId } = await unaryCall(uploads.startUpload.bind(uploads), { repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { uploadId } = await unaryCall(uploads.startUpload.bind(uploads), { repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
 
     if (digest !== null) {
       // Monolithic upload: POST ?digest= with the whole blob as the body.
-      if (hasBody(req)) await this.streamToUpload(exchange, name, uploadId, undefined);
-      return this.finishBlob(exchange, name, uploadId, digest);
+      if (hasBody(req)) await this.streamToUpload(exchange, name, uploadId, owner, {});
+      return this.finishBlob(exchange, name, uploadId, owner, digest);
     }
     res.writeHead(202, {
       Location: uploadLocation(name, uploadId),
@@ -161,14 +167,14 @@ export class RegistryApi {
    * `from`. Anything else (no `from`, unknown blob, no access) falls back to a
    * regular upload session, as the spec allows.
    */
-  private async tryMount({ req, res, requestId }: Exchange, name: string, mount: string, from: string | null): Promise<boolean> {
+  private async tryMount({ req, res, requestId }: Exchange, name: string, mount: string, from: string | null, pusher: string): Promise<boolean> {
     parseDigest(mount);
     if (!from || from === name) return false;
     try {
       parseRepositoryName(from);
       await this.deps.guard.authorize(req, from, ['pull']);
       const { metadata } = this.deps.clients;
-      await unaryCall(metadata.mountBlob.bind(metadata), { fromRepository: from, toRepository: name, digest: mount }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.mountBlob.bind(metadata), { fromRepository: from, toRepository: name, digest: mount, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     } catch (err) {
       if (err instanceof RegistryError && err.httpStatus < 500) return false;
       throw err;
@@ -246,24 +252,20 @@ export class RegistryApi {
   /** /v2/_catalog: repositories the caller may see, paginated like the tags list. */
   private async catalog(exchange: Exchange): Promise<void> {
     const { req, res, url, requestId } = exchange;
-    const visible = await this.deps.guard.catalogWorkspaces(req);
-    const { n, last } = pageParams(url);
-    if (n === 0 || (visible !== 'all' && visible.length === 0)) return json(exchange, 200, { repositories: [] });
+    const viewer = await this.deps.guard.viewer(req, 'registry:catalog:*');
+    const { n, last } = pageParams(url, 'catalog');
+    if (n === 0) return json(exchange, 200, { repositories: [] });
     const { metadata } = this.deps.clients;
-    const page = await unaryCall(
-      metadata.listRepositories.bind(metadata),
-      { limit: n ?? 0, after: last, workspaces: visible === 'all' ? [] : visible },
-      { requestId, deadlineMs: UNARY_DEADLINE_MS },
-    );
+    // Only repositories whose packages the viewer has a role on (or that are public).
+    const page = await unaryCall(metadata.listRepositories.bind(metadata), { limit: n ?? 0, after: last, viewerUserId: viewer }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     const lastName = page.repositories[page.repositories.length - 1];
     if (page.hasMore && lastName) res.setHeader('Link', nextLink('/v2/_catalog', n ?? page.repositories.length, lastName));
     return json(exchange, 200, { repositories: page.repositories });
   }
 
   private async appendUpload(exchange: Exchange, name: string, uploadId: string): Promise<void> {
-    await this.deps.guard.authorize(exchange.req, name, ['push']);
-    const expectedOffset = parseContentRangeStart(exchange.req.headers['content-range']);
-    const size = await this.streamToUpload(exchange, name, uploadId, expectedOffset);
+    const owner = await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const size = await this.streamToUpload(exchange, name, uploadId, owner, chunkRange(exchange.req));
     exchange.res.writeHead(202, {
       Location: uploadLocation(name, uploadId),
       'Docker-Upload-UUID': uploadId,
@@ -274,48 +276,47 @@ export class RegistryApi {
   }
 
   private async completeUpload(exchange: Exchange, name: string, uploadId: string): Promise<void> {
-    await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const owner = await this.deps.guard.authorize(exchange.req, name, ['push']);
     const digest = exchange.url.searchParams.get('digest');
     if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT to an upload needs ?digest=');
     parseDigest(digest);
-    if (hasBody(exchange.req)) {
-      await this.streamToUpload(exchange, name, uploadId, parseContentRangeStart(exchange.req.headers['content-range']));
-    }
-    return this.finishBlob(exchange, name, uploadId, digest);
+    if (hasBody(exchange.req)) await this.streamToUpload(exchange, name, uploadId, owner, chunkRange(exchange.req));
+    return this.finishBlob(exchange, name, uploadId, owner, digest);
   }
 
   private async uploadStatus({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
-    await this.deps.guard.authorize(req, name, ['push']);
+    const owner = await this.deps.guard.authorize(req, name, ['push']);
     const { uploads } = this.deps.clients;
-    const { size } = await unaryCall(uploads.getUpload.bind(uploads), { uploadId, repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { size } = await unaryCall(uploads.getUpload.bind(uploads), { uploadId, repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     res.writeHead(204, { Location: uploadLocation(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: `0-${Math.max(size - 1, 0)}` });
     res.end();
   }
 
   private async cancelUpload({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
-    await this.deps.guard.authorize(req, name, ['push']);
+    const owner = await this.deps.guard.authorize(req, name, ['push']);
     const { uploads } = this.deps.clients;
-    await unaryCall(uploads.cancelUpload.bind(uploads), { uploadId, repository: name }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(uploads.cancelUpload.bind(uploads), { uploadId, repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     res.writeHead(204).end();
   }
 
-  private async streamToUpload({ req, requestId }: Exchange, name: string, uploadId: string, expectedOffset: number | undefined): Promise<number> {
+  /** Streams the body into the session. blob-upload ends the call at the session's time limit; a body that stalls is cut here. */
+  private async streamToUpload({ req, requestId }: Exchange, name: string, uploadId: string, owner: string, range: { offset?: number; length?: number }): Promise<number> {
     const { uploads } = this.deps.clients;
     const { stream, response } = clientStreamCall(uploads.appendUpload.bind(uploads), { requestId, deadlineMs: this.deps.limits.uploadTimeLimitMs + 60_000 });
-    stream.write({ part: { $case: 'header', header: { uploadId, repository: name, expectedOffset } } });
-    const { size } = await streamBodyToUpload(req, stream, response);
+    stream.write({ part: { $case: 'header', header: { uploadId, repository: name, owner, expectedOffset: range.offset, expectedLength: range.length } } });
+    const { size } = await streamBodyToUpload(req, stream, response, this.deps.limits.uploadIdleTimeoutMs);
     return size;
   }
 
   /** Verifies and records the uploaded bytes as a blob of this repository. */
-  private async finishBlob({ res, requestId }: Exchange, name: string, uploadId: string, digest: string): Promise<void> {
+  private async finishBlob({ res, requestId }: Exchange, name: string, uploadId: string, owner: string, digest: string): Promise<void> {
     const { uploads, metadata } = this.deps.clients;
-    const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, repository: name, digest }, { requestId, deadlineMs: 5 * 60_000 });
+    const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, repository: name, owner, digest }, { requestId, deadlineMs: 5 * 60_000 });
     let linked;
     try {
       linked = await unaryCall(
         metadata.linkBlob.bind(metadata),
-        { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey } },
+        { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner },
         { requestId, deadlineMs: UNARY_DEADLINE_MS },
       );
     } catch (err) {
@@ -352,7 +353,7 @@ export class RegistryApi {
     const { req, res, requestId } = exchange;
     checkReference(reference);
     const actor = await this.deps.guard.authorize(req, name, ['push']);
-    await this.requirePackage(name, requestId);
+    await this.requirePackage(name, actor, requestId);
     const content = await readSmallBody(req, this.deps.limits.maxManifestSize);
     const parsed = parseManifest(content, req.headers['content-type']);
     const algorithm = isDigest(reference) ? parseDigest(reference).algorithm : 'sha256';
@@ -371,13 +372,15 @@ export class RegistryApi {
         digest,
         mediaType: parsed.mediaType,
         content,
-        blobDigests: parsed.blobDigests,
+        blobDigests: [],
+        blobDescriptors: parsed.blobs,
         manifestDigests: parsed.manifestDigests,
         subjectDigest: parsed.subjectDigest ?? '',
         artifactType: parsed.artifactType ?? '',
         annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
         platform,
         created,
+        userId: actor,
       },
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );
@@ -415,11 +418,33 @@ export function acceptsManifest(accept: string | undefined, mediaType: string): 
   return accepted.length === 0 || accepted.some((type) => type === '*/*' || type === 'application/*' || type === mediaType);
 }
 
-/** `n` and `last` of a paginated listing; n is undefined when not given. */
-function pageParams(url: URL): { n: number | undefined; last: string } {
+/** `n` and `last` of a paginated listing; n is undefined when not given. `last` must be a tag (or a repository name) as an earlier page returned it. */
+function pageParams(url: URL, kind: 'tags' | 'catalog'): { n: number | undefined; last: string } {
   const n = url.searchParams.get('n');
-  if (n !== null && !/^\d{1,9}$/.test(n)) throw new RegistryError('UNSUPPORTED', `invalid page size n=${n}`);
-  return { n: n === null ? undefined : Number(n), last: url.searchParams.get('last') ?? '' };
+  if (n !== null && !/^\d{1,9}$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a number of results, not ${JSON.stringify(n.slice(0, 20))}`);
+  const last = url.searchParams.get('last') ?? '';
+  if (last && !(kind === 'tags' ? isTag(last) : isRepositoryName(last))) {
+    throw new RegistryError('PAGINATION_NUMBER_INVALID', `last must be a ${kind === 'tags' ? 'tag' : 'repository name'} from an earlier page`);
+  }
+  return { n: n === null ? undefined : Number(n), last };
+}
+
+function isTag(value: string): boolean {
+  try {
+    parseTag(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRepositoryName(value: string): boolean {
+  try {
+    parseRepositoryName(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function nextLink(path: string, n: number, last: string): string {
@@ -431,12 +456,28 @@ function checkReference(reference: string): void {
   else parseTag(reference);
 }
 
-/** "start-end" as chunked uploads send it (no "bytes=" prefix); returns start. */
-export function parseContentRangeStart(header: string | undefined): number | undefined {
+/** "start-end" as chunked uploads send it (no "bytes=" prefix). */
+export function parseContentRange(header: string | undefined): { start: number; end: number } | undefined {
   if (!header) return undefined;
-  const match = /^(?:bytes[ =])?(\d+)-(\d+)$/.exec(header.trim());
-  if (!match) throw new RegistryError('RANGE_INVALID', `invalid Content-Range "${header}"`, undefined, 416);
-  return Number(match[1]);
+  const match = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})$/.exec(header.trim());
+  if (!match || Number(match[2]) < Number(match[1])) throw new RegistryError('RANGE_INVALID', `invalid Content-Range "${header.slice(0, 100)}"`, undefined, 416);
+  return { start: Number(match[1]), end: Number(match[2]) };
+}
+
+/**
+ * Where a chunk must start and how long it must be: its Content-Range, which
+ * must agree with its Content-Length (416 otherwise, before a byte is read);
+ * with a chunked body, blob-upload checks the length as the bytes arrive.
+ */
+function chunkRange(req: IncomingMessage): { offset?: number; length?: number } {
+  const range = parseContentRange(req.headers['content-range']);
+  if (!range) return {};
+  const length = range.end - range.start + 1;
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) !== length) {
+    throw new RegistryError('RANGE_INVALID', `Content-Range ${range.start}-${range.end} is ${length} bytes, Content-Length says ${declared}`, undefined, 416);
+  }
+  return { offset: range.start, length };
 }
 
 /** A single "bytes=start-end" range within a blob, or undefined for the whole blob. */
@@ -455,75 +496,4 @@ export function parseRange(header: string | undefined, size: number): { start: n
   }
   if (start > end || start >= size) throw new RegistryError('RANGE_INVALID', `Range "${header}" is outside the blob of ${size} bytes`, undefined, 416);
   return { start, end };
-}
-
-interface ParsedManifest {
-  mediaType: string;
-  blobDigests: string[];
-  manifestDigests: string[];
-  subjectDigest?: string;
-  /** artifactType, or config.mediaType for image manifests without one. */
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  config?: { digest: string; mediaType: string; size: number };
-}
-
-interface Descriptor {
-  digest?: unknown;
-  mediaType?: unknown;
-}
-
-/** Reads what the registry must check in a manifest: its media type and the digests it references. */
-function isNonDistributable(descriptor: Descriptor): boolean {
-  return typeof descriptor?.mediaType === 'string' && /nondistributable|\.foreign\./.test(descriptor.mediaType);
-}
-
-function stringMap(value: unknown): Record<string, string> | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
-    throw new RegistryError('MANIFEST_INVALID', 'annotations must map strings to strings');
-  }
-  return value as Record<string, string>;
-}
-
-export function parseManifest(content: Buffer, contentType: string | undefined): ParsedManifest {
-  let document: { mediaType?: unknown; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[]; subject?: Descriptor; artifactType?: unknown; annotations?: unknown };
-  try {
-    document = JSON.parse(content.toString('utf8'));
-  } catch {
-    throw new RegistryError('MANIFEST_INVALID', 'manifest is not valid JSON');
-  }
-  if (!document || typeof document !== 'object' || Array.isArray(document)) throw new RegistryError('MANIFEST_INVALID', 'manifest must be a JSON object');
-  const declared = typeof document.mediaType === 'string' ? document.mediaType : undefined;
-  const headerType = contentType?.split(';')[0]?.trim();
-  const mediaType = declared ?? headerType;
-  if (!mediaType) throw new RegistryError('MANIFEST_INVALID', 'manifest media type is missing (no mediaType field and no Content-Type)');
-
-  const digestsOf = (descriptors: unknown, field: string): string[] => {
-    if (descriptors === undefined) return [];
-    if (!Array.isArray(descriptors)) throw new RegistryError('MANIFEST_INVALID', `${field} must be an array`);
-    return descriptors.map((d: Descriptor, i) => {
-      if (typeof d?.digest !== 'string' || !isDigest(d.digest)) throw new RegistryError('MANIFEST_INVALID', `${field}[${i}].digest is not a valid digest`);
-      return d.digest;
-    });
-  };
-
-  const subjectDigest = document.subject === undefined ? undefined : digestsOf([document.subject], 'subject')[0];
-  const annotations = stringMap(document.annotations);
-  const declaredArtifactType = typeof document.artifactType === 'string' ? document.artifactType : undefined;
-
-  const isIndex = INDEX_MEDIA_TYPES.has(mediaType) || (document.manifests !== undefined && document.layers === undefined);
-  if (isIndex) {
-    return { mediaType, blobDigests: [], manifestDigests: digestsOf(document.manifests, 'manifests'), subjectDigest, artifactType: declaredArtifactType, annotations };
-  }
-
-  // Non-distributable (foreign) layers live elsewhere by design and are never pushed.
-  const layers = document.layers ?? [];
-  if (!Array.isArray(layers)) throw new RegistryError('MANIFEST_INVALID', 'layers must be an array');
-  const blobDigests = digestsOf(layers.filter((layer) => !isNonDistributable(layer)), 'layers');
-  if (document.config !== undefined) blobDigests.unshift(...digestsOf([document.config], 'config'));
-  const configType = typeof document.config?.mediaType === 'string' ? document.config.mediaType : undefined;
-  const configSize = Number((document.config as { size?: unknown } | undefined)?.size);
-  const config = document.config && configType && Number.isFinite(configSize) ? { digest: String(document.config.digest), mediaType: configType, size: configSize } : undefined;
-  return { mediaType, blobDigests, manifestDigests: [], subjectDigest, artifactType: declaredArtifactType ?? configType, annotations, ...(config ? { config } : {}) };
 }

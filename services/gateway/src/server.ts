@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { RegistryError } from '@ocireg/errors';
 import { Counter, Histogram, type Registry } from '@ocireg/metrics';
@@ -25,7 +26,7 @@ export function createGatewayServer({ api, listings, logger, metrics }: GatewayS
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     const requestId = requestIdFrom(req.headers[REQUEST_ID_KEY]);
     const requestLogger = logger.child({ requestId });
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    const url = requestUrl(req.url);
     const route = matchOciRoute(url.pathname);
     const listingRoute = route ? undefined : matchListingRoute(url.pathname);
     const routeLabel = route?.kind ?? (listingRoute ? `api-${listingRoute.kind}` : 'none');
@@ -33,22 +34,37 @@ export function createGatewayServer({ api, listings, logger, metrics }: GatewayS
 
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
     res.on('finish', () => {
       stopTimer();
       requests.inc({ method: req.method, route: routeLabel, status: res.statusCode });
-      requestLogger.debug({ method: req.method, path: url.pathname, status: res.statusCode }, 'request');
+      // The access log: one line per request, never its credentials or query.
+      requestLogger.info({ method: req.method, route: routeLabel, path: url.pathname.slice(0, 300), status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(performance.now() - started) }, 'request');
     });
 
-    const work = route
-      ? api.handle(route, { req, res, url, requestId, logger: requestLogger })
-      : listingRoute
-        ? listings.handle(listingRoute, { req, res, url, requestId })
-        : Promise.reject(new RegistryError(url.pathname.startsWith('/v2/') ? 'NAME_UNKNOWN' : 'UNSUPPORTED', `no such endpoint: ${req.method} ${url.pathname}`));
+    // Handlers are async, so whatever they throw (synchronously too) becomes an answer, never a crash.
+    const work = (async () => {
+      if (route) return api.handle(route, { req, res, url, requestId, logger: requestLogger });
+      if (listingRoute) return listings.handle(listingRoute, { req, res, url, requestId });
+      throw new RegistryError(url.pathname.startsWith('/v2/') ? 'NAME_UNKNOWN' : 'NOT_FOUND', `no such endpoint: ${req.method} ${url.pathname.slice(0, 200)}`);
+    })();
     work.catch((err: unknown) => {
+      // A body the handler did not read would otherwise stall a keep-alive connection: say the
+      // connection closes (so the client opens a new one for its next request), then close it.
+      const unreadBody = !req.complete;
+      if (unreadBody && !res.headersSent) res.setHeader('Connection', 'close');
       writeError(req, res, err, requestLogger);
-      // A body the handler did not read would otherwise stall a keep-alive connection.
-      if (!req.complete) res.once('finish', () => req.socket.destroy());
+      if (unreadBody) res.once('finish', () => req.socket.destroy());
     });
   });
   return server;
+}
+
+/** The request's URL; one that does not parse (e.g. "//?x") reads as a path that matches no route. */
+function requestUrl(raw: string | undefined): URL {
+  try {
+    return new URL(`http://registry.invalid${raw?.startsWith('/') ? raw : `/${raw ?? ''}`}`);
+  } catch {
+    return new URL('http://registry.invalid/invalid-url');
+  }
 }

@@ -9,7 +9,7 @@ import { readSmallBody } from './http-io';
  * `scope=` parameters, or the OAuth2 POST form (grant_type=password|refresh_token).
  * Partial grants are not errors; the token lists what was granted.
  */
-export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, url: URL, authClient: auth.AuthServiceClient, requestId: string): Promise<void> {
+export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, url: URL, authClient: auth.AuthServiceClient, requestId: string, clientIp: string): Promise<void> {
   let username = '';
   let password = '';
   let refreshToken = '';
@@ -31,7 +31,7 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
     } else if (grantType === 'refresh_token') {
       refreshToken = form.get('refresh_token') ?? '';
     } else {
-      throw new RegistryError('UNSUPPORTED', `grant_type must be password or refresh_token, not ${grantType ?? '(none)'}`);
+      throw new RegistryError('UNSUPPORTED', `grant_type must be password or refresh_token, not ${(grantType ?? '(none)').slice(0, 40)}`, undefined, 400);
     }
     scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     offline = form.get('access_type') === 'offline';
@@ -41,7 +41,7 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
 
   const issued = await unaryCall(
     authClient.issueRegistryToken.bind(authClient),
-    { username, password, refreshToken, scopes, offline, clientIp: req.socket.remoteAddress ?? '' },
+    { username, password, refreshToken, scopes: scopes.slice(0, 100), offline, clientIp },
     { requestId },
   );
   const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };

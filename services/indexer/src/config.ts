@@ -1,10 +1,7 @@
-import { env, loadConfig, z } from '@ocireg/config';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 
 export const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50054),
-  METRICS_PORT: env.port(9104),
-  LOG_LEVEL: env.logLevel(),
+  ...grpcServiceSettings({ grpcPort: 50054, metricsPort: 9104 }),
   DATABASE_URL: env.url(),
   /** Run migrations at start-up (the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
@@ -12,7 +9,7 @@ export const configSchema = z.object({
   KAFKA_BROKERS: env.list().optional(),
   /** The consumer group (of Kafka or of the PostgreSQL event log). */
   KAFKA_GROUP_ID: z.string().min(1).default('ocireg-indexer'),
-  /** Only the rebuild command (rebuild-cli.js) calls metadata, for its snapshot. */
+  /** Read only by the rebuild command (rebuild-cli.js, run in the indexer's pod), for metadata's snapshot; the indexer server never calls metadata. */
   METADATA_ADDR: env.address().optional(),
 });
 

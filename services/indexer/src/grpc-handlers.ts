@@ -1,3 +1,4 @@
+import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import type { ImageRow, Listings, ManifestView, TagView } from './listings';
@@ -5,8 +6,11 @@ import type { ImageRow, Listings, ManifestView, TagView } from './listings';
 export function indexerHandlers(listings: Listings): AsyncService<indexer.IndexerServiceServer> {
   return {
     async listImages(request) {
+      // The gateway always says what the caller may see; without it, nothing is listed.
+      if (!request.visibility) throw new RegistryError('INVALID_ARGUMENT', 'visibility is required', { field: 'visibility' });
       const page = await listings.listImages({
         workspace: request.workspace,
+        visibility: request.visibility,
         project: request.project,
         sourceRepositoryId: request.sourceRepositoryId,
         namePrefix: request.namePrefix,

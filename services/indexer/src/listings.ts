@@ -40,8 +40,16 @@ export interface TagView {
   kind: string;
 }
 
+/** Which packages the caller may see (from metadata): all, or those of these source repositories plus these names. */
+export interface ImageVisibility {
+  allPackages: boolean;
+  sourceRepositoryIds: string[];
+  packageNames: string[];
+}
+
 export interface ImageQuery {
   workspace: string;
+  visibility: ImageVisibility;
   project?: string;
   sourceRepositoryId?: string;
   namePrefix?: string;
@@ -121,11 +129,15 @@ export class Listings {
         ? `($6::text IS NULL OR i.name COLLATE "C" > $6)`
         : `($6::text IS NULL OR i.last_pushed_at < $7 OR (i.last_pushed_at = $7 AND i.name COLLATE "C" > $6))`;
     const order = sort === 'name' ? 'i.name COLLATE "C"' : 'i.last_pushed_at DESC, i.name COLLATE "C"';
+    const { visibility } = query;
+    const filters = [workspace, query.project ?? '', query.sourceRepositoryId ?? '', query.namePrefix ?? '', limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])];
+    const seen = filters.length;
     const { rows } = await this.pool.query<ImageDbRow>(
       `SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository)
        WHERE i.workspace = $1 AND ($2 = '' OR p.project = $2) AND ($3 = '' OR p.source_repository_id = $3) AND starts_with(i.name, $4) AND ${keyset}
+         AND ($${seen + 1}::boolean OR p.source_repository_id = ANY($${seen + 2}::text[]) OR i.name = ANY($${seen + 3}::text[]))
        ORDER BY ${order} LIMIT $5`,
-      [workspace, query.project ?? '', query.sourceRepositoryId ?? '', query.namePrefix ?? '', limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])],
+      [...filters, visibility.allPackages, visibility.sourceRepositoryIds, visibility.packageNames],
     );
     const images = rows.slice(0, limit).map(imageRowOf);
     const last = images[images.length - 1];

@@ -6,6 +6,7 @@ import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { loadServiceTls } from '@ocireg/service-identity';
 import { EventIndexer } from './consumer';
 import { loadIndexerConfig } from './config';
 import { indexerHandlers } from './grpc-handlers';
@@ -16,6 +17,7 @@ runService(async () => {
   const config = loadIndexerConfig();
   const logger = createLogger({ service: 'indexer', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('indexer');
+  const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'indexer');
 
   if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'indexer_pgmigrations', logger });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
@@ -23,10 +25,20 @@ runService(async () => {
   const model = new ReadModel(pool);
 
   const grpcServer = await startGrpcServer(
-    { name: 'indexer', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.indexer], protoIncludeDirs: [PROTO_DIR] },
-    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool)) }],
+    {
+      name: 'indexer',
+      host: config.GRPC_HOST,
+      port: config.GRPC_PORT,
+      healthPort: config.GRPC_HEALTH_PORT,
+      security: { kind: 'internal', tls },
+      logger,
+      metrics,
+      protoFiles: [PROTO_FILES.indexer],
+      protoIncludeDirs: [PROTO_DIR],
+    },
+    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool)), callers: { '*': ['gateway'] } }],
   );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   // Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log (embedded mode).
   const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
@@ -56,5 +68,5 @@ runService(async () => {
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'postgres', run: () => pool.end() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'indexer ready');
+  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port }, 'indexer ready');
 });

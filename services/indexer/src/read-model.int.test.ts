@@ -6,7 +6,9 @@ import { createLogger } from '@ocireg/logger';
 import { describeManifest } from '@ocireg/oci';
 import { runMigrations } from '@ocireg/postgres';
 import { createDatabase } from '@ocireg/testenv';
-import { Listings } from './listings';
+import { Listings, type ImageVisibility } from './listings';
+
+const ALL: ImageVisibility = { allPackages: true, sourceRepositoryIds: [], packageNames: [] };
 import { ReadModel, rejectionOf, type RegistryEvent } from './read-model';
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -110,24 +112,28 @@ describe('indexer read model against PostgreSQL', () => {
   it('lists images by workspace, project and source repository, by name or last push, with prefix and pages', async () => {
     const s = scenario();
     await applyAll(s.events);
-    const names = async (query: Partial<Parameters<Listings['listImages']>[0]>) => (await listings.listImages({ workspace: s.workspace, ...query })).images.map((i) => i.name);
+    const names = async (query: Partial<Parameters<Listings['listImages']>[0]>) => (await listings.listImages({ workspace: s.workspace, visibility: ALL, ...query })).images.map((i) => i.name);
     expect(await names({})).toEqual(['server', 'site']);
     expect(await names({ sort: 'last-pushed' })).toEqual(['site', 'server']);
     expect(await names({ project: 'web' })).toEqual(['site']);
     expect(await names({ sourceRepositoryId: s.apiRepo })).toEqual(['server']);
     expect(await names({ namePrefix: 'se' })).toEqual(['server']);
     expect(await names({ namePrefix: 'x' })).toEqual([]);
+    // Visibility: the packages of the caller's source repositories, plus granted names; nothing else.
+    expect(await names({ visibility: { allPackages: false, sourceRepositoryIds: [s.apiRepo], packageNames: [] } })).toEqual(['server']);
+    expect(await names({ visibility: { allPackages: false, sourceRepositoryIds: [], packageNames: ['site'] } })).toEqual(['site']);
+    expect(await names({ visibility: { allPackages: false, sourceRepositoryIds: [], packageNames: [] } })).toEqual([]);
 
     for (const sort of ['name', 'last-pushed'] as const) {
-      const first = await listings.listImages({ workspace: s.workspace, sort, pageSize: 1 });
-      const second = await listings.listImages({ workspace: s.workspace, sort, pageSize: 1, pageToken: first.nextPageToken });
+      const first = await listings.listImages({ workspace: s.workspace, visibility: ALL, sort, pageSize: 1 });
+      const second = await listings.listImages({ workspace: s.workspace, visibility: ALL, sort, pageSize: 1, pageToken: first.nextPageToken });
       expect([...first.images, ...second.images].map((i) => i.name)).toEqual(await names({ sort }));
       expect(second.nextPageToken).toBe('');
       // A token of one sort order is refused by the other, with the field named.
-      await expect(listings.listImages({ workspace: s.workspace, sort: sort === 'name' ? 'last-pushed' : 'name', pageToken: first.nextPageToken })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
+      await expect(listings.listImages({ workspace: s.workspace, visibility: ALL, sort: sort === 'name' ? 'last-pushed' : 'name', pageToken: first.nextPageToken })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
     }
 
-    const [server] = (await listings.listImages({ workspace: s.workspace, namePrefix: 'server' })).images;
+    const [server] = (await listings.listImages({ workspace: s.workspace, visibility: ALL, namePrefix: 'server' })).images;
     // The last activity is the "latest" tag, moved onto the index after the signature was pushed.
     // Distinct blobs: the shared layer once, three configs' worth of sizes, the attestation and signature blobs.
     const expectedSize = 5000 + 300 + 300 + 10 + 700 + 2 + 40;
@@ -167,7 +173,7 @@ describe('indexer read model against PostgreSQL', () => {
     await expect(listings.getTag(s.workspace, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(listings.getImage(s.workspace, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(listings.getImage(s.workspace, 'Bad Name')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(listings.listImages({ workspace: "x'; DROP TABLE idx_images; --" })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(listings.listImages({ workspace: "x'; DROP TABLE idx_images; --", visibility: ALL })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('applies each event once, ignores older events that arrive late, and drops images whose manifests are deleted', async () => {
@@ -186,7 +192,7 @@ describe('indexer read model against PostgreSQL', () => {
 
     await model.apply(s.e.untagged('site', 'v1'));
     await model.apply(s.e.deleted('site', s.site.digest));
-    expect((await listings.listImages({ workspace: s.workspace })).images.map((i) => i.name)).toEqual(['server']);
+    expect((await listings.listImages({ workspace: s.workspace, visibility: ALL })).images.map((i) => i.name)).toEqual(['server']);
   });
 
   it('rebuilds from a snapshot into exactly the tables the events built', async () => {

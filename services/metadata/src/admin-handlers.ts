@@ -1,11 +1,11 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
-import type { Caller, CallerResolver } from './callers';
-import type { ImageListings } from './image-listings';
 import { admin } from '@ocireg/proto';
+import type { Caller, CallerResolver } from './callers';
 import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
+import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
 
 type Server = AsyncService<admin.AdminServiceServer>;
 
@@ -26,45 +26,62 @@ const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id
 const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
 
 const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
+/** What a caller may not see answers exactly like what does not exist. */
+const notFound = (what: string, field: string) => new RegistryError('NOT_FOUND', `${what} does not exist`, { field });
+
+/** Served by the gateway's admin port from the indexer's read model; metadata's copy of the service does not answer them. */
+const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings are served by the gateway admin port');
 
 /**
- * The admin API over ProductModel. Every call is authenticated (an API token
- * with admin:package) and authorized: operators do everything, workspace
- * admins manage their workspace, repository admins their repository.
+ * The admin API over ProductModel, as the gateway forwards it (only the
+ * gateway's certificate may call; each call carries the user's assertion).
+ * Reads take any package scope and show only what the caller has a role on;
+ * changes take admin:package: operators do everything, workspace admins
+ * manage their workspace, repository admins their repository.
  */
-export function adminHandlers(model: ProductModel, callers: CallerResolver, listings: ImageListings): Server {
+export function adminHandlers(model: ProductModel, callers: CallerResolver): Server {
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
-    const caller = await callers.resolve(ctx);
+    const caller = callers.changer(ctx);
     if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
     return caller;
   };
-  const workspaceReader = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
-    const caller = await callers.resolve(ctx);
-    if (!caller.operator && !(await model.visibleWorkspaces(caller.userId)).includes(workspaceSlug)) throw denied(`members of workspace ${workspaceSlug}`);
-    return caller;
-  };
   const repositoryAdmin = async (ctx: CallContext, repositoryId: string): Promise<Caller> => {
-    const caller = await callers.resolve(ctx);
+    const caller = callers.changer(ctx);
     if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
     return caller;
   };
-  const operator = async (ctx: CallContext): Promise<Caller> => {
-    const caller = await callers.resolve(ctx);
+  const operator = (ctx: CallContext): Caller => {
+    const caller = callers.changer(ctx);
     if (!caller.operator) throw denied('operators');
     return caller;
+  };
+  /** A reader's view of a workspace; NOT_FOUND when they may see nothing in it. */
+  const readable = async (ctx: CallContext, workspaceSlug: string): Promise<{ caller: Caller; visibility: Visibility }> => {
+    const caller = callers.reader(ctx);
+    const visibility = await model.visibility(caller.userId, workspaceSlug, caller.operator);
+    if (!visibility.visible) throw notFound(`workspace ${workspaceSlug}`, 'workspace_slug');
+    return { caller, visibility };
+  };
+  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: RepositoryRecord; visibility: Visibility }> => {
+    const caller = callers.reader(ctx);
+    const repository = await model.getRepository(repositoryId);
+    const visibility = await model.visibility(caller.userId, repository.workspaceSlug, caller.operator);
+    const ids = visibleRepositoryIds(visibility);
+    if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${repositoryId}`, 'repository_id');
+    return { repository, visibility };
   };
 
   return {
     async createWorkspace(request, ctx) {
-      await operator(ctx);
+      operator(ctx);
       return { workspace: await model.createWorkspace(request) };
     },
     async getWorkspace(request, ctx) {
-      await workspaceReader(ctx, request.slug);
+      await readable(ctx, request.slug);
       return { workspace: await model.getWorkspace(request.slug) };
     },
     async listWorkspaces(request, ctx) {
-      const caller = await callers.resolve(ctx);
+      const caller = callers.reader(ctx);
       const page = await model.listWorkspaces(request.pageSize, request.pageToken);
       const visible = caller.operator ? undefined : new Set(await model.visibleWorkspaces(caller.userId));
       return { workspaces: visible ? page.items.filter((w) => visible.has(w.slug)) : page.items, nextPageToken: page.nextPageToken };
@@ -89,7 +106,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       return {};
     },
     async deleteWorkspace(request, ctx) {
-      await operator(ctx);
+      operator(ctx);
       await model.deleteWorkspace(request.slug);
       return {};
     },
@@ -104,7 +121,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       return {};
     },
     async deletePackage(request, ctx) {
-      const caller = await callers.resolve(ctx);
+      const caller = callers.changer(ctx);
       const found = await model.getPackage(request.workspaceSlug, request.name);
       if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
       await model.deletePackage(request.workspaceSlug, request.name);
@@ -115,46 +132,48 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       return { project: await model.createProject(request) };
     },
     async getProject(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return { project: await model.getProject(request.workspaceSlug, request.slug) };
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const project = await model.getProject(request.workspaceSlug, request.slug);
+      const ids = visibleRepositoryIds(visibility);
+      if (ids && (await model.listProjects(request.workspaceSlug, 500, '', ids)).items.every((p) => p.id !== project.id)) throw notFound(`project ${request.slug}`, 'slug');
+      return { project };
     },
     async updateProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
       return { project: await model.renameProject(request.workspaceSlug, request.slug, request.name) };
     },
+    async listProjects(request, ctx) {
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
+      return { projects: page.items, nextPageToken: page.nextPageToken };
+    },
     async getRepository(request, ctx) {
-      const repository = await model.getRepository(request.repositoryId);
-      await workspaceReader(ctx, repository.workspaceSlug);
-      return { repository: repositoryMessage(repository) };
+      return { repository: repositoryMessage((await readableRepository(ctx, request.repositoryId)).repository) };
     },
     async updateRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
       return { repository: repositoryMessage(await model.renameRepository(request.repositoryId, request.name)) };
-    },
-    async listProjects(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken);
-      return { projects: page.items, nextPageToken: page.nextPageToken };
     },
     async createRepository(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
       return { repository: repositoryMessage(await model.createRepository(request)) };
     },
     async listRepositories(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken);
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { repositories: page.items.map(repositoryMessage), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
       await model.setMembership(request.repositoryId, request.userId, requiredRole(request.role));
-      return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role } };
+      return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role, email: '' } };
     },
     async listMemberships(request, ctx) {
-      const repository = await model.getRepository(request.repositoryId);
-      await workspaceReader(ctx, repository.workspaceSlug);
+      const { repository, visibility } = await readableRepository(ctx, request.repositoryId);
+      // Members are shown to members of the repository (and admins), not to holders of a package grant.
+      if (!visibility.allPackages && !visibility.memberRepositoryIds.includes(repository.id)) throw notFound(`repository ${request.repositoryId}`, 'repository_id');
       const members = await model.listMemberships(request.repositoryId);
-      return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role] })) };
+      return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
     },
     async removeMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
@@ -162,21 +181,23 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       return {};
     },
     async createPackage(request, ctx) {
-      const caller = await callers.resolve(ctx);
+      const caller = callers.changer(ctx);
       // Operators act as the operator; everyone else must be Admin of the target repository (checked by the model).
       return { package: packageMessage(await model.createPackage({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
     },
     async getPackage(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return { package: packageMessage(await model.getPackage(request.workspaceSlug, request.name)) };
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const found = await model.getPackage(request.workspaceSlug, request.name);
+      if (!canSeePackage(visibility, found)) throw notFound(`package ${request.workspaceSlug}/${request.name}`, 'name');
+      return { package: packageMessage(found) };
     },
     async listPackages(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      const page = await model.listPackages(request.workspaceSlug, request.pageSize, request.pageToken);
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const page = await model.listPackages(request.workspaceSlug, request.pageSize, request.pageToken, packageFilter(visibility));
       return { packages: page.items.map(packageMessage), nextPageToken: page.nextPageToken };
     },
     async linkPackage(request, ctx) {
-      const caller = await callers.resolve(ctx);
+      const caller = callers.changer(ctx);
       return { package: packageMessage(await model.linkPackage(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
     },
     async setPackageGrant(request, ctx) {
@@ -185,24 +206,23 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, list
       const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
     },
-    async listImages(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return listings.listImages(request, ctx.requestId);
+    async listImages() {
+      throw servedByGateway();
     },
-    async getImage(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return listings.getImage(request.workspaceSlug, request.name, ctx.requestId);
+    async getImage() {
+      throw servedByGateway();
     },
-    async getTag(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return listings.getTag(request.workspaceSlug, request.name, request.tag, ctx.requestId);
+    async getTag() {
+      throw servedByGateway();
     },
     async getStorageUsage(request, ctx) {
-      await workspaceReader(ctx, request.workspaceSlug);
-      return model.storageUsage(request.workspaceSlug);
+      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const usage = await model.storageUsage(request.workspaceSlug);
+      const packages = await model.packagesByRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
+      return { ...usage, repositories: usage.repositories.filter((r) => { const pkg = packages.get(r.repository); return pkg !== undefined && canSeePackage(visibility, pkg); }) };
     },
     async getEffectiveRole(request, ctx) {
-      const caller = await callers.resolve(ctx);
+      const caller = callers.reader(ctx);
       const workspaceSlug = request.repository.split('/')[0] ?? '';
       if (!caller.operator && caller.userId !== request.userId && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied('the user, workspace admins and operators');
       const result = await model.roleOn(request.userId, request.repository);

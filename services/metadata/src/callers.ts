@@ -1,41 +1,38 @@
-import { createHash } from 'node:crypto';
 import { RegistryError } from '@ocireg/errors';
 import type { CallContext } from '@ocireg/grpc';
+import type { UserAssertionVerifier } from '@ocireg/service-identity';
 
 export interface Caller {
   userId: string;
   operator: boolean;
 }
 
-export interface TokenIntrospection {
-  /** What an API token secret stands for, or undefined when it is not an active token. */
-  introspect(secret: string): Promise<{ userId: string; scopes: string[]; operator: boolean } | undefined>;
-}
-
-const CACHE_MS = 5_000;
+/** Package scopes that allow reading through the admin API; changes need admin:package. */
+const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
 
 /**
- * Who is calling the admin API: the `authorization: Bearer <API token>` of the
- * call, checked by auth (cached for a few seconds), with the admin:package scope.
+ * Who is calling the admin API: the gateway forwards each admin call with the
+ * user's assertion (signed by auth), which is checked here against the
+ * internal CA alone, so metadata never calls auth back.
  */
 export class CallerResolver {
-  private readonly cache = new Map<string, { caller: Caller; until: number }>();
+  constructor(private readonly verifier: UserAssertionVerifier) {}
 
-  constructor(private readonly tokens: TokenIntrospection) {}
+  /** The caller of a read (Get*, List*): any package scope will do. */
+  reader(ctx: CallContext): Caller {
+    return this.resolve(ctx, (scopes) => scopes.some((scope) => READ_SCOPES.includes(scope)), 'reading through the admin API needs a token with read:package (or a stronger package scope)');
+  }
 
-  async resolve(ctx: CallContext): Promise<Caller> {
+  /** The caller of a change: admin:package. */
+  changer(ctx: CallContext): Caller {
+    return this.resolve(ctx, (scopes) => scopes.includes('admin:package'), 'changes through the admin API need a token with the admin:package scope');
+  }
+
+  private resolve(ctx: CallContext, allowed: (scopes: string[]) => boolean, refusal: string): Caller {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
     if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'admin calls need authorization: Bearer <API token> in their metadata');
-    const secret = header.slice(7).trim();
-    const key = createHash('sha256').update(secret).digest('hex');
-    const cached = this.cache.get(key);
-    if (cached && cached.until > Date.now()) return cached.caller;
-    const token = await this.tokens.introspect(secret);
-    if (!token) throw new RegistryError('UNAUTHORIZED', 'the API token is unknown, expired or revoked');
-    if (!token.scopes.includes('admin:package')) throw new RegistryError('DENIED', 'admin calls need a token with the admin:package scope');
-    const caller = { userId: token.userId, operator: token.operator };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { caller, until: Date.now() + CACHE_MS });
-    return caller;
+    const assertion = this.verifier.verify(header.slice(7).trim());
+    if (!allowed(assertion.scopes)) throw new RegistryError('DENIED', refusal);
+    return { userId: assertion.userId, operator: assertion.operator };
   }
 }

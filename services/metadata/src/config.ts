@@ -1,17 +1,10 @@
-import { env, loadConfig, z } from '@ocireg/config';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 
 export const configSchema = z.object({
-  GRPC_HOST: env.host('0.0.0.0'),
-  GRPC_PORT: env.port(50052),
-  METRICS_PORT: env.port(9102),
-  LOG_LEVEL: env.logLevel(),
+  ...grpcServiceSettings({ grpcPort: 50052, metricsPort: 9102 }),
   DATABASE_URL: env.url(),
   /** Changes of access are announced to gateways through Redis; without it, through PostgreSQL (embedded mode). */
   REDIS_URL: env.optionalUrl(),
-  /** Auth checks the API tokens of admin calls. */
-  AUTH_ADDR: env.address(),
-  /** The indexer serves the admin API's image listings from its read model. */
-  INDEXER_ADDR: env.address(),
   /** Where the outbox relay publishes registry events; without it, to the PostgreSQL event log at DATABASE_URL (embedded mode). */
   KAFKA_BROKERS: env.list().optional(),
   /** How often the relay looks for new outbox rows. */

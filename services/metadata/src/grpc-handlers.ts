@@ -15,7 +15,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await store.linkBlob(request.repository, request.blob);
+      const result = await store.linkBlob(request.repository, request.blob, request.userId || undefined);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
@@ -28,7 +28,8 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
         digest: request.digest,
         mediaType: request.mediaType,
         content: Buffer.from(request.content),
-        blobDigests: request.blobDigests,
+        // Descriptors (with sizes) when the caller sends them, bare digests otherwise.
+        blobDigests: request.blobDescriptors.length > 0 ? request.blobDescriptors.map((d) => d.digest) : request.blobDigests,
         manifestDigests: request.manifestDigests,
         subjectDigest: request.subjectDigest || undefined,
         artifactType: request.artifactType || undefined,
@@ -36,6 +37,8 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
         origin: originOf(ctx),
         platform: request.platform,
         created: request.created || undefined,
+        blobSizes: request.blobDescriptors.length > 0 ? Object.fromEntries(request.blobDescriptors.map((d) => [d.digest, d.size])) : undefined,
+        pusher: request.userId || undefined,
       });
       return { digest };
     },
@@ -60,7 +63,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return {};
     },
     async mountBlob(request) {
-      return { blob: await store.mountBlob(request.fromRepository, request.toRepository, request.digest) };
+      return { blob: await store.mountBlob(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
       const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
@@ -70,12 +73,18 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const result = await model.roleOn(request.userId || 'anonymous', request.repository);
       return { role: result.role ?? '', packageExists: result.packageExists, publicPull: result.publicPull };
     },
-    async listVisibleWorkspaces(request) {
-      return { workspaceSlugs: await model.visibleWorkspaces(request.userId) };
+    async getVisibility(request) {
+      const visibility = await model.visibility(request.userId, request.workspace);
+      return {
+        visible: visibility.visible,
+        allPackages: visibility.allPackages,
+        sourceRepositoryIds: visibility.memberRepositoryIds,
+        packageNames: visibility.grantedPackages.map((g) => g.name),
+      };
     },
     async ensurePackage(request) {
-      const found = await model.ensurePackageForPush(request.repository);
-      return { packageId: found.id };
+      await model.ensurePackageForPush(request.repository, request.userId, { create: false });
+      return {};
     },
     async exportListingSnapshot(request) {
       const page = await snapshot.page(request.pageSize, request.pageToken);
@@ -83,7 +92,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.listRepositories(limit, request.after, request.workspaces);
+      return store.listRepositories(limit, request.after, request.viewerUserId);
     },
   };
 }

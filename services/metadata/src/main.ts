@@ -4,12 +4,12 @@ import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
 import { AccessStateChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
-import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
+import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
-import { ImageListings } from './image-listings';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample, startMetricsServer } from '@ocireg/metrics';
-import { admin, auth, indexer, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
@@ -21,29 +21,43 @@ runService(async () => {
   const config = loadMetadataConfig();
   const logger = createLogger({ service: 'metadata', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('metadata');
+  const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'metadata');
 
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
   const model = new ProductModel(pool, new AccessStateChanges(accessState));
-  const authClient = createGrpcClient(auth.AuthServiceClient, config.AUTH_ADDR);
-  const indexerClient = createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR);
-  const callers = new CallerResolver({
-    async introspect(secret) {
-      const response = await unaryCall(authClient.introspectToken.bind(authClient), { secret });
-      return response.active && response.token ? { userId: response.token.userId, scopes: response.token.scopes, operator: response.operator } : undefined;
-    },
-  });
+  // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
+  const callers = new CallerResolver(new UserAssertionVerifier(tls));
 
   const grpcServer = await startGrpcServer(
-    { name: 'metadata', host: config.GRPC_HOST, port: config.GRPC_PORT, logger, metrics, protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin], protoIncludeDirs: [PROTO_DIR] },
+    {
+      name: 'metadata',
+      host: config.GRPC_HOST,
+      port: config.GRPC_PORT,
+      healthPort: config.GRPC_HEALTH_PORT,
+      security: { kind: 'internal', tls },
+      logger,
+      metrics,
+      protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin],
+      protoIncludeDirs: [PROTO_DIR],
+    },
     [
-      { definition: metadata.RegistryMetadataServiceService, implementation: registryMetadataHandlers(new RegistryMetadata(pool), model, new ListingSnapshot(pool)) },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers, new ImageListings(indexerClient)) },
+      {
+        definition: metadata.RegistryMetadataServiceService,
+        implementation: registryMetadataHandlers(
+          new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }),
+          model,
+          new ListingSnapshot(pool),
+        ),
+        // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
+        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], exportListingSnapshot: ['indexer'] },
+      },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers), callers: { '*': ['gateway'] } },
     ],
   );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT);
+  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   // Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log (embedded mode).
   const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
@@ -76,8 +90,6 @@ runService(async () => {
     { name: 'event transport', run: () => transport.close() },
     { name: 'postgres', run: () => pool.end() },
     { name: 'access state', run: () => accessState.close() },
-    { name: 'auth client', run: () => authClient.close() },
-    { name: 'indexer client', run: () => indexerClient.close() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'metadata ready');
+  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port }, 'metadata ready');
 });

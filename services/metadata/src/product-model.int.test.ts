@@ -93,14 +93,59 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
   });
 
-  it('refuses a push to a name without a package, unless the workspace creates packages on push', async () => {
-    const { slug, api } = await world();
-    await expect(model.ensurePackageForPush(`${slug}/new-image`)).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
-    await expect(model.ensurePackageForPush(`${unique('nows')}/image`)).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
+  it('refuses a push to a name without a package, unless the workspace creates packages on push and the pusher may write to its default repository', async () => {
+    const { slug, api, web } = await world();
+    await model.setMembership(api.id, 'writer@example.com', 'write');
+    await model.setMembership(web.id, 'elsewhere@example.com', 'write');
+    const check = (repository: string, pusher: string) => model.ensurePackageForPush(repository, pusher, { create: false });
+    await expect(check(`${slug}/new-image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
+    await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
     await model.updateWorkspaceSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
-    const created = await model.ensurePackageForPush(`${slug}/new-image`);
-    expect(created).toMatchObject({ name: 'new-image', repositoryId: api.id });
-    expect((await model.ensurePackageForPush(`${slug}/new-image`)).id).toBe(created.id);
+    // A Write member of another repository gets no role on the new name, and cannot create it.
+    expect((await model.roleOn('elsewhere@example.com', `${slug}/new-image`)).role).toBeUndefined();
+    await expect(check(`${slug}/new-image`, 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
+    expect((await model.roleOn('writer@example.com', `${slug}/new-image`)).role).toBe('write');
+    // The check creates nothing; the push's first write does, in its own transaction.
+    await check(`${slug}/new-image`, 'writer@example.com');
+    await expect(model.getPackage(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const registry = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
+    const blob = (content: Buffer) => ({ digest: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
+    await expect(registry.linkBlob(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(model.getPackage(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await registry.linkBlob(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
+    expect(await model.getPackage(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
+    await check(`${slug}/new-image`, 'elsewhere@example.com'); // it exists now: pushing is a matter of the role on it
+  });
+
+  it('shows each user only the packages, repositories and projects they have a role on', async () => {
+    const { slug, api, web } = await world();
+    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
+    const hidden = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
+    for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
+      await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
+    }
+    await model.setMembership(api.id, 'reader@example.com', 'read');
+    await model.setPackageGrant(slug, 'site', 'granted@example.com', 'read');
+
+    const reader = await model.visibility('reader@example.com', slug);
+    expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
+    expect((await model.listPackages(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
+    expect((await model.listRepositories(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
+    expect((await model.listProjects(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
+
+    const granted = await model.visibility('granted@example.com', slug);
+    expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
+    expect((await model.listPackages(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
+    expect(await model.visibleWorkspaces('granted@example.com')).toContain(slug);
+
+    expect(await model.visibility('stranger@example.com', slug)).toMatchObject({ visible: false });
+    expect(await model.visibility('', slug)).toMatchObject({ visible: false });
+    expect(await model.visibility('stranger@example.com', slug, true)).toMatchObject({ visible: true, allPackages: true });
+    await model.addWorkspaceAdmin(slug, 'boss@example.com');
+    expect(await model.visibility('boss@example.com', slug)).toMatchObject({ visible: true, allPackages: true });
+    await model.updateWorkspaceSettings(slug, { publicPull: true });
+    expect(await model.visibility('', slug)).toMatchObject({ visible: true, allPackages: true });
+    expect(await model.visibility('stranger@example.com', 'no-such-workspace')).toMatchObject({ visible: false });
   });
 
   it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {

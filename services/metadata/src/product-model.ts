@@ -6,6 +6,7 @@ import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
 import { effectiveRole, roleAllows, strongestRole, type PackageAction, type Role } from './roles';
+import { visibilityOf, type Visibility } from './visibility';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
 export interface WorkspaceRecord {
@@ -178,12 +179,15 @@ export class ProductModel {
     return { ...repository, name: newName };
   }
 
-  async listProjects(workspaceSlug: string, size: number, token: string): Promise<Page<ProjectRecord>> {
+  /** Projects; with `onlyRepositoryIds`, only those holding one of these source repositories. */
+  async listProjects(workspaceSlug: string, size: number, token: string, onlyRepositoryIds?: string[]): Promise<Page<ProjectRecord>> {
     const workspace = await this.getWorkspace(workspaceSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>(
-      'SELECT id, slug, name FROM projects WHERE workspace_id = $1 AND slug > $2 ORDER BY slug LIMIT $3',
-      [workspace.id, decodePageToken(token), limit + 1],
+      `SELECT id, slug, name FROM projects p WHERE workspace_id = $1 AND slug > $2
+         AND ($4::uuid[] IS NULL OR EXISTS (SELECT 1 FROM source_repositories r WHERE r.project_id = p.id AND r.id = ANY($4::uuid[])))
+       ORDER BY slug LIMIT $3`,
+      [workspace.id, decodePageToken(token), limit + 1, onlyRepositoryIds ?? null],
     );
     return page(rows.map((row) => ({ ...row, workspaceSlug: workspace.slug })), limit, (p) => p.slug);
   }
@@ -206,7 +210,8 @@ export class ProductModel {
     }, (id) => this.repositoryById(id));
   }
 
-  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string): Promise<Page<RepositoryRecord>> {
+  /** Source repositories; with `onlyIds`, only these. */
+  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string, onlyIds?: string[]): Promise<Page<RepositoryRecord>> {
     const workspace = await this.getWorkspace(workspaceSlug);
     if (projectSlug) slug('project_slug', projectSlug);
     const limit = pageSize(size);
@@ -214,8 +219,9 @@ export class ProductModel {
       `SELECT r.id, r.slug, r.name, p.slug AS project_slug, p.slug || '/' || r.slug AS sort_key
        FROM source_repositories r JOIN projects p ON p.id = r.project_id
        WHERE r.workspace_id = $1 AND ($2 = '' OR p.slug = $2) AND p.slug || '/' || r.slug > $3
+         AND ($5::uuid[] IS NULL OR r.id = ANY($5::uuid[]))
        ORDER BY sort_key LIMIT $4`,
-      [workspace.id, projectSlug, decodePageToken(token), limit + 1],
+      [workspace.id, projectSlug, decodePageToken(token), limit + 1, onlyIds ?? null],
     );
     const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, projectSlug: row.project_slug, slug: row.slug, name: row.name }));
     return page(items, limit, (r) => `${r.projectSlug}/${r.slug}`);
@@ -269,15 +275,26 @@ export class ProductModel {
     return { ...found, workspaceSlug: workspace.slug };
   }
 
-  async listPackages(workspaceSlug: string, size: number, token: string): Promise<Page<PackageRecord>> {
+  /** Packages; with `only`, those linked to these source repositories or with these names. */
+  async listPackages(workspaceSlug: string, size: number, token: string, only?: { repositoryIds: string[]; names: string[] }): Promise<Page<PackageRecord>> {
     const workspace = await this.getWorkspace(workspaceSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date }>(
-      'SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2 ORDER BY name COLLATE "C" LIMIT $3',
-      [workspace.id, decodePageToken(token), limit + 1],
+      `SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2
+         AND ($4::boolean OR repository_id = ANY($5::uuid[]) OR name = ANY($6::text[]))
+       ORDER BY name COLLATE "C" LIMIT $3`,
+      [workspace.id, decodePageToken(token), limit + 1, only === undefined, only?.repositoryIds ?? [], only?.names ?? []],
     );
     const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, name: row.name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() }));
     return page(items, limit, (p) => p.name);
+  }
+
+  /** The packages behind OCI repository names of a workspace ("<workspace>/<name>"), by that name. */
+  async packagesByRepositoryName(workspaceSlug: string, repositories: string[]): Promise<Map<string, { name: string; repositoryId: string }>> {
+    const workspace = await this.getWorkspace(workspaceSlug);
+    const names = repositories.filter((r) => r.startsWith(`${workspace.slug}/`)).map((r) => r.slice(workspace.slug.length + 1));
+    const { rows } = await this.pool.query<{ name: string; repository_id: string }>('SELECT name, repository_id FROM packages WHERE workspace_id = $1 AND name = ANY($2::text[])', [workspace.id, names]);
+    return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, repositoryId: row.repository_id }]));
   }
 
   async linkPackage(workspaceSlug: string, name: string, repositoryId: string, actor: string): Promise<PackageRecord> {
@@ -314,9 +331,11 @@ export class ProductModel {
    * The user's role on the package behind an OCI repository name, read fresh so
    * changes apply at once. For a name without a package yet, the role the
    * package would inherit: the default repository's when the workspace creates
-   * packages on push, otherwise the user's strongest repository role in the
-   * workspace (so members get the clear "create the package first" error
-   * instead of a denial; nothing exists there to pull or push).
+   * packages on push (nothing else: a member of another repository may not
+   * create packages in the default one); otherwise the user's strongest
+   * repository role in the workspace, so members get the clear "create the
+   * package first" error instead of a denial (nothing exists there to pull or
+   * push, and EnsurePackage refuses).
    */
   async roleOn(user: string, repository: string): Promise<{ role: Role | undefined; packageExists: boolean; publicPull: boolean }> {
     const name = parseRepositoryName(repository);
@@ -327,10 +346,11 @@ export class ProductModel {
       repository_role: Role | null;
       grant_role: Role | null;
       workspace_admin: boolean;
+      creates_on_push: boolean;
       default_role: Role | null;
       any_roles: Role[] | null;
     }>(
-      `SELECT w.public_pull, p.id AS package_id,
+      `SELECT w.public_pull, p.id AS package_id, (w.create_packages_on_push AND w.default_repository_id IS NOT NULL) AS creates_on_push,
               (SELECT role FROM repository_members m WHERE m.repository_id = p.repository_id AND m.user_id = $3) AS repository_role,
               (SELECT role FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3) AS grant_role,
               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin,
@@ -346,7 +366,7 @@ export class ProductModel {
       const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
       return { role, packageExists: true, publicPull: row.public_pull };
     }
-    const wouldInherit = row.default_role ?? strongestRole(row.any_roles ?? []);
+    const wouldInherit = row.creates_on_push ? (row.default_role ?? undefined) : strongestRole(row.any_roles ?? []);
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
@@ -427,7 +447,12 @@ export class ProductModel {
     return (rowCount ?? 0) > 0;
   }
 
-  /** Slugs of the workspaces a user may browse: member of a repository, workspace admin, or public. */
+  /** What of a workspace a user may see (see visibility.ts). */
+  visibility(user: string, workspaceSlug: string, operator = false): Promise<Visibility> {
+    return visibilityOf(this.pool, user, workspaceSlug, operator);
+  }
+
+  /** Slugs of the workspaces a user may browse: member of a repository, holder of a package grant, workspace admin, or public. */
   async visibleWorkspaces(user: string): Promise<string[]> {
     if (user) userId('user_id', user);
     const { rows } = await this.pool.query<{ slug: string }>(
@@ -435,6 +460,7 @@ export class ProductModel {
        WHERE w.public_pull
           OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $1)
           OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $1)
+          OR EXISTS (SELECT 1 FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $1)
        ORDER BY w.slug`,
       [user],
     );
@@ -443,32 +469,48 @@ export class ProductModel {
 
   /**
    * Pushing needs a package. It exists, or the workspace creates packages on
-   * first push (linked to its default repository), or the error says how to create it.
+   * first push (linked to its default repository, for a pusher with Write
+   * there), or the error says how to create it. Without `create` this only
+   * checks (the gateway asks before it accepts bytes); with it, a missing
+   * package is created on `db`: the transaction of the push's first write, so
+   * a refused push creates nothing.
    */
-  async ensurePackageForPush(repository: string): Promise<PackageRecord> {
+  async ensurePackageForPush(repository: string, pusher: string, options: { create: false } | { create: true; db: PoolClient }): Promise<void> {
+    const db = options.create ? options.db : this.pool;
     const name = parseRepositoryName(repository);
-    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [name.workspace]);
+    const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [name.workspace]);
     if (!rows[0]) {
       throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
     }
     const workspace = toWorkspace(rows[0]);
-    const existing = await this.findPackage(workspace.id, name.image);
-    if (existing) return { ...existing, workspaceSlug: workspace.slug };
+    if (await this.findPackage(workspace.id, name.image, db)) return;
     if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
       const defaultRepositoryId = workspace.defaultRepositoryId;
-      const created = await inTransaction(this.pool, async (client) => {
-        const inserted = await this.insertPackage(client, workspace, name.image, defaultRepositoryId);
-        if (inserted) await recordPackageLinked(client, workspace.slug, name.image, defaultRepositoryId, { actor: '', requestId: '' });
-        return inserted;
-      });
-      const found = created ?? (await this.findPackage(workspace.id, name.image));
-      if (found) return { ...found, workspaceSlug: workspace.slug };
+      if (!(await this.mayPushTo(pusher, defaultRepositoryId, workspace.id, db))) {
+        throw new RegistryError('DENIED', `creating ${repository} on push takes Write on the workspace's default repository`, { name: repository });
+      }
+      if (!options.create) return;
+      const inserted = await this.insertPackage(options.db, workspace, name.image, defaultRepositoryId);
+      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultRepositoryId, { actor: pusher, requestId: '' });
+      return;
     }
     throw new RegistryError(
       'NAME_UNKNOWN',
       `package "${repository}" does not exist. An Admin of the repository it belongs to creates it first: registryctl package create ${workspace.slug} ${name.image} --repository <repository-id>`,
       { name: repository },
     );
+  }
+
+  /** Write or Admin on a repository, directly or as a workspace admin. */
+  private async mayPushTo(user: string, repositoryId: string, workspaceId: string, db: Pool | PoolClient = this.pool): Promise<boolean> {
+    if (!user) return false;
+    userId('user_id', user);
+    const { rows } = await db.query<{ role: Role | null; workspace_admin: boolean }>(
+      `SELECT (SELECT role FROM repository_members WHERE repository_id = $1 AND user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM workspace_admins WHERE workspace_id = $3 AND user_id = $2) AS workspace_admin`,
+      [repositoryId, user, workspaceId],
+    );
+    return roleAllows(effectiveRole({ repositoryRole: rows[0]?.role ?? undefined, workspaceAdmin: rows[0]?.workspace_admin ?? false }), 'push');
   }
 
   private async insertPackage(client: Pool | PoolClient, workspace: WorkspaceRecord, name: string, repositoryId: string): Promise<PackageRecord | undefined> {
@@ -480,8 +522,8 @@ export class ProductModel {
     return row ? { id: row.id, workspaceSlug: workspace.slug, name, repositoryId, createdAt: row.created_at.toISOString() } : undefined;
   }
 
-  private async findPackage(workspaceId: string, name: string): Promise<Omit<PackageRecord, 'workspaceSlug'> | undefined> {
-    const { rows } = await this.pool.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
+  private async findPackage(workspaceId: string, name: string, db: Pool | PoolClient = this.pool): Promise<Omit<PackageRecord, 'workspaceSlug'> | undefined> {
+    const { rows } = await db.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
     const row = rows[0];
     return row ? { id: row.id, name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
   }

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
+import { OPERATOR, ProductModel } from './product-model';
 import { RegistryMetadata } from './registry-metadata';
 
 const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
@@ -90,16 +91,30 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await expect(metadata.listTags(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
   });
 
-  it('lists repositories with manifests in lexical order, a page at a time, optionally of some workspaces', async () => {
+  it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
+    const model = new ProductModel(pool);
     const workspace = `cat${randomBytes(4).toString('hex')}`;
-    for (const image of ['b', 'a', 'c/d']) {
+    await model.createWorkspace({ requestId: '', slug: workspace, name: '', organization: 'org' });
+    await model.createProject({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
+    const shared = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
+    const secret = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
+    for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
+      await model.createPackage({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
       await metadata.putManifest({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
-    const first = await metadata.listRepositories(2, '', [workspace]);
-    expect(first).toEqual({ repositories: [`${workspace}/a`, `${workspace}/b`], hasMore: true });
-    expect(await metadata.listRepositories(2, `${workspace}/b`, [workspace])).toEqual({ repositories: [`${workspace}/c/d`], hasMore: false });
-    expect((await metadata.listRepositories(10, '', ['nobody-here'])).repositories).toEqual([]);
+    await model.setMembership(shared.id, 'reader-1', 'read');
+    await model.setPackageGrant(workspace, 'granted', 'reader-1', 'read');
+    const first = await metadata.listRepositories(2, '', 'reader-1');
+    expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
+    expect(first.hasMore).toBe(true);
+    expect(await metadata.listRepositories(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
+    expect((await metadata.listRepositories(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    await model.updateWorkspaceSettings(workspace, { publicPull: true });
+    expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
+    await expect(metadata.listRepositories(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(metadata.listTags(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('leaves exactly one winner and a consistent tag when the same tag is pushed concurrently', async () => {

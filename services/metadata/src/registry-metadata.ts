@@ -34,6 +34,10 @@ export interface PutManifestInput {
   platform?: string;
   /** The `created` time an image's config names (RFC 3339), when the gateway could read it. */
   created?: string;
+  /** The sizes the manifest's descriptors give its blobs, checked against the stored blobs when given. */
+  blobSizes?: Record<string, number>;
+  /** The user pushing: the package is created for them on first push. */
+  pusher?: string;
 }
 
 const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
@@ -46,14 +50,29 @@ export interface ReferrerRecord {
   annotations?: Record<string, string>;
 }
 
+/** Creates the package of a name on its first push, inside the push's transaction (ProductModel.ensurePackageForPush). */
+export interface PackagesOnPush {
+  ensure(client: PoolClient, repository: string, pusher: string): Promise<void>;
+}
+
 /** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
 export class RegistryMetadata {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Writes naming a pusher create the package on first push in their own transaction; without this, packages are not checked. */
+    private readonly packages?: PackagesOnPush,
+  ) {}
 
-  async linkBlob(repository: string, blob: BlobRecord): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
+  /** The package of `repository`, created for `pusher` when it is their first push; nothing without a pusher. */
+  private async packageFor(client: PoolClient, repository: string, pusher: string | undefined): Promise<void> {
+    if (pusher && this.packages) await this.packages.ensure(client, repository, pusher);
+  }
+
+  async linkBlob(repository: string, blob: BlobRecord, pusher?: string): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
     parseRepositoryName(repository);
     parseDigest(blob.digest);
     return this.transaction(async (client) => {
+      await this.packageFor(client, repository, pusher);
       await enforceQuota(client, repository, blob.digest, blob.size);
       const inserted = await client.query('INSERT INTO blobs (digest, size, storage_key) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, blob.storageKey]);
       const { rows } = await client.query<{ size: string; storage_key: string }>('SELECT size, storage_key FROM blobs WHERE digest = $1', [blob.digest]);
@@ -87,14 +106,19 @@ export class RegistryMetadata {
     if (input.subjectDigest) parseDigest(input.subjectDigest);
 
     return this.transaction(async (client) => {
+      await this.packageFor(client, input.repository, input.pusher);
       await refuseOverQuota(client, input.repository);
-      await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests);
+      await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests, input.blobSizes);
       await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
-      const insertedManifest = await client.query(
+      // DO UPDATE (a no-op) rather than DO NOTHING: it locks an existing row, so a concurrent
+      // delete of the same manifest waits for this transaction instead of pulling it from under its tags.
+      const { rows: upserted } = await client.query<{ inserted: boolean }>(
         `INSERT INTO manifests (repository, digest, media_type, content, size, subject_digest, artifact_type, annotations, platform, config_created)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (repository, digest) DO NOTHING RETURNING digest`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (repository, digest) DO UPDATE SET media_type = manifests.media_type RETURNING (xmax = 0) AS inserted`,
         [input.repository, digest.value, input.mediaType, input.content, input.content.length, input.subjectDigest ?? null, input.artifactType ?? null, input.annotations ? JSON.stringify(input.annotations) : null, platformOrNull(input.platform), createdOrNull(input.created)],
       );
+      const inserted = upserted[0]?.inserted === true;
       const references = [...blobDigests.map((d) => [d, 'blob']), ...manifestDigests.map((d) => [d, 'manifest'])];
       if (references.length > 0) {
         await client.query(
@@ -107,7 +131,7 @@ export class RegistryMetadata {
       const origin = input.origin ?? UNKNOWN_ORIGIN;
       const target = { workspace: name.workspace, repository: input.repository, package: name.image, digest: digest.value, mediaType: input.mediaType, size: input.content.length };
       // A re-push of the same bytes changes nothing, so it is no event; its tags still are.
-      if (insertedManifest.rowCount) {
+      if (inserted) {
         const manifest = describeManifest({ mediaType: input.mediaType, content: input.content, platform: platformOrNull(input.platform) ?? undefined, created: createdOrNull(input.created)?.toISOString() });
         await recordEvent(client, 'manifest.pushed', { ...target, manifest }, origin);
       }
@@ -142,6 +166,7 @@ export class RegistryMetadata {
   /** Tags in lexical (byte) order after `after`; reports whether more follow. */
   async listTags(repository: string, limit: number, after: string): Promise<{ tags: string[]; hasMore: boolean }> {
     parseRepositoryName(repository);
+    checkMarker(after);
     const { rows } = await this.pool.query<{ name: string }>(
       'SELECT name FROM tags WHERE repository = $1 AND name COLLATE "C" > $2 ORDER BY name COLLATE "C" LIMIT $3',
       [repository, after, limit + 1],
@@ -155,8 +180,10 @@ export class RegistryMetadata {
     const name = parseRepositoryName(repository);
     parseDigest(digest);
     await this.transaction(async (client) => {
+      // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
+      const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       const { rows: tags } = await client.query<{ name: string }>('DELETE FROM tags WHERE repository = $1 AND digest = $2 RETURNING name', [repository, digest]);
-      const deleted = await client.query('DELETE FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest]);
+      const deleted = locked.rowCount ? await client.query('DELETE FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest]) : locked;
       if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
       const target = { workspace: name.workspace, repository, package: name.image, digest };
       for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, tag: tag.name }, origin);
@@ -183,10 +210,11 @@ export class RegistryMetadata {
   }
 
   /** Links a blob that `from` holds into `to`; BLOB_UNKNOWN when `from` does not hold it. */
-  async mountBlob(from: string, to: string, digest: string): Promise<BlobRecord> {
+  async mountBlob(from: string, to: string, digest: string, pusher?: string): Promise<BlobRecord> {
     const blob = await this.statBlob(from, digest);
     parseRepositoryName(to);
     await this.transaction(async (client) => {
+      await this.packageFor(client, to, pusher);
       await enforceQuota(client, to, digest, blob.size);
       await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [to, digest]);
     });
@@ -211,13 +239,24 @@ export class RegistryMetadata {
     }));
   }
 
-  /** Repository names (those holding a manifest) in lexical order, optionally only of some workspaces. */
-  async listRepositories(limit: number, after: string, workspaces: string[] = []): Promise<{ repositories: string[]; hasMore: boolean }> {
+  /**
+   * Repository names (those holding a manifest) in lexical order that a viewer
+   * may see: whose package they have a role on (linked repository, grant,
+   * workspace admin) or whose workspace is public. "" viewer: anonymous.
+   */
+  async listRepositories(limit: number, after: string, viewer: string): Promise<{ repositories: string[]; hasMore: boolean }> {
+    checkMarker(after);
     const { rows } = await this.pool.query<{ repository: string }>(
-      `SELECT repository FROM manifests
-       WHERE repository COLLATE "C" > $1 AND (cardinality($3::text[]) = 0 OR split_part(repository, '/', 1) = ANY($3::text[]))
-       GROUP BY repository ORDER BY repository COLLATE "C" LIMIT $2`,
-      [after, limit + 1, workspaces],
+      `SELECT m.repository FROM manifests m
+       JOIN workspaces w ON w.slug = split_part(m.repository, '/', 1)
+       JOIN packages p ON p.workspace_id = w.id AND p.name = substr(m.repository, length(w.slug) + 2)
+       WHERE m.repository COLLATE "C" > $1
+         AND (w.public_pull OR ($3 <> '' AND (
+               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3)
+            OR EXISTS (SELECT 1 FROM repository_members rm WHERE rm.repository_id = p.repository_id AND rm.user_id = $3)
+            OR EXISTS (SELECT 1 FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3))))
+       GROUP BY m.repository ORDER BY m.repository COLLATE "C" LIMIT $2`,
+      [after, limit + 1, viewer],
     );
     return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
   }
@@ -227,14 +266,28 @@ export class RegistryMetadata {
     if (!rowCount) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { name: repository });
   }
 
-  private async requireExisting(client: PoolClient, table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): Promise<void> {
+  /** Every digest must be known to the repository (and, for blobs with given sizes, have that size). */
+  private async requireExisting(client: PoolClient, table: 'repository_blobs' | 'manifests', repository: string, digests: string[], sizes?: Record<string, number>): Promise<void> {
     if (digests.length === 0) return;
-    const { rows } = await client.query<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository = $1 AND digest = ANY($2::text[])`, [repository, digests]);
-    const found = new Set(rows.map((row) => row.digest));
+    const { rows } = await client.query<{ digest: string; size: string }>(
+      table === 'manifests'
+        ? 'SELECT digest, size FROM manifests WHERE repository = $1 AND digest = ANY($2::text[])'
+        : 'SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b USING (digest) WHERE rb.repository = $1 AND rb.digest = ANY($2::text[])',
+      [repository, digests],
+    );
+    const found = new Map(rows.map((row) => [row.digest, Number(row.size)]));
     const missing = digests.filter((d) => !found.has(d));
     if (missing.length > 0) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown ${table === 'manifests' ? 'manifest(s)' : 'blob(s)'}: ${missing.join(', ')}`, { missing });
+      // The first few digests and a count: an error never grows with the manifest.
+      const shown = missing.slice(0, 3).join(', ');
+      throw new RegistryError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `manifest references ${missing.length} ${table === 'manifests' ? 'manifest(s)' : 'blob(s)'} unknown to ${repository}: ${shown}${missing.length > 3 ? ', ...' : ''}`,
+        { missing: missing.slice(0, 10), missingTotal: missing.length },
+      );
     }
+    const wrong = digests.find((d) => sizes?.[d] !== undefined && sizes[d] !== found.get(d));
+    if (wrong) throw new RegistryError('MANIFEST_INVALID', `the manifest gives blob ${wrong} a size of ${sizes![wrong]} bytes; it has ${found.get(wrong)}`, { digest: wrong });
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -302,6 +355,11 @@ function createdOrNull(created: string | undefined): Date | null {
   if (!created) return null;
   const time = new Date(created);
   return Number.isNaN(time.getTime()) || time.getUTCFullYear() < 1970 || time.getUTCFullYear() > 9999 ? null : time;
+}
+
+/** A pagination marker (`last`): printable text of a sane length (PostgreSQL refuses NUL bytes in text). */
+function checkMarker(after: string): void {
+  if (after.length > 512 || /[\u0000-\u001f\u007f]/.test(after)) throw new RegistryError('INVALID_ARGUMENT', 'last: must be a tag or repository name from an earlier page', { field: 'last' });
 }
 
 function unique(values: string[]): string[] {

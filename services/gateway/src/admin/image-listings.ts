@@ -1,15 +1,23 @@
 import { unaryCall } from '@ocireg/grpc';
-import { admin, indexer } from '@ocireg/proto';
+import { admin, indexer, type metadata } from '@ocireg/proto';
+import { requireVisibleImage, visibilityIn } from '../visibility';
+import type { AdminCaller } from './admin-callers';
+
+const EVERYTHING: indexer.Visibility = { allPackages: true, sourceRepositoryIds: [], packageNames: [] };
 
 /**
  * The admin API's image listings, served from the indexer's read model
- * (built from registry events, so a push shows up after the indexing delay).
- * Callers are authorized by the admin handlers before these run.
+ * (built from registry events, so a push shows up after the indexing delay),
+ * showing only what the caller has a role on (operators see everything).
  */
 export class ImageListings {
-  constructor(private readonly client: indexer.IndexerServiceClient) {}
+  constructor(
+    private readonly client: indexer.IndexerServiceClient,
+    private readonly metadata: metadata.RegistryMetadataServiceClient,
+  ) {}
 
-  async listImages(request: admin.ListImagesRequest, requestId: string): Promise<admin.ListImagesResponse> {
+  async listImages(request: admin.ListImagesRequest, caller: AdminCaller, requestId: string): Promise<admin.ListImagesResponse> {
+    const visibility = caller.operator ? EVERYTHING : await visibilityIn(this.metadata, caller.userId, request.workspaceSlug, requestId);
     const page = await unaryCall(
       this.client.listImages.bind(this.client),
       {
@@ -20,18 +28,21 @@ export class ImageListings {
         sort: request.sort === admin.ImageSort.IMAGE_SORT_LAST_PUSHED ? indexer.ImageSort.IMAGE_SORT_LAST_PUSHED : indexer.ImageSort.IMAGE_SORT_NAME,
         pageSize: request.pageSize,
         pageToken: request.pageToken,
+        visibility,
       },
       { requestId },
     );
     return { images: page.images.map(summaryOf), nextPageToken: page.nextPageToken };
   }
 
-  async getImage(workspaceSlug: string, name: string, requestId: string): Promise<admin.GetImageResponse> {
+  async getImage(workspaceSlug: string, name: string, caller: AdminCaller, requestId: string): Promise<admin.GetImageResponse> {
+    if (!caller.operator) await requireVisibleImage(this.metadata, caller.userId, workspaceSlug, name, requestId);
     const found = await unaryCall(this.client.getImage.bind(this.client), { workspace: workspaceSlug, name }, { requestId });
     return { image: found.image && summaryOf(found.image), tags: found.tags.map(tagOf), manifests: found.manifests.map(manifestOf) };
   }
 
-  async getTag(workspaceSlug: string, name: string, tag: string, requestId: string): Promise<admin.GetTagResponse> {
+  async getTag(workspaceSlug: string, name: string, tag: string, caller: AdminCaller, requestId: string): Promise<admin.GetTagResponse> {
+    if (!caller.operator) await requireVisibleImage(this.metadata, caller.userId, workspaceSlug, name, requestId);
     const found = await unaryCall(this.client.getTag.bind(this.client), { workspace: workspaceSlug, name, tag }, { requestId });
     return { tag: found.tag && tagOf(found.tag), manifest: found.manifest && manifestOf(found.manifest) };
   }

@@ -1,0 +1,80 @@
+import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
+import { admin, users } from '@ocireg/proto';
+import type { ServiceClients } from '../clients';
+import type { AdminCaller, AdminCallers } from './admin-callers';
+import { ImageListings } from './image-listings';
+import { UserResolver } from './users-by-email';
+
+type Forwarded = (request: unknown, ctx: CallContext) => Promise<unknown>;
+type Client = Record<string, (request: unknown, metadata: never, options: never, callback: never) => unknown>;
+
+/**
+ * Every method of a service, forwarded to the internal service that implements
+ * it with the caller's user assertion (the callee checks it, and the scopes and
+ * roles each method needs). `prepare` may rewrite a request first, `finish` a response.
+ */
+function forwardAll<S>(
+  definition: Record<string, unknown>,
+  client: object,
+  callers: AdminCallers,
+  hooks: { prepare?: Record<string, (request: never, ctx: CallContext) => Promise<unknown>>; finish?: Record<string, (response: never, ctx: CallContext) => Promise<unknown>> } = {},
+): AsyncService<S> {
+  const forwarded: Record<string, Forwarded> = {};
+  for (const method of Object.keys(definition)) {
+    forwarded[method] = async (request, ctx) => {
+      const caller = await callers.of(ctx);
+      const prepared = hooks.prepare?.[method] ? await hooks.prepare[method](request as never, ctx) : request;
+      const call = (client as Client)[method]!.bind(client) as never;
+      const response = await unaryCall(call, prepared, callOptions(caller, ctx));
+      return hooks.finish?.[method] ? hooks.finish[method](response as never, ctx) : response;
+    };
+  }
+  return forwarded as AsyncService<S>;
+}
+
+function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
+  return { requestId: ctx.requestId, authorization: `Bearer ${caller.assertion}`, deadlineMs: 30_000 };
+}
+
+/**
+ * The admin API for internal teams, served on the gateway's admin port apart
+ * from the internal RPCs: AdminService is metadata's (image listings come from
+ * the indexer here, filtered by what the caller may see) and UserService is
+ * auth's. Users named by email are resolved to ids at auth first.
+ */
+export function adminApi(clients: ServiceClients, callers: AdminCallers): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer> } {
+  const listings = new ImageListings(clients.indexer, clients.metadata);
+  const people = new UserResolver(clients.auth);
+  const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
+
+  const adminService = forwardAll<admin.AdminServiceServer>(admin.AdminServiceService, clients.admin, callers, {
+    prepare: {
+      setMembership: withUserId,
+      removeMembership: withUserId,
+      addWorkspaceAdmin: withUserId,
+      setPackageGrant: withUserId,
+      getEffectiveRole: withUserId,
+    },
+    finish: {
+      listMemberships: async (response: admin.ListMembershipsResponse, ctx) => {
+        const emails = await people.emailsOf(response.memberships.map((m) => m.userId), ctx.requestId);
+        return { memberships: response.memberships.map((m) => ({ ...m, email: emails.get(m.userId) ?? '' })) };
+      },
+    },
+  });
+  return {
+    admin: {
+      ...adminService,
+      async listImages(request, ctx) {
+        return listings.listImages(request, await callers.reader(ctx), ctx.requestId);
+      },
+      async getImage(request, ctx) {
+        return listings.getImage(request.workspaceSlug, request.name, await callers.reader(ctx), ctx.requestId);
+      },
+      async getTag(request, ctx) {
+        return listings.getTag(request.workspaceSlug, request.name, request.tag, await callers.reader(ctx), ctx.requestId);
+      },
+    },
+    users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers),
+  };
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall, type CallContext } from '@ocireg/grpc';
+import type { auth } from '@ocireg/proto';
+
+/** Who is calling the admin port, as auth vouches for them. */
+export interface AdminCaller {
+  /** The user assertion (signed by auth) forwarded with every call to metadata and auth. */
+  assertion: string;
+  userId: string;
+  operator: boolean;
+  scopes: string[];
+  tokenId: string;
+}
+
+/** Package scopes that allow reads; admin-port listings check them here, the rest is checked by the service that answers. */
+const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
+
+/**
+ * The callers of the admin port: `authorization: Bearer <API token>` is
+ * exchanged at auth for a short-lived user assertion, cached until shortly
+ * before it expires, and dropped as soon as the token is revoked.
+ */
+export class AdminCallers {
+  private readonly cache = new Map<string, { caller: AdminCaller; until: number }>();
+
+  constructor(private readonly auth: auth.AuthServiceClient) {}
+
+  async of(ctx: CallContext): Promise<AdminCaller> {
+    const header = String(ctx.metadata.get('authorization')[0] ?? '');
+    if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'admin calls need authorization: Bearer <API token> in their metadata');
+    const secret = header.slice(7).trim();
+    const key = createHash('sha256').update(secret).digest('hex');
+    const cached = this.cache.get(key);
+    if (cached && cached.until > Date.now()) return cached.caller;
+    const exchanged = await unaryCall(this.auth.exchangeCredential.bind(this.auth), { apiToken: secret, clientIp: addressOf(ctx.peer) }, { requestId: ctx.requestId });
+    const caller: AdminCaller = { assertion: exchanged.assertion, userId: exchanged.userId, operator: exchanged.operator, scopes: exchanged.scopes, tokenId: exchanged.tokenId };
+    if (this.cache.size > 10_000) this.cache.clear();
+    // Re-exchanged a little before the assertion expires, so a forwarded one is never stale on arrival.
+    this.cache.set(key, { caller, until: Date.now() + Math.max(0, exchanged.expiresIn - 30) * 1000 });
+    return caller;
+  }
+
+  /** A reader of listings: any package scope. */
+  async reader(ctx: CallContext): Promise<AdminCaller> {
+    const caller = await this.of(ctx);
+    if (!caller.scopes.some((scope) => READ_SCOPES.includes(scope))) throw new RegistryError('DENIED', 'reading through the admin API needs a token with read:package (or a stronger package scope)');
+    return caller;
+  }
+
+  /** A revoked token's cached assertion goes at once (revocations reach every gateway within a second). */
+  forgetToken(tokenId: string): void {
+    for (const [key, entry] of this.cache) if (entry.caller.tokenId === tokenId) this.cache.delete(key);
+  }
+
+  /** Access changed somewhere: cached assertions carry no roles, but a fresh exchange is cheap and safe. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+}
+
+/** "ipv4:10.0.0.1:5000" / "ipv6:[::1]:5000" -> the address part. */
+function addressOf(peer: string): string {
+  const withoutScheme = peer.replace(/^ipv[46]:/, '');
+  const match = /^\[(.*)\]:\d+$/.exec(withoutScheme) ?? /^(.*):\d+$/.exec(withoutScheme);
+  return match?.[1] ?? withoutScheme;
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startGrpcServer, type RunningGrpcServer } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import type { Registry } from '@ocireg/metrics';
+import { admin, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
+import type { ServiceClients } from '../clients';
+import type { AdminCallers } from './admin-callers';
+import { adminApi } from './admin-api';
+
+/** Starts the admin port: AdminService and UserService for users' tools (registryctl), with health and reflection. */
+export function startAdminServer(options: {
+  host: string;
+  port: number;
+  /** tls.crt and tls.key to serve TLS; plaintext without. */
+  tlsDir?: string;
+  clients: ServiceClients;
+  callers: AdminCallers;
+  logger: Logger;
+  metrics: Registry;
+}): Promise<RunningGrpcServer> {
+  const api = adminApi(options.clients, options.callers);
+  const tls = options.tlsDir ? { cert: readFileSync(path.join(options.tlsDir, 'tls.crt')), key: readFileSync(path.join(options.tlsDir, 'tls.key')) } : undefined;
+  return startGrpcServer(
+    {
+      name: 'gateway-admin',
+      host: options.host,
+      port: options.port,
+      security: { kind: 'public', tls },
+      logger: options.logger,
+      metrics: options.metrics,
+      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users],
+      protoIncludeDirs: [PROTO_DIR],
+    },
+    [
+      { definition: admin.AdminServiceService, implementation: api.admin },
+      { definition: users.UserServiceService, implementation: api.users },
+    ],
+  );
+}
