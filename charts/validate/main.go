@@ -1,6 +1,7 @@
 // Command validate checks rendered Kubernetes manifests offline, against the
 // Kubernetes API types of the k8s.io/api module (and the Prometheus Operator's
-// monitoring/v1 types for ServiceMonitor), without a cluster or the internet:
+// monitoring/v1 types for ServiceMonitor, cert-manager's v1 types for Issuer and
+// Certificate), without a cluster or the internet:
 //
 //  1. strict decoding into the typed structs: unknown, duplicated and
 //     mistyped fields, and unknown apiVersion/kind pairs, are errors;
@@ -25,6 +26,7 @@ import (
 	"os"
 	"strings"
 
+	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -57,6 +59,9 @@ func main() {
 		fatal(err)
 	}
 	if err := monitoringv1.AddToScheme(all); err != nil {
+		fatal(err)
+	}
+	if err := certmanagerv1.AddToScheme(all); err != nil {
 		fatal(err)
 	}
 	strict := serializer.NewCodecFactory(all, serializer.EnableStrict).UniversalDeserializer()

@@ -162,11 +162,42 @@ affinity: {{- toYaml . | nindent 2 }}
 {{- if .Values.trial.enabled }}post-install,pre-upgrade{{ else }}pre-install,pre-upgrade{{ end -}}
 {{- end -}}
 
+{{/* Where every service finds its mutual-TLS material (the mounted <fullname>-<service>-tls Secret). */}}
+{{- define "ocireg.tlsMountPath" -}}/etc/ocireg/tls{{- end -}}
+{{- define "ocireg.tlsSecretName" -}}{{ include "ocireg.fullname" .root }}-{{ .component }}-tls{{- end -}}
+
+{{/* Settings every gRPC service reads: its port, TLS material, health port, metrics. */}}
+{{- define "ocireg.grpcServiceEnv" -}}
+- { name: GRPC_HOST, value: "0.0.0.0" }
+- { name: GRPC_PORT, value: {{ .port | quote }} }
+- { name: INTERNAL_TLS_DIR, value: {{ include "ocireg.tlsMountPath" .root | quote }} }
+- { name: GRPC_HEALTH_PORT, value: {{ .root.Values.probes.grpcHealthPort | quote }} }
+- { name: METRICS_PORT, value: {{ .metricsPort | quote }} }
+{{- end -}}
+
+{{/* X-Forwarded-For is believed from these: the values, or the cluster's private ranges behind the chart's ingress. */}}
+{{- define "ocireg.trustedProxies" -}}
+{{- if .Values.gateway.trustedProxyCIDRs -}}
+{{ join "," .Values.gateway.trustedProxyCIDRs }}
+{{- else if .Values.gateway.ingress.enabled -}}
+10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8
+{{- end -}}
+{{- end -}}
+
 {{/* The environment of each service: exactly what its config.ts reads. */}}
 {{- define "ocireg.env.gateway" -}}
 - { name: HTTP_HOST, value: "0.0.0.0" }
 - { name: HTTP_PORT, value: {{ .Values.gateway.httpPort | quote }} }
 - { name: METRICS_PORT, value: {{ .Values.gateway.metricsPort | quote }} }
+- { name: INTERNAL_TLS_DIR, value: {{ include "ocireg.tlsMountPath" . | quote }} }
+- { name: ADMIN_GRPC_HOST, value: "0.0.0.0" }
+- { name: ADMIN_GRPC_PORT, value: {{ .Values.gateway.admin.port | quote }} }
+{{- if .Values.gateway.admin.tlsSecret }}
+- { name: ADMIN_TLS_DIR, value: "/etc/ocireg/admin-tls" }
+{{- end }}
+{{- with include "ocireg.trustedProxies" . }}
+- { name: TRUSTED_PROXY_CIDRS, value: {{ . | quote }} }
+{{- end }}
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "METADATA_ADDR" "BLOB_UPLOAD_ADDR" "INDEXER_ADDR" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_MANIFEST_SIZE")) }}
 {{ include "ocireg.s3Env" . }}
 {{ include "ocireg.redisEnv" . }}
@@ -181,9 +212,7 @@ affinity: {{- toYaml . | nindent 2 }}
 {{- end -}}
 
 {{- define "ocireg.env.auth" -}}
-- { name: GRPC_HOST, value: "0.0.0.0" }
-- { name: GRPC_PORT, value: {{ .Values.auth.grpcPort | quote }} }
-- { name: METRICS_PORT, value: {{ .Values.auth.metricsPort | quote }} }
+{{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.auth.grpcPort "metricsPort" .Values.auth.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR")) }}
 {{ include "ocireg.databaseEnv" . }}
@@ -204,29 +233,23 @@ affinity: {{- toYaml . | nindent 2 }}
 {{- end -}}
 
 {{- define "ocireg.env.metadata" -}}
-- { name: GRPC_HOST, value: "0.0.0.0" }
-- { name: GRPC_PORT, value: {{ .Values.metadata.grpcPort | quote }} }
-- { name: METRICS_PORT, value: {{ .Values.metadata.metricsPort | quote }} }
+{{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.metadata.grpcPort "metricsPort" .Values.metadata.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "INDEXER_ADDR" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- end -}}
 
 {{- define "ocireg.env.blob-upload" -}}
-- { name: GRPC_HOST, value: "0.0.0.0" }
-- { name: GRPC_PORT, value: {{ .Values.blobUpload.grpcPort | quote }} }
-- { name: METRICS_PORT, value: {{ .Values.blobUpload.metricsPort | quote }} }
+{{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.blobUpload.grpcPort "metricsPort" .Values.blobUpload.metricsPort) }}
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
 {{ include "ocireg.s3Env" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- end -}}
 
 {{- define "ocireg.env.indexer" -}}
-- { name: GRPC_HOST, value: "0.0.0.0" }
-- { name: GRPC_PORT, value: {{ .Values.indexer.grpcPort | quote }} }
-- { name: METRICS_PORT, value: {{ .Values.indexer.metricsPort | quote }} }
+{{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.indexer.grpcPort "metricsPort" .Values.indexer.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 - { name: KAFKA_GROUP_ID, value: {{ .Values.indexer.kafkaGroupId | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR" "KAFKA_BROKERS")) }}
