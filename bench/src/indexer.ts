@@ -122,9 +122,9 @@ async function measure(label: string, registry: RunningRegistry, client: Client,
 async function measureTransport(label: string, dependencyEnv: Record<string, string>, work: string) {
   const registry = await startRegistry({ dependencyEnv, logDir: path.join(work, `logs-${label}`), extraEnv: { LOG_LEVEL: 'warn' } });
   try {
-    const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, `bench-${label}`, registry.operator.authorization);
+    const workspace = await createPushableWorkspace(registry.adminAddress, `bench-${label}`, registry.operator.authorization);
     const user = await createUserWithToken(
-      registry.grpcAddresses,
+      registry.adminAddress,
       { email: `bench-${label}@example.com`, scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write' },
       registry.operator.authorization,
     );

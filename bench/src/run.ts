@@ -102,9 +102,9 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ocireg-bench-'));
   const dependencies = await startDependencies({ only: ['postgres', 'redis', 'minio'] });
   const registry = await startRegistry({ dependencyEnv: dependencies.env, logDir: path.join(work, 'logs'), extraEnv: { LOG_LEVEL: 'warn' } });
-  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, 'bench', registry.operator.authorization);
+  const workspace = await createPushableWorkspace(registry.adminAddress, 'bench', registry.operator.authorization);
   const user = await createUserWithToken(
-    registry.grpcAddresses,
+    registry.adminAddress,
     { email: 'bench@example.com', scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write' },
     registry.operator.authorization,
   );

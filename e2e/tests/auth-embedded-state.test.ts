@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessStateReader, type AccessSnapshot } from '@ocireg/access-state';
 import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocireg/devstack';
-import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
-import { admin, auth } from '@ocireg/proto';
-import { basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
+import { admin, users } from '@ocireg/proto';
+import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { pollUntilEquals as eventually } from './polling';
 
 const silent = createLogger({ service: 'e2e', level: 'silent' });
@@ -30,7 +30,7 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
   let workspace: TestWorkspace;
 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin'): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role }, registry.operator.authorization);
+    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role }, registry.operator.authorization);
     recordSecret(created.token);
     return created;
   };
@@ -58,7 +58,7 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
     const url = `${registry.gatewayUrl}/v2/${workspace.slug}/x/tags/list`;
     expect((await fetch(url, { headers: { Authorization: bearer } })).status).not.toBe(401);
 
-    const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+    const client = adminPortClient(registry, users.UserServiceClient);
     try {
       await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId }, { authorization: registry.operator.authorization });
     } finally {
@@ -79,7 +79,7 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
     const url = `${registry.gatewayUrl}/v2/${workspace.slug}/y/tags/list`;
     expect((await fetch(url, { headers: { Authorization: bearer } })).status).not.toBe(401);
 
-    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     try {
       await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
     } finally {

@@ -2,10 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type UserToken } from '@ocireg/devstack';
-import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, auth } from '@ocireg/proto';
+import { unaryCall } from '@ocireg/grpc';
+import { admin, users } from '@ocireg/proto';
 import { importRandomImage } from './images';
-import { basicAuth, dockerLogin, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
+import { adminPortClient, basicAuth, dockerLogin, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { pollUntilEquals as eventually } from './polling';
 
 describe('auth: scoped API tokens, docker token auth, token scope AND inherited role', () => {
@@ -14,7 +14,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   const issued: string[] = [];
 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', expiresInSeconds?: number): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.grpcAddresses, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds }, registry.operator.authorization);
+    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds }, registry.operator.authorization);
     issued.push(created.token);
     recordSecret(created.token);
     return created;
@@ -59,7 +59,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
 
     expect(await manifest(await anonymousToken())).toBe(401); // off by default
 
-    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     await unaryCall(adminClient.updateWorkspaceSettings.bind(adminClient), { slug: workspace.slug, publicPull: true }, { authorization: registry.operator.authorization });
     try {
       const token = await anonymousToken();
@@ -128,7 +128,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     expect(await run('crane', ['digest', '--insecure', reference], { env: craneEnv })).toMatch(/^sha256:/);
     await expect(run('crane', ['copy', '--insecure', reference, target], { env: craneEnv })).rejects.toThrow(/DENIED|denied|UNAUTHORIZED|unauthorized/);
 
-    const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+    const client = adminPortClient(registry, users.UserServiceClient);
     await unaryCall(client.revokeToken.bind(client), { tokenId: reader.tokenId }, { authorization: registry.operator.authorization });
     client.close();
     // Each command asks auth for a fresh token, which the revoked API token no longer gets.
@@ -160,7 +160,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
     const url = `${registry.gatewayUrl}/v2/${workspace.slug}/x/tags/list`;
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).not.toBe(401);
 
-    const client = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
+    const client = adminPortClient(registry, users.UserServiceClient);
     await unaryCall(client.revokeToken.bind(client), { tokenId: writer.tokenId }, { authorization: registry.operator.authorization });
     client.close();
     expect(await eventually(async () => (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status, 401)).toBe(401);
@@ -168,7 +168,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   });
 
   it('removing a membership or moving a package stops access at once, even for tokens already handed out', async () => {
-    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     try {
       const member = await user('moved', ['read:package', 'write:package'], 'write');
       await pushAs(member, 'movable');

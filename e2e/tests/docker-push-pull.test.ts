@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
-import { basicAuth, loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { adminPortClient, basicAuth, loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
 import { importRandomImage } from './images';
 
 describe('docker CLI and skopeo through the gateway', () => {
@@ -57,7 +57,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   });
 
   it('refuses a push to a name without a package and says how to create it; pushes once an Admin created it', async () => {
-    const client = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    const client = adminPortClient(registry, admin.AdminServiceClient);
     try {
       const { slug, repositoryId } = await loginNewWorkspace(registry);
       await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false }, { authorization: registry.operator.authorization });

@@ -21,21 +21,32 @@ describe('every gRPC service: health and reflection', () => {
     await registry?.stop();
   });
 
-  it.each(Object.entries(EXPECTED_SERVICES))('%s answers grpc.health.v1 and grpcurl list', async (name, serviceName) => {
-    const address = registry.grpcAddresses[name as keyof typeof EXPECTED_SERVICES];
-    expect(await checkGrpcHealth(address)).toBe('SERVING');
-    expect(await checkGrpcHealth(address, serviceName)).toBe('SERVING');
+  it.each(Object.entries(EXPECTED_SERVICES))('%s answers grpc.health.v1 and grpcurl list on its plaintext health port, and only mutual TLS on its own', async (name, serviceName) => {
+    const service = name as keyof typeof EXPECTED_SERVICES;
+    const health = registry.healthAddresses[service];
+    expect(await checkGrpcHealth(health)).toBe('SERVING');
+    expect(await checkGrpcHealth(health, serviceName)).toBe('SERVING');
 
-    const listed = (await run('grpcurl', ['-plaintext', address, 'list'])).split('\n');
+    const listed = (await run('grpcurl', ['-plaintext', health, 'list'])).split('\n');
     expect(listed).toContain(serviceName);
     expect(listed).toContain('grpc.health.v1.Health');
-    const methods = await run('grpcurl', ['-plaintext', address, 'describe', serviceName]);
+    const methods = await run('grpcurl', ['-plaintext', health, 'describe', serviceName]);
     expect(methods).toContain('rpc ');
+
+    // The service's own port: no plaintext, and a client certificate of the internal CA is required.
+    const internal = registry.grpcAddresses[service];
+    await expect(run('grpcurl', ['-plaintext', internal, 'list'])).rejects.toThrow();
+    const tls = registry.tlsDir('gateway');
+    await expect(run('grpcurl', ['-cacert', `${tls}/ca.crt`, internal, 'list'])).rejects.toThrow();
+    const withCertificate = await run('grpcurl', ['-cacert', `${tls}/ca.crt`, '-cert', `${tls}/tls.crt`, '-key', `${tls}/tls.key`, internal, 'list']);
+    expect(withCertificate.split('\n')).toContain(serviceName);
   });
 
-  it('metadata also serves the admin API, callable with grpcurl', async () => {
-    const address = registry.grpcAddresses.metadata;
-    expect((await run('grpcurl', ['-plaintext', address, 'list'])).split('\n')).toContain('ocireg.admin.v1.AdminService');
+  it('the gateway serves the admin API on its admin port, callable with grpcurl', async () => {
+    const address = registry.adminAddress;
+    const listed = (await run('grpcurl', ['-plaintext', address, 'list'])).split('\n');
+    expect(listed).toContain('ocireg.admin.v1.AdminService');
+    expect(listed).toContain('ocireg.admin.v1.UserService');
     const slug = `grpcurl-${Date.now().toString(36)}`;
     const auth = ['-H', `authorization: ${registry.operator.authorization}`];
     await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/Unauthenticated/);
@@ -50,6 +61,6 @@ describe('every gRPC service: health and reflection', () => {
     const log = readFileSync(registry.logFile('indexer'), 'utf8');
     expect(log).toContain('"msg":"shutting down"');
     expect(log).toContain('"msg":"stopped"');
-    expect(await checkGrpcHealth(registry.grpcAddresses.indexer)).toBe('SERVING');
+    expect(await checkGrpcHealth(registry.healthAddresses.indexer)).toBe('SERVING');
   });
 });

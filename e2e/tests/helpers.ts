@@ -3,7 +3,9 @@ import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createPushableWorkspace, createUserWithToken, REPO_ROOT, startRegistry, type RunningRegistry, type UserToken } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, REPO_ROOT, startRegistry, type RunningRegistry, type ServiceName, type UserToken } from '@ocireg/devstack';
+import { createGrpcClient } from '@ocireg/grpc';
+import { TlsMaterial } from '@ocireg/service-identity';
 
 const execFileAsync = promisify(execFile);
 
@@ -75,9 +77,9 @@ export interface TestWorkspace {
 
 /** A new workspace that creates packages on first push, and an Admin user with a token. */
 export async function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Promise<TestWorkspace> {
-  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, uniqueName(prefix), registry.operator.authorization);
+  const workspace = await createPushableWorkspace(registry.adminAddress, uniqueName(prefix), registry.operator.authorization);
   const admin = await createUserWithToken(
-    registry.grpcAddresses,
+    registry.adminAddress,
     { email: `admin@${workspace.slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], repositoryId: workspace.repositoryId, role: 'admin' },
     registry.operator.authorization,
   );
@@ -100,4 +102,16 @@ export async function loginNewWorkspace(registry: RunningRegistry, prefix = 'ws'
 /** HTTP Basic credentials (email + API token), which the API accepts directly too. */
 export function basicAuth(user: UserToken): string {
   return `Basic ${Buffer.from(`${user.email}:${user.token}`).toString('base64')}`;
+}
+
+type GrpcClientConstructor<C> = Parameters<typeof createGrpcClient<C>>[0];
+
+/** A client of the admin port (the gateway's), as registryctl uses it. */
+export function adminPortClient<C>(registry: RunningRegistry, Client: GrpcClientConstructor<C>): C {
+  return createGrpcClient(Client, registry.adminAddress, { kind: 'public' });
+}
+
+/** A client of a service's internal port, proving the identity of `as` with its certificate (the gateway's by default). */
+export function internalClient<C>(registry: RunningRegistry, Client: GrpcClientConstructor<C>, service: Exclude<ServiceName, 'gateway'>, as: ServiceName = 'gateway'): C {
+  return createGrpcClient(Client, registry.grpcAddresses[service], { kind: 'internal', tls: new TlsMaterial(registry.tlsDir(as)), service });
 }

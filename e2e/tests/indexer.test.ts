@@ -3,14 +3,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { startDependencies } from '@ocireg/testenv';
-import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { unaryCall } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import { importRandomImage } from './images';
-import { loginNewWorkspace, run, startTestRegistry } from './helpers';
+import { internalClient, loginNewWorkspace, run, startTestRegistry } from './helpers';
 import { pollUntil } from './polling';
 
 /** The first page of a workspace's images, by name. */
-const listRequest = (workspace: string): indexer.ListImagesRequest => ({ workspace, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '' });
+const listRequest = (workspace: string): indexer.ListImagesRequest => ({ workspace, project: '', sourceRepositoryId: '', namePrefix: '', sort: indexer.ImageSort.IMAGE_SORT_NAME, pageSize: 10, pageToken: '', visibility: { allPackages: true, sourceRepositoryIds: [], packageNames: [] } });
 
 describe('indexer: pushed images appear in the listing through Kafka', () => {
   let registry: RunningRegistry;
@@ -18,7 +18,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    client = createGrpcClient(indexer.IndexerServiceClient, registry.grpcAddresses.indexer);
+    client = internalClient(registry, indexer.IndexerServiceClient, 'indexer');
   });
 
   afterAll(async () => {
@@ -46,7 +46,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     // Its own Kafka and PostgreSQL, so the outage touches no other test.
     const own = await startDependencies({ only: ['postgres', 'kafka'] });
     const isolated = await startTestRegistry({ DATABASE_URL: own.env.DATABASE_URL!, KAFKA_BROKERS: own.env.KAFKA_BROKERS!, OUTBOX_POLL_MS: '50' });
-    const isolatedClient = createGrpcClient(indexer.IndexerServiceClient, isolated.grpcAddresses.indexer);
+    const isolatedClient = internalClient(isolated, indexer.IndexerServiceClient, 'indexer');
     try {
       const workspace = await loginNewWorkspace(isolated);
       const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), listRequest(workspace.slug))).images.map((image) => image.repository).sort();

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { createGrpcClient, unaryCall } from '@ocireg/grpc';
+import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import { createDatabase, freePort, REPO_ROOT } from '@ocireg/testenv';
 import { importRandomImage } from './images';
-import { basicAuth, loginNewWorkspace, newWorkspace, run, startTestRegistry } from './helpers';
+import { adminPortClient, basicAuth, loginNewWorkspace, newWorkspace, run, startTestRegistry } from './helpers';
 import { OciHttp } from './oci-http';
 import { eventually } from './polling';
 
@@ -133,7 +133,7 @@ describe('listings: the JSON listing API and the admin API serve the indexer rea
     expect([...firstPage.body.images, ...secondPage.body.images].map((i) => i.name)).toEqual(['alpha', 'server']);
 
     // The admin API answers from the same read model.
-    const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+    const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     try {
       const auth = { authorization: registry.operator.authorization };
       const listing = await unaryCall(adminClient.listImages.bind(adminClient), { workspaceSlug: workspace.slug, projectSlug: '', repositoryId: '', namePrefix: 'se', sort: admin.ImageSort.IMAGE_SORT_LAST_PUSHED, pageSize: 10, pageToken: '' }, auth);
@@ -231,14 +231,14 @@ describe('indexer recovery: a killed indexer, a rebuild and a replay all give th
     const live = await dumpWorkspace(databaseUrl, workspace.slug);
 
     const rebuiltUrl = await createDatabase(process.env.DATABASE_URL!, 'rebuilt');
-    const rebuild = runNode('services/indexer/dist/rebuild-cli.js', { DATABASE_URL: rebuiltUrl, METADATA_ADDR: registry.grpcAddresses.metadata, LOG_LEVEL: 'warn' }, 'rebuild');
+    const rebuild = runNode('services/indexer/dist/rebuild-cli.js', { DATABASE_URL: rebuiltUrl, METADATA_ADDR: registry.grpcAddresses.metadata, INTERNAL_TLS_DIR: registry.tlsDir('indexer'), LOG_LEVEL: 'warn' }, 'rebuild');
     expect(await rebuild.exited).toBe(0);
     expect(await dumpWorkspace(rebuiltUrl, workspace.slug)).toEqual(live);
 
     const replayUrl = await createDatabase(process.env.DATABASE_URL!, 'replayed');
     const replay = runNode(
       'services/indexer/dist/main.js',
-      { DATABASE_URL: replayUrl, KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_GROUP_ID: `replay-${randomBytes(4).toString('hex')}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn' },
+      { DATABASE_URL: replayUrl, KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_GROUP_ID: `replay-${randomBytes(4).toString('hex')}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()), INTERNAL_TLS_DIR: registry.tlsDir('indexer'), LOG_LEVEL: 'warn' },
       'replaying indexer',
     );
     try {

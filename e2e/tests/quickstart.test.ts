@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@ocireg/devstack';
@@ -30,8 +30,8 @@ function productionBackendArgs(): string[] {
 }
 
 /** Starts the CLI and resolves once it printed its instructions; fails with its output if it exits first. */
-async function startQuickstart(dataDir: string, port: number): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--port', String(port), '--demo', ...productionBackendArgs()], {
+async function startQuickstart(dataDir: string, port: number, adminPort: number): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--port', String(port), '--admin-port', String(adminPort), '--demo', ...productionBackendArgs()], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,6 +83,7 @@ function shell(line: string): Promise<string> {
 describe('the README quick start', () => {
   let dataDir: string;
   let port: number;
+  let adminPort: number;
   let running: Started | undefined;
 
   beforeAll(async () => {
@@ -92,6 +93,7 @@ describe('the README quick start', () => {
     chmodSync(parent, 0o755);
     dataDir = path.join(parent, 'data');
     port = await freePort();
+    adminPort = await freePort();
   });
 
   afterAll(async () => {
@@ -107,7 +109,7 @@ describe('the README quick start', () => {
   });
 
   it('starts, logs in and pushes with the printed lines, restarts on the same data, pulls and lists', { timeout: 420_000 }, async () => {
-    running = await startQuickstart(dataDir, port);
+    running = await startQuickstart(dataDir, port, adminPort);
     const first = running.output();
     recordLogDir(path.join(dataDir, 'logs'));
     expect(first).toContain('(new: initialising)');
@@ -140,7 +142,7 @@ describe('the README quick start', () => {
     // PostgreSQL removes its pid file only on a clean shutdown.
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
-    running = await startQuickstart(dataDir, port);
+    running = await startQuickstart(dataDir, port, adminPort);
     const second = running.output();
     expect(second).toContain('(reusing it)');
     expect(second).not.toContain('(new cluster)');
@@ -153,8 +155,14 @@ describe('the README quick start', () => {
     await shell(pull!);
     expect(await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).toBe(imageId);
 
-    // The printed registryctl environment lists the image through the admin API.
+    // The printed registryctl environment lists the image through the admin API, at the same address as before the restart.
     const exports = [...second.matchAll(/^ {2}(export .+)$/gm)].map((match) => match[1]).join('\n');
+    expect(exports).toContain(`export REGISTRY_ADMIN_ADDR=127.0.0.1:${adminPort}`);
+    expect(printed(first, /export REGISTRY_ADMIN_ADDR=(\S+)/)).toBe(`127.0.0.1:${adminPort}`);
+    // Nothing but the registry's own doors listens beyond loopback, and stored files are the service user's alone.
+    expect(listeningBeyondLoopback(running.child.pid!)).toEqual([]);
+    for (const [file, mode] of filesUnder(path.join(dataDir, 'blobs'))) expect(mode & 0o077, `${file} is private`).toBe(0);
+    for (const [file, mode] of filesUnder(path.join(dataDir, 'tls'))) expect(mode & 0o077, `${file} is private`).toBe(0);
     const listed = JSON.parse(await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js image list demo`], { cwd: REPO_ROOT })) as {
       images: { name: string; tagCount: number; projectSlug: string }[];
     };
@@ -165,7 +173,7 @@ describe('the README quick start', () => {
     const tokenId = printed(token, /^ocireg_([a-f0-9]{16})_/);
     await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js token revoke ${tokenId}`], { cwd: REPO_ROOT });
     expect(await stopQuickstart(running)).toBe(0);
-    running = await startQuickstart(dataDir, port);
+    running = await startQuickstart(dataDir, port, adminPort);
     const third = running.output();
     const newToken = printed(third, /Its API token:\n {2}(ocireg_\S+)/);
     recordSecret(newToken);
@@ -185,3 +193,56 @@ describe('the README quick start', () => {
     }
   });
 });
+
+/** Files and directories under `root` with their permission bits. */
+function filesUnder(root: string): Array<[string, number]> {
+  const found: Array<[string, number]> = [[root, statSync(root).mode & 0o777]];
+  for (const name of readdirSync(root)) {
+    const entry = path.join(root, name);
+    if (statSync(entry).isDirectory()) found.push(...filesUnder(entry));
+    else found.push([entry, statSync(entry).mode & 0o777]);
+  }
+  return found;
+}
+
+/** TCP ports that processes of the quick start's process tree listen on at an address other than 127.0.0.1. */
+function listeningBeyondLoopback(rootPid: number): string[] {
+  const pids = new Set<number>([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
+        if (pids.has(parent) && !pids.has(Number(entry))) {
+          pids.add(Number(entry));
+          grew = true;
+        }
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  }
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode) inodes.add(inode);
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const wide: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [address, port] = fields[1]!.split(':');
+      const listening = fields[3] === '0A';
+      const loopback = address === '0100007F' || address === '00000000000000000000000001000000';
+      if (listening && !loopback && inodes.has(fields[9]!)) wide.push(`${address}:${parseInt(port!, 16)}`);
+    }
+  }
+  return wide;
+}

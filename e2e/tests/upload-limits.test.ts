@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
@@ -7,6 +8,7 @@ import { basicAuth, newWorkspace, startTestRegistry } from './helpers';
 const MiB = 1024 * 1024;
 const SIZE_LIMIT = 6 * MiB;
 const TIME_LIMIT_SECONDS = 3;
+const IDLE_SECONDS = 2;
 
 function s3(): Client {
   const url = new URL(process.env.S3_ENDPOINT!);
@@ -36,7 +38,7 @@ describe('upload limits through the gateway', () => {
   let headers: Record<string, string>;
 
   beforeAll(async () => {
-    registry = await startTestRegistry({ MAX_BLOB_SIZE: String(SIZE_LIMIT), UPLOAD_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), UPLOAD_SWEEP_INTERVAL_SECONDS: '1' });
+    registry = await startTestRegistry({ MAX_BLOB_SIZE: String(SIZE_LIMIT), UPLOAD_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), UPLOAD_IDLE_TIMEOUT_SECONDS: String(IDLE_SECONDS), UPLOAD_SWEEP_INTERVAL_SECONDS: '1' });
     const workspace = await newWorkspace(registry);
     base = `${registry.gatewayUrl}/v2/${workspace.slug}/limits`;
     headers = { Authorization: basicAuth(workspace.admin) };
@@ -99,5 +101,46 @@ describe('upload limits through the gateway', () => {
 
     const fresh = randomBytes(1000);
     expect((await fetch(`${base}/blobs/uploads/?digest=${digestOf(fresh)}`, { method: 'POST', body: fresh, headers })).status).toBe(201);
+  });
+
+  /**
+   * A PATCH whose body the test writes by hand: `writeBody` gets the request
+   * to write to; resolves with the status (or "closed") and when it came.
+   */
+  function slowPatch(location: string, writeBody: (write: (bytes: Buffer) => boolean) => void): Promise<{ status: number | 'closed'; seconds: number; body: string }> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const req = request(location, { method: 'PATCH', headers: { ...headers, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, seconds: (Date.now() - started) / 1000, body }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, seconds: (Date.now() - started) / 1000, body }));
+      });
+      req.on('error', () => resolve({ status: 'closed', seconds: (Date.now() - started) / 1000, body: '' }));
+      writeBody((bytes) => !req.destroyed && req.write(bytes));
+    });
+  }
+
+  it('cuts an upload that trickles a byte at a time at the session time limit, with a 4xx, and frees the session', async () => {
+    const { location, uploadId } = await startUpload();
+    let timer: NodeJS.Timeout | undefined;
+    const result = await slowPatch(location, (write) => {
+      timer = setInterval(() => write(randomBytes(1)), 400);
+    });
+    clearInterval(timer);
+    expect(result.status).toBe(404);
+    expect(JSON.parse(result.body).errors[0]).toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });
+    expect(result.seconds).toBeGreaterThan(TIME_LIMIT_SECONDS - 1);
+    expect(result.seconds).toBeLessThan(TIME_LIMIT_SECONDS + 3);
+    expect(await leftovers(uploadId)).toEqual([]);
+  });
+
+  it('cuts a body that sends nothing for the idle timeout with 408', async () => {
+    const { location } = await startUpload();
+    const result = await slowPatch(location, (write) => write(randomBytes(10)));
+    expect(result.status).toBe(408);
+    expect(JSON.parse(result.body).errors[0].code).toBe('BLOB_UPLOAD_INVALID');
+    expect(result.seconds).toBeGreaterThanOrEqual(IDLE_SECONDS - 0.5);
+    expect(result.seconds).toBeLessThan(IDLE_SECONDS + 2);
   });
 });

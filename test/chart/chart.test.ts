@@ -5,6 +5,7 @@
 // values.schema.json errors that name the bad value.
 // helm: $HELM, else the one scripts/deps/helm.sh builds (cached).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -63,22 +64,34 @@ const workloads = (manifests: Manifest[]) => manifests.filter((m) => WORKLOAD_KI
 const componentOf = (m: Manifest) => m.spec.template.metadata.labels['app.kubernetes.io/component'] as string;
 const deploymentOf = (manifests: Manifest[], service: Service) => manifests.find((m) => m.kind === 'Deployment' && componentOf(m) === service)!;
 
-/** The variables a service's zod schema declares, and which of them have no default (required). */
+/** The variables a zod object literal declares (keys at two spaces' indent), and which have no default. */
+function schemaVariables(body: string): { all: string[]; required: string[] } {
+  const all: string[] = [];
+  const required: string[] = [];
+  const keys = [...body.matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)];
+  keys.forEach((match, i) => {
+    const name = match[1] ?? '';
+    // The whole expression, over several lines if need be, up to the next key.
+    const expression = body.slice(match.index! + match[0].length, keys[i + 1]?.index ?? body.length);
+    all.push(name);
+    const hasDefault = /\.default\(|\.optional\(\)|env\.(port|host|logLevel|bytes|seconds|optional\w*)\(/.test(expression);
+    if (!hasDefault) required.push(name);
+  });
+  return { all, required };
+}
+
+/** The variables a service's config declares (its own, and the shared gRPC service settings it spreads in). */
 function configVariables(service: Service): { all: string[]; required: string[] } {
   const file = `services/${service}/src/config.ts`;
   const source = readFileSync(path.join(ROOT, file), 'utf8');
   const body = source.slice(source.indexOf('z.object({'));
-  const all: string[] = [];
-  const required: string[] = [];
-  for (const match of body.matchAll(/^\s{2}([A-Z][A-Z0-9_]*):\s*(.+)$/gm)) {
-    const name = match[1] ?? '';
-    const expression = match[2] ?? '';
-    all.push(name);
-    const hasDefault = /\.default\(|\.optional\(\)|env\.(port|host|logLevel|bytes|seconds|optional\w*)\(/.test(expression);
-    if (!hasDefault) required.push(name);
-  }
-  if (all.length === 0) throw new Error(`no zod schema found in ${file}`);
-  return { all, required };
+  const own = schemaVariables(body.slice(0, body.indexOf('\n});') + 1));
+  if (own.all.length === 0) throw new Error(`no zod schema found in ${file}`);
+  if (!body.includes('...grpcServiceSettings(')) return own;
+  const shared = readFileSync(path.join(ROOT, 'libs/config/src/index.ts'), 'utf8');
+  const block = shared.slice(shared.indexOf('export const grpcServiceSettings'));
+  const common = schemaVariables(block.slice(0, block.indexOf('\n});') + 1));
+  return { all: [...common.all, ...own.all], required: [...common.required, ...own.required] };
 }
 
 describe('Helm chart: workloads', () => {
@@ -101,7 +114,7 @@ describe('Helm chart: workloads', () => {
     }
   });
 
-  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health, HTTP GET /v2/ on the gateway', (render) => {
+  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health on the plaintext health port, HTTP GET /v2/ on the gateway', (render) => {
     for (const service of SERVICES) {
       const container = deploymentOf(rendered(render), service).spec.template.spec.containers[0];
       const env = Object.fromEntries(container.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
@@ -113,7 +126,10 @@ describe('Helm chart: workloads', () => {
           expect(port.containerPort).toBe(Number(env.HTTP_PORT));
           expect(probe.grpc).toBeUndefined();
         } else {
-          expect(probe.grpc.port, service).toBe(Number(env.GRPC_PORT));
+          // kubelet's gRPC probes cannot present a client certificate: they use the health port, not the mutual-TLS one.
+          expect(probe.grpc.port, service).toBe(Number(env.GRPC_HEALTH_PORT));
+          expect(probe.grpc.port, service).not.toBe(Number(env.GRPC_PORT));
+          expect(container.ports.find((p: Obj) => p.name === 'health').containerPort).toBe(probe.grpc.port);
           expect(probe.httpGet).toBeUndefined();
         }
       }
@@ -247,12 +263,14 @@ function reachable(manifests: Manifest[]): string[] {
     kind: 'pod',
     labels: w.spec.template.metadata.labels,
     namespaceLabels: { 'kubernetes.io/metadata.name': 'registry' },
-    ports: w.spec.template.spec.containers.flatMap((c: Obj) => (c.ports ?? []).map((p: Obj) => p.containerPort)),
+    // Health ports carry only grpc.health.v1 and are open to the kubelet: checked on their own below.
+    ports: w.spec.template.spec.containers.flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.name !== 'health').map((p: Obj) => p.containerPort)),
   }));
   const outside: Endpoint[] = [
     { name: 'ingress-controller', kind: 'namespace-pod', labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' }, ports: [] },
     { name: 'prometheus', kind: 'namespace-pod', labels: { 'app.kubernetes.io/name': 'prometheus' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' }, ports: [] },
     { name: 'other-namespace', kind: 'namespace-pod', labels: {}, namespaceLabels: { 'kubernetes.io/metadata.name': 'default' }, ports: [] },
+    { name: 'admin-tool', kind: 'namespace-pod', labels: { app: 'registry-admin' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'platform-tools' }, ports: [] },
   ];
   const podNames = new Set(pods.map((p) => p.name));
   const external: Endpoint[] = Object.entries(DEPENDENCY_PORTS)
@@ -284,8 +302,6 @@ const DESIGNED_CALLS = [
   'auth -> metadata',
   'auth -> postgres',
   'auth -> redis',
-  'metadata -> auth',
-  'metadata -> indexer',
   'metadata -> postgres',
   'metadata -> redis',
   'metadata -> kafka',
@@ -302,7 +318,8 @@ describe('Helm chart: NetworkPolicies', () => {
     const manifests = rendered(render);
     const edges = reachable(manifests);
     const withoutDns = edges.filter((e) => !e.endsWith('-> dns'));
-    expect(withoutDns).toEqual(DESIGNED_CALLS);
+    // The admin port: only the peers gateway.admin.allowedFrom names (all features: the admin tool).
+    expect(withoutDns).toEqual(render === 'all features' ? [...DESIGNED_CALLS, 'admin-tool -> gateway'].sort() : DESIGNED_CALLS);
     // Every pod resolves names (the trial dependencies are pods too, so their DNS edge shows when external).
     if (render !== 'trial') for (const c of [...SERVICES, 'migrations']) expect(edges).toContain(`${c} -> dns`);
   });
@@ -314,8 +331,19 @@ describe('Helm chart: NetworkPolicies', () => {
     expect(deny.spec.ingress ?? []).toEqual([]);
     expect(deny.spec.egress ?? []).toEqual([]);
     const auth = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/component'] === 'auth')!;
-    const grpcPorts = auth.spec.ingress.filter((r: Obj) => r.from.some((f: Obj) => f.podSelector && !f.namespaceSelector)).flatMap((r: Obj) => r.ports.map((p: Obj) => p.port));
+    const grpcPorts = auth.spec.ingress.filter((r: Obj) => r.from?.some((f: Obj) => f.podSelector && !f.namespaceSelector)).flatMap((r: Obj) => r.ports.map((p: Obj) => p.port));
     expect(new Set(grpcPorts)).toEqual(new Set([50051]));
+  });
+
+  it('let the admin tool reach the gateway only on the admin port, and anyone reach only the health port of a gRPC service', () => {
+    const policies = rendered('all features').filter((m) => m.kind === 'NetworkPolicy');
+    const policyOf = (component: string) => policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/component'] === component)!;
+    const adminRule = policyOf('gateway').spec.ingress.find((r: Obj) => r.from?.some((f: Obj) => f.podSelector?.matchLabels?.app === 'registry-admin'));
+    expect(adminRule.ports).toEqual([{ port: 50050, protocol: 'TCP' }]);
+    for (const service of ['auth', 'metadata', 'blob-upload', 'indexer']) {
+      const open = policyOf(service).spec.ingress.filter((r: Obj) => !r.from);
+      expect(open.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port)), service).toEqual([8086]);
+    }
   });
 
   it('restrict external dependencies to their CIDRs when given', () => {
@@ -348,6 +376,51 @@ describe('Helm chart: optional features', () => {
   });
 });
 
+describe('Helm chart: service identities and the admin port', () => {
+  const certOf = (manifests: Manifest[], service: Service) => {
+    const secret = manifests.find((m) => m.kind === 'Secret' && m.metadata.name === `ocireg-${service}-tls`)!;
+    return { secret, cert: new X509Certificate(Buffer.from(secret.data!['tls.crt']!, 'base64')), ca: new X509Certificate(Buffer.from(secret.data!['ca.crt']!, 'base64')) };
+  };
+
+  it('gives every service a certificate of the release CA naming it, mounted where INTERNAL_TLS_DIR points', () => {
+    const manifests = rendered('default');
+    const caSecret = manifests.find((m) => m.kind === 'Secret' && m.metadata.name === 'ocireg-internal-ca')!;
+    const ca = new X509Certificate(Buffer.from(caSecret.data!['tls.crt']!, 'base64'));
+    for (const service of SERVICES) {
+      const { cert, secret } = certOf(manifests, service);
+      expect(cert.subject).toContain(`CN=${service}`);
+      expect(cert.checkIssued(ca) && cert.verify(ca.publicKey), service).toBe(true);
+      expect(createPrivateKey(Buffer.from(secret.data!['tls.key']!, 'base64')).asymmetricKeyType).toBe('ec');
+      const pod = deploymentOf(manifests, service).spec.template.spec;
+      const env = Object.fromEntries(pod.containers[0].env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
+      const mount = pod.containers[0].volumeMounts.find((m: Obj) => m.mountPath === env.INTERNAL_TLS_DIR);
+      expect(mount?.readOnly, service).toBe(true);
+      expect(pod.volumes.find((v: Obj) => v.name === mount.name).secret.secretName).toBe(`ocireg-${service}-tls`);
+    }
+  });
+
+  it('issues the certificates through cert-manager when asked to, and makes none itself', () => {
+    const manifests = rendered('all features');
+    const certificates = manifests.filter((m) => m.kind === 'Certificate');
+    expect(certificates.map((c) => c.spec.commonName).sort()).toEqual(['auth', 'blob-upload', 'gateway', 'indexer', 'metadata', 'ocireg internal CA'].sort());
+    for (const certificate of certificates.filter((c) => !c.spec.isCA)) expect(certificate.spec.usages).toEqual(expect.arrayContaining(['server auth', 'client auth']));
+    expect(manifests.some((m) => m.kind === 'Secret' && m.metadata.name.endsWith('-tls'))).toBe(false);
+  });
+
+  it('serves the admin API on its own Service and port, with TLS from a Secret when given, and trusts X-Forwarded-For only from the configured proxies', () => {
+    const all = rendered('all features');
+    const admin = all.find((m) => m.kind === 'Service' && m.metadata.name === 'ocireg-admin')!;
+    expect(admin.spec.ports).toEqual([expect.objectContaining({ port: 50050, targetPort: 'admin' })]);
+    const container = deploymentOf(all, 'gateway').spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
+    expect(env).toMatchObject({ ADMIN_GRPC_PORT: '50050', ADMIN_TLS_DIR: '/etc/ocireg/admin-tls', TRUSTED_PROXY_CIDRS: '10.42.0.0/16' });
+    const gatewayEnv = (manifests: Manifest[]) => deploymentOf(manifests, 'gateway').spec.template.spec.containers[0].env.map((e: Obj) => e.name);
+    expect(gatewayEnv(rendered('default'))).not.toContain('TRUSTED_PROXY_CIDRS');
+    const behindIngress = render(['--set', 'gateway.ingress.enabled=true']);
+    expect(deploymentOf(behindIngress, 'gateway').spec.template.spec.containers[0].env.find((e: Obj) => e.name === 'TRUSTED_PROXY_CIDRS').value).toContain('10.0.0.0/8');
+  });
+});
+
 describe('Helm chart: values.schema.json', () => {
   it.each([
     [['--set', 'gateway.replicas=0'], /at '\/gateway\/replicas': minimum: got 0, want 1/],
@@ -357,6 +430,7 @@ describe('Helm chart: values.schema.json', () => {
     [['--set', 'gateway.replica=3'], /at '\/gateway': additional properties 'replica' not allowed/],
     [['--set', 'kafka.brokers=kafka'], /at '\/kafka\/brokers': 'kafka' does not match pattern/],
     [['--set', 's3.endpoint=minio:9000'], /at '\/s3\/endpoint': 'minio:9000' does not match pattern/],
+    [['--set', 'internalTls.mode=none'], /at '\/internalTls\/mode': value must be one of 'helm', 'cert-manager', 'existing'/],
   ])('rejects %j with a message naming the value', (args, message) => {
     const result = template(args as string[]);
     expect(result.status).not.toBe(0);

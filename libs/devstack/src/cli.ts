@@ -29,15 +29,15 @@ async function main(): Promise<void> {
   try {
     // The services' default ports, so registryctl finds the admin API without flags.
     const grpcPorts = { auth: 50051, metadata: 50052, 'blob-upload': 50053, indexer: 50054 };
-    registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port, grpcPorts });
+    registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port, grpcPorts, adminPort: 50050 });
   } catch (err) {
     say(`a service failed to start: ${err instanceof Error ? err.message : String(err)}`);
     await dependencies.stop();
     process.exit(1);
   }
 
-  const demo = await createPushableWorkspace(registry.grpcAddresses.metadata, 'demo', registry.operator.authorization);
-  const demoUser = await createUserWithToken(registry.grpcAddresses, {
+  const demo = await createPushableWorkspace(registry.adminAddress, 'demo', registry.operator.authorization);
+  const demoUser = await createUserWithToken(registry.adminAddress, {
     email: 'demo@example.com',
     scopes: ['read:package', 'write:package', 'admin:package'],
     repositoryId: demo.repositoryId,
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   }, registry.operator.authorization);
   say('');
   say(`registry ready at ${registry.gatewayUrl} (service logs in ${logDir})`);
-  for (const [name, address] of Object.entries(registry.grpcAddresses)) say(`  ${name.padEnd(12)} gRPC ${address}`);
+  say(`  admin API (registryctl) ${registry.adminAddress}`);
+  for (const [name, address] of Object.entries(registry.grpcAddresses)) say(`  ${name.padEnd(12)} internal gRPC ${address} (mutual TLS)`);
   say('');
   say(`workspace "${demo.slug}" is ready and creates packages on first push; user ${demoUser.email} is Admin of its repository.`);
   say('its API token (shown once):');

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ensureServiceTls } from '@ocireg/pki';
 import { checkGrpcHealth } from './health';
 import { freePort } from '@ocireg/testenv';
 
@@ -19,6 +20,10 @@ export interface RegistryOptions {
   gatewayPort?: number;
   /** gRPC ports by service; free ones when omitted. */
   grpcPorts?: Partial<Record<Exclude<ServiceName, 'gateway'>, number>>;
+  /** The gateway's admin port (AdminService, UserService); a free one when omitted. */
+  adminPort?: number;
+  /** Where the internal CA and the services' certificates live (kept and reused); <logDir>/tls when omitted. */
+  tlsDir?: string;
   /** Extra variables for every service (limits, log level, ...). */
   extraEnv?: Record<string, string>;
   /** Secrets to reuse across runs (a persistent data directory); generated for this run when omitted. */
@@ -47,7 +52,14 @@ export interface RunningRegistry {
   gatewayUrl: string;
   /** "host:port" of the registry, as docker wants it. */
   registryHost: string;
+  /** The admin API for users' tools (registryctl): the gateway's admin port. */
+  adminAddress: string;
+  /** Internal ports: they answer only callers with a certificate of the internal CA (see tlsDir). */
   grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  /** Plaintext ports with only grpc.health.v1 and reflection. */
+  healthAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  /** A service's INTERNAL_TLS_DIR (ca.crt, tls.crt, tls.key), e.g. to call an internal port as that service in a test. */
+  tlsDir(service: ServiceName): string;
   logFile(service: ServiceName): string;
   /** The Prometheus endpoint of a running service. */
   metricsUrl(service: ServiceName): string;
@@ -66,12 +78,20 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   mkdirSync(options.logDir, { recursive: true });
   const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
   const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
+  const healthPorts = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
+  const healthAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${healthPorts[name]}`])) as RunningRegistry['healthAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
+  const adminPort = options.adminPort ?? (await freePort());
+  const tlsDirs = await ensureServiceTls(options.tlsDir ?? path.join(options.logDir, 'tls'), ['gateway', ...GRPC_SERVICES]);
 
   const secrets = options.secrets ?? generateRegistrySecrets();
   const operator = secrets.operator;
   const common: Record<string, string> = {
     ...options.dependencyEnv,
+    // A consumer group of its own: registries sharing one Kafka (parallel tests) never stall each
+    // other's rebalances. The indexer joins before the registry counts as ready (see launch), so
+    // starting at the end of the topic loses nothing.
+    KAFKA_GROUP_ID: `ocireg-indexer-${randomBytes(6).toString('hex')}`,
     OPERATOR_EMAILS: operator.email,
     BOOTSTRAP_ADMIN_EMAIL: operator.email,
     BOOTSTRAP_ADMIN_TOKEN: operator.token,
@@ -79,6 +99,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     AUTH_TOKEN_PEPPER: secrets.tokenPepper,
     GRPC_HOST: '127.0.0.1',
     HTTP_HOST: '127.0.0.1',
+    ADMIN_GRPC_HOST: '127.0.0.1',
+    METRICS_HOST: '127.0.0.1',
     AUTH_ADDR: grpcAddresses.auth,
     METADATA_ADDR: grpcAddresses.metadata,
     BLOB_UPLOAD_ADDR: grpcAddresses['blob-upload'],
@@ -88,8 +110,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
     ...common,
     METRICS_PORT: String(await freePort()),
+    INTERNAL_TLS_DIR: tlsDirs[name]!,
     ...(name === 'auth' && secrets.signingKey ? { AUTH_SIGNING_KEY: secrets.signingKey } : {}),
-    ...(name === 'gateway' ? { HTTP_PORT: String(gatewayPort) } : { GRPC_PORT: String(ports[name]) }),
+    ...(name === 'gateway' ? { HTTP_PORT: String(gatewayPort), ADMIN_GRPC_PORT: String(adminPort) } : { GRPC_PORT: String(ports[name]), GRPC_HEALTH_PORT: String(healthPorts[name]) }),
   });
 
   const envs = new Map<ServiceName, Record<string, string>>();
@@ -108,7 +131,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     children.set(name, child);
-    await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${gatewayPort}/v2/`) : checkGrpc(grpcAddresses[name])), logFile(name));
+    const logStart = logSize(logFile(name));
+    await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${gatewayPort}/v2/`) : checkGrpc(healthAddresses[name])), logFile(name));
+    // The indexer serves before it has joined its consumer group; pushes made before that would be missed by a new group.
+    if (name === 'indexer') await waitReady(name, child, async () => logSince(logFile(name), logStart).includes('"msg":"consuming registry events"'), logFile(name));
     options.onReady?.(name, Date.now() - started);
   };
 
@@ -137,7 +163,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   return {
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     registryHost: `127.0.0.1:${gatewayPort}`,
+    adminAddress: `127.0.0.1:${adminPort}`,
     grpcAddresses,
+    healthAddresses,
+    tlsDir: (name) => tlsDirs[name]!,
     operator: { ...operator, authorization: `Bearer ${operator.token}` },
     logFile,
     metricsUrl: (name) => `http://127.0.0.1:${envs.get(name)?.METRICS_PORT ?? ''}/metrics`,
@@ -173,6 +202,22 @@ async function waitReady(name: string, child: ChildProcess, isReady: () => Promi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${name} was not ready within ${timeoutMs / 1000} s; last lines of ${logPath}:\n${tail(logPath)}`);
+}
+
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function logSince(file: string, offset: number): string {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 function tail(file: string, lines = 30): string {

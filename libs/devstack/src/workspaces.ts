@@ -1,5 +1,5 @@
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, auth } from '@ocireg/proto';
+import { admin, users } from '@ocireg/proto';
 
 /**
  * A workspace ready for pushes: an organization, a project `main` with a
@@ -7,7 +7,7 @@ import { admin, auth } from '@ocireg/proto';
  * Idempotent: request ids derive from the slug.
  */
 export async function createPushableWorkspace(adminAddress: string, slug: string, authorization: string): Promise<{ slug: string; repositoryId: string }> {
-  const client = createGrpcClient(admin.AdminServiceClient, adminAddress);
+  const client = createGrpcClient(admin.AdminServiceClient, adminAddress, { kind: 'public' });
   const as = { authorization };
   try {
     await unaryCall(client.createWorkspace.bind(client), { requestId: `bootstrap-ws-${slug}`, slug, name: slug, organization: `${slug}-org` }, as);
@@ -30,13 +30,14 @@ export interface UserToken {
 
 /** A user with an API token and (optionally) a role on a repository, as an operator would set them up. */
 export async function createUserWithToken(
-  addresses: { auth: string; metadata: string },
+  /** The admin port (the gateway's). */
+  adminAddress: string,
   options: { email: string; scopes: string[]; repositoryId?: string; role?: 'read' | 'write' | 'admin'; expiresInSeconds?: number },
-  /** An operator's "Bearer <API token>". */
+  /** An operator's "Bearer <API token>" (with admin:token to create tokens). */
   authorization: string,
 ): Promise<UserToken> {
-  const authClient = createGrpcClient(auth.AuthServiceClient, addresses.auth);
-  const adminClient = createGrpcClient(admin.AdminServiceClient, addresses.metadata);
+  const authClient = createGrpcClient(users.UserServiceClient, adminAddress, { kind: 'public' });
+  const adminClient = createGrpcClient(admin.AdminServiceClient, adminAddress, { kind: 'public' });
   const as = { authorization };
   try {
     const { user } = await unaryCall(authClient.createUser.bind(authClient), { email: options.email, displayName: options.email }, as);

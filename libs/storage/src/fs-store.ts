@@ -16,6 +16,10 @@ import {
   type UploadedPart,
 } from './blob-store';
 
+
+/** Blobs are the service's alone: files 0600 in directories 0700 (the gateway and blob-upload run as one user). */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 /** A key that cannot safely become a path below the store's root. */
 export class InvalidStorageKeyError extends Error {
   constructor(
@@ -70,7 +74,7 @@ export class FsBlobStore implements BlobStore {
     await this.ensureDirs();
     const uploadId = randomUUID();
     const dir = path.join(this.multipartDir, uploadId);
-    await mkdir(dir);
+    await mkdir(dir, { mode: DIR_MODE });
     await this.writeAtomically(path.join(dir, 'key'), Buffer.from(key));
     return uploadId;
   }
@@ -112,7 +116,7 @@ export class FsBlobStore implements BlobStore {
 
     const tmp = this.tmpPath();
     try {
-      await pipeline(concatenate(files), createWriteStream(tmp, { flags: 'wx', flush: true }));
+      await pipeline(concatenate(files), createWriteStream(tmp, { flags: 'wx', flush: true, mode: FILE_MODE }));
       await this.moveIntoPlace(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -194,7 +198,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private ensureDirs(): Promise<void> {
-    this.dirsCreated ??= Promise.all([this.objectsDir, this.multipartDir, this.tmpDir].map((dir) => mkdir(dir, { recursive: true }))).then(() => undefined);
+    this.dirsCreated ??= Promise.all([this.objectsDir, this.multipartDir, this.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: DIR_MODE }))).then(() => undefined);
     return this.dirsCreated;
   }
 
@@ -205,7 +209,7 @@ export class FsBlobStore implements BlobStore {
   private async writeAtomically(target: string, data: Buffer): Promise<void> {
     const tmp = this.tmpPath();
     try {
-      await writeFile(tmp, data, { flag: 'wx', flush: true });
+      await writeFile(tmp, data, { flag: 'wx', flush: true, mode: FILE_MODE });
       await this.moveIntoPlace(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -214,13 +218,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   private async moveIntoPlace(tmp: string, target: string): Promise<void> {
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
     try {
       await rename(tmp, target);
     } catch (err) {
       if (!isMissing(err) || !target.startsWith(this.objectsDir + path.sep)) throw err;
       // A concurrent delete pruned the (then empty) parent between mkdir and rename.
-      await mkdir(path.dirname(target), { recursive: true });
+      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
       await rename(tmp, target);
     }
   }

@@ -17,6 +17,7 @@ processes on 127.0.0.1. Everything lives in one data directory.
 
   --data-dir <dir>        where data, secrets and logs live (default: .ocireg-data in the repository root)
   --port <port>           gateway (registry) port on 127.0.0.1 (default: 5000)
+  --admin-port <port>     admin API port (registryctl) on 127.0.0.1 (default: the registry port + 1)
   --demo                  seed a workspace "demo" and a user with an API token (idempotent)
   --postgres-port <port>  embedded PostgreSQL port (default: a free one)
   --service-env K=V       add a variable to every service, e.g. REDIS_URL=redis://... to use a
@@ -30,6 +31,7 @@ class UsageError extends Error {}
 interface Options {
   dataDir: string;
   port: number;
+  adminPort: number;
   demo: boolean;
   postgresPort?: number;
   serviceEnv: Record<string, string>;
@@ -41,6 +43,7 @@ function parseOptions(argv: string[]): Options | undefined {
     options: {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
+      'admin-port': { type: 'string' },
       demo: { type: 'boolean', default: false },
       'postgres-port': { type: 'string' },
       'service-env': { type: 'string', multiple: true },
@@ -55,9 +58,11 @@ function parseOptions(argv: string[]): Options | undefined {
     if (!match) throw new UsageError(`--service-env expects NAME=value, got "${pair}"`);
     serviceEnv[match[1]!] = match[2]!;
   }
+  const port = portOption('--port', values.port ?? '5000');
   return {
     dataDir: path.resolve(values['data-dir'] ?? path.join(REPO_ROOT, '.ocireg-data')),
-    port: portOption('--port', values.port ?? '5000'),
+    port,
+    adminPort: portOption('--admin-port', values['admin-port'] ?? String(port + 1)),
     demo: values.demo ?? false,
     postgresPort: values['postgres-port'] === undefined ? undefined : portOption('--postgres-port', values['postgres-port']),
     serviceEnv,
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
     fail(`${secretsFile(dataDir)} is missing but ${postgresDir} holds a database: its passwords and token pepper are lost. Restore secrets.json or start with an empty data directory.`);
   }
   await portIsFree(options.port).catch(() => fail(`port ${options.port} on 127.0.0.1 is already in use: stop what listens there or choose another with --port.`));
+  await portIsFree(options.adminPort).catch(() => fail(`port ${options.adminPort} on 127.0.0.1 (the admin API) is already in use: stop what listens there or choose another with --admin-port.`));
   const { secrets } = loadOrCreateSecrets(dataDir);
   say(`ocireg quick start, data in ${dataDir}${firstStart ? ' (new: initialising)' : ' (reusing it)'}`);
 
@@ -135,6 +141,9 @@ async function main(): Promise<void> {
       dependencyEnv: { DATABASE_URL: postgres.url, DATA_DIR: dataDir, ...options.serviceEnv },
       logDir,
       gatewayPort: options.port,
+      adminPort: options.adminPort,
+      // The internal CA and the services' certificates, kept with the data (mode 0600).
+      tlsDir: path.join(dataDir, 'tls'),
       secrets,
       onReady: (service, ms) => say(`  ${service.padEnd(12)} ready in ${(ms / 1000).toFixed(1)} s`),
     });
@@ -164,8 +173,7 @@ async function main(): Promise<void> {
   for (const line of startInstructions({
     gatewayUrl: registry.gatewayUrl,
     registryHost: registry.registryHost,
-    adminAddress: registry.grpcAddresses.metadata,
-    authAddress: registry.grpcAddresses.auth,
+    adminAddress: registry.adminAddress,
     operator: secrets.operator,
     dataDir,
     logDir,

@@ -1,7 +1,7 @@
 import { createPushableWorkspace, createUserWithToken, type RunningRegistry } from '@ocireg/devstack';
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, auth } from '@ocireg/proto';
+import { admin, users } from '@ocireg/proto';
 import type { DemoCredentials } from './secrets';
 
 export const DEMO_WORKSPACE = 'demo';
@@ -19,14 +19,14 @@ const DEMO_TOKEN_SECONDS = 90 * 86_400;
  */
 export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
   const operator = registry.operator.authorization;
-  const workspace = await createPushableWorkspace(registry.grpcAddresses.metadata, DEMO_WORKSPACE, operator);
-  await ensurePackage(registry.grpcAddresses.metadata, workspace.repositoryId, operator);
-  if (saved && (await isActive(registry.grpcAddresses.auth, saved.token, operator))) return { credentials: saved, newToken: false };
+  const workspace = await createPushableWorkspace(registry.adminAddress, DEMO_WORKSPACE, operator);
+  await ensurePackage(registry.adminAddress, workspace.repositoryId, operator);
+  if (saved && (await isActive(registry.adminAddress, saved))) return { credentials: saved, newToken: false };
 
-  const existingUserId = await userIdByEmail(registry.grpcAddresses.auth, DEMO_EMAIL, operator);
+  const existingUserId = await userIdByEmail(registry.adminAddress, DEMO_EMAIL, operator);
   if (!existingUserId) {
     const created = await createUserWithToken(
-      registry.grpcAddresses,
+      registry.adminAddress,
       { email: DEMO_EMAIL, scopes: DEMO_SCOPES, repositoryId: workspace.repositoryId, role: 'admin', expiresInSeconds: DEMO_TOKEN_SECONDS },
       operator,
     );
@@ -34,8 +34,8 @@ export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials
   }
 
   // The user survives from an earlier start, but its saved token is gone or no longer active.
-  const authClient = createGrpcClient(auth.AuthServiceClient, registry.grpcAddresses.auth);
-  const adminClient = createGrpcClient(admin.AdminServiceClient, registry.grpcAddresses.metadata);
+  const authClient = createGrpcClient(users.UserServiceClient, registry.adminAddress, { kind: 'public' });
+  const adminClient = createGrpcClient(admin.AdminServiceClient, registry.adminAddress, { kind: 'public' });
   try {
     const created = await unaryCall(authClient.createToken.bind(authClient), { userId: existingUserId, name: 'quickstart demo', expiresInSeconds: DEMO_TOKEN_SECONDS, scopes: DEMO_SCOPES }, { authorization: operator });
     await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: existingUserId, role: admin.Role.ROLE_ADMIN }, { authorization: operator });
@@ -46,8 +46,8 @@ export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials
   }
 }
 
-async function ensurePackage(metadataAddress: string, repositoryId: string, authorization: string): Promise<void> {
-  const client = createGrpcClient(admin.AdminServiceClient, metadataAddress);
+async function ensurePackage(adminAddress: string, repositoryId: string, authorization: string): Promise<void> {
+  const client = createGrpcClient(admin.AdminServiceClient, adminAddress, { kind: 'public' });
   try {
     await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: DEMO_WORKSPACE, name: DEMO_PACKAGE, repositoryId, actorUserId: '' }, { authorization });
   } catch (err) {
@@ -57,17 +57,22 @@ async function ensurePackage(metadataAddress: string, repositoryId: string, auth
   }
 }
 
-async function isActive(authAddress: string, secret: string, authorization: string): Promise<boolean> {
-  const client = createGrpcClient(auth.AuthServiceClient, authAddress);
+/** Whether the saved token still works: it looks up its own user. */
+async function isActive(adminAddress: string, saved: DemoCredentials): Promise<boolean> {
+  const client = createGrpcClient(users.UserServiceClient, adminAddress, { kind: 'public' });
   try {
-    return (await unaryCall(client.introspectToken.bind(client), { secret }, { authorization })).active;
+    await unaryCall(client.getUser.bind(client), { email: saved.email }, { authorization: `Bearer ${saved.token}` });
+    return true;
+  } catch (err) {
+    if ((err as { grpcStatus?: number }).grpcStatus === status.UNAUTHENTICATED) return false;
+    throw err;
   } finally {
     client.close();
   }
 }
 
-async function userIdByEmail(authAddress: string, email: string, authorization: string): Promise<string | undefined> {
-  const client = createGrpcClient(auth.AuthServiceClient, authAddress);
+async function userIdByEmail(adminAddress: string, email: string, authorization: string): Promise<string | undefined> {
+  const client = createGrpcClient(users.UserServiceClient, adminAddress, { kind: 'public' });
   try {
     return (await unaryCall(client.getUser.bind(client), { email }, { authorization })).user?.id;
   } catch (err) {

@@ -4,8 +4,7 @@ import { startInstructions, type StartedStack } from './instructions';
 const stack: StartedStack = {
   gatewayUrl: 'http://127.0.0.1:5000',
   registryHost: '127.0.0.1:5000',
-  adminAddress: '127.0.0.1:40001',
-  authAddress: '127.0.0.1:40002',
+  adminAddress: '127.0.0.1:5001',
   operator: { email: 'admin@ocireg.local', token: 'ocireg_operator' },
   dataDir: '/data',
   logDir: '/data/logs',
@@ -18,7 +17,7 @@ describe('start instructions', () => {
     const text = startInstructions(stack).join('\n');
     expect(text).toContain('Registry ready at http://127.0.0.1:5000');
     expect(text).toContain('Bootstrap admin: admin@ocireg.local');
-    expect(text).toContain('export REGISTRY_ADMIN_ADDR=127.0.0.1:40001 REGISTRY_AUTH_ADDR=127.0.0.1:40002');
+    expect(text).toContain('export REGISTRY_ADMIN_ADDR=127.0.0.1:5001');
     expect(text).toContain('export REGISTRY_TOKEN=ocireg_operator');
     expect(text).toContain('node tools/registryctl/dist/cli.js token create you@example.com');
     expect(text).toContain('echo "$REGISTRY_TOKEN" | docker login 127.0.0.1:5000 --username admin@ocireg.local --password-stdin');

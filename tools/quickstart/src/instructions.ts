@@ -6,8 +6,8 @@ export interface StartedStack {
   gatewayUrl: string;
   /** host:port as docker wants it. */
   registryHost: string;
+  /** The admin API (the gateway's admin port): the same on every start. */
   adminAddress: string;
-  authAddress: string;
   operator: { email: string; token: string };
   dataDir: string;
   logDir: string;
@@ -29,7 +29,7 @@ export function startInstructions(stack: StartedStack): string[] {
     `  logs:  ${path.join(stack.logDir, '<service>.log')}`,
     '',
     `Bootstrap admin: ${stack.operator.email} (an operator: allowed every admin call). Administer with registryctl from the repository root:`,
-    `  export REGISTRY_ADMIN_ADDR=${stack.adminAddress} REGISTRY_AUTH_ADDR=${stack.authAddress}`,
+    `  export REGISTRY_ADMIN_ADDR=${stack.adminAddress}`,
     `  export REGISTRY_TOKEN=${stack.operator.token}`,
     `  ${ctl} user create you@example.com`,
     `  ${ctl} token create you@example.com --scopes read:package,write:package --expires-in-days 30`,

@@ -1,18 +1,23 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, auth } from '@ocireg/proto';
+import { admin, users } from '@ocireg/proto';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
- * Talks to the metadata service's admin API (REGISTRY_ADMIN_ADDR or --admin).
+ * Talks to the admin API on the gateway's admin port (REGISTRY_ADMIN_ADDR or --admin).
  */
 const program = new Command('registryctl')
   .description('Administer an ocireg registry over its gRPC admin API')
-  .option('--admin <host:port>', 'admin API address (metadata service)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50052')
-  .option('--auth <host:port>', 'auth service address (users and tokens)', process.env.REGISTRY_AUTH_ADDR ?? '127.0.0.1:50051')
-  .option('--token <api-token>', 'your API token (with admin:package for admin calls); default $REGISTRY_TOKEN', process.env.REGISTRY_TOKEN)
+  .option('--admin <host:port>', 'admin API address (the gateway\'s admin port)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50050')
+  .option('--tls', 'use TLS to the admin port (system CAs; see --ca)', process.env.REGISTRY_ADMIN_TLS === 'true')
+  .option('--ca <file>', 'CA certificate (PEM) of the admin port\'s TLS certificate; implies --tls', process.env.REGISTRY_ADMIN_CA)
+  .option('--token <api-token>', 'your API token (read:package for reads, admin:package for changes, admin:token to create tokens); default $REGISTRY_TOKEN', process.env.REGISTRY_TOKEN)
   .showHelpAfterError();
+
+/** The longest lifetime registryctl asks for (the server's own maximum applies too). */
+const MAX_TOKEN_DAYS = 36_500;
 
 /** Every call carries the caller's API token. */
 function as(): { authorization: string } {
@@ -21,15 +26,20 @@ function as(): { authorization: string } {
   return { authorization: `Bearer ${token}` };
 }
 
+function security(): { kind: 'public'; tls: boolean; ca?: Buffer } {
+  const o = program.opts<{ tls?: boolean; ca?: string }>();
+  return { kind: 'public', tls: Boolean(o.tls || o.ca), ...(o.ca ? { ca: readFileSync(o.ca) } : {}) };
+}
+
 let client: admin.AdminServiceClient | undefined;
 function api(): admin.AdminServiceClient {
-  client ??= createGrpcClient(admin.AdminServiceClient, program.opts<{ admin: string }>().admin);
+  client ??= createGrpcClient(admin.AdminServiceClient, program.opts<{ admin: string }>().admin, security());
   return client;
 }
 
-let authClient: auth.AuthServiceClient | undefined;
-function authApi(): auth.AuthServiceClient {
-  authClient ??= createGrpcClient(auth.AuthServiceClient, program.opts<{ auth: string }>().auth);
+let authClient: users.UserServiceClient | undefined;
+function authApi(): users.UserServiceClient {
+  authClient ??= createGrpcClient(users.UserServiceClient, program.opts<{ admin: string }>().admin, security());
   return authClient;
 }
 
@@ -148,7 +158,7 @@ repository.command('list <workspace>').action(async (ws: string) => {
   print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
 });
 
-const member = program.command('member').description('roles of users on repositories');
+const member = program.command('member').description('roles of users on repositories (<user> is an email or a user id)');
 member.command('set <repository-id> <user> <role>').action(async (repositoryId: string, user: string, r: string) => {
   const c = api();
   print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) }, as())));
@@ -226,21 +236,19 @@ const token = program.command('token').description('API tokens: the password of 
 token
   .command('create <email>')
   .option('--name <name>', 'what the token is for', 'cli')
-  .option('--scopes <list>', 'comma-separated: read:package, write:package, admin:package', 'read:package,write:package')
-  .option('--expires-in-days <days>', 'lifetime (required by policy, capped by the server)', '30')
+  .option('--scopes <list>', 'comma-separated: read:package, write:package, admin:package, admin:token (never more than your own token has)', 'read:package,write:package')
+  .option('--expires-in-days <days>', 'lifetime (required; never beyond your own token\'s, capped by the server)', '30')
   .action(async (email: string, o: { name: string; scopes: string; expiresInDays: string }) => {
-    const c = authApi();
-    const { user: found } = await unaryCall(c.getUser.bind(c), { email }, as());
     const days = Number(o.expiresInDays);
-    if (!Number.isFinite(days) || days <= 0) throw new InvalidArgumentError('--expires-in-days must be a positive number');
-    print(await unaryCall(c.createToken.bind(c), { userId: found!.id, name: o.name, expiresInSeconds: Math.round(days * 86_400), scopes: o.scopes.split(',').map((s) => s.trim()) }, as()));
+    if (!Number.isFinite(days) || days <= 0 || days > MAX_TOKEN_DAYS) throw new InvalidArgumentError(`--expires-in-days must be a number of days from 1 to ${MAX_TOKEN_DAYS}`);
+    const c = authApi();
+    print(await unaryCall(c.createToken.bind(c), { userId: email, name: o.name, expiresInSeconds: Math.round(days * 86_400), scopes: o.scopes.split(',').map((s) => s.trim()) }, as()));
   });
 token.command('list <email>').action(async (email: string) => {
   const c = authApi();
-  const { user: found } = await unaryCall(c.getUser.bind(c), { email }, as());
-  print(await unaryCall(c.listTokens.bind(c), { userId: found!.id }, as()));
+  print(await unaryCall(c.listTokens.bind(c), { userId: email }, as()));
 });
-token.command('revoke <token-id>').action(async (tokenId: string) => {
+token.command('revoke <token-id>').description('revokes the token and every token created with it').action(async (tokenId: string) => {
   const c = authApi();
   print(await unaryCall(c.revokeToken.bind(c), { tokenId }, as()));
 });
@@ -254,7 +262,8 @@ program
   .parseAsync()
   .catch((err: unknown) => {
     const error = err as { code?: string; message?: string; detail?: unknown };
-    process.stderr.write(`registryctl: ${error.code ? `${error.code}: ` : ''}${error.message ?? String(err)}\n`);
+    const where = error.code === 'UNAVAILABLE' ? ` (admin API at ${program.opts<{ admin: string }>().admin}; set --admin or REGISTRY_ADMIN_ADDR)` : '';
+    process.stderr.write(`registryctl: ${error.code ? `${error.code}: ` : ''}${error.message ?? String(err)}${where}\n`);
     process.exitCode = 1;
   })
   .finally(() => {

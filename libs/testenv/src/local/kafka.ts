@@ -63,7 +63,14 @@ async function listTopics(brokers: string): Promise<boolean> {
   }
 }
 
-/** KRaft wants a base64url-encoded UUID as the cluster id. */
-function clusterId(): string {
-  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+/**
+ * KRaft wants a base64url-encoded UUID as the cluster id. One in 32 of those
+ * begins with "-" or "_", and `kafka-storage format -t -zCX...` reads a
+ * leading "-" as an option: draw again until it begins with a letter or digit.
+ */
+export function clusterId(draw: () => string = randomUUID): string {
+  for (;;) {
+    const id = Buffer.from(draw().replace(/-/g, ''), 'hex').toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
