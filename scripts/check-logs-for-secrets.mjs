@@ -14,13 +14,16 @@ let files = 0;
 let leaks = 0;
 for (const dir of logDirs) {
   if (!existsSync(dir)) continue;
-  for (const name of readdirSync(dir)) {
-    const text = readFileSync(path.join(dir, name), 'utf8');
+  // Every file below the directory: service logs, and whatever else a run keeps there (its certificates).
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const text = readFileSync(file, 'utf8');
     files += 1;
     for (const secret of secrets) {
       if (text.includes(secret)) {
         leaks += 1;
-        console.log(`secret audit: a token (${secret.slice(0, 24)}...) appears in ${path.join(dir, name)}`);
+        console.log(`secret audit: a token (${secret.slice(0, 24)}...) appears in ${file}`);
       }
     }
   }

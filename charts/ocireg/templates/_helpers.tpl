@@ -198,7 +198,10 @@ affinity: {{- toYaml . | nindent 2 }}
 {{- with include "ocireg.trustedProxies" . }}
 - { name: TRUSTED_PROXY_CIDRS, value: {{ . | quote }} }
 {{- end }}
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "METADATA_ADDR" "BLOB_UPLOAD_ADDR" "INDEXER_ADDR" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_MANIFEST_SIZE")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "METADATA_ADDR" "BLOB_UPLOAD_ADDR" "INDEXER_ADDR" "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_PART_SIZE" "MAX_MANIFEST_SIZE")) }}
+{{- if .Values.gateway.blobRedirectSeconds }}
+- { name: BLOB_REDIRECT_SECONDS, value: {{ .Values.gateway.blobRedirectSeconds | int64 | quote }} }
+{{- end }}
 {{ include "ocireg.s3Env" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- $publicUrl := .Values.gateway.publicUrl }}

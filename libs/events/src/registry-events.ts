@@ -1,4 +1,4 @@
-import type { ManifestFacts } from '@ocireg/oci';
+import type { ManifestFacts, Platform } from '@ocireg/oci';
 
 /** Where metadata publishes registry events, keyed by repository (docs/events.md). */
 export const REGISTRY_EVENTS_TOPIC = 'registry.events';
@@ -6,7 +6,7 @@ export const REGISTRY_EVENTS_TOPIC = 'registry.events';
 export const REGISTRY_EVENTS_DEAD_LETTER_TOPIC = 'registry.events.dlq';
 
 /** What happened; consumers must ignore actions they do not know. */
-export type RegistryEventAction = 'manifest.pushed' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
+export type RegistryEventAction = 'manifest.pushed' | 'manifest.described' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
 
 export interface RegistryEventTarget {
   workspace: string;
@@ -22,6 +22,10 @@ export interface RegistryEventTarget {
   project?: string;
   /** For manifest.pushed: what listings show of the manifest. */
   manifest?: ManifestFacts;
+  /** For manifest.described: the platform an image's config names, read after the push. */
+  platform?: Platform;
+  /** For manifest.described: the created time an image's config names (RFC 3339). */
+  created?: string;
 }
 
 /** The versioned event envelope, version 1 (docs/events.md). */

@@ -26,8 +26,11 @@ export interface ClientCallOptions {
 const DEFAULT_DEADLINE_MS = 10_000;
 
 /**
- * Channel options for every internal client: transparent retries of calls
- * that never reached the server (UNAVAILABLE) with backoff, and keepalive.
+ * Channel options for every client: calls that never reached the server
+ * (UNAVAILABLE) are retried for about 1.5 s, and a channel whose server went
+ * away tries to reconnect at least once a second, so a restarted service is
+ * found again within the retries (grpc-js backs off up to 2 minutes by
+ * default, failing calls meanwhile); keepalive.
  */
 export function clientChannelOptions(): ChannelOptions {
   return {
@@ -36,10 +39,12 @@ export function clientChannelOptions(): ChannelOptions {
       methodConfig: [
         {
           name: [{}],
-          retryPolicy: { maxAttempts: 4, initialBackoff: '0.1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+          retryPolicy: { maxAttempts: 5, initialBackoff: '0.1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
         },
       ],
     }),
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1_000,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

@@ -11,16 +11,71 @@ export interface ObjectStat {
 }
 
 /**
- * Object storage as the registry needs it. Every backend passes the same
- * contract suite (see contract.ts).
+ * Where an upload's bytes are so far: JSON, kept in the upload session
+ * between requests (it is the backend's own business what is in it).
+ */
+export type UploadState = FsUploadState | S3UploadState;
+
+/** One file written sequentially (embedded mode). */
+export interface FsUploadState {
+  backend: 'fs';
+  /** The upload file's key. */
+  key: string;
+  /** Bytes committed: anything after them in the file is a failed append's and is cut off. */
+  size: number;
+}
+
+/** A multipart upload, plus a tail smaller than S3's minimum part waiting for more bytes. */
+export interface S3UploadState {
+  backend: 's3';
+  /** The key the multipart upload completes into. */
+  key: string;
+  multipartId: string;
+  parts: UploadedPart[];
+  tail: { key: string; size: number } | null;
+  size: number;
+}
+
+export interface AppendOptions {
+  /** Refuse (SIZE_INVALID / 413) once the upload would grow past this many bytes. */
+  maxSize: number;
+  /** Sees every chunk in order as it is written (the caller hashes). */
+  onChunk?: (chunk: Buffer) => void;
+}
+
+export interface AppendResult {
+  state: UploadState;
+  /** Objects the new state no longer needs; delete them once the state is committed. */
+  obsolete: string[];
+}
+
+/**
+ * Object storage as the registry needs it: objects (put, read, stat, delete)
+ * and uploads, whose bytes stream in once (appendUpload, from the gateway,
+ * straight from the client's request) and become a blob (seal, then place).
+ * Every backend passes the same contract suite (see contract.ts).
  */
 export interface BlobStore {
-  /** Starts a multipart upload at `key`; returns the backend's upload id. */
-  startMultipart(key: string): Promise<string>;
-  /** Stores one part; every part but the last must be at least MIN_PART_SIZE. */
-  putPart(key: string, uploadId: string, partNumber: number, data: Buffer): Promise<UploadedPart>;
-  completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
-  abortMultipart(key: string, uploadId: string): Promise<void>;
+  /** Blobs are kept one per digest, so a blob's key may be shared by uploads of the same bytes. */
+  readonly contentAddressed: boolean;
+  /** Starts an upload's storage. */
+  createUpload(uploadId: string): Promise<UploadState>;
+  /**
+   * Streams `chunks` after the committed bytes of `state`, with backpressure
+   * and bounded memory. The result is not committed: a failed or abandoned
+   * append leaves `state` usable as it was.
+   */
+  appendUpload(state: UploadState, chunks: AsyncIterable<Buffer>, options: AppendOptions): Promise<AppendResult>;
+  /** Makes the committed bytes durable and readable as one object; returns its key. */
+  sealUpload(state: UploadState): Promise<string>;
+  /**
+   * Gives verified sealed bytes their place as the blob of `digest`; returns
+   * the blob's key. Content-addressed stores keep one copy per digest (a
+   * duplicate costs nothing); the others keep the sealed key.
+   */
+  placeBlob(sealedKey: string, digest: string): Promise<string>;
+  /** Frees everything an upload holds (sealed bytes too). */
+  abortUpload(state: UploadState): Promise<void>;
   /** Writes a small object whole. */
   put(key: string, data: Buffer): Promise<void>;
   /**
@@ -33,12 +88,18 @@ export interface BlobStore {
   stat(key: string): Promise<ObjectStat | undefined>;
   /** Deletes an object; deleting a missing one is not an error. */
   delete(key: string): Promise<void>;
+  /** A URL that reads the object for `seconds` without credentials (stores clients can reach: S3); undefined when the store has none. */
+  presignedReadUrl?(key: string, seconds: number): Promise<string>;
 }
 
 /** S3's lower bound for every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** S3's upper bound on the number of parts in one upload. */
 export const MAX_PARTS = 10_000;
+
+/** The parts an upload appends at once to S3 by default: memory is at most (in flight + 1) x part size. */
+export const DEFAULT_PARTS_IN_FLIGHT = 3;
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 export interface ByteRange {
   offset: number;
@@ -51,6 +112,11 @@ export class ObjectNotFoundError extends RegistryError {
     super('BLOB_UNKNOWN');
     this.name = 'ObjectNotFoundError';
   }
+}
+
+/** The upload grew past its size limit. */
+export function tooLarge(maxSize: number): RegistryError {
+  return new RegistryError('SIZE_INVALID', `blob exceeds the size limit of ${maxSize} bytes`, { limit: maxSize }, 413);
 }
 
 export function rangeNotSatisfiable(): RegistryError {

@@ -1,9 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { MIN_PART_SIZE, ObjectNotFoundError, type BlobStore } from './blob-store';
+import { MIN_PART_SIZE, ObjectNotFoundError, type BlobStore, type UploadState } from './blob-store';
 
 const sha256 = (...chunks: Buffer[]) => chunks.reduce((hash, chunk) => hash.update(chunk), createHash('sha256')).digest('hex');
+const MiB = 1024 * 1024;
+const NO_LIMIT = { maxSize: Number.MAX_SAFE_INTEGER };
+
+/** A buffer as a stream of chunks of `size`, like a request body. */
+async function* chunks(data: Buffer, size = 256 * 1024): AsyncIterable<Buffer> {
+  for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
+}
+
+/** The first `bytes` of `data`, then a failure, like a client that goes away mid-request. */
+async function* brokenAfter(data: Buffer, bytes: number): AsyncIterable<Buffer> {
+  yield* chunks(data.subarray(0, bytes));
+  throw new Error('client went away');
+}
 
 /** The contract every BlobStore backend passes; each backend's test calls this. */
 export function blobStoreContract(name: string, makeStore: () => BlobStore): void {
@@ -21,30 +34,6 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       await store.delete(k);
       expect(await store.stat(k)).toBeUndefined();
       await store.delete(k); // idempotent
-    });
-
-    it('assembles a multipart upload in part order', async () => {
-      const store = makeStore();
-      const k = key('multi');
-      const first = randomBytes(MIN_PART_SIZE);
-      const last = randomBytes(1234);
-      const uploadId = await store.startMultipart(k);
-      const parts = [await store.putPart(k, uploadId, 1, first), await store.putPart(k, uploadId, 2, last)];
-      await store.completeMultipart(k, uploadId, parts);
-      const stored = await buffer(await store.read(k));
-      expect(stored.length).toBe(MIN_PART_SIZE + 1234);
-      expect(sha256(stored)).toBe(sha256(first, last));
-      await store.delete(k);
-    });
-
-    it('aborts a multipart upload without leaving an object', async () => {
-      const store = makeStore();
-      const k = key('aborted');
-      const uploadId = await store.startMultipart(k);
-      await store.putPart(k, uploadId, 1, randomBytes(100));
-      await store.abortMultipart(k, uploadId);
-      expect(await store.stat(k)).toBeUndefined();
-      await expect(store.putPart(k, uploadId, 2, randomBytes(100))).rejects.toMatchObject({ code: 'NoSuchUpload' });
     });
 
     it('rejects reading a missing object with ObjectNotFoundError (BLOB_UNKNOWN), ranged or not', async () => {
@@ -88,49 +77,126 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       await store.delete(k);
     });
 
-    it('keeps concurrent multipart uploads to different keys apart', async () => {
+    it('appends an upload in several appends (a first one larger than a part, small ones), seals it, and places it as the blob of its digest', async () => {
       const store = makeStore();
-      const keys = [key('concurrent-a'), key('concurrent-b')];
-      const contents = keys.map(() => [randomBytes(MIN_PART_SIZE), randomBytes(777)] as const);
-      const uploadIds = await Promise.all(keys.map((k) => store.startMultipart(k)));
-      expect(uploadIds[0]).not.toBe(uploadIds[1]);
-      const parts = await Promise.all(
-        keys.map((k, i) => Promise.all(contents[i]!.map((data, p) => store.putPart(k, uploadIds[i]!, p + 1, data)))),
-      );
-      await Promise.all(keys.map((k, i) => store.completeMultipart(k, uploadIds[i]!, parts[i]!)));
-      for (const [i, k] of keys.entries()) {
-        expect(sha256(await buffer(await store.read(k)))).toBe(sha256(...contents[i]!));
-        await store.delete(k);
+      const pieces = [randomBytes(9 * MiB + 17), randomBytes(1000), randomBytes(6 * MiB), randomBytes(3)];
+      let state: UploadState = await store.createUpload(randomUUID());
+      const seen = createHash('sha256');
+      for (const piece of pieces) {
+        const appended = await store.appendUpload(state, chunks(piece), { ...NO_LIMIT, onChunk: (chunk) => seen.update(chunk) });
+        for (const key of appended.obsolete) await store.delete(key);
+        state = appended.state;
+      }
+      expect(state.size).toBe(pieces.reduce((total, piece) => total + piece.length, 0));
+      expect(seen.digest('hex')).toBe(sha256(...pieces));
+      const sealed = await store.sealUpload(state);
+      expect(sha256(await buffer(await store.read(sealed)))).toBe(sha256(...pieces));
+      const key = await store.placeBlob(sealed, `sha256:${sha256(...pieces)}`);
+      expect(await store.stat(key)).toEqual({ size: state.size });
+      expect(sha256(await buffer(await store.read(key, { offset: 9 * MiB, length: 1000 })))).toBe(sha256(Buffer.concat(pieces).subarray(9 * MiB, 9 * MiB + 1000)));
+      await store.delete(key);
+    });
+
+    it('keeps the committed bytes when an append fails half way, and continues from them', async () => {
+      const store = makeStore();
+      const first = randomBytes(2 * MiB);
+      const created = await store.createUpload(randomUUID());
+      const { state } = await store.appendUpload(created, chunks(first), NO_LIMIT);
+      await expect(store.appendUpload(state, brokenAfter(randomBytes(7 * MiB), 6 * MiB), NO_LIMIT)).rejects.toThrow('client went away');
+      const second = randomBytes(5 * MiB + 5);
+      const { state: after } = await store.appendUpload(state, chunks(second), NO_LIMIT);
+      const sealed = await store.sealUpload(after);
+      expect(sha256(await buffer(await store.read(sealed)))).toBe(sha256(first, second));
+      await store.abortUpload(after);
+    });
+
+    it('refuses to grow an upload past its size limit with SIZE_INVALID / 413', async () => {
+      const store = makeStore();
+      const created = await store.createUpload(randomUUID());
+      const { state } = await store.appendUpload(created, chunks(randomBytes(1000)), { maxSize: 1500 });
+      await expect(store.appendUpload(state, chunks(randomBytes(501)), { maxSize: 1500 })).rejects.toMatchObject({ code: 'SIZE_INVALID', httpStatus: 413 });
+      expect((await store.appendUpload(state, chunks(randomBytes(500)), { maxSize: 1500 })).state.size).toBe(1500);
+      await store.abortUpload(state);
+    });
+
+    it('keeps one blob per digest: placing the same bytes again leaves a readable blob', async () => {
+      const store = makeStore();
+      const data = randomBytes(3000);
+      const digest = `sha256:${sha256(data)}`;
+      const place = async () => {
+        const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
+        return store.placeBlob(await store.sealUpload(state), digest);
+      };
+      const [first, second] = [await place(), await place()];
+      expect(sha256(await buffer(await store.read(first)))).toBe(sha256(data));
+      expect(sha256(await buffer(await store.read(second)))).toBe(sha256(data));
+      await store.delete(first);
+      await store.delete(second);
+    });
+
+    it('seals again what it sealed before (a retry after a failure past the seal), with or without a tail', async () => {
+      const store = makeStore();
+      for (const size of [6 * MiB + 3, 4 * MiB]) {
+        const data = randomBytes(size);
+        const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
+        const sealed = await store.sealUpload(state);
+        expect(await store.sealUpload(state)).toBe(sealed);
+        expect(sha256(await buffer(await store.read(sealed)))).toBe(sha256(data));
+        await store.abortUpload(state);
       }
     });
 
-    it('refuses parts listed out of order, leaving no object and the upload still completable', async () => {
+    it('seals an empty upload into an empty object', async () => {
       const store = makeStore();
-      const k = key('order');
-      const first = randomBytes(MIN_PART_SIZE);
-      const last = randomBytes(10);
-      const uploadId = await store.startMultipart(k);
-      const [part1, part2] = [await store.putPart(k, uploadId, 1, first), await store.putPart(k, uploadId, 2, last)];
-      await expect(store.completeMultipart(k, uploadId, [part2!, part1!])).rejects.toMatchObject({ code: 'InvalidPartOrder' });
-      expect(await store.stat(k)).toBeUndefined();
-      await store.completeMultipart(k, uploadId, [part1!, part2!]);
-      expect(sha256(await buffer(await store.read(k)))).toBe(sha256(first, last));
-      await expect(store.putPart(k, uploadId, 3, last)).rejects.toMatchObject({ code: 'NoSuchUpload' });
-      await store.delete(k);
+      const sealed = await store.sealUpload(await store.createUpload(randomUUID()));
+      expect(await store.stat(sealed)).toEqual({ size: 0 });
+      await store.delete(sealed);
     });
 
-    it('refuses an unknown ETag, a small part before the last, an empty part list and an unknown upload', async () => {
+    it('aborts an upload without leaving anything, sealed or not', async () => {
       const store = makeStore();
-      const k = key('refusals');
-      const uploadId = await store.startMultipart(k);
-      const small = await store.putPart(k, uploadId, 1, randomBytes(1000));
-      const last = await store.putPart(k, uploadId, 2, randomBytes(10));
-      await expect(store.completeMultipart(k, uploadId, [{ ...small, etag: 'f'.repeat(32) }])).rejects.toMatchObject({ code: 'InvalidPart' });
-      await expect(store.completeMultipart(k, uploadId, [small, last])).rejects.toMatchObject({ code: 'EntityTooSmall' });
-      await expect(store.completeMultipart(k, uploadId, [])).rejects.toThrow();
-      expect(await store.stat(k)).toBeUndefined();
-      await expect(store.putPart(key('other'), uploadId, 1, randomBytes(10))).rejects.toMatchObject({ code: 'NoSuchUpload' });
-      await store.abortMultipart(k, uploadId);
+      const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(randomBytes(MIN_PART_SIZE + 10)), NO_LIMIT);
+      await store.abortUpload(state);
+      const sealedKey = await store.sealUpload(state).catch(() => undefined);
+      if (sealedKey) expect(await store.stat(sealedKey)).toBeUndefined();
+      if (state.backend === 's3' && state.tail) expect(await store.stat(state.tail.key)).toBeUndefined();
+      const other = await store.appendUpload(await store.createUpload(randomUUID()), chunks(randomBytes(10)), NO_LIMIT);
+      const sealed = await store.sealUpload(other.state);
+      await store.abortUpload(other.state);
+      expect(await store.stat(sealed)).toBeUndefined();
+    });
+
+    it('leaves nothing of an append that never committed (a crash before the commit), once the upload is sealed or aborted', async () => {
+      const store = makeStore();
+      for (const finish of ['seal', 'abort'] as const) {
+        const first = randomBytes(1000);
+        const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(first), NO_LIMIT);
+        const lost = await store.appendUpload(state, chunks(randomBytes(2000)), NO_LIMIT); // never committed
+        if (finish === 'seal') {
+          const sealed = await store.sealUpload(state);
+          expect(sha256(await buffer(await store.read(sealed)))).toBe(sha256(first));
+          await store.delete(sealed);
+        } else {
+          await store.abortUpload(state);
+        }
+        if (lost.state.backend === 's3' && lost.state.tail) expect(await store.stat(lost.state.tail.key)).toBeUndefined();
+        if (state.backend === 's3' && state.tail) expect(await store.stat(state.tail.key)).toBeUndefined();
+      }
+    });
+
+    it('keeps concurrent uploads apart', async () => {
+      const store = makeStore();
+      const contents = [randomBytes(6 * MiB), randomBytes(777)];
+      const keys = await Promise.all(
+        contents.map(async (data) => {
+          const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
+          return store.sealUpload(state);
+        }),
+      );
+      for (const [i, key] of keys.entries()) {
+        expect(sha256(await buffer(await store.read(key)))).toBe(sha256(contents[i]!));
+        await store.delete(key);
+      }
     });
 
     it('refuses a key with a ".." segment', async () => {

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIN_PART_SIZE } from './blob-store';
 import { blobStoreContract } from './contract';
 import { FsBlobStore, InvalidStorageKeyError } from './fs-store';
 
@@ -36,39 +36,43 @@ describe('FsBlobStore', () => {
       await expect(store.put(key, Buffer.from('x'))).rejects.toThrow(problem);
       await expect(store.read(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
       await expect(store.stat(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
-      await expect(store.startMultipart(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
     }
   });
 
-  it('refuses an upload id that is not one it issued', async () => {
+  it('refuses an upload id that could leave the uploads directory', async () => {
     const store = new FsBlobStore(root);
-    for (const uploadId of ['../objects', '', 'not-a-uuid', '00000000-0000-4000-8000-000000000000']) {
-      await expect(store.putPart('k', uploadId, 1, Buffer.from('x'))).rejects.toMatchObject({ code: 'NoSuchUpload' });
-    }
+    for (const uploadId of ['../objects', '', 'a/b', '..']) await expect(store.createUpload(uploadId)).rejects.toBeInstanceOf(InvalidStorageKeyError);
   });
 
   it('refuses a relative root', () => {
     expect(() => new FsBlobStore('data/blobs')).toThrow(/absolute/);
   });
 
-  it('leaves no staging, temporary or emptied directories behind', async () => {
+  it('writes an upload as one file, places it by digest (a duplicate costs nothing), and leaves no file behind', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'ocireg-fs-tidy-'));
     try {
       const store = new FsBlobStore(dir);
-      const completed = await store.startMultipart('blobs/done');
-      const parts = [await store.putPart('blobs/done', completed, 1, Buffer.alloc(MIN_PART_SIZE)), await store.putPart('blobs/done', completed, 2, Buffer.from('end'))];
-      await store.completeMultipart('blobs/done', completed, parts);
-      const aborted = await store.startMultipart('blobs/gone');
-      await store.putPart('blobs/gone', aborted, 1, Buffer.from('x'));
-      await store.abortMultipart('blobs/gone', aborted);
-      await store.abortMultipart('blobs/gone', aborted); // idempotent
+      const data = randomBytes(3 * 1024 * 1024);
+      const hex = createHash('sha256').update(data).digest('hex');
+      const upload = async () => {
+        const created = await store.createUpload(randomUUID());
+        const { state } = await store.appendUpload(created, (async function* () { yield data.subarray(0, 1000); yield data.subarray(1000); })(), { maxSize: data.length });
+        // One file, written where the upload's key says, nothing else.
+        expect((await readdir(path.join(dir, 'objects', 'uploads'))).length).toBe(1);
+        return store.placeBlob(await store.sealUpload(state), `sha256:${hex}`);
+      };
+      const key = await upload();
+      expect(key).toBe(`blobs/sha256/${hex.slice(0, 2)}/${hex}`);
+      expect(await upload()).toBe(key);
+      expect(await readdir(path.join(dir, 'objects', 'uploads'))).toEqual([]);
+      expect((await stat(path.join(dir, 'objects', key))).mode & 0o777).toBe(0o600);
+      const aborted = await store.createUpload(randomUUID());
+      await store.abortUpload(aborted);
+      await store.abortUpload(aborted); // idempotent
       await store.put('uploads/u1/tail-3', Buffer.from('abc'));
       await store.delete('uploads/u1/tail-3');
-
-      expect(await readdir(path.join(dir, 'multipart'))).toEqual([]);
       expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
       expect(await readdir(path.join(dir, 'objects'))).toEqual(['blobs']);
-      expect(await readdir(path.join(dir, 'objects', 'blobs'))).toEqual(['done']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -81,19 +85,5 @@ describe('FsBlobStore', () => {
     await expect(store.read('prefix')).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
     await store.delete('prefix');
     expect(await text(await store.read('prefix/inner'))).toBe('x');
-  });
-
-  it('keeps the previous object when a completion fails halfway', async () => {
-    const store = new FsBlobStore(root);
-    await store.put('blobs/kept', Buffer.from('previous'));
-    const uploadId = await store.startMultipart('blobs/kept');
-    const part = await store.putPart('blobs/kept', uploadId, 1, Buffer.from('new'));
-    // A directory in place of the part passes the checks, then fails the copy (EISDIR).
-    const partFile = path.join(root, 'multipart', uploadId, `1.${part.etag}`);
-    await rm(partFile);
-    await mkdir(partFile);
-    await expect(store.completeMultipart('blobs/kept', uploadId, [part])).rejects.toMatchObject({ code: 'EISDIR' });
-    expect(await text(await store.read('blobs/kept'))).toBe('previous');
-    expect(await readdir(path.join(root, 'tmp'))).toEqual([]);
   });
 });

@@ -1,25 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, rmdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import {
-  assertValidRange,
-  MAX_PARTS,
-  MIN_PART_SIZE,
-  ObjectNotFoundError,
-  rangeNotSatisfiable,
-  type BlobStore,
-  type ByteRange,
-  type ObjectStat,
-  type UploadedPart,
-} from './blob-store';
-
+import { once } from 'node:events';
+import { parseDigest } from '@ocireg/oci';
+import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type FsUploadState, type ObjectStat, type UploadState } from './blob-store';
 
 /** Blobs are the service's alone: files 0600 in directories 0700 (the gateway and blob-upload run as one user). */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
+/** Large writes and reads: few system calls per GiB. */
+const IO_CHUNK = 1024 * 1024;
+
 /** A key that cannot safely become a path below the store's root. */
 export class InvalidStorageKeyError extends Error {
   constructor(
@@ -31,112 +24,111 @@ export class InvalidStorageKeyError extends Error {
   }
 }
 
-/** The S3 error codes, so callers can treat a failed multipart step alike on both backends. */
-export type MultipartErrorCode = 'NoSuchUpload' | 'InvalidPart' | 'InvalidPartOrder' | 'EntityTooSmall' | 'InvalidRequest' | 'InvalidArgument';
-
-export class MultipartUploadError extends Error {
-  constructor(
-    readonly code: MultipartErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MultipartUploadError';
-  }
-}
-
-const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ETAG = /^[0-9a-f]{32}$/;
+const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /**
  * BlobStore on a local directory (embedded mode). Layout under the root:
- *   objects/<key>                       the objects
- *   multipart/<uploadId>/key            the key an upload assembles into
- *   multipart/<uploadId>/<n>.<etag>     its parts
- *   tmp/                                files being written
- * Every file is written in tmp/ and renamed into place; all of it is one
- * filesystem, so a reader or a crash sees the old file or the new one, never half.
+ *   objects/uploads/<uploadId>            an upload: one file, written sequentially
+ *   objects/blobs/<alg>/<ab>/<hex>        blobs, content-addressed: one file per digest
+ *   objects/<other keys>                  small objects (put)
+ *   tmp/                                  files being written whole
+ * An upload is fsynced once when sealed and renamed into its digest's place,
+ * all on one filesystem, so a reader or a crash sees no file or the whole one.
  */
 export class FsBlobStore implements BlobStore {
+  readonly contentAddressed = true;
   private readonly objectsDir: string;
-  private readonly multipartDir: string;
   private readonly tmpDir: string;
   private dirsCreated?: Promise<void>;
 
   constructor(readonly root: string) {
     if (!path.isAbsolute(root)) throw new Error(`blob store root must be an absolute path, not ${JSON.stringify(root)}`);
     this.objectsDir = path.join(root, 'objects');
-    this.multipartDir = path.join(root, 'multipart');
     this.tmpDir = path.join(root, 'tmp');
   }
 
-  async startMultipart(key: string): Promise<string> {
-    this.objectPath(key);
-    await this.ensureDirs();
-    const uploadId = randomUUID();
-    const dir = path.join(this.multipartDir, uploadId);
-    await mkdir(dir, { mode: DIR_MODE });
-    await this.writeAtomically(path.join(dir, 'key'), Buffer.from(key));
-    return uploadId;
+  async createUpload(uploadId: string): Promise<UploadState> {
+    if (!UPLOAD_ID.test(uploadId)) throw new InvalidStorageKeyError(uploadId, 'not an upload id');
+    const key = `uploads/${uploadId}`;
+    const file = this.objectPath(key);
+    await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    await writeFile(file, Buffer.alloc(0), { flag: 'wx', mode: FILE_MODE });
+    return { backend: 'fs', key, size: 0 };
   }
 
-  async putPart(key: string, uploadId: string, partNumber: number, data: Buffer): Promise<UploadedPart> {
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-      throw new MultipartUploadError('InvalidArgument', `part number must be an integer from 1 to ${MAX_PARTS}, not ${partNumber}`);
-    }
-    const dir = await this.uploadDir(key, uploadId);
-    // MD5 like S3's ETag; it names the file, so completing with a stale ETag finds no part.
-    const etag = createHash('md5').update(data).digest('hex');
-    await this.writeAtomically(path.join(dir, `${partNumber}.${etag}`), data);
-    return { partNumber, etag };
-  }
-
-  async completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
-    const target = this.objectPath(key);
-    const dir = await this.uploadDir(key, uploadId);
-    if (parts.length === 0) throw new MultipartUploadError('InvalidRequest', 'a multipart upload needs at least one part');
-    parts.forEach((part, i) => {
-      if (i > 0 && part.partNumber <= parts[i - 1]!.partNumber) throw new MultipartUploadError('InvalidPartOrder', 'parts must be listed in ascending part-number order');
+  async appendUpload(state: UploadState, chunks: AsyncIterable<Buffer>, options: AppendOptions): Promise<AppendResult> {
+    const upload = fsState(state);
+    const file = this.objectPath(upload.key);
+    // Bytes after the committed size are a failed append's: cut them off, then write from there.
+    await truncate(file, upload.size).catch((err: unknown) => {
+      throw isMissing(err) ? new ObjectNotFoundError(upload.key) : err;
     });
-    const files = parts.map((part) => {
-      if (!ETAG.test(part.etag)) throw new MultipartUploadError('InvalidPart', `part ${part.partNumber} has no ETag this store issued`);
-      return path.join(dir, `${part.partNumber}.${part.etag}`);
-    });
-    const sizes = await Promise.all(
-      files.map(async (file, i) => {
-        const stats = await stat(file).catch((err: unknown) => {
-          if (isMissing(err)) throw new MultipartUploadError('InvalidPart', `part ${parts[i]!.partNumber} with ETag ${parts[i]!.etag} was not uploaded`);
-          throw err;
-        });
-        return stats.size;
-      }),
-    );
-    if (sizes.slice(0, -1).some((size) => size < MIN_PART_SIZE)) {
-      throw new MultipartUploadError('EntityTooSmall', `every part but the last must be at least ${MIN_PART_SIZE} bytes`);
-    }
-
-    const tmp = this.tmpPath();
+    const out = createWriteStream(file, { flags: 'r+', start: upload.size, highWaterMark: IO_CHUNK });
+    const failed = new Promise<never>((_, reject) => out.once('error', reject));
+    failed.catch(() => undefined);
+    let size = upload.size;
     try {
-      await pipeline(concatenate(files), createWriteStream(tmp, { flags: 'wx', flush: true, mode: FILE_MODE }));
-      await this.moveIntoPlace(tmp, target);
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > options.maxSize) throw tooLarge(options.maxSize);
+        options.onChunk?.(chunk);
+        if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
+      }
+      out.end();
+      await Promise.race([once(out, 'close'), failed]);
     } catch (err) {
-      await rm(tmp, { force: true });
+      out.destroy();
       throw err;
     }
-    await rm(dir, { recursive: true, force: true });
+    return { state: { ...upload, size }, obsolete: [] };
   }
 
-  async abortMultipart(key: string, uploadId: string): Promise<void> {
+  async sealUpload(state: UploadState): Promise<string> {
+    const upload = fsState(state);
+    const handle = await open(this.objectPath(upload.key), 'r+').catch((err: unknown) => {
+      throw isMissing(err) ? new ObjectNotFoundError(upload.key) : err;
+    });
     try {
-      await rm(await this.uploadDir(key, uploadId), { recursive: true, force: true });
-    } catch (err) {
-      if (!(err instanceof MultipartUploadError && err.code === 'NoSuchUpload')) throw err;
+      await handle.truncate(upload.size);
+      await handle.sync(); // the one fsync of the upload
+    } finally {
+      await handle.close();
     }
+    return upload.key;
+  }
+
+  async placeBlob(sealedKey: string, digest: string): Promise<string> {
+    const { algorithm, hex } = parseDigest(digest);
+    const key = `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`;
+    const source = this.objectPath(sealedKey);
+    const target = this.objectPath(key);
+    if (await exists(target)) {
+      // The same bytes are stored already: one copy per digest.
+      await unlink(source).catch(() => undefined);
+      return key;
+    }
+    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+    await rename(source, target);
+    await syncDirectory(path.dirname(target));
+    return key;
+  }
+
+  async abortUpload(state: UploadState): Promise<void> {
+    await this.delete(fsState(state).key);
   }
 
   async put(key: string, data: Buffer): Promise<void> {
     const target = this.objectPath(key);
     await this.ensureDirs();
-    await this.writeAtomically(target, data);
+    const tmp = path.join(this.tmpDir, randomUUID());
+    try {
+      await writeFile(tmp, data, { flag: 'wx', flush: true, mode: FILE_MODE });
+      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -152,7 +144,7 @@ export class FsBlobStore implements BlobStore {
       if (!whole && range.offset >= stats.size) throw rangeNotSatisfiable();
       const start = range?.offset ?? 0;
       const end = range?.length === undefined ? undefined : start + range.length - 1;
-      return handle.createReadStream({ start, end }); // closes the handle when done
+      return handle.createReadStream({ start, end, highWaterMark: IO_CHUNK }); // closes the handle when done
     } catch (err) {
       await handle.close();
       throw err;
@@ -185,48 +177,9 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.objectsDir, ...keySegments(key));
   }
 
-  private async uploadDir(key: string, uploadId: string): Promise<string> {
-    const unknown = () => new MultipartUploadError('NoSuchUpload', `no multipart upload ${JSON.stringify(uploadId)} for key ${JSON.stringify(key)}`);
-    this.objectPath(key);
-    if (!UPLOAD_ID.test(uploadId)) throw unknown();
-    const dir = path.join(this.multipartDir, uploadId);
-    const owner = await readFile(path.join(dir, 'key'), 'utf8').catch((err: unknown) => {
-      throw isMissing(err) ? unknown() : err;
-    });
-    if (owner !== key) throw unknown();
-    return dir;
-  }
-
   private ensureDirs(): Promise<void> {
-    this.dirsCreated ??= Promise.all([this.objectsDir, this.multipartDir, this.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: DIR_MODE }))).then(() => undefined);
+    this.dirsCreated ??= Promise.all([this.objectsDir, this.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: DIR_MODE }))).then(() => undefined);
     return this.dirsCreated;
-  }
-
-  private tmpPath(): string {
-    return path.join(this.tmpDir, randomUUID());
-  }
-
-  private async writeAtomically(target: string, data: Buffer): Promise<void> {
-    const tmp = this.tmpPath();
-    try {
-      await writeFile(tmp, data, { flag: 'wx', flush: true, mode: FILE_MODE });
-      await this.moveIntoPlace(tmp, target);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-  }
-
-  private async moveIntoPlace(tmp: string, target: string): Promise<void> {
-    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-    try {
-      await rename(tmp, target);
-    } catch (err) {
-      if (!isMissing(err) || !target.startsWith(this.objectsDir + path.sep)) throw err;
-      // A concurrent delete pruned the (then empty) parent between mkdir and rename.
-      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-      await rename(tmp, target);
-    }
   }
 
   /** Removes directories a delete left empty, so DATA_DIR does not fill with them. */
@@ -238,6 +191,31 @@ export class FsBlobStore implements BlobStore {
         return; // not empty (or already gone): the directories above are not empty either
       }
     }
+  }
+}
+
+function fsState(state: UploadState): FsUploadState {
+  if (state.backend !== 'fs') throw new Error(`an upload of the ${state.backend} store cannot continue on the filesystem`);
+  return state;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}
+
+/** A rename is durable once its directory is synced. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -253,10 +231,6 @@ function keySegments(key: string): string[] {
   if (segments.includes('')) reject('it has an empty segment');
   if (segments.some((segment) => segment === '.' || segment === '..')) reject('it has a "." or ".." segment');
   return segments;
-}
-
-async function* concatenate(files: string[]): AsyncIterable<Buffer> {
-  for (const file of files) yield* createReadStream(file);
 }
 
 function errnoCode(err: unknown): string | undefined {

@@ -1,6 +1,23 @@
 import type { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { Client } from 'minio';
-import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, type BlobStore, type ByteRange, type ObjectStat, type UploadedPart } from './blob-store';
+import {
+  assertValidRange,
+  DEFAULT_PART_SIZE,
+  DEFAULT_PARTS_IN_FLIGHT,
+  MIN_PART_SIZE,
+  ObjectNotFoundError,
+  rangeNotSatisfiable,
+  tooLarge,
+  type AppendOptions,
+  type AppendResult,
+  type BlobStore,
+  type ByteRange,
+  type ObjectStat,
+  type S3UploadState,
+  type UploadedPart,
+  type UploadState,
+} from './blob-store';
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -8,12 +25,26 @@ export interface S3StoreOptions {
   secretKey: string;
   bucket: string;
   region: string;
+  /** Bytes per multipart part (at least 5 MiB; 32 GiB must fit in 10,000 parts). */
+  partSize?: number;
+  /** Parts one upload sends at once; memory per upload is at most (this + 1) x partSize. */
+  partsInFlight?: number;
 }
 
-/** BlobStore on S3 or MinIO, through the minio client. */
+/**
+ * BlobStore on S3 or MinIO, through the minio client. Uploads are multipart
+ * uploads: parts of `partSize` go out a few at a time while the next fills,
+ * and bytes short of S3's minimum part wait as a small tail object for the
+ * next append. Payloads are sent unsigned (x-amz-content-sha256:
+ * UNSIGNED-PAYLOAD): the registry hashes every byte once itself, and TLS to
+ * the store protects the bytes on the wire.
+ */
 export class S3BlobStore implements BlobStore {
+  readonly contentAddressed = false;
   private readonly client: Client;
   private readonly bucket: string;
+  private readonly partSize: number;
+  private readonly partsInFlight: number;
 
   constructor(options: S3StoreOptions) {
     const url = new URL(options.endpoint);
@@ -26,28 +57,136 @@ export class S3BlobStore implements BlobStore {
       region: options.region,
       pathStyle: true,
     });
+    // The client hashes every payload (SHA-256) for the signature over plain HTTP; the registry already hashed those bytes.
+    (this.client as unknown as { enableSHA256: boolean }).enableSHA256 = false;
     this.bucket = options.bucket;
+    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
+    if (this.partSize < MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${MIN_PART_SIZE} bytes`);
   }
 
   async ensureBucket(region: string): Promise<void> {
     if (!(await this.client.bucketExists(this.bucket))) await this.client.makeBucket(this.bucket, region);
   }
 
-  startMultipart(key: string): Promise<string> {
-    return this.client.initiateNewMultipartUpload(this.bucket, key, {});
+  async createUpload(uploadId: string): Promise<UploadState> {
+    const key = `blobs/${uploadId}`;
+    const multipartId = await this.client.initiateNewMultipartUpload(this.bucket, key, {});
+    return { backend: 's3', key, multipartId, parts: [], tail: null, size: 0 };
   }
 
-  async putPart(key: string, uploadId: string, partNumber: number, data: Buffer): Promise<UploadedPart> {
-    const { etag } = await this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} }, data);
-    return { partNumber, etag };
+  async appendUpload(state: UploadState, chunks: AsyncIterable<Buffer>, options: AppendOptions): Promise<AppendResult> {
+    const upload = s3State(state);
+    const parts: UploadedPart[] = [...upload.parts];
+    const sending = new Set<Promise<void>>();
+    let failure: unknown;
+    let nextPart = parts.length + 1;
+    const send = async (bytes: Buffer) => {
+      while (sending.size >= this.partsInFlight) await Promise.race(sending);
+      if (failure) throw failure;
+      const partNumber = nextPart++;
+      const sent = this.client
+        .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
+        .then(({ etag }) => void parts.push({ partNumber, etag }))
+        .catch((err: unknown) => void (failure ??= err))
+        .finally(() => sending.delete(sent));
+      sending.add(sent);
+    };
+
+    // One buffer per part: each byte is copied once, into the part it goes out in.
+    let part = Buffer.allocUnsafe(this.partSize);
+    let filled = 0;
+    if (upload.tail) {
+      const tail = await readAll(await this.read(upload.tail.key));
+      tail.copy(part);
+      filled = tail.length;
+    }
+    let size = upload.size;
+    try {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > options.maxSize) throw tooLarge(options.maxSize);
+        options.onChunk?.(chunk);
+        for (let offset = 0; offset < chunk.length; ) {
+          const copied = chunk.copy(part, filled, offset);
+          filled += copied;
+          offset += copied;
+          if (filled === this.partSize) {
+            await send(part);
+            part = Buffer.allocUnsafe(this.partSize);
+            filled = 0;
+          }
+        }
+      }
+      if (filled >= MIN_PART_SIZE) {
+        await send(part.subarray(0, filled));
+        filled = 0;
+      }
+      await Promise.all(sending);
+      if (failure) throw failure;
+    } catch (err) {
+      await Promise.allSettled(sending);
+      throw err;
+    }
+
+    // Bytes short of a part wait, as a small object, for the next append or the seal.
+    const tail = filled > 0 ? { key: `${uploadPrefix(upload)}tail-${size}`, size: filled } : null;
+    if (tail) await this.put(tail.key, part.subarray(0, filled));
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    const obsolete = upload.tail && upload.tail.key !== tail?.key ? [upload.tail.key] : [];
+    return { state: { ...upload, parts, tail, size }, obsolete };
   }
 
-  async completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
-    await this.client.completeMultipartUpload(this.bucket, key, uploadId, parts.map((part) => ({ part: part.partNumber, etag: part.etag })));
+  async sealUpload(state: UploadState): Promise<string> {
+    const upload = s3State(state);
+    try {
+      await this.completeParts(upload);
+    } catch (err) {
+      // Sealed by an earlier attempt that failed after S3 completed it (a retry): the object is there, whole.
+      const maybeSealed = errorCode(err) === 'NoSuchUpload' || err instanceof ObjectNotFoundError; // the multipart, or the tail, gone
+      if (!maybeSealed || (await this.stat(upload.key))?.size !== upload.size) throw err;
+    }
+    await this.removeUploadObjects(upload);
+    return upload.key;
   }
 
-  abortMultipart(key: string, uploadId: string): Promise<void> {
-    return this.client.abortMultipartUpload(this.bucket, key, uploadId);
+  private async completeParts(upload: S3UploadState): Promise<void> {
+    const parts = [...upload.parts];
+    if (upload.tail) {
+      const tail = await readAll(await this.read(upload.tail.key));
+      const { etag } = await this.client.uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber: parts.length + 1, headers: {} }, tail);
+      parts.push({ partNumber: parts.length + 1, etag });
+    }
+    if (parts.length === 0) {
+      // S3 refuses a multipart upload without parts: an empty blob is a plain object.
+      await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId);
+      await this.put(upload.key, Buffer.alloc(0));
+    } else {
+      await this.client.completeMultipartUpload(this.bucket, upload.key, upload.multipartId, parts.map((part) => ({ part: part.partNumber, etag: part.etag })));
+    }
+  }
+
+  async placeBlob(sealedKey: string): Promise<string> {
+    // S3 has no rename: the blob stays where its upload completed (metadata maps the digest to it).
+    return sealedKey;
+  }
+
+  async abortUpload(state: UploadState): Promise<void> {
+    const upload = s3State(state);
+    await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId).catch((err: unknown) => {
+      if (errorCode(err) !== 'NoSuchUpload') throw err;
+    });
+    await this.removeUploadObjects(upload);
+    await this.delete(upload.key); // sealed already, or nothing there
+  }
+
+  /** The upload's small objects: its tail, and tails of appends that never committed (a crash between the tail's write and the commit). */
+  private async removeUploadObjects(upload: S3UploadState): Promise<void> {
+    const keys: string[] = [];
+    for await (const item of this.client.listObjectsV2(this.bucket, uploadPrefix(upload), true) as AsyncIterable<{ name?: string }>) {
+      if (item.name) keys.push(item.name);
+    }
+    if (keys.length > 0) await this.client.removeObjects(this.bucket, keys);
   }
 
   async put(key: string, data: Buffer): Promise<void> {
@@ -80,6 +219,20 @@ export class S3BlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await this.client.removeObject(this.bucket, key);
   }
+
+  presignedReadUrl(key: string, seconds: number): Promise<string> {
+    return this.client.presignedGetObject(this.bucket, key, seconds);
+  }
+}
+
+/** Where an upload's small objects live: uploads/<upload id>/. */
+function uploadPrefix(upload: S3UploadState): string {
+  return `uploads/${upload.key.slice(upload.key.lastIndexOf('/') + 1)}/`;
+}
+
+function s3State(state: UploadState): S3UploadState {
+  if (state.backend !== 's3') throw new Error(`an upload of the ${state.backend} store cannot continue on S3`);
+  return state;
 }
 
 function errorCode(err: unknown): string | undefined {

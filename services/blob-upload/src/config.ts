@@ -9,7 +9,7 @@ export const configSchema = z.object({
   /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
   REDIS_URL: env.url().optional(),
   /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs. */
-  S3_ENDPOINT: env.url().optional(),
+  S3_ENDPOINT: env.optionalUrl(),
   S3_ACCESS_KEY: z.string().min(1).optional(),
   S3_SECRET_KEY: z.string().min(1).optional(),
   S3_BUCKET: z.string().min(3).optional(),

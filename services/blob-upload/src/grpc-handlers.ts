@@ -1,6 +1,7 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
-import { blobupload } from '@ocireg/proto';
+import type { blobupload } from '@ocireg/proto';
+import type { UploadState } from '@ocireg/storage';
 import type { UploadService } from './upload-service';
 
 type Server = AsyncService<blobupload.BlobUploadServiceServer>;
@@ -12,35 +13,37 @@ export function blobUploadHandlers(uploads: UploadService): Server {
       const session = await uploads.start(request.repository, request.owner);
       return { uploadId: session.id };
     },
-
-    async appendUpload(requests) {
-      const iterator = requests[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      if (first.done || first.value.part?.$case !== 'header') {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', 'the first message of AppendUpload must be its header');
-      }
-      const header = first.value.part.header;
-      async function* data(): AsyncIterable<Buffer> {
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-          if (next.value.part?.$case !== 'data') throw new RegistryError('BLOB_UPLOAD_INVALID', 'only data may follow the header');
-          yield Buffer.from(next.value.part.data.buffer, next.value.part.data.byteOffset, next.value.part.data.byteLength);
-        }
-      }
-      const size = await uploads.append(header.uploadId, header.repository, header.owner, { offset: header.expectedOffset, length: header.expectedLength }, data());
-      return { size };
+    async beginAppend(request) {
+      const plan = await uploads.beginAppend(request.uploadId, request.repository, request.owner, request.expectedOffset);
+      return { leaseId: plan.leaseId, stateJson: JSON.stringify(plan.state), size: plan.size, maxSize: plan.maxSize, deadlineMs: plan.deadlineMs };
     },
-
+    async commitAppend(request) {
+      return { size: await uploads.commitAppend(request.uploadId, request.leaseId, parseState(request.stateJson)) };
+    },
+    async releaseAppend(request) {
+      await uploads.releaseAppend(request.uploadId, request.leaseId);
+      return {};
+    },
     async getUpload(request) {
       return { size: await uploads.status(request.uploadId, request.repository, request.owner) };
     },
-
     async completeUpload(request) {
-      return uploads.complete(request.uploadId, request.repository, request.owner, request.digest);
+      const computed = request.computedDigest ? { digest: request.computedDigest, size: request.computedDigestSize } : undefined;
+      return uploads.complete(request.uploadId, request.repository, request.owner, request.digest, computed);
     },
-
     async cancelUpload(request) {
       await uploads.cancel(request.uploadId, request.repository, request.owner);
       return {};
     },
   };
+}
+
+function parseState(json: string): UploadState {
+  try {
+    const state = JSON.parse(json) as UploadState;
+    if (state && (state.backend === 'fs' || state.backend === 's3') && typeof state.key === 'string' && Number.isSafeInteger(state.size)) return state;
+  } catch {
+    // fall through
+  }
+  throw new RegistryError('BLOB_UPLOAD_INVALID', 'state_json is not an upload state');
 }

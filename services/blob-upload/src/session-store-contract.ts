@@ -5,7 +5,7 @@ import type { SessionStore, UploadSession } from './sessions';
 
 function session(startedAt: number, changes: Partial<UploadSession> = {}): UploadSession {
   const id = randomUUID();
-  return { id, repository: 'acme/app', owner: 'user-1', storageKey: `blobs/${id}`, multipartId: 'mp-1', size: 0, parts: [], tail: null, startedAt, ...changes };
+  return { id, repository: 'acme/app', owner: 'user-1', state: { backend: 'fs', key: `uploads/${id}`, size: 0 }, startedAt, ...changes };
 }
 
 /**
@@ -20,7 +20,7 @@ export function sessionStoreContract(name: string, makeStore: (ttlSeconds: numbe
       expect(await store.get(s.id)).toBeUndefined();
       await store.save(s);
       expect(await store.get(s.id)).toEqual(s);
-      const grown = { ...s, size: 12, parts: [{ partNumber: 1, etag: 'abc' }], tail: { key: `uploads/${s.id}/tail-12`, size: 2 } };
+      const grown: UploadSession = { ...s, state: { backend: 's3', key: `blobs/${s.id}`, multipartId: 'mp', size: 12, parts: [{ partNumber: 1, etag: 'abc' }], tail: { key: `uploads/${s.id}/tail-12`, size: 2 } } };
       await store.save(grown);
       expect(await store.get(s.id)).toEqual(grown);
       await store.delete(s.id);
@@ -85,6 +85,25 @@ export function sessionStoreContract(name: string, makeStore: (ttlSeconds: numbe
       await store.delete(recent.id, owner);
       expect(await store.countOpen(owner, 2000)).toBe(1);
       expect(await store.countOpen(`${owner}-nobody`, 0)).toBe(0);
+    });
+
+    it('gives the write lease to one holder at a time, until it is released or expires', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      await store.save(s);
+      expect(await store.acquireLease(s.id, 'first', 60_000)).toBe(true);
+      expect(await store.acquireLease(s.id, 'second', 60_000)).toBe(false);
+      expect(await store.holdsLease(s.id, 'first')).toBe(true);
+      expect(await store.holdsLease(s.id, 'second')).toBe(false);
+      await store.releaseLease(s.id, 'second'); // not the holder: nothing happens
+      expect(await store.holdsLease(s.id, 'first')).toBe(true);
+      await store.releaseLease(s.id, 'first');
+      expect(await store.acquireLease(s.id, 'second', 300)).toBe(true);
+      await sleep(400);
+      expect(await store.holdsLease(s.id, 'second')).toBe(false);
+      expect(await store.acquireLease(s.id, 'third', 60_000)).toBe(true);
+      await store.delete(s.id, s.owner);
+      expect(await store.holdsLease(s.id, 'third')).toBe(false);
     });
 
     it('treats ids that are not ids as unknown', async () => {

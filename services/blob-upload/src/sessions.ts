@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { UploadedPart } from '@ocireg/storage';
+import type { UploadState } from '@ocireg/storage';
 
 /** Everything needed to resume an upload after a restart of any blob-upload replica. */
 export interface UploadSession {
@@ -10,14 +10,8 @@ export interface UploadSession {
   repository: string;
   /** The user who opened it: only they may write to it, complete or cancel it. */
   owner: string;
-  /** Object key the multipart upload assembles into. */
-  storageKey: string;
-  multipartId: string;
-  /** Bytes received and committed (parts + tail). */
-  size: number;
-  parts: UploadedPart[];
-  /** Bytes after the last part, kept as a small object until a part fills up. */
-  tail: { key: string; size: number } | null;
+  /** Where its committed bytes are in storage (state.size of them). */
+  state: UploadState;
   /** Epoch milliseconds. */
   startedAt: number;
 }
@@ -34,6 +28,12 @@ export interface SessionStore {
   /** Remembers for a while that a session ended by timing out, so a late client is told why. */
   markExpired(id: string): Promise<void>;
   wasExpired(id: string): Promise<boolean>;
+  /** Takes the session's write lease for `ttlMs` unless another holder has it; false when held. */
+  acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  /** Whether `leaseId` holds the lease now. */
+  holdsLease(id: string, leaseId: string): Promise<boolean>;
+  /** Gives the lease back (only its holder can). */
+  releaseLease(id: string, leaseId: string): Promise<void>;
 }
 
 /**
@@ -77,7 +77,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string, owner?: string): Promise<void> {
-    const transaction = this.redis.multi().del(this.key(id)).zrem(this.startsKey, id);
+    const transaction = this.redis.multi().del(this.key(id), this.leaseKey(id)).zrem(this.startsKey, id);
     if (owner !== undefined) transaction.zrem(this.ownerKey(owner), id);
     await transaction.exec();
   }
@@ -99,6 +99,23 @@ export class RedisSessionStore implements SessionStore {
   startedBefore(epochMs: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.startsKey, '-inf', `(${epochMs}`, 'LIMIT', 0, limit);
   }
+
+  private leaseKey(id: string): string {
+    return `${this.prefix}:upload-lease:${id}`;
+  }
+
+  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.leaseKey(id), leaseId, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+  }
+
+  async holdsLease(id: string, leaseId: string): Promise<boolean> {
+    return (await this.redis.get(this.leaseKey(id))) === leaseId;
+  }
+
+  async releaseLease(id: string, leaseId: string): Promise<void> {
+    // Compare and delete in one step, so a lease that expired and was taken by another holder stays theirs.
+    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, this.leaseKey(id), leaseId);
+  }
 }
 
 /** What FsSessionStore keeps per session: the start time it was first saved with (Redis's ZADD NX) and when it expires. */
@@ -115,11 +132,12 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
  * Sessions as JSON files (embedded mode, no Redis), with the same semantics
  * as RedisSessionStore: a session reads as gone after `ttlSeconds`, but its id
  * stays listed by startedBefore until deleted, so the sweeper can free its storage.
- * Layout: sessions/<id>.json, expired/<id>.json, tmp/ (each file is written there and renamed into place).
+ * Layout: sessions/<id>.json, expired/<id>.json, leases/<id>.json, tmp/ (each file is written there and renamed into place).
  */
 export class FsSessionStore implements SessionStore {
   private readonly sessionsDir: string;
   private readonly expiredDir: string;
+  private readonly leasesDir: string;
   private readonly tmpDir: string;
   private dirsCreated?: Promise<void>;
 
@@ -130,6 +148,7 @@ export class FsSessionStore implements SessionStore {
   ) {
     this.sessionsDir = path.join(dir, 'sessions');
     this.expiredDir = path.join(dir, 'expired');
+    this.leasesDir = path.join(dir, 'leases');
     this.tmpDir = path.join(dir, 'tmp');
   }
 
@@ -146,7 +165,9 @@ export class FsSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<void> {
-    if (SESSION_ID.test(id)) await rm(path.join(this.sessionsDir, `${id}.json`), { force: true });
+    if (!SESSION_ID.test(id)) return;
+    await rm(path.join(this.sessionsDir, `${id}.json`), { force: true });
+    await rm(this.leaseFile(id), { force: true });
   }
 
   /** Reads every session file: fine for embedded mode's handful of concurrent uploads. */
@@ -191,6 +212,29 @@ export class FsSessionStore implements SessionStore {
     }
   }
 
+  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
+    if (!SESSION_ID.test(id)) return false;
+    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
+    if (current && current.until > this.now()) return false;
+    // One blob-upload process owns the directory (embedded mode), and it awaits nothing between the check and the write.
+    await this.writeAtomically(this.leaseFile(id), { leaseId, until: this.now() + ttlMs });
+    return true;
+  }
+
+  async holdsLease(id: string, leaseId: string): Promise<boolean> {
+    if (!SESSION_ID.test(id)) return false;
+    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
+    return current !== undefined && current.leaseId === leaseId && current.until > this.now();
+  }
+
+  async releaseLease(id: string, leaseId: string): Promise<void> {
+    if (await this.holdsLease(id, leaseId)) await rm(this.leaseFile(id), { force: true });
+  }
+
+  private leaseFile(id: string): string {
+    return path.join(this.leasesDir, `${id}.json`);
+  }
+
   private readSessionFile(id: string): Promise<SessionFile | undefined> {
     return SESSION_ID.test(id) ? readJson<SessionFile>(path.join(this.sessionsDir, `${id}.json`)) : Promise.resolve(undefined);
   }
@@ -200,7 +244,7 @@ export class FsSessionStore implements SessionStore {
   }
 
   private async writeAtomically(target: string, value: unknown): Promise<void> {
-    this.dirsCreated ??= Promise.all([this.sessionsDir, this.expiredDir, this.tmpDir].map((d) => mkdir(d, { recursive: true }))).then(() => undefined);
+    this.dirsCreated ??= Promise.all([this.sessionsDir, this.expiredDir, this.leasesDir, this.tmpDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 }))).then(() => undefined);
     await this.dirsCreated;
     const tmp = path.join(this.tmpDir, randomUUID());
     try {

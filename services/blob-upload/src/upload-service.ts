@@ -1,14 +1,12 @@
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { buffer as readAll } from 'node:stream/consumers';
 import { RegistryError } from '@ocireg/errors';
 import type { Logger } from '@ocireg/logger';
 import { parseDigest } from '@ocireg/oci';
-import { MIN_PART_SIZE, type BlobStore, type UploadedPart } from '@ocireg/storage';
+import type { BlobStore, UploadState } from '@ocireg/storage';
 import type { SessionStore, UploadSession } from './sessions';
 
 export interface UploadLimits {
-  partSize: number;
   maxBlobSize: number;
   timeLimitMs: number;
   /** Sessions one user may have open at once. */
@@ -29,16 +27,22 @@ export interface CompletedBlob {
   storageKey: string;
 }
 
-/** sha256 of the bytes received so far; lives in memory, so a restart falls back to re-reading the blob. */
-interface RunningHash {
-  hash: Hash;
+/** What a writer needs to append to a session: where its bytes go, and the limits that apply. */
+export interface AppendPlan {
+  leaseId: string;
+  state: UploadState;
   size: number;
+  maxSize: number;
+  deadlineMs: number;
 }
 
 /**
- * Upload sessions: bytes are hashed while they stream, cut into S3 parts of
- * `partSize` (at most two parts in memory per upload), and a remainder smaller
- * than S3's minimum part is parked as a small object until more bytes come.
+ * Upload sessions: who owns them, their storage state, their size and time
+ * limits, one writer at a time (a lease), and their end as a verified blob.
+ * The bytes themselves never pass through here: a writer (the gateway)
+ * takes the lease with beginAppend, streams into the store, and commits the
+ * new state. Sessions are kept in Redis or files, so any replica, or a
+ * restarted one, continues them.
  */
 export class UploadService {
   private readonly store: BlobStore;
@@ -46,8 +50,6 @@ export class UploadService {
   private readonly logger: Logger;
   private readonly limits: UploadLimits;
   private readonly now: () => number;
-  private readonly hashes = new Map<string, RunningHash>();
-  private readonly busy = new Set<string>();
 
   constructor(deps: UploadServiceDeps) {
     this.store = deps.store;
@@ -64,127 +66,77 @@ export class UploadService {
       throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions (${open}); finish or cancel some, or wait for them to expire`, { limit: this.limits.maxSessionsPerUser });
     }
     const id = randomUUID();
-    const storageKey = `blobs/${id}`;
-    const multipartId = await this.store.startMultipart(storageKey);
-    const session: UploadSession = { id, repository, owner, storageKey, multipartId, size: 0, parts: [], tail: null, startedAt: this.now() };
+    const session: UploadSession = { id, repository, owner, state: await this.store.createUpload(id), startedAt: this.now() };
     await this.sessions.save(session);
-    this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
     return session;
   }
 
   async status(id: string, repository: string, owner: string): Promise<number> {
-    return (await this.load(id, repository, owner)).size;
+    return (await this.load(id, repository, owner)).state.size;
+  }
+
+  /** Takes the session's lease for one append: the caller writes, then commits or releases. */
+  async beginAppend(id: string, repository: string, owner: string, expectedOffset: number | undefined): Promise<AppendPlan> {
+    const session = await this.load(id, repository, owner);
+    if (expectedOffset !== undefined && expectedOffset !== session.state.size) {
+      throw new RegistryError('RANGE_INVALID', `upload is at offset ${session.state.size}, the chunk starts at ${expectedOffset}`, { offset: session.state.size }, 416);
+    }
+    const deadlineMs = session.startedAt + this.limits.timeLimitMs;
+    const leaseId = randomBytes(16).toString('hex');
+    // The lease lasts at most until the session's time limit: a writer that dies leaves no lock behind for longer.
+    if (!(await this.sessions.acquireLease(id, leaseId, deadlineMs - this.now()))) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `another request is writing to upload ${id}`);
+    }
+    return { leaseId, state: session.state, size: session.state.size, maxSize: this.limits.maxBlobSize, deadlineMs };
+  }
+
+  /** Records the state an append left and gives the lease back; returns the committed size. */
+  async commitAppend(id: string, leaseId: string, state: UploadState): Promise<number> {
+    const session = await this.sessions.get(id);
+    if (!session || !(await this.sessions.holdsLease(id, leaseId))) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is not being written with this lease (it timed out or was cancelled)`);
+    }
+    if (state.backend !== session.state.backend || state.key !== session.state.key || state.size < session.state.size || state.size > this.limits.maxBlobSize) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `the state committed for upload ${id} does not continue it`);
+    }
+    await this.sessions.save({ ...session, state });
+    await this.sessions.releaseLease(id, leaseId);
+    return state.size;
+  }
+
+  async releaseAppend(id: string, leaseId: string): Promise<void> {
+    await this.sessions.releaseLease(id, leaseId);
   }
 
   /**
-   * Appends a stream of bytes; returns the new total size. With
-   * `expectedLength` (a Content-Range's end), any other number of bytes is
-   * refused and nothing of this append is kept.
+   * Makes the session's bytes a blob: sealed, checked against `digest`
+   * (against the writer's digest of every byte when it has one, else by
+   * reading them back), then placed.
    */
-  async append(id: string, repository: string, owner: string, expected: { offset?: number; length?: number }, data: AsyncIterable<Buffer>): Promise<number> {
-    const expectedOffset = expected.offset;
-    return this.exclusively(id, async () => {
-      const session = await this.load(id, repository, owner);
-      if (expectedOffset !== undefined && expectedOffset !== session.size) {
-        throw new RegistryError('RANGE_INVALID', `upload is at offset ${session.size}, the chunk starts at ${expectedOffset}`, { offset: session.size }, 416);
-      }
-      const running = this.hashes.get(id);
-      const hash = running && running.size === session.size ? running.hash : undefined;
-      // Until this append commits, the in-memory hash may hold bytes the session does not.
-      this.hashes.delete(id);
-
-      const parts = [...session.parts];
-      let pending: Buffer[] = session.tail ? [await readAll(await this.store.read(session.tail.key))] : [];
-      let pendingSize = session.tail?.size ?? 0;
-      let received = session.size;
-      let inFlight: Promise<void> | undefined;
-      const deadline = session.startedAt + this.limits.timeLimitMs;
-
-      const uploadPart = async (bytes: Buffer) => {
-        if (inFlight) await inFlight; // at most one part travelling while the next one fills
-        const partNumber = parts.length + 1;
-        inFlight = this.store.putPart(session.storageKey, session.multipartId, partNumber, bytes).then((part) => {
-          parts.push(part);
-        });
-      };
-
-      try {
-        // The session's time limit ends the call even while no bytes arrive (a client trickling a byte a second).
-        for await (const chunk of untilDeadline(data, deadline - this.now(), () => this.timedOut())) {
-          received += chunk.length;
-          if (received > this.limits.maxBlobSize) throw this.tooLarge();
-          if (this.now() > deadline) throw this.timedOut();
-          hash?.update(chunk);
-          pending.push(chunk);
-          pendingSize += chunk.length;
-          while (pendingSize >= this.limits.partSize) {
-            const joined = Buffer.concat(pending, pendingSize);
-            pending = joined.length > this.limits.partSize ? [joined.subarray(this.limits.partSize)] : [];
-            pendingSize = joined.length - this.limits.partSize;
-            await uploadPart(joined.subarray(0, this.limits.partSize));
-          }
-        }
-        if (expected.length !== undefined && received - session.size !== expected.length) {
-          throw new RegistryError('RANGE_INVALID', `the Content-Range announced ${expected.length} bytes, the body had ${received - session.size}`, undefined, 416);
-        }
-        if (pendingSize >= MIN_PART_SIZE) {
-          await uploadPart(Buffer.concat(pending, pendingSize));
-          pending = [];
-          pendingSize = 0;
-        }
-        if (inFlight) await inFlight;
-      } catch (err) {
-        if (inFlight) await inFlight.catch(() => undefined);
-        if (err instanceof RegistryError && err.code === 'SIZE_INVALID') await this.discard(session);
-        if (err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN') await this.expire(session);
-        throw err;
-      }
-
-      const oldTail = session.tail;
-      const tail = pendingSize > 0 ? { key: `uploads/${id}/tail-${received}`, size: pendingSize } : null;
-      if (tail) await this.store.put(tail.key, Buffer.concat(pending, pendingSize));
-      await this.sessions.save({ ...session, size: received, parts, tail });
-      if (oldTail && oldTail.key !== tail?.key) await this.store.delete(oldTail.key);
-      if (hash) this.hashes.set(id, { hash, size: received });
-      return received;
-    });
-  }
-
-  /** Makes the session's bytes a blob after checking them against `digest`. */
-  async complete(id: string, repository: string, owner: string, digest: string): Promise<CompletedBlob> {
+  async complete(id: string, repository: string, owner: string, digest: string, computed?: { digest: string; size: number }): Promise<CompletedBlob> {
     const expected = parseDigest(digest);
-    return this.exclusively(id, async () => {
-      const session = await this.load(id, repository, owner);
-      const parts = [...session.parts];
-      if (session.tail) {
-        const tailBytes = await readAll(await this.store.read(session.tail.key));
-        parts.push(await this.store.putPart(session.storageKey, session.multipartId, parts.length + 1, tailBytes));
-      }
-      if (parts.length === 0) {
-        await this.store.abortMultipart(session.storageKey, session.multipartId);
-        await this.store.put(session.storageKey, Buffer.alloc(0));
-      } else {
-        await this.store.completeMultipart(session.storageKey, session.multipartId, parts);
-      }
-
-      const running = this.hashes.get(id);
-      const actual =
-        expected.algorithm === 'sha256' && running && running.size === session.size
-          ? `sha256:${running.hash.digest('hex')}`
-          : await this.hashStored(session.storageKey, expected.algorithm);
-
-      await this.forget(session);
+    const session = await this.load(id, repository, owner);
+    // Nobody may write while it completes.
+    const leaseId = randomBytes(16).toString('hex');
+    if (!(await this.sessions.acquireLease(id, leaseId, 10 * 60_000))) throw new RegistryError('BLOB_UPLOAD_INVALID', `another request is writing to upload ${id}`);
+    try {
+      const sealedKey = await this.store.sealUpload(session.state);
+      const trusted = computed && computed.size === session.state.size && parseDigest(computed.digest).algorithm === expected.algorithm;
+      const actual = trusted ? computed.digest : await this.hashStored(sealedKey, expected.algorithm);
       if (actual !== expected.value) {
-        await this.store.delete(session.storageKey);
+        await this.discard(session);
         throw new RegistryError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${expected.value}`, { digest: expected.value });
       }
-      return { digest: expected.value, size: session.size, storageKey: session.storageKey };
-    });
+      const storageKey = await this.store.placeBlob(sealedKey, expected.value);
+      await this.sessions.delete(id, owner);
+      return { digest: expected.value, size: session.state.size, storageKey };
+    } finally {
+      await this.sessions.releaseLease(id, leaseId);
+    }
   }
 
   async cancel(id: string, repository: string, owner: string): Promise<void> {
-    const session = await this.load(id, repository, owner);
-    await this.discard(session);
+    await this.discard(await this.load(id, repository, owner));
   }
 
   /** Discards sessions past the time limit and frees their storage; returns how many. */
@@ -192,10 +144,10 @@ export class UploadService {
     const ids = await this.sessions.startedBefore(this.now() - this.limits.timeLimitMs, batch);
     for (const id of ids) {
       const session = await this.sessions.get(id);
-      if (session && !this.busy.has(id)) {
+      if (session) {
         await this.expire(session);
         this.logger.info({ uploadId: id, repository: session.repository }, 'expired upload session discarded');
-      } else if (!session) {
+      } else {
         await this.sessions.delete(id);
       }
     }
@@ -216,16 +168,6 @@ export class UploadService {
     return session;
   }
 
-  private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(id)) throw new RegistryError('BLOB_UPLOAD_INVALID', `another request is writing to upload ${id}`);
-    this.busy.add(id);
-    try {
-      return await work();
-    } finally {
-      this.busy.delete(id);
-    }
-  }
-
   private async hashStored(key: string, algorithm: 'sha256' | 'sha512'): Promise<string> {
     const hash = createHash(algorithm);
     await pipeline(await this.store.read(key), hash);
@@ -239,44 +181,14 @@ export class UploadService {
 
   /** Frees everything a session holds in storage and forgets it. */
   private async discard(session: UploadSession): Promise<void> {
-    await this.forget(session);
-    await this.store.abortMultipart(session.storageKey, session.multipartId).catch((err) => {
-      this.logger.warn({ err, uploadId: session.id }, 'could not abort multipart upload');
-    });
-  }
-
-  private async forget(session: UploadSession): Promise<void> {
-    this.hashes.delete(session.id);
     await this.sessions.delete(session.id, session.owner);
-    if (session.tail) await this.store.delete(session.tail.key);
-  }
-
-  private tooLarge(): RegistryError {
-    return new RegistryError('SIZE_INVALID', `blob exceeds the size limit of ${this.limits.maxBlobSize} bytes`, { limit: this.limits.maxBlobSize }, 413);
+    await this.store.abortUpload(session.state).catch((err: unknown) => {
+      this.logger.warn({ err, uploadId: session.id }, 'could not free the storage of an upload');
+    });
   }
 
   private timedOut(): RegistryError {
     const seconds = Math.round(this.limits.timeLimitMs / 1000);
     return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload timed out: sessions must finish within ${seconds} seconds of their start`, { limitSeconds: seconds });
-  }
-}
-
-/** The items of `source` until `ms` have passed; then `error()` is thrown, without waiting for the next item. */
-async function* untilDeadline<T>(source: AsyncIterable<T>, ms: number, error: () => Error): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(error()), Math.max(ms, 0));
-  });
-  expired.catch(() => undefined);
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), expired]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    clearTimeout(timer);
-    void iterator.return?.()?.catch?.(() => undefined);
   }
 }

@@ -25,6 +25,9 @@ interface Access {
   actions: string[];
 }
 
+/** Verified tokens remembered at most (about 1 MiB of claims); past it the cache starts over. */
+const VERIFIED_TOKENS_KEPT = 5_000;
+
 /** docker's scope words for our actions. */
 const SCOPE_WORD: Record<RepositoryAction, string> = { pull: 'pull', push: 'push', delete: 'delete', 'delete-manifest': 'delete' };
 
@@ -55,6 +58,8 @@ export class TokenAccessGuard implements AccessGuard {
   /** When access last changed per "user:<id>" and "workspace:<slug>"; grants decided before that are stale. */
   private readonly accessEpochs = new Map<string, number>();
   private readonly basicCache = new Map<string, { claims: jwt.JwtPayload; until: number }>();
+  /** Claims of tokens whose signature was checked, by the token's SHA-256. */
+  private readonly verifiedTokens = new Map<string, jwt.JwtPayload>();
 
   constructor(private readonly deps: TokenGuardDeps) {}
 
@@ -139,21 +144,41 @@ export class TokenAccessGuard implements AccessGuard {
     return undefined;
   }
 
+  /** Claims of a valid, unrevoked token whose grants are not stale. */
   private async verify(token: string): Promise<jwt.JwtPayload | undefined> {
+    const claims = await this.verifiedClaims(token);
+    if (!claims) return undefined;
+    if (typeof claims.tid === 'string' && claims.tid && this.revoked.has(claims.tid)) return undefined;
+    if (typeof claims.iatMs !== 'number' || claims.iatMs < (this.accessEpochs.get(`user:${String(claims.sub ?? '')}`) ?? 0)) return undefined;
+    return claims;
+  }
+
+  /**
+   * Checks a token's signature, issuer, audience and expiry once and
+   * remembers the claims until it expires: a pull sends one token with every
+   * request, and an ES256 verification costs about as much as the rest of a
+   * manifest HEAD. Revocations and access changes are checked on every use.
+   */
+  private async verifiedClaims(token: string): Promise<jwt.JwtPayload | undefined> {
+    const cacheKey = createHash('sha256').update(token).digest('base64');
+    const cached = this.verifiedTokens.get(cacheKey);
+    if (cached && (cached.exp ?? 0) * 1000 > Date.now()) return cached;
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded?.header.kid;
     if (!kid) return undefined;
     if (!this.keys.has(kid)) await this.refreshKeys(false, kid);
     const key = this.keys.get(kid);
     if (!key) return undefined;
+    let claims: jwt.JwtPayload;
     try {
-      const claims = jwt.verify(token, key, { algorithms: ['ES256'], issuer: 'ocireg-auth', audience: 'ocireg' }) as jwt.JwtPayload;
-      if (typeof claims.tid === 'string' && claims.tid && this.revoked.has(claims.tid)) return undefined;
-      if (typeof claims.iatMs !== 'number' || claims.iatMs < (this.accessEpochs.get(`user:${String(claims.sub ?? '')}`) ?? 0)) return undefined;
-      return claims;
+      claims = jwt.verify(token, key, { algorithms: ['ES256'], issuer: 'ocireg-auth', audience: 'ocireg' }) as jwt.JwtPayload;
     } catch {
       return undefined;
     }
+    if (typeof claims.exp !== 'number') return undefined;
+    if (this.verifiedTokens.size >= VERIFIED_TOKENS_KEPT) this.verifiedTokens.clear();
+    this.verifiedTokens.set(cacheKey, claims);
+    return claims;
   }
 
   private async exchangeBasic(header: string, scopes: string[], clientIp: string): Promise<jwt.JwtPayload | undefined> {

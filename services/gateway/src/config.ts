@@ -31,7 +31,7 @@ export const configSchema = z.object({
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
   /** Blobs are read from S3/MinIO when S3_ENDPOINT is set, else from the filesystem under $DATA_DIR/blobs. */
-  S3_ENDPOINT: env.url().optional(),
+  S3_ENDPOINT: env.optionalUrl(),
   S3_ACCESS_KEY: z.string().min(1).optional(),
   S3_SECRET_KEY: z.string().min(1).optional(),
   S3_BUCKET: z.string().min(3).optional(),
@@ -49,6 +49,14 @@ export const configSchema = z.object({
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
   /** An upload body that sends nothing for this long is cut (slow-loris clients). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: env.seconds(60),
+  /** Bytes per S3 part: the gateway streams uploads into storage, a few parts at a time (same value as blob-upload's). */
+  UPLOAD_PART_SIZE: env.bytes(8 * 1024 * 1024).refine((size) => size >= 5 * 1024 * 1024, 'must be at least 5 MiB (S3 minimum part size)'),
+  /**
+   * Pulls answer with a redirect to a presigned URL of the object store valid
+   * this long, when set and the store is S3 (its clients must reach it); 0
+   * streams pulls through the gateway (the default).
+   */
+  BLOB_REDIRECT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */
   MAX_MANIFEST_SIZE: env.bytes(4 * 1024 * 1024),
 });

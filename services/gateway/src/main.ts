@@ -10,7 +10,7 @@ import { TokenAccessGuard } from './auth-guard';
 import { clientAddressResolver } from './client-address';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
-import { RegistryApi } from './registry-api';
+import { RegistryApi } from './oci/registry-api';
 import { ListingApi } from './listing-api';
 import { createGatewayServer } from './server';
 
@@ -40,6 +40,7 @@ runService(async () => {
     store,
     guard,
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
+    redirectSeconds: config.BLOB_REDIRECT_SECONDS || undefined,
   });
   const listings = new ListingApi({ guard, indexer: clients.indexer, metadata: clients.metadata });
   const server = createGatewayServer({ api, listings, logger, metrics });

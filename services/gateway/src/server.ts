@@ -5,8 +5,8 @@ import { RegistryError } from '@ocireg/errors';
 import { Counter, Histogram, type Registry } from '@ocireg/metrics';
 import { writeError } from './http-io';
 import { matchListingRoute, type ListingApi } from './listing-api';
-import { matchOciRoute } from './oci-routes';
-import type { RegistryApi } from './registry-api';
+import { matchOciRoute } from './oci/routes';
+import type { RegistryApi } from './oci/registry-api';
 
 export interface GatewayServerDeps {
   api: RegistryApi;

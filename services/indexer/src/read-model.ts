@@ -6,6 +6,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Actions whose target must name what they change. */
 const NEEDS: Record<string, ReadonlyArray<keyof RegistryEvent['target']>> = {
   'manifest.pushed': ['digest', 'mediaType', 'manifest'],
+  'manifest.described': ['digest'],
   'manifest.deleted': ['digest'],
   'tag.updated': ['digest', 'tag'],
   'tag.deleted': ['tag'],
@@ -118,6 +119,15 @@ async function applyChange(client: PoolClient, event: RegistryEvent): Promise<bo
     case 'manifest.pushed':
       await insertManifest(client, event);
       break;
+    case 'manifest.described':
+      // What the config says, known once the push answered: fills in what the push event could not.
+      await client.query(
+        `UPDATE idx_manifests SET platform_os = COALESCE(platform_os, $3), platform_architecture = COALESCE(platform_architecture, $4),
+           platform_variant = COALESCE(platform_variant, $5), created = COALESCE(created, $6)
+         WHERE repository = $1 AND digest = $2 AND kind = 'image'`,
+        [target.repository, target.digest, target.platform?.os ?? null, target.platform?.architecture ?? null, target.platform?.variant ?? null, target.created ?? null],
+      );
+      return false;
     case 'manifest.deleted':
       await client.query('DELETE FROM idx_manifests WHERE repository = $1 AND digest = $2 AND pushed_at <= $3', [target.repository, target.digest, event.time]);
       break;

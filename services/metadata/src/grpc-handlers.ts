@@ -43,8 +43,12 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest };
     },
     async getManifest(request) {
-      const manifest = await store.getManifest(request.repository, request.reference);
-      return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content };
+      const manifest = await store.getManifest(request.repository, request.reference, request.withoutContent);
+      return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
+    },
+    async describeManifest(request, ctx) {
+      await store.describeManifest(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      return {};
     },
     async listTags(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import { recordEvent, type ChangeOrigin } from './outbox';
-import { describeManifest, parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
 
 export interface BlobRecord {
   digest: string;
@@ -15,6 +15,7 @@ export interface ManifestRecord {
   digest: string;
   mediaType: string;
   content: Buffer;
+  size: number;
 }
 
 export interface PutManifestInput {
@@ -147,20 +148,56 @@ export class RegistryMetadata {
     });
   }
 
-  async getManifest(repository: string, reference: string): Promise<ManifestRecord> {
+  /** A manifest by tag or digest; `withoutContent` leaves its bytes out (HEAD needs only the digest, type and size). */
+  async getManifest(repository: string, reference: string, withoutContent = false): Promise<ManifestRecord> {
     parseRepositoryName(repository);
     const byDigest = reference.includes(':');
     if (byDigest) parseDigest(reference);
     else parseTag(reference);
-    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer }>(
+    const content = withoutContent ? "''::bytea" : 'm.content';
+    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer; size: string }>(
       byDigest
-        ? 'SELECT digest, media_type, content FROM manifests WHERE repository = $1 AND digest = $2'
-        : 'SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest WHERE t.repository = $1 AND t.name = $2',
+        ? `SELECT m.digest, m.media_type, ${content} AS content, m.size FROM manifests m WHERE m.repository = $1 AND m.digest = $2`
+        : `SELECT m.digest, m.media_type, ${content} AS content, m.size FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest WHERE t.repository = $1 AND t.name = $2`,
       [repository, reference],
     );
     const row = rows[0];
     if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is unknown to ${repository}`, { reference });
-    return { digest: row.digest, mediaType: row.media_type, content: row.content };
+    return { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+  }
+
+  /**
+   * Records the platform and created time an image's config names (read after
+   * the push), once, and tells listings (manifest.described).
+   */
+  async describeManifest(repository: string, digest: string, facts: { platform?: string; created?: string }, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+    const name = parseRepositoryName(repository);
+    parseDigest(digest);
+    const platform = platformOrNull(facts.platform);
+    const created = createdOrNull(facts.created);
+    if (!platform && !created) return;
+    await this.transaction(async (client) => {
+      const { rows } = await client.query<{ platform: string | null; config_created: Date | null }>(
+        `UPDATE manifests SET platform = COALESCE(platform, $3), config_created = COALESCE(config_created, $4)
+         WHERE repository = $1 AND digest = $2 AND (platform IS NULL OR config_created IS NULL) RETURNING platform, config_created`,
+        [repository, digest, platform, created],
+      );
+      const row = rows[0];
+      if (!row) return; // deleted meanwhile, or described already
+      await recordEvent(
+        client,
+        'manifest.described',
+        {
+          workspace: name.workspace,
+          repository,
+          package: name.image,
+          digest,
+          ...(row.platform ? { platform: platformFromText(row.platform) } : {}),
+          ...(row.config_created ? { created: row.config_created.toISOString() } : {}),
+        },
+        origin,
+      );
+    });
   }
 
   /** Tags in lexical (byte) order after `after`; reports whether more follow. */

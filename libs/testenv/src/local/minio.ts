@@ -18,12 +18,16 @@ export async function startMinio(dir: string, group: ProcessGroup): Promise<Star
   const dataDir = path.join(dir, 'minio');
   rmSync(dataDir, { recursive: true, force: true }); // a reused workDir starts from scratch
   mkdirSync(dataDir, { recursive: true });
-  const server = group.start('minio', binary, ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
-    logFile: path.join(dir, 'minio.log'),
-    env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-  });
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntilReady(server, async () => (await fetch(`${endpoint}/minio/health/ready`)).ok, 30_000);
+  const launch = async () => {
+    const server = group.start('minio', binary, ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
+      logFile: path.join(dir, 'minio.log'),
+      env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+    });
+    await waitUntilReady(server, async () => (await fetch(`${endpoint}/minio/health/ready`)).ok, 30_000);
+    return server;
+  };
+  const server = await launch();
 
   const client = new Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey, secretKey, pathStyle: true, region: S3_REGION });
   await client.makeBucket(S3_BUCKET, S3_REGION).catch((err: Error) => {
@@ -32,5 +36,6 @@ export async function startMinio(dir: string, group: ProcessGroup): Promise<Star
   return {
     env: { S3_ENDPOINT: endpoint, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_BUCKET, S3_REGION },
     server,
+    relaunch: launch,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchOciRoute } from './oci-routes';
+import { matchOciRoute } from './routes';
 
 describe('matchOciRoute', () => {
   it.each([

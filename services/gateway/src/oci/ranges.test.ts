@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { acceptsManifest, parseContentRange, parseRange } from './registry-api';
+import { acceptsManifest } from './manifests';
+import { parseContentRange, parseRange } from './ranges';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';

@@ -1,0 +1,296 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import path from 'node:path';
+import { Client } from 'minio';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningRegistry, ServiceName } from '@ocireg/devstack';
+import { startDependencies, type StartedDependencies } from '@ocireg/testenv';
+import { basicAuth, newWorkspace, startTestRegistry, tempDir } from './helpers';
+import { pollUntil } from './polling';
+
+/**
+ * The blob data plane under failure: a process killed in the middle of a
+ * push, the same digest uploaded by many at once or pulled while uploaded
+ * again, the object store going away. In both storage modes, each on storage
+ * of its own, so "nothing left behind" can look at everything stored.
+ */
+
+const MiB = 1024 * 1024;
+const TIME_LIMIT_SECONDS = 5;
+
+const digestOf = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+interface Storage {
+  /** Every object stored, and (S3) every unfinished multipart upload. */
+  contents(): Promise<string[]>;
+}
+
+function s3Storage(env: Record<string, string>): Storage {
+  const url = new URL(env.S3_ENDPOINT!);
+  const client = new Client({ endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, pathStyle: true });
+  return {
+    async contents() {
+      const found: string[] = [];
+      for await (const item of client.listObjectsV2(env.S3_BUCKET!, '', true)) found.push(item.name!);
+      for await (const item of client.listIncompleteUploads(env.S3_BUCKET!, '', true)) found.push(`multipart ${item.key}`);
+      return found.sort();
+    },
+  };
+}
+
+function fsStorage(dataDir: string): Storage {
+  const objects = path.join(dataDir, 'blobs', 'objects');
+  return {
+    async contents() {
+      const entries = readdirSync(objects, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      return entries.map((entry) => path.relative(objects, path.join(entry.parentPath, entry.name))).sort();
+    },
+  };
+}
+
+interface StartedStorage {
+  env: Record<string, string>;
+  storage: Storage;
+  stop(): Promise<void>;
+}
+
+const MODES: Array<{ mode: string; start(): Promise<StartedStorage> }> = [
+  {
+    mode: 'S3 (MinIO)',
+    // An object store of its own: everything in it is this file's.
+    async start() {
+      const minio = await startDependencies({ only: ['minio'] });
+      return { env: minio.env, storage: s3Storage(minio.env), stop: () => minio.stop() };
+    },
+  },
+  {
+    mode: 'filesystem',
+    async start() {
+      const dataDir = tempDir('data-plane');
+      return { env: { S3_ENDPOINT: '', DATA_DIR: dataDir }, storage: fsStorage(dataDir), stop: async () => undefined };
+    },
+  },
+];
+
+describe.each(MODES)('data plane on $mode', ({ start }) => {
+  let started: StartedStorage;
+  let registry: RunningRegistry;
+  let storage: Storage;
+  let repository: string;
+  let headers: Record<string, string>;
+  let database: pg.Pool;
+
+  beforeAll(async () => {
+    started = await start();
+    storage = started.storage;
+    registry = await startTestRegistry({ ...started.env, UPLOAD_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), UPLOAD_SWEEP_INTERVAL_SECONDS: '1', UPLOAD_PART_SIZE: String(5 * MiB) });
+    const workspace = await newWorkspace(registry, 'dp');
+    repository = `${workspace.slug}/data`;
+    headers = { Authorization: basicAuth(workspace.admin) };
+    database = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    await started?.stop();
+    await database?.end();
+  });
+
+  async function startUpload(): Promise<string> {
+    const response = await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers });
+    expect(response.status).toBe(202);
+    return new URL(response.headers.get('location')!, registry.gatewayUrl).toString();
+  }
+
+  /** The whole upload as docker and crane do it: POST, PATCHes with Content-Range, PUT ?digest. */
+  async function pushBlob(data: Buffer, chunkSize = 5 * MiB): Promise<Response> {
+    let location = await startUpload();
+    for (let offset = 0; offset < data.length; offset += chunkSize) {
+      const chunk = data.subarray(offset, offset + chunkSize);
+      const response = await fetch(location, {
+        method: 'PATCH',
+        headers: { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.length - 1}` },
+        body: chunk,
+      });
+      if (response.status !== 202) return response;
+      location = new URL(response.headers.get('location')!, registry.gatewayUrl).toString();
+    }
+    const url = new URL(location);
+    url.searchParams.set('digest', digestOf(data));
+    return fetch(url, { method: 'PUT', headers });
+  }
+
+  /**
+   * A PATCH that sends `first` and then waits: the test does something while
+   * the request is half way, then `finish` sends the rest. Resolves with the
+   * status, or the error when the connection broke.
+   */
+  function halfwayPatch(location: string, first: Buffer, rest: Buffer) {
+    const url = new URL(location);
+    const sent = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'PATCH', headers: { ...headers, 'Content-Type': 'application/octet-stream' } });
+    const outcome = new Promise<number | Error>((resolve) => {
+      sent.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      });
+      sent.on('error', resolve);
+    });
+    sent.write(first);
+    return {
+      outcome,
+      finish() {
+        if (!sent.destroyed) sent.end(rest);
+        return outcome;
+      },
+    };
+  }
+
+  async function pull(digest: string): Promise<{ status: number; digest?: string }> {
+    const response = await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${digest}`, { headers });
+    if (response.status !== 200) {
+      await response.arrayBuffer();
+      return { status: response.status };
+    }
+    return { status: 200, digest: digestOf(Buffer.from(await response.arrayBuffer())) };
+  }
+
+  /** Storage keys metadata names for blobs (this storage's keys are unique to it: upload ids, or digests of random bytes). */
+  async function referencedKeys(): Promise<Set<string>> {
+    const { rows } = await database.query<{ storage_key: string }>('SELECT storage_key FROM blobs');
+    return new Set(rows.map((row) => row.storage_key));
+  }
+
+  /** Waits until the store holds only blobs that metadata references (abandoned sessions swept), and returns what it holds. */
+  async function expectNothingLeftBehind(): Promise<string[]> {
+    const unreferenced = async () => {
+      const referenced = await referencedKeys();
+      return (await storage.contents()).filter((key) => !referenced.has(key));
+    };
+    const left = await pollUntil(unreferenced, (keys) => keys.length === 0, (TIME_LIMIT_SECONDS + 8) * 1000, 250).catch(async () => unreferenced());
+    expect(left).toEqual([]);
+    return storage.contents();
+  }
+
+  it.each<ServiceName>(['gateway', 'blob-upload', 'metadata'])(
+    'kill -9 of %s in the middle of a push: the retry completes with the right digest, and nothing is left behind',
+    async (service) => {
+      const data = randomBytes(23 * MiB + 11);
+      const digest = digestOf(data);
+      const location = await startUpload();
+      const patch = halfwayPatch(location, data.subarray(0, 12 * MiB), data.subarray(12 * MiB));
+      // Parts are on their way to storage when the process dies.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      process.kill(registry.pid(service)!, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const interrupted = await patch.finish();
+      await registry.restart(service);
+      // Whatever the interrupted request answered, it never claims a finished blob.
+      expect(interrupted === 202 || interrupted instanceof Error || interrupted >= 500).toBe(true);
+
+      // The client's retry: a fresh upload of the whole blob.
+      const retried = await pushBlob(data);
+      expect(retried.status).toBe(201);
+      expect(retried.headers.get('docker-content-digest')).toBe(digest);
+      expect(await pull(digest)).toEqual({ status: 200, digest });
+      const stored = await expectNothingLeftBehind();
+      expect(stored.filter((key) => key.startsWith('uploads/') || key.startsWith('multipart'))).toEqual([]);
+      expect(await pull(digest)).toEqual({ status: 200, digest });
+    },
+    90_000,
+  );
+
+  it('stores one copy when many clients upload the same digest at once, and each of them gets 201', async () => {
+    const data = randomBytes(11 * MiB + 5);
+    const digest = digestOf(data);
+    const blobsStored = async () => (await storage.contents()).filter((key) => !key.startsWith('uploads/') && !key.startsWith('multipart')).length;
+    const before = await blobsStored();
+    const responses = await Promise.all(Array.from({ length: 4 }, (_, i) => pushBlob(data, i % 2 === 0 ? 5 * MiB : data.length)));
+    expect(responses.map((response) => response.status)).toEqual([201, 201, 201, 201]);
+    expect(responses.map((response) => response.headers.get('docker-content-digest'))).toEqual([digest, digest, digest, digest]);
+    expect(await pull(digest)).toEqual({ status: 200, digest });
+    await expectNothingLeftBehind();
+    expect((await blobsStored()) - before).toBe(1);
+  });
+
+  it('keeps serving a blob while the same digest is uploaded again, before and after that upload completes', async () => {
+    const data = randomBytes(9 * MiB + 1);
+    const digest = digestOf(data);
+    expect((await pull(digest)).status).toBe(404);
+    expect((await pushBlob(data)).status).toBe(201);
+
+    const location = await startUpload();
+    const again = halfwayPatch(location, data.subarray(0, 6 * MiB), data.subarray(6 * MiB));
+    const pullsDuring = await Promise.all(Array.from({ length: 8 }, () => pull(digest)));
+    expect(await again.finish()).toBe(202);
+    const url = new URL(location);
+    url.searchParams.set('digest', digest);
+    const pullsRacing = Promise.all(Array.from({ length: 8 }, () => pull(digest)));
+    const completed = await fetch(url, { method: 'PUT', headers });
+    expect(completed.status).toBe(201);
+    for (const result of [...pullsDuring, ...(await pullsRacing), await pull(digest)]) expect(result).toEqual({ status: 200, digest });
+    await expectNothingLeftBehind();
+  });
+
+  it('a blob being uploaded for the first time is unknown until its upload completes', async () => {
+    const data = randomBytes(7 * MiB);
+    const digest = digestOf(data);
+    const location = await startUpload();
+    const first = halfwayPatch(location, data.subarray(0, 4 * MiB), data.subarray(4 * MiB));
+    expect((await pull(digest)).status).toBe(404);
+    expect(await first.finish()).toBe(202);
+    expect((await pull(digest)).status).toBe(404);
+    const url = new URL(location);
+    url.searchParams.set('digest', digest);
+    expect((await fetch(url, { method: 'PUT', headers })).status).toBe(201);
+    expect(await pull(digest)).toEqual({ status: 200, digest });
+  });
+});
+
+describe('the object store going away', () => {
+  let minio: StartedDependencies;
+  let registry: RunningRegistry;
+  let repository: string;
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    minio = await startDependencies({ only: ['minio'] });
+    registry = await startTestRegistry(minio.env);
+    const workspace = await newWorkspace(registry, 'outage');
+    repository = `${workspace.slug}/outage`;
+    headers = { Authorization: basicAuth(workspace.admin) };
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    await minio?.stop();
+  });
+
+  it('answers 503 UNAVAILABLE in the OCI error format (never 500) while it is down, and works again once it is back', async () => {
+    const data = randomBytes(64 * 1024);
+    const digest = digestOf(data);
+    const upload = (body: Buffer) =>
+      fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/uploads/?digest=${digestOf(body)}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body });
+    expect((await upload(data)).status).toBe(201);
+
+    await minio.stopOne('minio');
+    try {
+      const other = randomBytes(1000);
+      for (const response of [
+        await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${digest}`, { headers }),
+        await upload(other),
+        await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers }),
+      ]) {
+        expect(response.status).toBe(503);
+        const body = (await response.json()) as { errors: Array<{ code: string; message: string }> };
+        expect(body.errors[0]).toMatchObject({ code: 'UNAVAILABLE', message: 'blob storage is unavailable' });
+      }
+    } finally {
+      await minio.startAgain('minio');
+    }
+    const back = await pollUntil(() => fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${digest}`, { headers }).then(async (response) => ({ status: response.status, digest: digestOf(Buffer.from(await response.arrayBuffer())) })), (result) => result.status === 200, 20_000, 250);
+    expect(back.digest).toBe(digest);
+    expect((await upload(randomBytes(1000))).status).toBe(201);
+  });
+});

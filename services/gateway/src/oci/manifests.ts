@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import { INDEX_MEDIA_TYPES, isDigest, parseDigest, parseManifest, parseTag, type ParsedManifest } from '@ocireg/oci';
+import type { metadata } from '@ocireg/proto';
+import type { BlobStore } from '@ocireg/storage';
+import type { AccessGuard } from '../access-guard';
+import type { BlobStats } from './blob-stats';
+import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
+import type { ManifestCache } from './manifest-cache';
+import type { PackageCheck } from './packages';
+
+export interface ManifestRoutesDeps {
+  guard: AccessGuard;
+  metadata: metadata.RegistryMetadataServiceClient;
+  store: BlobStore;
+  packages: PackageCheck;
+  stats: BlobStats;
+  cache: ManifestCache;
+  maxManifestSize: number;
+}
+
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+/** Configs larger than this are not read for listing facts. */
+const MAX_CONFIG_FOR_FACTS = 1024 * 1024;
+
+/** GET, HEAD, PUT and DELETE of /v2/<name>/manifests/<reference>. */
+export class ManifestRoutes {
+  constructor(private readonly deps: ManifestRoutesDeps) {}
+
+  /**
+   * A manifest, stored byte for byte. By digest it is served from the cache
+   * when present; HEAD asks metadata for the digest, type and size only.
+   */
+  async get({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+    checkReference(reference);
+    await this.deps.guard.authorize(req, name, ['pull']);
+    const head = req.method === 'HEAD';
+    let manifest = isDigest(reference) ? this.deps.cache.get(name, reference) : undefined;
+    let size = manifest?.content.length;
+    if (!manifest) {
+      const found = await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      manifest = { digest: found.digest, mediaType: found.mediaType, content: Buffer.from(found.content) };
+      size = head ? found.size : manifest.content.length;
+      if (!head) this.deps.cache.put(name, manifest);
+    }
+    if (!acceptsManifest(req.headers.accept, manifest.mediaType)) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is a ${manifest.mediaType}, which the Accept header does not allow`, { mediaType: manifest.mediaType });
+    }
+    res.writeHead(200, { 'Content-Type': manifest.mediaType, 'Content-Length': size, 'Docker-Content-Digest': manifest.digest, ETag: `"${manifest.digest}"` });
+    res.end(head ? undefined : manifest.content);
+  }
+
+  async put(exchange: Exchange, name: string, reference: string): Promise<void> {
+    const { req, res, requestId, logger } = exchange;
+    checkReference(reference);
+    const actor = await this.deps.guard.authorize(req, name, ['push']);
+    await this.deps.packages.require(name, actor, requestId);
+    const content = await readSmallBody(req, this.deps.maxManifestSize);
+    const parsed = parseManifest(content, req.headers['content-type']);
+    const algorithm = isDigest(reference) ? parseDigest(reference).algorithm : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(content).digest('hex')}`;
+    if (isDigest(reference) && reference !== digest) {
+      throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${reference}`, { digest: reference });
+    }
+    // Pushing by digest may name tags as ?tag= parameters (distribution-spec 1.1).
+    const tags = isDigest(reference) ? exchange.url.searchParams.getAll('tag') : [reference];
+    await unaryCall(
+      this.deps.metadata.putManifest.bind(this.deps.metadata),
+      {
+        repository: name,
+        tags,
+        digest,
+        mediaType: parsed.mediaType,
+        content,
+        blobDigests: [],
+        blobDescriptors: parsed.blobs,
+        manifestDigests: parsed.manifestDigests,
+        subjectDigest: parsed.subjectDigest ?? '',
+        artifactType: parsed.artifactType ?? '',
+        annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
+        platform: '',
+        created: '',
+        userId: actor,
+      },
+      { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
+    );
+    if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);
+    if (isDigest(reference) && tags.length > 0) res.setHeader('OCI-Tag', tags);
+    res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+    res.end();
+    // Off the push path: what the config says (platform, created) only matters to listings.
+    this.describe(name, digest, parsed, actor, requestId).catch((err: unknown) => logger.warn({ err, digest }, 'could not read the listing facts of a manifest'));
+  }
+
+  async delete({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
+    checkReference(reference);
+    // Deleting a tag takes Write; deleting the image itself takes Admin.
+    const actor = await this.deps.guard.authorize(req, name, [isDigest(reference) ? 'delete-manifest' : 'delete']);
+    const { metadata } = this.deps;
+    if (isDigest(reference)) {
+      await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+      this.deps.cache.forget(name, reference);
+    } else {
+      await unaryCall(metadata.deleteTag.bind(metadata), { repository: name, tag: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+    }
+    res.writeHead(202, { 'Content-Length': 0 }).end();
+  }
+
+  /** Reads an image's config (small ones only) and records its platform and created time for listings. */
+  private async describe(name: string, digest: string, parsed: ParsedManifest, actor: string, requestId: string): Promise<void> {
+    const config = parsed.config;
+    if (!config || !IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_FOR_FACTS) return;
+    const blob = await this.deps.stats.stat(name, config.digest, requestId);
+    if (blob.size > MAX_CONFIG_FOR_FACTS) return;
+    const document = JSON.parse((await buffer(await this.deps.store.read(blob.storageKey))).toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown; created?: unknown };
+    const parts = [document.os, document.architecture, document.variant].filter((part): part is string => typeof part === 'string' && /^[A-Za-z0-9._-]{1,40}$/.test(part));
+    const platform = typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '';
+    const created = typeof document.created === 'string' && document.created.length <= 64 ? document.created : '';
+    if (!platform && !created) return;
+    await unaryCall(this.deps.metadata.describeManifest.bind(this.deps.metadata), { repository: name, digest, platform, created }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+  }
+}
+
+/**
+ * Content negotiation: manifests are stored as pushed and never converted, so
+ * the only choice is whether to serve them. An index (multi-platform) goes only
+ * to clients that list its type or a wildcard, as older clients cannot read one;
+ * single manifests are always served (clients that omit a type still read them).
+ */
+export function acceptsManifest(accept: string | undefined, mediaType: string): boolean {
+  if (!accept || !INDEX_MEDIA_TYPES.has(mediaType)) return true;
+  const accepted = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
+  return accepted.length === 0 || accepted.some((type) => type === '*/*' || type === 'application/*' || type === mediaType);
+}
+
+function checkReference(reference: string): void {
+  if (reference.includes(':')) parseDigest(reference);
+  else parseTag(reference);
+}

@@ -1,0 +1,93 @@
+import { parseRepositoryName } from '@ocireg/oci';
+import type { BlobStore } from '@ocireg/storage';
+import type { AccessGuard } from '../access-guard';
+import type { ServiceClients } from '../clients';
+import { handleTokenRequest } from '../token-endpoint';
+import { BlobStats } from './blob-stats';
+import { BlobRoutes } from './blobs';
+import { json, unsupported, type Exchange } from './exchange';
+import { OciListings } from './listings';
+import { ManifestCache } from './manifest-cache';
+import { ManifestRoutes } from './manifests';
+import { PackageCheck } from './packages';
+import type { OciRoute } from './routes';
+import { RunningHashes } from './running-hashes';
+import { UploadRoutes } from './uploads';
+
+export interface RegistryApiDeps {
+  clients: ServiceClients;
+  store: BlobStore;
+  guard: AccessGuard;
+  limits: { uploadTimeLimitMs: number; uploadIdleTimeoutMs: number; maxManifestSize: number };
+  /** Seconds presigned URLs live when pulls are redirected to the store; undefined streams pulls through the gateway. */
+  redirectSeconds?: number;
+}
+
+/** The OCI distribution API: routes each request to the handler of its resource; errors are thrown as RegistryError. */
+export class RegistryApi {
+  private readonly blobs: BlobRoutes;
+  private readonly uploads: UploadRoutes;
+  private readonly manifests: ManifestRoutes;
+  private readonly listings: OciListings;
+
+  constructor(private readonly deps: RegistryApiDeps) {
+    const { clients, store, guard, limits } = deps;
+    const stats = new BlobStats(clients.metadata);
+    const packages = new PackageCheck(clients.metadata);
+    this.blobs = new BlobRoutes({ guard, metadata: clients.metadata, store, stats, redirectSeconds: deps.redirectSeconds });
+    this.uploads = new UploadRoutes({
+      guard,
+      uploads: clients.uploads,
+      metadata: clients.metadata,
+      store,
+      packages,
+      stats,
+      hashes: new RunningHashes(limits.uploadTimeLimitMs),
+      idleTimeoutMs: limits.uploadIdleTimeoutMs,
+    });
+    this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(), maxManifestSize: limits.maxManifestSize });
+    this.listings = new OciListings({ guard, metadata: clients.metadata });
+  }
+
+  async handle(route: OciRoute, exchange: Exchange): Promise<void> {
+    const method = exchange.req.method ?? 'GET';
+    const { guard, clients } = this.deps;
+    if (route.kind === 'base') {
+      if (method !== 'GET' && method !== 'HEAD') throw unsupported(method);
+      await guard.authenticate(exchange.req);
+      return json(exchange, 200, {});
+    }
+    if (route.kind === 'token') return handleTokenRequest(exchange.req, exchange.res, exchange.url, clients.auth, exchange.requestId, guard.clientAddress(exchange.req));
+    if (route.kind === 'catalog') {
+      if (method !== 'GET') throw unsupported(method);
+      return this.listings.catalog(exchange);
+    }
+    const name = parseRepositoryName(route.name).value;
+    switch (route.kind) {
+      case 'blob':
+        if (method === 'GET' || method === 'HEAD') return this.blobs.get(exchange, name, route.digest);
+        if (method === 'DELETE') return this.blobs.delete(exchange, name, route.digest);
+        throw unsupported(method);
+      case 'uploads':
+        if (method === 'POST') return this.uploads.start(exchange, name);
+        throw unsupported(method);
+      case 'upload':
+        if (method === 'PATCH') return this.uploads.patch(exchange, name, route.uploadId);
+        if (method === 'PUT') return this.uploads.put(exchange, name, route.uploadId);
+        if (method === 'GET') return this.uploads.status(exchange, name, route.uploadId);
+        if (method === 'DELETE') return this.uploads.cancel(exchange, name, route.uploadId);
+        throw unsupported(method);
+      case 'manifest':
+        if (method === 'GET' || method === 'HEAD') return this.manifests.get(exchange, name, route.reference);
+        if (method === 'PUT') return this.manifests.put(exchange, name, route.reference);
+        if (method === 'DELETE') return this.manifests.delete(exchange, name, route.reference);
+        throw unsupported(method);
+      case 'referrers':
+        if (method === 'GET') return this.listings.referrers(exchange, name, route.digest);
+        throw unsupported(method);
+      case 'tags':
+        if (method === 'GET' || method === 'HEAD') return this.listings.tags(exchange, name);
+        throw unsupported(method);
+    }
+  }
+}
