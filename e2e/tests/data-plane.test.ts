@@ -7,7 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry, ServiceName } from '@ocireg/devstack';
 import { startDependencies, type StartedDependencies } from '@ocireg/testenv';
-import { basicAuth, newWorkspace, startTestRegistry, tempDir } from './helpers';
+import { basicAuth, loginNewWorkspace, newWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { OciHttp } from './oci-http';
 import { pollUntil } from './polling';
 
 /**
@@ -292,5 +293,44 @@ describe('the object store going away', () => {
     const back = await pollUntil(() => fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${digest}`, { headers }).then(async (response) => ({ status: response.status, digest: digestOf(Buffer.from(await response.arrayBuffer())) })), (result) => result.status === 200, 20_000, 250);
     expect(back.digest).toBe(digest);
     expect((await upload(randomBytes(1000))).status).toBe(201);
+  });
+});
+
+describe('pulls redirected to the object store (BLOB_REDIRECT_SECONDS)', () => {
+  let registry: RunningRegistry;
+
+  beforeAll(async () => {
+    registry = await startTestRegistry({ BLOB_REDIRECT_SECONDS: '60' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('answers a blob GET with a 307 to a presigned URL that serves the bytes (whole and by Range), HEAD directly, and crane pulls through it', async () => {
+    const workspace = await loginNewWorkspace(registry, 'redirect'); // crane reads docker's credentials
+    const repository = `${workspace.slug}/pulled`;
+    const oci = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));
+    const { layer } = await oci.pushImage(repository, 'v1');
+    const headers = { Authorization: basicAuth(workspace.admin) };
+
+    const redirected = await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${layer.digest}`, { headers, redirect: 'manual' });
+    expect(redirected.status).toBe(307);
+    const location = new URL(redirected.headers.get('location')!);
+    expect(location.origin).toBe(new URL(process.env.S3_ENDPOINT!).origin);
+    expect(location.searchParams.get('X-Amz-Expires')).toBe('60');
+    const whole = await fetch(location);
+    expect(digestOf(Buffer.from(await whole.arrayBuffer()))).toBe(layer.digest);
+    const ranged = await fetch(location, { headers: { Range: 'bytes=10-19' } });
+    expect(ranged.status).toBe(206);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(10);
+
+    const head = await fetch(`${registry.gatewayUrl}/v2/${repository}/blobs/${layer.digest}`, { method: 'HEAD', headers, redirect: 'manual' });
+    expect([head.status, head.headers.get('content-length')]).toEqual([200, String(layer.size)]);
+
+    const dir = tempDir('redirect');
+    await run('crane', ['pull', '--insecure', '--format', 'oci', `${registry.registryHost}/${repository}:v1`, dir]);
+    const pulled = readdirSync(path.join(dir, 'blobs', 'sha256'));
+    expect(pulled).toContain(layer.digest.slice('sha256:'.length));
   });
 });
