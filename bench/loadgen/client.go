@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -20,7 +21,7 @@ type registry struct {
 // registryFlags declares -url and -auth on a command's flag set.
 func registryFlags(flags *flag.FlagSet) (base, auth *string) {
 	return flags.String("url", "", "registry base URL, e.g. http://127.0.0.1:5000"),
-		flags.String("auth", "", "Authorization header value sent on every request (none when empty)")
+		flags.String("auth", os.Getenv("LOADGEN_AUTHORIZATION"), "Authorization header sent on every request (default $LOADGEN_AUTHORIZATION; none when empty)")
 }
 
 func newRegistry(base, authorization string, connections int) (*registry, error) {

@@ -2,12 +2,13 @@
 // hammers manifests against one registry, with large reads and writes and no
 // per-chunk copies, so that it takes as little as possible of the CPU it shares
 // with the servers under test. Each subcommand prints one JSON object on
-// stdout, including the CPU seconds it used.
+// stdout, including the CPU seconds it used. Credentials come from
+// $LOADGEN_AUTHORIZATION (an Authorization header value), or -auth.
 //
 //	loadgen digest   seed:size ...
-//	loadgen push     -url U -repo R [-auth H] [-streams N] [-chunk BYTES] seed:size:digest ...
-//	loadgen pull     -url U -repo R [-auth H] [-streams N] [-verify bytes|sha256] seed:size:digest ...
-//	loadgen manifest -url U [-auth H] -method HEAD|GET -digest D [-clients 32] [-seconds 8] [-warmup 1]
+//	loadgen push     -url U -repo R [-streams N] [-chunk BYTES] seed:size:digest ...
+//	loadgen pull     -url U -repo R [-streams N] [-verify bytes|sha256] seed:size:digest ...
+//	loadgen manifest -url U -path P -method HEAD|GET -digest D [-clients 32] [-seconds 8] [-warmup 1]
 package main
 
 import (

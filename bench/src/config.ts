@@ -1,0 +1,50 @@
+import { tmpdir } from 'node:os';
+
+/** The registries compared side by side: on the local filesystem, or on one MinIO. */
+export type PairName = 'fs' | 's3';
+export const PAIR_NAMES: PairName[] = ['fs', 's3'];
+
+export interface BenchConfig {
+  /** Bytes pushed and pulled per throughput figure: 4 layers of a quarter each (BENCH_TOTAL_MIB, 1024). */
+  totalMiB: number;
+  /** The large single layer whose push shows memory stays flat (BENCH_BIG_MIB, 4096). */
+  bigMiB: number;
+  /** Measured seconds of each manifest load (BENCH_LOAD_SECONDS, 8), after one second of warm-up. */
+  loadSeconds: number;
+  /** Keep-alive clients of the manifest load (BENCH_CLIENTS, 32). */
+  clients: number;
+  /** Pairs to run, in order (BENCH_PAIRS, "fs,s3"). */
+  pairs: PairName[];
+  /** How pulls are checked: against the regenerated layer (bytes, cheap) or by sha256 (BENCH_VERIFY). */
+  verify: 'bytes' | 'sha256';
+  /** Where the registries keep their data during the run (BENCH_DIR, the system's temporary directory). */
+  workRoot: string;
+}
+
+/** containerd's and crane's PATCH size for chunked uploads. */
+export const CHUNK_BYTES = 5 * 1024 * 1024;
+export const LAYERS = 4;
+export const MIB = 1024 * 1024;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const number = (name: string, fallback: number, least: number): number => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < least) throw new Error(`${name} must be an integer of at least ${least}, not ${JSON.stringify(env[name])}`);
+    return value;
+  };
+  const pairs = (env.BENCH_PAIRS ?? PAIR_NAMES.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
+  for (const pair of pairs) if (!PAIR_NAMES.includes(pair as PairName)) throw new Error(`BENCH_PAIRS: unknown pair "${pair}" (known: ${PAIR_NAMES.join(', ')})`);
+  const verify = env.BENCH_VERIFY ?? 'bytes';
+  if (verify !== 'bytes' && verify !== 'sha256') throw new Error(`BENCH_VERIFY must be bytes or sha256, not "${verify}"`);
+  const totalMiB = number('BENCH_TOTAL_MIB', 1024, LAYERS);
+  if (totalMiB % LAYERS !== 0) throw new Error(`BENCH_TOTAL_MIB must be a multiple of ${LAYERS}`);
+  return Object.freeze({
+    totalMiB,
+    bigMiB: number('BENCH_BIG_MIB', 4096, 1),
+    loadSeconds: number('BENCH_LOAD_SECONDS', 8, 1),
+    clients: number('BENCH_CLIENTS', 32, 1),
+    pairs: pairs as PairName[],
+    verify,
+    workRoot: env.BENCH_DIR ?? tmpdir(),
+  });
+}
