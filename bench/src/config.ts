@@ -19,6 +19,10 @@ export interface BenchConfig {
   verify: 'bytes' | 'sha256';
   /** Where the registries keep their data during the run (BENCH_DIR, the system's temporary directory). */
   workRoot: string;
+  /** Only these phases, by id (BENCH_PHASES, e.g. "push-big,pull-big"; a pull needs its push); all when empty. */
+  phases: string[];
+  /** Where our services write CPU profiles, one per process (BENCH_PROFILE_DIR; none when unset). */
+  profileDir?: string;
 }
 
 /** containerd's and crane's PATCH size for chunked uploads. */
@@ -46,5 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     pairs: pairs as PairName[],
     verify,
     workRoot: env.BENCH_DIR ?? tmpdir(),
+    phases: (env.BENCH_PHASES ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+    profileDir: env.BENCH_PROFILE_DIR || undefined,
   });
 }

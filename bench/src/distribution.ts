@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@ocireg/testenv';
 
@@ -25,7 +25,8 @@ export async function startDistribution(dir: string, storage: DistributionStorag
   const config = path.join(dir, 'config.yml');
   writeFileSync(config, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', ...storageConfig(dir, storage), 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'));
   const log = openSync(path.join(dir, 'distribution.log'), 'a');
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', log, log] });
+  // Its own environment: the AWS SDK in it refuses a custom CA bundle (AWS_CA_BUNDLE) with its transport, and loopback needs none.
+  const child = spawn('docker-registry', ['serve', config], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' }, stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -35,7 +36,11 @@ export async function startDistribution(dir: string, storage: DistributionStorag
     } catch {
       // not listening yet
     }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start (see ${path.join(dir, 'distribution.log')})`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      const tail = readFileSync(path.join(dir, 'distribution.log'), 'utf8').trim().split('\n').slice(-40).join('\n');
+      throw new Error(`docker-registry did not start:\n${tail}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {

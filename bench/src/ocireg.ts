@@ -15,10 +15,10 @@ export interface RunningOcireg {
  * Our embedded filesystem mode, as `pnpm start` runs it: embedded PostgreSQL,
  * blobs, upload sessions and events under one DATA_DIR; no Redis, Kafka or MinIO.
  */
-export async function startEmbeddedOcireg(dir: string): Promise<RunningOcireg> {
+export async function startEmbeddedOcireg(dir: string, serviceEnv: Record<string, string> = {}): Promise<RunningOcireg> {
   const postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), password: randomBytes(16).toString('hex'), logFile: path.join(dir, 'logs', 'postgres.log') });
   try {
-    return await startOcireg('ocireg, embedded filesystem mode', { DATABASE_URL: postgres.url, DATA_DIR: dir }, dir, { postgres: postgres.pid! }, postgres);
+    return await startOcireg('ocireg, embedded filesystem mode', { DATABASE_URL: postgres.url, DATA_DIR: dir }, dir, { postgres: postgres.pid! }, serviceEnv, postgres);
   } catch (err) {
     await postgres.stop();
     throw err;
@@ -26,12 +26,20 @@ export async function startEmbeddedOcireg(dir: string): Promise<RunningOcireg> {
 }
 
 /** Our MinIO mode: the production backends (PostgreSQL, Redis, MinIO) as local processes given by `dependencyEnv`. */
-export function startMinioOcireg(dir: string, dependencyEnv: Record<string, string>, dependencyPids: Record<string, number>): Promise<RunningOcireg> {
-  return startOcireg('ocireg, MinIO mode', dependencyEnv, dir, dependencyPids);
+export function startMinioOcireg(dir: string, dependencyEnv: Record<string, string>, dependencyPids: Record<string, number>, serviceEnv: Record<string, string> = {}): Promise<RunningOcireg> {
+  return startOcireg('ocireg, MinIO mode', dependencyEnv, dir, dependencyPids, serviceEnv);
 }
 
-async function startOcireg(label: string, dependencyEnv: Record<string, string>, dir: string, dependencyPids: Record<string, number>, postgres?: RunningPostgres): Promise<RunningOcireg> {
-  const registry = await startRegistry({ dependencyEnv, logDir: path.join(dir, 'logs') });
+async function startOcireg(
+  label: string,
+  dependencyEnv: Record<string, string>,
+  dir: string,
+  dependencyPids: Record<string, number>,
+  /** Extra variables for every service (NODE_OPTIONS to profile them). */
+  serviceEnv: Record<string, string>,
+  postgres?: RunningPostgres,
+): Promise<RunningOcireg> {
+  const registry = await startRegistry({ dependencyEnv, logDir: path.join(dir, 'logs'), extraEnv: serviceEnv });
   try {
     // Without its access log (info), as Distribution runs here; the other services log no line per request.
     // (Started at info: devstack knows the indexer is ready by an info line.)

@@ -16,17 +16,17 @@ export interface Pair {
   stop(): Promise<void>;
 }
 
-export function startPair(name: PairName, dir: string): Promise<Pair> {
+export function startPair(name: PairName, dir: string, serviceEnv: Record<string, string> = {}): Promise<Pair> {
   mkdirSync(dir, { recursive: true });
   // As root, PostgreSQL runs as its own user and must reach its data directory in here.
   chmodSync(dir, 0o755);
-  return name === 'fs' ? startFilesystemPair(dir) : startS3Pair(dir);
+  return name === 'fs' ? startFilesystemPair(dir, serviceEnv) : startS3Pair(dir, serviceEnv);
 }
 
 /** Our embedded filesystem mode vs Distribution's filesystem driver. */
-async function startFilesystemPair(dir: string): Promise<Pair> {
+async function startFilesystemPair(dir: string, serviceEnv: Record<string, string>): Promise<Pair> {
   const distribution = await startDistribution(path.join(dir, 'distribution'), { kind: 'filesystem' });
-  const ocireg = await startEmbeddedOcireg(path.join(dir, 'ocireg')).catch(async (err: unknown) => {
+  const ocireg = await startEmbeddedOcireg(path.join(dir, 'ocireg'), serviceEnv).catch(async (err: unknown) => {
     await distribution.stop();
     throw err;
   });
@@ -42,7 +42,7 @@ async function startFilesystemPair(dir: string): Promise<Pair> {
 }
 
 /** Our MinIO mode vs Distribution's s3 driver, on one MinIO, a bucket each. */
-async function startS3Pair(dir: string): Promise<Pair> {
+async function startS3Pair(dir: string, serviceEnv: Record<string, string>): Promise<Pair> {
   const dependencies = await startDependencies({ only: ['postgres', 'redis', 'minio'], workDir: path.join(dir, 'dependencies') });
   const pids = Object.fromEntries(Object.entries(dependencies.pids).filter((entry): entry is [string, number] => entry[1] !== undefined));
   const env = (name: string): string => dependencies.env[name] ?? '';
@@ -51,7 +51,7 @@ async function startS3Pair(dir: string): Promise<Pair> {
   try {
     await new S3BlobStore({ endpoint, accessKey, secretKey, region, bucket }).ensureBucket(region);
     const distribution = await startDistribution(path.join(dir, 'distribution'), { kind: 's3', endpoint, accessKey, secretKey, region, bucket });
-    const ocireg = await startMinioOcireg(path.join(dir, 'ocireg'), dependencies.env, pids).catch(async (err: unknown) => {
+    const ocireg = await startMinioOcireg(path.join(dir, 'ocireg'), dependencies.env, pids, serviceEnv).catch(async (err: unknown) => {
       await distribution.stop();
       throw err;
     });

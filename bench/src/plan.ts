@@ -19,7 +19,7 @@ export async function planPhases(config: BenchConfig, loadgen: Loadgen): Promise
   const take = (prefix: string): Layer[] => digested.filter((layer) => layer.seed.startsWith(`${prefix}-`) || layer.seed === prefix);
   const [oneStream, fourStreams, chunked, [layer], [big]] = [take('one-stream'), take('four-streams'), take('chunked'), take('layer'), take('big-layer')];
   const inLayers = `${size(config.totalMiB)} in ${LAYERS} layers`;
-  return [
+  const phases = [
     pushPhase('push-1', `push ${inLayers}, 1 stream`, oneStream, { streams: 1 }),
     pushPhase('push-4', `push ${inLayers}, ${LAYERS} streams`, fourStreams, { streams: LAYERS }),
     pullPhase('pull-1', `pull ${inLayers}, 1 stream`, oneStream, { streams: 1 }),
@@ -32,6 +32,9 @@ export async function planPhases(config: BenchConfig, loadgen: Loadgen): Promise
     pushPhase('push-big', `push one ${size(config.bigMiB)} layer`, [big!], { streams: 1, showsMemory: true }),
     pullPhase('pull-big', `pull one ${size(config.bigMiB)} layer`, [big!], { streams: 1, showsMemory: true }),
   ];
+  const unknown = config.phases.filter((id) => !phases.some((phase) => phase.id === id));
+  if (unknown.length > 0) throw new Error(`BENCH_PHASES: unknown ${unknown.join(', ')} (known: ${phases.map((phase) => phase.id).join(', ')})`);
+  return config.phases.length === 0 ? phases : phases.filter((phase) => config.phases.includes(phase.id));
 }
 
 export function size(mib: number): string {

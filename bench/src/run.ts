@@ -58,7 +58,7 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
   // Each side keeps every layer it was sent until the pair stops (then its data goes).
   requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + 2 * 1024 ** 3);
   say(`\n[${name}] starting both registries ...`);
-  const pair = await startPair(name, dir);
+  const pair = await startPair(name, dir, profilingEnv(config));
   const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
   try {
     for (const phase of phases) {
@@ -74,6 +74,12 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
     rmSync(dir, { recursive: true, force: true });
   }
   return result;
+}
+
+/** Our services' variables to write CPU profiles (see profile-preload.ts), when asked for. */
+function profilingEnv(config: BenchConfig): Record<string, string> {
+  if (!config.profileDir) return {};
+  return { NODE_OPTIONS: `--require ${path.join(__dirname, 'profile-preload.js')}`, OCIREG_PROFILE_DIR: path.resolve(config.profileDir) };
 }
 
 function describe(figure: PairResult['phases'][number]['ours']['figure']): string {
