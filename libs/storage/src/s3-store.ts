@@ -18,6 +18,7 @@ import {
   type UploadedPart,
   type UploadState,
 } from './blob-store';
+import { readObjectDirect } from './s3-object-reader';
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -45,6 +46,8 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly partSize: number;
   private readonly partsInFlight: number;
+  /** Reads go over a plain socket (see readObjectDirect) when the store speaks plain HTTP. */
+  private readonly directReads: boolean;
 
   constructor(options: S3StoreOptions) {
     const url = new URL(options.endpoint);
@@ -60,6 +63,7 @@ export class S3BlobStore implements BlobStore {
     // The client hashes every payload (SHA-256) for the signature over plain HTTP; the registry already hashed those bytes.
     (this.client as unknown as { enableSHA256: boolean }).enableSHA256 = false;
     this.bucket = options.bucket;
+    this.directReads = url.protocol === 'http:';
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
     if (this.partSize < MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${MIN_PART_SIZE} bytes`);
@@ -195,6 +199,12 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (range) assertValidRange(range);
+    if (this.directReads) {
+      const whole = !range || (range.offset === 0 && range.length === undefined);
+      const direct = await readObjectDirect(new URL(await this.client.presignedGetObject(this.bucket, key, 60)), whole ? undefined : { start: range.offset, end: range.length === undefined ? undefined : range.offset + range.length - 1 });
+      if (direct) return direct;
+      // Not a plain body (a missing object, a bad range, an outage): the client reads it, or says what is wrong.
+    }
     try {
       // {offset: 0} alone is the whole object; the client sends no Range header for it either.
       if (!range || (range.offset === 0 && range.length === undefined)) return await this.client.getObject(this.bucket, key);
