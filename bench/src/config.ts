@@ -9,8 +9,10 @@ export interface BenchConfig {
   totalMiB: number;
   /** The large single layer whose push shows memory stays flat (BENCH_BIG_MIB, 4096). */
   bigMiB: number;
-  /** Measured seconds of each manifest load (BENCH_LOAD_SECONDS, 8), after one second of warm-up. */
+  /** Measured seconds of each manifest load (BENCH_LOAD_SECONDS, 8), after the warm-up. */
   loadSeconds: number;
+  /** Seconds of manifest load before measuring (BENCH_WARMUP_SECONDS, 3): servers are measured warm, as they run. */
+  warmupSeconds: number;
   /** Keep-alive clients of the manifest load (BENCH_CLIENTS, 32). */
   clients: number;
   /** Pairs to run, in order (BENCH_PAIRS, "fs,s3"). */
@@ -46,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     totalMiB,
     bigMiB: number('BENCH_BIG_MIB', 4096, 1),
     loadSeconds: number('BENCH_LOAD_SECONDS', 8, 1),
+    warmupSeconds: number('BENCH_WARMUP_SECONDS', 3, 0),
     clients: number('BENCH_CLIENTS', 32, 1),
     pairs: pairs as PairName[],
     verify,

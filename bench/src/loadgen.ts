@@ -16,7 +16,10 @@ export interface TransferResult {
 }
 
 export interface LoadResult {
+  /** Requests in the measured seconds. */
   requests: number;
+  /** With the warm-up's: what the CPU seconds were spent on. */
+  allRequests: number;
   seconds: number;
   rps: number;
   p50Ms: number;
@@ -58,9 +61,9 @@ export class Loadgen {
     return this.run([...args, ...layers.map(spec)], onStart, endpoint.authorization);
   }
 
-  manifests(endpoint: Endpoint, manifestPath: string, options: { method: 'HEAD' | 'GET'; digest: string; clients: number; seconds: number }, onStart?: (pid: number) => void): Promise<LoadResult> {
+  manifests(endpoint: Endpoint, manifestPath: string, options: { method: 'HEAD' | 'GET'; digest: string; clients: number; seconds: number; warmupSeconds: number }, onStart?: (pid: number) => void): Promise<LoadResult> {
     const args = ['manifest', '-url', endpoint.url, '-path', manifestPath, '-method', options.method, '-digest', options.digest];
-    return this.run([...args, '-clients', String(options.clients), '-seconds', String(options.seconds)], onStart, endpoint.authorization);
+    return this.run([...args, '-clients', String(options.clients), '-seconds', String(options.seconds), '-warmup', String(options.warmupSeconds)], onStart, endpoint.authorization);
   }
 
   private run<T>(args: string[], onStart?: (pid: number) => void, authorization?: string): Promise<T> {

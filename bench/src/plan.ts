@@ -7,9 +7,9 @@ import { pullPhase, pushPhase } from './phases/transfer';
 /**
  * The phases of a pair, in order (later ones use layers earlier ones pushed):
  * 1 GiB in 4 layers pushed and pulled with one stream and with 4, pushed
- * again in 5 MiB PATCHes, manifest HEAD and GET under load, then single
- * layers of 1 GiB and 4 GiB pushed and pulled with every process's memory
- * watched (flat memory looks the same at both sizes).
+ * again in 5 MiB PATCHes, manifest HEAD and GET by tag and GET by digest
+ * under load, then single layers of 1 GiB and 4 GiB pushed and pulled with
+ * every process's memory watched (flat memory looks the same at both sizes).
  */
 export async function planPhases(config: BenchConfig, loadgen: Loadgen): Promise<Phase[]> {
   const total = config.totalMiB * MIB;
@@ -25,8 +25,9 @@ export async function planPhases(config: BenchConfig, loadgen: Loadgen): Promise
     pullPhase('pull-1', `pull ${inLayers}, 1 stream`, oneStream, { streams: 1 }),
     pullPhase('pull-4', `pull ${inLayers}, ${LAYERS} streams`, fourStreams, { streams: LAYERS }),
     pushPhase('push-chunked', `push ${inLayers}, ${CHUNK_BYTES / MIB} MiB PATCHes with Content-Range`, chunked, { streams: 1, chunkBytes: CHUNK_BYTES }),
-    manifestPhase('HEAD', oneStream),
-    manifestPhase('GET', oneStream),
+    manifestPhase('HEAD', 'tag', oneStream),
+    manifestPhase('GET', 'tag', oneStream),
+    manifestPhase('GET', 'digest', oneStream),
     pushPhase('push-layer', `push one ${size(config.totalMiB)} layer`, [layer!], { streams: 1, showsMemory: true }),
     pullPhase('pull-layer', `pull one ${size(config.totalMiB)} layer`, [layer!], { streams: 1, showsMemory: true }),
     pushPhase('push-big', `push one ${size(config.bigMiB)} layer`, [big!], { streams: 1, showsMemory: true }),

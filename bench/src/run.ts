@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       cpuTable(pair),
     ].join('\n\n'),
   );
-  const header = `Benchmark of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${hostname()}: ${machine}. ${config.totalMiB} MiB in 4 layers, one ${config.bigMiB} MiB layer, ${config.clients} keep-alive clients x ${config.loadSeconds} s per manifest figure; MB/s = 10^6 bytes/s; pulls checked byte for byte (${config.verify}).`;
+  const header = `Benchmark of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${hostname()}: ${machine}. ${config.totalMiB} MiB in 4 layers, one ${config.bigMiB} MiB layer, ${config.clients} keep-alive clients x ${config.loadSeconds} s per manifest figure after ${config.warmupSeconds} s of warm-up; MB/s = 10^6 bytes/s; pulls checked byte for byte (${config.verify}).`;
   const report = [header, ...sections].join('\n\n');
   say(`\n${report}`);
   const reports = path.join(REPO_ROOT, 'reports');

@@ -56,7 +56,7 @@ export function cpuTable(pair: PairResult): string {
   const names = [...new Set(pair.phases.flatMap((entry) => [...Object.keys(entry.ours.cost.cpuSeconds), ...Object.keys(entry.reference.cost.cpuSeconds)]))];
   const rows = pair.phases.flatMap(({ phase, ours, reference }) =>
     ([['ocireg', ours], ['Distribution', reference]] as const).map(([side, run]) => {
-      const per = run.figure.kind === 'throughput' ? run.figure.bytes / GIB : run.figure.requests / 1000;
+      const per = run.figure.kind === 'throughput' ? run.figure.bytes / GIB : run.figure.allRequests / 1000;
       const cell = (seconds: number | undefined) => (seconds === undefined ? '' : (seconds / per).toFixed(2));
       const servers = Object.entries(run.cost.cpuSeconds).filter(([name]) => name !== 'loadgen' && name !== 'bench').reduce((sum, [, seconds]) => sum + seconds, 0);
       return [phase.title, side, run.figure.kind === 'throughput' ? 's/GiB' : 's/1000 req', cell(servers), ...names.map((name) => cell(run.cost.cpuSeconds[name]))];

@@ -8,22 +8,22 @@ const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const TAG = 'bench';
 
 /**
- * HEAD or GET of one image manifest by tag from many keep-alive clients, as
- * `docker pull` resolves a tag. The manifest (over `layers`, pushed earlier)
- * is pushed first, untimed.
+ * HEAD or GET of one image manifest from many keep-alive clients: by tag, as
+ * `docker pull` resolves a tag, or by digest, as it then fetches the
+ * manifest. The manifest (over `layers`, pushed earlier) is pushed first, untimed.
  */
-export function manifestPhase(method: 'HEAD' | 'GET', layers: Layer[]): Phase {
+export function manifestPhase(method: 'HEAD' | 'GET', by: 'tag' | 'digest', layers: Layer[]): Phase {
   return {
-    id: `manifest-${method.toLowerCase()}`,
-    title: `manifest ${method} by tag`,
+    id: `manifest-${method.toLowerCase()}${by === 'digest' ? '-digest' : ''}`,
+    title: `manifest ${method} by ${by}`,
     storesBytes: 0,
     async run(target, { loadgen, config }) {
       const authorization = await target.authorization();
       const digest = await pushManifest(target, authorization, layers);
       const { result, cost } = await measure(target, (onStart) =>
-        loadgen.manifests({ url: target.url, authorization }, `/v2/${target.repository}/manifests/${TAG}`, { method, digest, clients: config.clients, seconds: config.loadSeconds }, onStart),
+        loadgen.manifests({ url: target.url, authorization }, `/v2/${target.repository}/manifests/${by === 'tag' ? TAG : digest}`, { method, digest, clients: config.clients, seconds: config.loadSeconds, warmupSeconds: config.warmupSeconds }, onStart),
       );
-      return { figure: { kind: 'requests', requests: result.requests, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms }, cost };
+      return { figure: { kind: 'requests', requests: result.requests, allRequests: result.allRequests, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms }, cost };
     },
   };
 }
