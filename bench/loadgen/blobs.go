@@ -11,12 +11,28 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 )
 
 type transferResult struct {
 	Seconds    float64 `json:"seconds"`
 	Bytes      int64   `json:"bytes"`
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// FinishSeconds adds up, over the layers, how long the registry took to answer the final PUT ?digest=
+	// (verifying, making the bytes durable and placing the blob); pushes only.
+	FinishSeconds float64 `json:"finishSeconds,omitempty"`
+}
+
+// finishing adds up the final PUTs' durations across a push's streams.
+type finishing struct {
+	mu      sync.Mutex
+	seconds float64
+}
+
+func (f *finishing) add(d time.Duration) {
+	f.mu.Lock()
+	f.seconds += d.Seconds()
+	f.mu.Unlock()
 }
 
 // pushCommand pushes layers (their digests known beforehand) with `streams` at once:
@@ -39,15 +55,18 @@ func pushCommand(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return transfer(layers, *streams, func(l layer) error {
+	finish := &finishing{}
+	result, err := transfer(layers, *streams, func(l layer) error {
 		if l.digest == "" {
 			return fmt.Errorf("layer %s: push needs seed:size:digest", l.seed)
 		}
-		return pushLayer(reg, *repository, l, *chunk)
+		return pushLayer(reg, *repository, l, *chunk, finish)
 	})
+	result.FinishSeconds = finish.seconds
+	return result, err
 }
 
-func pushLayer(reg *registry, repository string, l layer, chunk int64) error {
+func pushLayer(reg *registry, repository string, l layer, chunk int64, finish *finishing) error {
 	res, err := reg.call("POST", "/v2/"+repository+"/blobs/uploads/", nil, 0, nil, 202, "POST upload")
 	if err != nil {
 		return err
@@ -77,7 +96,9 @@ func pushLayer(reg *registry, repository string, l layer, chunk int64) error {
 	query := target.Query()
 	query.Set("digest", l.digest)
 	target.RawQuery = query.Encode()
+	began := time.Now()
 	res, err = reg.call("PUT", target.String(), nil, 0, nil, 201, "PUT upload")
+	finish.add(time.Since(began))
 	if err != nil {
 		return err
 	}

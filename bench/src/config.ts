@@ -25,6 +25,8 @@ export interface BenchConfig {
   phases: string[];
   /** Where our services write CPU profiles, one per process (BENCH_PROFILE_DIR; none when unset). */
   profileDir?: string;
+  /** Extra variables for our services, to try settings (BENCH_SERVICE_ENV, e.g. "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=2"). */
+  serviceEnv: Record<string, string>;
 }
 
 /** containerd's and crane's PATCH size for chunked uploads. */
@@ -55,5 +57,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     workRoot: env.BENCH_DIR ?? tmpdir(),
     phases: (env.BENCH_PHASES ?? '').split(',').map((id) => id.trim()).filter(Boolean),
     profileDir: env.BENCH_PROFILE_DIR || undefined,
+    serviceEnv: parseServiceEnv(env.BENCH_SERVICE_ENV ?? ''),
   });
+}
+
+/** "K=V K2=V2" (separated by spaces) as variables. */
+function parseServiceEnv(text: string): Record<string, string> {
+  const entries = text.split(/\s+/).filter(Boolean).map((pair) => {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`BENCH_SERVICE_ENV: expected NAME=value, got "${pair}"`);
+    return [match[1]!, match[2]!] as const;
+  });
+  return Object.fromEntries(entries);
 }

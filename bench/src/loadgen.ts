@@ -13,6 +13,8 @@ export interface TransferResult {
   seconds: number;
   bytes: number;
   cpuSeconds: number;
+  /** Pushes: the final PUT ?digest= of every layer, added up (verify, make durable, place). */
+  finishSeconds?: number;
 }
 
 export interface LoadResult {

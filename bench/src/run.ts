@@ -58,7 +58,7 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
   // Each side keeps every layer it was sent until the pair stops (then its data goes).
   requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + 2 * 1024 ** 3);
   say(`\n[${name}] starting both registries ...`);
-  const pair = await startPair(name, dir, profilingEnv(config));
+  const pair = await startPair(name, dir, serviceEnv(config));
   const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
   try {
     for (const phase of phases) {
@@ -76,10 +76,11 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
   return result;
 }
 
-/** Our services' variables to write CPU profiles (see profile-preload.ts), when asked for. */
-function profilingEnv(config: BenchConfig): Record<string, string> {
-  if (!config.profileDir) return {};
-  return { NODE_OPTIONS: `--require ${path.join(__dirname, 'profile-preload.js')}`, OCIREG_PROFILE_DIR: path.resolve(config.profileDir) };
+/** BENCH_SERVICE_ENV, plus what writes CPU profiles (see profile-preload.ts) when asked for. */
+function serviceEnv(config: BenchConfig): Record<string, string> {
+  if (!config.profileDir) return config.serviceEnv;
+  const nodeOptions = [config.serviceEnv.NODE_OPTIONS, `--require ${path.join(__dirname, 'profile-preload.js')}`].filter(Boolean).join(' ');
+  return { ...config.serviceEnv, NODE_OPTIONS: nodeOptions, OCIREG_PROFILE_DIR: path.resolve(config.profileDir) };
 }
 
 function describe(figure: PairResult['phases'][number]['ours']['figure']): string {

@@ -24,6 +24,10 @@ export function comparisonTable(pair: PairResult): string {
     const [a, b] = [ours.figure, reference.figure];
     if (a.kind === 'throughput' && b.kind === 'throughput') {
       rows.push([`${phase.title} (MB/s)`, a.mbps.toFixed(0), b.mbps.toFixed(0), ratio(a.mbps, b.mbps), 'higher']);
+      if (a.finishSeconds !== undefined && b.finishSeconds !== undefined) {
+        // The final PUTs: verifying the digest, making the bytes durable (an fsync per blob, on both sides) and placing them.
+        rows.push([`${phase.title}: in the final PUTs (s, all layers)`, a.finishSeconds.toFixed(2), b.finishSeconds.toFixed(2), ratio(a.finishSeconds, b.finishSeconds), 'lower']);
+      }
     } else if (a.kind === 'requests' && b.kind === 'requests') {
       rows.push([`${phase.title} (req/s)`, a.rps.toFixed(0), b.rps.toFixed(0), ratio(a.rps, b.rps), 'higher']);
       rows.push([`${phase.title} p50 / p99 (ms)`, `${a.p50Ms.toFixed(2)} / ${a.p99Ms.toFixed(2)}`, `${b.p50Ms.toFixed(2)} / ${b.p99Ms.toFixed(2)}`, `${ratio(a.p50Ms, b.p50Ms)} / ${ratio(a.p99Ms, b.p99Ms)}`, 'lower']);

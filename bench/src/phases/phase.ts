@@ -4,7 +4,7 @@ import type { Cost } from '../measure';
 import type { Target } from '../target';
 
 /** A phase's figure on one target. */
-export type Figure = { kind: 'throughput'; bytes: number; seconds: number; mbps: number } | { kind: 'requests'; requests: number; allRequests: number; rps: number; p50Ms: number; p99Ms: number };
+export type Figure = { kind: 'throughput'; bytes: number; seconds: number; mbps: number; finishSeconds?: number } | { kind: 'requests'; requests: number; allRequests: number; rps: number; p50Ms: number; p99Ms: number };
 
 export interface PhaseRun {
   figure: Figure;

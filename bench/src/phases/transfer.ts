@@ -38,7 +38,7 @@ export function pullPhase(id: string, title: string, layers: Layer[], options: T
 }
 
 function throughput(result: TransferResult): Figure {
-  return { kind: 'throughput', bytes: result.bytes, seconds: result.seconds, mbps: result.bytes / 1e6 / result.seconds };
+  return { kind: 'throughput', bytes: result.bytes, seconds: result.seconds, mbps: result.bytes / 1e6 / result.seconds, finishSeconds: result.finishSeconds };
 }
 
 function total(layers: Layer[]): number {
