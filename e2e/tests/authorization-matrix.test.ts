@@ -81,10 +81,14 @@ const IDENTITIES: Identity[] = [
 
 const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 const SCOPE_RANK: Record<string, number> = { 'read:package': 1, 'write:package': 2, 'admin:package': 3 };
-/** The documented rule: what the identity's role and token together allow, at least `level` (1 pull, 2 push / delete tag, 3 delete image). */
+/**
+ * The documented rule: what the identity's role and token together allow, at
+ * least `level` (1 pull, 2 push / delete tag, 3 delete image). Deleting needs
+ * the write scope whatever is deleted; the role decides what (Admin: images).
+ */
 function allows(who: Identity, level: number): boolean {
   if (!who.valid || !who.role) return false;
-  return RANK[who.role] >= level && Math.max(0, ...who.scopes.map((s) => SCOPE_RANK[s] ?? 0)) >= level;
+  return RANK[who.role] >= level && Math.max(0, ...who.scopes.map((s) => SCOPE_RANK[s] ?? 0)) >= Math.min(level, 2);
 }
 
 interface RouteCase {

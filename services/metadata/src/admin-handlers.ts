@@ -97,6 +97,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
           plan: request.plan,
           storageQuotaBytes: request.storageQuotaBytes,
           unlimitedStorage: request.unlimitedStorage,
+          keepUntaggedManifests: request.keepUntaggedManifests,
         }),
       };
     },
