@@ -8,7 +8,7 @@ import { createUserWithToken, type RunningRegistry } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import { createDatabase } from '@ocireg/testenv';
-import { adminPortClient, basicAuth, loginNewWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
+import { adminPortClient, basicAuth, loginNewWorkspace, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { pollUntil } from './polling';
 
@@ -131,7 +131,7 @@ describe.each(MODES)('deleting and garbage collection on $mode', ({ probe }) => 
   }, 180_000);
 
   it('a push refused by the quota succeeds after a delete and a collection', async () => {
-    const quotaWorkspace = await loginNewWorkspace(registry, 'quota');
+    const quotaWorkspace = await newWorkspace(registry, 'quota'); // no docker login: the file's credentials stay the main workspace's
     const api = new OciHttp(registry.gatewayUrl, basicAuth(quotaWorkspace.admin));
     const asOperator = { authorization: registry.operator.authorization };
     const usageOf = async () => Number((await unaryCall(adminClient.getStorageUsage.bind(adminClient), { workspaceSlug: quotaWorkspace.slug }, asOperator)).workspaceBytes);

@@ -305,6 +305,7 @@ const DESIGNED_CALLS = [
   'metadata -> postgres',
   'metadata -> redis',
   'metadata -> kafka',
+  'metadata -> s3',
   'blob-upload -> s3',
   'blob-upload -> redis',
   'indexer -> metadata',

@@ -239,9 +239,18 @@ affinity: {{- toYaml . | nindent 2 }}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.metadata.grpcPort "metricsPort" .Values.metadata.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS" "UPLOAD_TIME_LIMIT_SECONDS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
+{{ include "ocireg.s3Env" . }}
+{{- with .Values.metadata.gc }}
+- { name: GC_ENABLED, value: {{ .enabled | toString | quote }} }
+- { name: GC_INTERVAL_SECONDS, value: {{ .intervalSeconds | quote }} }
+- { name: GC_UNTAGGED_GRACE_SECONDS, value: {{ .untaggedGraceSeconds | quote }} }
+- { name: GC_BLOB_GRACE_SECONDS, value: {{ .blobGraceSeconds | quote }} }
+- { name: GC_ORPHAN_GRACE_SECONDS, value: {{ .orphanGraceSeconds | quote }} }
+- { name: GC_SWEEP_INTERVAL_SECONDS, value: {{ .sweepIntervalSeconds | quote }} }
+{{- end }}
 {{- end -}}
 
 {{- define "ocireg.env.blob-upload" -}}

@@ -1,9 +1,6 @@
 import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
-/** A grace period in seconds; 0 collects as soon as nothing references a thing (tests, demos). */
-const graceSeconds = (fallback: number) => z.coerce.number().min(0).default(fallback);
-
 export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50052, metricsPort: 9102 }),
   DATABASE_URL: env.url(),
@@ -28,12 +25,13 @@ export const configSchema = z.object({
   GC_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** How often a collection round runs. */
   GC_INTERVAL_SECONDS: env.seconds(30),
+  // Grace periods in seconds; 0 collects as soon as nothing references a thing (tests, demos).
   /** A manifest left untagged (a tag moved or deleted) is collected this long after, unless its workspace keeps untagged manifests. */
-  GC_UNTAGGED_GRACE_SECONDS: graceSeconds(24 * 3600),
+  GC_UNTAGGED_GRACE_SECONDS: z.coerce.number().min(0).default(24 * 3600),
   /** A blob no manifest of its repository references is unlinked this long after (covers a push between its blob HEAD and manifest PUT). */
-  GC_BLOB_GRACE_SECONDS: graceSeconds(3600),
+  GC_BLOB_GRACE_SECONDS: z.coerce.number().min(0).default(3600),
   /** Storage objects no metadata row names (crash leftovers) are removed this long after they were written; at least UPLOAD_TIME_LIMIT_SECONDS. */
-  GC_ORPHAN_GRACE_SECONDS: graceSeconds(24 * 3600),
+  GC_ORPHAN_GRACE_SECONDS: z.coerce.number().min(0).default(24 * 3600),
   /** How often the orphan sweep lists the storage (one replica at a time). */
   GC_SWEEP_INTERVAL_SECONDS: env.seconds(6 * 3600),
   /** Reviews decided and blobs freed per round at most. */
