@@ -30,6 +30,7 @@ runService(async () => {
   const model = new ProductModel(pool, new AccessStateChanges(accessState));
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
+  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
 
   const grpcServer = await startGrpcServer(
     {
@@ -47,14 +48,14 @@ runService(async () => {
       {
         definition: metadata.RegistryMetadataServiceService,
         implementation: registryMetadataHandlers(
-          new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }),
+          store,
           model,
           new ListingSnapshot(pool),
         ),
         // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
-        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], exportListingSnapshot: ['indexer'] },
+        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], exportListingSnapshot: ['indexer'] },
       },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers), callers: { '*': ['gateway'] } },
+      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers, store), callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

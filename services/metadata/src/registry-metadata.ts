@@ -191,6 +191,26 @@ export class RegistryMetadata {
     });
   }
 
+  /**
+   * Deletes an image: every manifest and tag of a repository, in one
+   * transaction, with a tag.deleted and a manifest.deleted event for each (as
+   * deleteManifest does). Blobs stay linked; garbage collection frees them later.
+   */
+  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
+    const name = parseRepositoryName(repository);
+    return this.transaction(async (client) => {
+      // Row locks first: a push tagging one of these manifests finishes before the tags are read.
+      const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
+      if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
+      const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
+      const target = { workspace: name.workspace, repository, package: name.image };
+      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
+      for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
+      return { manifests: manifests.length, tags: tags.length };
+    });
+  }
+
   async deleteTag(repository: string, tag: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
     const name = parseRepositoryName(repository);
     parseTag(tag);
