@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
+import { parseDigest } from '@ocireg/oci';
 import { admin, indexer, type metadata } from '@ocireg/proto';
 import type { AdminCaller } from '../../admin/admin-callers';
 import type { ImageListings } from '../../admin/image-listings';
@@ -142,6 +143,11 @@ export function packageRoutes(deps: {
     MANIFEST,
     route(async (ctx) => {
       const [workspace, name, digest] = params(ctx.req);
+      try {
+        parseDigest(digest);
+      } catch {
+        throw new RegistryError('INVALID_ARGUMENT', 'digest: must be <algorithm>:<hex>, e.g. sha256:…', { field: 'digest' });
+      }
       await visible(ctx, workspace, name);
       const repository = `${workspace}/${name}`;
       const stored = await unaryCall(registry.getManifest.bind(registry), { repository, reference: digest }, { requestId: ctx.requestId });
