@@ -1,6 +1,6 @@
 import { useState } from 'react';
 
-/** Copies `text` to the clipboard and says so. */
+/** Copies `text` to the clipboard and says so. `label` ("Copy the …") is its accessible name; the rest after "Copy" is for screen readers only. */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
@@ -14,8 +14,9 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     setTimeout(() => setCopied(false), 2000);
   };
   return (
-    <button type="button" className="small" onClick={() => void copy()} aria-label={label}>
+    <button type="button" className="small" onClick={() => void copy()}>
       {copied ? 'Copied' : 'Copy'}
+      <span className="sr-only">{label.replace(/^Copy/, '')}</span>
     </button>
   );
 }
