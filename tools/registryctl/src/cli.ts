@@ -231,6 +231,26 @@ user.command('get <email>').action(async (email: string) => {
   const c = authApi();
   print(await unaryCall(c.getUser.bind(c), { email }, as()));
 });
+/** Prints a password link: the URL to send (PUBLIC_URL of the gateway + /set-password#<secret>), then JSON. */
+async function passwordLink(email: string, purpose: users.PasswordLinkPurpose, o: { workspace?: string; expiresInDays?: string }): Promise<void> {
+  const days = o.expiresInDays === undefined ? 0 : Number(o.expiresInDays);
+  if (!Number.isFinite(days) || days < 0 || days > 30) throw new InvalidArgumentError('--expires-in-days must be a number of days from 1 to 30');
+  const c = authApi();
+  const link = await unaryCall(c.createPasswordLink.bind(c), { user: email, purpose, expiresInSeconds: Math.round(days * 86_400), workspaceSlug: o.workspace ?? '' }, as());
+  print({ userId: link.userId, email: link.email, expiresAt: link.expiresAt, url: link.url });
+  if (link.url.startsWith('/')) process.stderr.write(`registryctl: the gateway has no PUBLIC_URL; open ${link.url} on the registry's address (e.g. http://127.0.0.1:5000${link.url})\n`);
+}
+user
+  .command('invite <email>')
+  .description('an invitation link to set a password for the web UI (creates the user if new); single use, 7 days by default')
+  .option('--workspace <slug>', 'the workspace you administer (not needed by operators)')
+  .option('--expires-in-days <days>', 'how long the link works (at most 30)')
+  .action((email: string, o: { workspace?: string; expiresInDays?: string }) => passwordLink(email, users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_INVITE, o));
+user
+  .command('reset-password <email>')
+  .description('a password reset link (operators only); using it signs the user out everywhere; single use, 1 day by default')
+  .option('--expires-in-days <days>', 'how long the link works (at most 30)')
+  .action((email: string, o: { expiresInDays?: string }) => passwordLink(email, users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_RESET, o));
 
 const token = program.command('token').description('API tokens: the password of `docker login --username <email>`');
 token
