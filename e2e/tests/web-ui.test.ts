@@ -68,6 +68,8 @@ describe('web UI in Chromium', () => {
     await page.getByLabel('Password').fill(user.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // The session secret, for the check that no secret reaches a service log.
+    for (const cookie of await context.cookies()) recordSecret(cookie.value);
     return { context, page };
   }
 
