@@ -32,7 +32,7 @@ export function createGatewayServer({ api, web, logger, metrics }: GatewayServer
     const routeLabel = route?.kind ?? (registryPath ? 'none' : url.pathname.startsWith('/api/') ? 'web-api' : 'web-ui');
     const stopTimer = duration.startTimer({ method: req.method, route: routeLabel });
 
-    if (registryPath) res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
     res.on('finish', () => {

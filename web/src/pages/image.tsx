@@ -86,6 +86,13 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
   const token = tokens[tokens.length - 1] ?? '';
   const query = new URLSearchParams({ sort, page_size: '50', ...(token ? { page_token: token } : {}) });
   const { data, error, loading, reload } = useApi<{ tags: TagEntry[]; nextPageToken: string }>(`${imagePath(workspace, name)}/-/tags?${query.toString()}`);
+  // The listing follows deletes a moment later: a deleted tag leaves the table at once, and the list reloads shortly after.
+  const [deleted, setDeleted] = useState<string[]>([]);
+  const onDeleted = (tag: string) => {
+    setDeleted((before) => [...before, tag]);
+    setTimeout(reload, 1500);
+  };
+  const shown = data?.tags.filter((entry) => !deleted.includes(entry.tag)) ?? [];
   return (
     <section aria-labelledby="tags-title">
       <h2 id="tags-title">Tags</h2>
@@ -106,8 +113,13 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
       </div>
       <ErrorMessage error={error} />
       {loading && !data && <Loading what="tags" />}
-      {data && data.tags.length === 0 && <p className="muted">No tags (an image pushed by digest alone has none).</p>}
-      {data && data.tags.length > 0 && (
+      {deleted.length > 0 && (
+        <p className="muted" role="status">
+          Deleted {deleted.join(', ')}. Storage is freed later, by garbage collection.
+        </p>
+      )}
+      {data && shown.length === 0 && <p className="muted">No tags (an image pushed by digest alone has none).</p>}
+      {data && shown.length > 0 && (
         <table>
           <caption>Tags of {name}</caption>
           <thead>
@@ -124,8 +136,8 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
             </tr>
           </thead>
           <tbody>
-            {data.tags.map((entry) => (
-              <TagRow key={entry.tag} workspace={workspace} name={name} entry={entry} role={role} onDeleted={reload} />
+            {shown.map((entry) => (
+              <TagRow key={entry.tag} workspace={workspace} name={name} entry={entry} role={role} onDeleted={() => onDeleted(entry.tag)} />
             ))}
           </tbody>
         </table>

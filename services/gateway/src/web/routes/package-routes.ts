@@ -78,7 +78,10 @@ export function packageRoutes(deps: {
         listings.listImages({ workspaceSlug: workspace, projectSlug: ctx.query('project'), repositoryId, namePrefix: ctx.query('prefix'), sort, pageSize, pageToken: ctx.query('page_token') }, caller, ctx.requestId),
         indexStatus(ctx.requestId),
         // Names of the linked repositories (a registry token has no assertion to ask with: ids only).
-        caller.assertion ? unaryCall(client.listRepositories.bind(client), { workspaceSlug: workspace, projectSlug: '', pageSize: 500, pageToken: '' }, ctx.as(caller)).then((r) => r.repositories) : Promise.resolve([]),
+        // Cosmetic: never the reason a listing fails (its own errors, e.g. NAME_UNKNOWN, are what the caller gets).
+        caller.assertion
+          ? unaryCall(client.listRepositories.bind(client), { workspaceSlug: workspace, projectSlug: '', pageSize: 500, pageToken: '' }, ctx.as(caller)).then((r) => r.repositories, () => [])
+          : Promise.resolve([]),
       ]);
       const byId = new Map(repositories.map((r) => [r.id, r]));
       return {
