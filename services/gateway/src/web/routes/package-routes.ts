@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
+import { sharedSample } from '@ocireg/metrics';
 import { parseDigest } from '@ocireg/oci';
 import { admin, indexer, type metadata } from '@ocireg/proto';
 import type { AdminCaller } from '../../admin/admin-callers';
@@ -48,7 +49,9 @@ export function packageRoutes(deps: {
   const { admin: client, indexer: index, metadata: registry, listings, configs, web, logger } = deps;
   const router = Router();
   const route = (handler: (ctx: ApiContext) => Promise<unknown>, status?: number) => jsonRoute(web, logger, handler, status);
-  const indexStatus = (requestId: string) => unaryCall(index.getStatus.bind(index), {}, { requestId, deadlineMs: 2_000 }).catch(() => ({ pendingEvents: 0, oldestUnindexedAgeSeconds: 0 }));
+  // How far the listings are behind: one indexer call a second at most, shared by every request.
+  const sharedStatus = sharedSample(() => unaryCall(index.getStatus.bind(index), {}, { deadlineMs: 2_000 }).catch(() => ({ pendingEvents: 0, oldestUnindexedAgeSeconds: 0 })), 1000);
+  const indexStatus = (_requestId: string) => sharedStatus();
 
   /** A reader of listings: a session, any package scope of an API token, or a registry token. */
   const reader = async (ctx: ApiContext): Promise<AdminCaller> => {
