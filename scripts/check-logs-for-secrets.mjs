@@ -1,6 +1,7 @@
-// Fails when any API token secret handed out during the e2e run appears in any
+// Fails when any secret handed out during the e2e run (API tokens, web UI
+// passwords, session cookies, invitation and reset link secrets) appears in any
 // service log of that run (the tests record both in reports/secret-audit/).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const audit = 'reports/secret-audit';
@@ -15,6 +16,8 @@ let leaks = 0;
 for (const dir of logDirs) {
   if (!existsSync(dir)) continue;
   for (const name of readdirSync(dir)) {
+    // Log directories also hold the run's certificates (tls/): only files are logs.
+    if (!statSync(path.join(dir, name)).isFile()) continue;
     const text = readFileSync(path.join(dir, name), 'utf8');
     files += 1;
     for (const secret of secrets) {
