@@ -256,7 +256,8 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
       return {};
     },
     async deleteImage(request, ctx) {
-      const caller = callers.changer(ctx);
+      // As on the OCI API: the write scope for tags and images alike; the role decides which.
+      const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
       const deleted = await registry.deleteImage(repository, originOf(caller, ctx));
       ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
