@@ -12,6 +12,8 @@ export PATH="$(bash scripts/deps/tool-path.sh):$PATH"
 
 pnpm build
 pnpm run typecheck:tests
+# The web UI's bundle-size budget (gzip sizes of web/dist/assets).
+node scripts/check-bundle-size.mjs
 rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?

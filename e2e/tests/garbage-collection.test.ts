@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client } from 'minio';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUserWithToken, type RunningRegistry } from '@ocireg/devstack';
+import { createUserWithToken, REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import { createDatabase } from '@ocireg/testenv';
@@ -148,6 +148,47 @@ describe.each(MODES)('deleting and garbage collection on $mode', ({ probe }) => 
     await pollUntil(usageOf, (bytes) => bytes === 0, (BLOB_GRACE_SECONDS + 15) * 1000, 250);
     await api.pushBlob(repository, second, 'application/vnd.oci.image.layer.v1.tar');
     expect(await usageOf()).toBe(500_000);
+  }, 60_000);
+
+  it('registryctl deletes tags, manifests and images, keeps untagged manifests where asked, shows gc status and a dry run, and runs a round', async () => {
+    const cli = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
+    const ctl = async (...args: string[]) => JSON.parse(await run(process.execPath, [cli, '--admin', registry.adminAddress, '--token', registry.operator.token, ...args])) as Record<string, any>;
+    const kept = await newWorkspace(registry, 'keep');
+    const keptApi = new OciHttp(registry.gatewayUrl, basicAuth(kept.admin));
+    expect((await ctl('workspace', 'settings', kept.slug, '--keep-untagged-manifests', 'true')).workspace.keepUntaggedManifests).toBe(true);
+    const keptImage = await keptApi.pushImage(`${kept.slug}/pinned`, 'v1');
+    await ctl('tag', 'delete', kept.slug, 'pinned', 'v1');
+
+    const repository = `${ws.slug}/ctl`;
+    const first = await oci.pushImage(repository, 'a');
+    const second = await oci.pushImage(repository, 'b');
+    await oci.pushManifest(repository, 'c', second.document);
+    expect(await ctl('manifest', 'delete', ws.slug, 'ctl', second.manifest.digest)).toEqual({ deletedTags: ['b', 'c'] });
+    await ctl('tag', 'delete', ws.slug, 'ctl', 'a');
+    await expect(ctl('tag', 'delete', ws.slug, 'ctl', 'a')).rejects.toThrow(/MANIFEST_UNKNOWN|NOT_FOUND|unknown/);
+    await expect(ctl('manifest', 'delete', ws.slug, 'ctl', 'sha256:nothex')).rejects.toThrow(/DIGEST_INVALID|INVALID_ARGUMENT/);
+    await oci.pushImage(`${ws.slug}/ctl-image`, 'x');
+    await oci.pushImage(`${ws.slug}/ctl-image`, 'y');
+    expect(await ctl('image', 'delete', ws.slug, 'ctl-image')).toEqual({ deletedManifests: 2, deletedTags: 2 });
+
+    // The untagged manifest waits for its grace period: the dry run names what is due, and why.
+    await new Promise((resolve) => setTimeout(resolve, UNTAGGED_GRACE_SECONDS * 1000 + 200));
+    const status = await ctl('gc', 'status');
+    expect(Object.keys(status)).toEqual(expect.arrayContaining(['reviewsPending', 'reviewsDue', 'oldestDueSeconds', 'totals']));
+    const dry = await ctl('gc', 'run', '--dry-run', '--sweep');
+    const dryManifests = (dry.decided ?? []).filter((item: { kind: string }) => item.kind === 'manifest');
+    if (dryManifests.length > 0) expect(dryManifests[0].why).toMatch(/untagged since/); // unless the loop got there first
+    expect(dry.swept).toBe(true);
+    await ctl('gc', 'run');
+    await pollUntil(() => manifestStatus(repository, first.manifest.digest), (code) => code === 404, 10_000, 200);
+    const keptHead = await fetch(`${registry.gatewayUrl}/v2/${kept.slug}/pinned/manifests/${keptImage.manifest.digest}`, { method: 'HEAD', headers: { Authorization: basicAuth(kept.admin) } });
+    expect(keptHead.status).toBe(200);
+    expect(Number((await ctl('gc', 'status')).totals.manifests)).toBeGreaterThan(0);
+
+    // Operators only.
+    const nobody = await createUserWithToken(registry.adminAddress, { email: `nobody-${randomBytes(3).toString('hex')}@gc.example.com`, scopes: ['read:package', 'write:package', 'admin:package'] }, registry.operator.authorization);
+    recordSecret(nobody.token);
+    await expect(run(process.execPath, [cli, '--admin', registry.adminAddress, '--token', nobody.token, 'gc', 'run', '--dry-run'])).rejects.toThrow(/PERMISSION_DENIED|DENIED/);
   }, 60_000);
 
   it('collects a manifest a tag overwrite left untagged after the grace period, not before, and listings drop it', async () => {

@@ -31,6 +31,9 @@ DEBIAN=(
   "ctr|ctr|containerd"
   "java|java|openjdk-17-jre-headless"
   "maven|mvn|maven"
+  # The browser tests of the web UI (Playwright drives Debian's Chromium; browser downloads are not reachable).
+  "chromium|/usr/bin/chromium|chromium"
+  "fonts|/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf|fonts-liberation"
 )
 present() { command -v "$1" >/dev/null 2>&1 || compgen -G "$1" >/dev/null; }
 

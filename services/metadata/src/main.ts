@@ -19,6 +19,7 @@ import { RegistryMetadata } from './registry-metadata';
 import { createBlobStore } from '@ocireg/storage';
 import { Collector } from './gc/collector';
 import { startCollectionLoop } from './gc/collection-loop';
+import { gcHandlers } from './gc/gc-handlers';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -46,6 +47,7 @@ runService(async () => {
   });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
+  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
 
   const grpcServer = await startGrpcServer(
     {
@@ -63,14 +65,14 @@ runService(async () => {
       {
         definition: metadata.RegistryMetadataServiceService,
         implementation: registryMetadataHandlers(
-          new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }),
+          store,
           model,
           new ListingSnapshot(pool),
         ),
         // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
-        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], exportListingSnapshot: ['indexer'] },
+        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], exportListingSnapshot: ['indexer'] },
       },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers), callers: { '*': ['gateway'] } },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

@@ -471,6 +471,23 @@ export class ProductModel {
     return (rowCount ?? 0) > 0;
   }
 
+  /** A user's own role on each of some repositories (workspace admins: Admin everywhere in their workspace). */
+  async repositoryRoles(user: string, repositoryIds: string[]): Promise<Map<string, Role>> {
+    if (repositoryIds.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; role: Role | null; workspace_admin: boolean }>(
+      `SELECT r.id, (SELECT role FROM repository_members m WHERE m.repository_id = r.id AND m.user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = r.workspace_id AND a.user_id = $2) AS workspace_admin
+       FROM source_repositories r WHERE r.id = ANY($1::uuid[])`,
+      [repositoryIds, userId('user_id', user)],
+    );
+    const roles = new Map<string, Role>();
+    for (const row of rows) {
+      const role = effectiveRole({ repositoryRole: row.role ?? undefined, workspaceAdmin: row.workspace_admin });
+      if (role) roles.set(row.id, role);
+    }
+    return roles;
+  }
+
   /** What of a workspace a user may see (see visibility.ts). */
   visibility(user: string, workspaceSlug: string, operator = false): Promise<Visibility> {
     return visibilityOf(this.pool, user, workspaceSlug, operator);

@@ -223,15 +223,35 @@ export class RegistryMetadata {
     return { tags: rows.slice(0, limit).map((row) => row.name), hasMore: rows.length > limit };
   }
 
-  /** Deletes a manifest by digest, with the tags that point to it. */
-  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+  /** Deletes a manifest by digest, with the tags that point to it (returned). */
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ tags: string[] }> {
     parseRepositoryName(repository);
     parseDigest(digest);
-    await this.transaction(async (client) => {
+    return this.transaction(async (client) => {
       // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
-      await removeManifest(client, repository, digest, origin);
+      return removeManifest(client, repository, digest, origin);
+    });
+  }
+
+  /**
+   * Deletes an image: every manifest and tag of a repository, in one
+   * transaction, with a tag.deleted and a manifest.deleted event for each (as
+   * deleteManifest does). Blobs stay linked; garbage collection frees them later.
+   */
+  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
+    const name = parseRepositoryName(repository);
+    return this.transaction(async (client) => {
+      // Row locks first: a push tagging one of these manifests finishes before the tags are read.
+      const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
+      if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
+      const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
+      const target = { workspace: name.workspace, repository, package: name.image };
+      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
+      for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
+      return { manifests: manifests.length, tags: tags.length };
     });
   }
 
