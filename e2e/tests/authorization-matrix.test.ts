@@ -243,6 +243,8 @@ describe('authorization matrix', () => {
     adminCall('createPackage', change(['operator', 'workspace admin', 'admin member']), () => ({ requestId: '', workspaceSlug: ws.slug, name: unique(), repositoryId: ws.repositoryId, actorUserId: '' }));
     adminCall('setMembership', change(['operator', 'workspace admin', 'admin member']), () => ({ repositoryId: ws.repositoryId, userId: tokens.get('read member')!.userId, role: admin.Role.ROLE_READ }));
     adminCall('createWorkspace', change(['operator']), () => ({ requestId: '', slug: unique(), name: '', organization: 'x' }));
+    adminCall('getGcStatus', change(['operator']), () => ({}));
+    adminCall('runGc', change(['operator']), () => ({ dryRun: true, sweep: false }));
     calls.push({
       name: 'UserService.createUser',
       expect: change(['operator']),
