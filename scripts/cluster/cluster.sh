@@ -22,7 +22,7 @@
 # and pods cannot reach anything but the node and each other: a guard chain drops pod
 # traffic forwarded anywhere else, and Service addresses that kube-proxy did not translate.
 # One cluster per machine (a lock in the cluster directory's parent).
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "cluster: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -483,7 +483,7 @@ kill_pods() {
   local h pids
   for h in /sys/fs/cgroup/*/kubepods; do
     [ -d "$h" ] || continue
-    pids="$(find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
+    pids="$( { find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | sort -u)"
     [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
   done
 }

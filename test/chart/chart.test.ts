@@ -157,11 +157,11 @@ describe('Helm chart: environment', () => {
     }
   });
 
-  it('turns migrations at start-up off and runs every migration runner in a hook Job', () => {
+  it('turns migrations at start-up off (on in trial mode, whose hook runs after install) and runs every migration runner in a hook Job', () => {
     for (const [render, manifests] of renders) {
       for (const service of ['auth', 'metadata', 'indexer'] as const) {
         const env: Obj[] = deploymentOf(manifests, service).spec.template.spec.containers[0].env;
-        expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value, `${render} ${service}`).toBe('false');
+        expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value, `${render} ${service}`).toBe(render === 'trial' ? 'true' : 'false');
       }
       const job = manifests.find((m) => m.kind === 'Job')!;
       expect(job.metadata.annotations!['helm.sh/hook']).toBe(render === 'trial' ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade');
