@@ -452,7 +452,10 @@ async function startKafkaOn(host: string): Promise<{ port: number; stop(): Promi
   const java = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dlog4j2.level=INFO', '-cp', classpath];
   const id = Buffer.from(randomBytes(16)).toString('base64url');
   await sh('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', path.join(dir, 'server.properties'), '--standalone']);
-  const child = spawn('java', [...java, 'kafka.Kafka', path.join(dir, 'server.properties')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('java', [...java, 'kafka.Kafka', path.join(dir, 'server.properties')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Not left running if the test process goes away without its afterAll.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
@@ -464,6 +467,7 @@ async function startKafkaOn(host: string): Promise<{ port: number; stop(): Promi
   return {
     port,
     async stop() {
+      process.off('exit', orphanGuard);
       if (child.exitCode === null) {
         stop(child);
         await new Promise((resolve) => child.once('exit', resolve));

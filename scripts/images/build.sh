@@ -2,6 +2,7 @@
 # Builds the container images here, without Docker Hub or any image builder:
 #   ocireg-{gateway,auth,metadata,blob-upload,indexer}  the five services (Node 20, uid 10001)
 #   ocireg-trial-{postgres,redis,kafka,minio}           the chart's trial dependencies
+#   ocireg-node-base                                    the Debian Node 20 base alone (the Dockerfile's RUNTIME_IMAGE here)
 # Layers: a Debian base made with mmdebstrap from debian.lock (cached by its pins),
 # the production node_modules installed from pnpm-lock.yaml (--frozen-lockfile --prod
 # --offline) plus the compiled libs and proto/ (shared by the five), and one layer
@@ -71,6 +72,9 @@ if [ "$want_services" = 1 ]; then
   fi
   [ -f services/gateway/dist/main.js ] || { echo "images: services/gateway/dist/main.js is missing; run pnpm build (or drop --no-build)" >&2; exit 1; }
   base_node="$(bash scripts/images/base.sh node)"
+  # The base alone, as an image whose entrypoint is node: the Dockerfile's RUNTIME_IMAGE where no
+  # other Node 20 image can be had (docker build --build-arg RUNTIME_IMAGE=ocireg-node-base:<tag>).
+  spec_images+=("$(image_json '["ocireg-node-base"]' "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)")]" '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"]}')")
 
   # /app as the Dockerfile's runtime stage has it: the workspace manifests and lockfile,
   # production node_modules, compiled libs (without the test-only testenv and devstack),
@@ -164,7 +168,7 @@ named="$(node -e '
   for (const image of images) {
     const base = image.names[0];
     image.names = [`docker.io/library/${base}:${tag}`];
-    if (!base.startsWith("ocireg-trial-") && appVersion && appVersion !== tag) image.names.push(`docker.io/library/${base}:${appVersion}`);
+    if (!base.startsWith("ocireg-trial-") && base !== "ocireg-node-base" && appVersion && appVersion !== tag) image.names.push(`docker.io/library/${base}:${appVersion}`);
   }
   console.log(JSON.stringify({ layout: "build/images/oci", created: "1970-01-01T00:00:00Z", prune: true, images }));
 ' "$tag" "$app_version" <<<"[$joined]")"

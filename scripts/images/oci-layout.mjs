@@ -66,7 +66,7 @@ for (const image of spec.images) {
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       ...manifest,
       platform: { architecture: 'amd64', os: 'linux' },
-      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.slice(name.lastIndexOf(':') + 1) },
+      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name },
     });
     console.log(`${name} ${manifest.digest}`);
   }
