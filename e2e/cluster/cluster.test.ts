@@ -16,7 +16,7 @@
  * scripts/cluster/deps.sh installs; `bash scripts/test.sh` runs both.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import { freePortOn, LocalCluster, relay, sh, sleep, stop } from './kube';
 const SERVICES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
 const TRIAL = ['postgres', 'redis', 'kafka', 'minio'] as const;
 const MINUTE = 60_000;
+const clusterDir = process.env.OCIREG_CLUSTER_DIR ?? '/tmp/ocireg-cluster';
 
 let cluster: LocalCluster;
 let images: Record<string, string>;
@@ -501,3 +502,16 @@ async function retryUntil<T>(probe: () => Promise<T>, done: (value: T) => boolea
     await sleep(1000);
   }
 }
+
+describe('the local cluster', () => {
+  it('goes down leaving the host as it found it: no bridge, iptables rules, network namespaces, cgroups or processes', async () => {
+    await LocalCluster.script('down');
+    await expect(sh('ip', ['link', 'show', 'ocik0'])).rejects.toThrow();
+    const rules = (await sh('iptables-save', [])).split('\n').filter((line) => /KUBE|OCIREG/.test(line));
+    expect(rules).toEqual([]);
+    const netns = (await sh('ip', ['netns', 'list'])).split('\n').filter((line) => line.startsWith('cni-'));
+    expect(netns).toEqual([]);
+    expect(existsSync('/sys/fs/cgroup/memory/kubepods') || existsSync('/sys/fs/cgroup/kubepods')).toBe(false);
+    expect(existsSync(clusterDir)).toBe(false);
+  }, 5 * MINUTE);
+});

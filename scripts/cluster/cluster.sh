@@ -511,11 +511,11 @@ down() {
   kill_pidfile etcd
   # kube-proxy's and kube-router's rules, then ours.
   [ -x "$(kube_bin)/kube-proxy" ] && "$(kube_bin)/kube-proxy" --cleanup >/dev/null 2>&1 || true
-  for chain in KUBE-ROUTER-INPUT KUBE-ROUTER-FORWARD KUBE-ROUTER-OUTPUT; do
-    for parent in INPUT FORWARD OUTPUT; do
-      while iptables -D "$parent" -j "$chain" 2>/dev/null; do :; done
-    done
-  done
+  # kube-router's jumps carry comments: delete them as iptables-save prints them.
+  local rule
+  while read -r rule; do
+    [ -n "$rule" ] && eval "iptables ${rule/#-A/-D}" 2>/dev/null || true
+  done < <(iptables-save -t filter 2>/dev/null | grep -E '^-A (INPUT|FORWARD|OUTPUT) .*-j KUBE-ROUTER-' || true)
   local chain set
   for chain in $(iptables-save -t filter 2>/dev/null | sed -n 's/^:\(KUBE-[A-Z0-9-]*\) .*/\1/p' || true); do
     case "$chain" in KUBE-ROUTER*|KUBE-POD-FW-*|KUBE-NWPLCY-*|KUBE-SRC-*|KUBE-DST-*) iptables -F "$chain" 2>/dev/null || true ;; esac
