@@ -70,7 +70,15 @@ build_rootfs() {
 finish_rootfs() {
   local name="$1" dir="$2"
   add_users "$dir" ocireg:10001
-  if [ "$name" = trial ]; then add_users "$dir" trial-postgres:70 trial-redis:999 trial-user:1000; fi
+  if [ "$name" = trial ]; then
+    add_users "$dir" trial-postgres:70 trial-redis:999 trial-user:1000
+    # What the packages' maintainer scripts generate at install time, differently on every build:
+    # the default PostgreSQL cluster (the entrypoint makes its own in $PGDATA), the snakeoil
+    # certificate and private key (no image should carry a private key) and Java's CA keystore
+    # (the trial Kafka speaks plaintext only).
+    rm -rf "$dir/var/lib/postgresql/17/main" "$dir/etc/postgresql/17/main"
+    rm -f "$dir/etc/ssl/certs/ssl-cert-snakeoil.pem" "$dir/etc/ssl/private/ssl-cert-snakeoil.key" "$dir/etc/ssl/certs/java/cacerts"
+  fi
   # Nothing of the build machine or the package manager's state that is not needed to run.
   rm -rf "$dir"/dev/* "$dir"/usr/share/man "$dir"/var/cache/* "$dir"/var/lib/apt/lists/* "$dir"/var/log/* "$dir"/tmp/* "$dir"/run/*
   rm -f "$dir/etc/machine-id" "$dir/etc/hostname" "$dir/etc/resolv.conf" "$dir/etc/hosts"
