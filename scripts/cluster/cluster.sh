@@ -435,9 +435,13 @@ up() {
   mkdir -p "$(dirname "$D")"
   exec 9>"$(dirname "$D")/.ocireg-cluster.lock"
   flock -n 9 || die "another 'cluster.sh up' or 'down' runs right now"
-  if [ -f "$D/run/dir" ] && running kube-apiserver && running kubelet && node_ready; then
+  if [ -f "$D/run/up-complete" ] && running kube-apiserver && running kubelet && node_ready; then
     log "already running in $D"
     return
+  fi
+  if [ -f "$D/run/dir" ]; then
+    log "an earlier cluster in $D did not start completely or has stopped: removing it first"
+    down_locked
   fi
   local other
   other="$(cat /run/ocireg-cluster.dir 2>/dev/null || true)"
@@ -463,7 +467,8 @@ up() {
   start_network_policies
   make_volumes
   wait_for "kube-controller-manager" 60 kubectl get serviceaccount default -n default
-  log "up in $((SECONDS - started)) s: $(print_env | head -1)"
+  touch "$D/run/up-complete"
+  log "up in $((SECONDS - started)) s: export KUBECONFIG=$D/admin.kubeconfig"
 }
 
 kill_pidfile() { # name [signal]
@@ -501,6 +506,10 @@ down() {
   mkdir -p "$(dirname "$D")"
   exec 9>"$(dirname "$D")/.ocireg-cluster.lock"
   flock -w 60 9 || die "another 'cluster.sh' runs right now"
+  down_locked
+}
+
+down_locked() {
   local sock="$D/containerd/containerd.sock" pid
   for c in kube-router coredns kube-proxy kubelet kube-scheduler kube-controller-manager; do kill_pidfile "$c"; done
   kill_pods
@@ -555,7 +564,7 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   env) print_env ;;
-  status) running kube-apiserver && running kubelet && node_ready ;;
+  status) [ -f "$D/run/up-complete" ] && running kube-apiserver && running kubelet && node_ready ;;
   reclaim-volumes) reclaim_volumes ;;
   containerd-address) echo "$D/containerd/containerd.sock" ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
