@@ -1,4 +1,4 @@
-// Writes container images as an OCI image layout (https://github.com/opencontainers/image-spec/blob/main/image-layout.md)
+// Writes container images as an OCI image layout (plus docker save's manifest.json) (https://github.com/opencontainers/image-spec/blob/main/image-layout.md)
 // from layers that are already tarred and gzipped, without any image builder or daemon.
 // Input (stdin, JSON): { layout: dir, created: RFC 3339, images: [{ names: [ref...], layers: [{ path, diffId }], config: {...} }] }
 // The layout's index.json lists one manifest per name, annotated with the name
@@ -44,6 +44,9 @@ function putJson(value) {
 }
 
 const manifests = [];
+// manifest.json: the same images in `docker save` form, for Docker engines older than 25 whose
+// `docker load` reads no OCI index.
+const dockerArchive = [];
 for (const image of spec.images) {
   const layers = image.layers.map((layer) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...putFile(layer.path) }));
   const config = putJson({
@@ -61,6 +64,11 @@ for (const image of spec.images) {
     layers,
     ...(image.annotations ? { annotations: image.annotations } : {}),
   });
+  dockerArchive.push({
+    Config: `blobs/sha256/${config.digest.slice(7)}`,
+    RepoTags: image.names.map((name) => name.replace(/^docker\.io\/library\//, '')),
+    Layers: layers.map((layer) => `blobs/sha256/${layer.digest.slice(7)}`),
+  });
   for (const name of image.names) {
     manifests.push({
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -72,6 +80,7 @@ for (const image of spec.images) {
   }
 }
 writeFileSync(path.join(spec.layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+writeFileSync(path.join(spec.layout, 'manifest.json'), JSON.stringify(dockerArchive));
 writeFileSync(path.join(spec.layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
 
 // Blobs no manifest refers to any more (an earlier build's) go away.

@@ -25,6 +25,14 @@ if bash scripts/cluster/cluster.sh status 2>/dev/null; then
   sock="$(bash scripts/cluster/cluster.sh containerd-address)"
   tar -C build/images/oci -cf - . | ctr --address "$sock" -n k8s.io images import - >/dev/null
   [ "$ref" = "$IMAGE" ] || [ "docker.io/library/$IMAGE" = "$ref" ] || ctr --address "$sock" -n k8s.io images tag --force "$ref" "$IMAGE" >/dev/null
+  # skaffold deploys images it did not push as <name>:<Docker image id>; the id is the config digest.
+  id="$(node -e '
+    const fs = require("fs");
+    const i = JSON.parse(fs.readFileSync("build/images/oci/index.json", "utf8"));
+    const m = i.manifests.find((m) => m.annotations["io.containerd.image.name"] === process.argv[1]);
+    console.log(JSON.parse(fs.readFileSync("build/images/oci/blobs/sha256/" + m.digest.slice(7), "utf8")).config.digest.slice(7));' "$ref")"
+  ctr --address "$sock" -n k8s.io images tag --force "$ref" "docker.io/library/$artifact:$id" >/dev/null
+  ctr --address "$sock" -n k8s.io images tag --force "$ref" "docker.io/library/$artifact:${id:0:12}" >/dev/null
 fi
 if docker version >/dev/null 2>&1; then
   tar -C build/images/oci -cf - . | docker load >/dev/null
