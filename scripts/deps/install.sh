@@ -158,3 +158,6 @@ fi
 
 # --- Client tools the e2e tests drive (grpcurl, crane, oras, helm, the OCI conformance suite)
 bash scripts/tools/go-tools.sh
+
+# --- Container images and the local Kubernetes cluster (the chart's live test) ----------
+bash scripts/cluster/deps.sh

@@ -7,6 +7,9 @@ import { writeError } from './http-io';
 import { matchOciRoute } from './oci/routes';
 import type { RegistryApi } from './oci/registry-api';
 
+/** Liveness and readiness: the process serves HTTP (the registry API itself answers 401 without credentials). */
+export const HEALTH_PATH = '/healthz';
+
 export interface GatewayServerDeps {
   api: RegistryApi;
   /** Everything outside /v2 (the web UI and its JSON API /api/v1): an express app. */
@@ -16,8 +19,9 @@ export interface GatewayServerDeps {
 }
 
 /**
- * Plain node:http: blob bodies stream straight into gRPC without a body parser,
- * and Node's request timeout is off because uploads have their own time limit.
+ * Plain node:http: blob bodies stream straight into storage without a body
+ * parser, and Node's request timeout is off because uploads have their own
+ * time limit. GET /healthz answers 200 without credentials (the probes).
  */
 export function createGatewayServer({ api, web, logger, metrics }: GatewayServerDeps): Server {
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [metrics] });
@@ -29,7 +33,8 @@ export function createGatewayServer({ api, web, logger, metrics }: GatewayServer
     const url = requestUrl(req.url);
     const route = matchOciRoute(url.pathname);
     const registryPath = url.pathname === '/v2' || url.pathname.startsWith('/v2/');
-    const routeLabel = route?.kind ?? (registryPath ? 'none' : url.pathname.startsWith('/api/') ? 'web-api' : 'web-ui');
+    const health = url.pathname === HEALTH_PATH;
+    const routeLabel = route?.kind ?? (registryPath ? 'none' : health ? 'health' : url.pathname.startsWith('/api/') ? 'web-api' : 'web-ui');
     const stopTimer = duration.startTimer({ method: req.method, route: routeLabel });
 
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
@@ -38,10 +43,15 @@ export function createGatewayServer({ api, web, logger, metrics }: GatewayServer
     res.on('finish', () => {
       stopTimer();
       requests.inc({ method: req.method, route: routeLabel, status: res.statusCode });
-      // The access log: one line per request, never its credentials or query.
-      requestLogger.info({ method: req.method, route: routeLabel, path: url.pathname.slice(0, 300), status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(performance.now() - started) }, 'request');
+      // The access log: one line per request (probes only at debug), never its credentials or query.
+      requestLogger[health ? 'debug' : 'info']({ method: req.method, route: routeLabel, path: url.pathname.slice(0, 300), status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(performance.now() - started) }, 'request');
     });
 
+    if (health) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': 3 });
+      res.end(req.method === 'HEAD' ? undefined : 'ok\n');
+      return;
+    }
     // Browsers' side (UI and /api/v1) goes to express; /v2 stays here, streaming.
     if (!registryPath) {
       web(req, res);
