@@ -184,6 +184,10 @@ describe.each(MODES)('deleting and garbage collection on $mode', ({ probe }) => 
     const keptHead = await fetch(`${registry.gatewayUrl}/v2/${kept.slug}/pinned/manifests/${keptImage.manifest.digest}`, { method: 'HEAD', headers: { Authorization: basicAuth(kept.admin) } });
     expect(keptHead.status).toBe(200);
     expect(Number((await ctl('gc', 'status')).totals.manifests)).toBeGreaterThan(0);
+    // What collection did, for Prometheus.
+    const metrics = await (await fetch(registry.metricsUrl('metadata'))).text();
+    for (const name of ['metadata_gc_reviews_pending', 'metadata_gc_reviews_due', 'metadata_gc_oldest_due_review_age_seconds', 'metadata_gc_blobs_marked']) expect(metrics).toMatch(new RegExp(`^${name}\\{[^}]*\\} \\d`, 'm'));
+    expect(Number(/^metadata_gc_deleted_total\{[^}]*kind="manifest"[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
 
     // Operators only.
     const nobody = await createUserWithToken(registry.adminAddress, { email: `nobody-${randomBytes(3).toString('hex')}@gc.example.com`, scopes: ['read:package', 'write:package', 'admin:package'] }, registry.operator.authorization);
