@@ -4,8 +4,17 @@
 # Reproducible from pnpm-lock.yaml (--frozen-lockfile). The runtime images are
 # distroless Node 20 (no shell, no package manager), run as uid 10001, and hold
 # only compiled JavaScript, production node_modules, migrations and proto/.
+#
+# The base images are build arguments, for machines that reach another registry or mirror:
+#   BUILD_IMAGE    any Node 20 image with corepack (default node:20-bookworm-slim from Docker Hub)
+#   RUNTIME_IMAGE  a Node 20 image whose entrypoint is node (default distroless from gcr.io); e.g.
+#                  ocireg-node-base:<key>, which scripts/images.sh builds from Debian packages
+# Where no image registry is reachable at all, scripts/images.sh builds the same images
+# (same /app layout, user, entrypoint and commands) without Docker.
+ARG BUILD_IMAGE=node:20-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
 
-FROM node:20-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 ENV CI=true PNPM_HOME=/pnpm PATH=/pnpm:$PATH
 RUN corepack enable && corepack prepare pnpm@10.34.9 --activate
 WORKDIR /src
@@ -20,7 +29,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
  && find libs services -depth \( -name src -o -name '*.tsbuildinfo' -o -name '*.test.*' \) -prune -exec rm -rf {} + \
  && rm -rf libs/testenv libs/devstack
 
-FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
@@ -33,6 +42,8 @@ USER 10001:10001
 
 FROM runtime AS gateway
 COPY --from=build /src/services/gateway ./services/gateway
+# The web UI's built files, served by the gateway (WEB_UI_DIR defaults to <app>/web/dist).
+COPY --from=build /src/web/dist ./web/dist
 EXPOSE 5000 9100
 CMD ["services/gateway/dist/main.js"]
 

@@ -25,6 +25,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The Helm chart on a live local Kubernetes cluster (e2e/cluster): runs after the other
+        // projects (groupOrder), alone, since the cluster and its pods need the two cores.
+        test: {
+          name: 'cluster',
+          include: ['e2e/cluster/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          sequence: { groupOrder: 1 },
+          testTimeout: 900_000,
+          hookTimeout: 1_800_000,
+        },
+      },
     ],
   },
 });

@@ -12,6 +12,8 @@ export PATH="$(bash scripts/deps/tool-path.sh):$PATH"
 
 pnpm build
 pnpm run typecheck:tests
+# The web UI's bundle-size budget (gzip sizes of web/dist/assets).
+node scripts/check-bundle-size.mjs
 rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
@@ -30,6 +32,12 @@ echo "test.sh: finished in $((SECONDS - started)) s"
 # The closing line CI reads: counts from vitest's JSON report.
 node -e '
   const r = require("./reports/vitest.json");
+  const failed = r.testResults.flatMap((file) => file.assertionResults.filter((t) => t.status === "failed")
+    .map((t) => `${require("path").relative(process.cwd(), file.name)}: ${t.fullName}`));
+  // Failed files with no failed test (a crash while collecting) count too.
+  for (const file of r.testResults) if (file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed"))
+    failed.push(`${require("path").relative(process.cwd(), file.name)}: ${String(file.message).slice(0, 300)}`);
+  for (const line of failed.slice(0, 20)) console.log(`FAILED ${line}`);
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests + r.numTodoTests ? `, ${r.numPendingTests + r.numTodoTests} skipped` : ""));
 ' || echo "0 passed, 1 failed"
 exit "$status"

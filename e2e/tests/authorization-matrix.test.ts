@@ -25,7 +25,7 @@ interface InternalService {
 const INTERNAL: InternalService[] = [
   { service: 'auth', definition: auth.AuthServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'auth', definition: users.UserServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
-  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], exportListingSnapshot: ['indexer'] } },
+  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], exportListingSnapshot: ['indexer'] } },
   { service: 'metadata', definition: admin.AdminServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'blob-upload', definition: blobupload.BlobUploadServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'indexer', definition: indexer.IndexerServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
@@ -81,10 +81,14 @@ const IDENTITIES: Identity[] = [
 
 const RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 const SCOPE_RANK: Record<string, number> = { 'read:package': 1, 'write:package': 2, 'admin:package': 3 };
-/** The documented rule: what the identity's role and token together allow, at least `level` (1 pull, 2 push / delete tag, 3 delete image). */
+/**
+ * The documented rule: what the identity's role and token together allow, at
+ * least `level` (1 pull, 2 push / delete tag, 3 delete image). Deleting needs
+ * the write scope whatever is deleted; the role decides what (Admin: images).
+ */
 function allows(who: Identity, level: number): boolean {
   if (!who.valid || !who.role) return false;
-  return RANK[who.role] >= level && Math.max(0, ...who.scopes.map((s) => SCOPE_RANK[s] ?? 0)) >= level;
+  return RANK[who.role] >= level && Math.max(0, ...who.scopes.map((s) => SCOPE_RANK[s] ?? 0)) >= Math.min(level, 2);
 }
 
 interface RouteCase {
@@ -157,6 +161,7 @@ describe('authorization matrix', () => {
     const pull = (who: Identity) => (allows(who, 1) ? 200 : 401);
     const routes: RouteCase[] = [
       { name: 'GET /v2/', expect: (who) => (who.valid ? 200 : 401), run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/`, { headers: headersOf(who) })).status },
+      { name: 'GET /healthz (the probes; tells nothing)', expect: () => 200, run: async (who) => (await fetch(`${registry.gatewayUrl}/healthz`, { headers: headersOf(who) })).status },
       { name: 'HEAD manifest', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/manifests/v1`, { method: 'HEAD', headers: headersOf(who) })).status },
       { name: 'GET blob', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/blobs/${image.layer.digest}`, { headers: headersOf(who) })).status },
       { name: 'GET tags', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/tags/list`, { headers: headersOf(who) })).status },
@@ -239,6 +244,8 @@ describe('authorization matrix', () => {
     adminCall('createPackage', change(['operator', 'workspace admin', 'admin member']), () => ({ requestId: '', workspaceSlug: ws.slug, name: unique(), repositoryId: ws.repositoryId, actorUserId: '' }));
     adminCall('setMembership', change(['operator', 'workspace admin', 'admin member']), () => ({ repositoryId: ws.repositoryId, userId: tokens.get('read member')!.userId, role: admin.Role.ROLE_READ }));
     adminCall('createWorkspace', change(['operator']), () => ({ requestId: '', slug: unique(), name: '', organization: 'x' }));
+    adminCall('getGcStatus', change(['operator']), () => ({}));
+    adminCall('runGc', change(['operator']), () => ({ dryRun: true, sweep: false }));
     calls.push({
       name: 'UserService.createUser',
       expect: change(['operator']),

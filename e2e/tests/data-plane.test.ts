@@ -294,6 +294,17 @@ describe('the object store going away', () => {
     expect(back.digest).toBe(digest);
     expect((await upload(randomBytes(1000))).status).toBe(201);
   });
+  it('the gateway starts while auth is down, and serves tokens once auth is back (no restart loop)', async () => {
+    const authPid = registry.pid('auth')!;
+    process.kill(authPid, 'SIGTERM');
+    await pollUntil(async () => { try { process.kill(authPid, 0); return false; } catch { return true; } }, (gone) => gone, 20_000, 100);
+    await registry.restart('gateway');
+    const whileDown = await fetch(`${registry.gatewayUrl}/v2/${repository}/tags/list`, { headers });
+    expect(whileDown.status).toBe(503);
+    await registry.restart('auth');
+    const back = await pollUntil(() => fetch(`${registry.gatewayUrl}/v2/${repository}/tags/list`, { headers }).then((r) => r.status), (status) => status !== 503, 20_000, 250);
+    expect([200, 404]).toContain(back);
+  });
 });
 
 describe('pulls redirected to the object store (BLOB_REDIRECT_SECONDS)', () => {

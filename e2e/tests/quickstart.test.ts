@@ -166,8 +166,17 @@ describe('the README quick start', () => {
     const listed = JSON.parse(await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js image list demo`], { cwd: REPO_ROOT })) as {
       images: { name: string; tagCount: number; projectSlug: string }[];
     };
-    // The seeded package, linked to the seeded project's repository, indexed through the PostgreSQL event log.
-    expect(listed.images).toEqual([expect.objectContaining({ name: 'hello', tagCount: 1, projectSlug: 'main' })]);
+    // The seeded packages, linked to the seeded project's repository, indexed through the PostgreSQL event log.
+    expect(listed.images.map((i) => i.name).sort()).toEqual(['examples/web', 'hello', 'tools/cli']);
+    expect(listed.images).toContainEqual(expect.objectContaining({ name: 'hello', tagCount: 1, projectSlug: 'main' }));
+    expect(listed.images).toContainEqual(expect.objectContaining({ name: 'examples/web', tagCount: 3 }));
+    // The printed web UI sign-in works (the same password after the restart), and the UI is served.
+    const password = printed(second, /sign in as demo@ocireg\.local, password (\S+)\)/);
+    expect(printed(first, /sign in as demo@ocireg\.local, password (\S+)\)/)).toBe(password);
+    recordSecret(password);
+    const signIn = await fetch(`http://127.0.0.1:${port}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${port}` }, body: JSON.stringify({ email: 'demo@ocireg.local', password }) });
+    expect(signIn.status).toBe(201);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).headers.get('content-type')).toMatch(/text\/html/);
 
     // A revoked demo token is replaced on the next --demo start (same user, still Admin), not reused.
     const tokenId = printed(token, /^ocireg_([a-f0-9]{16})_/);
@@ -186,7 +195,7 @@ describe('the README quick start', () => {
 
     // Tokens are printed for the user, never written to a log file.
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>;
-    const secretValues = [token, newToken, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey].map(String);
+    const secretValues = [token, newToken, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey, (secrets.demo as { password: string }).password].map(String);
     for (const file of readdirSync(path.join(dataDir, 'logs'))) {
       const text = readFileSync(path.join(dataDir, 'logs', file), 'utf8');
       for (const secret of secretValues) expect(text.includes(secret), `${file} contains a secret`).toBe(false);

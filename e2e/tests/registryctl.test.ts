@@ -20,6 +20,23 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     await registry?.stop();
   });
 
+  it('user invite prints a single-use link that sets a password for the web UI; reset-password another', async () => {
+    const email = `carol@${uniqueName('inv')}.example.com`;
+    const link = await ctl('user', 'invite', email);
+    expect(link).toMatchObject({ email, url: expect.stringMatching(/^\/set-password#ocireg_link_[a-f0-9]{16}_/) });
+    const secret = String(link.url).split('#')[1]!;
+    recordSecret(secret);
+    const post = (path: string, body: unknown) =>
+      fetch(`${registry.gatewayUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: registry.gatewayUrl }, body: JSON.stringify(body) });
+    expect((await post('/api/v1/password-links/redeem', { secret, password: 'carol picks a password' })).status).toBe(200);
+    expect((await post('/api/v1/password-links/redeem', { secret, password: 'carol picks a password' })).status).toBe(404);
+    expect((await post('/api/v1/session', { email, password: 'carol picks a password' })).status).toBe(201);
+    const reset = await ctl('user', 'reset-password', email, '--expires-in-days', '1');
+    recordSecret(String(reset.url).split('#')[1]!);
+    expect(Date.parse(reset.expiresAt) - Date.now()).toBeLessThanOrEqual(86_400_000);
+    await expect(ctl('user', 'invite', email, '--expires-in-days', '90')).rejects.toThrow(/from 1 to 30/);
+  });
+
   it('creates a workspace, project, repository, user, member, package and token, then docker pushes to it', async () => {
     const ws = uniqueName('acme');
     const email = `alice@${ws}.example.com`;

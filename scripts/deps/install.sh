@@ -33,6 +33,9 @@ DEBIAN=(
   "maven|mvn|maven"
   # CNCF Distribution 2.8, the reference registry of `pnpm bench` (filesystem and s3 drivers).
   "distribution|docker-registry|docker-registry"
+  # The browser tests of the web UI (Playwright drives Debian's Chromium; browser downloads are not reachable).
+  "chromium|/usr/bin/chromium|chromium"
+  "fonts|/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf|fonts-liberation"
 )
 present() { command -v "$1" >/dev/null 2>&1 || compgen -G "$1" >/dev/null; }
 
@@ -157,3 +160,6 @@ fi
 
 # --- Client tools the e2e tests drive (grpcurl, crane, oras, helm, the OCI conformance suite)
 bash scripts/tools/go-tools.sh
+
+# --- Container images and the local Kubernetes cluster (the chart's live test) ----------
+bash scripts/cluster/deps.sh

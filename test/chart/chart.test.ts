@@ -114,14 +114,14 @@ describe('Helm chart: workloads', () => {
     }
   });
 
-  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health on the plaintext health port, HTTP GET /v2/ on the gateway', (render) => {
+  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health on the plaintext health port, HTTP GET /healthz on the gateway (its /v2/ answers 401)', (render) => {
     for (const service of SERVICES) {
       const container = deploymentOf(rendered(render), service).spec.template.spec.containers[0];
       const env = Object.fromEntries(container.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
       for (const probe of [container.livenessProbe, container.readinessProbe]) {
         expect(probe, service).toBeDefined();
         if (service === 'gateway') {
-          expect(probe.httpGet.path).toBe('/v2/');
+          expect(probe.httpGet.path).toBe('/healthz');
           const port = container.ports.find((p: Obj) => p.name === probe.httpGet.port || p.containerPort === probe.httpGet.port);
           expect(port.containerPort).toBe(Number(env.HTTP_PORT));
           expect(probe.grpc).toBeUndefined();
@@ -173,11 +173,11 @@ describe('Helm chart: environment', () => {
     }
   });
 
-  it('turns migrations at start-up off and runs every migration runner in a hook Job', () => {
+  it('turns migrations at start-up off (on in trial mode, whose hook runs after install) and runs every migration runner in a hook Job', () => {
     for (const [render, manifests] of renders) {
       for (const service of ['auth', 'metadata', 'indexer'] as const) {
         const env: Obj[] = deploymentOf(manifests, service).spec.template.spec.containers[0].env;
-        expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value, `${render} ${service}`).toBe('false');
+        expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value, `${render} ${service}`).toBe(render === 'trial' ? 'true' : 'false');
       }
       const job = manifests.find((m) => m.kind === 'Job')!;
       expect(job.metadata.annotations!['helm.sh/hook']).toBe(render === 'trial' ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade');
@@ -305,6 +305,7 @@ const DESIGNED_CALLS = [
   'metadata -> postgres',
   'metadata -> redis',
   'metadata -> kafka',
+  'metadata -> s3',
   'blob-upload -> s3',
   'blob-upload -> redis',
   'indexer -> metadata',

@@ -157,6 +157,16 @@ affinity: {{- toYaml . | nindent 2 }}
 {{/* Trial dependencies: hostnames inside the release. */}}
 {{- define "ocireg.trialHost" -}}{{ include "ocireg.fullname" .root }}-{{ .name }}{{- end -}}
 
+{{/*
+MIGRATE_ON_START of metadata, auth and indexer. Off when the migrations hook runs them, except in
+trial mode: there the hook can only run after install (the release creates its PostgreSQL), and
+`helm install --wait` waits for every pod to be Ready before post-install hooks, so a service that
+needs its tables to start (auth with a bootstrap admin) would wait for a hook that waits for it.
+*/}}
+{{- define "ocireg.migrateOnStart" -}}
+{{- or (not .Values.migrations.enabled) .Values.trial.enabled | toString -}}
+{{- end -}}
+
 {{/* When the migrations Job runs: before install/upgrade; after install in trial mode, whose PostgreSQL the release itself creates. */}}
 {{- define "ocireg.migrationsHook" -}}
 {{- if .Values.trial.enabled }}post-install,pre-upgrade{{ else }}pre-install,pre-upgrade{{ end -}}
@@ -216,7 +226,7 @@ affinity: {{- toYaml . | nindent 2 }}
 
 {{- define "ocireg.env.auth" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.auth.grpcPort "metricsPort" .Values.auth.metricsPort) }}
-- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+- { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
@@ -237,11 +247,20 @@ affinity: {{- toYaml . | nindent 2 }}
 
 {{- define "ocireg.env.metadata" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.metadata.grpcPort "metricsPort" .Values.metadata.metricsPort) }}
-- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+- { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS" "UPLOAD_TIME_LIMIT_SECONDS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
+{{ include "ocireg.s3Env" . }}
+{{- with .Values.metadata.gc }}
+- { name: GC_ENABLED, value: {{ .enabled | toString | quote }} }
+- { name: GC_INTERVAL_SECONDS, value: {{ .intervalSeconds | quote }} }
+- { name: GC_UNTAGGED_GRACE_SECONDS, value: {{ .untaggedGraceSeconds | quote }} }
+- { name: GC_BLOB_GRACE_SECONDS, value: {{ .blobGraceSeconds | quote }} }
+- { name: GC_ORPHAN_GRACE_SECONDS, value: {{ .orphanGraceSeconds | quote }} }
+- { name: GC_SWEEP_INTERVAL_SECONDS, value: {{ .sweepIntervalSeconds | quote }} }
+{{- end }}
 {{- end -}}
 
 {{- define "ocireg.env.blob-upload" -}}
@@ -253,7 +272,7 @@ affinity: {{- toYaml . | nindent 2 }}
 
 {{- define "ocireg.env.indexer" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.indexer.grpcPort "metricsPort" .Values.indexer.metricsPort) }}
-- { name: MIGRATE_ON_START, value: {{ (not .Values.migrations.enabled) | toString | quote }} }
+- { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 - { name: KAFKA_GROUP_ID, value: {{ .Values.indexer.kafkaGroupId | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR" "KAFKA_BROKERS")) }}
 {{ include "ocireg.databaseEnv" . }}

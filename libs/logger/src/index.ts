@@ -21,7 +21,11 @@ export function createLogger({ service, level = 'info', destination }: LoggerOpt
       timestamp: pino.stdTimeFunctions.isoTime,
       // Credentials must never reach the logs, whatever a caller passes in.
       redact: {
-        paths: ['authorization', 'password', 'token', 'secret', '*.authorization', '*.password', '*.token', '*.secret', 'headers.authorization'],
+        paths: [
+          'authorization', 'password', 'token', 'secret', 'sessionSecret', 'csrfToken', 'cookie',
+          '*.authorization', '*.password', '*.token', '*.secret', '*.sessionSecret', '*.csrfToken', '*.cookie',
+          'headers.authorization', 'headers.cookie',
+        ],
         censor: '[redacted]',
       },
     },

@@ -10,6 +10,20 @@ export interface ObjectStat {
   size: number;
 }
 
+export interface StoredObject {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
+/** Storage an upload left behind: an object, or (S3) an unfinished multipart upload of `key`. */
+export interface StaleUpload {
+  key: string;
+  multipartId?: string;
+  size: number;
+  started: Date;
+}
+
 /**
  * Where an upload's bytes are so far: JSON, kept in the upload session
  * between requests (it is the backend's own business what is in it).
@@ -71,9 +85,17 @@ export interface BlobStore {
   /**
    * Gives verified sealed bytes their place as the blob of `digest`; returns
    * the blob's key. Content-addressed stores keep one copy per digest (a
-   * duplicate costs nothing); the others keep the sealed key.
+   * duplicate costs nothing) and keep the sealed upload too, until
+   * confirmPlaced; the others use the sealed key as the blob's.
    */
   placeBlob(sealedKey: string, digest: string): Promise<string>;
+  /**
+   * Called once metadata names the placed blob: makes sure its bytes are in
+   * place (a collector may have freed a content-addressed blob of the same
+   * digest between placement and the metadata row that revived it), then
+   * frees the sealed upload. Nothing to do where sealed keys are the blobs'.
+   */
+  confirmPlaced(sealedKey: string, digest: string): Promise<void>;
   /** Frees everything an upload holds (sealed bytes too). */
   abortUpload(state: UploadState): Promise<void>;
   /** Writes a small object whole. */
@@ -96,6 +118,11 @@ export interface BlobStore {
   stat(key: string): Promise<ObjectStat | undefined>;
   /** Deletes an object; deleting a missing one is not an error. */
   delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix` ("blobs/", "uploads/"), for the orphan sweep. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** What uploads left behind that started before `olderThan` (older than any session may live): files, tails, unfinished multipart uploads. */
+  staleUploads(olderThan: Date): Promise<StaleUpload[]>;
+  removeStaleUpload(upload: StaleUpload): Promise<void>;
   /** A URL that reads the object for `seconds` without credentials (stores clients can reach: S3); undefined when the store has none. */
   presignedReadUrl?(key: string, seconds: number): Promise<string>;
 }

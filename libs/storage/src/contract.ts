@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { MIN_PART_SIZE, ObjectNotFoundError, type BlobStore, type UploadState } from './blob-store';
+import { MIN_PART_SIZE, ObjectNotFoundError, type BlobStore, type StaleUpload, type UploadState } from './blob-store';
 
 const sha256 = (...chunks: Buffer[]) => chunks.reduce((hash, chunk) => hash.update(chunk), createHash('sha256')).digest('hex');
 const MiB = 1024 * 1024;
@@ -183,6 +183,55 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
         if (lost.state.backend === 's3' && lost.state.tail) expect(await store.stat(lost.state.tail.key)).toBeUndefined();
         if (state.backend === 's3' && state.tail) expect(await store.stat(state.tail.key)).toBeUndefined();
       }
+    });
+
+    it('keeps a placed blob whole when a collector frees it before metadata names it again (confirmPlaced), and frees the sealed upload', async () => {
+      const store = makeStore();
+      const data = randomBytes(70_000);
+      const digest = `sha256:${sha256(data)}`;
+      const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
+      const sealed = await store.sealUpload(state);
+      const placed = await store.placeBlob(sealed, digest);
+      if (store.contentAddressed) {
+        await store.delete(placed); // a collector freeing an earlier blob of this digest
+        await store.confirmPlaced(sealed, digest);
+        expect(await store.stat(sealed)).toBeUndefined();
+      } else {
+        await store.confirmPlaced(sealed, digest);
+      }
+      expect(sha256(await buffer(await store.read(placed)))).toBe(sha256(data));
+      await store.delete(placed);
+    });
+
+    it('lists objects under a prefix with their sizes and times', async () => {
+      const store = makeStore();
+      const data = randomBytes(1234);
+      const digest = `sha256:${sha256(data)}`;
+      const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
+      const sealed = await store.sealUpload(state);
+      const placed = await store.placeBlob(sealed, digest);
+      await store.confirmPlaced(sealed, digest);
+      const before = Date.now();
+      const listed = [];
+      for await (const object of store.list('blobs/')) if (object.key === placed) listed.push(object);
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.size).toBe(1234);
+      expect(Math.abs(listed[0]!.modified.getTime() - before)).toBeLessThan(60_000);
+      await store.delete(placed);
+      for await (const object of store.list('blobs/')) expect(object.key).not.toBe(placed);
+    });
+
+    it('finds and removes what abandoned uploads left (files, tails, unfinished multipart uploads)', async () => {
+      const store = makeStore();
+      const id = randomUUID();
+      const created = await store.createUpload(id);
+      await store.appendUpload(created, chunks(randomBytes(MIN_PART_SIZE + 1000)), NO_LIMIT); // parts and a tail, never committed
+      const mine = (found: StaleUpload[]) => found.filter((upload) => upload.key.includes(id));
+      expect(mine(await store.staleUploads(new Date(Date.now() - 60_000)))).toEqual([]);
+      const stale = mine(await store.staleUploads(new Date(Date.now() + 60_000)));
+      expect(stale.length).toBeGreaterThan(0);
+      for (const upload of stale) await store.removeStaleUpload(upload);
+      expect(mine(await store.staleUploads(new Date(Date.now() + 60_000)))).toEqual([]);
     });
 
     it('keeps concurrent uploads apart', async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, rmdir, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { parseDigest } from '@ocireg/oci';
-import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type FsUploadState, type ObjectStat, type UploadState } from './blob-store';
+import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type FsUploadState, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
 import { WriteBuffers } from './write-buffers';
 
 /** Blobs are the service's alone: files 0600 in directories 0700 (the gateway and blob-upload run as one user). */
@@ -33,8 +33,9 @@ const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
  *   objects/blobs/<alg>/<ab>/<hex>        blobs, content-addressed: one file per digest
  *   objects/<other keys>                  small objects (put)
  *   tmp/                                  files being written whole
- * An upload is fsynced once when sealed and renamed into its digest's place,
- * all on one filesystem, so a reader or a crash sees no file or the whole one.
+ * An upload is fsynced once when sealed and hard-linked into its digest's
+ * place (one filesystem: a reader or a crash sees no file or the whole one);
+ * the upload's own name goes in confirmPlaced, once metadata names the blob.
  */
 export class FsBlobStore implements BlobStore {
   readonly contentAddressed = true;
@@ -52,8 +53,7 @@ export class FsBlobStore implements BlobStore {
     if (!UPLOAD_ID.test(uploadId)) throw new InvalidStorageKeyError(uploadId, 'not an upload id');
     const key = `uploads/${uploadId}`;
     const file = this.objectPath(key);
-    await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
-    await writeFile(file, Buffer.alloc(0), { flag: 'wx', mode: FILE_MODE });
+    await inDirectory(file, () => writeFile(file, Buffer.alloc(0), { flag: 'wx', mode: FILE_MODE }));
     return { backend: 'fs', key, size: 0 };
   }
 
@@ -99,19 +99,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   async placeBlob(sealedKey: string, digest: string): Promise<string> {
-    const { algorithm, hex } = parseDigest(digest);
-    const key = `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`;
+    const key = contentKey(digest);
     const source = this.objectPath(sealedKey);
     const target = this.objectPath(key);
-    if (await exists(target)) {
-      // The same bytes are stored already: one copy per digest.
-      await unlink(source).catch(() => undefined);
-      return key;
+    // A hard link: the sealed upload stays until confirmPlaced, in case a collector frees the blob before metadata names it again.
+    try {
+      await inDirectory(target, () => link(source, target));
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') return key; // the same bytes are stored already: one copy per digest
+      throw err;
     }
-    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-    await rename(source, target);
     await syncDirectory(path.dirname(target));
     return key;
+  }
+
+  async confirmPlaced(sealedKey: string, digest: string): Promise<void> {
+    // Freed by a collector between placement and the metadata row that names it again: place it once more.
+    if (!(await exists(this.objectPath(contentKey(digest))))) await this.placeBlob(sealedKey, digest);
+    await this.delete(sealedKey);
   }
 
   async abortUpload(state: UploadState): Promise<void> {
@@ -124,8 +129,7 @@ export class FsBlobStore implements BlobStore {
     const tmp = path.join(this.tmpDir, randomUUID());
     try {
       await writeFile(tmp, data, { flag: 'wx', flush: true, mode: FILE_MODE });
-      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-      await rename(tmp, target);
+      await inDirectory(target, () => rename(tmp, target));
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -201,6 +205,27 @@ export class FsBlobStore implements BlobStore {
     await this.pruneEmptyParents(file);
   }
 
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const dir = this.objectPath(prefix.replace(/\/$/, ''));
+    for await (const file of walk(dir)) {
+      const stats = await stat(file).catch((err: unknown) => {
+        if (isMissing(err)) return undefined; // deleted while listed
+        throw err;
+      });
+      if (stats?.isFile()) yield { key: path.relative(this.objectsDir, file).split(path.sep).join('/'), size: stats.size, modified: stats.mtime };
+    }
+  }
+
+  async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    const stale: StaleUpload[] = [];
+    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+    return stale;
+  }
+
+  async removeStaleUpload(upload: StaleUpload): Promise<void> {
+    await this.delete(upload.key);
+  }
+
   /** The path of a key's object; throws InvalidStorageKeyError for a key that could leave the root. */
   private objectPath(key: string): string {
     return path.join(this.objectsDir, ...keySegments(key));
@@ -223,6 +248,43 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
+/** Where the blob of a digest lives: blobs/<algorithm>/<first two hex digits>/<hex>. */
+function contentKey(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`;
+}
+
+/**
+ * Runs `create` (which makes `file`) after making its directory; again when
+ * a delete pruned an emptied directory on the way in between (ENOENT).
+ */
+async function inDirectory<T>(file: string, create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+      return await create();
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt === 5) throw err;
+    }
+  }
+}
+
+/** Every file below `dir` (none when it does not exist), depth first, one directory open at a time. */
+async function* walk(dir: string): AsyncIterable<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(child);
+    else if (entry.isFile()) yield child;
+  }
+}
+
 function fsState(state: UploadState): FsUploadState {
   if (state.backend !== 'fs') throw new Error(`an upload of the ${state.backend} store cannot continue on the filesystem`);
   return state;
@@ -238,7 +300,7 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** A rename is durable once its directory is synced. */
+/** A rename or link is durable once its directory is synced. */
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {

@@ -16,6 +16,8 @@ import {
   type ByteRange,
   type ObjectStat,
   type S3UploadState,
+  type StaleUpload,
+  type StoredObject,
   type UploadedPart,
   type UploadState,
 } from './blob-store';
@@ -183,6 +185,10 @@ export class S3BlobStore implements BlobStore {
     return sealedKey;
   }
 
+  async confirmPlaced(): Promise<void> {
+    // The sealed key is the blob's (unique per upload): nothing to confirm or free.
+  }
+
   async abortUpload(state: UploadState): Promise<void> {
     const upload = s3State(state);
     await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId).catch((err: unknown) => {
@@ -244,6 +250,29 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.client.removeObject(this.bucket, key);
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    for await (const item of this.client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<{ name?: string; size?: number; lastModified?: Date }>) {
+      if (item.name) yield { key: item.name, size: item.size ?? 0, modified: item.lastModified ?? new Date(0) };
+    }
+  }
+
+  async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    const stale: StaleUpload[] = [];
+    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+    const incomplete = this.client.listIncompleteUploads(this.bucket, '', true) as unknown as AsyncIterable<{ key: string; uploadId: string; initiated: Date; size?: number }>;
+    for await (const upload of incomplete) {
+      if (upload.initiated < olderThan) stale.push({ key: upload.key, multipartId: upload.uploadId, size: upload.size ?? 0, started: upload.initiated });
+    }
+    return stale;
+  }
+
+  async removeStaleUpload(upload: StaleUpload): Promise<void> {
+    if (!upload.multipartId) return this.delete(upload.key);
+    await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId).catch((err: unknown) => {
+      if (errorCode(err) !== 'NoSuchUpload') throw err;
+    });
   }
 
   presignedReadUrl(key: string, seconds: number): Promise<string> {

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { isRegistryError, RegistryError } from '@ocireg/errors';
-import type { AppendOptions, AppendResult, BlobStore, ByteRange, ObjectStat, UploadState } from './blob-store';
+import type { AppendOptions, AppendResult, BlobStore, ByteRange, ObjectStat, StaleUpload, StoredObject, UploadState } from './blob-store';
 import { InvalidStorageKeyError } from './fs-store';
 
 /** Filesystem and S3 answers that mean "no room left". */
@@ -59,6 +59,26 @@ export class FailureMappingBlobStore implements BlobStore {
 
   placeBlob(sealedKey: string, digest: string): Promise<string> {
     return guarded(this.store.placeBlob(sealedKey, digest));
+  }
+
+  confirmPlaced(sealedKey: string, digest: string): Promise<void> {
+    return guarded(this.store.confirmPlaced(sealedKey, digest));
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    try {
+      yield* this.store.list(prefix);
+    } catch (err) {
+      throw storageFailure(err);
+    }
+  }
+
+  staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    return guarded(this.store.staleUploads(olderThan));
+  }
+
+  removeStaleUpload(upload: StaleUpload): Promise<void> {
+    return guarded(this.store.removeStaleUpload(upload));
   }
 
   abortUpload(state: UploadState): Promise<void> {

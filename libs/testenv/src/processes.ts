@@ -221,15 +221,15 @@ export function logTail(file: string, lines = 30): string {
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
 /**
  * Listening ports for test and local servers, chosen so that no two draws
  * collide, in this process or any other: outside the kernel's ephemeral range
- * (where outgoing connections take their source ports), each claimed by a lock
+ * (where outgoing connections take their source ports) and Kubernetes'
+ * NodePort range (30000-32767: the local cluster's Services), each claimed by a lock
  * file <tmp>/ocireg-ports/<port> holding our pid (a dead owner's claim is taken
  * over) and released when this process exits; and only if it can listen now.
  */
-const PORT_RANGE = { low: 15_000, high: 32_000 };
+const PORT_RANGE = { low: 15_000, high: 29_999 };
 const PORT_LOCKS = path.join(tmpdir(), 'ocireg-ports');
 const claimedPorts = new Set<number>();
 

@@ -1,13 +1,27 @@
+import type { AccessStateWriter } from '@ocireg/access-state';
+import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
 import type { UserAssertionSigner } from '@ocireg/service-identity';
 import type { CredentialChecker } from './credentials';
+import type { PasswordLinks } from './password-links';
+import type { PasswordSignIn } from './password-sign-in';
+import type { PasswordStore } from './password-store';
+import type { PasswordHasher } from './passwords';
 import type { RegistryTokenIssuer } from './registry-tokens';
+import { TOKEN_SCOPES } from './scopes';
+import type { SessionRecord, SessionStore } from './session-store';
 import type { SigningKeys } from './signing';
 import type { TokenStore } from './token-store';
 
 /** User assertions live this long at most (never longer than the credential behind them). */
 export const ASSERTION_SECONDS = 300;
+
+/** A UI session acts with the user's whole authority: every scope, bounded by the user's roles alone. */
+const SESSION_SCOPES = [...TOKEN_SCOPES];
+
+/** What a revocation broadcast calls a session (API tokens are named by their bare id). */
+export const sessionRevocationId = (sessionId: string) => `session:${sessionId}`;
 
 /** The internal AuthService: what the gateway asks of auth (only its certificate may call). */
 export function authHandlers(deps: {
@@ -17,8 +31,36 @@ export function authHandlers(deps: {
   credentials: CredentialChecker;
   assertions: UserAssertionSigner;
   isOperator: (email: string) => boolean;
+  sessions: SessionStore;
+  signIn: PasswordSignIn;
+  links: PasswordLinks;
+  passwords: PasswordStore;
+  hasher: PasswordHasher;
+  revocations: Pick<AccessStateWriter, 'revokeToken'>;
 }): AsyncService<auth.AuthServiceServer> {
-  const { store, issuer, keys, credentials, assertions, isOperator } = deps;
+  const { store, issuer, keys, credentials, assertions, isOperator, sessions, signIn, links, passwords, hasher, revocations } = deps;
+  const endEverywhere = async (ended: SessionRecord[]) => {
+    for (const session of ended) await revocations.revokeToken(sessionRevocationId(session.id), new Date(session.expiresAt));
+  };
+
+  const exchangeSession = async (secret: string): Promise<auth.ExchangeCredentialResponse> => {
+    const resumed = await sessions.resume(secret);
+    if (!resumed) throw new RegistryError('UNAUTHORIZED', 'the session has ended; sign in again');
+    const { session, user } = resumed;
+    const expiresIn = secondsUntil(session.idleExpiresAt);
+    const operator = isOperator(user.email);
+    const assertion = assertions.sign({ userId: user.id, email: user.email, operator, scopes: SESSION_SCOPES, tokenId: '', credentialExpiresAt: session.expiresAt, sessionId: session.id }, expiresIn);
+    return { assertion, expiresIn, userId: user.id, email: user.email, operator, scopes: SESSION_SCOPES, tokenId: '', sessionId: session.id, csrfToken: sessions.csrfToken(secret) };
+  };
+
+  const exchangeApiToken = async (secret: string, clientIp: string, email: string): Promise<auth.ExchangeCredentialResponse> => {
+    const { token, user } = await credentials.apiToken(secret, clientIp, email || undefined);
+    const expiresIn = secondsUntil(token.expiresAt);
+    const operator = isOperator(user.email);
+    const assertion = assertions.sign({ userId: user.id, email: user.email, operator, scopes: token.scopes, tokenId: token.id, credentialExpiresAt: token.expiresAt, sessionId: '' }, expiresIn);
+    return { assertion, expiresIn, userId: user.id, email: user.email, operator, scopes: token.scopes, tokenId: token.id, sessionId: '', csrfToken: '' };
+  };
+
   return {
     async issueRegistryToken(request) {
       return issuer.issue(request);
@@ -27,18 +69,44 @@ export function authHandlers(deps: {
       return { jwksJson: keys.jwksJson() };
     },
     async exchangeCredential(request) {
-      const { token, user } = await credentials.apiToken(request.apiToken, request.clientIp);
-      const expiresIn = Math.max(1, Math.min(ASSERTION_SECONDS, Math.floor((Date.parse(token.expiresAt) - Date.now()) / 1000)));
-      const operator = isOperator(user.email);
-      const assertion = assertions.sign(
-        { userId: user.id, email: user.email, operator, scopes: token.scopes, tokenId: token.id, credentialExpiresAt: token.expiresAt, sessionId: '' },
-        expiresIn,
-      );
-      return { assertion, expiresIn, userId: user.id, email: user.email, operator, scopes: token.scopes, tokenId: token.id };
+      if (request.sessionSecret) return exchangeSession(request.sessionSecret);
+      return exchangeApiToken(request.apiToken, request.clientIp, request.email);
     },
     async lookupUsers(request) {
       const found = await store.lookupUsers(request.users.slice(0, 1000));
       return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query })) };
     },
+    async createSession(request, ctx) {
+      const { secret, session } = await signIn.signIn(request.email, request.password, { ip: request.clientIp, userAgent: request.userAgent });
+      ctx.logger.info({ sessionId: session.id, userId: session.userId, provider: session.provider }, 'session opened');
+      return { sessionSecret: secret, sessionId: session.id, expiresAt: session.expiresAt, maxAgeSeconds: Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000)) };
+    },
+    async endSession(request, ctx) {
+      const ended = await sessions.end(request.sessionSecret);
+      if (ended) {
+        await endEverywhere([ended]);
+        ctx.logger.info({ sessionId: ended.id, userId: ended.userId }, 'session ended (sign-out)');
+      }
+      return {};
+    },
+    async inspectPasswordLink(request) {
+      const link = await links.inspect(request.secret);
+      if (!link) throw new RegistryError('NOT_FOUND', 'this link is unknown, was already used, or has expired; ask for a new one', { field: 'secret' });
+      return { email: link.email, purpose: link.purpose, expiresAt: link.expiresAt };
+    },
+    async redeemPasswordLink(request, ctx) {
+      // Hashed before the transaction (argon2 takes a while); checks the policy first.
+      const hash = await hasher.hash(request.password);
+      const link = await links.redeem(request.secret, async (found, client) => passwords.set(found.userId, hash, client));
+      // A reset signs out everywhere: whoever knew the old password loses their sessions.
+      await endEverywhere(await sessions.endAllOf(link.userId));
+      ctx.logger.info({ userId: link.userId, purpose: link.purpose, linkId: link.id }, 'password set with a link');
+      return { email: link.email };
+    },
   };
 }
+
+function secondsUntil(iso: string): number {
+  return Math.max(1, Math.min(ASSERTION_SECONDS, Math.floor((Date.parse(iso) - Date.now()) / 1000)));
+}
+

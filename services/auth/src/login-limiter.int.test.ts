@@ -34,4 +34,16 @@ describe('RedisLoginLimiter', () => {
     // The counters expire: a window, not a permanent ban.
     expect(await redis.ttl(`ocireg:login-failures:ip:${address}`)).toBeGreaterThan(0);
   });
+
+  it('blocked() reads the same counters without counting', async () => {
+    const limiter = new RedisLoginLimiter(redis, { perAccountAndIp: 1, perIp: 100 });
+    const account = `${unique('pw')}@example.com`;
+    const address = unique('ip');
+    expect(await limiter.blocked(account, address)).toBe(false);
+    await limiter.failed(account, address);
+    await limiter.failed(account, address);
+    expect(await limiter.blocked(account, address)).toBe(true);
+    expect(await redis.get(`ocireg:login-failures:account-ip:${account}|${address}`)).toBe('2');
+    expect(await limiter.blocked(account, unique('ip'))).toBe(false);
+  });
 });

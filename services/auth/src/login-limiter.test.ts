@@ -45,4 +45,16 @@ describe('MemoryLoginLimiter', () => {
     await limiter.failed('late@example.com', '10.3.1.1');
     expect(limiter.size).toBe(2);
   });
+
+  it('says an account+address is blocked once over its limit, without counting, and only there', async () => {
+    const limiter = new MemoryLoginLimiter({ perAccountAndIp: 2, perIp: 100 });
+    for (let i = 0; i < 2; i++) await limiter.failed('user@example.com', '203.0.113.1');
+    expect(await limiter.blocked('user@example.com', '203.0.113.1')).toBe(false);
+    await limiter.failed('user@example.com', '203.0.113.1');
+    expect(await limiter.blocked('user@example.com', '203.0.113.1')).toBe(true);
+    // Asking again and again counts nothing, and the user elsewhere is not blocked.
+    for (let i = 0; i < 5; i++) expect(await limiter.blocked('user@example.com', '203.0.113.1')).toBe(true);
+    expect(await limiter.blocked('user@example.com', '198.51.100.7')).toBe(false);
+    expect(limiter.size).toBe(2);
+  });
 });

@@ -13,6 +13,12 @@ const WINDOW_SECONDS = 300;
 export interface LoginLimiter {
   /** Counts a failure; true when this account from this address, or this address, is over its limit. */
   failed(account: string, ip: string): Promise<boolean>;
+  /**
+   * Whether this account from this address, or this address, is already over
+   * its limit, without counting anything. Passwords are refused unchecked
+   * while it is (guessing stops); API tokens never ask (a right token always works).
+   */
+  blocked(account: string, ip: string): Promise<boolean>;
 }
 
 export interface LoginLimits {
@@ -41,6 +47,11 @@ export class RedisLoginLimiter implements LoginLimiter {
     const results = await this.redis.multi().incr(pairKey).expire(pairKey, WINDOW_SECONDS, 'NX').incr(ipKey).expire(ipKey, WINDOW_SECONDS, 'NX').exec();
     return over(this.limits, [Number(results?.[0]?.[1] ?? 0), Number(results?.[2]?.[1] ?? 0)]);
   }
+
+  async blocked(account: string, ip: string): Promise<boolean> {
+    const counts = await this.redis.mget(...limiterKeys(account, ip));
+    return over(this.limits, [Number(counts[0] ?? 0), Number(counts[1] ?? 0)]);
+  }
 }
 
 /** Counted in this process (embedded mode: one auth replica, no Redis); the same rules as RedisLoginLimiter. */
@@ -62,6 +73,15 @@ export class MemoryLoginLimiter implements LoginLimiter {
       if (entry && entry.until > now) return ++entry.count;
       this.failures.set(key, { count: 1, until: now + WINDOW_SECONDS * 1000 });
       return 1;
+    }) as [number, number];
+    return over(this.limits, counts);
+  }
+
+  async blocked(account: string, ip: string): Promise<boolean> {
+    const now = this.now();
+    const counts = limiterKeys(account, ip).map((key) => {
+      const entry = this.failures.get(key);
+      return entry && entry.until > now ? entry.count : 0;
     }) as [number, number];
     return over(this.limits, counts);
   }

@@ -17,6 +17,12 @@ import type { PackageRole } from './scopes';
 import { loadSigningKeys } from './signing';
 import { TokenStore } from './token-store';
 import { userHandlers } from './user-handlers';
+import { PasswordHasher } from './passwords';
+import { PasswordLinks } from './password-links';
+import { PasswordSignIn } from './password-sign-in';
+import { PasswordStore } from './password-store';
+import { SecretHasher } from './secret-hasher';
+import { SessionStore } from './session-store';
 
 const ROLES = ['read', 'write', 'admin'] as const;
 
@@ -54,6 +60,17 @@ runService(async () => {
   const credentials = new CredentialChecker({ store, limiter });
   const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
   const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
+  // The web UI: passwords (argon2id), sessions and invitation links; secrets stored as HMACs with the pepper.
+  const secrets = new SecretHasher(config.AUTH_TOKEN_PEPPER);
+  const sessions = new SessionStore(pool, secrets, { idleSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS, maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS });
+  const passwords = new PasswordStore(pool);
+  const hasher = new PasswordHasher();
+  const links = new PasswordLinks(pool, secrets);
+  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
+  const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
+    (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
+  const pruneSessions = setInterval(() => void sessions.prune().catch((err: unknown) => logger.warn({ err }, 'could not prune ended sessions')), 3600_000);
+  pruneSessions.unref();
 
   const grpcServer = await startGrpcServer(
     {
@@ -70,16 +87,17 @@ runService(async () => {
     [
       {
         definition: auth.AuthServiceService,
-        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator }),
+        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, passwords, hasher, revocations }),
         callers: { '*': ['gateway'] },
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations }), callers: { '*': ['gateway'] } },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, passwords, links, policy: { isOperator, isWorkspaceAdmin } }), callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
+    { name: 'session pruning', run: async () => clearInterval(pruneSessions) },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'metadata client', run: () => metadataClient.close() },
     { name: 'access state', run: () => revocations.close() },

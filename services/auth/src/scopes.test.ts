@@ -16,7 +16,9 @@ describe('docker scopes', () => {
     [['pull', 'push'], ['write:package'], undefined, []],
     [['delete'], ['admin:package'], 'write', ['delete']],
     [['delete'], ['admin:package'], 'admin', ['delete', 'delete-manifest']],
-    [['delete'], ['write:package'], 'admin', ['delete']],
+    [['delete'], ['write:package'], 'admin', ['delete', 'delete-manifest']],
+    [['delete'], ['write:package'], 'write', ['delete']],
+    [['delete'], ['read:package'], 'admin', []],
     [['pull'], [], 'admin', []],
     [['*'], ['admin:package'], 'admin', ['pull', 'push', 'delete', 'delete-manifest']],
   ] as const)('asked %j with %j as %s gets %j', (requested, scopes, role, expected) => {

@@ -9,9 +9,14 @@ export type TokenScope = (typeof TOKEN_SCOPES)[number];
 export type RegistryAction = 'pull' | 'push' | 'delete' | 'delete-manifest';
 export type PackageRole = 'read' | 'write' | 'admin';
 
+/**
+ * What each scope allows through the registry API. Deleting needs the write
+ * scope, tags and images alike; which of them the role decides (Write: tags,
+ * Admin: images and manifests). admin:package adds the admin API.
+ */
 const BY_TOKEN_SCOPE: Record<TokenScope, RegistryAction[]> = {
   'read:package': ['pull'],
-  'write:package': ['pull', 'push', 'delete'],
+  'write:package': ['pull', 'push', 'delete', 'delete-manifest'],
   'admin:package': ['pull', 'push', 'delete', 'delete-manifest'],
   'admin:token': [],
 };

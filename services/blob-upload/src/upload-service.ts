@@ -25,6 +25,8 @@ export interface CompletedBlob {
   digest: string;
   size: number;
   storageKey: string;
+  /** The sealed upload, kept until the caller confirms the placement (BlobStore.confirmPlaced). */
+  sealedKey: string;
 }
 
 /** What a writer needs to append to a session: where its bytes go, and the limits that apply. */
@@ -129,7 +131,7 @@ export class UploadService {
       }
       const storageKey = await this.store.placeBlob(sealedKey, expected.value);
       await this.sessions.delete(id, owner);
-      return { digest: expected.value, size: session.state.size, storageKey };
+      return { digest: expected.value, size: session.state.size, storageKey, sealedKey };
     } finally {
       await this.sessions.releaseLease(id, leaseId);
     }

@@ -65,7 +65,9 @@ export class TokenAccessGuard implements AccessGuard {
 
   /** Loads keys and revocations, and listens for new revocations (they reach every replica within a second). */
   async start(): Promise<void> {
-    await this.refreshKeys(true);
+    // Auth may not be up yet (a whole release starting at once): the gateway serves anyway and
+    // fetches the keys on the first token it cannot check, so it needs no restart loop to find them.
+    await this.refreshKeys(true).catch(() => this.deps.logger.warn('auth is not reachable yet: its signing keys are fetched when the first token needs them'));
     await this.deps.accessState.watch({
       onSnapshot: (snapshot) => this.merge(snapshot),
       onRevoked: (tokenId) => {

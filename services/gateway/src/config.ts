@@ -43,6 +43,8 @@ export const configSchema = z.object({
   DATABASE_URL: env.optionalUrl(),
   /** Public base URL (e.g. https://registry.example.com) for the token realm; derived from each request's Host when unset. */
   PUBLIC_URL: env.url().optional(),
+  /** The built web UI (index.html and assets/); the repository's web/dist when unset. */
+  WEB_UI_DIR: env.absolutePath().optional(),
   /** The `service` of token challenges. */
   TOKEN_SERVICE: z.string().min(1).default('ocireg'),
   /** Same limit as blob-upload's: the gateway cuts an upload request still running at the session's limit. */

@@ -11,8 +11,9 @@ import { clientAddressResolver } from './client-address';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { RegistryApi } from './oci/registry-api';
-import { ListingApi } from './listing-api';
+import path from 'node:path';
 import { createGatewayServer } from './server';
+import { createWebApp } from './web/web-app';
 
 runService(async () => {
   const config = loadGatewayConfig();
@@ -42,10 +43,20 @@ runService(async () => {
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
     redirectSeconds: config.BLOB_REDIRECT_SECONDS || undefined,
   });
-  const listings = new ListingApi({ guard, indexer: clients.indexer, metadata: clients.metadata });
-  const server = createGatewayServer({ api, listings, logger, metrics });
+  const web = createWebApp({
+    clients,
+    callers: adminCallers,
+    guard,
+    store,
+    logger,
+    challenge: (req) => `Bearer realm="${guard.realm(req)}",service="${config.TOKEN_SERVICE}",scope="registry:catalog:*"`,
+    publicUrl: config.PUBLIC_URL,
+    trustedProxies: config.TRUSTED_PROXY_CIDRS,
+    uiDir: config.WEB_UI_DIR ?? path.resolve(__dirname, '../../../web/dist'),
+  });
+  const server = createGatewayServer({ api, web, logger, metrics });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
-  const adminServer = await startAdminServer({ host: config.ADMIN_GRPC_HOST, port: config.ADMIN_GRPC_PORT, tlsDir: config.ADMIN_TLS_DIR, clients, callers: adminCallers, logger, metrics });
+  const adminServer = await startAdminServer({ host: config.ADMIN_GRPC_HOST, port: config.ADMIN_GRPC_PORT, tlsDir: config.ADMIN_TLS_DIR, clients, callers: adminCallers, logger, metrics, publicUrl: config.PUBLIC_URL });
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   onShutdown(logger, [

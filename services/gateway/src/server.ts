@@ -1,25 +1,29 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { RegistryError } from '@ocireg/errors';
 import { Counter, Histogram, type Registry } from '@ocireg/metrics';
 import { writeError } from './http-io';
-import { matchListingRoute, type ListingApi } from './listing-api';
 import { matchOciRoute } from './oci/routes';
 import type { RegistryApi } from './oci/registry-api';
 
+/** Liveness and readiness: the process serves HTTP (the registry API itself answers 401 without credentials). */
+export const HEALTH_PATH = '/healthz';
+
 export interface GatewayServerDeps {
   api: RegistryApi;
-  listings: ListingApi;
+  /** Everything outside /v2 (the web UI and its JSON API /api/v1): an express app. */
+  web: (req: IncomingMessage, res: ServerResponse) => void;
   logger: Logger;
   metrics: Registry;
 }
 
 /**
- * Plain node:http: blob bodies stream straight into gRPC without a body parser,
- * and Node's request timeout is off because uploads have their own time limit.
+ * Plain node:http: blob bodies stream straight into storage without a body
+ * parser, and Node's request timeout is off because uploads have their own
+ * time limit. GET /healthz answers 200 without credentials (the probes).
  */
-export function createGatewayServer({ api, listings, logger, metrics }: GatewayServerDeps): Server {
+export function createGatewayServer({ api, web, logger, metrics }: GatewayServerDeps): Server {
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [metrics] });
   const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration by route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300], registers: [metrics] });
 
@@ -28,8 +32,9 @@ export function createGatewayServer({ api, listings, logger, metrics }: GatewayS
     const requestLogger = logger.child({ requestId });
     const url = requestUrl(req.url);
     const route = matchOciRoute(url.pathname);
-    const listingRoute = route ? undefined : matchListingRoute(url.pathname);
-    const routeLabel = route?.kind ?? (listingRoute ? `api-${listingRoute.kind}` : 'none');
+    const registryPath = url.pathname === '/v2' || url.pathname.startsWith('/v2/');
+    const health = url.pathname === HEALTH_PATH;
+    const routeLabel = route?.kind ?? (registryPath ? 'none' : health ? 'health' : url.pathname.startsWith('/api/') ? 'web-api' : 'web-ui');
     const stopTimer = duration.startTimer({ method: req.method, route: routeLabel });
 
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
@@ -38,14 +43,23 @@ export function createGatewayServer({ api, listings, logger, metrics }: GatewayS
     res.on('finish', () => {
       stopTimer();
       requests.inc({ method: req.method, route: routeLabel, status: res.statusCode });
-      // The access log: one line per request, never its credentials or query.
-      requestLogger.info({ method: req.method, route: routeLabel, path: url.pathname.slice(0, 300), status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(performance.now() - started) }, 'request');
+      // The access log: one line per request (probes only at debug), never its credentials or query.
+      requestLogger[health ? 'debug' : 'info']({ method: req.method, route: routeLabel, path: url.pathname.slice(0, 300), status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(performance.now() - started) }, 'request');
     });
 
+    if (health) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': 3 });
+      res.end(req.method === 'HEAD' ? undefined : 'ok\n');
+      return;
+    }
+    // Browsers' side (UI and /api/v1) goes to express; /v2 stays here, streaming.
+    if (!registryPath) {
+      web(req, res);
+      return;
+    }
     // Handlers are async, so whatever they throw (synchronously too) becomes an answer, never a crash.
     const work = (async () => {
       if (route) return api.handle(route, { req, res, url, requestId, logger: requestLogger });
-      if (listingRoute) return listings.handle(listingRoute, { req, res, url, requestId });
       throw new RegistryError(url.pathname.startsWith('/v2/') ? 'NAME_UNKNOWN' : 'NOT_FOUND', `no such endpoint: ${req.method} ${url.pathname.slice(0, 200)}`);
     })();
     work.catch((err: unknown) => {

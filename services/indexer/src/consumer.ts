@@ -22,6 +22,7 @@ export class EventIndexer {
     const lastEventAge = new Gauge({ name: 'indexer_event_lag_seconds', help: 'Age of the last applied event when it was applied', registers: [deps.metrics] });
     this.observeApplied = (time) => lastEventAge.set(Math.max((Date.now() - time) / 1000, 0));
     const lag = sharedSample(() => deps.consumer.lag(REGISTRY_EVENTS_TOPIC).catch(() => undefined));
+    this.lagSample = lag;
     new Gauge({
       name: 'indexer_consumer_lag_messages',
       help: 'Registry events published but not yet applied by this consumer group',
@@ -45,6 +46,14 @@ export class EventIndexer {
   }
 
   private readonly observeApplied: (time: number) => void;
+  private readonly lagSample: () => Promise<number | undefined>;
+
+  /** Events published but not applied yet, and the age of the oldest (the listing API tells users it is catching up). */
+  async status(): Promise<{ pendingEvents: number; oldestUnindexedAgeSeconds: number }> {
+    const pending = (await this.lagSample()) ?? 0;
+    const since = pending > 0 ? this.oldestUnindexedSince() : undefined;
+    return { pendingEvents: pending, oldestUnindexedAgeSeconds: since === undefined ? 0 : Math.max((Date.now() - since) / 1000, 0) };
+  }
 
   async start(): Promise<void> {
     await this.deps.consumer.runBatches(REGISTRY_EVENTS_TOPIC, { fromBeginning: true }, (messages) => this.handleBatch(messages));

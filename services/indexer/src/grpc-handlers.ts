@@ -3,8 +3,28 @@ import type { AsyncService } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import type { ImageRow, Listings, ManifestView, TagView } from './listings';
 
-export function indexerHandlers(listings: Listings): AsyncService<indexer.IndexerServiceServer> {
+/** How far the read model is behind (EventIndexer.status). */
+export type IndexStatus = () => Promise<{ pendingEvents: number; oldestUnindexedAgeSeconds: number }>;
+
+export function indexerHandlers(listings: Listings, status: IndexStatus): AsyncService<indexer.IndexerServiceServer> {
   return {
+    async listTags(request) {
+      const page = await listings.listTags({
+        workspace: request.workspace,
+        name: request.name,
+        tagPrefix: request.tagPrefix,
+        sort: request.sort === indexer.TagSort.TAG_SORT_LAST_PUSHED ? 'last-pushed' : 'name',
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return {
+        tags: page.tags.map((entry) => ({ tag: tagMessage(entry.tag), manifest: entry.manifest && manifestMessage(entry.manifest), referrers: entry.referrers.map(manifestMessage) })),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+    async getStatus() {
+      return status();
+    },
     async listImages(request) {
       // The gateway always says what the caller may see; without it, nothing is listed.
       if (!request.visibility) throw new RegistryError('INVALID_ARGUMENT', 'visibility is required', { field: 'visibility' });

@@ -3,6 +3,24 @@ import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName, parseTag, type BlobFacts, type IndexEntryFacts, type Platform } from '@ocireg/oci';
 
 export type ImageSort = 'name' | 'last-pushed';
+export type TagSort = 'name' | 'last-pushed';
+
+export interface TagQuery {
+  workspace: string;
+  name: string;
+  tagPrefix?: string;
+  sort?: TagSort;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface TagEntryView {
+  tag: TagView;
+  /** Undefined while the manifest is not indexed yet. */
+  manifest?: ManifestView;
+  /** Signatures and attestations whose subject is the tag's manifest. */
+  referrers: ManifestView[];
+}
 
 export interface ImageRow {
   repository: string;
@@ -170,6 +188,63 @@ export class Listings {
     return { tag: { ...found, kind: manifest.kind }, manifest: viewOf(manifest, manifests, tags) };
   }
 
+  /**
+   * One page of an image's tags (keyset: by name in byte order, or newest
+   * first), each with its manifest (an index with its entries) and referrers:
+   * four indexed queries whatever the image's size.
+   */
+  async listTags(query: TagQuery): Promise<{ tags: TagEntryView[]; nextPageToken: string }> {
+    const repository = repositoryOf(query.workspace, query.name);
+    const prefix = query.tagPrefix ?? '';
+    if (prefix.length > 128) throw invalid('tag_prefix', 'must be at most 128 characters');
+    const sort = query.sort ?? 'name';
+    const limit = Math.min(Math.max(query.pageSize ?? 0, 0) || 50, 200);
+    const after = decodePageKey(query.pageToken ?? '', sort);
+    const keyset =
+      sort === 'name'
+        ? `($4::text IS NULL OR tag COLLATE "C" > $4) AND tag COLLATE "C" >= $2`
+        : `($4::text IS NULL OR updated_at < $5 OR (updated_at = $5 AND tag COLLATE "C" > $4))`;
+    const order = sort === 'name' ? 'tag COLLATE "C"' : 'updated_at DESC, tag COLLATE "C"';
+    const { rows } = await this.pool.query<{ tag: string; digest: string; updated_at: Date }>(
+      `SELECT tag, digest, updated_at FROM idx_tags WHERE repository = $1 AND starts_with(tag, $2) AND ${keyset} ORDER BY ${order} LIMIT $3`,
+      [repository, prefix, limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])],
+    );
+    if (rows.length === 0 && !after) await this.imageRow(repository);
+    const page = rows.slice(0, limit).map((row) => ({ tag: row.tag, digest: row.digest, updatedAt: row.updated_at.toISOString() }));
+    const digests = [...new Set(page.map((t) => t.digest))];
+    const manifests = await this.manifestRows(repository, 'digest = ANY($2::text[])', digests);
+    const entryDigests = [...new Set(manifests.flatMap((m) => m.entries.map((entry) => entry.digest)))].filter((d) => !digests.includes(d));
+    const [entries, referrers] = await Promise.all([
+      this.manifestRows(repository, 'digest = ANY($2::text[])', entryDigests),
+      this.manifestRows(repository, 'subject = ANY($2::text[])', [...digests, ...entryDigests]),
+    ]);
+    const known = [...manifests, ...entries];
+    const byDigest = new Map(manifests.map((m) => [m.digest, m]));
+    const tags = page.map((tag) => {
+      const manifest = byDigest.get(tag.digest);
+      const view = manifest && viewOf(manifest, known, page);
+      const related = new Set([tag.digest, ...(manifest?.entries.map((entry) => entry.digest) ?? [])]);
+      return {
+        tag: { ...tag, kind: manifest?.kind ?? '' },
+        ...(view ? { manifest: view } : {}),
+        referrers: referrers.filter((r) => r.subject !== null && related.has(r.subject)).map((r) => viewOf(r, known, page, 1)),
+      };
+    });
+    const last = page[page.length - 1];
+    const nextPageToken = rows.length > limit && last ? encodePageKey({ sort, name: last.tag, ...(sort === 'last-pushed' ? { at: last.updatedAt } : {}) }) : '';
+    return { tags, nextPageToken };
+  }
+
+  private async manifestRows(repository: string, where: string, values: string[]): Promise<ManifestRow[]> {
+    if (values.length === 0) return [];
+    const { rows } = await this.pool.query<ManifestRow>(
+      `SELECT digest, media_type, kind, artifact_type, platform_os, platform_architecture, platform_variant, created, subject, config, layers, entries, pushed_at
+       FROM idx_manifests WHERE repository = $1 AND ${where} ORDER BY pushed_at DESC, digest`,
+      [repository, values],
+    );
+    return rows;
+  }
+
   private async imageRow(repository: string): Promise<ImageRow> {
     const { rows } = await this.pool.query<ImageDbRow>(
       'SELECT i.*, p.project, p.source_repository_id FROM idx_images i LEFT JOIN idx_packages p USING (repository) WHERE i.repository = $1',
@@ -249,7 +324,7 @@ function encodePageKey(key: PageKey): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-function decodePageKey(token: string, sort: ImageSort): PageKey | undefined {
+function decodePageKey(token: string, sort: ImageSort | TagSort): PageKey | undefined {
   if (!token) return undefined;
   try {
     const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageKey>;

@@ -23,6 +23,10 @@ runService(async () => {
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const model = new ReadModel(pool);
+  const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
+  const consumer = transport.consumer(config.KAFKA_GROUP_ID);
+  const deadLetters = transport.publisher('ocireg-indexer');
+  const eventIndexer = new EventIndexer({ consumer, deadLetters, model, logger, metrics });
 
   const grpcServer = await startGrpcServer(
     {
@@ -36,16 +40,11 @@ runService(async () => {
       protoFiles: [PROTO_FILES.indexer],
       protoIncludeDirs: [PROTO_DIR],
     },
-    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool)), callers: { '*': ['gateway'] } }],
+    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool), () => eventIndexer.status()), callers: { '*': ['gateway'] } }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
-  // Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log (embedded mode).
-  const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
-  const consumer = transport.consumer(config.KAFKA_GROUP_ID);
-  const deadLetters = transport.publisher('ocireg-indexer');
-  const eventIndexer = new EventIndexer({ consumer, deadLetters, model, logger, metrics });
-  // The transport may be down: connect in the background and keep retrying.
+  // The transport (Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log) may be down: connect in the background and keep retrying.
   void (async () => {
     for (let attempt = 1; ; attempt++) {
       try {

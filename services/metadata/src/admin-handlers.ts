@@ -2,12 +2,16 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Caller, CallerResolver } from './callers';
+import type { ChangeOrigin } from './outbox';
+import type { RegistryMetadata } from './registry-metadata';
+import { roleAllows } from './roles';
 import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
 
-type Server = AsyncService<admin.AdminServiceServer>;
+/** Everything but garbage collection (gc/gc-handlers.ts). */
+type Server = Omit<AsyncService<admin.AdminServiceServer>, 'getGcStatus' | 'runGc'>;
 
 const ROLE_FROM_PROTO: Partial<Record<admin.Role, Role>> = {
   [admin.Role.ROLE_READ]: 'read',
@@ -22,7 +26,7 @@ function requiredRole(role: admin.Role): Role {
   return mapped;
 }
 
-const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name });
+const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
 const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
 
 const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
@@ -39,7 +43,35 @@ const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings a
  * changes take admin:package: operators do everything, workspace admins
  * manage their workspace, repository admins their repository.
  */
-export function adminHandlers(model: ProductModel, callers: CallerResolver): Server {
+export function adminHandlers(model: ProductModel, callers: CallerResolver, registry: RegistryMetadata): Server {
+  /** Repositories as the caller sees them: with the caller's own role on each. */
+  const withCallerRoles = async (caller: Caller, repositories: RepositoryRecord[]): Promise<admin.Repository[]> => {
+    const roles = caller.operator ? undefined : await model.repositoryRoles(caller.userId, repositories.map((r) => r.id));
+    return repositories.map((r) => {
+      const role = caller.operator ? 'admin' : roles!.get(r.id);
+      return { ...repositoryMessage(r), callerRole: role ? ROLE_TO_PROTO[role] : admin.Role.ROLE_UNSPECIFIED };
+    });
+  };
+  /**
+   * A package the caller may see, and whether their role allows `action` on it;
+   * a package they may not see answers as one that does not exist.
+   */
+  const packageAction = async (caller: Caller, workspaceSlug: string, name: string, action: 'delete-tag' | 'delete-manifest'): Promise<string> => {
+    const repository = `${workspaceSlug}/${name}`;
+    if (caller.operator) return repository;
+    let result: Awaited<ReturnType<ProductModel['roleOn']>>;
+    try {
+      result = await model.roleOn(caller.userId, repository);
+    } catch (err) {
+      if (err instanceof RegistryError && err.httpStatus < 500) throw notFound(`package ${repository.slice(0, 200)}`, 'name');
+      throw err;
+    }
+    if (!result.packageExists || (!result.role && !result.publicPull)) throw notFound(`package ${repository.slice(0, 200)}`, 'name');
+    if (!roleAllows(result.role, action)) throw denied(action === 'delete-tag' ? 'users with Write on the package' : 'Admins of the package');
+    return repository;
+  };
+  const originOf = (caller: Caller, ctx: CallContext): ChangeOrigin => ({ actor: caller.userId, requestId: ctx.requestId });
+
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
     if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
@@ -77,8 +109,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
       return { workspace: await model.createWorkspace(request) };
     },
     async getWorkspace(request, ctx) {
-      await readable(ctx, request.slug);
-      return { workspace: await model.getWorkspace(request.slug) };
+      const { caller } = await readable(ctx, request.slug);
+      const callerIsAdmin = caller.operator || (await model.isWorkspaceAdmin(caller.userId, request.slug));
+      return { workspace: await model.getWorkspace(request.slug), callerIsAdmin };
     },
     async listWorkspaces(request, ctx) {
       const caller = callers.reader(ctx);
@@ -97,6 +130,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
           plan: request.plan,
           storageQuotaBytes: request.storageQuotaBytes,
           unlimitedStorage: request.unlimitedStorage,
+          keepUntaggedManifests: request.keepUntaggedManifests,
         }),
       };
     },
@@ -148,7 +182,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
       return { projects: page.items, nextPageToken: page.nextPageToken };
     },
     async getRepository(request, ctx) {
-      return { repository: repositoryMessage((await readableRepository(ctx, request.repositoryId)).repository) };
+      const { repository } = await readableRepository(ctx, request.repositoryId);
+      const [withRole] = await withCallerRoles(callers.reader(ctx), [repository]);
+      return { repository: withRole };
     },
     async updateRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
@@ -159,9 +195,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
       return { repository: repositoryMessage(await model.createRepository(request)) };
     },
     async listRepositories(request, ctx) {
-      const { visibility } = await readable(ctx, request.workspaceSlug);
+      const { caller, visibility } = await readable(ctx, request.workspaceSlug);
       const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
-      return { repositories: page.items.map(repositoryMessage), nextPageToken: page.nextPageToken };
+      return { repositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
@@ -214,6 +250,27 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver): Ser
     },
     async getTag() {
       throw servedByGateway();
+    },
+    async deleteTag(request, ctx) {
+      const caller = callers.writer(ctx);
+      const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-tag');
+      await registry.deleteTag(repository, request.tag, originOf(caller, ctx));
+      return {};
+    },
+    async deleteImage(request, ctx) {
+      // As on the OCI API: the write scope for tags and images alike; the role decides which.
+      const caller = callers.writer(ctx);
+      const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
+      const deleted = await registry.deleteImage(repository, originOf(caller, ctx));
+      ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
+      return { deletedManifests: deleted.manifests, deletedTags: deleted.tags };
+    },
+    async deleteManifest(request, ctx) {
+      const caller = callers.writer(ctx);
+      const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
+      const { tags } = await registry.deleteManifest(repository, request.digest, originOf(caller, ctx));
+      ctx.logger.info({ repository, digest: request.digest, tags, actor: caller.userId }, 'manifest deleted');
+      return { deletedTags: tags };
     },
     async getStorageUsage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);

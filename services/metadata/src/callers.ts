@@ -23,6 +23,11 @@ export class CallerResolver {
     return this.resolve(ctx, (scopes) => scopes.some((scope) => READ_SCOPES.includes(scope)), 'reading through the admin API needs a token with read:package (or a stronger package scope)');
   }
 
+  /** The caller of a deletion (tags and images; the role decides which): write:package or admin:package. */
+  writer(ctx: CallContext): Caller {
+    return this.resolve(ctx, (scopes) => scopes.includes('write:package') || scopes.includes('admin:package'), 'deleting needs a token with write:package (or admin:package)');
+  }
+
   /** The caller of a change: admin:package. */
   changer(ctx: CallContext): Caller {
     return this.resolve(ctx, (scopes) => scopes.includes('admin:package'), 'changes through the admin API need a token with the admin:package scope');

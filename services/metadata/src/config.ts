@@ -1,4 +1,5 @@
 import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems } from '@ocireg/storage';
 
 export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50052, metricsPort: 9102 }),
@@ -12,10 +13,43 @@ export const configSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   /** Run migrations at start-up (on by default; the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+
+  // Garbage collection (docs/garbage-collection.md): it deletes blob bytes, so it reaches the blob storage.
+  S3_ENDPOINT: env.optionalUrl(),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  DATA_DIR: env.absolutePath().optional(),
+  /** Collect at all (reviews still queue when off). */
+  GC_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** How often a collection round runs. */
+  GC_INTERVAL_SECONDS: env.seconds(30),
+  // Grace periods in seconds; 0 collects as soon as nothing references a thing (tests, demos).
+  /** A manifest left untagged (a tag moved or deleted) is collected this long after, unless its workspace keeps untagged manifests. */
+  GC_UNTAGGED_GRACE_SECONDS: z.coerce.number().min(0).default(24 * 3600),
+  /** A blob no manifest of its repository references is unlinked this long after (covers a push between its blob HEAD and manifest PUT). */
+  GC_BLOB_GRACE_SECONDS: z.coerce.number().min(0).default(3600),
+  /** Storage objects no metadata row names (crash leftovers) are removed this long after they were written; at least UPLOAD_TIME_LIMIT_SECONDS. */
+  GC_ORPHAN_GRACE_SECONDS: z.coerce.number().min(0).default(24 * 3600),
+  /** How often the orphan sweep lists the storage (one replica at a time). */
+  GC_SWEEP_INTERVAL_SECONDS: env.seconds(6 * 3600),
+  /** Reviews decided and blobs freed per round at most. */
+  GC_BATCH: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** The upload session limit (same value as blob-upload's): uploads older than it are abandoned. */
+  UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
 });
 
 export type MetadataConfig = ReturnType<typeof loadMetadataConfig>;
 
 export function loadMetadataConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(configSchema, source);
+  return loadConfig(
+    configSchema.superRefine((c, ctx) => {
+      for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+      if (c.GC_ORPHAN_GRACE_SECONDS < c.UPLOAD_TIME_LIMIT_SECONDS) {
+        ctx.addIssue({ code: 'custom', path: ['GC_ORPHAN_GRACE_SECONDS'], message: 'must be at least UPLOAD_TIME_LIMIT_SECONDS: an upload still running is no orphan' });
+      }
+    }),
+    source,
+  );
 }

@@ -94,6 +94,9 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const page = await snapshot.page(request.pageSize, request.pageToken);
       return { eventsJson: page.events.map((event) => JSON.stringify(event)), nextPageToken: page.nextPageToken };
     },
+    async checkWorkspaceAdmin(request) {
+      return { workspaceAdmin: await model.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
+    },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
       return store.listRepositories(limit, request.after, request.viewerUserId);

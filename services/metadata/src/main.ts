@@ -16,6 +16,10 @@ import { loadMetadataConfig } from './config';
 import { registryMetadataHandlers } from './grpc-handlers';
 import { migrate } from './migrate';
 import { RegistryMetadata } from './registry-metadata';
+import { createBlobStore } from '@ocireg/storage';
+import { Collector } from './gc/collector';
+import { startCollectionLoop } from './gc/collection-loop';
+import { gcHandlers } from './gc/gc-handlers';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -28,8 +32,22 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
   const model = new ProductModel(pool, new AccessStateChanges(accessState));
+  // Garbage collection deletes blob bytes once metadata no longer references them.
+  const collector = new Collector({
+    pool,
+    store: await createBlobStore(config),
+    logger: logger.child({ component: 'gc' }),
+    metrics,
+    settings: {
+      untaggedGraceMs: config.GC_UNTAGGED_GRACE_SECONDS * 1000,
+      blobGraceMs: config.GC_BLOB_GRACE_SECONDS * 1000,
+      orphanGraceMs: config.GC_ORPHAN_GRACE_SECONDS * 1000,
+      batch: config.GC_BATCH,
+    },
+  });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
+  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
 
   const grpcServer = await startGrpcServer(
     {
@@ -47,14 +65,14 @@ runService(async () => {
       {
         definition: metadata.RegistryMetadataServiceService,
         implementation: registryMetadataHandlers(
-          new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }),
+          store,
           model,
           new ListingSnapshot(pool),
         ),
         // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
-        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], exportListingSnapshot: ['indexer'] },
+        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], exportListingSnapshot: ['indexer'] },
       },
-      { definition: admin.AdminServiceService, implementation: adminHandlers(model, callers), callers: { '*': ['gateway'] } },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
@@ -83,8 +101,13 @@ runService(async () => {
     },
   });
 
+  const collection = config.GC_ENABLED
+    ? startCollectionLoop(collector, { intervalMs: config.GC_INTERVAL_SECONDS * 1000, sweepIntervalMs: config.GC_SWEEP_INTERVAL_SECONDS * 1000, logger })
+    : undefined;
+
   onShutdown(logger, [
     { name: 'grpc', run: () => grpcServer.shutdown() },
+    { name: 'garbage collection', run: () => collection?.stop() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'outbox relay', run: () => relay.stop() },
     { name: 'event transport', run: () => transport.close() },

@@ -21,6 +21,8 @@ export interface WorkspaceRecord {
   plan: string;
   /** Undefined: unlimited. */
   storageQuotaBytes?: number;
+  /** Garbage collection keeps manifests left untagged (for those who pull by digest). */
+  keepUntaggedManifests: boolean;
 }
 
 export interface ProjectRecord {
@@ -58,6 +60,7 @@ interface WorkspaceRow {
   created_at: Date;
   plan: string;
   storage_quota_bytes: string | null;
+  keep_untagged_manifests: boolean;
 }
 
 const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
@@ -71,6 +74,7 @@ const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
   createdAt: row.created_at.toISOString(),
   plan: row.plan,
   ...(row.storage_quota_bytes === null ? {} : { storageQuotaBytes: Number(row.storage_quota_bytes) }),
+  keepUntaggedManifests: row.keep_untagged_manifests,
 });
 
 /** An empty actor is the operator (trusted caller) until the admin API is authenticated (auth issue). */
@@ -114,7 +118,16 @@ export class ProductModel {
 
   async updateWorkspaceSettings(
     workspaceSlug: string,
-    patch: { publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepositoryId?: string; organization?: string; plan?: string; storageQuotaBytes?: number; unlimitedStorage?: boolean },
+    patch: {
+      publicPull?: boolean;
+      createPackagesOnPush?: boolean;
+      defaultRepositoryId?: string;
+      organization?: string;
+      plan?: string;
+      storageQuotaBytes?: number;
+      unlimitedStorage?: boolean;
+      keepUntaggedManifests?: boolean;
+    },
   ): Promise<WorkspaceRecord> {
     if (patch.plan !== undefined && !/^[a-z0-9-]{1,40}$/.test(patch.plan)) throw invalid('plan', 'must be 1-40 lowercase letters, digits and dashes');
     const workspace = await this.getWorkspace(workspaceSlug);
@@ -126,9 +139,20 @@ export class ProductModel {
          default_repository_id = COALESCE($4, default_repository_id),
          organization = COALESCE($5, organization),
          plan = COALESCE($6, plan),
-         storage_quota_bytes = CASE WHEN $8 THEN NULL ELSE COALESCE($7, storage_quota_bytes) END
+         storage_quota_bytes = CASE WHEN $8 THEN NULL ELSE COALESCE($7, storage_quota_bytes) END,
+         keep_untagged_manifests = COALESCE($9, keep_untagged_manifests)
        WHERE id = $1 RETURNING *`,
-      [workspace.id, patch.publicPull ?? null, patch.createPackagesOnPush ?? null, patch.defaultRepositoryId || null, patch.organization?.trim() ?? null, patch.plan ?? null, patch.storageQuotaBytes ?? null, patch.unlimitedStorage ?? false],
+      [
+        workspace.id,
+        patch.publicPull ?? null,
+        patch.createPackagesOnPush ?? null,
+        patch.defaultRepositoryId || null,
+        patch.organization?.trim() ?? null,
+        patch.plan ?? null,
+        patch.storageQuotaBytes ?? null,
+        patch.unlimitedStorage ?? false,
+        patch.keepUntaggedManifests ?? null,
+      ],
     );
     await this.changes.announce(`workspace:${workspace.slug}`);
     return toWorkspace(rows[0]!);
@@ -445,6 +469,23 @@ export class ProductModel {
       [uuid('repository_id', repositoryId), userId('user_id', user)],
     );
     return (rowCount ?? 0) > 0;
+  }
+
+  /** A user's own role on each of some repositories (workspace admins: Admin everywhere in their workspace). */
+  async repositoryRoles(user: string, repositoryIds: string[]): Promise<Map<string, Role>> {
+    if (repositoryIds.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; role: Role | null; workspace_admin: boolean }>(
+      `SELECT r.id, (SELECT role FROM repository_members m WHERE m.repository_id = r.id AND m.user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = r.workspace_id AND a.user_id = $2) AS workspace_admin
+       FROM source_repositories r WHERE r.id = ANY($1::uuid[])`,
+      [repositoryIds, userId('user_id', user)],
+    );
+    const roles = new Map<string, Role>();
+    for (const row of rows) {
+      const role = effectiveRole({ repositoryRole: row.role ?? undefined, workspaceAdmin: row.workspace_admin });
+      if (role) roles.set(row.id, role);
+    }
+    return roles;
   }
 
   /** What of a workspace a user may see (see visibility.ts). */

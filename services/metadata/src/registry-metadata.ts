@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
+import { removeManifest } from './manifest-removal';
 import { recordEvent, type ChangeOrigin } from './outbox';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
 
@@ -69,17 +70,27 @@ export class RegistryMetadata {
     if (pusher && this.packages) await this.packages.ensure(client, repository, pusher);
   }
 
+  /**
+   * Records a pushed blob in a repository. `alreadyExisted` says the digest
+   * was stored before (under the returned key): the caller's copy may go. A
+   * blob whose bytes a collector is freeing comes back to life with the
+   * caller's bytes instead (see docs/garbage-collection.md).
+   */
   async linkBlob(repository: string, blob: BlobRecord, pusher?: string): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
     parseRepositoryName(repository);
     parseDigest(blob.digest);
     return this.transaction(async (client) => {
       await this.packageFor(client, repository, pusher);
       await enforceQuota(client, repository, blob.digest, blob.size);
-      const inserted = await client.query('INSERT INTO blobs (digest, size, storage_key) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, blob.storageKey]);
-      const { rows } = await client.query<{ size: string; storage_key: string }>('SELECT size, storage_key FROM blobs WHERE digest = $1', [blob.digest]);
-      await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [repository, blob.digest]);
-      const stored = rows[0]!;
-      return { blob: { digest: blob.digest, size: Number(stored.size), storageKey: stored.storage_key }, alreadyExisted: inserted.rowCount === 0 };
+      // The orphan sweep deletes a storage key only under this lock, exclusively, and only while no row names the key.
+      await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [blob.storageKey]);
+      const stored = await lockOrInsertBlob(client, blob);
+      await client.query(
+        `INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2)
+         ON CONFLICT (repository, digest) DO UPDATE SET linked_at = now()`,
+        [repository, blob.digest],
+      );
+      return stored;
     });
   }
 
@@ -212,19 +223,35 @@ export class RegistryMetadata {
     return { tags: rows.slice(0, limit).map((row) => row.name), hasMore: rows.length > limit };
   }
 
-  /** Deletes a manifest by digest, with the tags that point to it. */
-  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
-    const name = parseRepositoryName(repository);
+  /** Deletes a manifest by digest, with the tags that point to it (returned). */
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ tags: string[] }> {
+    parseRepositoryName(repository);
     parseDigest(digest);
-    await this.transaction(async (client) => {
+    return this.transaction(async (client) => {
       // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
-      const { rows: tags } = await client.query<{ name: string }>('DELETE FROM tags WHERE repository = $1 AND digest = $2 RETURNING name', [repository, digest]);
-      const deleted = locked.rowCount ? await client.query('DELETE FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest]) : locked;
-      if (deleted.rowCount === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
-      const target = { workspace: name.workspace, repository, package: name.image, digest };
-      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, tag: tag.name }, origin);
-      await recordEvent(client, 'manifest.deleted', target, origin);
+      if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      return removeManifest(client, repository, digest, origin);
+    });
+  }
+
+  /**
+   * Deletes an image: every manifest and tag of a repository, in one
+   * transaction, with a tag.deleted and a manifest.deleted event for each (as
+   * deleteManifest does). Blobs stay linked; garbage collection frees them later.
+   */
+  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
+    const name = parseRepositoryName(repository);
+    return this.transaction(async (client) => {
+      // Row locks first: a push tagging one of these manifests finishes before the tags are read.
+      const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
+      if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
+      const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
+      const target = { workspace: name.workspace, repository, package: name.image };
+      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
+      for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
+      return { manifests: manifests.length, tags: tags.length };
     });
   }
 
@@ -248,14 +275,22 @@ export class RegistryMetadata {
 
   /** Links a blob that `from` holds into `to`; BLOB_UNKNOWN when `from` does not hold it. */
   async mountBlob(from: string, to: string, digest: string, pusher?: string): Promise<BlobRecord> {
-    const blob = await this.statBlob(from, digest);
+    parseRepositoryName(from);
     parseRepositoryName(to);
-    await this.transaction(async (client) => {
+    parseDigest(digest);
+    return this.transaction(async (client) => {
+      // The source link, locked: a collector cannot take it (and so the blob) while it is mounted elsewhere.
+      const { rows } = await client.query<{ size: string; storage_key: string }>(
+        'SELECT b.size, b.storage_key FROM repository_blobs rb JOIN blobs b USING (digest) WHERE rb.repository = $1 AND rb.digest = $2 FOR KEY SHARE OF rb',
+        [from, digest],
+      );
+      const source = rows[0];
+      if (!source) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${from}`, { digest });
       await this.packageFor(client, to, pusher);
-      await enforceQuota(client, to, digest, blob.size);
-      await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING', [to, digest]);
+      await enforceQuota(client, to, digest, Number(source.size));
+      await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT (repository, digest) DO UPDATE SET linked_at = now()', [to, digest]);
+      return { digest, size: Number(source.size), storageKey: source.storage_key };
     });
-    return blob;
   }
 
   async listReferrers(repository: string, digest: string, artifactType?: string): Promise<ReferrerRecord[]> {
@@ -303,13 +338,17 @@ export class RegistryMetadata {
     if (!rowCount) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { name: repository });
   }
 
-  /** Every digest must be known to the repository (and, for blobs with given sizes, have that size). */
+  /**
+   * Every digest must be known to the repository (and, for blobs with given
+   * sizes, have that size). The rows are locked until the push commits, so a
+   * collector cannot take what the manifest is about to reference.
+   */
   private async requireExisting(client: PoolClient, table: 'repository_blobs' | 'manifests', repository: string, digests: string[], sizes?: Record<string, number>): Promise<void> {
     if (digests.length === 0) return;
     const { rows } = await client.query<{ digest: string; size: string }>(
       table === 'manifests'
-        ? 'SELECT digest, size FROM manifests WHERE repository = $1 AND digest = ANY($2::text[])'
-        : 'SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b USING (digest) WHERE rb.repository = $1 AND rb.digest = ANY($2::text[])',
+        ? 'SELECT digest, size FROM manifests WHERE repository = $1 AND digest = ANY($2::text[]) FOR KEY SHARE'
+        : 'SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b USING (digest) WHERE rb.repository = $1 AND rb.digest = ANY($2::text[]) FOR KEY SHARE OF rb',
       [repository, digests],
     );
     const found = new Map(rows.map((row) => [row.digest, Number(row.size)]));
@@ -331,6 +370,29 @@ export class RegistryMetadata {
     return inTransaction(this.pool, work);
   }
 
+}
+
+/**
+ * The blob row of `blob.digest`, locked for this transaction: inserted when
+ * new, revived with the caller's bytes when a collector is freeing it.
+ */
+async function lockOrInsertBlob(client: PoolClient, blob: BlobRecord): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
+  for (;;) {
+    const { rows } = await client.query<{ size: string; storage_key: string; deleting: boolean }>(
+      'SELECT size, storage_key, deleting_since IS NOT NULL AS deleting FROM blobs WHERE digest = $1 FOR UPDATE',
+      [blob.digest],
+    );
+    const existing = rows[0];
+    if (existing && !existing.deleting) return { blob: { digest: blob.digest, size: Number(existing.size), storageKey: existing.storage_key }, alreadyExisted: true };
+    if (existing) {
+      // Its old bytes may be gone already (a collector that failed after deleting them): the new ones count.
+      await client.query('UPDATE blobs SET deleting_since = NULL, storage_key = $2, size = $3 WHERE digest = $1', [blob.digest, blob.storageKey, blob.size]);
+      return { blob, alreadyExisted: false };
+    }
+    const inserted = await client.query('INSERT INTO blobs (digest, size, storage_key) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [blob.digest, blob.size, blob.storageKey]);
+    if (inserted.rowCount === 1) return { blob, alreadyExisted: false };
+    // Inserted by a concurrent push in between: lock that row instead.
+  }
 }
 
 /** Bytes a workspace stores: each blob counted once, however many repositories link it. */

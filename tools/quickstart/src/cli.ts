@@ -138,7 +138,8 @@ async function main(): Promise<void> {
   try {
     registryStarting = startRegistry({
       // No REDIS_URL, KAFKA_BROKERS or S3_*: each service uses its embedded backend under DATA_DIR.
-      dependencyEnv: { DATABASE_URL: postgres.url, DATA_DIR: dataDir, ...options.serviceEnv },
+      // PUBLIC_URL: the links registryctl prints (invitations) name the address the instructions use.
+      dependencyEnv: { DATABASE_URL: postgres.url, DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${options.port}`, ...options.serviceEnv },
       logDir,
       gatewayPort: options.port,
       adminPort: options.adminPort,
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     try {
       const seeded = await seedDemo(registry, secrets.demo);
       demo = seeded.credentials;
-      if (seeded.newToken) saveSecrets(dataDir, { ...secrets, demo });
+      if (seeded.changed) saveSecrets(dataDir, { ...secrets, demo });
     } catch (err) {
       await registry.stop();
       await postgres.stop();

@@ -2,6 +2,8 @@ import { createPushableWorkspace, createUserWithToken, type RunningRegistry } fr
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
+import { randomBytes } from 'node:crypto';
+import { pushDemoImages } from './demo-images';
 import type { DemoCredentials } from './secrets';
 
 export const DEMO_WORKSPACE = 'demo';
@@ -13,11 +15,41 @@ const DEMO_TOKEN_SECONDS = 90 * 86_400;
 
 /**
  * The --demo seed: workspace "demo" (project main, repository app, package
- * "hello" linked to it; other packages are created on first push) and a user
- * who is Admin of that repository, with an API token. Idempotent: a second start reuses the saved token while it is
+ * "hello" linked to it; other packages are created on first push), a user
+ * who is Admin of that repository, with an API token and a web UI password,
+ * and a few images to look at (examples/web, multi-platform, and tools/cli). Idempotent: a second start reuses the saved token while it is
  * still active, and only issues a new one (to the same user) when it is not.
  */
-export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
+export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; changed: boolean }> {
+  const seeded = await seedUserAndToken(registry, saved);
+  let { credentials } = seeded;
+  let changed = seeded.newToken;
+  // A web UI password for the demo user, kept in secrets.json so every start prints the same one.
+  if (!credentials.password) {
+    credentials = { ...credentials, password: await setDemoPassword(registry) };
+    changed = true;
+  }
+  await pushDemoImages(registry.gatewayUrl, DEMO_WORKSPACE, credentials.email, credentials.token);
+  return { credentials, changed };
+}
+
+/** A random password set through a reset link (as an operator would), redeemed at the gateway like the web UI does. */
+async function setDemoPassword(registry: RunningRegistry): Promise<string> {
+  const client = createGrpcClient(users.UserServiceClient, registry.adminAddress, { kind: 'public' });
+  let secret: string;
+  try {
+    const link = await unaryCall(client.createPasswordLink.bind(client), { user: DEMO_EMAIL, purpose: users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_RESET, expiresInSeconds: 600, workspaceSlug: '' }, { authorization: registry.operator.authorization });
+    secret = link.secret;
+  } finally {
+    client.close();
+  }
+  const password = `demo-${randomBytes(9).toString('base64url')}`;
+  const response = await fetch(`${registry.gatewayUrl}/api/v1/password-links/redeem`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: registry.gatewayUrl }, body: JSON.stringify({ secret, password }) });
+  if (!response.ok) throw new Error(`setting the demo password failed: HTTP ${response.status} ${await response.text()}`);
+  return password;
+}
+
+async function seedUserAndToken(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
   const operator = registry.operator.authorization;
   const workspace = await createPushableWorkspace(registry.adminAddress, DEMO_WORKSPACE, operator);
   await ensurePackage(registry.adminAddress, workspace.repositoryId, operator);
@@ -30,7 +62,7 @@ export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials
       { email: DEMO_EMAIL, scopes: DEMO_SCOPES, repositoryId: workspace.repositoryId, role: 'admin', expiresInSeconds: DEMO_TOKEN_SECONDS },
       operator,
     );
-    return { credentials: { workspace: DEMO_WORKSPACE, email: created.email, token: created.token }, newToken: true };
+    return { credentials: { workspace: DEMO_WORKSPACE, email: created.email, token: created.token, password: saved?.password }, newToken: true };
   }
 
   // The user survives from an earlier start, but its saved token is gone or no longer active.
@@ -39,7 +71,7 @@ export async function seedDemo(registry: RunningRegistry, saved: DemoCredentials
   try {
     const created = await unaryCall(authClient.createToken.bind(authClient), { userId: existingUserId, name: 'quickstart demo', expiresInSeconds: DEMO_TOKEN_SECONDS, scopes: DEMO_SCOPES }, { authorization: operator });
     await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: existingUserId, role: admin.Role.ROLE_ADMIN }, { authorization: operator });
-    return { credentials: { workspace: DEMO_WORKSPACE, email: DEMO_EMAIL, token: created.secret }, newToken: true };
+    return { credentials: { workspace: DEMO_WORKSPACE, email: DEMO_EMAIL, token: created.secret, password: saved?.password }, newToken: true };
   } finally {
     authClient.close();
     adminClient.close();

@@ -22,6 +22,13 @@ describe('start instructions', () => {
     expect(text).toContain('node tools/registryctl/dist/cli.js token create you@example.com');
     expect(text).toContain('echo "$REGISTRY_TOKEN" | docker login 127.0.0.1:5000 --username admin@ocireg.local --password-stdin');
     expect(text).not.toContain('Try it:');
+    expect(text).toContain('web UI: http://127.0.0.1:5000/');
+    expect(text).toContain('node tools/registryctl/dist/cli.js user invite you@example.com');
+  });
+
+  it('give the web UI sign-in of the demo user', () => {
+    const text = startInstructions({ ...stack, demo: { workspace: 'demo', email: 'demo@ocireg.local', token: 'ocireg_demo', password: 'demo-pw' } }).join('\n');
+    expect(text).toContain('web UI: http://127.0.0.1:5000/  (sign in as demo@ocireg.local, password demo-pw)');
   });
 
   it('give the exact lines for the demo user with --demo', () => {

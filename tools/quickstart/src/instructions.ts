@@ -25,6 +25,7 @@ export function startInstructions(stack: StartedStack): string[] {
   const ctl = `node ${stack.registryctl}`;
   const lines = [
     `Registry ready at ${stack.gatewayUrl}`,
+    `  web UI: ${stack.gatewayUrl}/${stack.demo?.password ? `  (sign in as ${stack.demo.email}, password ${stack.demo.password})` : '  (sign in with a password set through an invitation: registryctl user invite <email>)'}`,
     `  data:  ${stack.dataDir} (kept across restarts; secrets in ${stack.secretsFile}, mode 0600)`,
     `  logs:  ${path.join(stack.logDir, '<service>.log')}`,
     '',
@@ -33,12 +34,14 @@ export function startInstructions(stack: StartedStack): string[] {
     `  export REGISTRY_TOKEN=${stack.operator.token}`,
     `  ${ctl} user create you@example.com`,
     `  ${ctl} token create you@example.com --scopes read:package,write:package --expires-in-days 30`,
+    `  ${ctl} user invite you@example.com      # prints a link to set a web UI password`,
     '',
   ];
   if (stack.demo) {
     const image = `${stack.registryHost}/${stack.demo.workspace}/${DEMO_PACKAGE}:1`;
     lines.push(
-      `Demo: workspace "${stack.demo.workspace}" (project main, repository app, package ${DEMO_PACKAGE}; other packages are created on first push).`,
+      `Demo: workspace "${stack.demo.workspace}" (project main, repository app, package ${DEMO_PACKAGE}, images examples/web and tools/cli to look at; other packages are created on first push).`,
+      ...(stack.demo.password ? [`Web UI: ${stack.gatewayUrl}/ as ${stack.demo.email}, password ${stack.demo.password} (kept in secrets.json)`] : []),
       `User ${stack.demo.email} is Admin of repository app. Its API token:`,
       `  ${stack.demo.token}`,
       'Try it:',

@@ -8,6 +8,8 @@ export interface DemoCredentials {
   workspace: string;
   email: string;
   token: string;
+  /** The demo user's web UI password (set once through a reset link the operator makes). */
+  password?: string;
 }
 
 /**

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
+import { addGcCommands } from './gc-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -89,16 +90,32 @@ workspace
     return Number(value);
   })
   .option('--unlimited-storage', 'remove the storage limit')
-  .action(async (slug: string, o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string; plan?: string; storageQuota?: number; unlimitedStorage?: boolean }) => {
-    const c = api();
-    print(
-      await unaryCall(
-        c.updateWorkspaceSettings.bind(c),
-        { slug, organization: o.organization, publicPull: o.publicPull, createPackagesOnPush: o.createPackagesOnPush, defaultRepositoryId: o.defaultRepository, plan: o.plan, storageQuotaBytes: o.storageQuota, unlimitedStorage: o.unlimitedStorage },
-        as(),
-      ),
-    );
-  });
+  .option('--keep-untagged-manifests <bool>', 'keep manifests left untagged instead of collecting them (for those who pull by digest)', bool)
+  .action(
+    async (
+      slug: string,
+      o: { organization?: string; publicPull?: boolean; createPackagesOnPush?: boolean; defaultRepository?: string; plan?: string; storageQuota?: number; unlimitedStorage?: boolean; keepUntaggedManifests?: boolean },
+    ) => {
+      const c = api();
+      print(
+        await unaryCall(
+          c.updateWorkspaceSettings.bind(c),
+          {
+            slug,
+            organization: o.organization,
+            publicPull: o.publicPull,
+            createPackagesOnPush: o.createPackagesOnPush,
+            defaultRepositoryId: o.defaultRepository,
+            plan: o.plan,
+            storageQuotaBytes: o.storageQuota,
+            unlimitedStorage: o.unlimitedStorage,
+            keepUntaggedManifests: o.keepUntaggedManifests,
+          },
+          as(),
+        ),
+      );
+    },
+  );
 workspace.command('usage <slug>').description('bytes stored, per workspace and repository').action(async (slug: string) => {
   const c = api();
   print(await unaryCall(c.getStorageUsage.bind(c), { workspaceSlug: slug }, as()));
@@ -221,6 +238,34 @@ image.command('tag <workspace> <name> <tag>').action(async (ws: string, name: st
   const c = api();
   print(await unaryCall(c.getTag.bind(c), { workspaceSlug: ws, name, tag }, as()));
 });
+image
+  .command('delete <workspace> <name>')
+  .description('every manifest and tag of the package (Admin); storage is freed later by garbage collection')
+  .action(async (ws: string, name: string) => {
+    const c = api();
+    print(await unaryCall(c.deleteImage.bind(c), { workspaceSlug: ws, name }, as()));
+  });
+
+const tag = program.command('tag').description('tags of images');
+tag
+  .command('delete <workspace> <name> <tag>')
+  .description('the tag only (Write); a manifest it leaves untagged is collected after the grace period')
+  .action(async (ws: string, name: string, t: string) => {
+    const c = api();
+    await unaryCall(c.deleteTag.bind(c), { workspaceSlug: ws, name, tag: t }, as());
+    print({ deleted: { tag: t } });
+  });
+
+const manifest = program.command('manifest').description('manifests by digest');
+manifest
+  .command('delete <workspace> <name> <digest>')
+  .description('one manifest and its tags (Admin); its signatures and unreferenced platform manifests follow by garbage collection')
+  .action(async (ws: string, name: string, digest: string) => {
+    const c = api();
+    print(await unaryCall(c.deleteManifest.bind(c), { workspaceSlug: ws, name, digest }, as()));
+  });
+
+addGcCommands(program, { api, as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
@@ -231,6 +276,26 @@ user.command('get <email>').action(async (email: string) => {
   const c = authApi();
   print(await unaryCall(c.getUser.bind(c), { email }, as()));
 });
+/** Prints a password link: the URL to send (PUBLIC_URL of the gateway + /set-password#<secret>), then JSON. */
+async function passwordLink(email: string, purpose: users.PasswordLinkPurpose, o: { workspace?: string; expiresInDays?: string }): Promise<void> {
+  const days = o.expiresInDays === undefined ? 0 : Number(o.expiresInDays);
+  if (!Number.isFinite(days) || days < 0 || days > 30) throw new InvalidArgumentError('--expires-in-days must be a number of days from 1 to 30');
+  const c = authApi();
+  const link = await unaryCall(c.createPasswordLink.bind(c), { user: email, purpose, expiresInSeconds: Math.round(days * 86_400), workspaceSlug: o.workspace ?? '' }, as());
+  print({ userId: link.userId, email: link.email, expiresAt: link.expiresAt, url: link.url });
+  if (link.url.startsWith('/')) process.stderr.write(`registryctl: the gateway has no PUBLIC_URL; open ${link.url} on the registry's address (e.g. http://127.0.0.1:5000${link.url})\n`);
+}
+user
+  .command('invite <email>')
+  .description('an invitation link to set a password for the web UI (creates the user if new); single use, 7 days by default')
+  .option('--workspace <slug>', 'the workspace you administer (not needed by operators)')
+  .option('--expires-in-days <days>', 'how long the link works (at most 30)')
+  .action((email: string, o: { workspace?: string; expiresInDays?: string }) => passwordLink(email, users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_INVITE, o));
+user
+  .command('reset-password <email>')
+  .description('a password reset link (operators only); using it signs the user out everywhere; single use, 1 day by default')
+  .option('--expires-in-days <days>', 'how long the link works (at most 30)')
+  .action((email: string, o: { expiresInDays?: string }) => passwordLink(email, users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_RESET, o));
 
 const token = program.command('token').description('API tokens: the password of `docker login --username <email>`');
 token

@@ -3,6 +3,7 @@ import { admin, users } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import type { AdminCaller, AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
+import { passwordLinkUrl } from './password-link-url';
 import { UserResolver } from './users-by-email';
 
 type Forwarded = (request: unknown, ctx: CallContext) => Promise<unknown>;
@@ -42,7 +43,7 @@ function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
  * the indexer here, filtered by what the caller may see) and UserService is
  * auth's. Users named by email are resolved to ids at auth first.
  */
-export function adminApi(clients: ServiceClients, callers: AdminCallers): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer> } {
+export function adminApi(clients: ServiceClients, callers: AdminCallers, publicUrl?: string): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer> } {
   const listings = new ImageListings(clients.indexer, clients.metadata);
   const people = new UserResolver(clients.auth);
   const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
@@ -75,6 +76,11 @@ export function adminApi(clients: ServiceClients, callers: AdminCallers): { admi
         return listings.getTag(request.workspaceSlug, request.name, request.tag, await callers.reader(ctx), ctx.requestId);
       },
     },
-    users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers),
+    users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers, {
+      finish: {
+        // The link to hand on: the web UI's address when the gateway knows it (PUBLIC_URL), else its path.
+        createPasswordLink: async (response: users.CreatePasswordLinkResponse) => ({ ...response, url: passwordLinkUrl(publicUrl, response.secret) }),
+      },
+    }),
   };
 }

@@ -8,10 +8,19 @@ export interface AdminCaller {
   /** The user assertion (signed by auth) forwarded with every call to metadata and auth. */
   assertion: string;
   userId: string;
+  email: string;
   operator: boolean;
   scopes: string[];
+  /** The API token behind the assertion, or "" for a web UI session. */
   tokenId: string;
+  /** The web UI session behind the assertion, or "". */
+  sessionId: string;
+  /** A session's CSRF token: its state-changing requests must carry it. */
+  csrfToken: string;
 }
+
+/** How auth names a session in revocation broadcasts. */
+const SESSION_REVOCATION = 'session:';
 
 /** Package scopes that allow reads; admin-port listings check them here, the rest is checked by the service that answers. */
 const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
@@ -29,15 +38,46 @@ export class AdminCallers {
   async of(ctx: CallContext): Promise<AdminCaller> {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
     if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'admin calls need authorization: Bearer <API token> in their metadata');
-    const secret = header.slice(7).trim();
-    const key = createHash('sha256').update(secret).digest('hex');
+    return this.apiToken(header.slice(7).trim(), addressOf(ctx.peer), ctx.requestId);
+  }
+
+  /** The caller behind an API token; with `email` (Basic credentials), the token must be that user's. */
+  apiToken(secret: string, clientIp: string, requestId: string, email = ''): Promise<AdminCaller> {
+    return this.exchange(`token\0${email}\0${secret}`, { apiToken: secret, sessionSecret: '', email, clientIp }, requestId);
+  }
+
+  /**
+   * The caller behind a web UI session's cookie. Cached for at most 30
+   * seconds, so an idle or absolute end that auth enforces shows within that;
+   * a sign-out reaches every gateway at once (forgetToken).
+   */
+  session(secret: string, clientIp: string, requestId: string): Promise<AdminCaller> {
+    return this.exchange(`session\0${secret}`, { apiToken: '', sessionSecret: secret, email: '', clientIp }, requestId, 30);
+  }
+
+  /** Drops a session's cached exchange (its sign-out on this gateway). */
+  forgetSession(secret: string): void {
+    this.cache.delete(createHash('sha256').update(`session\0${secret}`).digest('hex'));
+  }
+
+  private async exchange(identity: string, request: auth.ExchangeCredentialRequest, requestId: string, maxCacheSeconds = Infinity): Promise<AdminCaller> {
+    const key = createHash('sha256').update(identity).digest('hex');
     const cached = this.cache.get(key);
     if (cached && cached.until > Date.now()) return cached.caller;
-    const exchanged = await unaryCall(this.auth.exchangeCredential.bind(this.auth), { apiToken: secret, clientIp: addressOf(ctx.peer) }, { requestId: ctx.requestId });
-    const caller: AdminCaller = { assertion: exchanged.assertion, userId: exchanged.userId, operator: exchanged.operator, scopes: exchanged.scopes, tokenId: exchanged.tokenId };
+    const exchanged = await unaryCall(this.auth.exchangeCredential.bind(this.auth), request, { requestId });
+    const caller: AdminCaller = {
+      assertion: exchanged.assertion,
+      userId: exchanged.userId,
+      email: exchanged.email,
+      operator: exchanged.operator,
+      scopes: exchanged.scopes,
+      tokenId: exchanged.tokenId,
+      sessionId: exchanged.sessionId,
+      csrfToken: exchanged.csrfToken,
+    };
     if (this.cache.size > 10_000) this.cache.clear();
     // Re-exchanged a little before the assertion expires, so a forwarded one is never stale on arrival.
-    this.cache.set(key, { caller, until: Date.now() + Math.max(0, exchanged.expiresIn - 30) * 1000 });
+    this.cache.set(key, { caller, until: Date.now() + Math.min(Math.max(0, exchanged.expiresIn - 30), maxCacheSeconds) * 1000 });
     return caller;
   }
 
@@ -50,7 +90,10 @@ export class AdminCallers {
 
   /** A revoked token's cached assertion goes at once (revocations reach every gateway within a second). */
   forgetToken(tokenId: string): void {
-    for (const [key, entry] of this.cache) if (entry.caller.tokenId === tokenId) this.cache.delete(key);
+    const sessionId = tokenId.startsWith(SESSION_REVOCATION) ? tokenId.slice(SESSION_REVOCATION.length) : undefined;
+    for (const [key, entry] of this.cache) {
+      if (sessionId ? entry.caller.sessionId === sessionId : entry.caller.tokenId === tokenId) this.cache.delete(key);
+    }
   }
 
   /** Access changed somewhere: cached assertions carry no roles, but a fresh exchange is cheap and safe. */

@@ -18,8 +18,10 @@ export function startAdminServer(options: {
   callers: AdminCallers;
   logger: Logger;
   metrics: Registry;
+  /** The registry's public address, for the links the admin API hands out. */
+  publicUrl?: string;
 }): Promise<RunningGrpcServer> {
-  const api = adminApi(options.clients, options.callers);
+  const api = adminApi(options.clients, options.callers, options.publicUrl);
   const tls = options.tlsDir ? { cert: readFileSync(path.join(options.tlsDir, 'tls.crt')), key: readFileSync(path.join(options.tlsDir, 'tls.key')) } : undefined;
   return startGrpcServer(
     {

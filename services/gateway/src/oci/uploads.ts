@@ -139,12 +139,13 @@ export class UploadRoutes {
         { requestId, deadlineMs: UNARY_DEADLINE_MS },
       );
     } catch (err) {
-      // Refused (a quota): bytes no blob row names go; content-addressed ones may be another blob's (the sweeper decides).
-      if (!store.contentAddressed) await store.delete(completed.storageKey).catch(() => undefined);
+      // Refused (a quota): the upload's bytes go; a content-addressed blob may be another upload's (the orphan sweep decides).
+      await store.delete(store.contentAddressed ? completed.sealedKey : completed.storageKey).catch(() => undefined);
       throw err;
     }
     // The same bytes were stored before under another key: keep one copy.
     if (linked.alreadyExisted && linked.blob?.storageKey !== completed.storageKey) await store.delete(completed.storageKey);
+    await store.confirmPlaced(completed.sealedKey, completed.digest);
     this.deps.stats.forget(name, digest);
     res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();

@@ -1,0 +1,35 @@
+import { RegistryError } from '@ocireg/errors';
+import type { LoginLimiter } from './login-limiter';
+import type { PasswordHasher } from './passwords';
+import type { PasswordStore } from './password-store';
+import type { SessionRecord, SessionStore } from './session-store';
+import type { TokenStore } from './token-store';
+
+/**
+ * Sign-in with an email and a password. Under the failed-login limits (per
+ * account from one address, per address), and stricter than API tokens: once
+ * over a limit, a password is refused without being checked, so guessing
+ * stops. Someone guessing from another address never blocks the user's own
+ * address. Unknown emails cost the same time and answer the same as wrong passwords.
+ */
+export class PasswordSignIn {
+  constructor(private readonly deps: { users: TokenStore; passwords: PasswordStore; hasher: PasswordHasher; limiter: LoginLimiter; sessions: SessionStore }) {}
+
+  async signIn(email: string, password: string, client: { ip: string; userAgent: string }): Promise<{ secret: string; session: SessionRecord }> {
+    const account = email.trim().toLowerCase();
+    const { users, passwords, hasher, limiter, sessions } = this.deps;
+    if (await limiter.blocked(account, client.ip)) throw tooMany();
+    const user = account ? await users.userByEmail(account) : undefined;
+    const stored = user ? await passwords.hashOf(user.id) : undefined;
+    const ok = await hasher.verify(stored, password);
+    if (!ok || !user) {
+      if (await limiter.failed(account, client.ip)) throw tooMany();
+      throw new RegistryError('UNAUTHORIZED', 'wrong email or password');
+    }
+    return sessions.create(user.id, 'password', client);
+  }
+}
+
+function tooMany(): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', 'too many failed sign-ins from this address; try again in a few minutes');
+}

@@ -1,0 +1,240 @@
+import { Router, type Request } from 'express';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import { sharedSample } from '@ocireg/metrics';
+import { parseDigest } from '@ocireg/oci';
+import { admin, indexer, type metadata } from '@ocireg/proto';
+import type { AdminCaller } from '../../admin/admin-callers';
+import type { ImageListings } from '../../admin/image-listings';
+import { requireVisibleImage } from '../../visibility';
+import { intParam, jsonRoute, type ApiContext } from '../api-context';
+import { repositoryJson, roleWord } from '../api-shapes';
+import type { ImageConfigs } from '../image-configs';
+import { repositoryIdOf } from '../repository-refs';
+import type { WebCallers } from '../web-callers';
+
+/** Sort orders, as registryctl names them (last_pushed: the older spelling, still accepted). */
+const SORTS: Record<string, admin.ImageSort> = { name: admin.ImageSort.IMAGE_SORT_NAME, 'last-pushed': admin.ImageSort.IMAGE_SORT_LAST_PUSHED, last_pushed: admin.ImageSort.IMAGE_SORT_LAST_PUSHED };
+const TAG_SORTS: Record<string, indexer.TagSort> = { name: indexer.TagSort.TAG_SORT_NAME, 'last-pushed': indexer.TagSort.TAG_SORT_LAST_PUSHED };
+const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
+/** Manifests larger than this are described, not shown. */
+const MAX_SHOWN_MANIFEST = 256 * 1024;
+
+// Image names contain slashes; "-" cannot be a name component, so "/-/" separates what follows the name.
+const NAME = '((?:(?!/-/).)+)';
+const IMAGES = /^\/workspaces\/([^/]+)\/images\/?$/;
+const IMAGE = new RegExp(`^/workspaces/([^/]+)/images/${NAME}$`);
+const OVERVIEW = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/overview$`);
+const TAGS = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/tags/?$`);
+const TAG = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/tags/([^/]+)$`);
+const MANIFEST = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/manifests/([^/]+)$`);
+
+/**
+ * Packages and images: the listings (from the indexer's read model, showing
+ * only what the caller has a role on), an image's tags, manifests and config
+ * facts, creating a package and deleting tags and images. Changes are
+ * AdminService calls forwarded to metadata with the caller's assertion:
+ * metadata decides whether their role allows them.
+ */
+export function packageRoutes(deps: {
+  admin: admin.AdminServiceClient;
+  indexer: indexer.IndexerServiceClient;
+  metadata: metadata.RegistryMetadataServiceClient;
+  listings: ImageListings;
+  configs: ImageConfigs;
+  web: WebCallers;
+  logger: Logger;
+}): Router {
+  const { admin: client, indexer: index, metadata: registry, listings, configs, web, logger } = deps;
+  const router = Router();
+  const route = (handler: (ctx: ApiContext) => Promise<unknown>, status?: number) => jsonRoute(web, logger, handler, status);
+  // How far the listings are behind: one indexer call a second at most, shared by every request.
+  const sharedStatus = sharedSample(() => unaryCall(index.getStatus.bind(index), {}, { deadlineMs: 2_000 }).catch(() => ({ pendingEvents: 0, oldestUnindexedAgeSeconds: 0 })), 1000);
+  const indexStatus = (_requestId: string) => sharedStatus();
+
+  /** A reader of listings: a session, any package scope of an API token, or a registry token. */
+  const reader = async (ctx: ApiContext): Promise<AdminCaller> => {
+    const caller = await ctx.caller();
+    if (!caller.scopes.some((scope) => READ_SCOPES.includes(scope))) throw new RegistryError('DENIED', 'reading listings needs a token with read:package (or a stronger package scope)');
+    return caller;
+  };
+  /** The image must be one the caller may see (metadata says), else it does not exist. */
+  const visible = async (ctx: ApiContext, workspace: string, name: string): Promise<AdminCaller> => {
+    const caller = await reader(ctx);
+    if (!caller.operator) await requireVisibleImage(registry, caller.userId, workspace, name, ctx.requestId);
+    return caller;
+  };
+
+  router.get(
+    IMAGES,
+    route(async (ctx) => {
+      const [workspace] = params(ctx.req);
+      const caller = await reader(ctx);
+      const sortName = ctx.query('sort') || 'name';
+      const sort = SORTS[sortName];
+      if (sort === undefined) throw new RegistryError('INVALID_ARGUMENT', 'sort must be one of: name, last-pushed', { sort: sortName.slice(0, 40) });
+      const pageSize = intParam(ctx.query('page_size'), 'page_size', 0, 500);
+      const repositoryRef = ctx.query('repository');
+      const repositoryId = repositoryRef ? await repositoryIdOf(client, workspace, repositoryRef, ctx.query('project'), ctx.as(caller)) : '';
+      const [page, status, repositories] = await Promise.all([
+        listings.listImages({ workspaceSlug: workspace, projectSlug: ctx.query('project'), repositoryId, namePrefix: ctx.query('prefix'), sort, pageSize, pageToken: ctx.query('page_token') }, caller, ctx.requestId),
+        indexStatus(ctx.requestId),
+        // Names of the linked repositories (a registry token has no assertion to ask with: ids only).
+        // Cosmetic: never the reason a listing fails (its own errors, e.g. NAME_UNKNOWN, are what the caller gets).
+        caller.assertion
+          ? unaryCall(client.listRepositories.bind(client), { workspaceSlug: workspace, projectSlug: '', pageSize: 500, pageToken: '' }, ctx.as(caller)).then((r) => r.repositories, () => [])
+          : Promise.resolve([]),
+      ]);
+      const byId = new Map(repositories.map((r) => [r.id, r]));
+      return {
+        images: page.images.map((image) => ({ ...image, repositorySlug: byId.get(image.repositoryId)?.slug ?? '', repositoryName: byId.get(image.repositoryId)?.name ?? '' })),
+        nextPageToken: page.nextPageToken,
+        indexing: status,
+      };
+    }),
+  );
+
+  router.get(
+    OVERVIEW,
+    route(async (ctx) => {
+      const [workspace, name] = params(ctx.req);
+      const caller = await ctx.actor();
+      const as = ctx.as(caller);
+      const [found, role, listed, status] = await Promise.all([
+        unaryCall(client.getPackage.bind(client), { workspaceSlug: workspace, name }, as),
+        unaryCall(client.getEffectiveRole.bind(client), { userId: caller.userId, repository: `${workspace}/${name}` }, as),
+        listings.listImages({ workspaceSlug: workspace, projectSlug: '', repositoryId: '', namePrefix: name, sort: admin.ImageSort.IMAGE_SORT_NAME, pageSize: 1, pageToken: '' }, caller, ctx.requestId),
+        indexStatus(ctx.requestId),
+      ]);
+      const pkg = found.package!;
+      const { repository } = await unaryCall(client.getRepository.bind(client), { repositoryId: pkg.repositoryId }, as);
+      const image = listed.images[0]?.name === name ? listed.images[0] : null;
+      return {
+        package: { name: pkg.name, workspaceSlug: pkg.workspaceSlug, createdAt: pkg.createdAt, repositoryId: pkg.repositoryId },
+        repository: repository ? repositoryJson(repository) : null,
+        image,
+        callerRole: caller.operator ? 'admin' : roleWord(role.role),
+        indexing: status,
+      };
+    }),
+  );
+
+  router.get(
+    TAGS,
+    route(async (ctx) => {
+      const [workspace, name] = params(ctx.req);
+      await visible(ctx, workspace, name);
+      const sortName = ctx.query('sort') || 'name';
+      const sort = TAG_SORTS[sortName];
+      if (sort === undefined) throw new RegistryError('INVALID_ARGUMENT', 'sort must be one of: name, last-pushed', { sort: sortName.slice(0, 40) });
+      const page = await unaryCall(
+        index.listTags.bind(index),
+        { workspace, name, tagPrefix: ctx.query('prefix'), sort, pageSize: intParam(ctx.query('page_size'), 'page_size', 0, 200), pageToken: ctx.query('page_token') },
+        { requestId: ctx.requestId },
+      );
+      return { tags: page.tags.map((entry) => ({ ...entry.tag, manifest: entry.manifest ?? null, referrers: entry.referrers })), nextPageToken: page.nextPageToken };
+    }),
+  );
+
+  router.get(
+    TAG,
+    route(async (ctx) => {
+      const [workspace, name, tag] = params(ctx.req);
+      return listings.getTag(workspace, name, tag, await reader(ctx), ctx.requestId);
+    }),
+  );
+
+  router.get(
+    MANIFEST,
+    route(async (ctx) => {
+      const [workspace, name, digest] = params(ctx.req);
+      try {
+        parseDigest(digest);
+      } catch {
+        throw new RegistryError('INVALID_ARGUMENT', 'digest: must be <algorithm>:<hex>, e.g. sha256:…', { field: 'digest' });
+      }
+      await visible(ctx, workspace, name);
+      const repository = `${workspace}/${name}`;
+      const stored = await unaryCall(registry.getManifest.bind(registry), { repository, reference: digest, withoutContent: false }, { requestId: ctx.requestId });
+      const content = Buffer.from(stored.content);
+      let document: { config?: { digest: string; mediaType: string; size: number } } | undefined;
+      try {
+        document = JSON.parse(content.toString('utf8')) as typeof document;
+      } catch {
+        document = undefined;
+      }
+      const config = await configs.factsOf(repository, document?.config, ctx.requestId);
+      return { digest: stored.digest, mediaType: stored.mediaType, size: content.length, manifest: content.length <= MAX_SHOWN_MANIFEST ? (document ?? null) : null, config: config ?? null };
+    }),
+  );
+
+  router.get(
+    IMAGE,
+    route(async (ctx) => {
+      const [workspace, name] = params(ctx.req);
+      return listings.getImage(workspace, name, await reader(ctx), ctx.requestId);
+    }),
+  );
+
+  router.post(
+    '/workspaces/:workspace/packages',
+    route(async (ctx) => {
+      const workspaceSlug = String(ctx.req.params.workspace);
+      const caller = await ctx.actor();
+      const name = ctx.field('name').trim();
+      const reference = ctx.field('repositoryId') || ctx.field('repository');
+      if (!name) throw new RegistryError('INVALID_ARGUMENT', 'name is required', { field: 'name' });
+      if (!reference) throw new RegistryError('INVALID_ARGUMENT', 'repositoryId (or repository, a slug) is required', { field: 'repositoryId' });
+      const repositoryId = await repositoryIdOf(client, workspaceSlug, reference, ctx.field('project'), ctx.as(caller));
+      const created = await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug, name, repositoryId, actorUserId: '' }, ctx.as(caller));
+      ctx.logger.info({ workspace: workspaceSlug, name, repositoryId, actor: caller.userId }, 'package created');
+      return { package: created.package };
+    }, 201),
+  );
+
+  router.delete(
+    TAG,
+    route(async (ctx) => {
+      const [workspaceSlug, name, tag] = params(ctx.req);
+      const caller = await ctx.actor();
+      await unaryCall(client.deleteTag.bind(client), { workspaceSlug, name, tag }, ctx.as(caller));
+      return { deleted: { tag }, note: 'The tag is gone; storage no other tag or image uses is freed later by garbage collection.' };
+    }),
+  );
+
+  router.delete(
+    IMAGE,
+    route(async (ctx) => {
+      const [workspaceSlug, name] = params(ctx.req);
+      const caller = await ctx.actor();
+      const deleted = await unaryCall(client.deleteImage.bind(client), { workspaceSlug, name }, ctx.as(caller));
+      return { deleted: { manifests: deleted.deletedManifests, tags: deleted.deletedTags }, note: 'Every tag and manifest is gone; the package stays, and its storage is freed later by garbage collection.' };
+    }),
+  );
+
+  router.delete(
+    MANIFEST,
+    route(async (ctx) => {
+      const [workspaceSlug, name, digest] = params(ctx.req);
+      const caller = await ctx.actor();
+      const deleted = await unaryCall(client.deleteManifest.bind(client), { workspaceSlug, name, digest }, ctx.as(caller));
+      return { deleted: { digest, tags: deleted.deletedTags }, note: 'The manifest and its tags are gone; its signatures follow, and storage nothing else uses is freed later by garbage collection.' };
+    }),
+  );
+
+  router.get(
+    '/status',
+    route(async (ctx) => {
+      await ctx.caller();
+      return { indexing: await indexStatus(ctx.requestId) };
+    }),
+  );
+  return router;
+}
+
+/** The numbered captures of a RegExp route (workspace, name, then a tag or digest), "" where absent. */
+function params(req: Request): [string, string, string] {
+  const values = req.params as unknown as Record<string, string | undefined>;
+  return [values['0'] ?? '', values['1'] ?? '', values['2'] ?? ''];
+}

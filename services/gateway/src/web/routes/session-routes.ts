@@ -1,0 +1,83 @@
+import { Router } from 'express';
+import { RegistryError } from '@ocireg/errors';
+import { unaryCall } from '@ocireg/grpc';
+import type { Logger } from '@ocireg/logger';
+import type { auth } from '@ocireg/proto';
+import type { AccessGuard } from '../../access-guard';
+import type { AdminCallers } from '../../admin/admin-callers';
+import { jsonRoute } from '../api-context';
+import { requireSameOrigin } from '../request-guards';
+import type { SessionCookies } from '../session-cookie';
+import type { WebCallers } from '../web-callers';
+
+/**
+ * Sign-in, the current session, sign-out, and setting a password with an
+ * invitation or reset link. Passwords and sessions are auth's: the gateway
+ * only carries the session's secret in a cookie.
+ */
+export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: AdminCallers; web: WebCallers; cookies: SessionCookies; guard: AccessGuard; logger: Logger }): Router {
+  const { auth, callers, web, cookies, guard, logger } = deps;
+  const router = Router();
+  const route = (handler: Parameters<typeof jsonRoute>[2], status?: number) => jsonRoute(web, logger, handler, status);
+
+  router.post(
+    '/session',
+    route(async ({ req, res, requestId, field }) => {
+      // Login CSRF: a sign-in form elsewhere cannot sign a browser into our registry.
+      requireSameOrigin(req, cookies.expectedOrigin(req));
+      const email = field('email');
+      const password = field('password');
+      if (!email || !password) throw new RegistryError('INVALID_ARGUMENT', 'email and password are required', { field: email ? 'password' : 'email' });
+      const clientIp = guard.clientAddress(req);
+      const opened = await unaryCall(auth.createSession.bind(auth), { email, password, clientIp, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300) }, { requestId });
+      cookies.set(req, res, opened.sessionSecret, opened.maxAgeSeconds);
+      const caller = await callers.session(opened.sessionSecret, clientIp, requestId);
+      return { user: { id: caller.userId, email: caller.email, operator: caller.operator }, csrfToken: caller.csrfToken, expiresAt: opened.expiresAt };
+    }, 201),
+  );
+
+  router.get(
+    '/session',
+    route(async ({ caller }) => {
+      const who = await caller();
+      return { user: { id: who.userId, email: who.email, operator: who.operator }, csrfToken: who.via === 'session' ? who.csrfToken : '', via: who.via };
+    }),
+  );
+
+  router.delete(
+    '/session',
+    route(async ({ req, res, requestId, caller }) => {
+      const secret = cookies.read(req);
+      if (secret) {
+        try {
+          await caller(); // the same Origin and CSRF checks as any change
+        } catch (err) {
+          // A session that already ended: just forget the cookie.
+          if (!(err instanceof RegistryError && err.code === 'UNAUTHORIZED')) throw err;
+        }
+        await unaryCall(auth.endSession.bind(auth), { sessionSecret: secret }, { requestId });
+        callers.forgetSession(secret);
+      }
+      cookies.clear(req, res);
+      return {};
+    }),
+  );
+
+  router.post(
+    '/password-links/inspect',
+    route(async ({ requestId, field }) => {
+      const link = await unaryCall(auth.inspectPasswordLink.bind(auth), { secret: field('secret') }, { requestId });
+      return { email: link.email, purpose: link.purpose, expiresAt: link.expiresAt };
+    }),
+  );
+
+  router.post(
+    '/password-links/redeem',
+    route(async ({ req, requestId, field }) => {
+      requireSameOrigin(req, cookies.expectedOrigin(req));
+      const redeemed = await unaryCall(auth.redeemPasswordLink.bind(auth), { secret: field('secret'), password: field('password'), clientIp: guard.clientAddress(req) }, { requestId });
+      return { email: redeemed.email };
+    }),
+  );
+  return router;
+}

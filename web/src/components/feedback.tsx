@@ -1,0 +1,30 @@
+import type { ApiError } from '../api';
+import type { Indexing } from '../types';
+
+export function ErrorMessage({ error }: { error: ApiError | Error | undefined }) {
+  if (!error) return null;
+  const notFound = 'status' in error && error.status === 404;
+  return (
+    <p className="error" role="alert">
+      {notFound ? 'Not found: it does not exist, or you have no role that lets you see it.' : error.message}
+    </p>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p className="muted" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+/** Listings come from a read model that follows pushes a moment later: say so while it catches up. */
+export function IndexingNotice({ indexing }: { indexing: Indexing | undefined }) {
+  if (!indexing || indexing.pendingEvents === 0) return null;
+  return (
+    <p className="notice" role="status">
+      Catching up with {indexing.pendingEvents} recent change{indexing.pendingEvents === 1 ? '' : 's'} (pushes, tags, deletes): this list updates by itself in a moment.
+    </p>
+  );
+}

@@ -1,0 +1,176 @@
+import { imagePath } from '../api';
+import { CommandLine } from '../components/copy-button';
+import { ErrorMessage, Loading } from '../components/feedback';
+import { Breadcrumbs, Layout } from '../components/layout';
+import { formatBytes, platformText, registryHost, shortDigest } from '../format';
+import { paths } from '../router';
+import type { ConfigFacts, Manifest } from '../types';
+import { useApi } from '../use-api';
+
+interface TagDetails {
+  tag: { tag: string; digest: string; updatedAt: string; kind: string };
+  manifest: Manifest;
+}
+
+interface ManifestDocument {
+  digest: string;
+  mediaType: string;
+  size: number;
+  manifest: unknown;
+  config: ConfigFacts | null;
+}
+
+/** A tag: its manifest, layers with sizes, and what the image's config says (created, OS/arch, entrypoint, labels). */
+export function TagPage({ workspace, name, tag }: { workspace: string; name: string; tag: string }) {
+  const details = useApi<TagDetails>(`${imagePath(workspace, name)}/-/tags/${encodeURIComponent(tag)}`);
+  const manifest = details.data?.manifest;
+  // An index: the config facts of its first image entry.
+  const imageDigest = manifest ? (manifest.kind === 'index' ? manifest.children.find((c) => c.kind === 'image')?.digest : manifest.digest) : undefined;
+  const document = useApi<ManifestDocument>(manifest ? `${imagePath(workspace, name)}/-/manifests/${manifest.digest}` : null);
+  const imageDocument = useApi<ManifestDocument>(imageDigest && manifest && imageDigest !== manifest.digest ? `${imagePath(workspace, name)}/-/manifests/${imageDigest}` : null);
+  const config = (imageDocument.data ?? document.data)?.config;
+  return (
+    <Layout workspace={workspace}>
+      <Breadcrumbs items={[{ label: workspace, to: paths.workspace(workspace) }, { label: name, to: paths.image(workspace, name) }, { label: tag }]} />
+      <h1>
+        {name}:{tag}
+      </h1>
+      <ErrorMessage error={details.error} />
+      {details.loading && !details.data && <Loading what="the tag" />}
+      {manifest && (
+        <>
+          <CommandLine command={`docker pull ${registryHost()}/${workspace}/${name}:${tag}`} label="Copy the pull command" />
+          <dl className="facts">
+            <dt>Digest</dt>
+            <dd>
+              <code>{manifest.digest}</code>
+            </dd>
+            <dt>Kind</dt>
+            <dd>{manifest.kind}</dd>
+            <dt>Media type</dt>
+            <dd>{manifest.mediaType}</dd>
+            <dt>Size</dt>
+            <dd>{formatBytes(manifest.size)}</dd>
+            <dt>Platforms</dt>
+            <dd>{manifest.platforms.map(platformText).join(', ') || '—'}</dd>
+            <dt>Pushed</dt>
+            <dd>{manifest.pushedAt}</dd>
+          </dl>
+          {config && <ConfigSection config={config} />}
+          {manifest.kind === 'index' && (
+            <section aria-labelledby="entries-title">
+              <h2 id="entries-title">Platforms (index entries)</h2>
+              <table>
+                <caption>Entries of the index</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Platform</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Digest</th>
+                    <th scope="col" className="number">
+                      Size
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {manifest.children.map((child) => (
+                    <tr key={child.digest}>
+                      <td>{child.platforms.map(platformText).join(', ') || '—'}</td>
+                      <td>{child.kind}</td>
+                      <td>
+                        <code title={child.digest}>{shortDigest(child.digest)}</code>
+                      </td>
+                      <td className="number">{formatBytes(child.size)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+          )}
+          <Layers manifest={manifest.kind === 'index' ? manifest.children.find((c) => c.kind === 'image') : manifest} />
+          <section aria-labelledby="manifest-title">
+            <h2 id="manifest-title">Manifest</h2>
+            {document.data?.manifest ? <pre className="json">{JSON.stringify(document.data.manifest, null, 2)}</pre> : document.data ? <p className="muted">Too large to show ({formatBytes(document.data.size)}).</p> : <Loading what="the manifest" />}
+          </section>
+        </>
+      )}
+    </Layout>
+  );
+}
+
+function Layers({ manifest }: { manifest: Manifest | undefined }) {
+  if (!manifest || manifest.layers.length === 0) return null;
+  const total = manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+  return (
+    <section aria-labelledby="layers-title">
+      <h2 id="layers-title">Layers</h2>
+      <table>
+        <caption>
+          {manifest.layers.length} layers, {formatBytes(total)} compressed
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Digest</th>
+            <th scope="col">Media type</th>
+            <th scope="col" className="number">
+              Size
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {manifest.layers.map((layer, index) => (
+            <tr key={`${layer.digest}-${index}`}>
+              <td>{index + 1}</td>
+              <td>
+                <code title={layer.digest}>{shortDigest(layer.digest)}</code>
+              </td>
+              <td>{layer.mediaType}</td>
+              <td className="number">{formatBytes(layer.size)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ConfigSection({ config }: { config: ConfigFacts }) {
+  const labels = Object.entries(config.labels);
+  return (
+    <section aria-labelledby="config-title">
+      <h2 id="config-title">Image configuration</h2>
+      <dl className="facts">
+        <dt>Created</dt>
+        <dd>{config.created || '—'}</dd>
+        <dt>OS / architecture</dt>
+        <dd>{platformText(config) || '—'}</dd>
+        <dt>Entrypoint</dt>
+        <dd>{config.entrypoint.length ? <code>{JSON.stringify(config.entrypoint)}</code> : '—'}</dd>
+        <dt>Command</dt>
+        <dd>{config.cmd.length ? <code>{JSON.stringify(config.cmd)}</code> : '—'}</dd>
+        <dt>Working directory</dt>
+        <dd>{config.workingDir || '—'}</dd>
+        <dt>User</dt>
+        <dd>{config.user || '—'}</dd>
+        <dt>Exposed ports</dt>
+        <dd>{config.exposedPorts.join(', ') || '—'}</dd>
+        <dt>Build steps</dt>
+        <dd>{config.historySteps}</dd>
+      </dl>
+      <h3>Labels</h3>
+      {labels.length === 0 ? (
+        <p className="muted">No labels.</p>
+      ) : (
+        <dl className="facts">
+          {labels.map(([key, value]) => (
+            <div key={key}>
+              <dt>{key}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </section>
+  );
+}

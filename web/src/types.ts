@@ -1,0 +1,100 @@
+/** Shapes of the JSON API's answers (README: "The JSON API"). */
+export type Role = 'read' | 'write' | 'admin' | '';
+
+export interface SessionInfo {
+  user: { id: string; email: string; operator: boolean };
+  csrfToken: string;
+}
+
+export interface Workspace {
+  slug: string;
+  name: string;
+  organization: string;
+  plan: string;
+  storageQuotaBytes: number | null;
+}
+
+export interface Project {
+  slug: string;
+  name: string;
+}
+
+export interface Repository {
+  id: string;
+  projectSlug: string;
+  slug: string;
+  name: string;
+  callerRole: Role;
+}
+
+export interface ImageSummary {
+  name: string;
+  repository: string;
+  repositoryId: string;
+  repositorySlug: string;
+  repositoryName: string;
+  projectSlug: string;
+  tagCount: number;
+  manifestCount: number;
+  totalSize: number;
+  lastPushedAt: string;
+  lastDigest: string;
+}
+
+export interface Indexing {
+  pendingEvents: number;
+  oldestUnindexedAgeSeconds: number;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant: string;
+}
+
+export interface Manifest {
+  digest: string;
+  mediaType: string;
+  kind: string;
+  artifactType: string;
+  size: number;
+  platforms: Platform[];
+  created: string;
+  pushedAt: string;
+  layers: Array<{ digest: string; mediaType: string; size: number }>;
+  subject: string;
+  tags: string[];
+  children: Manifest[];
+}
+
+export interface TagEntry {
+  tag: string;
+  digest: string;
+  updatedAt: string;
+  kind: string;
+  manifest: Manifest | null;
+  referrers: Manifest[];
+}
+
+export interface ConfigFacts {
+  created: string;
+  os: string;
+  architecture: string;
+  variant: string;
+  entrypoint: string[];
+  cmd: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  labels: Record<string, string>;
+  historySteps: number;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string;
+}
