@@ -1,139 +1,102 @@
-import { performance } from 'node:perf_hooks';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import path from 'node:path';
-import { createPushableWorkspace, createUserWithToken, startRegistry, type ServiceName } from '@ocireg/devstack';
-import { REPO_ROOT, startDependencies } from '@ocireg/testenv';
-import { http, pullBlob, pushBlob, pushManifest, useAuthorization } from './client';
-import { startDistribution } from './distribution';
-
-const TOTAL_MIB = Number(process.env.BENCH_TOTAL_MIB ?? 1024);
-const LAYERS = 4;
-const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
-
-interface Figures {
-  pushOneStreamMBps: number;
-  pushFourStreamsMBps: number;
-  pullOneStreamMBps: number;
-  pullFourStreamsMBps: number;
-  headRps: number;
-  headP50ms: number;
-  headP99ms: number;
-  getRps: number;
-  getP50ms: number;
-  getP99ms: number;
-  peakMemoryMiB: number;
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-/** Peak resident memory (VmHWM) of a process, in MiB. */
-function peakMemoryMiB(pid: number | undefined): number {
-  if (!pid) return 0;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
+import { REPO_ROOT } from '@ocireg/testenv';
+import { loadConfig, type BenchConfig } from './config';
+import { Loadgen } from './loadgen';
+import { startPair } from './pairs';
+import type { Phase } from './phases/phase';
+import { planPhases } from './plan';
+import { comparisonTable, cpuTable, memoryTable, type PairResult } from './table';
 
 /**
- * 32 concurrent keep-alive clients for a fixed time (node:http, which handles
- * HEAD correctly, unlike wrk and autocannon); latency percentiles in ms.
+ * `pnpm bench`: each pair of registries on the same kind of storage, side by
+ * side in one run; every phase on Distribution, then on ocireg; one table per
+ * pair, written to reports/bench.md and reports/bench.json.
  */
-async function load(url: string, method: 'HEAD' | 'GET'): Promise<{ rps: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  const deadline = Date.now() + LOAD_SECONDS * 1000;
-  const worker = async () => {
-    while (Date.now() < deadline) {
-      const started = performance.now();
-      const result = await http(method, url, undefined, { Accept: 'application/vnd.oci.image.manifest.v1+json' });
-      if (result.status !== 200) throw new Error(`${method} ${url}: ${result.status}`);
-      latencies.push(performance.now() - started);
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { rps: latencies.length / LOAD_SECONDS, p50: at(0.5), p99: at(0.99) };
-}
-
-async function measure(name: string, base: string, pids: () => Array<number | undefined>): Promise<Figures> {
-  const layerMiB = TOTAL_MIB / LAYERS;
-  const mb = (TOTAL_MIB * 1024 * 1024) / 1e6;
-  const repository = 'bench/images';
-  console.log(`[${name}] pushing ${TOTAL_MIB} MiB in ${LAYERS} layers, one stream ...`);
-  const sequential: string[] = [];
-  const pushOne = await timed(async () => {
-    for (let i = 0; i < LAYERS; i++) sequential.push(await pushBlob(base, repository, `${name}-seq-${i}`, layerMiB));
-  });
-  console.log(`[${name}] pushing ${TOTAL_MIB} MiB in ${LAYERS} concurrent streams ...`);
-  let concurrent: string[] = [];
-  const pushFour = await timed(async () => {
-    concurrent = await Promise.all(Array.from({ length: LAYERS }, (_, i) => pushBlob(base, repository, `${name}-par-${i}`, layerMiB)));
-  });
-  console.log(`[${name}] pulling ...`);
-  const pullOne = await timed(async () => {
-    for (const digest of sequential) await pullBlob(base, repository, digest);
-  });
-  const pullFour = await timed(() => Promise.all(concurrent.map((digest) => pullBlob(base, repository, digest))));
-
-  await pushManifest(base, repository, sequential.map((digest) => ({ digest, size: layerMiB * 1024 * 1024 })));
-  console.log(`[${name}] manifest HEAD and GET, 32 connections, ${LOAD_SECONDS} s each ...`);
-  const head = await load(`${base}/v2/${repository}/manifests/bench`, 'HEAD');
-  const get = await load(`${base}/v2/${repository}/manifests/bench`, 'GET');
-  return {
-    pushOneStreamMBps: mb / pushOne,
-    pushFourStreamsMBps: mb / pushFour,
-    pullOneStreamMBps: mb / pullOne,
-    pullFourStreamsMBps: mb / pullFour,
-    headRps: head.rps,
-    headP50ms: head.p50,
-    headP99ms: head.p99,
-    getRps: get.rps,
-    getP50ms: get.p50,
-    getP99ms: get.p99,
-    peakMemoryMiB: pids().reduce<number>((sum, pid) => sum + peakMemoryMiB(pid), 0),
-  };
-}
-
 async function main(): Promise<void> {
-  const work = mkdtempSync(path.join(tmpdir(), 'ocireg-bench-'));
-  const dependencies = await startDependencies({ only: ['postgres', 'redis', 'minio'] });
-  const registry = await startRegistry({ dependencyEnv: dependencies.env, logDir: path.join(work, 'logs'), extraEnv: { LOG_LEVEL: 'warn' } });
-  const workspace = await createPushableWorkspace(registry.adminAddress, 'bench', registry.operator.authorization);
-  const user = await createUserWithToken(
-    registry.adminAddress,
-    { email: 'bench@example.com', scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write' },
-    registry.operator.authorization,
-  );
-  const distribution = await startDistribution(path.join(work, 'distribution'));
-  const services: ServiceName[] = ['gateway', 'blob-upload', 'metadata', 'auth', 'indexer'];
+  const config = loadConfig();
+  const started = new Date();
+  say(`ocireg vs Distribution: ${config.pairs.join(', ')}; ${config.totalMiB} MiB in 4 layers, one ${config.bigMiB} MiB layer, ${config.clients} clients x ${config.loadSeconds} s; load average ${loadavg()[0]!.toFixed(2)}`);
+  const loadgen = new Loadgen();
+  say('computing the layers\' digests ...');
+  const phases = await planPhases(config, loadgen);
+  mkdirSync(config.workRoot, { recursive: true });
+  const runDir = mkdtempSync(path.join(config.workRoot, 'ocireg-bench-'));
+  // As root, PostgreSQL runs as its own user and must pass through to its data directory.
+  chmodSync(runDir, 0o755);
+  const results: PairResult[] = [];
   try {
-    useAuthorization(undefined);
-    const reference = await measure('distribution', distribution.url, () => [distribution.pid]);
-    // Basic credentials on every request, as clients that skip the token flow send them.
-    useAuthorization(`Basic ${Buffer.from(`${user.email}:${user.token}`).toString('base64')}`);
-    const ours = await measure('ocireg', registry.gatewayUrl, () => services.map((service) => registry.pid(service)));
-    const storageMemory = ['minio', 'postgres', 'redis'].map((name) => `${name} ${peakMemoryMiB(dependencies.pids[name as 'minio']).toFixed(0)} MiB`).join(', ');
-
-    const rows = (Object.keys(ours) as Array<keyof Figures>).map((key) => ({
-      metric: key,
-      ocireg: Number(ours[key].toFixed(2)),
-      distribution: Number(reference[key].toFixed(2)),
-      'ocireg/distribution': Number((ours[key] / reference[key]).toFixed(2)),
-    }));
-    console.log(`\nBenchmark ${new Date().toISOString().slice(0, 10)}: ${TOTAL_MIB} MiB in ${LAYERS} layers; 32 keep-alive clients x ${LOAD_SECONDS} s; MB/s = 10^6 bytes/s`);
-    console.table(rows);
-    console.log(`ocireg peak memory counts its five services; its storage servers peaked at: ${storageMemory}.`);
-    mkdirSync(path.join(REPO_ROOT, 'reports'), { recursive: true });
-    writeFileSync(path.join(REPO_ROOT, 'reports', 'bench.json'), JSON.stringify({ date: new Date().toISOString(), totalMiB: TOTAL_MIB, rows }, null, 2));
+    for (const name of config.pairs) results.push(await runPair(name, path.join(runDir, name), phases, config, loadgen));
   } finally {
-    await distribution.stop();
-    await registry.stop();
-    await dependencies.stop();
+    rmSync(runDir, { recursive: true, force: true });
   }
+
+  const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}`;
+  const sections = results.map((pair) =>
+    [
+      `### ${pair.title}`,
+      `Load average (1 min) ${pair.load.start.toFixed(2)} at the start, ${pair.load.end.toFixed(2)} at the end.`,
+      comparisonTable(pair),
+      'Peak resident memory (MiB) of every process:',
+      memoryTable(pair),
+      'CPU seconds per GiB moved (per 1000 requests for manifests), by process; `loadgen` is the load generator, `bench` this script:',
+      cpuTable(pair),
+    ].join('\n\n'),
+  );
+  const header = `Benchmark of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${hostname()}: ${machine}. ${config.totalMiB} MiB in 4 layers, one ${config.bigMiB} MiB layer, ${config.clients} keep-alive clients x ${config.loadSeconds} s per manifest figure after ${config.warmupSeconds} s of warm-up; MB/s = 10^6 bytes/s; pulls checked byte for byte (${config.verify}).`;
+  const report = [header, ...sections].join('\n\n');
+  say(`\n${report}`);
+  const reports = path.join(REPO_ROOT, 'reports');
+  mkdirSync(reports, { recursive: true });
+  writeFileSync(path.join(reports, 'bench.md'), `${report}\n`);
+  writeFileSync(path.join(reports, 'bench.json'), JSON.stringify({ date: started.toISOString(), machine, config, pairs: results }, null, 2));
+  say(`\nwritten to ${path.relative(process.cwd(), path.join(reports, 'bench.md'))} and bench.json`);
+}
+
+async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: Phase[], config: BenchConfig, loadgen: Loadgen): Promise<PairResult> {
+  // Each side keeps every layer it was sent until the pair stops (then its data goes).
+  requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + 2 * 1024 ** 3);
+  say(`\n[${name}] starting both registries ...`);
+  const pair = await startPair(name, dir, serviceEnv(config));
+  const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
+  try {
+    for (const phase of phases) {
+      const reference = await phase.run(pair.reference, { config, loadgen });
+      say(`[${name}] ${phase.title}: Distribution ${describe(reference.figure)}`);
+      const ours = await phase.run(pair.ours, { config, loadgen });
+      say(`[${name}] ${phase.title}: ocireg ${describe(ours.figure)}`);
+      result.phases.push({ phase: { id: phase.id, title: phase.title, showsMemory: phase.showsMemory }, ours, reference });
+    }
+  } finally {
+    result.load.end = loadavg()[0]!;
+    await pair.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** BENCH_SERVICE_ENV, plus what writes CPU profiles (see profile-preload.ts) when asked for. */
+function serviceEnv(config: BenchConfig): Record<string, string> {
+  if (!config.profileDir) return config.serviceEnv;
+  const nodeOptions = [config.serviceEnv.NODE_OPTIONS, `--require ${path.join(__dirname, 'profile-preload.js')}`].filter(Boolean).join(' ');
+  return { ...config.serviceEnv, NODE_OPTIONS: nodeOptions, OCIREG_PROFILE_DIR: path.resolve(config.profileDir) };
+}
+
+function describe(figure: PairResult['phases'][number]['ours']['figure']): string {
+  return figure.kind === 'throughput' ? `${figure.mbps.toFixed(0)} MB/s` : `${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ms, p99 ${figure.p99Ms.toFixed(2)} ms`;
+}
+
+/** Fails early, with the numbers, when the disk cannot hold what the pair will write. */
+function requireFreeDisk(dir: string, bytes: number): void {
+  mkdirSync(dir, { recursive: true });
+  const stats = statfsSync(dir);
+  const free = stats.bavail * stats.bsize;
+  if (free < bytes) throw new Error(`${dir} has ${(free / 1024 ** 3).toFixed(1)} GiB free; this pair needs about ${(bytes / 1024 ** 3).toFixed(1)} GiB (lower BENCH_TOTAL_MIB or BENCH_BIG_MIB, or set BENCH_DIR)`);
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs, once, the servers and clients the tests and local runs need:
+# Installs, once, the servers and clients the tests, local runs and `pnpm bench` need:
 # Debian packages, the Kafka broker jars (Maven Central) and the MinIO server
 # (built from its Go module). Downloads and builds are cached outside the
 # repository under $OCIREG_CACHE (default ~/.cache/ocireg), keyed by version,
@@ -31,6 +31,8 @@ DEBIAN=(
   "ctr|ctr|containerd"
   "java|java|openjdk-17-jre-headless"
   "maven|mvn|maven"
+  # CNCF Distribution 2.8, the reference registry of `pnpm bench` (filesystem and s3 drivers).
+  "distribution|docker-registry|docker-registry"
   # The browser tests of the web UI (Playwright drives Debian's Chromium; browser downloads are not reachable).
   "chromium|/usr/bin/chromium|chromium"
   "fonts|/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf|fonts-liberation"

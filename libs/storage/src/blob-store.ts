@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { RegistryError } from '@ocireg/errors';
 
 export interface UploadedPart {
@@ -106,6 +106,14 @@ export interface BlobStore {
    * and RANGE_INVALID when `offset` is at or past its end.
    */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Writes an object, or `range` of it as read() would, into `destination`
+   * through a few reused buffers (see WriteBuffers): a pull that allocates
+   * nothing per chunk. Checks as read() does, then calls `begin` (write the
+   * response head there) before the first byte; resolves once every byte is
+   * written; does not end `destination`. Optional: callers read() otherwise.
+   */
+  sendTo?(key: string, range: ByteRange | undefined, destination: Writable, begin: () => void): Promise<void>;
   /** Size of an object, or undefined when it does not exist. */
   stat(key: string): Promise<ObjectStat | undefined>;
   /** Deletes an object; deleting a missing one is not an error. */

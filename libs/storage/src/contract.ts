@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { MIN_PART_SIZE, ObjectNotFoundError, type BlobStore, type StaleUpload, type UploadState } from './blob-store';
@@ -246,6 +247,50 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
         expect(sha256(await buffer(await store.read(key)))).toBe(sha256(contents[i]!));
         await store.delete(key);
       }
+    });
+
+    it('sends an object, whole and by range, into a slow destination through reused buffers, after begin', async () => {
+      const store = makeStore();
+      if (!store.sendTo) return;
+      const k = key('send');
+      const data = randomBytes(5 * MiB + 3);
+      await store.put(k, data);
+      const sent = async (range?: { offset: number; length?: number }) => {
+        const received: Buffer[] = [];
+        let begun = false;
+        const destination = new Writable({
+          highWaterMark: 64 * 1024,
+          write(chunk: Buffer, _encoding, callback) {
+            expect(begun).toBe(true);
+            received.push(Buffer.from(chunk)); // the store reuses its buffer once this write is done
+            setTimeout(callback, 1);
+          },
+        });
+        await store.sendTo!(k, range, destination, () => (begun = true));
+        return Buffer.concat(received);
+      };
+      expect(sha256(await sent())).toBe(sha256(data));
+      expect(sha256(await sent({ offset: 0 }))).toBe(sha256(data));
+      expect(sha256(await sent({ offset: MiB + 1, length: 2 * MiB }))).toBe(sha256(data.subarray(MiB + 1, 3 * MiB + 1)));
+      expect(sha256(await sent({ offset: 5 * MiB, length: 100 }))).toBe(sha256(data.subarray(5 * MiB)));
+      await store.delete(k);
+    });
+
+    it('refuses to send a missing object or a range past its end before begin, and stops when the destination fails', async () => {
+      const store = makeStore();
+      if (!store.sendTo) return;
+      const k = key('send-fail');
+      await store.put(k, randomBytes(3 * MiB));
+      const begin = () => {
+        throw new Error('begin must not be called');
+      };
+      const sink = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
+      await expect(store.sendTo(key('missing'), undefined, sink(), begin)).rejects.toBeInstanceOf(ObjectNotFoundError);
+      await expect(store.sendTo(k, { offset: 3 * MiB }, sink(), begin)).rejects.toMatchObject({ code: 'RANGE_INVALID' });
+      const failing = new Writable({ write: (_chunk, _encoding, callback) => callback(new Error('client went away')) });
+      failing.on('error', () => undefined);
+      await expect(store.sendTo(k, undefined, failing, () => undefined)).rejects.toThrow();
+      await store.delete(k);
     });
 
     it('refuses a key with a ".." segment', async () => {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, rmdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { parseDigest } from '@ocireg/oci';
 import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type FsUploadState, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { WriteBuffers } from './write-buffers';
 
 /** Blobs are the service's alone: files 0600 in directories 0700 (the gateway and blob-upload run as one user). */
 const FILE_MODE = 0o600;
@@ -136,6 +137,35 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
+    const { handle, start, end } = await this.openRange(key, range);
+    // closes the handle when done
+    return handle.createReadStream({ start, end: end === undefined ? undefined : end - 1, highWaterMark: IO_CHUNK });
+  }
+
+  async sendTo(key: string, range: ByteRange | undefined, destination: Writable, begin: () => void): Promise<void> {
+    const { handle, start, end = Infinity } = await this.openRange(key, range);
+    try {
+      begin();
+      const buffers = new WriteBuffers(destination);
+      for (let position = start; position < end; ) {
+        const buffer = buffers.take();
+        if (!buffer) {
+          await buffers.ready();
+          continue;
+        }
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+        if (bytesRead === 0) break; // the end of the file
+        position += bytesRead;
+        buffers.write(buffer, bytesRead);
+      }
+      await buffers.flushed();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** An open object and the byte range [start, end) to read of it (end undefined: to its end), checked as read() documents. */
+  private async openRange(key: string, range?: ByteRange): Promise<{ handle: FileHandle; start: number; end?: number }> {
     if (range) assertValidRange(range);
     const handle = await open(this.objectPath(key), 'r').catch((err: unknown) => {
       throw isMissing(err) ? new ObjectNotFoundError(key) : err;
@@ -147,8 +177,7 @@ export class FsBlobStore implements BlobStore {
       const whole = !range || (range.offset === 0 && range.length === undefined);
       if (!whole && range.offset >= stats.size) throw rangeNotSatisfiable();
       const start = range?.offset ?? 0;
-      const end = range?.length === undefined ? undefined : start + range.length - 1;
-      return handle.createReadStream({ start, end, highWaterMark: IO_CHUNK }); // closes the handle when done
+      return { handle, start, end: range?.length === undefined ? undefined : Math.min(start + range.length, stats.size) };
     } catch (err) {
       await handle.close();
       throw err;

@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { buffer as readAll } from 'node:stream/consumers';
 import { Client } from 'minio';
 import {
@@ -20,6 +21,7 @@ import {
   type UploadedPart,
   type UploadState,
 } from './blob-store';
+import { readObjectDirect, sendObjectDirect, type ObjectRange } from './s3-object-reader';
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -47,6 +49,8 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly partSize: number;
   private readonly partsInFlight: number;
+  /** Reads go over a plain socket (see readObjectDirect) when the store speaks plain HTTP. */
+  private readonly directReads: boolean;
 
   constructor(options: S3StoreOptions) {
     const url = new URL(options.endpoint);
@@ -62,6 +66,7 @@ export class S3BlobStore implements BlobStore {
     // The client hashes every payload (SHA-256) for the signature over plain HTTP; the registry already hashed those bytes.
     (this.client as unknown as { enableSHA256: boolean }).enableSHA256 = false;
     this.bucket = options.bucket;
+    this.directReads = url.protocol === 'http:';
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
     if (this.partSize < MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${MIN_PART_SIZE} bytes`);
@@ -83,20 +88,27 @@ export class S3BlobStore implements BlobStore {
     const sending = new Set<Promise<void>>();
     let failure: unknown;
     let nextPart = parts.length + 1;
-    const send = async (bytes: Buffer) => {
+    // Part buffers are reused once S3 has taken their bytes: a new 8 MiB buffer per part
+    // would count towards V8's external memory, whose growth forces full garbage collections.
+    const spare: Buffer[] = [];
+    const send = async (bytes: Buffer, buffer: Buffer) => {
       while (sending.size >= this.partsInFlight) await Promise.race(sending);
       if (failure) throw failure;
       const partNumber = nextPart++;
       const sent = this.client
         .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
-        .then(({ etag }) => void parts.push({ partNumber, etag }))
+        .then(({ etag }) => {
+          parts.push({ partNumber, etag });
+          spare.push(buffer);
+        })
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => sending.delete(sent));
       sending.add(sent);
     };
+    const nextBuffer = () => spare.pop() ?? Buffer.allocUnsafe(this.partSize);
 
-    // One buffer per part: each byte is copied once, into the part it goes out in.
-    let part = Buffer.allocUnsafe(this.partSize);
+    // Each byte is copied once, into the part it goes out in.
+    let part = nextBuffer();
     let filled = 0;
     if (upload.tail) {
       const tail = await readAll(await this.read(upload.tail.key));
@@ -114,14 +126,14 @@ export class S3BlobStore implements BlobStore {
           filled += copied;
           offset += copied;
           if (filled === this.partSize) {
-            await send(part);
-            part = Buffer.allocUnsafe(this.partSize);
+            await send(part, part);
+            part = nextBuffer();
             filled = 0;
           }
         }
       }
       if (filled >= MIN_PART_SIZE) {
-        await send(part.subarray(0, filled));
+        await send(part.subarray(0, filled), part);
         filled = 0;
       }
       await Promise.all(sending);
@@ -201,6 +213,11 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (range) assertValidRange(range);
+    if (this.directReads) {
+      const direct = await readObjectDirect(new URL(await this.client.presignedGetObject(this.bucket, key, 60)), objectRange(range));
+      if (direct) return direct;
+      // Not a plain body (a missing object, a bad range, an outage): the client reads it, or says what is wrong.
+    }
     try {
       // {offset: 0} alone is the whole object; the client sends no Range header for it either.
       if (!range || (range.offset === 0 && range.length === undefined)) return await this.client.getObject(this.bucket, key);
@@ -210,6 +227,15 @@ export class S3BlobStore implements BlobStore {
       if (errorCode(err) === 'InvalidRange') throw rangeNotSatisfiable();
       throw err;
     }
+  }
+
+  async sendTo(key: string, range: ByteRange | undefined, destination: Writable, begin: () => void): Promise<void> {
+    if (range) assertValidRange(range);
+    if (this.directReads && (await sendObjectDirect(new URL(await this.client.presignedGetObject(this.bucket, key, 60)), objectRange(range), destination, begin))) return;
+    // Not a plain body (a missing object, a bad range, an outage): the client reads it, or says what is wrong.
+    const body = await this.read(key, range);
+    begin();
+    await pipeline(body, destination, { end: false });
   }
 
   async stat(key: string): Promise<ObjectStat | undefined> {
@@ -252,6 +278,12 @@ export class S3BlobStore implements BlobStore {
   presignedReadUrl(key: string, seconds: number): Promise<string> {
     return this.client.presignedGetObject(this.bucket, key, seconds);
   }
+}
+
+/** A read's Range (none for the whole object, as {offset: 0} alone is). */
+function objectRange(range: ByteRange | undefined): ObjectRange | undefined {
+  if (!range || (range.offset === 0 && range.length === undefined)) return undefined;
+  return { start: range.offset, end: range.length === undefined ? undefined : range.offset + range.length - 1 };
 }
 
 /** Where an upload's small objects live: uploads/<upload id>/. */

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { isRegistryError, RegistryError } from '@ocireg/errors';
 import type { AppendOptions, AppendResult, BlobStore, ByteRange, ObjectStat, StaleUpload, StoredObject, UploadState } from './blob-store';
 import { InvalidStorageKeyError } from './fs-store';
@@ -35,11 +35,14 @@ async function guarded<T>(operation: Promise<T>): Promise<T> {
 export class FailureMappingBlobStore implements BlobStore {
   readonly contentAddressed: boolean;
   readonly presignedReadUrl?: (key: string, seconds: number) => Promise<string>;
+  readonly sendTo?: (key: string, range: ByteRange | undefined, destination: Writable, begin: () => void) => Promise<void>;
 
   constructor(readonly store: BlobStore) {
     this.contentAddressed = store.contentAddressed;
     const presign = store.presignedReadUrl?.bind(store);
     if (presign) this.presignedReadUrl = (key, seconds) => guarded(presign(key, seconds));
+    const send = store.sendTo?.bind(store);
+    if (send) this.sendTo = (key, range, destination, begin) => guarded(send(key, range, destination, begin));
   }
 
   createUpload(uploadId: string): Promise<UploadState> {

@@ -38,7 +38,7 @@ export class ManifestRoutes {
     checkReference(reference);
     await this.deps.guard.authorize(req, name, ['pull']);
     const head = req.method === 'HEAD';
-    let manifest = isDigest(reference) ? this.deps.cache.get(name, reference) : undefined;
+    let manifest = isDigestReference(reference) ? this.deps.cache.get(name, reference) : undefined;
     let size = manifest?.content.length;
     if (!manifest) {
       const found = await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
@@ -60,13 +60,13 @@ export class ManifestRoutes {
     await this.deps.packages.require(name, actor, requestId);
     const content = await readSmallBody(req, this.deps.maxManifestSize);
     const parsed = parseManifest(content, req.headers['content-type']);
-    const algorithm = isDigest(reference) ? parseDigest(reference).algorithm : 'sha256';
+    const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(content).digest('hex')}`;
-    if (isDigest(reference) && reference !== digest) {
+    if (isDigestReference(reference) && reference !== digest) {
       throw new RegistryError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${reference}`, { digest: reference });
     }
     // Pushing by digest may name tags as ?tag= parameters (distribution-spec 1.1).
-    const tags = isDigest(reference) ? exchange.url.searchParams.getAll('tag') : [reference];
+    const tags = isDigestReference(reference) ? exchange.url.searchParams.getAll('tag') : [reference];
     await unaryCall(
       this.deps.metadata.putManifest.bind(this.deps.metadata),
       {
@@ -88,7 +88,7 @@ export class ManifestRoutes {
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );
     if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);
-    if (isDigest(reference) && tags.length > 0) res.setHeader('OCI-Tag', tags);
+    if (isDigestReference(reference) && tags.length > 0) res.setHeader('OCI-Tag', tags);
     res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();
     // Off the push path: what the config says (platform, created) only matters to listings.
@@ -98,9 +98,9 @@ export class ManifestRoutes {
   async delete({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     checkReference(reference);
     // Deleting a tag takes Write; deleting the image itself takes Admin.
-    const actor = await this.deps.guard.authorize(req, name, [isDigest(reference) ? 'delete-manifest' : 'delete']);
+    const actor = await this.deps.guard.authorize(req, name, [isDigestReference(reference) ? 'delete-manifest' : 'delete']);
     const { metadata } = this.deps;
-    if (isDigest(reference)) {
+    if (isDigestReference(reference)) {
       await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
       this.deps.cache.forget(name, reference);
     } else {
@@ -134,6 +134,15 @@ export function acceptsManifest(accept: string | undefined, mediaType: string): 
   if (!accept || !INDEX_MEDIA_TYPES.has(mediaType)) return true;
   const accepted = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
   return accepted.length === 0 || accepted.some((type) => type === '*/*' || type === 'application/*' || type === mediaType);
+}
+
+/**
+ * A digest reference rather than a tag: tags never hold ':', digests always do.
+ * (isDigest alone builds and throws an error, stack trace included, for every
+ * tag: 1% of the gateway's CPU under a load of manifest requests by tag.)
+ */
+function isDigestReference(reference: string): boolean {
+  return reference.includes(':') && isDigest(reference);
 }
 
 function checkReference(reference: string): void {

@@ -1,0 +1,3 @@
+module ocireg.local/bench/loadgen
+
+go 1.24
