@@ -207,6 +207,8 @@ describe('web UI in Chromium', () => {
 
   it('a Read user sees no package of a repository they have no role on', async () => {
     const { context, page } = await signIn(reader);
+    // Straight to the workspace: the database is shared, so other tests' public workspaces may be listed too.
+    await page.goto(url(`/w/${workspace.slug}`));
     await page.getByRole('link', { name: 'visible/one' }).waitFor();
     await expect(page.getByRole('link', { name: 'ui/hello' }).count()).resolves.toBe(0);
     await expect(page.getByRole('navigation', { name: 'Projects and repositories' }).getByRole('link', { name: 'app', exact: true }).count()).resolves.toBe(0);

@@ -115,9 +115,8 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async listWorkspaces(request, ctx) {
       const caller = callers.reader(ctx);
-      const page = await model.listWorkspaces(request.pageSize, request.pageToken);
-      const visible = caller.operator ? undefined : new Set(await model.visibleWorkspaces(caller.userId));
-      return { workspaces: visible ? page.items.filter((w) => visible.has(w.slug)) : page.items, nextPageToken: page.nextPageToken };
+      const page = await model.listWorkspaces(request.pageSize, request.pageToken, caller.operator ? undefined : { userId: caller.userId });
+      return { workspaces: page.items, nextPageToken: page.nextPageToken };
     },
     async updateWorkspaceSettings(request, ctx) {
       await workspaceAdmin(ctx, request.slug);

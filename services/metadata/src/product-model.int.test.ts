@@ -136,7 +136,8 @@ describe('ProductModel against PostgreSQL', () => {
     const granted = await model.visibility('granted@example.com', slug);
     expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
-    expect(await model.visibleWorkspaces('granted@example.com')).toContain(slug);
+    const grantedList = await model.listWorkspaces(500, '', { userId: 'granted@example.com' });
+    expect(grantedList.items.map((w) => w.slug)).toContain(slug);
 
     expect(await model.visibility('stranger@example.com', slug)).toMatchObject({ visible: false });
     expect(await model.visibility('', slug)).toMatchObject({ visible: false });
@@ -146,6 +147,25 @@ describe('ProductModel against PostgreSQL', () => {
     await model.updateWorkspaceSettings(slug, { publicPull: true });
     expect(await model.visibility('', slug)).toMatchObject({ visible: true, allPackages: true });
     expect(await model.visibility('stranger@example.com', 'no-such-workspace')).toMatchObject({ visible: false });
+  });
+
+  it('pages through only the workspaces a user may see: no empty page while more follow', async () => {
+    const user = `${unique('pager')}@example.com`;
+    const hidden = [await world(), await world()];
+    const mine = await world();
+    await model.setMembership(mine.api.id, user, 'read');
+    const seen: string[] = [];
+    let token = '';
+    for (let pages = 0; pages < 1000; pages++) {
+      const page = await model.listWorkspaces(1, token, { userId: user });
+      if (page.nextPageToken) expect(page.items).toHaveLength(1);
+      seen.push(...page.items.map((w) => w.slug));
+      token = page.nextPageToken;
+      if (!token) break;
+    }
+    expect(token).toBe('');
+    expect(seen).toContain(mine.slug);
+    for (const { slug } of hidden) expect(seen).not.toContain(slug);
   });
 
   it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {

@@ -110,9 +110,30 @@ export class ProductModel {
     return toWorkspace(rows[0]);
   }
 
-  async listWorkspaces(size: number, token: string): Promise<Page<WorkspaceRecord>> {
+  /**
+   * A page of workspaces by slug: all of them, or with `visibleTo` only those
+   * that user may see (public ones, and those where they are an admin, a
+   * member of a repository or granted a package). The filter is part of the
+   * query, so a page is never empty while visible workspaces follow it.
+   */
+  async listWorkspaces(size: number, token: string, visibleTo?: { userId: string }): Promise<Page<WorkspaceRecord>> {
     const limit = pageSize(size);
-    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug > $1 ORDER BY slug LIMIT $2', [decodePageToken(token), limit + 1]);
+    const after = decodePageToken(token);
+    if (!visibleTo) {
+      const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug > $1 ORDER BY slug LIMIT $2', [after, limit + 1]);
+      return page(rows.map(toWorkspace), limit, (w) => w.slug);
+    }
+    if (visibleTo.userId) userId('user_id', visibleTo.userId);
+    const { rows } = await this.pool.query<WorkspaceRow>(
+      `SELECT w.* FROM workspaces w
+       WHERE w.slug > $1
+         AND (w.public_pull
+          OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3)
+          OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $3)
+          OR EXISTS (SELECT 1 FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $3))
+       ORDER BY w.slug LIMIT $2`,
+      [after, limit + 1, visibleTo.userId],
+    );
     return page(rows.map(toWorkspace), limit, (w) => w.slug);
   }
 
@@ -494,20 +515,6 @@ export class ProductModel {
   }
 
   /** Slugs of the workspaces a user may browse: member of a repository, holder of a package grant, workspace admin, or public. */
-  async visibleWorkspaces(user: string): Promise<string[]> {
-    if (user) userId('user_id', user);
-    const { rows } = await this.pool.query<{ slug: string }>(
-      `SELECT w.slug FROM workspaces w
-       WHERE w.public_pull
-          OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $1)
-          OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $1)
-          OR EXISTS (SELECT 1 FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $1)
-       ORDER BY w.slug`,
-      [user],
-    );
-    return rows.map((row) => row.slug);
-  }
-
   /**
    * Pushing needs a package. It exists, or the workspace creates packages on
    * first push (linked to its default repository, for a pusher with Write
