@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushableWorkspace, createUserWithToken, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
-import { cacheDir, freePort, pinnedVersions, REPO_ROOT, startDependencies, type StartedDependencies } from '@ocireg/testenv';
+import { cacheDir, freePort, kafkaClusterId, pinnedVersions, REPO_ROOT, startDependencies, type StartedDependencies } from '@ocireg/testenv';
 import { freePortOn, LocalCluster, relay, sh, sleep, stop } from './kube';
 
 const SERVICES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
@@ -453,8 +453,7 @@ async function startKafkaOn(host: string): Promise<{ port: number; stop(): Promi
     ].join('\n'),
   );
   const java = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dlog4j2.level=INFO', '-cp', classpath];
-  const id = Buffer.from(randomBytes(16)).toString('base64url');
-  await sh('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', path.join(dir, 'server.properties'), '--standalone']);
+  await sh('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', path.join(dir, 'server.properties'), '--standalone']);
   const child = spawn('java', [...java, 'kafka.Kafka', path.join(dir, 'server.properties')], { stdio: ['ignore', 'pipe', 'pipe'] });
   // Not left running if the test process goes away without its afterAll.
   const orphanGuard = () => child.kill('SIGKILL');

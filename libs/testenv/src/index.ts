@@ -11,6 +11,8 @@ import type { StartedServer } from './local/server';
 import { DependencyError, ProcessGroup, removeDir, removeOnExit, type ManagedProcess } from './processes';
 
 export { freePort, DependencyError } from './processes';
+/** A KRaft cluster id that kafka-storage cannot mistake for an option. */
+export { clusterId as kafkaClusterId } from './local/kafka';
 export { cacheDir, pinnedVersions, REPO_ROOT } from './paths';
 
 export type DependencyName = 'postgres' | 'redis' | 'kafka' | 'minio' | 'dockerd';
