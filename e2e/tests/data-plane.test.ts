@@ -60,17 +60,20 @@ interface StartedStorage {
 const MODES: Array<{ mode: string; start(): Promise<StartedStorage> }> = [
   {
     mode: 'S3 (MinIO)',
-    // An object store of its own: everything in it is this file's.
+    // An object store of its own: everything in it is this file's. And a Redis of its own: upload
+    // sessions are listed there for the sweeper, and another test's registry sweeping this one's
+    // abandoned sessions would free them in its own store, leaving this one's behind.
     async start() {
-      const minio = await startDependencies({ only: ['minio'] });
-      return { env: minio.env, storage: s3Storage(minio.env), stop: () => minio.stop() };
+      const own = await startDependencies({ only: ['minio', 'redis'] });
+      return { env: own.env, storage: s3Storage(own.env), stop: () => own.stop() };
     },
   },
   {
     mode: 'filesystem',
     async start() {
       const dataDir = tempDir('data-plane');
-      return { env: { S3_ENDPOINT: '', DATA_DIR: dataDir }, storage: fsStorage(dataDir), stop: async () => undefined };
+      const own = await startDependencies({ only: ['redis'] });
+      return { env: { ...own.env, S3_ENDPOINT: '', DATA_DIR: dataDir }, storage: fsStorage(dataDir), stop: () => own.stop() };
     },
   },
 ];
