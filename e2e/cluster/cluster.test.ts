@@ -22,8 +22,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushableWorkspace, createUserWithToken, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
-import { cacheDir, freePort, kafkaClusterId, pinnedVersions, REPO_ROOT, startDependencies, type StartedDependencies } from '@ocireg/testenv';
-import { freePortOn, LocalCluster, relay, sh, sleep, stop } from './kube';
+import { REPO_ROOT, startDependencies, startKafkaOn, type StartedDependencies } from '@ocireg/testenv';
+import { LocalCluster, relay, sh, sleep } from './kube';
 
 const SERVICES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
 const TRIAL = ['postgres', 'redis', 'kafka', 'minio'] as const;
@@ -377,13 +377,14 @@ describe('the chart against external dependencies on the host', () => {
     const started = await startKafkaOn(nodeIp);
     kafka = started;
     cleanups.push(() => started.stop());
+    const kafkaPort = started.brokers.slice(started.brokers.lastIndexOf(':') + 1);
 
     const databaseUrl = new URL(env.DATABASE_URL!);
     databaseUrl.host = `${nodeIp}:${postgres.port}`;
     const values = [
       `postgres.url=${databaseUrl}`,
       `redis.url=redis://${nodeIp}:${redis.port}`,
-      `kafka.brokers=${nodeIp}:${started.port}`,
+      `kafka.brokers=${started.brokers}`,
       `s3.endpoint=http://${nodeIp}:${minio.port}`,
       `s3.bucket=${env.S3_BUCKET}`,
       `s3.region=${env.S3_REGION}`,
@@ -392,7 +393,7 @@ describe('the chart against external dependencies on the host', () => {
       // The NetworkPolicies allow exactly these ports on exactly the node address.
       `networkPolicy.dependencies.postgres.ports={${postgres.port}}`,
       `networkPolicy.dependencies.redis.ports={${redis.port}}`,
-      `networkPolicy.dependencies.kafka.ports={${started.port}}`,
+      `networkPolicy.dependencies.kafka.ports={${kafkaPort}}`,
       `networkPolicy.dependencies.s3.ports={${minio.port}}`,
       ...['postgres', 'redis', 'kafka', 's3'].map((d) => `networkPolicy.dependencies.${d}.cidrs={${nodeIp}/32}`),
     ];
@@ -421,62 +422,6 @@ describe('the chart against external dependencies on the host', () => {
 async function expectMigrationsCompleted(release: Release): Promise<void> {
   const events = (await cluster.json(['get', 'events', '-n', release.namespace, '--field-selector', `involvedObject.kind=Job,involvedObject.name=${release.name}-ocireg-migrations`])).items;
   expect(events.map((e: any) => e.reason)).toContain('Completed');
-}
-
-/** A one-node KRaft Kafka from the cached broker jars, listening on the given (node) address. */
-async function startKafkaOn(host: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const { spawn } = await import('node:child_process');
-  const { kafka: version } = pinnedVersions();
-  const classpath = path.join(cacheDir(), `kafka-${version}`, 'libs', '*');
-  const dir = mkdtempSync(path.join(tmpdir(), 'ocireg-cluster-kafka-'));
-  const port = await freePortOn(host);
-  const controller = await freePort();
-  writeFileSync(
-    path.join(dir, 'server.properties'),
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.bootstrap.servers=127.0.0.1:${controller}`,
-      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://127.0.0.1:${controller}`,
-      `advertised.listeners=PLAINTEXT://${host}:${port}`,
-      'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      `log.dirs=${path.join(dir, 'data')}`,
-      'offsets.topic.replication.factor=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      'auto.create.topics.enable=true',
-      '',
-    ].join('\n'),
-  );
-  const java = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dlog4j2.level=INFO', '-cp', classpath];
-  await sh('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', path.join(dir, 'server.properties'), '--standalone']);
-  const child = spawn('java', [...java, 'kafka.Kafka', path.join(dir, 'server.properties')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Not left running if the test process goes away without its afterAll.
-  const orphanGuard = () => child.kill('SIGKILL');
-  process.once('exit', orphanGuard);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  const deadline = Date.now() + 2 * MINUTE;
-  while (!output.includes('Kafka Server started')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`Kafka on ${host}:${port} did not start:\n${output.slice(-3000)}`);
-    await sleep(250);
-  }
-  return {
-    port,
-    async stop() {
-      process.off('exit', orphanGuard);
-      if (child.exitCode === null) {
-        stop(child);
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function retry<T>(step: () => Promise<T>, timeoutMs: number): Promise<T> {

@@ -101,7 +101,7 @@ export class LocalCluster {
   }
 }
 
-export function stop(child: ChildProcess): void {
+function stop(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 }
 
@@ -128,12 +128,3 @@ export async function relay(listenHost: string, target: { host: string; port: nu
   return { port: address.port, server };
 }
 
-/** A port free on one address right now. */
-export async function freePortOn(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
-}

@@ -11,8 +11,6 @@ import type { StartedServer } from './local/server';
 import { DependencyError, ProcessGroup, removeDir, removeOnExit, type ManagedProcess } from './processes';
 
 export { freePort, DependencyError } from './processes';
-/** A KRaft cluster id that kafka-storage cannot mistake for an option. */
-export { clusterId as kafkaClusterId } from './local/kafka';
 export { cacheDir, pinnedVersions, REPO_ROOT } from './paths';
 
 export type DependencyName = 'postgres' | 'redis' | 'kafka' | 'minio' | 'dockerd';
@@ -136,3 +134,19 @@ export async function startDependencies(options: StartOptions = {}): Promise<Sta
   };
 }
 export { createDatabase } from './databases';
+
+/** One Kafka broker whose clients reach it on `host` (a cluster node's address, say), apart from startDependencies. */
+export async function startKafkaOn(host: string): Promise<{ brokers: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ocireg-kafka-'));
+  const group = new ProcessGroup();
+  const stop = async () => {
+    await group.stop();
+    removeDir(dir);
+  };
+  try {
+    return { brokers: (await startKafka(dir, group, host)).env.KAFKA_BROKERS!, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -6,8 +6,12 @@ import { kafkaClasspath } from '../paths';
 import { freePort, waitUntilReady, type ProcessGroup } from '../processes';
 import { runSetup, type StartedServer } from './server';
 
-/** Kafka in KRaft combined mode (broker + controller), one node, on 127.0.0.1. */
-export async function startKafka(dir: string, group: ProcessGroup): Promise<StartedServer> {
+/**
+ * Kafka in KRaft combined mode (broker + controller), one node, its clients'
+ * listener on `host` (127.0.0.1; another address where clients must reach it
+ * there: Kafka tells clients its own address, so a relay will not do).
+ */
+export async function startKafka(dir: string, group: ProcessGroup, host = '127.0.0.1'): Promise<StartedServer> {
   const classpath = kafkaClasspath();
   const [port, controllerPort] = [await freePort(), await freePort()];
   const kafkaDir = path.join(dir, 'kafka');
@@ -20,8 +24,8 @@ export async function startKafka(dir: string, group: ProcessGroup): Promise<Star
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${host}:${port}`,
       'controller.listener.names=CONTROLLER',
       'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       `log.dirs=${path.join(kafkaDir, 'data')}`,
@@ -43,7 +47,7 @@ export async function startKafka(dir: string, group: ProcessGroup): Promise<Star
   // --standalone: this node is the only controller voter (Kafka 4.x).
   await runSetup('kafka', 'kafka.tools.StorageTool format', 'java', [...java('WARN'), 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties, '--standalone']);
 
-  const brokers = `127.0.0.1:${port}`;
+  const brokers = `${host}:${port}`;
   const launch = async () => {
     const server = group.start('kafka', 'java', [...java('INFO'), 'kafka.Kafka', properties], { logFile: path.join(dir, 'kafka.log'), cwd: kafkaDir });
     await waitUntilReady(server, () => listTopics(brokers), 90_000);
