@@ -87,11 +87,15 @@ function configVariables(service: Service): { all: string[]; required: string[] 
   const body = source.slice(source.indexOf('z.object({'));
   const own = schemaVariables(body.slice(0, body.indexOf('\n});') + 1));
   if (own.all.length === 0) throw new Error(`no zod schema found in ${file}`);
-  if (!body.includes('...grpcServiceSettings(')) return own;
+  // Settings shared through libs/config (grpcServiceSettings, blobStoreSettings), spread into the schema.
   const shared = readFileSync(path.join(ROOT, 'libs/config/src/index.ts'), 'utf8');
-  const block = shared.slice(shared.indexOf('export const grpcServiceSettings'));
-  const common = schemaVariables(block.slice(0, block.indexOf('\n});') + 1));
-  return { all: [...common.all, ...own.all], required: [...common.required, ...own.required] };
+  const blocks = [...body.slice(0, body.indexOf('\n});')).matchAll(/\.\.\.(\w+Settings)\(/g)].map(([, name]) => {
+    const start = shared.indexOf(`export const ${name} `);
+    if (start < 0) throw new Error(`${file} spreads ${name}, which libs/config does not export`);
+    const block = shared.slice(start);
+    return schemaVariables(block.slice(0, block.indexOf('\n});') + 1));
+  });
+  return { all: [...blocks.flatMap((b) => b.all), ...own.all], required: [...blocks.flatMap((b) => b.required), ...own.required] };
 }
 
 describe('Helm chart: workloads', () => {

@@ -1,4 +1,4 @@
-import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
+import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
@@ -8,14 +8,8 @@ export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50053, metricsPort: 9103 }),
   /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
   REDIS_URL: env.url().optional(),
-  /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs. */
-  S3_ENDPOINT: env.optionalUrl(),
-  S3_ACCESS_KEY: z.string().min(1).optional(),
-  S3_SECRET_KEY: z.string().min(1).optional(),
-  S3_BUCKET: z.string().min(3).optional(),
-  S3_REGION: z.string().default('us-east-1'),
-  /** State of embedded mode (blobs, upload sessions) when S3_ENDPOINT / REDIS_URL are not set. */
-  DATA_DIR: env.absolutePath().optional(),
+  /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs; DATA_DIR also holds upload sessions when REDIS_URL is not set. */
+  ...blobStoreSettings(),
   /** Bytes per S3 part; 8 MiB keeps a 32 GiB layer within 10,000 parts with room to spare. */
   UPLOAD_PART_SIZE: env.bytes(8 * MiB),
   /** Largest blob (layer) accepted. */

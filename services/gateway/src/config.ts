@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { NEITHER_SET } from '@ocireg/access-state';
-import { env, loadConfig, z } from '@ocireg/config';
+import { blobStoreSettings, env, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
 export const configSchema = z.object({
@@ -31,12 +31,7 @@ export const configSchema = z.object({
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
   /** Blobs are read from S3/MinIO when S3_ENDPOINT is set, else from the filesystem under $DATA_DIR/blobs. */
-  S3_ENDPOINT: env.optionalUrl(),
-  S3_ACCESS_KEY: z.string().min(1).optional(),
-  S3_SECRET_KEY: z.string().min(1).optional(),
-  S3_BUCKET: z.string().min(3).optional(),
-  S3_REGION: z.string().default('us-east-1'),
-  DATA_DIR: env.absolutePath().optional(),
+  ...blobStoreSettings(),
   /** Revocations of API tokens and access changes arrive through Redis when set... */
   REDIS_URL: env.optionalUrl(),
   /** ...else through PostgreSQL LISTEN/NOTIFY (embedded mode); one of the two is required. */

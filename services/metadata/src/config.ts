@@ -1,4 +1,4 @@
-import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
+import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
 import { blobStoreEnvProblems } from '@ocireg/storage';
 
 export const configSchema = z.object({
@@ -15,12 +15,7 @@ export const configSchema = z.object({
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
 
   // Garbage collection (docs/garbage-collection.md): it deletes blob bytes, so it reaches the blob storage.
-  S3_ENDPOINT: env.optionalUrl(),
-  S3_ACCESS_KEY: z.string().min(1).optional(),
-  S3_SECRET_KEY: z.string().min(1).optional(),
-  S3_BUCKET: z.string().min(3).optional(),
-  S3_REGION: z.string().default('us-east-1'),
-  DATA_DIR: env.absolutePath().optional(),
+  ...blobStoreSettings(),
   /** Collect at all (reviews still queue when off). */
   GC_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** How often a collection round runs. */
