@@ -4,6 +4,7 @@ import { Link, paths } from '../router';
 import type { ImageSummary, Indexing } from '../types';
 import { useApi } from '../use-api';
 import { ErrorMessage, IndexingNotice, Loading } from './feedback';
+import { Pager } from './pager';
 
 interface Page {
   images: ImageSummary[];
@@ -106,15 +107,7 @@ export function PackagesTable({ workspace, project, repository, caption }: { wor
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label={`${caption} pages`}>
-        <button type="button" className="small" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
-          Previous page
-        </button>
-        <span className="muted">Page {tokens.length}</span>
-        <button type="button" className="small" disabled={!data?.nextPageToken} onClick={() => data && setTokens([...tokens, data.nextPageToken])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label={`${caption} pages`} tokens={tokens} setTokens={setTokens} nextPageToken={data?.nextPageToken} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { ConfirmButton } from '../components/confirm-button';
 import { CommandLine, CopyButton } from '../components/copy-button';
 import { ErrorMessage, IndexingNotice, Loading } from '../components/feedback';
 import { Breadcrumbs, Layout } from '../components/layout';
+import { Pager } from '../components/pager';
 import { formatBytes, platformText, registryHost, shortDigest, timeAgo } from '../format';
 import { Link, navigate, paths } from '../router';
 import type { ImageSummary, Indexing, Manifest, Repository, Role, TagEntry } from '../types';
@@ -142,15 +143,7 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label="Tag pages">
-        <button type="button" className="small" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
-          Previous page
-        </button>
-        <span className="muted">Page {tokens.length}</span>
-        <button type="button" className="small" disabled={!data?.nextPageToken} onClick={() => data && setTokens([...tokens, data.nextPageToken])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Tag pages" tokens={tokens} setTokens={setTokens} nextPageToken={data?.nextPageToken} />
     </section>
   );
 }
