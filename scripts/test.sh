@@ -32,8 +32,10 @@ echo "test.sh: finished in $((SECONDS - started)) s"
 # The closing line CI reads: counts from vitest's JSON report.
 node -e '
   const r = require("./reports/vitest.json");
+  // Each failed test with the start of its failure message, so a CI log that keeps only the tail says why.
+  const why = (t) => String(t.failureMessages[0] ?? "").split("\n").slice(0, 12).join("\n    ").slice(0, 1200);
   const failed = r.testResults.flatMap((file) => file.assertionResults.filter((t) => t.status === "failed")
-    .map((t) => `${require("path").relative(process.cwd(), file.name)}: ${t.fullName}`));
+    .map((t) => `${require("path").relative(process.cwd(), file.name)}: ${t.fullName}\n    ${why(t)}`));
   // Failed files with no failed test (a crash while collecting) count too.
   for (const file of r.testResults) if (file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed"))
     failed.push(`${require("path").relative(process.cwd(), file.name)}: ${String(file.message).slice(0, 300)}`);
