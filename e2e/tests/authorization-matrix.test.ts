@@ -162,6 +162,7 @@ describe('authorization matrix', () => {
     const routes: RouteCase[] = [
       { name: 'GET /v2/', expect: (who) => (who.valid ? 200 : 401), run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/`, { headers: headersOf(who) })).status },
       { name: 'GET /healthz (the probes; tells nothing)', expect: () => 200, run: async (who) => (await fetch(`${registry.gatewayUrl}/healthz`, { headers: headersOf(who) })).status },
+      { name: 'GET /readyz (the readiness probe; tells nothing)', expect: () => 200, run: async (who) => (await fetch(`${registry.gatewayUrl}/readyz`, { headers: headersOf(who) })).status },
       { name: 'HEAD manifest', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/manifests/v1`, { method: 'HEAD', headers: headersOf(who) })).status },
       { name: 'GET blob', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/blobs/${image.layer.digest}`, { headers: headersOf(who) })).status },
       { name: 'GET tags', expect: pull, run: async (who) => (await fetch(`${registry.gatewayUrl}/v2/${ws.slug}/pkg/tags/list`, { headers: headersOf(who) })).status },

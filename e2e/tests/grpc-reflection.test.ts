@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkGrpcHealth, type RunningRegistry } from '@ocireg/devstack';
+import type { RunningRegistry } from '@ocireg/devstack';
+import { checkGrpcHealth } from '@ocireg/grpc';
 import { run, startTestRegistry } from './helpers';
 
 const EXPECTED_SERVICES = {

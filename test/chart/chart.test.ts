@@ -118,14 +118,14 @@ describe('Helm chart: workloads', () => {
     }
   });
 
-  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health on the plaintext health port, HTTP GET /healthz on the gateway (its /v2/ answers 401)', (render) => {
+  it.each(Object.keys(RENDERS))('every service (%s) has liveness and readiness probes: gRPC health on the plaintext health port, HTTP GET /healthz (liveness) and /readyz (readiness) on the gateway (its /v2/ answers 401)', (render) => {
     for (const service of SERVICES) {
       const container = deploymentOf(rendered(render), service).spec.template.spec.containers[0];
       const env = Object.fromEntries(container.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
       for (const probe of [container.livenessProbe, container.readinessProbe]) {
         expect(probe, service).toBeDefined();
         if (service === 'gateway') {
-          expect(probe.httpGet.path).toBe('/healthz');
+          expect(probe.httpGet.path).toBe(probe === container.readinessProbe ? '/readyz' : '/healthz');
           const port = container.ports.find((p: Obj) => p.name === probe.httpGet.port || p.containerPort === probe.httpGet.port);
           expect(port.containerPort).toBe(Number(env.HTTP_PORT));
           expect(probe.grpc).toBeUndefined();

@@ -1,3 +1,2 @@
-export * from './health';
 export * from './registry';
 export * from './workspaces';

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureServiceTls } from '@ocireg/pki';
-import { checkGrpcHealth } from './health';
 import { freePort } from '@ocireg/testenv';
+import { checkGrpcHealth } from '@ocireg/grpc';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 

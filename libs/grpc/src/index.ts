@@ -1,3 +1,5 @@
 export * from './client';
+export * from './health-check';
 export * from './server';
 export * from './shutdown';
+export * from './readiness';

@@ -20,6 +20,7 @@ import { isServiceName, type ServiceName, type TlsMaterial } from '@ocireg/servi
 import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcServerMetrics, type Registry } from '@ocireg/metrics';
+import { untilReady } from './readiness';
 
 /** What every handler gets besides its request: the caller's request id and a logger bound to it. */
 export interface CallContext {
@@ -86,6 +87,11 @@ export interface GrpcServerOptions {
    * Kubernetes gRPC probes (which cannot present certificates) and grpcurl.
    */
   healthPort?: number;
+  /**
+   * What must work before the service takes calls (its database answers):
+   * health says NOT_SERVING until it passes once (see untilReady).
+   */
+  readyWhen?: () => Promise<unknown>;
 }
 
 export interface RunningGrpcServer {
@@ -110,7 +116,8 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   }
 
   const serviceNames = services.map(({ definition }) => serviceNameOf(definition));
-  const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'SERVING'])));
+  const statusNames = ['', ...serviceNames];
+  const health = new HealthImplementation(Object.fromEntries(statusNames.map((name) => [name, options.readyWhen ? 'NOT_SERVING' : 'SERVING'])));
   // Reflection describes our services and the health service, so grpcurl sees both.
   const reflection = new ReflectionService(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
   health.addToServer(server);
@@ -126,13 +133,17 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
     healthPort = await bind(healthServer, `${options.host}:${options.healthPort}`, ServerCredentials.createInsecure());
   }
   options.logger.info({ port, healthPort, services: serviceNames, security: options.security.kind }, 'gRPC server listening');
+  const readiness = options.readyWhen && untilReady('dependencies answer', options.readyWhen, options.logger, () => {
+    for (const name of statusNames) health.setStatus(name, 'SERVING');
+  });
 
   return {
     port,
     healthPort,
     health,
     async shutdown(graceMs = 10_000) {
-      for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
+      readiness?.stop();
+      for (const name of statusNames) health.setStatus(name, 'NOT_SERVING');
       // tryShutdown refuses new calls but also waits for idle client connections to go away;
       // once our own calls have drained there is nothing left to wait for.
       await new Promise<void>((resolve) => {

@@ -53,6 +53,8 @@ export interface TokenGuardDeps {
 export class TokenAccessGuard implements AccessGuard {
   private keys = new Map<string, KeyObject>();
   private keysFetchedAt = 0;
+  /** The last fetch of the keys failed: a token they would check is then an outage (503), not a bad token (401). */
+  private keysUnreachable = false;
   private readonly unknownKids = new Set<string>();
   private readonly revoked = new Set<string>();
   /** When access last changed per "user:<id>" and "workspace:<slug>"; grants decided before that are stale. */
@@ -80,6 +82,11 @@ export class TokenAccessGuard implements AccessGuard {
         this.basicCache.clear();
       },
     });
+  }
+
+  /** Fetches auth's signing keys unless some are loaded already; fails while auth cannot be reached. */
+  async loadKeys(): Promise<void> {
+    if (this.keys.size === 0) await this.refreshKeys(true);
   }
 
   /** Snapshots come at start and after a reconnection: merged, since a message may have arrived while one was read. */
@@ -170,6 +177,7 @@ export class TokenAccessGuard implements AccessGuard {
     if (!kid) return undefined;
     if (!this.keys.has(kid)) await this.refreshKeys(false, kid);
     const key = this.keys.get(kid);
+    if (!key && this.keysUnreachable) throw new RegistryError('UNAVAILABLE', 'the signing keys of auth cannot be fetched right now; try again shortly');
     if (!key) return undefined;
     let claims: jwt.JwtPayload;
     try {
@@ -227,7 +235,9 @@ export class TokenAccessGuard implements AccessGuard {
       const { jwksJson } = await unaryCall(authClient.getJwks.bind(authClient), {});
       const jwks = JSON.parse(jwksJson) as { keys: Array<{ kid: string } & Record<string, unknown>> };
       this.keys = new Map(jwks.keys.map((jwk) => [jwk.kid, createPublicKey({ key: jwk as never, format: 'jwk' })]));
+      this.keysUnreachable = false;
     } catch (err) {
+      this.keysUnreachable = true;
       this.deps.logger.warn({ err }, 'could not fetch signing keys from auth');
       if (force) throw err;
     }

@@ -1,5 +1,5 @@
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService } from '@ocireg/grpc';
+import { channelReady, onShutdown, runService, untilReady } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { loadServiceTls } from '@ocireg/service-identity';
 import { createBlobStore } from '@ocireg/storage';
@@ -54,12 +54,20 @@ runService(async () => {
     trustedProxies: config.TRUSTED_PROXY_CIDRS,
     uiDir: config.WEB_UI_DIR ?? path.resolve(__dirname, '../../../web/dist'),
   });
-  const server = createGatewayServer({ api, web, logger, metrics });
+  // Ready once auth's signing keys are in hand and metadata, blob-upload and the blob store answer:
+  // a new pod whose address a NetworkPolicy controller has not admitted yet takes no requests.
+  const readiness = untilReady(
+    'auth keys, metadata, blob-upload and blob storage reached',
+    () => Promise.all([guard.loadKeys(), channelReady(clients.metadata), channelReady(clients.uploads), store.stat('readiness-probe')]),
+    logger,
+  );
+  const server = createGatewayServer({ api, web, logger, metrics, ready: () => readiness.ready });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
   const adminServer = await startAdminServer({ host: config.ADMIN_GRPC_HOST, port: config.ADMIN_GRPC_PORT, tlsDir: config.ADMIN_TLS_DIR, clients, callers: adminCallers, logger, metrics, publicUrl: config.PUBLIC_URL });
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 
   onShutdown(logger, [
+    { name: 'readiness', run: () => readiness.stop() },
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
     { name: 'admin', run: () => adminServer.shutdown() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },

@@ -7,8 +7,10 @@ import { writeError } from './http-io';
 import { matchOciRoute } from './oci/routes';
 import type { RegistryApi } from './oci/registry-api';
 
-/** Liveness and readiness: the process serves HTTP (the registry API itself answers 401 without credentials). */
+/** Liveness: the process serves HTTP (the registry API itself answers 401 without credentials). */
 export const HEALTH_PATH = '/healthz';
+/** Readiness: 503 until the gateway has reached what every request needs (see main's untilReady), then 200. */
+export const READY_PATH = '/readyz';
 
 export interface GatewayServerDeps {
   api: RegistryApi;
@@ -16,14 +18,16 @@ export interface GatewayServerDeps {
   web: (req: IncomingMessage, res: ServerResponse) => void;
   logger: Logger;
   metrics: Registry;
+  /** Whether READY_PATH answers 200. */
+  ready: () => boolean;
 }
 
 /**
  * Plain node:http: blob bodies stream straight into storage without a body
  * parser, and Node's request timeout is off because uploads have their own
- * time limit. GET /healthz answers 200 without credentials (the probes).
+ * time limit. GET /healthz and /readyz answer without credentials (the probes).
  */
-export function createGatewayServer({ api, web, logger, metrics }: GatewayServerDeps): Server {
+export function createGatewayServer({ api, web, logger, metrics, ready }: GatewayServerDeps): Server {
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [metrics] });
   const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration by route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300], registers: [metrics] });
 
@@ -33,7 +37,7 @@ export function createGatewayServer({ api, web, logger, metrics }: GatewayServer
     const url = requestUrl(req.url);
     const route = matchOciRoute(url.pathname);
     const registryPath = url.pathname === '/v2' || url.pathname.startsWith('/v2/');
-    const health = url.pathname === HEALTH_PATH;
+    const health = url.pathname === HEALTH_PATH || url.pathname === READY_PATH;
     const routeLabel = route?.kind ?? (registryPath ? 'none' : health ? 'health' : url.pathname.startsWith('/api/') ? 'web-api' : 'web-ui');
     const stopTimer = duration.startTimer({ method: req.method, route: routeLabel });
 
@@ -48,8 +52,10 @@ export function createGatewayServer({ api, web, logger, metrics }: GatewayServer
     });
 
     if (health) {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': 3 });
-      res.end(req.method === 'HEAD' ? undefined : 'ok\n');
+      const ok = url.pathname === HEALTH_PATH || ready();
+      const body = ok ? 'ok\n' : 'not ready\n';
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     // Browsers' side (UI and /api/v1) goes to express; /v2 stays here, streaming.
