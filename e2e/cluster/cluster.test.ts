@@ -21,7 +21,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPushableWorkspace, createUserWithToken, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, GATEWAY_NODE_OPTIONS, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
 import { REPO_ROOT, startDependencies, startKafkaOn, type StartedDependencies } from '@ocireg/testenv';
 import { LocalCluster, relay, sh, sleep } from './kube';
 
@@ -236,6 +236,9 @@ describe('the chart with trial dependencies on a live cluster', () => {
       expect(pod.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
       expect(pod.spec.securityContext.runAsUser).toBe(10001);
     }
+    // The gateway image carries its V8 memory setting (GATEWAY_NODE_OPTIONS in libs/devstack).
+    const gateway = pods.find((pod) => pod.metadata.labels['app.kubernetes.io/component'] === 'gateway');
+    expect(await cluster.kubectl(['exec', '-n', release.namespace, gateway.metadata.name, '--', 'node', '-p', 'process.env.NODE_OPTIONS'])).toContain(GATEWAY_NODE_OPTIONS);
   }, 15 * MINUTE);
 
   it('ran the migrations hook (post-install: the release creates its PostgreSQL)', async () => {

@@ -11,6 +11,14 @@ export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export type ServiceName = 'auth' | 'metadata' | 'blob-upload' | 'indexer' | 'gateway';
 const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'blob-upload', 'indexer'];
 
+/**
+ * The gateway's V8 young generation capped at 4 MiB per semi-space (the default is 16): a push
+ * allocates a buffer per socket read, and the larger young generation only held more of them
+ * (peak RSS of a 2 GiB filesystem push 156 -> 132 MiB, same throughput and manifest rates).
+ * The Dockerfile's gateway target sets the same; extraEnv can override it.
+ */
+export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=4';
+
 export interface RegistryOptions {
   /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
   dependencyEnv: Record<string, string>;
@@ -108,6 +116,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...options.extraEnv,
   };
   const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
+    ...(name === 'gateway' ? { NODE_OPTIONS: GATEWAY_NODE_OPTIONS } : {}),
     ...common,
     METRICS_PORT: String(await freePort()),
     INTERNAL_TLS_DIR: tlsDirs[name]!,
