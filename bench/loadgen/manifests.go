@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,7 +26,8 @@ type loadResult struct {
 
 // manifestCommand sends HEAD or GET of one manifest from `clients` keep-alive
 // connections, each one request at a time, for a while after a warm-up; every
-// answer must be 200 with the expected Docker-Content-Digest.
+// answer must be 200 with the expected Docker-Content-Digest. A path with
+// "{client}" in it gives each client a path of its own (a tag per client).
 func manifestCommand(args []string) (any, error) {
 	flags := flag.NewFlagSet("manifest", flag.ContinueOnError)
 	base, auth := registryFlags(flags)
@@ -42,12 +45,16 @@ func manifestCommand(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	target, err := reg.base.Parse(*path)
-	if err != nil {
-		return nil, err
+	targets := make([]string, *clients)
+	for c := range targets {
+		target, err := reg.base.Parse(strings.ReplaceAll(*path, "{client}", strconv.Itoa(c)))
+		if err != nil {
+			return nil, err
+		}
+		targets[c] = target.String()
 	}
-	request := func() error {
-		req, err := http.NewRequest(*method, target.String(), nil)
+	request := func(target string) error {
+		req, err := http.NewRequest(*method, target, nil)
 		if err != nil {
 			return err
 		}
@@ -80,7 +87,7 @@ func manifestCommand(args []string) (any, error) {
 		failure   error
 		all       int
 	)
-	for range *clients {
+	for c := range *clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -91,7 +98,7 @@ func manifestCommand(args []string) (any, error) {
 				if !began.Before(deadline) {
 					break
 				}
-				if err := request(); err != nil {
+				if err := request(targets[c]); err != nil {
 					mu.Lock()
 					failure = err
 					mu.Unlock()

@@ -27,6 +27,7 @@ export async function planPhases(config: BenchConfig, loadgen: Loadgen): Promise
     pushPhase('push-chunked', `push ${inLayers}, ${CHUNK_BYTES / MIB} MiB PATCHes with Content-Range`, chunked, { streams: 1, chunkBytes: CHUNK_BYTES }),
     manifestPhase('HEAD', 'tag', oneStream),
     manifestPhase('GET', 'tag', oneStream),
+    manifestPhase('HEAD', 'tag per client', oneStream),
     manifestPhase('GET', 'digest', oneStream),
     pushPhase('push-layer', `push one ${size(config.totalMiB)} layer`, [layer!], { streams: 1, showsMemory: true }),
     pullPhase('pull-layer', `pull one ${size(config.totalMiB)} layer`, [layer!], { streams: 1, showsMemory: true }),

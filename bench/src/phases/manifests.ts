@@ -7,29 +7,37 @@ import type { Phase } from './phase';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const TAG = 'bench';
 
+/** What the clients ask for: one tag (all of them, as a rollout pulls), a tag each, or the digest. */
+export type ManifestReference = 'tag' | 'tag per client' | 'digest';
+
+const PHASE_SUFFIX: Record<ManifestReference, string> = { tag: '', 'tag per client': '-tags', digest: '-digest' };
+
 /**
- * HEAD or GET of one image manifest from many keep-alive clients: by tag, as
- * `docker pull` resolves a tag, or by digest, as it then fetches the
- * manifest. The manifest (over `layers`, pushed earlier) is pushed first, untimed.
+ * HEAD or GET of an image manifest from many keep-alive clients: by tag, as
+ * `docker pull` resolves a tag (every client the same tag, or each its own),
+ * or by digest, as it then fetches the manifest. The manifest (over `layers`,
+ * pushed earlier) is pushed first, untimed.
  */
-export function manifestPhase(method: 'HEAD' | 'GET', by: 'tag' | 'digest', layers: Layer[]): Phase {
+export function manifestPhase(method: 'HEAD' | 'GET', by: ManifestReference, layers: Layer[]): Phase {
   return {
-    id: `manifest-${method.toLowerCase()}${by === 'digest' ? '-digest' : ''}`,
+    id: `manifest-${method.toLowerCase()}${PHASE_SUFFIX[by]}`,
     title: `manifest ${method} by ${by}`,
     storesBytes: 0,
     async run(target, { loadgen, config }) {
       const authorization = await target.authorization();
-      const digest = await pushManifest(target, authorization, layers);
+      const tags = by === 'tag per client' ? Array.from({ length: config.clients }, (_, client) => `${TAG}-${client}`) : [TAG];
+      const digest = await pushManifest(target, authorization, layers, tags);
+      const reference = by === 'digest' ? digest : by === 'tag' ? TAG : `${TAG}-{client}`;
       const { result, cost } = await measure(target, (onStart) =>
-        loadgen.manifests({ url: target.url, authorization }, `/v2/${target.repository}/manifests/${by === 'tag' ? TAG : digest}`, { method, digest, clients: config.clients, seconds: config.loadSeconds, warmupSeconds: config.warmupSeconds }, onStart),
+        loadgen.manifests({ url: target.url, authorization }, `/v2/${target.repository}/manifests/${reference}`, { method, digest, clients: config.clients, seconds: config.loadSeconds, warmupSeconds: config.warmupSeconds }, onStart),
       );
       return { figure: { kind: 'requests', requests: result.requests, allRequests: result.allRequests, rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms }, cost };
     },
   };
 }
 
-/** Pushes a config blob and an image manifest over `layers`, tagged; returns the manifest's digest. */
-async function pushManifest(target: Target, authorization: string | undefined, layers: Layer[]): Promise<string> {
+/** Pushes a config blob and an image manifest over `layers` under each of `tags`; returns the manifest's digest. */
+async function pushManifest(target: Target, authorization: string | undefined, layers: Layer[], tags: string[]): Promise<string> {
   const headers = (extra: Record<string, string>) => ({ ...(authorization ? { Authorization: authorization } : {}), ...extra });
   const call = async (method: string, url: string | URL, status: number, body?: Buffer, contentType?: string) => {
     const res = await fetch(new URL(url, target.url), { method, body, headers: headers(contentType ? { 'Content-Type': contentType } : {}), redirect: 'manual' });
@@ -50,7 +58,7 @@ async function pushManifest(target: Target, authorization: string | undefined, l
       layers: layers.map((layer) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer.digest, size: layer.size })),
     }),
   );
-  await call('PUT', `/v2/${target.repository}/manifests/${TAG}`, 201, manifest, MANIFEST_TYPE);
+  for (const tag of tags) await call('PUT', `/v2/${target.repository}/manifests/${tag}`, 201, manifest, MANIFEST_TYPE);
   return sha256(manifest);
 }
 

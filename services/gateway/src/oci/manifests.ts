@@ -8,6 +8,7 @@ import type { metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { BlobStats } from './blob-stats';
+import { CoalescedReads } from './coalesced-reads';
 import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import type { ManifestCache } from './manifest-cache';
 import type { PackageCheck } from './packages';
@@ -28,11 +29,16 @@ const MAX_CONFIG_FOR_FACTS = 1024 * 1024;
 
 /** GET, HEAD, PUT and DELETE of /v2/<name>/manifests/<reference>. */
 export class ManifestRoutes {
+  /** Lookups by tag, shared by the clients asking for one tag at the same time (see CoalescedReads). */
+  private readonly byTag = new CoalescedReads<metadata.GetManifestResponse>();
+
   constructor(private readonly deps: ManifestRoutesDeps) {}
 
   /**
    * A manifest, stored byte for byte. By digest it is served from the cache
-   * when present; HEAD asks metadata for the digest, type and size only.
+   * when present; by tag, clients asking at the same time share lookups, never
+   * one that began before they asked; HEAD asks metadata for the digest, type
+   * and size only.
    */
   async get({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     checkReference(reference);
@@ -41,7 +47,8 @@ export class ManifestRoutes {
     let manifest = isDigestReference(reference) ? this.deps.cache.get(name, reference) : undefined;
     let size = manifest?.content.length;
     if (!manifest) {
-      const found = await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      const lookup = () => unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      const found = isDigestReference(reference) ? await lookup() : await this.byTag.read(`${head ? 'HEAD' : 'GET'} ${name}:${reference}`, lookup);
       manifest = { digest: found.digest, mediaType: found.mediaType, content: Buffer.from(found.content) };
       size = head ? found.size : manifest.content.length;
       if (!head) this.deps.cache.put(name, manifest);
