@@ -55,7 +55,6 @@ runService(async () => {
       host: config.GRPC_HOST,
       port: config.GRPC_PORT,
       healthPort: config.GRPC_HEALTH_PORT,
-      // Calls need PostgreSQL: take none before it answers (a new pod's address may not be admitted yet).
       readyWhen: () => pool.query('SELECT 1'),
       security: { kind: 'internal', tls },
       logger,
