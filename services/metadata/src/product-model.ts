@@ -118,21 +118,18 @@ export class ProductModel {
    */
   async listWorkspaces(size: number, token: string, visibleTo?: { userId: string }): Promise<Page<WorkspaceRecord>> {
     const limit = pageSize(size);
-    const after = decodePageToken(token);
-    if (!visibleTo) {
-      const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug > $1 ORDER BY slug LIMIT $2', [after, limit + 1]);
-      return page(rows.map(toWorkspace), limit, (w) => w.slug);
-    }
-    if (visibleTo.userId) userId('user_id', visibleTo.userId);
+    if (visibleTo?.userId) userId('user_id', visibleTo.userId);
+    // $3 NULL: every workspace.
     const { rows } = await this.pool.query<WorkspaceRow>(
       `SELECT w.* FROM workspaces w
        WHERE w.slug > $1
-         AND (w.public_pull
+         AND ($3::text IS NULL
+          OR w.public_pull
           OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3)
           OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $3)
           OR EXISTS (SELECT 1 FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $3))
        ORDER BY w.slug LIMIT $2`,
-      [after, limit + 1, visibleTo.userId],
+      [decodePageToken(token), limit + 1, visibleTo ? visibleTo.userId : null],
     );
     return page(rows.map(toWorkspace), limit, (w) => w.slug);
   }
