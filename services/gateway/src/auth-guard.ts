@@ -238,8 +238,9 @@ export class TokenAccessGuard implements AccessGuard {
       this.keysUnreachable = false;
     } catch (err) {
       this.keysUnreachable = true;
-      this.deps.logger.warn({ err }, 'could not fetch signing keys from auth');
+      // A forced fetch (start, readiness) leaves the failure to its caller, which reports it once.
       if (force) throw err;
+      this.deps.logger.warn({ err }, 'could not fetch signing keys from auth');
     }
   }
 }
