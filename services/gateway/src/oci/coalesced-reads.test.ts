@@ -4,15 +4,29 @@ import { CoalescedReads } from './coalesced-reads';
 /** A store whose reads the test finishes by hand; each read records the version it started at. */
 function manualStore() {
   let version = 0;
-  const reads: Array<{ startedAt: number; finish: (fail?: Error) => void }> = [];
+  const reads: Array<{ startedAt: number; done: boolean; finish: (fail?: Error) => void }> = [];
   const fetch = () =>
     new Promise<number>((resolve, reject) => {
-      const startedAt = version;
-      reads.push({ startedAt, finish: (fail) => (fail ? reject(fail) : resolve(startedAt)) });
+      const read = {
+        startedAt: version,
+        done: false,
+        finish: (fail?: Error) => {
+          read.done = true;
+          if (fail) reject(fail);
+          else resolve(read.startedAt);
+        },
+      };
+      reads.push(read);
     });
   return {
     reads,
     fetch,
+    /** Finishes every read started and not finished yet; returns how many. */
+    finishRunning: () => {
+      const running = reads.filter((read) => !read.done);
+      for (const read of running) read.finish();
+      return running.length;
+    },
     write: () => ++version,
     get version() {
       return version;
@@ -67,21 +81,10 @@ describe('CoalescedReads', () => {
         answers.push({ askedAt: store.version, answer: coalesced.read('k', store.fetch) });
         await tick();
       }
-      const unfinished = store.reads.filter((read) => !(read as { done?: boolean }).done);
-      expect(unfinished.length).toBeLessThanOrEqual(1);
-      for (const read of unfinished) {
-        (read as { done?: boolean }).done = true;
-        read.finish();
-      }
+      expect(store.finishRunning()).toBeLessThanOrEqual(1);
       await tick();
     }
-    while (store.reads.some((read) => !(read as { done?: boolean }).done)) {
-      for (const read of store.reads.filter((r) => !(r as { done?: boolean }).done)) {
-        (read as { done?: boolean }).done = true;
-        read.finish();
-      }
-      await tick();
-    }
+    while (store.finishRunning() > 0) await tick();
     for (const { askedAt, answer } of answers) expect(await answer).toBeGreaterThanOrEqual(askedAt);
     // 200 callers, far fewer reads: one per round and the follow-ups.
     expect(store.reads.length).toBeLessThanOrEqual(41);

@@ -54,7 +54,7 @@ export class CoalescedReads<T> {
   private settle(key: string, rounds: Rounds<T>): void {
     const running = rounds.running;
     const done = () => {
-      if (rounds.running === running && !rounds.next && this.rounds.get(key) === rounds) this.rounds.delete(key);
+      if (rounds.running === running && !rounds.next) this.rounds.delete(key);
     };
     running.then(done, done);
   }
