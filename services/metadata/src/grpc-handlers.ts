@@ -46,6 +46,10 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       const manifest = await store.getManifest(request.repository, request.reference, request.withoutContent);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
+    async resolveTags(request) {
+      const found = await store.resolveTags(request.lookups.map((l) => ({ repository: l.repository, tag: l.tag, withoutContent: l.withoutContent })));
+      return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
+    },
     async describeManifest(request, ctx) {
       await store.describeManifest(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
       return {};

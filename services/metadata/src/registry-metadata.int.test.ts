@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { OPERATOR, ProductModel } from './product-model';
-import { RegistryMetadata } from './registry-metadata';
+import { MAX_TAG_LOOKUPS, RegistryMetadata } from './registry-metadata';
 
 const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
 const uniqueRepository = () => `ws${randomBytes(4).toString('hex')}/app`;
@@ -55,6 +55,33 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect(byTag.content.equals(content)).toBe(true);
     expect(byTag.digest).toBe(digest);
     expect((await metadata.getManifest(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+  });
+
+  it('resolves many tags in one call, in the order asked, without content for HEADs', async () => {
+    const repository = uniqueRepository();
+    const other = uniqueRepository();
+    const put = async (repo: string, tag: string, text: string) => {
+      const content = Buffer.from(`{"schemaVersion":2,"annotations":{"t":"${text}"}}`);
+      await metadata.putManifest({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      return { digest: digestOf(content), content };
+    };
+    const v1 = await put(repository, 'v1', 'one');
+    const v2 = await put(repository, 'v2', 'two');
+    const elsewhere = await put(other, 'v3', 'three');
+    const found = await metadata.resolveTags([
+      { repository, tag: 'v2', withoutContent: false },
+      { repository, tag: 'v3', withoutContent: false }, // v3 is the other repository's
+      { repository, tag: 'v1', withoutContent: true },
+      { repository: other, tag: 'v3', withoutContent: false },
+      { repository, tag: 'v2', withoutContent: false },
+    ]);
+    expect(found.map((m) => m?.digest)).toEqual([v2.digest, undefined, v1.digest, elsewhere.digest, v2.digest]);
+    expect(found[0]!.content.equals(v2.content)).toBe(true);
+    expect(found[2]!.content.length).toBe(0);
+    expect(found[2]!.size).toBe(v1.content.length);
+    expect(await metadata.resolveTags([])).toEqual([]);
+    await expect(metadata.resolveTags([{ repository, tag: 'bad tag!', withoutContent: true }])).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    await expect(metadata.resolveTags(Array.from({ length: MAX_TAG_LOOKUPS + 1 }, () => ({ repository, tag: 'v1', withoutContent: true })))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('refuses a manifest whose blobs are not in the repository', async () => {

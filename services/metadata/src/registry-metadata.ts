@@ -12,6 +12,9 @@ export interface BlobRecord {
   storageKey: string;
 }
 
+/** Tags one ResolveTags call may look up. */
+export const MAX_TAG_LOOKUPS = 64;
+
 export interface ManifestRecord {
   digest: string;
   mediaType: string;
@@ -175,6 +178,29 @@ export class RegistryMetadata {
     const row = rows[0];
     if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is unknown to ${repository}`, { reference });
     return { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+  }
+
+  /**
+   * Many tags at once, in one query (the gateway batches concurrent pulls'
+   * lookups): the manifest each tag points to, or undefined, in the order asked.
+   */
+  async resolveTags(lookups: ReadonlyArray<{ repository: string; tag: string; withoutContent: boolean }>): Promise<Array<ManifestRecord | undefined>> {
+    if (lookups.length > MAX_TAG_LOOKUPS) throw new RegistryError('INVALID_ARGUMENT', `at most ${MAX_TAG_LOOKUPS} tags per lookup, not ${lookups.length}`);
+    for (const lookup of lookups) {
+      parseRepositoryName(lookup.repository);
+      parseTag(lookup.tag);
+    }
+    if (lookups.length === 0) return [];
+    const { rows } = await this.pool.query<{ i: string; digest: string; media_type: string; content: Buffer; size: string }>(
+      `SELECT q.i, m.digest, m.media_type, CASE WHEN q.without_content THEN ''::bytea ELSE m.content END AS content, m.size
+       FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS q(repository, tag, without_content, i)
+       JOIN tags t ON t.repository = q.repository AND t.name = q.tag
+       JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest`,
+      [lookups.map((l) => l.repository), lookups.map((l) => l.tag), lookups.map((l) => l.withoutContent)],
+    );
+    const found: Array<ManifestRecord | undefined> = lookups.map(() => undefined);
+    for (const row of rows) found[Number(row.i) - 1] = { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+    return found;
   }
 
   /**

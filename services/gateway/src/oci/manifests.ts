@@ -8,10 +8,10 @@ import type { metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { BlobStats } from './blob-stats';
-import { CoalescedReads } from './coalesced-reads';
 import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import type { ManifestCache } from './manifest-cache';
 import type { PackageCheck } from './packages';
+import { TagLookups } from './tag-lookups';
 
 export interface ManifestRoutesDeps {
   guard: AccessGuard;
@@ -29,16 +29,18 @@ const MAX_CONFIG_FOR_FACTS = 1024 * 1024;
 
 /** GET, HEAD, PUT and DELETE of /v2/<name>/manifests/<reference>. */
 export class ManifestRoutes {
-  /** Lookups by tag, shared by the clients asking for one tag at the same time (see CoalescedReads). */
-  private readonly byTag = new CoalescedReads<metadata.GetManifestResponse>();
+  /** Lookups by tag, batched across the clients asking at the same time (see TagLookups). */
+  private readonly byTag: TagLookups;
 
-  constructor(private readonly deps: ManifestRoutesDeps) {}
+  constructor(private readonly deps: ManifestRoutesDeps) {
+    this.byTag = new TagLookups(deps.metadata);
+  }
 
   /**
    * A manifest, stored byte for byte. By digest it is served from the cache
-   * when present; by tag, clients asking at the same time share lookups, never
-   * one that began before they asked; HEAD asks metadata for the digest, type
-   * and size only.
+   * when present; by tag, lookups of clients asking at the same time are
+   * batched, never answered by one that began before they asked; HEAD asks
+   * metadata for the digest, type and size only.
    */
   async get({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     checkReference(reference);
@@ -47,8 +49,9 @@ export class ManifestRoutes {
     let manifest = isDigestReference(reference) ? this.deps.cache.get(name, reference) : undefined;
     let size = manifest?.content.length;
     if (!manifest) {
-      const lookup = () => unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-      const found = isDigestReference(reference) ? await lookup() : await this.byTag.read(`${head ? 'HEAD' : 'GET'} ${name}:${reference}`, lookup);
+      const found = isDigestReference(reference)
+        ? await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS })
+        : await this.byTag.resolve({ repository: name, tag: reference, withoutContent: head, requestId });
       manifest = { digest: found.digest, mediaType: found.mediaType, content: Buffer.from(found.content) };
       size = head ? found.size : manifest.content.length;
       if (!head) this.deps.cache.put(name, manifest);
