@@ -118,10 +118,10 @@ if [ "$want_services" = 1 ]; then
     # The gateway serves the web UI's built files (WEB_UI_DIR defaults to <app>/web/dist).
     if [ "$s" = gateway ]; then mkdir -p "$stage/svc-$s/app/web" && cp -r web/dist "$stage/svc-$s/app/web/dist"; fi
     layer="$(layer_from_dir "$stage/svc-$s")"
-    # The gateway's smaller V8 young generation, as the Dockerfile's gateway target (GATEWAY_NODE_OPTIONS in libs/devstack).
-    node_options=""
-    if [ "$s" = gateway ]; then node_options=',"NODE_OPTIONS=--max-semi-space-size=4"'; fi
-    config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":["services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"%s],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$s" "$node_options" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
+    # node's flags for the gateway, as the Dockerfile's gateway target (GATEWAY_NODE_FLAGS in libs/devstack).
+    node_flags=""
+    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc",'; fi
+    config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
     spec_images+=("$(image_json "[\"ocireg-$s\"]" "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)"),$(layer_json "$common" "node_modules --prod, libs, proto"),$(layer_json "$layer" "services/$s")]" "$config")")
   done
 fi
