@@ -234,18 +234,25 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       expect(mine(await store.staleUploads(new Date(Date.now() + 60_000)))).toEqual([]);
     });
 
-    it('keeps concurrent uploads apart', async () => {
+    it('keeps concurrent uploads apart, and later ones too (a store may reuse its part buffers)', async () => {
       const store = makeStore();
-      const contents = [randomBytes(6 * MiB), randomBytes(777)];
-      const keys = await Promise.all(
-        contents.map(async (data) => {
-          const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(data), NO_LIMIT);
-          return store.sealUpload(state);
-        }),
-      );
-      for (const [i, key] of keys.entries()) {
-        expect(sha256(await buffer(await store.read(key)))).toBe(sha256(contents[i]!));
-        await store.delete(key);
+      // Full parts, a last part of at least the minimum, tails carried into the next append, and a small one.
+      const uploads = [[randomBytes(17 * MiB), randomBytes(6 * MiB)], [randomBytes(9 * MiB), randomBytes(5 * MiB + 3)], [randomBytes(6 * MiB)], [randomBytes(777)]];
+      const upload = async (pieces: Buffer[]) => {
+        let state = await store.createUpload(randomUUID());
+        for (const piece of pieces) {
+          const appended = await store.appendUpload(state, chunks(piece), NO_LIMIT);
+          for (const key of appended.obsolete) await store.delete(key);
+          state = appended.state;
+        }
+        return store.sealUpload(state);
+      };
+      for (const round of [uploads, [...uploads].reverse()]) {
+        const keys = await Promise.all(round.map(upload));
+        for (const [i, key] of keys.entries()) {
+          expect(sha256(await buffer(await store.read(key)))).toBe(sha256(...round[i]!));
+          await store.delete(key);
+        }
       }
     });
 

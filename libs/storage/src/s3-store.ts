@@ -51,6 +51,14 @@ export class S3BlobStore implements BlobStore {
   private readonly partsInFlight: number;
   /** Reads go over a plain socket (see readObjectDirect) when the store speaks plain HTTP. */
   private readonly directReads: boolean;
+  /**
+   * Part buffers S3 has taken the bytes of, for the next part of any upload:
+   * a new 8 MiB buffer per part (or per PATCH) would grow V8's external
+   * memory and the allocator's free lists until a full collection, which is
+   * most of the gateway's memory during a push. Keeps at most one upload's
+   * worth (partsInFlight + 1) idle.
+   */
+  private readonly spareParts: Buffer[] = [];
 
   constructor(options: S3StoreOptions) {
     const url = new URL(options.endpoint);
@@ -88,9 +96,6 @@ export class S3BlobStore implements BlobStore {
     const sending = new Set<Promise<void>>();
     let failure: unknown;
     let nextPart = parts.length + 1;
-    // Part buffers are reused once S3 has taken their bytes: a new 8 MiB buffer per part
-    // would count towards V8's external memory, whose growth forces full garbage collections.
-    const spare: Buffer[] = [];
     const send = async (bytes: Buffer, buffer: Buffer) => {
       while (sending.size >= this.partsInFlight) await Promise.race(sending);
       if (failure) throw failure;
@@ -99,16 +104,16 @@ export class S3BlobStore implements BlobStore {
         .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
         .then(({ etag }) => {
           parts.push({ partNumber, etag });
-          spare.push(buffer);
+          this.giveBackPart(buffer);
         })
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => sending.delete(sent));
       sending.add(sent);
     };
-    const nextBuffer = () => spare.pop() ?? Buffer.allocUnsafe(this.partSize);
+    const nextBuffer = () => this.spareParts.pop() ?? Buffer.allocUnsafe(this.partSize);
 
     // Each byte is copied once, into the part it goes out in.
-    let part = nextBuffer();
+    let part: Buffer | undefined = nextBuffer();
     let filled = 0;
     if (upload.tail) {
       const tail = await readAll(await this.read(upload.tail.key));
@@ -122,18 +127,20 @@ export class S3BlobStore implements BlobStore {
         if (size > options.maxSize) throw tooLarge(options.maxSize);
         options.onChunk?.(chunk);
         for (let offset = 0; offset < chunk.length; ) {
+          part ??= nextBuffer();
           const copied = chunk.copy(part, filled, offset);
           filled += copied;
           offset += copied;
           if (filled === this.partSize) {
             await send(part, part);
-            part = nextBuffer();
+            part = undefined; // S3's now; the next byte takes a buffer
             filled = 0;
           }
         }
       }
-      if (filled >= MIN_PART_SIZE) {
+      if (part && filled >= MIN_PART_SIZE) {
         await send(part.subarray(0, filled), part);
+        part = undefined;
         filled = 0;
       }
       await Promise.all(sending);
@@ -145,10 +152,16 @@ export class S3BlobStore implements BlobStore {
 
     // Bytes short of a part wait, as a small object, for the next append or the seal.
     const tail = filled > 0 ? { key: `${uploadPrefix(upload)}tail-${size}`, size: filled } : null;
-    if (tail) await this.put(tail.key, part.subarray(0, filled));
+    if (tail) await this.put(tail.key, part!.subarray(0, filled));
+    if (part) this.giveBackPart(part);
     parts.sort((a, b) => a.partNumber - b.partNumber);
     const obsolete = upload.tail && upload.tail.key !== tail?.key ? [upload.tail.key] : [];
     return { state: { ...upload, parts, tail, size }, obsolete };
+  }
+
+  /** A part buffer whose bytes S3 has taken (nothing refers to it any more) goes back for reuse. */
+  private giveBackPart(buffer: Buffer): void {
+    if (this.spareParts.length <= this.partsInFlight) this.spareParts.push(buffer);
   }
 
   async sealUpload(state: UploadState): Promise<string> {
