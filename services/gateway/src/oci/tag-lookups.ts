@@ -40,7 +40,12 @@ export class TagLookups {
     });
   }
 
-  /** The manifest `tag` points to in `repository`; MANIFEST_UNKNOWN when there is none. */
+  /**
+   * The manifest `tag` points to in `repository`; MANIFEST_UNKNOWN when there
+   * is none. The caller has authorized the pull and checked both names with
+   * the grammar metadata checks them with, so no lookup can make metadata
+   * refuse a batch it shares with other clients' lookups.
+   */
   async resolve(lookup: TagLookup): Promise<metadata.GetManifestResponse> {
     const { found, manifest } = await this.batched.lookup(lookup);
     if (!found || !manifest) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${lookup.tag} is unknown to ${lookup.repository}`, { reference: lookup.tag });
