@@ -25,7 +25,7 @@ export interface BenchConfig {
   phases: string[];
   /** Where our services write CPU profiles, one per process (BENCH_PROFILE_DIR; none when unset). */
   profileDir?: string;
-  /** Extra variables for our services, to try settings (BENCH_SERVICE_ENV, e.g. "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=2"). */
+  /** Extra variables for our services, to try settings (BENCH_SERVICE_ENV, e.g. "MALLOC_ARENA_MAX=2 UPLOAD_PART_SIZE=5242880"; the gateway's node flags are GATEWAY_NODE_FLAGS in libs/devstack). */
   serviceEnv: Record<string, string>;
 }
 
