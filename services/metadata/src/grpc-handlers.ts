@@ -47,7 +47,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
-      const found = await store.resolveTags(request.lookups.map((l) => ({ repository: l.repository, tag: l.tag, withoutContent: l.withoutContent })));
+      const found = await store.resolveTags(request.lookups);
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {

@@ -22,6 +22,18 @@ export interface ManifestRecord {
   size: number;
 }
 
+/** A manifest as its queries select it (m.digest, m.media_type, content, m.size). */
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  content: Buffer;
+  size: string;
+}
+
+function toManifestRecord(row: ManifestRow): ManifestRecord {
+  return { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+}
+
 export interface PutManifestInput {
   repository: string;
   tags: string[];
@@ -169,7 +181,7 @@ export class RegistryMetadata {
     if (byDigest) parseDigest(reference);
     else parseTag(reference);
     const content = withoutContent ? "''::bytea" : 'm.content';
-    const { rows } = await this.pool.query<{ digest: string; media_type: string; content: Buffer; size: string }>(
+    const { rows } = await this.pool.query<ManifestRow>(
       byDigest
         ? `SELECT m.digest, m.media_type, ${content} AS content, m.size FROM manifests m WHERE m.repository = $1 AND m.digest = $2`
         : `SELECT m.digest, m.media_type, ${content} AS content, m.size FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest WHERE t.repository = $1 AND t.name = $2`,
@@ -177,7 +189,7 @@ export class RegistryMetadata {
     );
     const row = rows[0];
     if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is unknown to ${repository}`, { reference });
-    return { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+    return toManifestRecord(row);
   }
 
   /**
@@ -191,7 +203,7 @@ export class RegistryMetadata {
       parseTag(lookup.tag);
     }
     if (lookups.length === 0) return [];
-    const { rows } = await this.pool.query<{ i: string; digest: string; media_type: string; content: Buffer; size: string }>(
+    const { rows } = await this.pool.query<ManifestRow & { i: string }>(
       `SELECT q.i, m.digest, m.media_type, CASE WHEN q.without_content THEN ''::bytea ELSE m.content END AS content, m.size
        FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS q(repository, tag, without_content, i)
        JOIN tags t ON t.repository = q.repository AND t.name = q.tag
@@ -199,7 +211,7 @@ export class RegistryMetadata {
       [lookups.map((l) => l.repository), lookups.map((l) => l.tag), lookups.map((l) => l.withoutContent)],
     );
     const found: Array<ManifestRecord | undefined> = lookups.map(() => undefined);
-    for (const row of rows) found[Number(row.i) - 1] = { digest: row.digest, mediaType: row.media_type, content: row.content, size: Number(row.size) };
+    for (const row of rows) found[Number(row.i) - 1] = toManifestRecord(row);
     return found;
   }
 
