@@ -30,18 +30,18 @@ export class BatchedLookups<K, V> {
   constructor(private readonly options: BatchedLookupsOptions<K, V>) {}
 
   lookup(key: K): Promise<V> {
+    const id = this.options.idOf(key);
     if (this.inFlight < this.options.maxInFlight && this.waiting.length === 0) {
       const batch: Batch<K, V> = { members: new Map() };
-      const answer = this.join(batch, key);
+      const answer = this.join(batch, id, key);
       this.send(batch);
       return answer;
     }
     const last = this.waiting.at(-1);
-    const id = this.options.idOf(key);
     const fits = last && (last.members.has(id) || last.members.size < this.options.maxBatch);
     const batch = fits ? last : { members: new Map() };
     if (!fits) this.waiting.push(batch);
-    return this.join(batch, key);
+    return this.join(batch, id, key);
   }
 
   /** Calls running and batches waiting (for tests). */
@@ -49,8 +49,7 @@ export class BatchedLookups<K, V> {
     return { inFlight: this.inFlight, waiting: this.waiting.length };
   }
 
-  private join(batch: Batch<K, V>, key: K): Promise<V> {
-    const id = this.options.idOf(key);
+  private join(batch: Batch<K, V>, id: string, key: K): Promise<V> {
     const member = batch.members.get(id);
     if (member) return member.answer;
     let resolve!: (value: V) => void;
