@@ -19,6 +19,17 @@ async function* brokenAfter(data: Buffer, bytes: number): AsyncIterable<Buffer> 
   throw new Error('client went away');
 }
 
+/** A new upload with `pieces` appended one append each, as a client's PATCHes (obsolete objects deleted as the gateway does); its state. */
+async function appendPieces(store: BlobStore, pieces: Buffer[], onChunk?: (chunk: Buffer) => void): Promise<UploadState> {
+  let state = await store.createUpload(randomUUID());
+  for (const piece of pieces) {
+    const appended = await store.appendUpload(state, chunks(piece), { ...NO_LIMIT, onChunk });
+    for (const key of appended.obsolete) await store.delete(key);
+    state = appended.state;
+  }
+  return state;
+}
+
 /** The contract every BlobStore backend passes; each backend's test calls this. */
 export function blobStoreContract(name: string, makeStore: () => BlobStore): void {
   describe(`BlobStore contract: ${name}`, () => {
@@ -81,13 +92,8 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
     it('appends an upload in several appends (a first one larger than a part, small ones), seals it, and places it as the blob of its digest', async () => {
       const store = makeStore();
       const pieces = [randomBytes(9 * MiB + 17), randomBytes(1000), randomBytes(6 * MiB), randomBytes(3)];
-      let state: UploadState = await store.createUpload(randomUUID());
       const seen = createHash('sha256');
-      for (const piece of pieces) {
-        const appended = await store.appendUpload(state, chunks(piece), { ...NO_LIMIT, onChunk: (chunk) => seen.update(chunk) });
-        for (const key of appended.obsolete) await store.delete(key);
-        state = appended.state;
-      }
+      const state = await appendPieces(store, pieces, (chunk) => seen.update(chunk));
       expect(state.size).toBe(pieces.reduce((total, piece) => total + piece.length, 0));
       expect(seen.digest('hex')).toBe(sha256(...pieces));
       const sealed = await store.sealUpload(state);
@@ -238,15 +244,7 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       const store = makeStore();
       // Full parts, a last part of at least the minimum, tails carried into the next append, and a small one.
       const uploads = [[randomBytes(17 * MiB), randomBytes(6 * MiB)], [randomBytes(9 * MiB), randomBytes(5 * MiB + 3)], [randomBytes(6 * MiB)], [randomBytes(777)]];
-      const upload = async (pieces: Buffer[]) => {
-        let state = await store.createUpload(randomUUID());
-        for (const piece of pieces) {
-          const appended = await store.appendUpload(state, chunks(piece), NO_LIMIT);
-          for (const key of appended.obsolete) await store.delete(key);
-          state = appended.state;
-        }
-        return store.sealUpload(state);
-      };
+      const upload = async (pieces: Buffer[]) => store.sealUpload(await appendPieces(store, pieces));
       for (const round of [uploads, [...uploads].reverse()]) {
         const keys = await Promise.all(round.map(upload));
         for (const [i, key] of keys.entries()) {
