@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '@ocireg/errors';
+import { bodyBytesConsumed } from './body-garbage';
 
 /**
  * The bytes of a request body as they arrive, with backpressure (nothing is
@@ -10,7 +11,8 @@ import { RegistryError } from '@ocireg/errors';
  * Each step takes everything the request has buffered (read() joins small
  * chunks), and one timer watches both limits: clients that write their body
  * in 4 KiB pieces (Go's net/http with a Content-Length body does) would
- * otherwise cost a promise, a timer and a hash update per piece.
+ * otherwise cost a promise, a timer and a hash update per piece. The
+ * consumed pieces' buffers are freed as the body goes (see body-garbage).
  */
 export async function* requestChunks(req: IncomingMessage, limits: { idleMs: number; deadlineMs: number; timedOut: () => Error }): AsyncGenerator<Buffer> {
   let failure: Error | undefined;
@@ -54,6 +56,7 @@ export async function* requestChunks(req: IncomingMessage, limits: { idleMs: num
       if (bytes !== null) {
         waitingSince = undefined;
         yield bytes;
+        bodyBytesConsumed(bytes.length);
         continue;
       }
       if (ended || req.readableEnded) return;
