@@ -53,7 +53,7 @@ export class S3BlobStore implements BlobStore {
   private readonly directReads: boolean;
   /**
    * Part buffers S3 has taken the bytes of, for the next part of any upload:
-   * a new 8 MiB buffer per part (or per PATCH) would grow V8's external
+   * a new buffer per part (or per PATCH) would grow V8's external
    * memory and the allocator's free lists until a full collection, which is
    * most of the gateway's memory during a push. Keeps at most one upload's
    * worth (partsInFlight + 1) idle.

@@ -1,5 +1,5 @@
 import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems } from '@ocireg/storage';
+import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MIN_PART_SIZE } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -10,8 +10,8 @@ export const configSchema = z.object({
   REDIS_URL: env.url().optional(),
   /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs; DATA_DIR also holds upload sessions when REDIS_URL is not set. */
   ...blobStoreSettings(),
-  /** Bytes per S3 part; 8 MiB keeps a 32 GiB layer within 10,000 parts with room to spare. */
-  UPLOAD_PART_SIZE: env.bytes(8 * MiB),
+  /** Bytes per S3 part (5 MiB by default: S3's minimum, and a 32 GiB layer is 6,554 parts). */
+  UPLOAD_PART_SIZE: env.bytes(DEFAULT_PART_SIZE),
   /** Largest blob (layer) accepted. */
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
@@ -26,7 +26,7 @@ export type BlobUploadConfig = ReturnType<typeof loadBlobUploadConfig>;
 
 export function loadBlobUploadConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
-    configSchema.refine((c) => c.UPLOAD_PART_SIZE >= 5 * MiB, { message: 'must be at least 5 MiB (S3 minimum part size)', path: ['UPLOAD_PART_SIZE'] })
+    configSchema.refine((c) => c.UPLOAD_PART_SIZE >= MIN_PART_SIZE, { message: 'must be at least 5 MiB (S3 minimum part size)', path: ['UPLOAD_PART_SIZE'] })
       .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= 10_000, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] })
       .refine((c) => c.REDIS_URL || c.DATA_DIR, {
         message: 'upload sessions need REDIS_URL (Redis) or DATA_DIR (JSON files under $DATA_DIR/upload-sessions)',

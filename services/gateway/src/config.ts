@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { NEITHER_SET } from '@ocireg/access-state';
 import { blobStoreSettings, env, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems } from '@ocireg/storage';
+import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MIN_PART_SIZE } from '@ocireg/storage';
 
 export const configSchema = z.object({
   HTTP_HOST: env.host('0.0.0.0'),
@@ -47,7 +47,7 @@ export const configSchema = z.object({
   /** An upload body that sends nothing for this long is cut (slow-loris clients). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: env.seconds(60),
   /** Bytes per S3 part: the gateway streams uploads into storage, a few parts at a time (same value as blob-upload's). */
-  UPLOAD_PART_SIZE: env.bytes(8 * 1024 * 1024).refine((size) => size >= 5 * 1024 * 1024, 'must be at least 5 MiB (S3 minimum part size)'),
+  UPLOAD_PART_SIZE: env.bytes(DEFAULT_PART_SIZE).refine((size) => size >= MIN_PART_SIZE, 'must be at least 5 MiB (S3 minimum part size)'),
   /**
    * Pulls answer with a redirect to a presigned URL of the object store valid
    * this long, when set and the store is S3 (its clients must reach it); 0
