@@ -45,8 +45,8 @@ COPY --from=build /src/services/gateway ./services/gateway
 # The web UI's built files, served by the gateway (WEB_UI_DIR defaults to <app>/web/dist).
 COPY --from=build /src/web/dist ./web/dist
 EXPOSE 5000 9100
-# node's flags for the gateway: a smaller young generation, the collector on the main thread, collections the gateway can ask for, an old generation kept near its live size (GATEWAY_NODE_FLAGS in libs/devstack).
-CMD ["--max-semi-space-size=4", "--single-threaded-gc", "--expose-gc", "--heap-growing-percent=30", "services/gateway/dist/main.js"]
+# node's flags for the gateway: a smaller young generation, the collector on the main thread, and collections the gateway can ask for (GATEWAY_NODE_FLAGS in libs/devstack).
+CMD ["--max-semi-space-size=4", "--single-threaded-gc", "--expose-gc", "services/gateway/dist/main.js"]
 
 FROM runtime AS auth
 COPY --from=build /src/services/auth ./services/auth

@@ -120,7 +120,7 @@ if [ "$want_services" = 1 ]; then
     layer="$(layer_from_dir "$stage/svc-$s")"
     # node's flags for the gateway, as the Dockerfile's gateway target (GATEWAY_NODE_FLAGS in libs/devstack).
     node_flags=""
-    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc","--heap-growing-percent=30",'; fi
+    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; fi
     config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
     spec_images+=("$(image_json "[\"ocireg-$s\"]" "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)"),$(layer_json "$common" "node_modules --prod, libs, proto"),$(layer_json "$layer" "services/$s")]" "$config")")
   done

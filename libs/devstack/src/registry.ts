@@ -34,14 +34,8 @@ const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'b
  *   every 8 MiB of request body it consumed, which frees the buffers node:http
  *   gave the body in (services/gateway/src/oci/body-garbage.ts; peak RSS of a
  *   4 GiB MinIO push 180 -> 147 MiB).
- * - `--heap-growing-percent=30`: after a full collection the old generation
- *   may grow to 1.3x what survived, where V8 otherwise allows up to 4x when
- *   collections are fast (as they are for the gateway's small heap). Under
- *   manifest load the heap grew to about 80 MiB for 30 live and stayed there;
- *   the 4 GiB MinIO push after the manifest phases peaked at 156-168 MiB
- *   without this flag and 131 with it, at the same request rates.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc', '--expose-gc', '--heap-growing-percent=30'];
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc', '--expose-gc'];
 
 export interface RegistryOptions {
   /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
