@@ -21,7 +21,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPushableWorkspace, createUserWithToken, GATEWAY_NODE_FLAGS, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, GATEWAY_ENV, GATEWAY_NODE_FLAGS, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
 import { REPO_ROOT, startDependencies, startKafkaOn, type StartedDependencies } from '@ocireg/testenv';
 import { LocalCluster, relay, sh, sleep } from './kube';
 
@@ -236,10 +236,14 @@ describe('the chart with trial dependencies on a live cluster', () => {
       expect(pod.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
       expect(pod.spec.securityContext.runAsUser).toBe(10001);
     }
-    // The gateway runs with the node flags devstack starts it with (GATEWAY_NODE_FLAGS in libs/devstack).
+    // The gateway runs with the node flags and environment devstack starts it with (GATEWAY_NODE_FLAGS and GATEWAY_ENV in libs/devstack).
     const gateway = pods.find((pod) => pod.metadata.labels['app.kubernetes.io/component'] === 'gateway');
-    const commandLine = await cluster.kubectl(['exec', '-n', release.namespace, gateway.metadata.name, '--', 'node', '-p', "require('fs').readFileSync('/proc/1/cmdline', 'utf8').split('\\0').join(' ')"]);
-    for (const flag of GATEWAY_NODE_FLAGS) expect(commandLine.split(' ')).toContain(flag);
+    const procFile = async (file: string) =>
+      (await cluster.kubectl(['exec', '-n', release.namespace, gateway.metadata.name, '--', 'node', '-p', `require('fs').readFileSync('/proc/1/${file}', 'utf8').split('\\0').join(' ')`])).trim().split(' ');
+    const commandLine = await procFile('cmdline');
+    for (const flag of GATEWAY_NODE_FLAGS) expect(commandLine).toContain(flag);
+    const environment = await procFile('environ');
+    for (const [name, value] of Object.entries(GATEWAY_ENV)) expect(environment).toContain(`${name}=${value}`);
   }, 15 * MINUTE);
 
   it('ran the migrations hook (post-install: the release creates its PostgreSQL)', async () => {

@@ -119,9 +119,11 @@ if [ "$want_services" = 1 ]; then
     if [ "$s" = gateway ]; then mkdir -p "$stage/svc-$s/app/web" && cp -r web/dist "$stage/svc-$s/app/web/dist"; fi
     layer="$(layer_from_dir "$stage/svc-$s")"
     # node's flags for the gateway, as the Dockerfile's gateway target (GATEWAY_NODE_FLAGS in libs/devstack).
+    # And its environment (GATEWAY_ENV there).
     node_flags=""
-    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; fi
-    config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
+    service_env=""
+    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; service_env=',"MALLOC_ARENA_MAX=2"'; fi
+    config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"%s],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "$service_env" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
     spec_images+=("$(image_json "[\"ocireg-$s\"]" "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)"),$(layer_json "$common" "node_modules --prod, libs, proto"),$(layer_json "$layer" "services/$s")]" "$config")")
   done
 fi

@@ -37,6 +37,17 @@ const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'b
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc', '--expose-gc'];
 
+/**
+ * The environment the gateway runs with besides its flags (the Dockerfile's
+ * gateway target and scripts/images/build.sh set it too).
+ *
+ * - `MALLOC_ARENA_MAX=2`: glibc gives threads that allocate (libuv's pool,
+ *   V8's compiler threads) arenas of their own, up to 8 per core, and what is
+ *   freed in one stays there. The gateway's peak RSS in the benchmark's MinIO
+ *   phases went from 141-145 to 127-138 MiB with 2, at the same speeds.
+ */
+export const GATEWAY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 export interface RegistryOptions {
   /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
   dependencyEnv: Record<string, string>;
@@ -151,7 +162,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     const started = Date.now();
     const log = createWriteStream(logFile(name), { flags: 'a' });
     const child = spawn(process.execPath, [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...(name === 'gateway' ? GATEWAY_ENV : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(log);
