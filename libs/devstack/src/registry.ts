@@ -12,8 +12,9 @@ export type ServiceName = 'auth' | 'metadata' | 'blob-upload' | 'indexer' | 'gat
 const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'blob-upload', 'indexer'];
 
 /**
- * The flags `node` runs the gateway with (command-line flags: Node refuses
- * the first two in NODE_OPTIONS, or setting them at run time). The Dockerfile's gateway
+ * The flags `node` runs the gateway with, on its command line: Node refuses
+ * `--single-threaded-gc` in NODE_OPTIONS, and setting it at run time crashes
+ * V8; a user's NODE_OPTIONS cannot drop the others. The Dockerfile's gateway
  * target and scripts/images/build.sh start it the same way; the cluster test
  * checks the image does.
  *
