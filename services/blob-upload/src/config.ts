@@ -1,5 +1,5 @@
 import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MIN_PART_SIZE } from '@ocireg/storage';
+import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -27,7 +27,7 @@ export type BlobUploadConfig = ReturnType<typeof loadBlobUploadConfig>;
 export function loadBlobUploadConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
     configSchema.refine((c) => c.UPLOAD_PART_SIZE >= MIN_PART_SIZE, { message: 'must be at least 5 MiB (S3 minimum part size)', path: ['UPLOAD_PART_SIZE'] })
-      .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= 10_000, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] })
+      .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= MAX_PARTS, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] })
       .refine((c) => c.REDIS_URL || c.DATA_DIR, {
         message: 'upload sessions need REDIS_URL (Redis) or DATA_DIR (JSON files under $DATA_DIR/upload-sessions)',
         path: ['REDIS_URL'],
