@@ -26,4 +26,14 @@ describe('blob-upload storage config', () => {
     expect(() => loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', S3_ENDPOINT: s3.S3_ENDPOINT, DATA_DIR: '/data' })).toThrow(/S3_SECRET_KEY: required when S3_ENDPOINT is set/);
     expect(() => loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: 'data' })).toThrow(/DATA_DIR: expected an absolute path/);
   });
+
+  it('takes 5 MiB S3 parts by default, and refuses parts under S3\'s minimum or too small for MAX_BLOB_SIZE in 10,000 parts', () => {
+    const base = { INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: '/data' };
+    expect(loadBlobUploadConfig(base).UPLOAD_PART_SIZE).toBe(5 * 1024 * 1024);
+    expect(() => loadBlobUploadConfig({ ...base, UPLOAD_PART_SIZE: String(5 * 1024 * 1024 - 1) })).toThrow(/UPLOAD_PART_SIZE: must be at least 5 MiB/);
+    // 32 GiB in 5 MiB parts is 6,554; 64 GiB would be 13,108.
+    expect(loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(32 * 1024 ** 3) }).MAX_BLOB_SIZE).toBe(32 * 1024 ** 3);
+    expect(() => loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3) })).toThrow(/UPLOAD_PART_SIZE: MAX_BLOB_SIZE \/ UPLOAD_PART_SIZE must fit in 10,000 S3 parts/);
+    expect(loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3), UPLOAD_PART_SIZE: String(8 * 1024 * 1024) }).UPLOAD_PART_SIZE).toBe(8 * 1024 * 1024);
+  });
 });
