@@ -100,7 +100,13 @@ async function install(name: string, extra: string[]): Promise<Release> {
   await cluster.helm(['install', name, path.join(REPO_ROOT, 'charts/ocireg'), '-n', namespace, '--wait', '--timeout', '10m', ...commonValues(secrets.operator.email), ...extra]);
   const service = await cluster.json(['get', 'service', '-n', namespace, `${name}-ocireg-gateway`]);
   const nodePort = service.spec.ports.find((p: any) => p.name === 'http').nodePort as number;
-  return { name, namespace, operator: { ...secrets.operator, authorization: `Bearer ${secrets.operator.token}` }, registryHost: `127.0.0.1:${nodePort}` };
+  const registryHost = `127.0.0.1:${nodePort}`;
+  // --wait saw the pods Ready; kube-proxy may program the NodePort a moment later (until then: connection refused).
+  await retry(async () => {
+    const { status } = await request(`http://${registryHost}/healthz`);
+    if (status !== 200) throw new Error(`the gateway's NodePort answered /healthz with ${status}`);
+  }, 2 * MINUTE);
+  return { name, namespace, operator: { ...secrets.operator, authorization: `Bearer ${secrets.operator.token}` }, registryHost };
 }
 
 /** A workspace that creates packages on push and its admin, through a port-forward to the gateway's admin port (as registryctl). */
