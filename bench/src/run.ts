@@ -6,6 +6,7 @@ import { loadConfig, type BenchConfig } from './config';
 import { Loadgen } from './loadgen';
 import { startPair } from './pairs';
 import type { Phase } from './phases/phase';
+import { scratchBytes } from './page-cache';
 import { planPhases } from './plan';
 import { comparisonTable, cpuTable, memoryTable, type PairResult } from './table';
 
@@ -55,16 +56,17 @@ async function main(): Promise<void> {
 }
 
 async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: Phase[], config: BenchConfig, loadgen: Loadgen): Promise<PairResult> {
-  // Each side keeps every layer it was sent until the pair stops (then its data goes).
-  requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + 2 * 1024 ** 3);
+  // Each side keeps every layer it was sent until the pair stops (then its data goes), and a scratch file comes and goes before each push.
+  const largest = Math.max(0, ...phases.map((phase) => phase.storesBytes));
+  requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + scratchBytes(largest) + 2 * 1024 ** 3);
   say(`\n[${name}] starting both registries ...`);
   const pair = await startPair(name, dir, serviceEnv(config));
   const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
   try {
     for (const phase of phases) {
-      const reference = await phase.run(pair.reference, { config, loadgen });
+      const reference = await phase.run(pair.reference, { config, loadgen, scratchDir: dir });
       say(`[${name}] ${phase.title}: Distribution ${describe(reference.figure)}`);
-      const ours = await phase.run(pair.ours, { config, loadgen });
+      const ours = await phase.run(pair.ours, { config, loadgen, scratchDir: dir });
       say(`[${name}] ${phase.title}: ocireg ${describe(ours.figure)}`);
       result.phases.push({ phase: { id: phase.id, title: phase.title, showsMemory: phase.showsMemory }, ours, reference });
     }

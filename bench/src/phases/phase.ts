@@ -14,6 +14,8 @@ export interface PhaseRun {
 export interface PhaseContext {
   config: BenchConfig;
   loadgen: Loadgen;
+  /** A directory on the targets' filesystem for the bench's own scratch files. */
+  scratchDir: string;
 }
 
 /** One measured step, run on each target of a pair in turn. */

@@ -1,5 +1,6 @@
 import type { Layer, TransferResult } from '../loadgen';
 import { measure } from '../measure';
+import { warmPageCache } from '../page-cache';
 import type { Figure, Phase } from './phase';
 
 interface TransferOptions {
@@ -14,8 +15,9 @@ export function pushPhase(id: string, title: string, layers: Layer[], options: T
     title,
     showsMemory: options.showsMemory,
     storesBytes: total(layers),
-    async run(target, { loadgen }) {
+    async run(target, { loadgen, scratchDir }) {
       const endpoint = { url: target.url, authorization: await target.authorization() };
+      warmPageCache(scratchDir, total(layers));
       const { result, cost } = await measure(target, (onStart) => loadgen.push(endpoint, target.repository, layers, options, onStart));
       return { figure: throughput(result), cost };
     },
