@@ -24,13 +24,15 @@ async function main(): Promise<void> {
   const phases = await planPhases(config, loadgen);
   mkdirSync(config.workRoot, { recursive: true });
   const runDir = mkdtempSync(path.join(config.workRoot, 'ocireg-bench-'));
+  const removeRunDir = () => rmSync(runDir, { recursive: true, force: true });
+  onSignal.add(removeRunDir);
   // As root, PostgreSQL runs as its own user and must pass through to its data directory.
   chmodSync(runDir, 0o755);
   const results: PairResult[] = [];
   try {
     for (const name of config.pairs) results.push(await runPair(name, path.join(runDir, name), phases, config, loadgen));
   } finally {
-    rmSync(runDir, { recursive: true, force: true });
+    removeRunDir();
   }
 
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}`;
@@ -61,6 +63,8 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
   requireFreeDisk(path.dirname(dir), 2 * phases.reduce((sum, phase) => sum + phase.storesBytes, 0) + scratchBytes(largest) + 2 * 1024 ** 3);
   say(`\n[${name}] starting both registries ...`);
   const pair = await startPair(name, dir, serviceEnv(config));
+  const stopPair = () => pair.stop();
+  onSignal.add(stopPair);
   const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
   try {
     for (const phase of phases) {
@@ -72,6 +76,7 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
     }
   } finally {
     result.load.end = loadavg()[0]!;
+    onSignal.delete(stopPair);
     await pair.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -97,11 +102,30 @@ function requireFreeDisk(dir: string, bytes: number): void {
   if (free < bytes) throw new Error(`${dir} has ${(free / 1024 ** 3).toFixed(1)} GiB free; this pair needs about ${(bytes / 1024 ** 3).toFixed(1)} GiB (lower BENCH_TOTAL_MIB or BENCH_BIG_MIB, or set BENCH_DIR)`);
 }
 
+/**
+ * What an interrupted run undoes before it exits, newest first: the running
+ * pair's processes, then the work directory (several GiB of layers).
+ */
+const onSignal = new Set<() => unknown>();
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    say(`\n${signal}: stopping the registries and removing the work directory ...`);
+    const steps = [...onSignal].reverse();
+    void (async () => {
+      for (const step of steps) await Promise.resolve().then(step).catch((err: unknown) => console.error(err));
+    })().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
 main().catch((err: unknown) => {
+  // An interrupted run fails where it was (a load generator cut off, say); the signal's handler says why and exits.
+  if (interrupted) return;
   console.error(err);
   process.exit(1);
 });
