@@ -122,7 +122,7 @@ if [ "$want_services" = 1 ]; then
     # And its environment (GATEWAY_ENV there).
     node_flags=""
     service_env=""
-    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; service_env=',"MALLOC_ARENA_MAX=2"'; fi
+    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; service_env=',"MALLOC_ARENA_MAX=2","MALLOC_TRIM_THRESHOLD_=1048576"'; fi
     config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"%s],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "$service_env" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
     spec_images+=("$(image_json "[\"ocireg-$s\"]" "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)"),$(layer_json "$common" "node_modules --prod, libs, proto"),$(layer_json "$layer" "services/$s")]" "$config")")
   done

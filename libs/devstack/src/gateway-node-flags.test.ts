@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GATEWAY_NODE_FLAGS, REPO_ROOT } from './registry';
+import { describe, expect, it } from 'vitest';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS, REPO_ROOT } from './registry';
 
 /**
  * Runs a heap churn (old objects kept, then dropped, as a gateway's caches and
@@ -68,7 +70,41 @@ function bodyGarbageMiB(flags: readonly string[]): number {
   return Number(execFileSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8' }));
 }
 
-describe('the node flags the gateway runs with (Linux: reads /proc)', () => {
+/**
+ * In `node` started with the gateway's flags and `env`: a 16 MiB buffer comes
+ * and goes (as an S3 part does), then 30 MiB of 100 KiB buffers; reports the
+ * MiB of anonymous memory still resident once they are freed as well.
+ */
+function retainedAfterFreeMiB(env: Record<string, string>): number {
+  const script = `
+    const MiB = 1024 * 1024;
+    const anon = () => Number(/^RssAnon:\\s+(\\d+)/m.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+    const collected = () => { gc(); return new Promise((resolve) => setTimeout(resolve, 20)); };
+    (async () => {
+      let big = Buffer.allocUnsafeSlow(16 * MiB);
+      big.fill(1);
+      big = null;
+      await collected();
+      const before = anon();
+      let pieces = [];
+      for (let i = 0; i < 300; i++) pieces.push(Buffer.allocUnsafeSlow(100 * 1024).fill(1));
+      pieces = null;
+      await collected();
+      await collected();
+      console.log(anon() - before);
+    })();
+  `;
+  // From a file: node -e allocates around the script and holds the top of the heap.
+  const dir = mkdtempSync(path.join(tmpdir(), 'ocireg-trim-'));
+  try {
+    writeFileSync(path.join(dir, 'retained.js'), script);
+    return Number(execFileSync(process.execPath, [...GATEWAY_NODE_FLAGS, path.join(dir, 'retained.js')], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the node flags and environment the gateway runs with (Linux: reads /proc)', () => {
   it('keep the garbage collector on the main thread and the young generation small', () => {
     // The same churn under V8's defaults keeps helper threads busy and grows the young generation: the flags are what change it.
     const defaults = churn([]);
@@ -85,5 +121,12 @@ describe('the node flags the gateway runs with (Linux: reads /proc)', () => {
     expect(uncollected).toBeGreaterThan(24); // 33 here
     const gateway = bodyGarbageMiB(GATEWAY_NODE_FLAGS);
     expect(gateway).toBeLessThan(16); // 9: one collection per 8 MiB, and the client's 1 MiB piece
+  }, 60_000);
+
+  it('come with an environment in which glibc hands freed memory back', () => {
+    // glibc's default: a freed 16 MiB buffer lets it keep up to 32 MiB of freed memory per heap.
+    const { MALLOC_TRIM_THRESHOLD_: _, ...withoutTrim } = GATEWAY_ENV;
+    expect(retainedAfterFreeMiB(withoutTrim)).toBeGreaterThan(20); // 29 here
+    expect(retainedAfterFreeMiB(GATEWAY_ENV)).toBeLessThan(4); // 0.2
   }, 60_000);
 });
