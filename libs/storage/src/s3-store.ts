@@ -21,6 +21,7 @@ import {
   type UploadedPart,
   type UploadState,
 } from './blob-store';
+import { PartBuffers } from './part-buffers';
 import { readObjectDirect, sendObjectDirect, type ObjectRange } from './s3-object-reader';
 
 export interface S3StoreOptions {
@@ -51,14 +52,8 @@ export class S3BlobStore implements BlobStore {
   private readonly partsInFlight: number;
   /** Reads go over a plain socket (see readObjectDirect) when the store speaks plain HTTP. */
   private readonly directReads: boolean;
-  /**
-   * Part buffers S3 has taken the bytes of, for the next part of any upload:
-   * a new buffer per part (or per PATCH) would grow V8's external
-   * memory and the allocator's free lists until a full collection, which is
-   * most of the gateway's memory during a push. Keeps at most one upload's
-   * worth (partsInFlight + 1) idle.
-   */
-  private readonly spareParts: Buffer[] = [];
+  /** Part buffers S3 has taken the bytes of, for the next part of any upload. */
+  private readonly partBuffers: PartBuffers;
 
   constructor(options: S3StoreOptions) {
     const url = new URL(options.endpoint);
@@ -78,6 +73,8 @@ export class S3BlobStore implements BlobStore {
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
     if (this.partSize < MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${MIN_PART_SIZE} bytes`);
+    // One upload's worth: the parts in flight and the one filling.
+    this.partBuffers = new PartBuffers(this.partSize, this.partsInFlight + 1);
   }
 
   async ensureBucket(region: string): Promise<void> {
@@ -104,13 +101,13 @@ export class S3BlobStore implements BlobStore {
         .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
         .then(({ etag }) => {
           parts.push({ partNumber, etag });
-          this.giveBackPart(buffer);
+          this.partBuffers.giveBack(buffer);
         })
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => sending.delete(sent));
       sending.add(sent);
     };
-    const nextBuffer = () => this.spareParts.pop() ?? Buffer.allocUnsafe(this.partSize);
+    const nextBuffer = () => this.partBuffers.take();
 
     // Each byte is copied once, into the part it goes out in.
     let part: Buffer | undefined = nextBuffer();
@@ -153,15 +150,10 @@ export class S3BlobStore implements BlobStore {
     // Bytes short of a part wait, as a small object, for the next append or the seal.
     const tail = filled > 0 ? { key: `${uploadPrefix(upload)}tail-${size}`, size: filled } : null;
     if (tail) await this.put(tail.key, part!.subarray(0, filled));
-    if (part) this.giveBackPart(part);
+    if (part) this.partBuffers.giveBack(part);
     parts.sort((a, b) => a.partNumber - b.partNumber);
     const obsolete = upload.tail && upload.tail.key !== tail?.key ? [upload.tail.key] : [];
     return { state: { ...upload, parts, tail, size }, obsolete };
-  }
-
-  /** A part buffer whose bytes S3 has taken (nothing refers to it any more) goes back for reuse. */
-  private giveBackPart(buffer: Buffer): void {
-    if (this.spareParts.length <= this.partsInFlight) this.spareParts.push(buffer);
   }
 
   async sealUpload(state: UploadState): Promise<string> {
