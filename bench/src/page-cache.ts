@@ -20,7 +20,7 @@ const MAX_SCRATCH = 2 * 1024 ** 3;
  * freed (`dd` of 1 GiB, three times in a row: 0.18, 1.96, 2.45 s of system
  * time). Without the scratch file, which registry met that memory depended
  * on what the phases before had freed: the same 4-stream push cost the
- * gateway 1.8 CPU-seconds per GiB alone and 3.8 after the 1-stream push.
+ * gateway 1.8 CPU-seconds per GiB alone and 2.7-3.8 after the 1-stream push.
  * A phase that writes more than the host keeps backed still pays for the
  * rest, on both sides alike.
  */
