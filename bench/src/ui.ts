@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   } finally {
     await registry?.stop();
     await dependencies.stop();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
