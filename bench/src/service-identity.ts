@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +27,7 @@ const unused = async (): Promise<never> => {
 async function measure(label: string, serverSecurity: ServerSecurity, clientSecurity: ClientSecurity): Promise<Record<string, string | number>> {
   const server = await startGrpcServer(
     { name: 'bench', host: '127.0.0.1', port: 0, logger: createLogger({ service: 'bench', level: 'silent' }), metrics: createMetricsRegistry('bench'), protoFiles: [PROTO_FILES.indexer], protoIncludeDirs: [PROTO_DIR], security: serverSecurity },
-    [{ definition: indexer.IndexerServiceService, implementation: { getTag: async () => answer, listImages: unused, getImage: unused }, callers: { '*': ['gateway'] } }],
+    [{ definition: indexer.IndexerServiceService, implementation: { getTag: async () => answer, listImages: unused, getImage: unused, listTags: unused, getStatus: unused }, callers: { '*': ['gateway'] } }],
   );
   const client = createGrpcClient(indexer.IndexerServiceClient, `127.0.0.1:${server.port}`, clientSecurity);
   const call = () => unaryCall(client.getTag.bind(client), { workspace: 'bench', name: 'app', tag: 'v1' });
@@ -60,26 +60,31 @@ async function measure(label: string, serverSecurity: ServerSecurity, clientSecu
 }
 
 async function main(): Promise<void> {
-  const dirs = await ensureServiceTls(mkdtempSync(path.join(tmpdir(), 'ocireg-bench-tls-')), ['gateway', 'indexer', 'auth']);
-  const gateway = new TlsMaterial(dirs.gateway!);
-  const rows = [
-    await measure('plaintext (no caller identity)', { kind: 'public' }, { kind: 'public' }),
-    await measure('mutual TLS + caller policy', { kind: 'internal', tls: new TlsMaterial(dirs.indexer!) }, { kind: 'internal', tls: gateway, service: 'indexer' }),
-  ];
-  console.table(rows);
+  const tlsDir = mkdtempSync(path.join(tmpdir(), 'ocireg-bench-tls-'));
+  try {
+    const dirs = await ensureServiceTls(tlsDir, ['gateway', 'indexer', 'auth']);
+    const gateway = new TlsMaterial(dirs.gateway!);
+    const rows = [
+      await measure('plaintext (no caller identity)', { kind: 'public' }, { kind: 'public' }),
+      await measure('mutual TLS + caller policy', { kind: 'internal', tls: new TlsMaterial(dirs.indexer!) }, { kind: 'internal', tls: gateway, service: 'indexer' }),
+    ];
+    console.table(rows);
 
-  const signer = new UserAssertionSigner(new TlsMaterial(dirs.auth!));
-  const verifier = new UserAssertionVerifier(gateway);
-  const assertion = { userId: 'u', email: 'u@example.com', operator: false, scopes: ['read:package'], tokenId: '0123456789abcdef', credentialExpiresAt: '2030-01-01T00:00:00Z', sessionId: '' };
-  const n = 2000;
-  let started = performance.now();
-  let token = '';
-  for (let i = 0; i < n; i++) token = signer.sign(assertion, 300);
-  const signUs = ((performance.now() - started) * 1000) / n;
-  started = performance.now();
-  for (let i = 0; i < n; i++) verifier.verify(token);
-  const verifyUs = ((performance.now() - started) * 1000) / n;
-  console.table([{ 'user assertion': 'ES256 + x5c', 'sign (µs)': signUs.toFixed(0), 'verify (µs)': verifyUs.toFixed(0), 'size (bytes)': token.length }]);
+    const signer = new UserAssertionSigner(new TlsMaterial(dirs.auth!));
+    const verifier = new UserAssertionVerifier(gateway);
+    const assertion = { userId: 'u', email: 'u@example.com', operator: false, scopes: ['read:package'], tokenId: '0123456789abcdef', credentialExpiresAt: '2030-01-01T00:00:00Z', sessionId: '' };
+    const n = 2000;
+    let started = performance.now();
+    let token = '';
+    for (let i = 0; i < n; i++) token = signer.sign(assertion, 300);
+    const signUs = ((performance.now() - started) * 1000) / n;
+    started = performance.now();
+    for (let i = 0; i < n; i++) verifier.verify(token);
+    const verifyUs = ((performance.now() - started) * 1000) / n;
+    console.table([{ 'user assertion': 'ES256 + x5c', 'sign (µs)': signUs.toFixed(0), 'verify (µs)': verifyUs.toFixed(0), 'size (bytes)': token.length }]);
+  } finally {
+    rmSync(tlsDir, { recursive: true, force: true });
+  }
 }
 
 main().catch((err: unknown) => {
