@@ -117,8 +117,20 @@ export interface RunningRegistry {
   restart(service: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
 }
 
+/**
+ * The indexer counts as ready once it logs that it consumes events (see
+ * launch), an info line: a quieter LOG_LEVEL would only end in a timeout.
+ */
+function requireIndexerReadinessLine(env: Record<string, string> | undefined): void {
+  const level = env?.LOG_LEVEL;
+  if (level && ['warn', 'error', 'fatal', 'silent'].includes(level)) {
+    throw new Error(`LOG_LEVEL=${level} hides the indexer's readiness line; start at info (restart('gateway', { LOG_LEVEL }) quietens the gateway afterwards)`);
+  }
+}
+
 /** Starts the five services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  requireIndexerReadinessLine(options.extraEnv);
   mkdirSync(options.logDir, { recursive: true });
   const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
   const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
@@ -217,6 +229,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     pid: (name) => children.get(name)?.pid,
     stop,
     async restart(name, extraEnv) {
+      if (name === 'indexer') requireIndexerReadinessLine(extraEnv);
       await stopOne(name);
       if (extraEnv) envs.set(name, { ...envs.get(name)!, ...extraEnv });
       await launch(name);
