@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -120,7 +120,8 @@ async function measure(label: string, registry: RunningRegistry, client: Client,
 
 /** One registry per event transport, measured one after the other in the same run. */
 async function measureTransport(label: string, dependencyEnv: Record<string, string>, work: string) {
-  const registry = await startRegistry({ dependencyEnv, logDir: path.join(work, `logs-${label}`), extraEnv: { LOG_LEVEL: 'warn' } });
+  // Info level: devstack knows the indexer has joined its consumer group from its "consuming registry events" line.
+  const registry = await startRegistry({ dependencyEnv, logDir: path.join(work, `logs-${label}`) });
   try {
     const workspace = await createPushableWorkspace(registry.adminAddress, `bench-${label}`, registry.operator.authorization);
     const user = await createUserWithToken(
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(REPO_ROOT, 'reports', 'bench-indexer.json'), JSON.stringify({ date: new Date().toISOString(), pushes: PUSHES, backlog: BACKLOG, kafka, postgresLog: log }, null, 2));
   } finally {
     await dependencies.stop();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
