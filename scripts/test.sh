@@ -15,6 +15,12 @@ pnpm run typecheck:tests
 # The web UI's bundle-size budget (gzip sizes of web/dist/assets).
 node scripts/check-bundle-size.mjs
 rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
+# Every temporary file the tests make (service logs, data directories, client configs) goes
+# under one directory, removed once the run has passed; a failed run keeps it for its logs.
+# World-traversable: as root, PostgreSQL runs as its own user below it.
+run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/ocireg-test-run-XXXXXX")"
+chmod 755 "$run_tmp"
+export TMPDIR="$run_tmp"
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json || status=$?
 # helm lint, helm template (default, all features, trial) and validation of the rendered
@@ -22,6 +28,7 @@ pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=report
 CHART_TEST_SKIP_VITEST=1 bash charts/test.sh || status=1
 # No API token issued during the run may appear in any service log.
 node scripts/check-logs-for-secrets.mjs || status=1
+if [ "$status" = 0 ]; then rm -rf "$run_tmp"; else echo "test.sh: this run's temporary files (service logs among them) are kept in $run_tmp"; fi
 
 summary=reports/oci-conformance/summary.txt
 if [ -f "$summary" ]; then
