@@ -27,10 +27,11 @@ const MAX_SCRATCH = 2 * 1024 ** 3;
 export function warmPageCache(dir: string, bytes: number): void {
   if (bytes <= 0) return;
   const file = path.join(dir, `page-cache-scratch-${process.pid}`);
+  const size = scratchBytes(bytes);
   const piece = Buffer.alloc(PIECE, 1);
   const fd = openSync(file, 'w');
   try {
-    for (let written = 0; written < scratchBytes(bytes); written += PIECE) writeSync(fd, piece);
+    for (let written = 0; written < size; written += PIECE) writeSync(fd, piece);
   } finally {
     closeSync(fd);
     rmSync(file, { force: true });
