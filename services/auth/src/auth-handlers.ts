@@ -4,6 +4,7 @@ import type { AsyncService } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
 import type { UserAssertionSigner } from '@ocireg/service-identity';
 import type { CredentialChecker } from './credentials';
+import type { InvitationPolicy } from './invitation-policy';
 import type { PasswordLinks } from './password-links';
 import type { PasswordSignIn } from './password-sign-in';
 import type { PasswordStore } from './password-store';
@@ -34,11 +35,12 @@ export function authHandlers(deps: {
   sessions: SessionStore;
   signIn: PasswordSignIn;
   links: PasswordLinks;
+  invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
   passwords: PasswordStore;
   hasher: PasswordHasher;
   revocations: Pick<AccessStateWriter, 'revokeToken'>;
 }): AsyncService<auth.AuthServiceServer> {
-  const { store, issuer, keys, credentials, assertions, isOperator, sessions, signIn, links, passwords, hasher, revocations } = deps;
+  const { store, issuer, keys, credentials, assertions, isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations } = deps;
   const endEverywhere = async (ended: SessionRecord[]) => {
     for (const session of ended) await revocations.revokeToken(sessionRevocationId(session.id), new Date(session.expiresAt));
   };
@@ -97,7 +99,11 @@ export function authHandlers(deps: {
     async redeemPasswordLink(request, ctx) {
       // Hashed before the transaction (argon2 takes a while); checks the policy first.
       const hash = await hasher.hash(request.password);
-      const link = await links.redeem(request.secret, async (found, client) => passwords.set(found.userId, hash, client));
+      const link = await links.redeem(request.secret, async (found, client) => {
+        // A workspace admin's invitation: the user may have gained roles elsewhere (or a password) since it was made.
+        if (found.workspaceSlug !== undefined) await invitations.checkWorkspaceInvitation({ id: found.userId, email: found.email }, found.workspaceSlug);
+        await passwords.set(found.userId, hash, client);
+      });
       // A reset signs out everywhere: whoever knew the old password loses their sessions.
       await endEverywhere(await sessions.endAllOf(link.userId));
       ctx.logger.info({ userId: link.userId, purpose: link.purpose, linkId: link.id }, 'password set with a link');

@@ -11,6 +11,7 @@ import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@oci
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
 import { CredentialChecker } from './credentials';
+import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
 import type { PackageRole } from './scopes';
@@ -69,6 +70,12 @@ runService(async () => {
   const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
   const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
     (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
+  const invitations = new InvitationPolicy({
+    store,
+    passwords,
+    isOperator,
+    workspacesOf: async (userId) => (await unaryCall(metadataClient.listUserWorkspaces.bind(metadataClient), { userId })).workspaceSlugs,
+  });
   const pruneSessions = setInterval(() => void sessions.prune().catch((err: unknown) => logger.warn({ err }, 'could not prune ended sessions')), 3600_000);
   pruneSessions.unref();
 
@@ -88,11 +95,11 @@ runService(async () => {
     [
       {
         definition: auth.AuthServiceService,
-        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, passwords, hasher, revocations }),
+        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations }),
         callers: { '*': ['gateway'] },
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, passwords, links, policy: { isOperator, isWorkspaceAdmin } }), callers: { '*': ['gateway'] } },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

@@ -12,6 +12,8 @@ export interface PasswordLinkInfo {
   email: string;
   purpose: LinkPurpose;
   expiresAt: string;
+  /** The workspace whose admin made the link; undefined for an operator's. */
+  workspaceSlug?: string;
 }
 
 /** The longest a link may live; invitations default to 7 days, resets to 1. */
@@ -28,6 +30,7 @@ interface LinkRow {
   secret_hash: Buffer;
   expires_at: Date;
   email: string;
+  workspace_slug: string | null;
 }
 
 /**
@@ -41,7 +44,7 @@ export class PasswordLinks {
     private readonly hasher: SecretHasher,
   ) {}
 
-  async create(userId: string, purpose: LinkPurpose, expiresInSeconds: number, createdBy: string): Promise<{ secret: string; expiresAt: string }> {
+  async create(userId: string, purpose: LinkPurpose, expiresInSeconds: number, createdBy: string, workspaceSlug?: string): Promise<{ secret: string; expiresAt: string }> {
     const seconds = expiresInSeconds || DEFAULT_LINK_SECONDS[purpose];
     if (!Number.isSafeInteger(seconds) || seconds < 60 || seconds > MAX_LINK_SECONDS) {
       throw new RegistryError('INVALID_ARGUMENT', `expires_in_seconds: must be from 60 to ${MAX_LINK_SECONDS} (30 days)`, { field: 'expires_in_seconds' });
@@ -51,9 +54,9 @@ export class PasswordLinks {
     return inTransaction(this.pool, async (client) => {
       await client.query("UPDATE auth_password_links SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL", [userId, purpose]);
       const { rows } = await client.query<{ expires_at: Date }>(
-        `INSERT INTO auth_password_links (id, secret_hash, user_id, purpose, created_by, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING expires_at`,
-        [id, this.hasher.hash(secret), userId, purpose, createdBy || null, seconds],
+        `INSERT INTO auth_password_links (id, secret_hash, user_id, purpose, created_by, expires_at, workspace_slug)
+         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7) RETURNING expires_at`,
+        [id, this.hasher.hash(secret), userId, purpose, createdBy || null, seconds, workspaceSlug ?? null],
       );
       return { secret, expiresAt: rows[0]!.expires_at.toISOString() };
     });
@@ -64,25 +67,34 @@ export class PasswordLinks {
     const match = SECRET_FORMAT.exec(secret);
     if (!match) return undefined;
     const { rows } = await db.query<LinkRow>(
-      `SELECT l.id, l.user_id, l.purpose, l.secret_hash, l.expires_at, u.email FROM auth_password_links l JOIN auth_users u ON u.id = l.user_id
+      `SELECT l.id, l.user_id, l.purpose, l.secret_hash, l.expires_at, l.workspace_slug, u.email FROM auth_password_links l JOIN auth_users u ON u.id = l.user_id
        WHERE l.id = $1 AND l.used_at IS NULL AND l.expires_at > now()${lock ? ' FOR UPDATE OF l' : ''}`,
       [match[1]],
     );
     const row = rows[0];
     if (!row || !SecretHasher.equal(row.secret_hash, this.hasher.hash(secret))) return undefined;
-    return { id: row.id, userId: row.user_id, email: row.email, purpose: row.purpose, expiresAt: row.expires_at.toISOString() };
+    return {
+      id: row.id,
+      userId: row.user_id,
+      email: row.email,
+      purpose: row.purpose,
+      expiresAt: row.expires_at.toISOString(),
+      ...(row.workspace_slug === null ? {} : { workspaceSlug: row.workspace_slug }),
+    };
   }
 
   /**
    * Uses a link once: `apply` (setting the password) runs in the same
-   * transaction that marks the link used, so two redemptions cannot both succeed.
+   * transaction that marks the link used, so two redemptions cannot both
+   * succeed. Every other unused link of the user ends with it: a password,
+   * once set, is changed only by a link made after.
    */
   async redeem(secret: string, apply: (link: PasswordLinkInfo, client: PoolClient) => Promise<void>): Promise<PasswordLinkInfo> {
     return inTransaction(this.pool, async (client) => {
       const link = await this.inspect(secret, client, true);
       if (!link) throw new RegistryError('NOT_FOUND', 'this link is unknown, was already used, or has expired; ask for a new one', { field: 'secret' });
       await apply(link, client);
-      await client.query('UPDATE auth_password_links SET used_at = now() WHERE id = $1', [link.id]);
+      await client.query('UPDATE auth_password_links SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [link.userId]);
       return link;
     });
   }

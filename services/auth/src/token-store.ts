@@ -71,15 +71,28 @@ export class TokenStore {
     return createHmac('sha256', this.pepper).update(secret).digest();
   }
 
-  async createUser(email: string, displayName: string): Promise<UserRecord> {
+  /** A new user; `invitedToWorkspace` when a workspace admin's invitation creates them (InvitationPolicy). */
+  async createUser(email: string, displayName: string, invitedToWorkspace?: string): Promise<UserRecord> {
     const normalized = email.trim().toLowerCase();
     if (!EMAIL.test(normalized)) throw invalid('email', 'is not an email address');
     const { rows } = await this.pool.query<{ id: string; created_at: Date }>(
-      'INSERT INTO auth_users (email, display_name) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
-      [normalized, displayName.trim() || normalized],
+      'INSERT INTO auth_users (email, display_name, invited_to_workspace) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
+      [normalized, displayName.trim() || normalized, invitedToWorkspace ?? null],
     );
     if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `user ${normalized} already exists`, { field: 'email' });
     return { id: rows[0].id, email: normalized, displayName: displayName.trim() || normalized, createdAt: rows[0].created_at.toISOString() };
+  }
+
+  /** The workspace whose admin's invitation created a user, if one did. */
+  async invitedToWorkspace(userId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ invited_to_workspace: string | null }>('SELECT invited_to_workspace FROM auth_users WHERE id = $1', [userId]);
+    return rows[0]?.invited_to_workspace ?? undefined;
+  }
+
+  /** Whether a user ever had an API token (revoked and expired ones count: the account was used). */
+  async hasHadTokens(userId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM auth_tokens WHERE user_id = $1 LIMIT 1', [userId]);
+    return (rowCount ?? 0) > 0;
   }
 
   async userByEmail(email: string): Promise<UserRecord | undefined> {

@@ -3,8 +3,8 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { UserAssertion, UserAssertionVerifier } from '@ocireg/service-identity';
 import { users } from '@ocireg/proto';
+import type { InvitationPolicy } from './invitation-policy';
 import type { PasswordLinks, LinkPurpose } from './password-links';
-import type { PasswordStore } from './password-store';
 import type { TokenStore, UserRecord } from './token-store';
 
 const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
@@ -14,9 +14,10 @@ const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
 
 /** What user handlers need to know beyond auth's own tables. */
 export interface UserHandlerPolicy {
-  isOperator(email: string): boolean;
   /** Asked of metadata: whether a user administers a workspace. */
   isWorkspaceAdmin(userId: string, workspaceSlug: string): Promise<boolean>;
+  /** Whose password a workspace admin's invitation may set. */
+  invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
 }
 
 /**
@@ -29,11 +30,10 @@ export function userHandlers(deps: {
   store: TokenStore;
   verifier: UserAssertionVerifier;
   revocations: Pick<AccessStateWriter, 'revokeToken'>;
-  passwords: PasswordStore;
   links: PasswordLinks;
   policy: UserHandlerPolicy;
 }): AsyncService<users.UserServiceServer> {
-  const { store, verifier, revocations, passwords, links, policy } = deps;
+  const { store, verifier, revocations, links, policy } = deps;
 
   const callerOf = (ctx: CallContext): UserAssertion => {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
@@ -81,29 +81,27 @@ export function userHandlers(deps: {
     },
     /**
      * Operators (admin:package) create invitation and reset links for anyone.
-     * A workspace admin (admin:package, naming the workspace) may only invite
-     * someone without a password yet, never an operator: a reset link for an
-     * existing account would be a way into it.
+     * A workspace admin (admin:package, naming the workspace) only invites,
+     * and only people InvitationPolicy says the workspace owns.
      */
     async createPasswordLink(request, ctx) {
       const caller = callerOf(ctx);
       const purpose = PURPOSES[request.purpose];
       if (!purpose) throw new RegistryError('INVALID_ARGUMENT', 'purpose: must be PASSWORD_LINK_PURPOSE_INVITE or PASSWORD_LINK_PURPOSE_RESET', { field: 'purpose' });
       if (!caller.scopes.includes('admin:package')) throw new RegistryError('DENIED', 'creating invitation and reset links needs admin:package');
-      const asOperator = caller.operator;
-      if (!asOperator) {
-        if (!request.workspaceSlug) throw new RegistryError('DENIED', 'only operators create links without naming the workspace you administer (workspace_slug)');
-        if (!(await policy.isWorkspaceAdmin(caller.userId, request.workspaceSlug))) throw new RegistryError('DENIED', `only operators and admins of workspace ${request.workspaceSlug.slice(0, 64)} may invite here`);
+      // The workspace a workspace admin invites to; undefined for operators, who act for the whole registry.
+      const workspace = caller.operator ? undefined : request.workspaceSlug;
+      if (workspace !== undefined) {
+        if (!workspace) throw new RegistryError('DENIED', 'only operators create links without naming the workspace you administer (workspace_slug)');
+        if (!(await policy.isWorkspaceAdmin(caller.userId, workspace))) throw new RegistryError('DENIED', `only operators and admins of workspace ${workspace.slice(0, 64)} may invite here`);
         if (purpose !== 'invite') throw new RegistryError('DENIED', 'only operators create password reset links');
       }
       let [user] = await store.lookupUsers([request.user]);
-      if (!user && purpose === 'invite') user = { ...(await store.createUser(request.user, '')), query: request.user };
+      if (!user && purpose === 'invite') user = { ...(await store.createUser(request.user, '', workspace)), query: request.user };
       if (!user) throw new RegistryError('NOT_FOUND', `user ${request.user.slice(0, 200)} does not exist`, { field: 'user' });
-      if (!asOperator && (policy.isOperator(user.email) || (await passwords.hasPassword(user.id)))) {
-        throw new RegistryError('DENIED', `${user.email} already has an account; an operator can create a password reset link`);
-      }
-      const link = await links.create(user.id, purpose, Number(request.expiresInSeconds), caller.userId);
-      ctx.logger.info({ userId: user.id, purpose, createdBy: caller.userId }, 'password link created');
+      if (workspace !== undefined) await policy.invitations.checkWorkspaceInvitation(user, workspace);
+      const link = await links.create(user.id, purpose, Number(request.expiresInSeconds), caller.userId, workspace);
+      ctx.logger.info({ userId: user.id, purpose, createdBy: caller.userId, workspace }, 'password link created');
       return { userId: user.id, email: user.email, expiresAt: link.expiresAt, secret: link.secret, url: '' };
     },
   };

@@ -101,6 +101,9 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     async checkWorkspaceAdmin(request) {
       return { workspaceAdmin: await model.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
     },
+    async listUserWorkspaces(request) {
+      return { workspaceSlugs: await model.workspacesOf(request.userId) };
+    },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
       return store.listRepositories(limit, request.after, request.viewerUserId);

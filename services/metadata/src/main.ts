@@ -71,7 +71,7 @@ runService(async () => {
           new ListingSnapshot(pool),
         ),
         // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
-        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], exportListingSnapshot: ['indexer'] },
+        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], listUserWorkspaces: ['auth'], exportListingSnapshot: ['indexer'] },
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
     ],

@@ -478,6 +478,19 @@ export class ProductModel {
     return (rowCount ?? 0) > 0;
   }
 
+  /** The workspaces where a user holds any role: workspace admin, repository member or package grant (sorted slugs). */
+  async workspacesOf(user: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ slug: string }>(
+      `SELECT w.slug FROM workspaces w
+       WHERE EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $1)
+          OR EXISTS (SELECT 1 FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $1)
+          OR EXISTS (SELECT 1 FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $1)
+       ORDER BY w.slug COLLATE "C"`,
+      [userId('user_id', user)],
+    );
+    return rows.map((row) => row.slug);
+  }
+
   /** Whether a user is Admin of a repository, directly or as admin of its workspace. */
   async isRepositoryAdmin(user: string, repositoryId: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
