@@ -25,6 +25,9 @@ interface Access {
   actions: string[];
 }
 
+/** How long a Basic credential's exchange is reused (its token's expiry cuts it shorter). */
+const BASIC_CACHE_MS = 30_000;
+
 /** Verified tokens remembered at most (about 1 MiB of claims); past it the cache starts over. */
 const VERIFIED_TOKENS_KEPT = 5_000;
 
@@ -129,7 +132,9 @@ export class TokenAccessGuard implements AccessGuard {
     if (!claims || stale) throw new AuthChallenge('UNAUTHORIZED', 'authentication required', this.challenge(request, scope));
     const granted = new Set((claims.access as Access[] | undefined)?.filter((a) => a.type === 'repository' && a.name === repository).flatMap((a) => a.actions) ?? []);
     if (!actions.every((action) => granted.has(action))) {
-      throw new AuthChallenge('DENIED', 'requested access to the resource is denied', this.challenge(request, scope, 'insufficient_scope'));
+      // One answer whether the package is missing or hidden from the caller (docs/security.md).
+      const hint = actions.includes('push') ? `; packages are created by an Admin of the source repository they link to: registryctl package create ${workspace} ${repository.slice(workspace.length + 1)} --repository <id>` : '';
+      throw new AuthChallenge('DENIED', `requested access to the resource is denied: ${repository} does not exist or you have no role on it that allows this${hint}`, this.challenge(request, scope, 'insufficient_scope'));
     }
     return typeof claims.sub === 'string' ? claims.sub : '';
   }
@@ -211,7 +216,8 @@ export class TokenAccessGuard implements AccessGuard {
       const claims = await this.verify(issued.token);
       if (claims) {
         if (this.basicCache.size > 10_000) this.basicCache.clear();
-        this.basicCache.set(cacheKey, { claims, until: Date.now() + 30_000 });
+        // Never past the registry token's expiry, which is never past the API token's.
+        this.basicCache.set(cacheKey, { claims, until: Math.min(Date.now() + BASIC_CACHE_MS, (claims.exp ?? 0) * 1000) });
       }
       return claims;
     } catch (err) {

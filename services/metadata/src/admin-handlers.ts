@@ -280,9 +280,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);
       const workspaceSlug = request.repository.split('/')[0] ?? '';
-      if (!caller.operator && caller.userId !== request.userId && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied('the user, workspace admins and operators');
+      const seesEverything = caller.operator || (await model.isWorkspaceAdmin(caller.userId, workspaceSlug));
+      if (!seesEverything && caller.userId !== request.userId) throw denied('the user, workspace admins and operators');
       const result = await model.roleOn(request.userId, request.repository);
-      return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists: result.packageExists, publicPull: result.publicPull };
+      // Asking about oneself: a package one may not see answers as a missing one.
+      const packageExists = result.packageExists && (seesEverything || result.role !== undefined || result.publicPull);
+      return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists, publicPull: result.publicPull };
     },
   };
 }

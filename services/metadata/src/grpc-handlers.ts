@@ -79,7 +79,8 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     },
     async resolveRole(request) {
       const result = await model.roleOn(request.userId || 'anonymous', request.repository);
-      return { role: result.role ?? '', packageExists: result.packageExists, publicPull: result.publicPull };
+      // A package the user may not see exists only for those who may.
+      return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
     async getVisibility(request) {
       const visibility = await model.visibility(request.userId, request.workspace);

@@ -5,7 +5,7 @@ import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
-import { effectiveRole, roleAllows, strongestRole, type PackageAction, type Role } from './roles';
+import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
 import { visibilityOf, type Visibility } from './visibility';
 import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
 
@@ -372,12 +372,13 @@ export class ProductModel {
   /**
    * The user's role on the package behind an OCI repository name, read fresh so
    * changes apply at once. For a name without a package yet, the role the
-   * package would inherit: the default repository's when the workspace creates
-   * packages on push (nothing else: a member of another repository may not
-   * create packages in the default one); otherwise the user's strongest
-   * repository role in the workspace, so members get the clear "create the
-   * package first" error instead of a denial (nothing exists there to pull or
-   * push, and EnsurePackage refuses).
+   * package would get if the user pushed it now: the default repository's when
+   * the workspace creates packages on push and that role may push (a member of
+   * another repository may not create packages in the default one), Admin for
+   * workspace admins, and otherwise none. A package the user has no role on and a name without one
+   * then grant the same (nothing), so registry tokens and /v2 answers never
+   * tell a hidden package from a missing one (docs/security.md).
+   * `packageExists` is the truth, for callers who may see every package.
    */
   async roleOn(user: string, repository: string): Promise<{ role: Role | undefined; packageExists: boolean; publicPull: boolean }> {
     const name = parseRepositoryName(repository);
@@ -390,14 +391,12 @@ export class ProductModel {
       workspace_admin: boolean;
       creates_on_push: boolean;
       default_role: Role | null;
-      any_roles: Role[] | null;
     }>(
       `SELECT w.public_pull, p.id AS package_id, (w.create_packages_on_push AND w.default_repository_id IS NOT NULL) AS creates_on_push,
               (SELECT role FROM repository_members m WHERE m.repository_id = p.repository_id AND m.user_id = $3) AS repository_role,
               (SELECT role FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3) AS grant_role,
               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin,
-              (SELECT role FROM repository_members m WHERE w.create_packages_on_push AND m.repository_id = w.default_repository_id AND m.user_id = $3) AS default_role,
-              (SELECT array_agg(m.role) FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id WHERE r.workspace_id = w.id AND m.user_id = $3) AS any_roles
+              (SELECT role FROM repository_members m WHERE w.create_packages_on_push AND m.repository_id = w.default_repository_id AND m.user_id = $3) AS default_role
        FROM workspaces w LEFT JOIN packages p ON p.workspace_id = w.id AND p.name = $2
        WHERE w.slug = $1`,
       [name.workspace, name.image, user],
@@ -408,7 +407,8 @@ export class ProductModel {
       const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
       return { role, packageExists: true, publicPull: row.public_pull };
     }
-    const wouldInherit = row.creates_on_push ? (row.default_role ?? undefined) : strongestRole(row.any_roles ?? []);
+    // Only someone who may create the package gets a role on its name (Read on the default repository creates nothing).
+    const wouldInherit = row.creates_on_push && roleAllows(row.default_role ?? undefined, 'push') ? (row.default_role ?? undefined) : undefined;
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
