@@ -4,7 +4,7 @@ import type { AccessSubject } from './names';
 export interface AccessStateWriter {
   /** The token stops working on every gateway; remembered until it would have expired anyway. */
   revokeToken(tokenId: string, expiresAt: Date): Promise<void>;
-  /** Registry tokens of this subject issued before now stop working on every gateway. */
+  /** Registry tokens of this subject issued before now stop working on every gateway ("content:" subjects: cached content does). */
   accessChanged(subject: AccessSubject): Promise<void>;
   close(): Promise<void>;
 }

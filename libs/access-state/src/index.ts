@@ -5,6 +5,6 @@
  */
 export type { AccessSnapshot, AccessStateListener, AccessStateReader, AccessStateWriter, ReaderOptions } from './access-state';
 export { accessStateBackend, createAccessStateReader, createAccessStateWriter, NEITHER_SET, type AccessStateBackend } from './backend';
-export { accessMessage, parseAccessMessage, POSTGRES_NAMES, REDIS_NAMES, type AccessSubject } from './names';
+export { accessMessage, contentWorkspace, parseAccessMessage, POSTGRES_NAMES, REDIS_NAMES, type AccessSubject } from './names';
 export { PostgresAccessStateReader, PostgresAccessStateWriter } from './postgres-access-state';
 export { RedisAccessStateReader, RedisAccessStateWriter } from './redis-access-state';

@@ -25,8 +25,18 @@ export const POSTGRES_NAMES = {
   schemaLockKey: 7_130_461_250_001,
 } as const;
 
-/** Whose access changed: a user ("user:<id>") or everyone in a workspace ("workspace:<slug>"). */
-export type AccessSubject = `user:${string}` | `workspace:${string}`;
+/**
+ * What changed: a user's access ("user:<id>"), everyone's in a workspace
+ * ("workspace:<slug>"), or the content of a workspace ("content:<slug>":
+ * manifests or blob links removed, so caches of what it holds are stale;
+ * no registry token is affected).
+ */
+export type AccessSubject = `user:${string}` | `workspace:${string}` | `content:${string}`;
+
+/** The workspace a "content:<slug>" subject names, or undefined for other subjects. */
+export function contentWorkspace(subject: string): string | undefined {
+  return subject.startsWith('content:') ? subject.slice('content:'.length) : undefined;
+}
 
 export function accessMessage(subject: string, epochMs: number): string {
   return `${subject} ${epochMs}`;

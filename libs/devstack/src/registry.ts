@@ -115,6 +115,8 @@ export interface RunningRegistry {
   stop(): Promise<void>;
   /** Stops and starts one service with the same ports and environment (plus `extraEnv`, kept for later restarts). */
   restart(service: ServiceName, extraEnv?: Record<string, string>): Promise<void>;
+  /** Another gateway replica beside the first (same services, own HTTP, admin and metrics ports); stop() stops it too. */
+  addGateway(): Promise<{ gatewayUrl: string; logFile: string }>;
 }
 
 /**
@@ -175,27 +177,33 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const children = new Map<ServiceName, ChildProcess>();
   const logFile = (name: ServiceName) => path.join(options.logDir, `${name}.log`);
 
-  const launch = async (name: ServiceName) => {
-    const env = envs.get(name) ?? (await envOf(name));
-    envs.set(name, env);
+  /** Starts one process of a service (`track` learns of it at once) and waits until it is ready. */
+  const spawnService = async (name: ServiceName, env: Record<string, string>, log: string, track: (child: ChildProcess) => void) => {
     const started = Date.now();
-    const log = createWriteStream(logFile(name), { flags: 'a' });
+    const output = createWriteStream(log, { flags: 'a' });
     const child = spawn(process.execPath, [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
       env: { PATH: process.env.PATH ?? '', ...(name === 'gateway' ? GATEWAY_ENV : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    children.set(name, child);
-    const logStart = logSize(logFile(name));
-    await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${gatewayPort}/v2/`) : checkGrpc(healthAddresses[name])), logFile(name));
+    child.stdout!.pipe(output);
+    child.stderr!.pipe(output);
+    track(child);
+    const logStart = logSize(log);
+    await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${env.HTTP_PORT}/v2/`) : checkGrpc(healthAddresses[name])), log);
     // The indexer serves before it has joined its consumer group; pushes made before that would be missed by a new group.
-    if (name === 'indexer') await waitReady(name, child, async () => logSince(logFile(name), logStart).includes('"msg":"consuming registry events"'), logFile(name));
+    if (name === 'indexer') await waitReady(name, child, async () => logSince(log, logStart).includes('"msg":"consuming registry events"'), log);
     options.onReady?.(name, Date.now() - started);
   };
 
-  const stopOne = async (name: ServiceName) => {
-    const child = children.get(name);
+  const launch = async (name: ServiceName) => {
+    const env = envs.get(name) ?? (await envOf(name));
+    envs.set(name, env);
+    await spawnService(name, env, logFile(name), (child) => children.set(name, child));
+  };
+  /** Gateways beyond the first (addGateway). */
+  const replicas: ChildProcess[] = [];
+
+  const stopChild = async (child: ChildProcess | undefined) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
@@ -203,9 +211,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     await exited;
     clearTimeout(timer);
   };
+  const stopOne = (name: ServiceName) => stopChild(children.get(name));
 
   const stop = async () => {
-    await Promise.all([...children.keys()].map(stopOne));
+    await Promise.all([...replicas.map(stopChild), ...[...children.keys()].map(stopOne)]);
   };
 
   try {
@@ -233,6 +242,13 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       await stopOne(name);
       if (extraEnv) envs.set(name, { ...envs.get(name)!, ...extraEnv });
       await launch(name);
+    },
+    async addGateway() {
+      const httpPort = await freePort();
+      const env = { ...envs.get('gateway')!, HTTP_PORT: String(httpPort), ADMIN_GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
+      const log = path.join(options.logDir, `gateway-${replicas.length + 2}.log`);
+      await spawnService('gateway', env, log, (child) => replicas.push(child));
+      return { gatewayUrl: `http://127.0.0.1:${httpPort}`, logFile: log };
     },
   };
 }

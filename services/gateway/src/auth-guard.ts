@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
-import type { AccessSnapshot, AccessStateReader } from '@ocireg/access-state';
+import { contentWorkspace, type AccessSnapshot, type AccessStateReader } from '@ocireg/access-state';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
@@ -46,6 +46,8 @@ export interface TokenGuardDeps {
   clientAddress(request: IncomingMessage): string;
   /** Told of every revocation, so other caches of credentials (the admin port's) drop them too. */
   onRevoked?: (tokenId: string) => void;
+  /** Told of content removed in a workspace ("content:<slug>"), and of a reload after missed messages, for the content caches. */
+  content?: { removed(workspace: string): void; resync(): void };
 }
 
 /**
@@ -81,6 +83,8 @@ export class TokenAccessGuard implements AccessGuard {
         this.deps.onRevoked?.(tokenId);
       },
       onAccessChanged: (subject, epochMs) => {
+        const workspace = contentWorkspace(subject);
+        if (workspace !== undefined) return this.deps.content?.removed(workspace);
         this.noteAccessChange(subject, epochMs);
         this.basicCache.clear();
       },
@@ -98,8 +102,9 @@ export class TokenAccessGuard implements AccessGuard {
       this.revoked.add(tokenId);
       this.deps.onRevoked?.(tokenId);
     }
-    for (const [subject, epochMs] of snapshot.accessEpochs) this.noteAccessChange(subject, epochMs);
+    for (const [subject, epochMs] of snapshot.accessEpochs) if (contentWorkspace(subject) === undefined) this.noteAccessChange(subject, epochMs);
     this.basicCache.clear();
+    this.deps.content?.resync();
   }
 
   private noteAccessChange(subject: string, epochMs: number): void {

@@ -10,6 +10,7 @@ import { TokenAccessGuard } from './auth-guard';
 import { clientAddressResolver } from './client-address';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
+import { ContentEpochs } from './oci/content-epochs';
 import { RegistryApi } from './oci/registry-api';
 import path from 'node:path';
 import { createGatewayServer } from './server';
@@ -25,6 +26,7 @@ runService(async () => {
 
   const adminCallers = new AdminCallers(clients.auth);
   const accessState = createAccessStateReader(accessStateBackend(config), logger);
+  const epochs = new ContentEpochs();
   const guard = new TokenAccessGuard({
     authClient: clients.auth,
     accessState,
@@ -33,6 +35,7 @@ runService(async () => {
     service: config.TOKEN_SERVICE,
     clientAddress: clientAddressResolver(config.TRUSTED_PROXY_CIDRS),
     onRevoked: (tokenId) => adminCallers.forgetToken(tokenId),
+    content: epochs,
   });
   await guard.start();
 
@@ -42,6 +45,7 @@ runService(async () => {
     guard,
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
     redirectSeconds: config.BLOB_REDIRECT_SECONDS || undefined,
+    epochs,
   });
   const web = createWebApp({
     clients,

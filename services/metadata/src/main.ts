@@ -32,6 +32,11 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
   const model = new ProductModel(pool, new AccessStateChanges(accessState));
+  // Removals of content reach every gateway's caches; a failed announcement only leaves them to expire (30 s).
+  const removals = {
+    announce: (subject: `content:${string}`) =>
+      accessState.accessChanged(subject).catch((err: unknown) => logger.warn({ err, subject }, 'could not announce removed content; gateways serve their cached answers until they expire')),
+  };
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
@@ -44,10 +49,11 @@ runService(async () => {
       orphanGraceMs: config.GC_ORPHAN_GRACE_SECONDS * 1000,
       batch: config.GC_BATCH,
     },
+    removals,
   });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
-  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
+  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }, removals);
 
   const grpcServer = await startGrpcServer(
     {

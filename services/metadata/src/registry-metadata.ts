@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
+import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { removeManifest } from './manifest-removal';
 import { recordEvent, type ChangeOrigin } from './outbox';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
@@ -78,7 +79,13 @@ export class RegistryMetadata {
     private readonly pool: Pool,
     /** Writes naming a pusher create the package on first push in their own transaction; without this, packages are not checked. */
     private readonly packages?: PackagesOnPush,
+    /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
+    private readonly removals: AccessChanges = NO_ANNOUNCEMENTS,
   ) {}
+
+  private async removedIn(repository: string): Promise<void> {
+    await this.removals.announce(`content:${parseRepositoryName(repository).workspace}`);
+  }
 
   /** The package of `repository`, created for `pusher` when it is their first push; nothing without a pusher. */
   private async packageFor(client: PoolClient, repository: string, pusher: string | undefined): Promise<void> {
@@ -270,6 +277,9 @@ export class RegistryMetadata {
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
       return removeManifest(client, repository, digest, origin);
+    }).then(async (removed) => {
+      await this.removedIn(repository);
+      return removed;
     });
   }
 
@@ -290,6 +300,9 @@ export class RegistryMetadata {
       for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
       for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
       return { manifests: manifests.length, tags: tags.length };
+    }).then(async (removed) => {
+      await this.removedIn(repository);
+      return removed;
     });
   }
 
@@ -309,6 +322,7 @@ export class RegistryMetadata {
     parseDigest(digest);
     const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
     if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+    await this.removedIn(repository);
   }
 
   /** Links a blob that `from` holds into `to`; BLOB_UNKNOWN when `from` does not hold it. */

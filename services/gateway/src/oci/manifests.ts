@@ -49,12 +49,13 @@ export class ManifestRoutes {
     let manifest = isDigestReference(reference) ? this.deps.cache.get(name, reference) : undefined;
     let size = manifest?.content.length;
     if (!manifest) {
+      const readAt = this.deps.cache.now();
       const found = isDigestReference(reference)
         ? await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS })
         : await this.byTag.resolve({ repository: name, tag: reference, withoutContent: head, requestId });
       manifest = { digest: found.digest, mediaType: found.mediaType, content: Buffer.from(found.content) };
       size = head ? found.size : manifest.content.length;
-      if (!head) this.deps.cache.put(name, manifest);
+      if (!head) this.deps.cache.put(name, manifest, readAt);
     }
     if (!acceptsManifest(req.headers.accept, manifest.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is a ${manifest.mediaType}, which the Accept header does not allow`, { mediaType: manifest.mediaType });

@@ -5,6 +5,7 @@ import type { ServiceClients } from '../clients';
 import { handleTokenRequest } from '../token-endpoint';
 import { BlobStats } from './blob-stats';
 import { BlobRoutes } from './blobs';
+import type { ContentEpochs } from './content-epochs';
 import { json, unsupported, type Exchange } from './exchange';
 import { OciListings } from './listings';
 import { ManifestCache } from './manifest-cache';
@@ -21,6 +22,8 @@ export interface RegistryApiDeps {
   limits: { uploadTimeLimitMs: number; uploadIdleTimeoutMs: number; maxManifestSize: number };
   /** Seconds presigned URLs live when pulls are redirected to the store; undefined streams pulls through the gateway. */
   redirectSeconds?: number;
+  /** When content was last removed per workspace (fed by the access state's announcements). */
+  epochs: ContentEpochs;
 }
 
 /** The OCI distribution API: routes each request to the handler of its resource; errors are thrown as RegistryError. */
@@ -32,7 +35,7 @@ export class RegistryApi {
 
   constructor(private readonly deps: RegistryApiDeps) {
     const { clients, store, guard, limits } = deps;
-    const stats = new BlobStats(clients.metadata);
+    const stats = new BlobStats(clients.metadata, deps.epochs);
     const packages = new PackageCheck(clients.metadata);
     this.blobs = new BlobRoutes({ guard, metadata: clients.metadata, store, stats, redirectSeconds: deps.redirectSeconds });
     this.uploads = new UploadRoutes({
@@ -45,7 +48,7 @@ export class RegistryApi {
       hashes: new RunningHashes(limits.uploadTimeLimitMs),
       idleTimeoutMs: limits.uploadIdleTimeoutMs,
     });
-    this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(), maxManifestSize: limits.maxManifestSize });
+    this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(deps.epochs), maxManifestSize: limits.maxManifestSize });
     this.listings = new OciListings({ guard, metadata: clients.metadata });
   }
 

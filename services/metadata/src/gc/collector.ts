@@ -3,6 +3,7 @@ import type { Logger } from '@ocireg/logger';
 import { Counter, Gauge, sharedSample, type Registry } from '@ocireg/metrics';
 import { inTransaction } from '@ocireg/postgres';
 import type { BlobStore } from '@ocireg/storage';
+import type { AccessChanges } from '../access-changes';
 import { freeMarkedBlobs, markedBlobs } from './blob-deleter';
 import { sweepOrphans, type Orphan } from './orphan-sweep';
 import { review, type GcAction, type GcSettings, type Review, type ReviewKind, type ReviewReason } from './reviews';
@@ -51,7 +52,15 @@ export class Collector {
   private readonly errors: Counter<'stage'>;
 
   constructor(
-    private readonly deps: { pool: Pool; store: BlobStore; settings: CollectorSettings; logger: Logger; metrics: Registry },
+    private readonly deps: {
+      pool: Pool;
+      store: BlobStore;
+      settings: CollectorSettings;
+      logger: Logger;
+      metrics: Registry;
+      /** Told of each workspace whose manifests or blob links a round removed ("content:<workspace>"), so gateways drop their cached answers. */
+      removals?: AccessChanges;
+    },
   ) {
     const { metrics } = deps;
     this.deleted = new Counter({ name: 'metadata_gc_deleted_total', help: 'Manifests, blob links, blobs and orphaned objects garbage collection deleted', labelNames: ['kind'], registers: [metrics] });
@@ -90,6 +99,9 @@ export class Collector {
       this.deps.logger.error({ err }, 'freeing the bytes of collected blobs failed; retried next round');
     }
     for (const action of actions) if (action.kind !== 'blob') this.deleted.inc({ kind: action.kind });
+    for (const workspace of new Set(actions.filter((a) => a.kind !== 'blob').map((a) => a.repository.slice(0, a.repository.indexOf('/'))))) {
+      await this.deps.removals?.announce(`content:${workspace}`);
+    }
     for (const blob of freed) {
       this.deleted.inc({ kind: 'blob' });
       this.freedBytes.inc(blob.bytes ?? 0);
