@@ -140,6 +140,22 @@ describe('hidden packages answer as missing ones', () => {
     expect(workspaceAdminPull.status).toBe(200);
   });
 
+  it('storage usage counts only the packages the caller may see: none of the hidden one\'s bytes for a member, all for the workspace admin', async () => {
+    const client = adminPortClient(registry, admin.AdminServiceClient);
+    try {
+      const usageOf = (user: UserToken) => unaryCall(client.getStorageUsage.bind(client), { workspaceSlug: ws.slug }, { authorization: `Bearer ${user.token}` });
+      const member = await usageOf(who.get('reader')!);
+      expect([Number(member.workspaceBytes), member.repositories]).toEqual([0, []]);
+      const all = await usageOf(wsAdmin);
+      expect(Number(all.workspaceBytes)).toBeGreaterThan(0);
+      expect(all.repositories.map((r) => r.repository)).toEqual([`${ws.slug}/${hidden}`]);
+    } finally {
+      client.close();
+    }
+    const json = await fetch(`${registry.gatewayUrl}/api/v1/workspaces/${ws.slug}/usage`, { headers: { Authorization: basicAuth(who.get('reader')!) } });
+    expect(((await json.json()) as { workspaceBytes: number }).workspaceBytes).toBe(0);
+  });
+
   it('an expired API token stops working over Basic on /v2 when it expires, not up to 30 s later', async () => {
     const shortLived = await createUserWithToken(registry.adminAddress, { email: `brief-${randomBytes(3).toString('hex')}@${ws.slug}.example.com`, scopes: ['read:package'], repositoryId: vaultId, role: 'read', expiresInSeconds: 3 }, registry.operator.authorization);
     recordSecret(shortLived.token);

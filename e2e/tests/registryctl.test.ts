@@ -110,6 +110,14 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     await expect(ctl('token', 'create', registry.operator.email, '--expires-in-days', '3650')).rejects.toThrow(/INVALID_ARGUMENT: expires_in_seconds: must be at most 365 days/);
   });
 
+  it('takes the token from REGISTRY_TOKEN, and its help never shows the token\'s value', async () => {
+    const env = { REGISTRY_TOKEN: registry.operator.token };
+    const help = await run(process.execPath, [CLI, '--help'], { env });
+    expect(help).toContain('(env: REGISTRY_TOKEN)');
+    expect(help).not.toContain(registry.operator.token);
+    expect(JSON.parse(await run(process.execPath, [CLI, '--admin', registry.adminAddress, 'workspace', 'list'], { env })).workspaces).toBeInstanceOf(Array);
+  });
+
   it('names the admin address it could not reach', async () => {
     await expect(run(process.execPath, [CLI, '--admin', '127.0.0.1:1', '--token', registry.operator.token, 'workspace', 'list'])).rejects.toThrow(/UNAVAILABLE.*admin API at 127\.0\.0\.1:1/);
   });

@@ -469,6 +469,16 @@ export class ProductModel {
     };
   }
 
+  /** Bytes stored by some repositories together, each blob once. */
+  async bytesOf(repositories: string[]): Promise<number> {
+    if (repositories.length === 0) return 0;
+    const { rows } = await this.pool.query<{ bytes: string }>(
+      'SELECT COALESCE(SUM(b.size), 0) AS bytes FROM blobs b WHERE b.digest IN (SELECT digest FROM repository_blobs WHERE repository = ANY($1::text[]))',
+      [repositories],
+    );
+    return Number(rows[0]!.bytes);
+  }
+
   /** Whether a user administers a workspace (workspace admin). */
   async isWorkspaceAdmin(user: string, workspaceSlug: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(

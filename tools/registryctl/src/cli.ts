@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
 import { addGcCommands } from './gc-commands';
@@ -14,7 +14,8 @@ const program = new Command('registryctl')
   .option('--admin <host:port>', 'admin API address (the gateway\'s admin port)', process.env.REGISTRY_ADMIN_ADDR ?? '127.0.0.1:50050')
   .option('--tls', 'use TLS to the admin port (system CAs; see --ca)', process.env.REGISTRY_ADMIN_TLS === 'true')
   .option('--ca <file>', 'CA certificate (PEM) of the admin port\'s TLS certificate; implies --tls', process.env.REGISTRY_ADMIN_CA)
-  .option('--token <api-token>', 'your API token (read:package for reads, admin:package for changes, admin:token to create tokens); default $REGISTRY_TOKEN', process.env.REGISTRY_TOKEN)
+  // From the environment through commander's env(), which help shows by name: the token's value never appears there.
+  .addOption(new Option('--token <api-token>', 'your API token (read:package for reads, admin:package for changes, admin:token to create tokens)').env('REGISTRY_TOKEN'))
   .showHelpAfterError();
 
 /** The longest lifetime registryctl asks for (the server's own maximum applies too). */
