@@ -21,6 +21,7 @@ import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcServerMetrics, type Registry } from '@ocireg/metrics';
 import { untilReady } from './readiness';
+import { withValidMapEntries } from './reflection-descriptors';
 
 /** What every handler gets besides its request: the caller's request id and a logger bound to it. */
 export interface CallContext {
@@ -118,8 +119,10 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   const serviceNames = services.map(({ definition }) => serviceNameOf(definition));
   const statusNames = ['', ...serviceNames];
   const health = new HealthImplementation(Object.fromEntries(statusNames.map((name) => [name, options.readyWhen ? 'NOT_SERVING' : 'SERVING'])));
-  // Reflection describes our services and the health service, so grpcurl sees both.
-  const reflection = new ReflectionService(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
+  // Reflection on the service's own port describes its services and health; the plaintext health
+  // port describes health alone (internal methods are no business of probes and grpcurl there).
+  const descriptors = withValidMapEntries(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
+  const reflection = new ReflectionService(descriptors);
   health.addToServer(server);
   reflection.addToServer(server);
 
@@ -129,7 +132,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   if (options.healthPort !== undefined) {
     healthServer = new Server(channelLimits);
     health.addToServer(healthServer);
-    reflection.addToServer(healthServer);
+    new ReflectionService(withValidMapEntries(loadSync([healthProtoPath], { keepCase: true }))).addToServer(healthServer);
     healthPort = await bind(healthServer, `${options.host}:${options.healthPort}`, ServerCredentials.createInsecure());
   }
   options.logger.info({ port, healthPort, services: serviceNames, security: options.security.kind }, 'gRPC server listening');
