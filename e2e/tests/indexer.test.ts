@@ -6,7 +6,7 @@ import { startDependencies } from '@ocireg/testenv';
 import { unaryCall } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
 import { importRandomImage } from './images';
-import { internalClient, loginNewWorkspace, run, startTestRegistry } from './helpers';
+import { basicAuth, internalClient, loginNewWorkspace, newWorkspace, run, startTestRegistry } from './helpers';
 import { pollUntil } from './polling';
 
 /** The first page of a workspace's images, by name. */
@@ -40,6 +40,26 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     expect(images).toHaveLength(1);
     expect(images[0]).toMatchObject({ repository: `${workspace.slug}/listed`, tagCount: 2 });
     expect(images[0]!.lastDigest).toMatch(/^sha256:/);
+  });
+
+  it('/api/v1/status says the indexer is unreachable while it is down (not "0 pending"), and listings answer 503', async () => {
+    const workspace = await newWorkspace(registry, 'status');
+    const headers = { Authorization: basicAuth(workspace.admin) };
+    const status = async () => (await (await fetch(`${registry.gatewayUrl}/api/v1/status`, { headers })).json()) as { indexing: { reachable: boolean; pendingEvents: number }; components: Record<string, string> };
+    expect(await status()).toMatchObject({ indexing: { reachable: true }, components: { auth: 'up', metadata: 'up', 'blob-upload': 'up', indexer: 'up' } });
+
+    // Stopped gracefully, so it leaves its consumer group and the restart below need not wait out its session.
+    process.kill(registry.pid('indexer')!, 'SIGTERM');
+    try {
+      const down = await pollUntil(status, (seen) => seen.components.indexer === 'unreachable', 15_000, 250);
+      expect(down).toMatchObject({ indexing: { reachable: false }, components: { indexer: 'unreachable', metadata: 'up' } });
+      // The listings themselves come from the indexer: a clear 503, not an empty list.
+      const listing = await fetch(`${registry.gatewayUrl}/api/v1/workspaces/${workspace.slug}/images`, { headers });
+      expect([listing.status, ((await listing.json()) as { errors: Array<{ code: string }> }).errors[0]?.code]).toEqual([503, 'UNAVAILABLE']);
+    } finally {
+      await registry.restart('indexer');
+    }
+    expect((await pollUntil(status, (seen) => seen.components.indexer === 'up' && seen.indexing.reachable, 15_000, 250)).indexing.reachable).toBe(true);
   });
 
   it('loses nothing while Kafka is down: pushes succeed, events wait in the outbox, and appear once Kafka is back', async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@ocireg/devstack';
 import { freePort } from '@ocireg/testenv';
 import { recordLogDir, recordSecret, run, tempDir } from './helpers';
+import { pollUntil } from './polling';
 
 /**
  * The README's quick start, as written: `bash scripts/start.sh --demo` is
@@ -193,6 +194,16 @@ describe('the README quick start', () => {
     await run('docker', ['rmi', image]);
     await shell(pull!);
 
+    // A service that dies is started again, after a pause, as Kubernetes would; the registry serves on.
+    const indexerPid = descendants(running.child.pid!).find((pid) => commandLine(pid).includes(path.join('services', 'indexer', 'dist', 'main.js')));
+    expect(indexerPid, 'the indexer runs under the quick start').toBeDefined();
+    process.kill(indexerPid!, 'SIGKILL');
+    const supervised = running;
+    const restarted = await pollUntil(async () => supervised.output(), (out) => out.includes('indexer restarted'), 60_000, 200);
+    expect(restarted).toMatch(/indexer stopped unexpectedly \(see \S+indexer\.log\); restarting it in 1 s \(crash 1 in a row\)/);
+    const relisted = JSON.parse(await run('bash', ['-euo', 'pipefail', '-c', `${exports}\nnode tools/registryctl/dist/cli.js image list demo`], { cwd: REPO_ROOT })) as { images: unknown[] };
+    expect(relisted.images).toHaveLength(3);
+
     // Tokens are printed for the user, never written to a log file.
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>;
     const secretValues = [token, newToken, operatorToken, secrets.tokenPepper, secrets.postgresPassword, secrets.signingKey, (secrets.demo as { password: string }).password].map(String);
@@ -214,8 +225,8 @@ function filesUnder(root: string): Array<[string, number]> {
   return found;
 }
 
-/** TCP ports that processes of the quick start's process tree listen on at an address other than 127.0.0.1. */
-function listeningBeyondLoopback(rootPid: number): string[] {
+/** A process and every process below it. */
+function descendants(rootPid: number): number[] {
   const pids = new Set<number>([rootPid]);
   for (let grew = true; grew; ) {
     grew = false;
@@ -231,6 +242,20 @@ function listeningBeyondLoopback(rootPid: number): string[] {
       }
     }
   }
+  return [...pids];
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** TCP ports that processes of the quick start's process tree listen on at an address other than 127.0.0.1. */
+function listeningBeyondLoopback(rootPid: number): string[] {
+  const pids = descendants(rootPid);
   const inodes = new Set<string>();
   for (const pid of pids) {
     try {

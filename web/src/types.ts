@@ -42,6 +42,8 @@ export interface ImageSummary {
 }
 
 export interface Indexing {
+  /** False: the indexer did not answer, so the listings may be behind by an unknown amount. */
+  reachable: boolean;
   pendingEvents: number;
   oldestUnindexedAgeSeconds: number;
 }

@@ -8,6 +8,7 @@ import { seedDemo } from './demo';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 import { startInstructions } from './instructions';
 import { loadOrCreateSecrets, saveSecrets, secretsFile } from './secrets';
+import { Supervisor } from './supervisor';
 
 const USAGE = `Usage: pnpm start [-- options]   (or node tools/quickstart/dist/cli.js [options])
 
@@ -187,18 +188,35 @@ async function main(): Promise<void> {
   watchProcesses(registry, postgres, logDir, () => stopping);
 }
 
-/** A process that dies after start-up is reported once, with its log, instead of failing silently. */
+/**
+ * A service that dies after start-up is started again (with backoff, see
+ * Supervisor), as Kubernetes would; PostgreSQL dying is reported once, with
+ * its log, since the data's safety comes before its availability.
+ */
 function watchProcesses(registry: RunningRegistry, postgres: RunningPostgres, logDir: string, isStopping: () => boolean): void {
-  const reported = new Set<string>();
+  const supervisor = new Supervisor(
+    SERVICES.map((service) => ({
+      name: service,
+      isAlive: () => {
+        const pid = registry.pid(service);
+        return pid !== undefined && isAlive(pid);
+      },
+      restart: () => registry.restart(service),
+      logFile: path.join(logDir, `${service}.log`),
+    })),
+    { say },
+  );
+  let postgresReported = false;
+  let ticking = false;
   setInterval(() => {
-    if (isStopping()) return;
-    for (const service of [...SERVICES, 'postgres'] as const) {
-      const pid = service === 'postgres' ? postgres.pid : registry.pid(service);
-      if (reported.has(service) || pid === undefined || isAlive(pid)) continue;
-      reported.add(service);
-      say(`${service} stopped unexpectedly: see ${path.join(logDir, `${service}.log`)} (Ctrl-C and start again)`);
+    if (isStopping() || ticking) return;
+    if (!postgresReported && postgres.pid !== undefined && !isAlive(postgres.pid)) {
+      postgresReported = true;
+      say(`postgres stopped unexpectedly: see ${path.join(logDir, 'postgres.log')} (Ctrl-C, then start again)`);
     }
-  }, 2000).unref();
+    ticking = true;
+    void supervisor.tick().finally(() => (ticking = false));
+  }, 1000).unref();
 }
 
 function isAlive(pid: number): boolean {

@@ -21,6 +21,13 @@ export function Loading({ what }: { what: string }) {
 
 /** Listings come from a read model that follows pushes a moment later: say so while it catches up. */
 export function IndexingNotice({ indexing }: { indexing: Indexing | undefined }) {
+  if (indexing && !indexing.reachable) {
+    return (
+      <p className="notice" role="status">
+        Listings are not updating right now (the indexer cannot be reached): recent pushes and deletes may be missing here. Pulls and pushes are not affected.
+      </p>
+    );
+  }
   if (!indexing || indexing.pendingEvents === 0) return null;
   return (
     <p className="notice" role="status">

@@ -2,7 +2,6 @@ import { Router, type Request } from 'express';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
-import { sharedSample } from '@ocireg/metrics';
 import { parseDigest } from '@ocireg/oci';
 import { admin, indexer, type metadata } from '@ocireg/proto';
 import type { AdminCaller } from '../../admin/admin-callers';
@@ -12,6 +11,7 @@ import { intParam, jsonRoute, type ApiContext } from '../api-context';
 import { repositoryJson, roleWord } from '../api-shapes';
 import type { ImageConfigs } from '../image-configs';
 import { repositoryIdOf } from '../repository-refs';
+import type { IndexingStatus } from '../service-status';
 import type { WebCallers } from '../web-callers';
 
 /** Sort orders, as registryctl names them (last_pushed: the older spelling, still accepted). */
@@ -40,18 +40,18 @@ const MANIFEST = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/manifests/([^
 export function packageRoutes(deps: {
   admin: admin.AdminServiceClient;
   indexer: indexer.IndexerServiceClient;
+  /** How far the listings are behind (shown beside every listing). */
+  indexing: () => Promise<IndexingStatus>;
   metadata: metadata.RegistryMetadataServiceClient;
   listings: ImageListings;
   configs: ImageConfigs;
   web: WebCallers;
   logger: Logger;
 }): Router {
-  const { admin: client, indexer: index, metadata: registry, listings, configs, web, logger } = deps;
+  const { admin: client, indexer: index, indexing, metadata: registry, listings, configs, web, logger } = deps;
   const router = Router();
   const route = (handler: (ctx: ApiContext) => Promise<unknown>, status?: number) => jsonRoute(web, logger, handler, status);
-  // How far the listings are behind: one indexer call a second at most, shared by every request.
-  const sharedStatus = sharedSample(() => unaryCall(index.getStatus.bind(index), {}, { deadlineMs: 2_000 }).catch(() => ({ pendingEvents: 0, oldestUnindexedAgeSeconds: 0 })), 1000);
-  const indexStatus = (_requestId: string) => sharedStatus();
+  const indexStatus = (_requestId: string) => indexing();
 
   /** A reader of listings: a session, any package scope of an API token, or a registry token. */
   const reader = async (ctx: ApiContext): Promise<AdminCaller> => {
@@ -223,13 +223,6 @@ export function packageRoutes(deps: {
     }),
   );
 
-  router.get(
-    '/status',
-    route(async (ctx) => {
-      await ctx.caller();
-      return { indexing: await indexStatus(ctx.requestId) };
-    }),
-  );
   return router;
 }
 
