@@ -8,7 +8,8 @@ import { loadServiceTls } from '@ocireg/service-identity';
 import { createBlobStore } from '@ocireg/storage';
 import { loadBlobUploadConfig } from './config';
 import { blobUploadHandlers } from './grpc-handlers';
-import { FsSessionStore, RedisSessionStore } from './sessions';
+import { FsSessionStore } from './fs-session-store';
+import { RedisSessionStore } from './redis-session-store';
 import { UploadService } from './upload-service';
 
 runService(async () => {

@@ -7,7 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { createBlobStore, type BlobStore } from '@ocireg/storage';
-import { FsSessionStore, RedisSessionStore, type SessionStore } from './sessions';
+import { FsSessionStore } from './fs-session-store';
+import { RedisSessionStore } from './redis-session-store';
+import type { SessionStore } from './sessions';
 import { UploadService, type UploadLimits } from './upload-service';
 
 const MiB = 1024 * 1024;
