@@ -36,4 +36,11 @@ describe('blob-upload storage config', () => {
     expect(() => loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3) })).toThrow(/UPLOAD_PART_SIZE: MAX_BLOB_SIZE \/ UPLOAD_PART_SIZE must fit in 10,000 S3 parts/);
     expect(loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3), UPLOAD_PART_SIZE: String(8 * 1024 * 1024) }).UPLOAD_PART_SIZE).toBe(8 * 1024 * 1024);
   });
+
+  it('gives write leases 5 seconds by default, and refuses leases under a second', () => {
+    const base = { INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: '/data' };
+    expect(loadBlobUploadConfig(base).UPLOAD_LEASE_SECONDS).toBe(5);
+    expect(loadBlobUploadConfig({ ...base, UPLOAD_LEASE_SECONDS: '2.5' }).UPLOAD_LEASE_SECONDS).toBe(2.5);
+    expect(() => loadBlobUploadConfig({ ...base, UPLOAD_LEASE_SECONDS: '0.5' })).toThrow(/UPLOAD_LEASE_SECONDS: must be at least 1 second/);
+  });
 });

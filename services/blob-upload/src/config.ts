@@ -16,6 +16,12 @@ export const configSchema = z.object({
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /**
+   * How long a session's write lease runs unless its writer renews it (the
+   * gateway does, every third of it, while it streams): how soon an upload
+   * whose writer died can be resumed.
+   */
+  UPLOAD_LEASE_SECONDS: env.seconds(5).refine((seconds) => seconds >= 1, 'must be at least 1 second (writers renew the lease every third of it)'),
   /** Upload sessions one user may have open at once (each is a multipart upload in storage until it ends). */
   MAX_UPLOAD_SESSIONS_PER_USER: z.coerce.number().int().positive().default(100),
   /** How often expired sessions are looked for. */

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SessionStore, UploadSession } from './sessions';
+import type { LeaseAttempt, SessionStore, UploadSession } from './sessions';
 
 /** What FsSessionStore keeps per session: the start time it was first saved with (Redis's ZADD NX) and when it expires. */
 interface SessionFile {
   startedAt: number;
   expiresAt: number;
   session: UploadSession;
+}
+
+/** A session's write lease: its holder and until when it runs (epoch milliseconds). */
+interface LeaseFile {
+  leaseId: string;
+  until: number;
 }
 
 /** Ids come from clients' URLs and become file names: anything else is simply unknown. */
@@ -25,6 +31,8 @@ export class FsSessionStore implements SessionStore {
   private readonly leasesDir: string;
   private readonly tmpDir: string;
   private dirsCreated?: Promise<void>;
+  /** The last lease step queued per session (see leaseStep). */
+  private readonly leaseSteps = new Map<string, Promise<void>>();
 
   constructor(
     readonly dir: string,
@@ -52,7 +60,7 @@ export class FsSessionStore implements SessionStore {
   async delete(id: string): Promise<void> {
     if (!SESSION_ID.test(id)) return;
     await rm(path.join(this.sessionsDir, `${id}.json`), { force: true });
-    await rm(this.leaseFile(id), { force: true });
+    await this.leaseStep(id, () => rm(this.leaseFile(id), { force: true }));
   }
 
   /** Reads every session file: fine for embedded mode's handful of concurrent uploads. */
@@ -97,23 +105,60 @@ export class FsSessionStore implements SessionStore {
     }
   }
 
-  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
+  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<LeaseAttempt> {
+    if (!SESSION_ID.test(id)) return { acquired: false, heldForMs: 0 };
+    return this.leaseStep(id, async () => {
+      const current = await this.currentLease(id);
+      if (current) return { acquired: false, heldForMs: current.until - this.now() };
+      await this.writeAtomically(this.leaseFile(id), { leaseId, until: this.now() + ttlMs });
+      return { acquired: true };
+    });
+  }
+
+  async renewLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
     if (!SESSION_ID.test(id)) return false;
-    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
-    if (current && current.until > this.now()) return false;
-    // One blob-upload process owns the directory (embedded mode), and it awaits nothing between the check and the write.
-    await this.writeAtomically(this.leaseFile(id), { leaseId, until: this.now() + ttlMs });
-    return true;
+    return this.leaseStep(id, async () => {
+      if ((await this.currentLease(id))?.leaseId !== leaseId) return false;
+      await this.writeAtomically(this.leaseFile(id), { leaseId, until: this.now() + ttlMs });
+      return true;
+    });
   }
 
   async holdsLease(id: string, leaseId: string): Promise<boolean> {
-    if (!SESSION_ID.test(id)) return false;
-    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
-    return current !== undefined && current.leaseId === leaseId && current.until > this.now();
+    return SESSION_ID.test(id) && (await this.currentLease(id))?.leaseId === leaseId;
   }
 
   async releaseLease(id: string, leaseId: string): Promise<void> {
-    if (await this.holdsLease(id, leaseId)) await rm(this.leaseFile(id), { force: true });
+    if (!SESSION_ID.test(id)) return;
+    await this.leaseStep(id, async () => {
+      if ((await this.currentLease(id))?.leaseId === leaseId) await rm(this.leaseFile(id), { force: true });
+    });
+  }
+
+  /** The lease that runs now, if any. */
+  private async currentLease(id: string): Promise<LeaseFile | undefined> {
+    const current = await readJson<LeaseFile>(this.leaseFile(id));
+    return current && current.until > this.now() ? current : undefined;
+  }
+
+  /**
+   * Runs the read-check-write steps on one session's lease one after the
+   * other: they await file operations, and two requests of this process
+   * interleaving would both take the lease. One blob-upload process owns the
+   * directory (embedded mode), so that makes them atomic.
+   */
+  private leaseStep<T>(id: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.leaseSteps.get(id) ?? Promise.resolve();
+    const result = previous.then(step);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.leaseSteps.set(id, settled);
+    void settled.then(() => {
+      if (this.leaseSteps.get(id) === settled) this.leaseSteps.delete(id);
+    });
+    return result;
   }
 
   private leaseFile(id: string): string {

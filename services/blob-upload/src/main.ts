@@ -29,7 +29,7 @@ runService(async () => {
     store,
     sessions: redis ? new RedisSessionStore(redis, sessionTtlSeconds) : new FsSessionStore(path.join(config.DATA_DIR!, 'upload-sessions'), sessionTtlSeconds),
     logger,
-    limits: { maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER },
+    limits: { maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER, leaseMs: config.UPLOAD_LEASE_SECONDS * 1000 },
   });
 
   const grpcServer = await startGrpcServer(

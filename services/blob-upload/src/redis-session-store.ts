@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { SessionStore, UploadSession } from './sessions';
+import type { LeaseAttempt, SessionStore, UploadSession } from './sessions';
 
 /**
  * Sessions as JSON strings in Redis, expiring a little after the upload time
@@ -69,8 +69,22 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}:upload-lease:${id}`;
   }
 
-  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.leaseKey(id), leaseId, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<LeaseAttempt> {
+    // Set unless held, else the holder's time left: one step, so nobody takes it in between.
+    const [acquired, heldForMs] = (await this.redis.eval(
+      "if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {1, 0} else return {0, redis.call('pttl', KEYS[1])} end",
+      1,
+      this.leaseKey(id),
+      leaseId,
+      leaseTtl(ttlMs),
+    )) as [number, number];
+    return acquired === 1 ? { acquired: true } : { acquired: false, heldForMs: Math.max(0, heldForMs) };
+  }
+
+  async renewLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
+    // Compare and extend in one step: a lease that lapsed and was taken by another holder stays theirs.
+    const renewed = await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end", 1, this.leaseKey(id), leaseId, leaseTtl(ttlMs));
+    return renewed === 1;
   }
 
   async holdsLease(id: string, leaseId: string): Promise<boolean> {
@@ -81,4 +95,9 @@ export class RedisSessionStore implements SessionStore {
     // Compare and delete in one step, so a lease that expired and was taken by another holder stays theirs.
     await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, this.leaseKey(id), leaseId);
   }
+}
+
+/** Redis takes whole milliseconds, at least 1. */
+function leaseTtl(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
 }
