@@ -11,6 +11,10 @@ describe('blob-upload storage config', () => {
     expect([config.S3_ENDPOINT, config.REDIS_URL]).toEqual([undefined, undefined]);
   });
 
+  it('keeps sessions in files when REDIS_URL is empty, as the other services read an empty one', () => {
+    expect(loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: '/var/lib/ocireg', REDIS_URL: '' }).REDIS_URL).toBeUndefined();
+  });
+
   it('runs with S3 and Redis and no DATA_DIR, as in production', () => {
     expect(loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', ...s3, REDIS_URL: 'redis://127.0.0.1:6379' }).DATA_DIR).toBeUndefined();
   });

@@ -6,8 +6,8 @@ const GiB = 1024 * MiB;
 
 export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50053, metricsPort: 9103 }),
-  /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
-  REDIS_URL: env.url().optional(),
+  /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions (empty counts as unset, as for the other services). */
+  REDIS_URL: env.optionalUrl(),
   /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs; DATA_DIR also holds upload sessions when REDIS_URL is not set. */
   ...blobStoreSettings(),
   /** Bytes per S3 part (5 MiB by default: S3's minimum, and a 32 GiB layer is 6,554 parts). */
