@@ -177,6 +177,17 @@ describe('Helm chart: environment', () => {
     }
   });
 
+  it('gives blob-upload the write lease of limits.uploadLeaseSeconds (UPLOAD_LEASE_SECONDS, 5 s by default), and refuses one under a second', () => {
+    const leaseOf = (manifests: Manifest[]) => {
+      const env: Obj[] = deploymentOf(manifests, 'blob-upload').spec.template.spec.containers[0].env;
+      const key = env.find((e) => e.name === 'UPLOAD_LEASE_SECONDS')?.valueFrom?.configMapKeyRef?.key;
+      return manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-config'))!.data![key];
+    };
+    expect(leaseOf(rendered('default'))).toBe('5');
+    expect(leaseOf(render(['--set', 'limits.uploadLeaseSeconds=12']))).toBe('12');
+    expect(template(['--set', 'limits.uploadLeaseSeconds=0']).status).not.toBe(0);
+  });
+
   it('turns migrations at start-up off (on in trial mode, whose hook runs after install) and runs every migration runner in a hook Job', () => {
     for (const [render, manifests] of renders) {
       for (const service of ['auth', 'metadata', 'indexer'] as const) {

@@ -265,7 +265,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 
 {{- define "ocireg.env.blob-upload" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.blobUpload.grpcPort "metricsPort" .Values.blobUpload.metricsPort) }}
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_LEASE_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
 {{ include "ocireg.s3Env" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- end -}}

@@ -105,6 +105,17 @@ export function toOciBody(err: unknown): { status: number; body: { errors: Array
   return { status: known.httpStatus, body: { errors: [entry] } };
 }
 
+/**
+ * Seconds a client should wait before trying again (the HTTP Retry-After),
+ * when the error says so: a `retryAfterSeconds` in its detail, which
+ * survives a gRPC hop like the rest of the detail. Whole seconds, at least 1.
+ */
+export function retryAfterSeconds(err: unknown): number | undefined {
+  if (!isRegistryError(err) || !err.detail || typeof err.detail !== 'object') return undefined;
+  const seconds = (err.detail as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
+
 /** Turns any error into a gRPC ServiceError carrying the OCI code in metadata. */
 export function toGrpcError(err: unknown): Partial<ServiceError> {
   const known = isRegistryError(err) ? err : new RegistryError('UNKNOWN');

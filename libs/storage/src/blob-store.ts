@@ -55,6 +55,12 @@ export interface AppendOptions {
   maxSize: number;
   /** Sees every chunk in order as it is written (the caller hashes). */
   onChunk?: (chunk: Buffer) => void;
+  /**
+   * Once aborted (its writer lost the session's lease), the append writes
+   * nothing more and rejects with the signal's reason; what is already on
+   * its way to storage still lands, and is not committed.
+   */
+  signal?: AbortSignal;
 }
 
 export interface AppendResult {

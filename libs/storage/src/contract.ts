@@ -117,6 +117,34 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       await store.abortUpload(after);
     });
 
+    it('stops an append once its signal aborts (its writer lost the lease): nothing after is taken, it rejects with the reason, the committed bytes stay', async () => {
+      const store = makeStore();
+      const first = randomBytes(1000);
+      const { state } = await store.appendUpload(await store.createUpload(randomUUID()), chunks(first), NO_LIMIT);
+      const controller = new AbortController();
+      const lost = new Error('lease lost');
+      async function* abortedAfter6MiB(): AsyncIterable<Buffer> {
+        yield* chunks(randomBytes(6 * MiB));
+        controller.abort(lost);
+        yield* chunks(randomBytes(2 * MiB));
+      }
+      let taken = 0;
+      await expect(store.appendUpload(state, abortedAfter6MiB(), { ...NO_LIMIT, signal: controller.signal, onChunk: (chunk) => (taken += chunk.length) })).rejects.toBe(lost);
+      expect(taken).toBe(6 * MiB);
+      // Aborted once the body has ended, before its last bytes are stored: it rejects all the same.
+      const late = new AbortController();
+      async function* abortedAtTheEnd(): AsyncIterable<Buffer> {
+        yield randomBytes(3000);
+        late.abort(lost);
+      }
+      await expect(store.appendUpload(state, abortedAtTheEnd(), { ...NO_LIMIT, signal: late.signal })).rejects.toBe(lost);
+      const second = randomBytes(3000);
+      const { state: after } = await store.appendUpload(state, chunks(second), NO_LIMIT);
+      const sealed = await store.sealUpload(after);
+      expect(sha256(await buffer(await store.read(sealed)))).toBe(sha256(first, second));
+      await store.abortUpload(after);
+    });
+
     it('refuses to grow an upload past its size limit with SIZE_INVALID / 413', async () => {
       const store = makeStore();
       const created = await store.createUpload(randomUUID());

@@ -67,19 +67,27 @@ export class FsBlobStore implements BlobStore {
     const out = createWriteStream(file, { flags: 'r+', start: upload.size, highWaterMark: IO_CHUNK });
     const failed = new Promise<never>((_, reject) => out.once('error', reject));
     failed.catch(() => undefined);
+    const { signal } = options;
+    // Aborted: the writes queued in the stream are dropped at once, not only those still to come.
+    const stop = () => out.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', stop, { once: true });
     let size = upload.size;
     try {
       for await (const chunk of chunks) {
+        signal?.throwIfAborted();
         size += chunk.length;
         if (size > options.maxSize) throw tooLarge(options.maxSize);
         options.onChunk?.(chunk);
         if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
       }
+      signal?.throwIfAborted();
       out.end();
       await Promise.race([once(out, 'close'), failed]);
     } catch (err) {
       out.destroy();
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
     return { state: { ...upload, size }, obsolete: [] };
   }

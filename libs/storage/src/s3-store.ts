@@ -96,6 +96,7 @@ export class S3BlobStore implements BlobStore {
     const send = async (bytes: Buffer, buffer: Buffer) => {
       while (sending.size >= this.partsInFlight) await Promise.race(sending);
       if (failure) throw failure;
+      options.signal?.throwIfAborted();
       const partNumber = nextPart++;
       const sent = this.client
         .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
@@ -120,6 +121,7 @@ export class S3BlobStore implements BlobStore {
     let size = upload.size;
     try {
       for await (const chunk of chunks) {
+        options.signal?.throwIfAborted();
         size += chunk.length;
         if (size > options.maxSize) throw tooLarge(options.maxSize);
         options.onChunk?.(chunk);
@@ -149,6 +151,7 @@ export class S3BlobStore implements BlobStore {
 
     // Bytes short of a part wait, as a small object, for the next append or the seal.
     const tail = filled > 0 ? { key: `${uploadPrefix(upload)}tail-${size}`, size: filled } : null;
+    options.signal?.throwIfAborted();
     if (tail) await this.put(tail.key, part!.subarray(0, filled));
     if (part) this.partBuffers.giveBack(part);
     parts.sort((a, b) => a.partNumber - b.partNumber);

@@ -11,6 +11,10 @@ describe('blob-upload storage config', () => {
     expect([config.S3_ENDPOINT, config.REDIS_URL]).toEqual([undefined, undefined]);
   });
 
+  it('keeps sessions in files when REDIS_URL is empty, as the other services read an empty one', () => {
+    expect(loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: '/var/lib/ocireg', REDIS_URL: '' }).REDIS_URL).toBeUndefined();
+  });
+
   it('runs with S3 and Redis and no DATA_DIR, as in production', () => {
     expect(loadBlobUploadConfig({ INTERNAL_TLS_DIR: '/etc/ocireg/tls', ...s3, REDIS_URL: 'redis://127.0.0.1:6379' }).DATA_DIR).toBeUndefined();
   });
@@ -35,5 +39,12 @@ describe('blob-upload storage config', () => {
     expect(loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(32 * 1024 ** 3) }).MAX_BLOB_SIZE).toBe(32 * 1024 ** 3);
     expect(() => loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3) })).toThrow(/UPLOAD_PART_SIZE: MAX_BLOB_SIZE \/ UPLOAD_PART_SIZE must fit in 10,000 S3 parts/);
     expect(loadBlobUploadConfig({ ...base, MAX_BLOB_SIZE: String(64 * 1024 ** 3), UPLOAD_PART_SIZE: String(8 * 1024 * 1024) }).UPLOAD_PART_SIZE).toBe(8 * 1024 * 1024);
+  });
+
+  it('gives write leases 5 seconds by default, and refuses leases under a second', () => {
+    const base = { INTERNAL_TLS_DIR: '/etc/ocireg/tls', DATA_DIR: '/data' };
+    expect(loadBlobUploadConfig(base).UPLOAD_LEASE_SECONDS).toBe(5);
+    expect(loadBlobUploadConfig({ ...base, UPLOAD_LEASE_SECONDS: '2.5' }).UPLOAD_LEASE_SECONDS).toBe(2.5);
+    expect(() => loadBlobUploadConfig({ ...base, UPLOAD_LEASE_SECONDS: '0.5' })).toThrow(/UPLOAD_LEASE_SECONDS: must be at least 1 second/);
   });
 });

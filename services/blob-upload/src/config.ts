@@ -6,8 +6,8 @@ const GiB = 1024 * MiB;
 
 export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50053, metricsPort: 9103 }),
-  /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions. */
-  REDIS_URL: env.url().optional(),
+  /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions (empty counts as unset, as for the other services). */
+  REDIS_URL: env.optionalUrl(),
   /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs; DATA_DIR also holds upload sessions when REDIS_URL is not set. */
   ...blobStoreSettings(),
   /** Bytes per S3 part (5 MiB by default: S3's minimum, and a 32 GiB layer is 6,554 parts). */
@@ -16,6 +16,12 @@ export const configSchema = z.object({
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
+  /**
+   * How long a session's write lease runs unless its writer renews it (the
+   * gateway does, every third of it, while it streams): how soon an upload
+   * whose writer died can be resumed.
+   */
+  UPLOAD_LEASE_SECONDS: env.seconds(5).refine((seconds) => seconds >= 1, 'must be at least 1 second (writers renew the lease every third of it)'),
   /** Upload sessions one user may have open at once (each is a multipart upload in storage until it ends). */
   MAX_UPLOAD_SESSIONS_PER_USER: z.coerce.number().int().positive().default(100),
   /** How often expired sessions are looked for. */

@@ -15,7 +15,10 @@ export function blobUploadHandlers(uploads: UploadService): Server {
     },
     async beginAppend(request) {
       const plan = await uploads.beginAppend(request.uploadId, request.repository, request.owner, request.expectedOffset);
-      return { leaseId: plan.leaseId, stateJson: JSON.stringify(plan.state), size: plan.size, maxSize: plan.maxSize, deadlineMs: plan.deadlineMs };
+      return { leaseId: plan.leaseId, stateJson: JSON.stringify(plan.state), size: plan.size, maxSize: plan.maxSize, deadlineMs: plan.deadlineMs, leaseMs: plan.leaseMs };
+    },
+    async renewAppend(request) {
+      return uploads.renewAppend(request.uploadId, request.leaseId);
     },
     async commitAppend(request) {
       return { size: await uploads.commitAppend(request.uploadId, request.leaseId, parseState(request.stateJson)) };

@@ -8,7 +8,8 @@ import { loadServiceTls } from '@ocireg/service-identity';
 import { createBlobStore } from '@ocireg/storage';
 import { loadBlobUploadConfig } from './config';
 import { blobUploadHandlers } from './grpc-handlers';
-import { FsSessionStore, RedisSessionStore } from './sessions';
+import { FsSessionStore } from './fs-session-store';
+import { RedisSessionStore } from './redis-session-store';
 import { UploadService } from './upload-service';
 
 runService(async () => {
@@ -28,7 +29,7 @@ runService(async () => {
     store,
     sessions: redis ? new RedisSessionStore(redis, sessionTtlSeconds) : new FsSessionStore(path.join(config.DATA_DIR!, 'upload-sessions'), sessionTtlSeconds),
     logger,
-    limits: { maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER },
+    limits: { maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER, leaseMs: config.UPLOAD_LEASE_SECONDS * 1000 },
   });
 
   const grpcServer = await startGrpcServer(

@@ -91,19 +91,66 @@ export function sessionStoreContract(name: string, makeStore: (ttlSeconds: numbe
       const store = await makeStore(60);
       const s = session(1000);
       await store.save(s);
-      expect(await store.acquireLease(s.id, 'first', 60_000)).toBe(true);
-      expect(await store.acquireLease(s.id, 'second', 60_000)).toBe(false);
+      expect(await store.acquireLease(s.id, 'first', 60_000)).toEqual({ acquired: true });
+      expect(await store.acquireLease(s.id, 'second', 60_000)).toMatchObject({ acquired: false });
       expect(await store.holdsLease(s.id, 'first')).toBe(true);
       expect(await store.holdsLease(s.id, 'second')).toBe(false);
       await store.releaseLease(s.id, 'second'); // not the holder: nothing happens
       expect(await store.holdsLease(s.id, 'first')).toBe(true);
       await store.releaseLease(s.id, 'first');
-      expect(await store.acquireLease(s.id, 'second', 300)).toBe(true);
+      expect(await store.acquireLease(s.id, 'second', 300)).toEqual({ acquired: true });
       await sleep(400);
       expect(await store.holdsLease(s.id, 'second')).toBe(false);
-      expect(await store.acquireLease(s.id, 'third', 60_000)).toBe(true);
+      expect(await store.acquireLease(s.id, 'third', 60_000)).toEqual({ acquired: true });
       await store.delete(s.id, s.owner);
       expect(await store.holdsLease(s.id, 'third')).toBe(false);
+    });
+
+    it('says how long a held lease still runs', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      await store.save(s);
+      await store.acquireLease(s.id, 'first', 5000);
+      await sleep(200);
+      const refused = await store.acquireLease(s.id, 'second', 5000);
+      if (refused.acquired) throw new Error('the lease was taken twice');
+      expect(refused.heldForMs).toBeGreaterThan(3000);
+      expect(refused.heldForMs).toBeLessThanOrEqual(4800);
+    });
+
+    it('renews the lease only for its holder: a renewed lease outlives its first term, one not renewed lapses and another writer takes it over', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      await store.save(s);
+      await store.acquireLease(s.id, 'writer', 1000);
+      expect(await store.renewLease(s.id, 'intruder', 60_000)).toBe(false);
+      await sleep(600);
+      expect(await store.renewLease(s.id, 'writer', 1000)).toBe(true);
+      await sleep(600); // 1.2 s after it was taken: alive only because it was renewed
+      expect(await store.holdsLease(s.id, 'writer')).toBe(true);
+      expect(await store.acquireLease(s.id, 'next', 60_000)).toMatchObject({ acquired: false });
+      await sleep(700); // not renewed again: lapsed
+      expect(await store.holdsLease(s.id, 'writer')).toBe(false);
+      expect(await store.acquireLease(s.id, 'next', 60_000)).toEqual({ acquired: true });
+      // The writer that lost it can neither renew nor release the new holder's lease.
+      expect(await store.renewLease(s.id, 'writer', 60_000)).toBe(false);
+      await store.releaseLease(s.id, 'writer');
+      expect(await store.holdsLease(s.id, 'next')).toBe(true);
+      expect(await store.holdsLease(s.id, 'writer')).toBe(false);
+    });
+
+    it('gives the lease to exactly one of many writers asking at once, and renews nothing after a release', async () => {
+      const store = await makeStore(60);
+      const s = session(1000);
+      await store.save(s);
+      const attempts = await Promise.all(Array.from({ length: 8 }, (_, i) => store.acquireLease(s.id, `writer-${i}`, 60_000)));
+      expect(attempts.filter((attempt) => attempt.acquired)).toHaveLength(1);
+      const holder = `writer-${attempts.findIndex((attempt) => attempt.acquired)}`;
+      const holders = await Promise.all(Array.from({ length: 8 }, (_, i) => store.holdsLease(s.id, `writer-${i}`)));
+      expect(holders.filter(Boolean)).toHaveLength(1);
+      await store.releaseLease(s.id, holder);
+      expect(await store.renewLease(s.id, holder, 60_000)).toBe(false);
+      expect(await store.acquireLease(s.id, 'after', 60_000)).toEqual({ acquired: true });
     });
 
     it('treats ids that are not ids as unknown', async () => {

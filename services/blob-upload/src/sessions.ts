@@ -1,7 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { UploadState } from '@ocireg/storage';
 
 /** Everything needed to resume an upload after a restart of any blob-upload replica. */
@@ -16,6 +12,14 @@ export interface UploadSession {
   startedAt: number;
 }
 
+/** The outcome of asking for a session's write lease: taken, or held by another for `heldForMs` more (unless renewed). */
+export type LeaseAttempt = { acquired: true } | { acquired: false; heldForMs: number };
+
+/**
+ * Where sessions are kept, and the write lease that lets one writer at a
+ * time append to a session: a lease runs for a given time unless renewed,
+ * so a writer that died holds it no longer than that.
+ */
 export interface SessionStore {
   get(id: string): Promise<UploadSession | undefined>;
   save(session: UploadSession): Promise<void>;
@@ -28,249 +32,13 @@ export interface SessionStore {
   /** Remembers for a while that a session ended by timing out, so a late client is told why. */
   markExpired(id: string): Promise<void>;
   wasExpired(id: string): Promise<boolean>;
-  /** Takes the session's write lease for `ttlMs` unless another holder has it; false when held. */
-  acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  /** Takes the session's write lease for `ttlMs` unless another holder has it (then says for how long it still runs). */
+  acquireLease(id: string, leaseId: string, ttlMs: number): Promise<LeaseAttempt>;
+  /** Makes the lease run `ttlMs` from now if `leaseId` holds it; false (and nothing changes) otherwise. */
+  renewLease(id: string, leaseId: string, ttlMs: number): Promise<boolean>;
   /** Whether `leaseId` holds the lease now. */
   holdsLease(id: string, leaseId: string): Promise<boolean>;
   /** Gives the lease back (only its holder can). */
   releaseLease(id: string, leaseId: string): Promise<void>;
 }
 
-/**
- * Sessions as JSON strings in Redis, expiring a little after the upload time
- * limit, plus a sorted set of start times so the sweeper finds expired ones
- * (and frees their storage) before Redis forgets them.
- */
-export class RedisSessionStore implements SessionStore {
-  private readonly startsKey: string;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly ttlSeconds: number,
-    /** Namespace of the keys, so several registries (or tests) can share one Redis. */
-    private readonly prefix = 'ocireg',
-  ) {
-    this.startsKey = `${prefix}:upload-starts`;
-  }
-
-  private key(id: string): string {
-    return `${this.prefix}:upload:${id}`;
-  }
-
-  private ownerKey(owner: string): string {
-    return `${this.prefix}:upload-owner:${owner}`;
-  }
-
-  async get(id: string): Promise<UploadSession | undefined> {
-    const raw = await this.redis.get(this.key(id));
-    return raw ? (JSON.parse(raw) as UploadSession) : undefined;
-  }
-
-  async save(session: UploadSession): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.key(session.id), JSON.stringify(session), 'EX', this.ttlSeconds)
-      .zadd(this.startsKey, 'NX', session.startedAt, session.id)
-      .zadd(this.ownerKey(session.owner), 'NX', session.startedAt, session.id)
-      .expire(this.ownerKey(session.owner), this.ttlSeconds)
-      .exec();
-  }
-
-  async delete(id: string, owner?: string): Promise<void> {
-    const transaction = this.redis.multi().del(this.key(id), this.leaseKey(id)).zrem(this.startsKey, id);
-    if (owner !== undefined) transaction.zrem(this.ownerKey(owner), id);
-    await transaction.exec();
-  }
-
-  async countOpen(owner: string, startedAfterMs: number): Promise<number> {
-    const key = this.ownerKey(owner);
-    const results = await this.redis.multi().zremrangebyscore(key, '-inf', startedAfterMs).zcard(key).exec();
-    return Number(results?.[1]?.[1] ?? 0);
-  }
-
-  async markExpired(id: string): Promise<void> {
-    await this.redis.set(`${this.prefix}:upload-expired:${id}`, '1', 'EX', this.ttlSeconds);
-  }
-
-  async wasExpired(id: string): Promise<boolean> {
-    return (await this.redis.exists(`${this.prefix}:upload-expired:${id}`)) === 1;
-  }
-
-  startedBefore(epochMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.startsKey, '-inf', `(${epochMs}`, 'LIMIT', 0, limit);
-  }
-
-  private leaseKey(id: string): string {
-    return `${this.prefix}:upload-lease:${id}`;
-  }
-
-  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.leaseKey(id), leaseId, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
-  }
-
-  async holdsLease(id: string, leaseId: string): Promise<boolean> {
-    return (await this.redis.get(this.leaseKey(id))) === leaseId;
-  }
-
-  async releaseLease(id: string, leaseId: string): Promise<void> {
-    // Compare and delete in one step, so a lease that expired and was taken by another holder stays theirs.
-    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, this.leaseKey(id), leaseId);
-  }
-}
-
-/** What FsSessionStore keeps per session: the start time it was first saved with (Redis's ZADD NX) and when it expires. */
-interface SessionFile {
-  startedAt: number;
-  expiresAt: number;
-  session: UploadSession;
-}
-
-/** Ids come from clients' URLs and become file names: anything else is simply unknown. */
-const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * Sessions as JSON files (embedded mode, no Redis), with the same semantics
- * as RedisSessionStore: a session reads as gone after `ttlSeconds`, but its id
- * stays listed by startedBefore until deleted, so the sweeper can free its storage.
- * Layout: sessions/<id>.json, expired/<id>.json, leases/<id>.json, tmp/ (each file is written there and renamed into place).
- */
-export class FsSessionStore implements SessionStore {
-  private readonly sessionsDir: string;
-  private readonly expiredDir: string;
-  private readonly leasesDir: string;
-  private readonly tmpDir: string;
-  private dirsCreated?: Promise<void>;
-
-  constructor(
-    readonly dir: string,
-    private readonly ttlSeconds: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.sessionsDir = path.join(dir, 'sessions');
-    this.expiredDir = path.join(dir, 'expired');
-    this.leasesDir = path.join(dir, 'leases');
-    this.tmpDir = path.join(dir, 'tmp');
-  }
-
-  async get(id: string): Promise<UploadSession | undefined> {
-    const file = await this.readSessionFile(id);
-    return file && file.expiresAt > this.now() ? file.session : undefined;
-  }
-
-  async save(session: UploadSession): Promise<void> {
-    if (!SESSION_ID.test(session.id)) throw new Error(`invalid upload session id ${JSON.stringify(session.id)}`);
-    const previous = await this.readSessionFile(session.id);
-    const file: SessionFile = { startedAt: previous?.startedAt ?? session.startedAt, expiresAt: this.expiresAt(), session };
-    await this.writeAtomically(path.join(this.sessionsDir, `${session.id}.json`), file);
-  }
-
-  async delete(id: string): Promise<void> {
-    if (!SESSION_ID.test(id)) return;
-    await rm(path.join(this.sessionsDir, `${id}.json`), { force: true });
-    await rm(this.leaseFile(id), { force: true });
-  }
-
-  /** Reads every session file: fine for embedded mode's handful of concurrent uploads. */
-  async countOpen(owner: string, startedAfterMs: number): Promise<number> {
-    let count = 0;
-    for (const name of await listJsonFiles(this.sessionsDir)) {
-      const file = await this.readSessionFile(path.basename(name, '.json'));
-      if (file && file.session.owner === owner && file.startedAt > startedAfterMs) count++;
-    }
-    return count;
-  }
-
-  async markExpired(id: string): Promise<void> {
-    if (SESSION_ID.test(id)) await this.writeAtomically(path.join(this.expiredDir, `${id}.json`), { expiresAt: this.expiresAt() });
-  }
-
-  async wasExpired(id: string): Promise<boolean> {
-    if (!SESSION_ID.test(id)) return false;
-    const mark = await readJson<{ expiresAt: number }>(path.join(this.expiredDir, `${id}.json`));
-    return mark !== undefined && mark.expiresAt > this.now();
-  }
-
-  async startedBefore(epochMs: number, limit: number): Promise<string[]> {
-    // The sweeper calls this regularly: the moment to forget marks past their time, as Redis would.
-    await this.forgetOldExpiredMarks();
-    const starts: Array<{ id: string; startedAt: number }> = [];
-    for (const name of await listJsonFiles(this.sessionsDir)) {
-      const id = path.basename(name, '.json');
-      const file = await this.readSessionFile(id);
-      if (file && file.startedAt < epochMs) starts.push({ id, startedAt: file.startedAt });
-    }
-    // Oldest first, ties by id: the order of Redis's sorted set.
-    starts.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return starts.slice(0, limit).map((start) => start.id);
-  }
-
-  private async forgetOldExpiredMarks(): Promise<void> {
-    for (const name of await listJsonFiles(this.expiredDir)) {
-      const file = path.join(this.expiredDir, name);
-      const mark = await readJson<{ expiresAt: number }>(file);
-      if (mark && mark.expiresAt <= this.now()) await rm(file, { force: true });
-    }
-  }
-
-  async acquireLease(id: string, leaseId: string, ttlMs: number): Promise<boolean> {
-    if (!SESSION_ID.test(id)) return false;
-    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
-    if (current && current.until > this.now()) return false;
-    // One blob-upload process owns the directory (embedded mode), and it awaits nothing between the check and the write.
-    await this.writeAtomically(this.leaseFile(id), { leaseId, until: this.now() + ttlMs });
-    return true;
-  }
-
-  async holdsLease(id: string, leaseId: string): Promise<boolean> {
-    if (!SESSION_ID.test(id)) return false;
-    const current = await readJson<{ leaseId: string; until: number }>(this.leaseFile(id));
-    return current !== undefined && current.leaseId === leaseId && current.until > this.now();
-  }
-
-  async releaseLease(id: string, leaseId: string): Promise<void> {
-    if (await this.holdsLease(id, leaseId)) await rm(this.leaseFile(id), { force: true });
-  }
-
-  private leaseFile(id: string): string {
-    return path.join(this.leasesDir, `${id}.json`);
-  }
-
-  private readSessionFile(id: string): Promise<SessionFile | undefined> {
-    return SESSION_ID.test(id) ? readJson<SessionFile>(path.join(this.sessionsDir, `${id}.json`)) : Promise.resolve(undefined);
-  }
-
-  private expiresAt(): number {
-    return this.now() + this.ttlSeconds * 1000;
-  }
-
-  private async writeAtomically(target: string, value: unknown): Promise<void> {
-    this.dirsCreated ??= Promise.all([this.sessionsDir, this.expiredDir, this.leasesDir, this.tmpDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 }))).then(() => undefined);
-    await this.dirsCreated;
-    const tmp = path.join(this.tmpDir, randomUUID());
-    try {
-      await writeFile(tmp, JSON.stringify(value), { flag: 'wx', flush: true });
-      await rename(tmp, target);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-  }
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-async function listJsonFiles(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((name) => name.endsWith('.json'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}

@@ -3,11 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
-import { createBlobStore, type BlobStore } from '@ocireg/storage';
-import { FsSessionStore, RedisSessionStore, type SessionStore } from './sessions';
+import { createBlobStore, type BlobStore, type UploadState } from '@ocireg/storage';
+import { FsSessionStore } from './fs-session-store';
+import { RedisSessionStore } from './redis-session-store';
+import type { SessionStore } from './sessions';
 import { UploadService, type UploadLimits } from './upload-service';
 
 const MiB = 1024 * 1024;
@@ -55,8 +58,8 @@ describe.each(backends)('UploadService against $name', (backend) => {
   let close: (() => Promise<void>) | undefined;
   const logger = createLogger({ service: 'test', level: 'silent' });
 
-  const service = (limits: Partial<UploadLimits> = {}, now?: () => number) =>
-    new UploadService({ store, sessions: sessions(), logger, limits: { maxBlobSize: 64 * MiB, timeLimitMs: 60_000, maxSessionsPerUser: 100, ...limits }, now });
+  const service = (limits: Partial<UploadLimits> = {}, now?: () => number, blobStore = store) =>
+    new UploadService({ store: blobStore, sessions: sessions(), logger, limits: { maxBlobSize: 64 * MiB, timeLimitMs: 60_000, maxSessionsPerUser: 100, leaseMs: 5000, ...limits }, now });
 
   /** What the gateway does for one PATCH: take the lease, stream into storage, commit (or release on failure). */
   async function append(uploads: UploadService, id: string, data: Buffer | AsyncIterable<Buffer>, options: { offset?: number; owner?: string; onChunk?: (chunk: Buffer) => void } = {}): Promise<number> {
@@ -114,15 +117,95 @@ describe.each(backends)('UploadService against $name', (backend) => {
     expect(blob.size).toBe(part1.length + part2.length);
   });
 
-  it('lets one writer at a time append, and frees the lease when the writer gives up', async () => {
+  it('lets one writer at a time append (another is told, retryably, when to try again), and frees the lease when the writer gives up', async () => {
     const uploads = service();
     const session = await uploads.start('acme/app', OWNER);
     const plan = await uploads.beginAppend(session.id, 'acme/app', OWNER, undefined);
-    await expect(uploads.beginAppend(session.id, 'acme/app', OWNER, undefined)).rejects.toMatchObject({ code: 'BLOB_UPLOAD_INVALID', message: expect.stringContaining('another request') });
-    await expect(uploads.complete(session.id, 'acme/app', OWNER, sha256())).rejects.toMatchObject({ code: 'BLOB_UPLOAD_INVALID' });
-    await expect(uploads.commitAppend(session.id, 'not-the-lease', plan.state)).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN' });
+    expect(plan.leaseMs).toBe(5000);
+    const busy = { code: 'TOOMANYREQUESTS', httpStatus: 429, message: expect.stringContaining('another request'), detail: { retryAfterSeconds: 5 } };
+    await expect(uploads.beginAppend(session.id, 'acme/app', OWNER, undefined)).rejects.toMatchObject(busy);
+    await expect(uploads.complete(session.id, 'acme/app', OWNER, sha256())).rejects.toMatchObject(busy);
+    await expect(uploads.commitAppend(session.id, 'not-the-lease', plan.state)).rejects.toMatchObject({ code: 'UNAVAILABLE', detail: { offset: 0 } });
     await uploads.releaseAppend(session.id, plan.leaseId);
     expect(await append(uploads, session.id, randomBytes(10))).toBe(10);
+  });
+
+  it('frees the session of a writer that died (neither committed, released nor renewed) within one lease, and the dead writer cannot commit after that', async () => {
+    const uploads = service({ leaseMs: 1000 });
+    const session = await uploads.start('acme/app', OWNER);
+    const first = randomBytes(1000);
+    await append(uploads, session.id, first);
+    const dead = await uploads.beginAppend(session.id, 'acme/app', OWNER, first.length);
+    const { state: deadState } = await store.appendUpload(dead.state, chunksOf(randomBytes(500)), { maxSize: dead.maxSize });
+    await expect(uploads.beginAppend(session.id, 'acme/app', OWNER, first.length)).rejects.toMatchObject({ code: 'TOOMANYREQUESTS', detail: { retryAfterSeconds: 1 } });
+
+    await sleep(1100);
+    const rest = randomBytes(2000);
+    const next = await uploads.beginAppend(session.id, 'acme/app', OWNER, first.length);
+    expect(next.size).toBe(first.length);
+    expect(await uploads.renewAppend(session.id, dead.leaseId)).toEqual({ held: false, leaseMs: 0 });
+    await expect(uploads.commitAppend(session.id, dead.leaseId, deadState)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('lapsed') });
+    const { state } = await store.appendUpload(next.state, chunksOf(rest), { maxSize: next.maxSize });
+    expect(await uploads.commitAppend(session.id, next.leaseId, state)).toBe(first.length + rest.length);
+    const blob = await uploads.complete(session.id, 'acme/app', OWNER, sha256(first, rest));
+    expect(sha256(await buffer(await store.read(blob.storageKey)))).toBe(sha256(first, rest));
+  });
+
+  it('keeps the lease of a writer that renews it past its first term, and renews it only for its holder', async () => {
+    const uploads = service({ leaseMs: 1000 });
+    const session = await uploads.start('acme/app', OWNER);
+    const plan = await uploads.beginAppend(session.id, 'acme/app', OWNER, 0);
+    for (let i = 0; i < 4; i++) {
+      await sleep(400);
+      expect(await uploads.renewAppend(session.id, plan.leaseId)).toEqual({ held: true, leaseMs: 1000 });
+    }
+    // 1.6 s after it was taken.
+    await expect(uploads.beginAppend(session.id, 'acme/app', OWNER, 0)).rejects.toMatchObject({ code: 'TOOMANYREQUESTS' });
+    expect(await uploads.renewAppend(session.id, 'someone-else')).toEqual({ held: false, leaseMs: 0 });
+    const data = randomBytes(100);
+    const { state } = await store.appendUpload(plan.state, chunksOf(data), { maxSize: plan.maxSize });
+    expect(await uploads.commitAppend(session.id, plan.leaseId, state)).toBe(100);
+    expect(await uploads.renewAppend(session.id, plan.leaseId)).toEqual({ held: false, leaseMs: 0 });
+  });
+
+  it('never runs a write lease past the session time limit', async () => {
+    let clock = Date.now();
+    const uploads = service({ timeLimitMs: 10_000, leaseMs: 5000 }, () => clock);
+    const session = await uploads.start('acme/app', OWNER);
+    clock += 7000;
+    const plan = await uploads.beginAppend(session.id, 'acme/app', OWNER, 0);
+    expect([plan.leaseMs, plan.deadlineMs]).toEqual([3000, session.startedAt + 10_000]);
+    clock += 2000;
+    expect(await uploads.renewAppend(session.id, plan.leaseId)).toEqual({ held: true, leaseMs: 1000 });
+    clock += 1001;
+    expect(await uploads.renewAppend(session.id, plan.leaseId)).toEqual({ held: false, leaseMs: 0 });
+    await expect(uploads.commitAppend(session.id, plan.leaseId, plan.state)).rejects.toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN', message: expect.stringContaining('timed out') });
+  });
+
+  it('holds the lease while it completes, for longer than one term, and a completion that died holds it for one term at most', async () => {
+    // Sealing takes 1.5 s here: three of the 600 ms leases.
+    const slowStore: BlobStore = Object.assign(Object.create(store) as BlobStore, {
+      sealUpload: async (state: UploadState) => {
+        await sleep(1500);
+        return store.sealUpload(state);
+      },
+    });
+    const uploads = service({ leaseMs: 600 }, undefined, slowStore);
+    const data = randomBytes(3000);
+    const session = await uploads.start('acme/app', OWNER);
+    await append(uploads, session.id, data);
+    const completing = uploads.complete(session.id, 'acme/app', OWNER, sha256(data));
+    await sleep(1000);
+    await expect(uploads.beginAppend(session.id, 'acme/app', OWNER, data.length)).rejects.toMatchObject({ code: 'TOOMANYREQUESTS' });
+    expect((await completing).size).toBe(data.length);
+
+    // A blob-upload that died while completing left its lease behind.
+    const other = await uploads.start('acme/app', OWNER);
+    await append(uploads, other.id, data);
+    expect(await sessions().acquireLease(other.id, 'died-completing', 600)).toEqual({ acquired: true });
+    await expect(service().complete(other.id, 'acme/app', OWNER, sha256(data))).rejects.toMatchObject({ code: 'TOOMANYREQUESTS', httpStatus: 429 });
+    await sleep(700);
+    expect((await service().complete(other.id, 'acme/app', OWNER, sha256(data))).size).toBe(data.length);
   });
 
   it('refuses a wrong digest, deletes the bytes and forgets the session', async () => {

@@ -4,6 +4,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { Logger } from '@ocireg/logger';
 import { parseDigest } from '@ocireg/oci';
 import type { BlobStore, UploadState } from '@ocireg/storage';
+import { HeldLease } from './held-lease';
 import type { SessionStore, UploadSession } from './sessions';
 
 export interface UploadLimits {
@@ -11,6 +12,8 @@ export interface UploadLimits {
   timeLimitMs: number;
   /** Sessions one user may have open at once. */
   maxSessionsPerUser: number;
+  /** How long a write lease runs unless its holder renews it (never past the session's time limit while appending). */
+  leaseMs: number;
 }
 
 export interface UploadServiceDeps {
@@ -36,15 +39,19 @@ export interface AppendPlan {
   size: number;
   maxSize: number;
   deadlineMs: number;
+  /** How long the lease runs from when it was taken: renew it (renewAppend) before then, or stop writing. */
+  leaseMs: number;
 }
 
 /**
  * Upload sessions: who owns them, their storage state, their size and time
  * limits, one writer at a time (a lease), and their end as a verified blob.
  * The bytes themselves never pass through here: a writer (the gateway)
- * takes the lease with beginAppend, streams into the store, and commits the
- * new state. Sessions are kept in Redis or files, so any replica, or a
- * restarted one, continues them.
+ * takes the lease with beginAppend, streams into the store while it renews
+ * the lease, and commits the new state. The lease is short, so the session
+ * of a writer that died (or of a blob-upload that died completing it) is
+ * free again within seconds. Sessions are kept in Redis or files, so any
+ * replica, or a restarted one, continues them.
  */
 export class UploadService {
   private readonly store: BlobStore;
@@ -77,26 +84,35 @@ export class UploadService {
     return (await this.load(id, repository, owner)).state.size;
   }
 
-  /** Takes the session's lease for one append: the caller writes, then commits or releases. */
+  /** Takes the session's lease for one append: the caller writes (renewing the lease), then commits or releases. */
   async beginAppend(id: string, repository: string, owner: string, expectedOffset: number | undefined): Promise<AppendPlan> {
     const session = await this.load(id, repository, owner);
     if (expectedOffset !== undefined && expectedOffset !== session.state.size) {
       throw new RegistryError('RANGE_INVALID', `upload is at offset ${session.state.size}, the chunk starts at ${expectedOffset}`, { offset: session.state.size }, 416);
     }
-    const deadlineMs = session.startedAt + this.limits.timeLimitMs;
+    const deadlineMs = this.deadline(session);
     const leaseId = randomBytes(16).toString('hex');
-    // The lease lasts at most until the session's time limit: a writer that dies leaves no lock behind for longer.
-    if (!(await this.sessions.acquireLease(id, leaseId, deadlineMs - this.now()))) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `another request is writing to upload ${id}`);
-    }
-    return { leaseId, state: session.state, size: session.state.size, maxSize: this.limits.maxBlobSize, deadlineMs };
+    const leaseMs = Math.min(this.limits.leaseMs, deadlineMs - this.now());
+    await this.takeLease(id, leaseId, leaseMs);
+    return { leaseId, state: session.state, size: session.state.size, maxSize: this.limits.maxBlobSize, deadlineMs, leaseMs };
+  }
+
+  /** Extends an append's lease for its holder; `held: false` when it is not held any more (lapsed, or the session ended). */
+  async renewAppend(id: string, leaseId: string): Promise<{ held: boolean; leaseMs: number }> {
+    const session = await this.sessions.get(id);
+    const leaseMs = session ? Math.min(this.limits.leaseMs, this.deadline(session) - this.now()) : 0;
+    const held = leaseMs > 0 && (await this.sessions.renewLease(id, leaseId, leaseMs));
+    return { held, leaseMs: held ? leaseMs : 0 };
   }
 
   /** Records the state an append left and gives the lease back; returns the committed size. */
   async commitAppend(id: string, leaseId: string, state: UploadState): Promise<number> {
     const session = await this.sessions.get(id);
-    if (!session || !(await this.sessions.holdsLease(id, leaseId))) {
-      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is not being written with this lease (it timed out or was cancelled)`);
+    if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is not being written with this lease (it timed out or was cancelled)`);
+    if (this.now() > this.deadline(session)) throw this.timedOut();
+    if (!(await this.sessions.holdsLease(id, leaseId))) {
+      // The append's bytes may have been cut off by another writer since: they are not the session's. The client resumes from the committed offset.
+      throw new RegistryError('UNAVAILABLE', `the write lease of upload ${id} lapsed before the append was committed; resume from offset ${session.state.size}`, { offset: session.state.size, retryAfterSeconds: 1 });
     }
     if (state.backend !== session.state.backend || state.key !== session.state.key || state.size < session.state.size || state.size > this.limits.maxBlobSize) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', `the state committed for upload ${id} does not continue it`);
@@ -118,13 +134,16 @@ export class UploadService {
   async complete(id: string, repository: string, owner: string, digest: string, computed?: { digest: string; size: number }): Promise<CompletedBlob> {
     const expected = parseDigest(digest);
     const session = await this.load(id, repository, owner);
-    // Nobody may write while it completes.
+    // Nobody may write while it completes: the lease is renewed while the bytes are sealed and checked.
     const leaseId = randomBytes(16).toString('hex');
-    if (!(await this.sessions.acquireLease(id, leaseId, 10 * 60_000))) throw new RegistryError('BLOB_UPLOAD_INVALID', `another request is writing to upload ${id}`);
+    await this.takeLease(id, leaseId, this.limits.leaseMs);
+    const lease = new HeldLease(this.sessions, id, leaseId, this.limits.leaseMs, this.logger);
     try {
       const sealedKey = await this.store.sealUpload(session.state);
       const trusted = computed && computed.size === session.state.size && parseDigest(computed.digest).algorithm === expected.algorithm;
       const actual = trusted ? computed.digest : await this.hashStored(sealedKey, expected.algorithm);
+      // Still the only writer: had the lease lapsed, another writer could have changed the bytes just checked.
+      await lease.confirm();
       if (actual !== expected.value) {
         await this.discard(session);
         throw new RegistryError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${expected.value}`, { digest: expected.value });
@@ -133,7 +152,7 @@ export class UploadService {
       await this.sessions.delete(id, owner);
       return { digest: expected.value, size: session.state.size, storageKey, sealedKey };
     } finally {
-      await this.sessions.releaseLease(id, leaseId);
+      await lease.release();
     }
   }
 
@@ -168,6 +187,19 @@ export class UploadService {
       throw this.timedOut();
     }
     return session;
+  }
+
+  /** Takes the session's write lease, or says (retryably) how long another writer still holds it. */
+  private async takeLease(id: string, leaseId: string, ttlMs: number): Promise<void> {
+    const attempt = await this.sessions.acquireLease(id, leaseId, ttlMs);
+    if (!attempt.acquired) {
+      const seconds = Math.max(1, Math.ceil(attempt.heldForMs / 1000));
+      throw new RegistryError('TOOMANYREQUESTS', `another request is writing to upload ${id}; try again in ${seconds} s`, { retryAfterSeconds: seconds });
+    }
+  }
+
+  private deadline(session: UploadSession): number {
+    return session.startedAt + this.limits.timeLimitMs;
   }
 
   private async hashStored(key: string, algorithm: 'sha256' | 'sha512'): Promise<string> {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryError, toOciBody } from '@ocireg/errors';
+import { RegistryError, retryAfterSeconds, toOciBody } from '@ocireg/errors';
 import type { Logger } from '@ocireg/logger';
 import { AuthChallenge } from './auth-guard';
 
-/** Writes the OCI error body (no body for HEAD). Unknown errors are logged and become UNKNOWN / 500. */
+/** Writes the OCI error body (no body for HEAD), with Retry-After when the error says when to retry. Unknown errors are logged and become UNKNOWN / 500. */
 export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, logger: Logger): void {
   const { status, body } = toOciBody(err);
   if (status >= 500) logger.error({ err }, 'request failed');
@@ -12,6 +12,8 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
     return;
   }
   if (err instanceof AuthChallenge) res.setHeader('WWW-Authenticate', err.wwwAuthenticate);
+  const retryAfter = retryAfterSeconds(err);
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   const payload = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
   res.end(req.method === 'HEAD' ? undefined : payload);

@@ -75,4 +75,30 @@ describe('requestChunks', () => {
       })(),
     ).rejects.toThrow('aborted');
   });
+
+  it('ends with the signal\'s reason as soon as it aborts, while it waits for bytes too', async () => {
+    const req = body();
+    req.push(Buffer.from('first'));
+    const controller = new AbortController();
+    const lost = new Error('lease lost');
+    const seen: string[] = [];
+    const started = Date.now();
+    setTimeout(() => controller.abort(lost), 100);
+    await expect(
+      (async () => {
+        for await (const chunk of requestChunks(req, { ...limits(5_000), signal: controller.signal })) seen.push(chunk.toString());
+      })(),
+    ).rejects.toBe(lost);
+    expect(seen).toEqual(['first']);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // Already aborted: not a byte.
+    const again = body();
+    again.push(Buffer.from('more'));
+    await expect(
+      (async () => {
+        for await (const chunk of requestChunks(again, { ...limits(5_000), signal: controller.signal })) seen.push(chunk.toString());
+      })(),
+    ).rejects.toBe(lost);
+    expect(seen).toEqual(['first']);
+  });
 });

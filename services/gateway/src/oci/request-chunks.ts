@@ -5,7 +5,8 @@ import { bodyBytesConsumed } from './body-garbage';
 /**
  * The bytes of a request body as they arrive, with backpressure (nothing is
  * read until the consumer asks), ending in an error when the body stalls for
- * `idleMs` (408) or runs past `deadlineMs` (the upload session's time limit),
+ * `idleMs` (408), runs past `deadlineMs` (the upload session's time limit)
+ * or `signal` aborts (with its reason: the writer lost the session's lease),
  * even while no byte arrives.
  *
  * Each step takes everything the request has buffered (read() joins small
@@ -14,7 +15,7 @@ import { bodyBytesConsumed } from './body-garbage';
  * otherwise cost a promise, a timer and a hash update per piece. The
  * consumed pieces' buffers are freed as the body goes (see body-garbage).
  */
-export async function* requestChunks(req: IncomingMessage, limits: { idleMs: number; deadlineMs: number; timedOut: () => Error }): AsyncGenerator<Buffer> {
+export async function* requestChunks(req: IncomingMessage, limits: { idleMs: number; deadlineMs: number; timedOut: () => Error; signal?: AbortSignal }): AsyncGenerator<Buffer> {
   let failure: Error | undefined;
   let ended = false;
   /** When the current wait for bytes began; undefined while the consumer has them. */
@@ -33,6 +34,7 @@ export async function* requestChunks(req: IncomingMessage, limits: { idleMs: num
     ended = true;
     wakeUp();
   };
+  const onAbort = () => fail(limits.signal!.reason as Error);
 
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
@@ -48,6 +50,8 @@ export async function* requestChunks(req: IncomingMessage, limits: { idleMs: num
   req.on('readable', wakeUp);
   req.on('end', onEnd);
   req.on('error', fail);
+  if (limits.signal?.aborted) onAbort();
+  limits.signal?.addEventListener('abort', onAbort, { once: true });
   check();
   try {
     for (;;) {
@@ -68,5 +72,6 @@ export async function* requestChunks(req: IncomingMessage, limits: { idleMs: num
     req.off('readable', wakeUp);
     req.off('end', onEnd);
     req.off('error', fail);
+    limits.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -5,6 +5,7 @@ import { parseDigest, parseRepositoryName } from '@ocireg/oci';
 import type { blobupload, metadata } from '@ocireg/proto';
 import type { BlobStore, UploadState } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
+import { AppendLease } from './append-lease';
 import type { BlobStats } from './blob-stats';
 import { hasBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import type { PackageCheck } from './packages';
@@ -90,24 +91,34 @@ export class UploadRoutes {
   /**
    * The data plane: takes the session's lease, streams the request body into
    * storage (hashing each byte once, within the session's size and time
-   * limits, cut when idle), and commits the new state; returns the size.
+   * limits, cut when idle, stopped when the lease cannot be kept), and
+   * commits the new state; returns the size.
    */
   private async append(exchange: Exchange, name: string, uploadId: string, owner: string, range: { offset?: number; length?: number }): Promise<number> {
     const { req, requestId, logger } = exchange;
     const { uploads, store, hashes } = this.deps;
-    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, repository: name, owner, expectedOffset: range.offset }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { plan, lease } = await this.takeLease(exchange, name, uploadId, owner, range.offset);
     const release = () => unaryCall(uploads.releaseAppend.bind(uploads), { uploadId, leaseId: plan.leaseId }, { requestId }).catch((err: unknown) => logger.warn({ err, uploadId }, 'could not release an upload lease'));
     const hash = hashes.take(uploadId, plan.size);
-    let appended;
+    const { signal } = lease;
     try {
-      appended = await store.appendUpload(JSON.parse(plan.stateJson) as UploadState, requestChunks(req, { idleMs: this.deps.idleTimeoutMs, deadlineMs: plan.deadlineMs, timedOut }), {
+      const appended = await store.appendUpload(JSON.parse(plan.stateJson) as UploadState, requestChunks(req, { idleMs: this.deps.idleTimeoutMs, deadlineMs: plan.deadlineMs, timedOut, signal }), {
         maxSize: plan.maxSize,
         onChunk: hash ? (chunk) => hash.update(chunk) : undefined,
+        signal,
       });
       if (range.length !== undefined && appended.state.size - plan.size !== range.length) {
         throw new RegistryError('RANGE_INVALID', `the Content-Range announced ${range.length} bytes, the body had ${appended.state.size - plan.size}`, undefined, 416);
       }
+      // Renewed until the commit answers: blob-upload commits only while the lease is held.
+      const { size } = await unaryCall(uploads.commitAppend.bind(uploads), { uploadId, leaseId: plan.leaseId, stateJson: JSON.stringify(appended.state) }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      lease.stop();
+      for (const key of appended.obsolete) await store.delete(key).catch(() => undefined);
+      hashes.keep(uploadId, hash, size);
+      return size;
     } catch (err) {
+      lease.stop();
+      if (signal.aborted) logger.warn({ uploadId, reason: (signal.reason as Error).message }, 'upload append stopped: its write lease could not be kept');
       await release();
       // Past the size or time limit the session is over: cancelling frees its storage now.
       if (err instanceof RegistryError && (err.code === 'SIZE_INVALID' || err.message.includes('timed out'))) {
@@ -115,10 +126,29 @@ export class UploadRoutes {
       }
       throw err;
     }
-    const { size } = await unaryCall(uploads.commitAppend.bind(uploads), { uploadId, leaseId: plan.leaseId, stateJson: JSON.stringify(appended.state) }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-    for (const key of appended.obsolete) await store.delete(key).catch(() => undefined);
-    hashes.keep(uploadId, hash, size);
-    return size;
+  }
+
+  /**
+   * Takes the session's write lease (BeginAppend; another writer holding it
+   * is a 429 with Retry-After) and keeps it renewed (RenewAppend) until the
+   * append is over.
+   */
+  private async takeLease({ requestId }: Exchange, name: string, uploadId: string, owner: string, expectedOffset: number | undefined) {
+    const { uploads } = this.deps;
+    const askedAt = Date.now();
+    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, repository: name, owner, expectedOffset }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const lease = new AppendLease({
+      uploadId,
+      askedAt,
+      // A blob-upload that does not say (before renewable leases) held the lease until the time limit.
+      leaseMs: plan.leaseMs || plan.deadlineMs - askedAt,
+      deadlineMs: plan.deadlineMs,
+      renew: async (timeoutMs) => {
+        const renewed = await unaryCall(uploads.renewAppend.bind(uploads), { uploadId, leaseId: plan.leaseId }, { requestId, deadlineMs: timeoutMs });
+        return renewed.held ? renewed.leaseMs : undefined;
+      },
+    });
+    return { plan, lease };
   }
 
   /** Verifies and records the uploaded bytes as a blob of this repository. */

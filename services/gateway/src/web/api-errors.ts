@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { RegistryError, toOciBody } from '@ocireg/errors';
+import { RegistryError, retryAfterSeconds, toOciBody } from '@ocireg/errors';
 import type { Logger } from '@ocireg/logger';
 import { AuthChallenge } from '../auth-guard';
 
@@ -18,6 +18,8 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (known instanceof AuthChallenge) res.setHeader('WWW-Authenticate', known.wwwAuthenticate);
+    const retryAfter = retryAfterSeconds(known);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(status).set('Cache-Control', 'no-store').json(body);
   };
 }

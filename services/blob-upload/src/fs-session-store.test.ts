@@ -3,8 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsSessionStore } from './fs-session-store';
 import { sessionStoreContract } from './session-store-contract';
-import { FsSessionStore, type UploadSession } from './sessions';
+import type { UploadSession } from './sessions';
 
 let root: string;
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { RedisSessionStore } from './redis-session-store';
 import { sessionStoreContract } from './session-store-contract';
-import { RedisSessionStore } from './sessions';
 
 // Runs against the Redis that the integration setup starts (REDIS_URL).
 let redis: Redis;
