@@ -93,6 +93,18 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
     });
   });
 
+  describe('what the gateway cannot see: text inside opaque page tokens', () => {
+    it('refuses a forged page token carrying a NUL as one it never returned', async () => {
+      const forged = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+      expectRefused(await web.get(`/api/v1/workspaces/${workspace.slug}/images?page_token=${forged({ sort: 'name', name: 'a\u0000' })}`), 'page_token');
+      expectRefused(await web.get(`/api/v1/workspaces/${workspace.slug}/images/app/-/tags?page_token=${forged({ sort: 'name', name: 'a\u0000' })}`), 'page_token');
+      expectRefused(await operator.get(`/api/v1/workspaces?page_token=${forged({ after: 'a\u0000' })}`), 'page_token');
+      expectRefused(await operator.get(`/api/v1/workspaces/${workspace.slug}/projects?page_token=${forged({ after: '\u0000' })}`), 'page_token');
+      const v2 = await fetch(`${registry.gatewayUrl}/v2/_catalog?last=${encodeURIComponent('a\u0000')}`, { headers: { Authorization: basicAuth(workspace.admin) } });
+      expect(v2.status).toBe(400);
+    });
+  });
+
   describe('the admin port', () => {
     it('refuses bad strings in any field of any request, naming it', async () => {
       const usersClient = adminPortClient(registry, users.UserServiceClient);
