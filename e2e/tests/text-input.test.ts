@@ -100,8 +100,6 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
       expectRefused(await web.get(`/api/v1/workspaces/${workspace.slug}/images/app/-/tags?page_token=${forged({ sort: 'name', name: 'a\u0000' })}`), 'page_token');
       expectRefused(await operator.get(`/api/v1/workspaces?page_token=${forged({ after: 'a\u0000' })}`), 'page_token');
       expectRefused(await operator.get(`/api/v1/workspaces/${workspace.slug}/projects?page_token=${forged({ after: '\u0000' })}`), 'page_token');
-      const v2 = await fetch(`${registry.gatewayUrl}/v2/_catalog?last=${encodeURIComponent('a\u0000')}`, { headers: { Authorization: basicAuth(workspace.admin) } });
-      expect(v2.status).toBe(400);
     });
   });
 
