@@ -41,13 +41,12 @@ export function limitOf(field: string): number {
 
 /** Throws INVALID_ARGUMENT naming `field` unless `value` is text it may hold. */
 export function checkText(value: string, field: string): void {
-  const name = displayName(field) || '(value)';
   const max = limitOf(field);
-  if (value.length > max) throw refusal(name, `must be at most ${max} characters (got ${value.length})`);
+  if (value.length > max) throw refusal(field, `must be at most ${max} characters (got ${value.length})`);
   const control = CONTROL.exec(value);
-  if (control) throw refusal(name, `must not contain control characters (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at position ${control.index})`);
+  if (control) throw refusal(field, `must not contain control characters (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at position ${control.index})`);
   const surrogate = LONE_SURROGATE.exec(value);
-  if (surrogate) throw refusal(name, `must be valid Unicode text (a lone surrogate at position ${surrogate.index})`);
+  if (surrogate) throw refusal(field, `must be valid Unicode text (a lone surrogate at position ${surrogate.index})`);
 }
 
 /**
@@ -58,7 +57,7 @@ export function checkText(value: string, field: string): void {
 export function checkTextFields(value: unknown, field = '', depth = 0): void {
   if (typeof value === 'string') return checkText(value, field);
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return;
-  if (depth >= MAX_DEPTH) throw refusal(displayName(field) || '(body)', `must not nest more than ${MAX_DEPTH} levels`);
+  if (depth >= MAX_DEPTH) throw refusal(field, `must not nest more than ${MAX_DEPTH} levels`);
   if (Array.isArray(value)) {
     value.forEach((item, index) => checkTextFields(item, `${field}[${index}]`, depth + 1));
     return;
@@ -71,12 +70,9 @@ export function checkParams(params: URLSearchParams): void {
   for (const [key, value] of params) checkText(value, key);
 }
 
+/** The refusal, naming the field as a message may show it: names come from callers too (body and query keys), so bounded and printable. */
 function refusal(field: string, problem: string): RegistryError {
-  return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
-}
-
-/** A field's name as a message may show it: names come from callers too (body and query keys), so bounded and printable. */
-function displayName(field: string): string {
-  const printable = field.replace(/[\u0000-\u001f\u007f\ud800-\udfff]/g, '\ufffd');
-  return printable.length <= 100 ? printable : `${printable.slice(0, 99)}…`;
+  const printable = field.replace(/[\u0000-\u001f\u007f\ud800-\udfff]/g, '\ufffd') || '(value)';
+  const name = printable.length <= 100 ? printable : `${printable.slice(0, 99)}…`;
+  return new RegistryError('INVALID_ARGUMENT', `${name}: ${problem}`, { field: name });
 }
