@@ -118,7 +118,7 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
     });
     const samplePath = pathOf(route, samples);
     // Fewer requests where they could only repeat one another: a megabyte is refused before any field is read (once
-    // per place is enough), and only GET routes read the query (elsewhere a value it takes would replay the same request).
+    // per place is enough), and only GET routes read the query (elsewhere a value let through only replays the base request).
     const queryFields = corpus.value === MEGABYTE ? QUERY_FIELDS.slice(0, 1) : route.method === 'GET' || corpus.refused === 'always' ? QUERY_FIELDS : [];
     const bodyFields = !withBody ? [] : corpus.value === MEGABYTE ? BODY_FIELDS.slice(0, 1) : BODY_FIELDS;
     return [
