@@ -30,7 +30,7 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, message: 'too many requests' },
   UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, message: 'service unavailable' },
-  // Codes of the admin API (not OCI codes; the gateway never writes them).
+  // Codes of the admin API, not OCI codes: the gateway writes them on the JSON API, and INVALID_ARGUMENT for text it refuses anywhere.
   INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, message: 'invalid argument' },
   NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, message: 'not found' },
   ALREADY_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, message: 'already exists' },

@@ -7,6 +7,7 @@ import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { auth } from '@ocireg/proto';
 import type { AccessGuard, RepositoryAction } from './access-guard';
+import { basicCredentials } from './basic-credentials';
 
 /** A 401 that tells the client where to get a token (the distribution token spec's challenge). */
 export class AuthChallenge extends RegistryError {
@@ -205,14 +206,12 @@ export class TokenAccessGuard implements AccessGuard {
     const cacheKey = createHash('sha256').update(header).update('\0').update(scopes.join(' ')).digest('hex');
     const cached = this.basicCache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.claims;
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
+    const basic = basicCredentials(header);
+    if (!basic) return undefined;
     try {
       const { authClient } = this.deps;
       const issued = await unaryCall(authClient.issueRegistryToken.bind(authClient), {
-        username: decoded.slice(0, colon),
-        password: decoded.slice(colon + 1),
+        ...basic,
         refreshToken: '',
         scopes,
         offline: false,

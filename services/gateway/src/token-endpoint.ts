@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
+import { basicCredentials } from './basic-credentials';
 import { readSmallBody } from './http-io';
+import { checkParams } from './text-input';
 
 /**
  * The docker token endpoint (distribution token spec): GET with Basic auth and
@@ -17,13 +19,14 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   let offline: boolean;
 
   if (req.method === 'GET') {
-    const basic = parseBasic(req.headers.authorization);
+    const basic = basicCredentials(req.headers.authorization);
     username = basic?.username ?? '';
     password = basic?.password ?? '';
     scopes = url.searchParams.getAll('scope');
     offline = url.searchParams.get('offline_token') === 'true';
   } else if (req.method === 'POST') {
     const form = new URLSearchParams((await readSmallBody(req, 64 * 1024)).toString('utf8'));
+    checkParams(form);
     const grantType = form.get('grant_type');
     if (grantType === 'password') {
       username = form.get('username') ?? '';
@@ -49,11 +52,4 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   const payload = JSON.stringify(body);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'Cache-Control': 'no-store' });
   res.end(payload);
-}
-
-function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

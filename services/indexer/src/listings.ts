@@ -328,7 +328,8 @@ function decodePageKey(token: string, sort: ImageSort | TagSort): PageKey | unde
   if (!token) return undefined;
   try {
     const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageKey>;
-    if (key.sort === sort && typeof key.name === 'string' && (sort === 'name' || (typeof key.at === 'string' && !Number.isNaN(Date.parse(key.at))))) return key as PageKey;
+    // A forged token may carry what no name holds (a NUL, which PostgreSQL's text refuses).
+    if (key.sort === sort && typeof key.name === 'string' && !key.name.includes('\u0000') && (sort === 'name' || (typeof key.at === 'string' && !Number.isNaN(Date.parse(key.at))))) return key as PageKey;
   } catch {
     // fall through
   }

@@ -35,12 +35,15 @@ export function pageSize(value: number): number {
   return Math.min(value || 50, 500);
 }
 
-/** Page tokens are opaque to callers: the last sort key of the previous page. */
+/**
+ * Page tokens are opaque to callers: the last sort key of the previous page.
+ * A forged one may carry what no key holds (a NUL, which PostgreSQL's text refuses).
+ */
 export function decodePageToken(token: string): string {
   if (!token) return '';
   try {
     const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof decoded.after === 'string') return decoded.after;
+    if (typeof decoded.after === 'string' && !decoded.after.includes('\u0000')) return decoded.after;
   } catch {
     // fall through
   }

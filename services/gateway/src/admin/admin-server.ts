@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startGrpcServer, type RunningGrpcServer } from '@ocireg/grpc';
+import { startGrpcServer, type CallContext, type RunningGrpcServer } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
 import { admin, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
+import { checkTextFields } from '../text-input';
 import type { AdminCallers } from './admin-callers';
 import { adminApi } from './admin-api';
 
@@ -35,8 +36,22 @@ export function startAdminServer(options: {
       protoIncludeDirs: [PROTO_DIR],
     },
     [
-      { definition: admin.AdminServiceService, implementation: api.admin },
-      { definition: users.UserServiceService, implementation: api.users },
+      { definition: admin.AdminServiceService, implementation: textChecked(api.admin) },
+      { definition: users.UserServiceService, implementation: textChecked(api.users) },
     ],
   );
+}
+
+type Handler = (request: unknown, ctx: CallContext) => Promise<unknown>;
+
+/** Every method's request has its strings checked (text-input.ts) before the method sees it: one walk of the decoded message. */
+function textChecked<S extends object>(service: S): S {
+  const checked = Object.entries(service as Record<string, Handler>).map(([method, handler]) => [
+    method,
+    async (request: unknown, ctx: CallContext) => {
+      checkTextFields(request);
+      return handler(request, ctx);
+    },
+  ]);
+  return Object.fromEntries(checked) as S;
 }

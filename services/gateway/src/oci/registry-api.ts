@@ -2,6 +2,7 @@ import { parseRepositoryName } from '@ocireg/oci';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { ServiceClients } from '../clients';
+import { checkParams } from '../text-input';
 import { handleTokenRequest } from '../token-endpoint';
 import { BlobStats } from './blob-stats';
 import { BlobRoutes } from './blobs';
@@ -53,6 +54,8 @@ export class RegistryApi {
   }
 
   async handle(route: OciRoute, exchange: Exchange): Promise<void> {
+    // Query parameters (n, last, mount, from, digest, tag, artifactType, scope, ...) are text like any other field.
+    checkParams(exchange.url.searchParams);
     const method = exchange.req.method ?? 'GET';
     const { guard, clients } = this.deps;
     if (route.kind === 'base') {

@@ -3,6 +3,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { ClientCallOptions } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { AdminCaller } from '../admin/admin-callers';
+import { checkTextFields } from '../text-input';
 import { requireAssertion, type WebCaller, type WebCallers } from './web-callers';
 
 /** What a JSON API handler gets: the request, who is calling (resolved on demand), and call options for them. */
@@ -24,8 +25,9 @@ export interface ApiContext {
 }
 
 /**
- * Wraps a handler: whatever it returns is sent as JSON (status 200, or
- * `status`), whatever it throws goes to the JSON error handler.
+ * Wraps a handler: every string of the request (path parameters, query, JSON
+ * body) is checked first (text-input.ts); whatever the handler returns is sent
+ * as JSON (status 200, or `status`), whatever it throws goes to the JSON error handler.
  */
 export function jsonRoute(callers: WebCallers, logger: Logger, handler: (ctx: ApiContext) => Promise<unknown>, status = 200): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -50,7 +52,13 @@ export function jsonRoute(callers: WebCallers, logger: Logger, handler: (ctx: Ap
         return value;
       },
     };
-    handler(ctx).then(
+    const checkedThenHandled = async () => {
+      checkTextFields(req.params);
+      checkTextFields(req.query);
+      checkTextFields(req.body);
+      return handler(ctx);
+    };
+    checkedThenHandled().then(
       (body) => {
         if (res.headersSent) return;
         res.status(status).set('Cache-Control', 'no-store').json(body ?? {});

@@ -3,6 +3,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AccessGuard } from '../access-guard';
 import type { AdminCaller, AdminCallers } from '../admin/admin-callers';
 import { AuthChallenge } from '../auth-guard';
+import { basicCredentials } from '../basic-credentials';
 import { isSafeMethod, requireCsrfToken, requireSameOrigin } from './request-guards';
 import type { SessionCookies } from './session-cookie';
 
@@ -39,10 +40,9 @@ export class WebCallers {
     const header = req.headers.authorization ?? '';
     try {
       if (header.startsWith('Basic ')) {
-        const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon < 0) throw new RegistryError('UNAUTHORIZED', 'Basic credentials must be email:API token');
-        return { ...(await callers.apiToken(decoded.slice(colon + 1), clientIp, requestId, decoded.slice(0, colon))), via: 'api-token' };
+        const basic = basicCredentials(header);
+        if (!basic) throw new RegistryError('UNAUTHORIZED', 'Basic credentials must be email:API token');
+        return { ...(await callers.apiToken(basic.password, clientIp, requestId, basic.username)), via: 'api-token' };
       }
       if (header.startsWith('Bearer ')) {
         const bearer = header.slice(7).trim();

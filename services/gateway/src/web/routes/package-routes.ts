@@ -22,13 +22,15 @@ const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
 const MAX_SHOWN_MANIFEST = 256 * 1024;
 
 // Image names contain slashes; "-" cannot be a name component, so "/-/" separates what follows the name.
-const NAME = '((?:(?!/-/).)+)';
-const IMAGES = /^\/workspaces\/([^/]+)\/images\/?$/;
-const IMAGE = new RegExp(`^/workspaces/([^/]+)/images/${NAME}$`);
-const OVERVIEW = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/overview$`);
-const TAGS = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/tags/?$`);
-const TAG = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/tags/([^/]+)$`);
-const MANIFEST = new RegExp(`^/workspaces/([^/]+)/images/${NAME}/-/manifests/([^/]+)$`);
+// Named groups: express puts them in req.params by name.
+const WORKSPACE_IMAGES = '^/workspaces/(?<workspace>[^/]+)/images';
+const NAME = '(?<name>(?:(?!/-/).)+)';
+const IMAGES = new RegExp(`${WORKSPACE_IMAGES}/?$`);
+const IMAGE = new RegExp(`${WORKSPACE_IMAGES}/${NAME}$`);
+const OVERVIEW = new RegExp(`${WORKSPACE_IMAGES}/${NAME}/-/overview$`);
+const TAGS = new RegExp(`${WORKSPACE_IMAGES}/${NAME}/-/tags/?$`);
+const TAG = new RegExp(`${WORKSPACE_IMAGES}/${NAME}/-/tags/(?<tag>[^/]+)$`);
+const MANIFEST = new RegExp(`${WORKSPACE_IMAGES}/${NAME}/-/manifests/(?<digest>[^/]+)$`);
 
 /**
  * Packages and images: the listings (from the indexer's read model, showing
@@ -226,8 +228,8 @@ export function packageRoutes(deps: {
   return router;
 }
 
-/** The numbered captures of a RegExp route (workspace, name, then a tag or digest), "" where absent. */
+/** The named captures of a RegExp route (workspace, name, then a tag or digest), "" where absent. */
 function params(req: Request): [string, string, string] {
-  const values = req.params as unknown as Record<string, string | undefined>;
-  return [values['0'] ?? '', values['1'] ?? '', values['2'] ?? ''];
+  const { workspace, name, tag, digest } = req.params as Record<string, string | undefined>;
+  return [workspace ?? '', name ?? '', tag ?? digest ?? ''];
 }
