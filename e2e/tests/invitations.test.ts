@@ -117,6 +117,13 @@ describe('invitations and user-naming calls across workspaces', () => {
       expect((await redeem(reset.secret)).status).toBe(200);
     });
 
+    it('a made-up secret is refused before any password is hashed (argon2 costs 19 MiB a time)', async () => {
+      const madeUp = `ocireg_link_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+      // A too-short password is refused by the hasher's policy: a 404 here means the link was looked up first.
+      const refused = await new WebClient(registry.gatewayUrl).request('POST', '/api/v1/password-links/redeem', { secret: madeUp, password: 'short' });
+      expect(refused.status).toBe(404);
+    });
+
     it('a password set by one link ends the user\'s other unused links', async () => {
       const who = email('twolinks');
       const first = await link(operator(), who, '', INVITE);

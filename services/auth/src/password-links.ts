@@ -16,6 +16,11 @@ export interface PasswordLinkInfo {
   workspaceSlug?: string;
 }
 
+/** What a secret that names no usable link gets: unknown, used and expired links answer alike. */
+export function unknownLink(): RegistryError {
+  return new RegistryError('NOT_FOUND', 'this link is unknown, was already used, or has expired; ask for a new one', { field: 'secret' });
+}
+
 /** The longest a link may live; invitations default to 7 days, resets to 1. */
 export const MAX_LINK_SECONDS = 30 * 86_400;
 export const DEFAULT_LINK_SECONDS: Record<LinkPurpose, number> = { invite: 7 * 86_400, reset: 86_400 };
@@ -92,7 +97,7 @@ export class PasswordLinks {
   async redeem(secret: string, apply: (link: PasswordLinkInfo, client: PoolClient) => Promise<void>): Promise<PasswordLinkInfo> {
     return inTransaction(this.pool, async (client) => {
       const link = await this.inspect(secret, client, true);
-      if (!link) throw new RegistryError('NOT_FOUND', 'this link is unknown, was already used, or has expired; ask for a new one', { field: 'secret' });
+      if (!link) throw unknownLink();
       await apply(link, client);
       await client.query('UPDATE auth_password_links SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [link.userId]);
       return link;
