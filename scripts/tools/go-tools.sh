@@ -13,6 +13,8 @@ TOOLS=(
   "crane|github.com/google/go-containerregistry/cmd/crane|v0.22.1"
   "oras|oras.land/oras/cmd/oras|v1.3.6"
   "helm|helm.sh/helm/v3/cmd/helm|v3.22.0"
+  # Signs and attests images into the registry as sha256-<digest>.sig / .att tags (e2e/tests/cosign.test.ts).
+  "cosign|github.com/sigstore/cosign/v2/cmd/cosign|v2.6.5"
 )
 
 for entry in "${TOOLS[@]}"; do
