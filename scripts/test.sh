@@ -30,11 +30,12 @@ CHART_TEST_SKIP_VITEST=1 bash charts/test.sh || status=1
 node scripts/check-logs-for-secrets.mjs || status=1
 if [ "$status" = 0 ]; then rm -rf "$run_tmp"; else echo "test.sh: this run's temporary files (service logs among them) are kept in $run_tmp"; fi
 
-summary=reports/oci-conformance/summary.txt
-if [ -f "$summary" ]; then
-  echo "--- OCI conformance summary (full report: reports/oci-conformance/report.html) ---"
+# One summary per conformance suite (e2e/tests/oci-conformance.test.ts runs each into a directory of its own).
+for summary in reports/oci-conformance/*/summary.txt; do
+  [ -f "$summary" ] || continue
+  echo "--- OCI conformance summary (full report: $(dirname "$summary")/report.html) ---"
   cat "$summary"
-fi
+done
 echo "test.sh: finished in $((SECONDS - started)) s"
 # The closing line CI reads: counts from vitest's JSON report.
 node -e '

@@ -19,7 +19,7 @@ import { TlsMaterial, UserAssertionSigner, UserAssertionVerifier } from '@ocireg
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const CONCURRENCY = 32;
 
-const answer: indexer.GetTagResponse = { tag: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, updatedAt: '2026-01-01T00:00:00.000Z', kind: 'image' }, manifest: undefined };
+const answer: indexer.GetTagResponse = { tag: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}`, updatedAt: '2026-01-01T00:00:00.000Z', kind: 'image' }, manifest: undefined, referrers: [] };
 const unused = async (): Promise<never> => {
   throw new Error('not used by the benchmark');
 };

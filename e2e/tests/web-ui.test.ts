@@ -4,6 +4,7 @@ import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { accessibilityViolations, launchChromium, screenshot, type AxeViolation } from './browser';
+import { Cosign } from './cosign';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, run, startTestRegistry, type TestWorkspace } from './helpers';
 import { importRandomImage } from './images';
 import { OciHttp } from './oci-http';
@@ -14,7 +15,8 @@ import { WebClient, webUser, type WebUser } from './web-client';
  * The web UI in a real browser (Debian's Chromium driven by Playwright), as
  * people use it: sign in, create a package, push to it with docker, find it
  * at every level, open its image and tag pages, copy the pull command, make
- * a token and docker login with it, delete as the roles allow. Every page is
+ * a token and docker login with it, sign with cosign and see the image marked
+ * signed, delete as the roles allow. Every page is
  * checked with axe-core; screenshots go to reports/ui-screenshots/.
  */
 describe('web UI in Chromium', () => {
@@ -129,6 +131,12 @@ describe('web UI in Chromium', () => {
     const api = new WebClient(registry.gatewayUrl);
     await api.signIn(adminUser.email, adminUser.password);
     await eventually(async () => ((await api.get<{ images: Array<{ name: string; tagCount: number }> }>(`/api/v1/workspaces/${workspace.slug}/images?prefix=ui/`)).body.images[0]?.tagCount === 2 ? true : undefined), 10_000);
+    // cosign (with docker's login) signs 1.0 (and so 1.1, the same manifest) under its sha256-<hex>.sig tag.
+    await (await Cosign.withNewKeys()).sign(`${image}:1.0`);
+    await eventually(async () => {
+      const { body } = await api.get<{ tags: Array<{ tag: string; manifest: { signed: boolean } | null }> }>(`/api/v1/workspaces/${workspace.slug}/images/ui/hello/-/tags`);
+      return body.tags.find((entry) => entry.tag === '1.0')?.manifest?.signed ? true : undefined;
+    }, 10_000);
 
     // In the workspace, project and repository lists; a list page is usable in well under a second.
     const started = Date.now();
@@ -158,19 +166,25 @@ describe('web UI in Chromium', () => {
     // visible/one links to a repository this Admin has no role on: not listed for them.
     await expect(page.getByRole('link', { name: 'visible/one' }).count()).resolves.toBe(0);
 
-    // The image page: tags with digest, size, platform; copy the pull command.
+    // The image page: tags with digest, size, platform, marked signed (the signature is no tag row of its own); copy the pull command.
     await page.goto(url(`/w/${workspace.slug}/i/ui/hello`));
     const row = page.getByRole('row', { name: /^1\.0/ });
     await row.waitFor();
     await expect(row.textContent()).resolves.toMatch(/sha256:[a-f0-9]{12}.*KiB.*linux\/amd64/);
+    await expect(row.locator('.badge.signed').textContent()).resolves.toBe('signed');
+    await expect(page.getByRole('row', { name: /^sha256-/ }).count()).resolves.toBe(0);
     await row.getByRole('button', { name: 'Copy the pull command for 1.0' }).click();
     await expect(page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).resolves.toBe(`docker pull ${registry.registryHost}/${workspace.slug}/ui/hello:1.0`);
     await expect(page.getByRole('button', { name: 'Delete image' }).count()).resolves.toBe(1);
     await check(page, 'image', true);
 
-    // The tag page: manifest, layers with sizes, config facts.
+    // The tag page: signed, with its signature; manifest, layers with sizes, config facts.
     await page.getByRole('link', { name: '1.0', exact: true }).click();
     await page.getByRole('heading', { name: 'Layers' }).waitFor();
+    await page.getByRole('heading', { name: 'Signatures, attestations and SBOMs' }).waitFor();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(/ui\/hello:1\.0\s*signed$/);
+    await expect(page.locator('dl.facts').first().textContent()).resolves.toMatch(/Signedyes \(1 signature\)/);
+    await expect(page.getByRole('table', { name: '1 attached' }).textContent()).resolves.toMatch(/signature.*sha256:[a-f0-9]{12}.*sha256-[a-f0-9]{12}…\.sig/);
     await page.getByRole('heading', { name: 'Image configuration' }).waitFor();
     await expect(page.locator('dl.facts').first().textContent()).resolves.toMatch(/linux\/amd64/);
     await expect(page.locator('pre.json').textContent()).resolves.toContain('"layers"');

@@ -64,9 +64,12 @@ export interface Manifest {
   created: string;
   pushedAt: string;
   layers: Array<{ digest: string; mediaType: string; size: number }>;
+  /** Signatures and attestations: the manifest they are about (for cosign's sha256-<hex>.sig/.att/.sbom tags, the one the tag names). */
   subject: string;
   tags: string[];
   children: Manifest[];
+  /** A signature is about this manifest (an OCI 1.1 referrer or a cosign .sig tag). */
+  signed: boolean;
 }
 
 export interface TagEntry {
@@ -75,6 +78,7 @@ export interface TagEntry {
   updatedAt: string;
   kind: string;
   manifest: Manifest | null;
+  /** Signatures, attestations and SBOMs about the manifest (cosign's tags of it among them: they are not listed as tags). */
   referrers: Manifest[];
 }
 

@@ -77,6 +77,12 @@ describe('describeManifest', () => {
       content: json({ artifactType: 'application/spdx+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digest(6), size: 2 }, layers: [] }),
     });
     expect(sbom.kind).toBe('attestation');
+    // What cosign attest stores: an image config and one DSSE envelope.
+    const attestation = describeManifest({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      content: json({ config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(1), size: 233 }, layers: [{ mediaType: 'application/vnd.dsse.envelope.v1+json', digest: digest(2), size: 704 }] }),
+    });
+    expect(attestation.kind).toBe('attestation');
   });
 
   it('calls other config types artifacts (a Helm chart) and survives malformed bytes', () => {

@@ -38,7 +38,8 @@ export interface ManifestFacts {
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 const SIGNATURE_TYPE = /signature|cosign\.simplesigning|notary/i;
-const ATTESTATION_TYPE = /in-toto|attestation|spdx|cyclonedx|sbom|vex/i;
+// dsse: the envelope cosign attest (and other in-toto signers) store an attestation in.
+const ATTESTATION_TYPE = /in-toto|attestation|spdx|cyclonedx|sbom|vex|dsse/i;
 /** How buildx marks an index entry that attests another entry. */
 const DOCKER_REFERENCE_TYPE = 'vnd.docker.reference.type';
 

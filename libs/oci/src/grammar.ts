@@ -59,8 +59,12 @@ export function parseRepositoryName(candidate: string): RepositoryName {
   return { value: candidate, workspace: candidate.slice(0, slash), image: candidate.slice(slash + 1) };
 }
 
+export function isTag(candidate: string): boolean {
+  return TAG.test(candidate);
+}
+
 export function parseTag(candidate: string): string {
-  if (!TAG.test(candidate)) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${truncate(candidate)}"`);
+  if (!isTag(candidate)) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${truncate(candidate)}"`);
   return candidate;
 }
 

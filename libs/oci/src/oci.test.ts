@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDigest, parseRepositoryName, parseTag } from './index';
+import { isTag, parseDigest, parseRepositoryName, parseTag } from './index';
 
 describe('OCI grammar', () => {
   it.each([
@@ -29,5 +29,6 @@ describe('OCI grammar', () => {
     expect(parseTag('v1.2.3_rc-1')).toBe('v1.2.3_rc-1');
     expect(() => parseTag('.hidden')).toThrow();
     expect(() => parseTag('a'.repeat(129))).toThrow();
+    expect([isTag('v1'), isTag('a'.repeat(128)), isTag('.INVALID_MANIFEST_NAME'), isTag('sha256:abc'), isTag('')]).toEqual([true, true, false, false, false]);
   });
 });

@@ -46,7 +46,7 @@ export function indexerHandlers(listings: Listings, status: IndexStatus): AsyncS
     },
     async getTag(request) {
       const found = await listings.getTag(request.workspace, request.name, request.tag);
-      return { tag: tagMessage(found.tag), manifest: manifestMessage(found.manifest) };
+      return { tag: tagMessage(found.tag), manifest: manifestMessage(found.manifest), referrers: found.referrers.map(manifestMessage) };
     },
   };
 }

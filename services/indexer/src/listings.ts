@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
-import { parseRepositoryName, parseTag, type BlobFacts, type IndexEntryFacts, type Platform } from '@ocireg/oci';
+import { cosignTagsOf, parseCosignTag, parseRepositoryName, parseTag, type BlobFacts, type IndexEntryFacts, type Platform } from '@ocireg/oci';
+import { foldedTagSql, foldedTagsOf } from './folded-tags';
 
 export type ImageSort = 'name' | 'last-pushed';
 export type TagSort = 'name' | 'last-pushed';
@@ -18,7 +19,7 @@ export interface TagEntryView {
   tag: TagView;
   /** Undefined while the manifest is not indexed yet. */
   manifest?: ManifestView;
-  /** Signatures and attestations whose subject is the tag's manifest. */
+  /** Signatures, attestations and SBOMs about the tag's manifest (or its index's entries): OCI 1.1 referrers and cosign's tags. */
   referrers: ManifestView[];
 }
 
@@ -46,9 +47,12 @@ export interface ManifestView {
   created: string;
   pushedAt: string;
   layers: BlobFacts[];
+  /** Signatures and attestations: the manifest they are about (cosign's: the one their tag names). */
   subject: string;
   tags: string[];
   children: ManifestView[];
+  /** A signature is about it (a referrer, or a cosign `.sig` tag). */
+  signed: boolean;
 }
 
 export interface TagView {
@@ -163,35 +167,38 @@ export class Listings {
     return { images, nextPageToken };
   }
 
+  /** An image: its tags (without those folded under their subject) and its manifests, newest first. */
   async getImage(workspace: string, name: string): Promise<{ image: ImageRow; tags: TagView[]; manifests: ManifestView[] }> {
     const repository = repositoryOf(workspace, name);
     const image = await this.imageRow(repository);
-    const { tags, manifests } = await this.contents(repository);
-    const referencedAsEntry = new Set(manifests.flatMap((m) => m.entries.map((entry) => entry.digest)));
-    const views = manifests
-      .filter((m) => !referencedAsEntry.has(m.digest) || tags.some((t) => t.digest === m.digest))
-      .map((m) => viewOf(m, manifests, tags));
-    return { image, tags: tags.map((t) => ({ ...t, kind: manifests.find((m) => m.digest === t.digest)?.kind ?? '' })), manifests: views };
+    const { listedTags, context } = withFoldedTags(await this.contents(repository));
+    const referencedAsEntry = new Set(context.all.flatMap((m) => m.entries.map((entry) => entry.digest)));
+    const views = context.all.filter((m) => !referencedAsEntry.has(m.digest) || listedTags.some((t) => t.digest === m.digest)).map((m) => viewOf(m, context));
+    return { image, tags: listedTags.map((t) => ({ ...t, kind: context.all.find((m) => m.digest === t.digest)?.kind ?? '' })), manifests: views };
   }
 
-  async getTag(workspace: string, name: string, tag: string): Promise<{ tag: TagView; manifest: ManifestView }> {
+  /** One tag (a folded one too: it stays pullable), its manifest, and what refers to it. */
+  async getTag(workspace: string, name: string, tag: string): Promise<{ tag: TagView; manifest: ManifestView; referrers: ManifestView[] }> {
     const repository = repositoryOf(workspace, name);
     try {
       parseTag(tag);
     } catch {
       throw invalid('tag', 'is not a valid tag');
     }
-    const { tags, manifests } = await this.contents(repository);
+    const { tags, context } = withFoldedTags(await this.contents(repository));
     const found = tags.find((t) => t.tag === tag);
-    const manifest = found && manifests.find((m) => m.digest === found.digest);
+    const manifest = found && context.all.find((m) => m.digest === found.digest);
     if (!found || !manifest) throw new RegistryError('NOT_FOUND', `tag ${tag} of ${repository} is not listed (yet)`, { field: 'tag' });
-    return { tag: { ...found, kind: manifest.kind }, manifest: viewOf(manifest, manifests, tags) };
+    const related = new Set([manifest.digest, ...manifest.entries.map((entry) => entry.digest)]);
+    const referrers = context.all.filter((m) => m.subject !== null && related.has(m.subject)).map((m) => viewOf(m, context, 1));
+    return { tag: { ...found, kind: manifest.kind }, manifest: viewOf(manifest, context), referrers };
   }
 
   /**
    * One page of an image's tags (keyset: by name in byte order, or newest
-   * first), each with its manifest (an index with its entries) and referrers:
-   * four indexed queries whatever the image's size.
+   * first), each with its manifest (an index with its entries) and referrers
+   * (cosign's tags folded among them, not listed as tags): five indexed
+   * queries whatever the image's size.
    */
   async listTags(query: TagQuery): Promise<{ tags: TagEntryView[]; nextPageToken: string }> {
     const repository = repositoryOf(query.workspace, query.name);
@@ -206,7 +213,8 @@ export class Listings {
         : `($4::text IS NULL OR updated_at < $5 OR (updated_at = $5 AND tag COLLATE "C" > $4))`;
     const order = sort === 'name' ? 'tag COLLATE "C"' : 'updated_at DESC, tag COLLATE "C"';
     const { rows } = await this.pool.query<{ tag: string; digest: string; updated_at: Date }>(
-      `SELECT tag, digest, updated_at FROM idx_tags WHERE repository = $1 AND starts_with(tag, $2) AND ${keyset} ORDER BY ${order} LIMIT $3`,
+      `SELECT tag, digest, updated_at FROM idx_tags t WHERE repository = $1 AND starts_with(tag, $2) AND ${keyset} AND NOT ${foldedTagSql('t')}
+       ORDER BY ${order} LIMIT $3`,
       [repository, prefix, limit + 1, after?.name ?? null, ...(sort === 'name' ? [] : [after?.at ?? null])],
     );
     if (rows.length === 0 && !after) await this.imageRow(repository);
@@ -214,20 +222,24 @@ export class Listings {
     const digests = [...new Set(page.map((t) => t.digest))];
     const manifests = await this.manifestRows(repository, 'digest = ANY($2::text[])', digests);
     const entryDigests = [...new Set(manifests.flatMap((m) => m.entries.map((entry) => entry.digest)))].filter((d) => !digests.includes(d));
-    const [entries, referrers] = await Promise.all([
+    const [entries, bySubject] = await Promise.all([
       this.manifestRows(repository, 'digest = ANY($2::text[])', entryDigests),
       this.manifestRows(repository, 'subject = ANY($2::text[])', [...digests, ...entryDigests]),
     ]);
     const known = [...manifests, ...entries];
+    // cosign's tags of the manifests listed here (folded: the SQL above left them out of the page).
+    const folded = await this.taggedRows(repository, known.flatMap((m) => cosignTagsOf(m.digest)));
+    const referrers = referrersOf(bySubject, folded);
+    const context: ViewContext = { all: known, tags: [...page, ...folded], signed: signedSubjectsOf(referrers) };
     const byDigest = new Map(manifests.map((m) => [m.digest, m]));
     const tags = page.map((tag) => {
       const manifest = byDigest.get(tag.digest);
-      const view = manifest && viewOf(manifest, known, page);
+      const view = manifest && viewOf(manifest, context);
       const related = new Set([tag.digest, ...(manifest?.entries.map((entry) => entry.digest) ?? [])]);
       return {
         tag: { ...tag, kind: manifest?.kind ?? '' },
         ...(view ? { manifest: view } : {}),
-        referrers: referrers.filter((r) => r.subject !== null && related.has(r.subject)).map((r) => viewOf(r, known, page, 1)),
+        referrers: referrers.filter((r) => r.subject !== null && related.has(r.subject)).map((r) => viewOf(r, context, 1)),
       };
     });
     const last = page[page.length - 1];
@@ -241,6 +253,18 @@ export class Listings {
       `SELECT digest, media_type, kind, artifact_type, platform_os, platform_architecture, platform_variant, created, subject, config, layers, entries, pushed_at
        FROM idx_manifests WHERE repository = $1 AND ${where} ORDER BY pushed_at DESC, digest`,
       [repository, values],
+    );
+    return rows;
+  }
+
+  /** The manifests these tags point to, with the tag (tags that do not exist are skipped). */
+  private async taggedRows(repository: string, tags: string[]): Promise<Array<ManifestRow & { tag: string }>> {
+    if (tags.length === 0) return [];
+    const { rows } = await this.pool.query<ManifestRow & { tag: string }>(
+      `SELECT t.tag, m.digest, m.media_type, m.kind, m.artifact_type, m.platform_os, m.platform_architecture, m.platform_variant, m.created, m.subject, m.config, m.layers, m.entries, m.pushed_at
+       FROM idx_tags t JOIN idx_manifests m ON m.repository = t.repository AND m.digest = t.digest
+       WHERE t.repository = $1 AND t.tag = ANY($2::text[]) ORDER BY m.pushed_at DESC, m.digest`,
+      [repository, tags],
     );
     return rows;
   }
@@ -268,13 +292,52 @@ export class Listings {
   }
 }
 
+/** What views are built from: the manifests (index entries are looked up in), the tags naming them, the digests a signature is about. */
+interface ViewContext {
+  all: ManifestRow[];
+  tags: ReadonlyArray<{ tag: string; digest: string }>;
+  signed: ReadonlySet<string>;
+}
+
+/**
+ * A repository's contents as listings show them: the manifests cosign's
+ * tags point to take their subject and kind from the tag (as an index's
+ * entries take their kind from the index), and those tags are not listed.
+ */
+function withFoldedTags({ tags, manifests }: { tags: Array<{ tag: string; digest: string; updatedAt: string }>; manifests: ManifestRow[] }) {
+  const folded = foldedTagsOf(tags, new Set(manifests.map((m) => m.digest)));
+  const foldedNames = new Set(folded.map((f) => f.tag));
+  const foldOf = new Map(folded.map((f) => [f.digest, f]));
+  const all = manifests.map((m) => {
+    const fold = foldOf.get(m.digest);
+    return fold ? { ...m, subject: m.subject ?? fold.subject, kind: fold.kind } : m;
+  });
+  const context: ViewContext = { all, tags, signed: signedSubjectsOf(all) };
+  return { tags, listedTags: tags.filter((t) => !foldedNames.has(t.tag)), context };
+}
+
+/** Referrers by `subject`, then the manifests of cosign's tags (labelled by their tag), each manifest once, newest first. */
+function referrersOf(bySubject: ManifestRow[], tagged: Array<ManifestRow & { tag: string }>): ManifestRow[] {
+  const merged = new Map(bySubject.map((row) => [row.digest, row]));
+  for (const { tag, ...row } of tagged) {
+    const cosign = parseCosignTag(tag);
+    if (cosign && !merged.has(row.digest)) merged.set(row.digest, { ...row, subject: row.subject ?? cosign.subject, kind: cosign.kind });
+  }
+  return [...merged.values()].sort((a, b) => b.pushed_at.getTime() - a.pushed_at.getTime() || a.digest.localeCompare(b.digest));
+}
+
+/** The digests some signature among `rows` is about. */
+function signedSubjectsOf(rows: ManifestRow[]): Set<string> {
+  return new Set(rows.flatMap((row) => (row.kind === 'signature' && row.subject !== null ? [row.subject] : [])));
+}
+
 /** A manifest as listings show it; an index nests its entries (one level: indexes of indexes are rare and listed flat). */
-function viewOf(row: ManifestRow, all: ManifestRow[], tags: Array<{ tag: string; digest: string }>, depth = 0): ManifestView {
+function viewOf(row: ManifestRow, context: ViewContext, depth = 0): ManifestView {
   const children =
     depth === 0
       ? row.entries.map((entry) => {
-          const stored = all.find((m) => m.digest === entry.digest);
-          const child = stored ? viewOf(stored, all, tags, depth + 1) : placeholderOf(entry);
+          const stored = context.all.find((m) => m.digest === entry.digest);
+          const child = stored ? viewOf(stored, context, depth + 1) : placeholderOf(entry);
           // The index says what an entry is for (an attestation, a platform), whatever the entry says of itself.
           return { ...child, kind: entry.kind, platforms: entry.platform ? [entry.platform] : [] };
         })
@@ -292,14 +355,15 @@ function viewOf(row: ManifestRow, all: ManifestRow[], tags: Array<{ tag: string;
     pushedAt: row.pushed_at.toISOString(),
     layers: row.layers,
     subject: row.subject ?? '',
-    tags: tags.filter((t) => t.digest === row.digest).map((t) => t.tag),
+    tags: context.tags.filter((t) => t.digest === row.digest).map((t) => t.tag),
     children,
+    signed: context.signed.has(row.digest),
   };
 }
 
 /** An index entry whose manifest is not in the repository (not pushed, or not indexed yet). */
 function placeholderOf(entry: IndexEntryFacts): ManifestView {
-  return { digest: entry.digest, mediaType: entry.mediaType, kind: entry.kind, artifactType: '', size: 0, platforms: [], created: '', pushedAt: '', layers: [], subject: '', tags: [], children: [] };
+  return { digest: entry.digest, mediaType: entry.mediaType, kind: entry.kind, artifactType: '', size: 0, platforms: [], created: '', pushedAt: '', layers: [], subject: '', tags: [], children: [], signed: false };
 }
 
 function checkWorkspace(workspace: string): string {

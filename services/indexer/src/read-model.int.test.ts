@@ -167,13 +167,76 @@ describe('indexer read model against PostgreSQL', () => {
     expect(index.children[0]).toMatchObject({ created: '2026-05-01T10:00:00.000Z', size: 5300, layers: [s.layer] });
     expect(index.size).toBe(5300 + 5300 + 710);
     expect(image.manifests[0]).toMatchObject({ kind: 'signature', subject: s.index.digest, platforms: [] });
+    // The notary signature's subject is marked signed; its entries are not.
+    expect([index.signed, ...index.children.map((c) => c.signed)]).toEqual([true, false, false, false]);
 
     const tag = await listings.getTag(s.workspace, 'server', 'v1');
-    expect(tag.manifest.digest).toBe(s.index.digest);
+    expect(tag.manifest).toMatchObject({ digest: s.index.digest, signed: true });
+    expect(tag.referrers.map((r) => [r.digest, r.kind])).toEqual([[s.signature.digest, 'signature']]);
     await expect(listings.getTag(s.workspace, 'server', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(listings.getImage(s.workspace, 'empty')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(listings.getImage(s.workspace, 'Bad Name')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(listings.listImages({ workspace: "x'; DROP TABLE idx_images; --", visibility: ALL })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it("folds cosign's .sig, .att and .sbom tags under their subject (not among its tags) and marks it signed, while the subject is there", async () => {
+    const workspace = `ws-${randomBytes(4).toString('hex')}`;
+    const e = eventsFor(workspace);
+    const config = (size: number) => ({ mediaType: CONFIG, digest: randomDigest(), size });
+    // What cosign sign, attest and attach sbom store: an image config and one layer each.
+    const cosignManifest = (mediaType: string) => ({ schemaVersion: 2, mediaType: MANIFEST, config: config(233), layers: [{ mediaType, digest: randomDigest(), size: 300 }] });
+    const image = e.pushed('app', { schemaVersion: 2, mediaType: MANIFEST, config: config(100), layers: [{ mediaType: LAYER, digest: randomDigest(), size: 2000 }] }, { platform: 'linux/amd64' });
+    const signature = e.pushed('app', cosignManifest('application/vnd.dev.cosign.simplesigning.v1+json'));
+    const attestation = e.pushed('app', cosignManifest('application/vnd.dsse.envelope.v1+json'));
+    const sbom = e.pushed('app', cosignManifest('text/spdx+json'));
+    const stem = image.digest.replace(':', '-');
+    // A signature whose subject is not in the repository stays a tag like any other.
+    const orphanTag = `${randomDigest().replace(':', '-')}.sig`;
+    await applyAll([
+      e.linked('app', randomUUID(), 'platform'),
+      image.event,
+      e.tagged('app', 'v1', image.digest),
+      signature.event,
+      e.tagged('app', `${stem}.sig`, signature.digest),
+      attestation.event,
+      e.tagged('app', `${stem}.att`, attestation.digest),
+      sbom.event,
+      e.tagged('app', `${stem}.sbom`, sbom.digest),
+      e.tagged('app', orphanTag, signature.digest),
+    ]);
+
+    const [row] = (await listings.listImages({ workspace, visibility: ALL })).images;
+    expect(row).toMatchObject({ name: 'app', tagCount: 2, manifestCount: 4 });
+    const page = await listings.listTags({ workspace, name: 'app' });
+    expect(page.tags.map((entry) => entry.tag.tag)).toEqual([orphanTag, 'v1']);
+    const v1 = page.tags[1]!;
+    expect(v1.manifest).toMatchObject({ digest: image.digest, signed: true });
+    expect(v1.referrers.map((r) => [r.digest, r.kind, r.subject, [...r.tags].sort()])).toEqual([
+      [sbom.digest, 'attestation', image.digest, [`${stem}.sbom`]],
+      [attestation.digest, 'attestation', image.digest, [`${stem}.att`]],
+      [signature.digest, 'signature', image.digest, [`${stem}.sig`, orphanTag].sort()],
+    ]);
+    // Pages skip the folded tags whatever their size.
+    const first = await listings.listTags({ workspace, name: 'app', pageSize: 1 });
+    const second = await listings.listTags({ workspace, name: 'app', pageSize: 1, pageToken: first.nextPageToken });
+    expect([first, second].map((p) => p.tags.map((entry) => entry.tag.tag))).toEqual([[orphanTag], ['v1']]);
+    expect(second.nextPageToken).toBe('');
+    expect((await listings.listTags({ workspace, name: 'app', sort: 'last-pushed' })).tags.map((entry) => entry.tag.tag)).toEqual([orphanTag, 'v1']);
+
+    const details = await listings.getImage(workspace, 'app');
+    expect(details.tags.map((t) => t.tag)).toEqual([orphanTag, 'v1']);
+    expect(details.manifests.find((m) => m.digest === image.digest)).toMatchObject({ signed: true, tags: ['v1'] });
+    expect(details.manifests.find((m) => m.digest === attestation.digest)).toMatchObject({ kind: 'attestation', subject: image.digest, tags: [`${stem}.att`], signed: false });
+    const tag = await listings.getTag(workspace, 'app', 'v1');
+    expect(tag.manifest.signed).toBe(true);
+    expect(tag.referrers.map((r) => r.digest).sort()).toEqual([signature.digest, attestation.digest, sbom.digest].sort());
+    // A folded tag is still a tag: its own page answers.
+    expect((await listings.getTag(workspace, 'app', `${stem}.sig`)).manifest).toMatchObject({ digest: signature.digest, kind: 'signature', subject: image.digest });
+
+    // Once the subject is gone, its tags are ordinary tags again (and counted).
+    await applyAll([e.untagged('app', 'v1'), e.deleted('app', image.digest)]);
+    expect((await listings.listTags({ workspace, name: 'app' })).tags.map((entry) => entry.tag.tag)).toEqual([`${stem}.att`, `${stem}.sbom`, `${stem}.sig`, orphanTag].sort());
+    expect((await listings.listImages({ workspace, visibility: ALL })).images[0]).toMatchObject({ tagCount: 4, manifestCount: 3 });
   });
 
   it('applies each event once, ignores older events that arrive late, and drops images whose manifests are deleted', async () => {

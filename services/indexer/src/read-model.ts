@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { RegistryEvent } from '@ocireg/events';
 import { inTransaction } from '@ocireg/postgres';
+import { foldedTagSql } from './folded-tags';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Actions whose target must name what they change. */
@@ -174,7 +175,12 @@ async function insertManifest(client: PoolClient, event: RegistryEvent): Promise
   );
 }
 
-/** Recomputes a repository's listing row from its manifests and tags (or removes it when it holds none). */
+/**
+ * Recomputes a repository's listing row from its manifests and tags (or
+ * removes it when it holds none). Its tag count leaves out the tags listed
+ * under their subject (folded-tags.ts); any change to the repository's
+ * manifests or tags runs this, so the count follows subjects coming and going.
+ */
 async function refreshImage(client: PoolClient, repository: string, workspace: string): Promise<void> {
   const updated = await client.query(
     `WITH latest AS (
@@ -189,7 +195,7 @@ async function refreshImage(client: PoolClient, repository: string, workspace: s
      )
      INSERT INTO idx_images (repository, workspace, name, last_digest, last_pushed_at, tag_count, manifest_count, total_size)
      SELECT $1, $2, substr($1, length($2) + 2), latest.digest, latest.at,
-            (SELECT count(*) FROM idx_tags WHERE repository = $1),
+            (SELECT count(*) FROM idx_tags t WHERE t.repository = $1 AND NOT ${foldedTagSql('t')}),
             (SELECT count(*) FROM idx_manifests WHERE repository = $1),
             (SELECT COALESCE(sum(size), 0) FROM blobs)
      FROM latest WHERE EXISTS (SELECT 1 FROM idx_manifests WHERE repository = $1)

@@ -118,6 +118,22 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await expect(metadata.listTags(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
   });
 
+  it('lists no tags (not NAME_UNKNOWN) for a package whose manifests were all deleted', async () => {
+    const model = new ProductModel(pool);
+    const workspace = `empty${randomBytes(4).toString('hex')}`;
+    await model.createWorkspace({ requestId: '', slug: workspace, name: '', organization: 'org' });
+    await model.createProject({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
+    const linked = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'r', name: '' });
+    await model.createPackage({ requestId: '', workspaceSlug: workspace, name: 'tools/app', repositoryId: linked.id, actorUserId: OPERATOR });
+    const content = Buffer.from('{"emptied":true}');
+    await metadata.putManifest({ repository: `${workspace}/tools/app`, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+    await metadata.deleteManifest(`${workspace}/tools/app`, digestOf(content));
+    expect(await metadata.listTags(`${workspace}/tools/app`, 10, '')).toEqual({ tags: [], hasMore: false });
+    // A name that is no package and holds nothing stays unknown, in that workspace or as a longer name.
+    await expect(metadata.listTags(`${workspace}/other`, 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+    await expect(metadata.listTags(`${workspace}/tools/app/more`, 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+  });
+
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
     const model = new ProductModel(pool);
     const workspace = `cat${randomBytes(4).toString('hex')}`;

@@ -385,8 +385,20 @@ export class RegistryMetadata {
     return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
   }
 
+  /**
+   * A name is known while it holds a manifest or is a package: a package whose
+   * content was all deleted lists no tags (as CNCF Distribution lists a
+   * repository whose manifests were deleted) rather than being unknown.
+   */
   private async requireRepository(repository: string): Promise<void> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [repository]);
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM manifests WHERE repository = $1
+       UNION ALL
+       SELECT 1 FROM packages p JOIN workspaces w ON w.id = p.workspace_id
+        WHERE w.slug = split_part($1, '/', 1) AND p.name = substr($1, length(w.slug) + 2)
+       LIMIT 1`,
+      [repository],
+    );
     if (!rowCount) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { name: repository });
   }
 

@@ -156,11 +156,7 @@ function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string
       <td>
         <Link to={paths.tag(workspace, name, entry.tag)}>{entry.tag}</Link>
         {manifest?.kind === 'index' && <span className="badge">multi-arch</span>}
-        {entry.referrers.map((r) => (
-          <span key={r.digest} className="badge" title={r.artifactType || r.mediaType}>
-            {r.kind === 'signature' ? 'signed' : r.kind === 'attestation' ? 'SBOM/attestation' : r.kind}
-          </span>
-        ))}
+        <Attached manifest={manifest} referrers={entry.referrers} />
       </td>
       <td>
         <code title={entry.digest}>{shortDigest(entry.digest)}</code>
@@ -195,6 +191,27 @@ function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string
         </td>
       )}
     </tr>
+  );
+}
+
+/** What is attached to a tag's manifest: "signed" when a signature is about it, then the other referrers by kind (cosign's .att and .sbom tags among them). */
+function Attached({ manifest, referrers }: { manifest: Manifest | null; referrers: Manifest[] }) {
+  const others = new Map<string, Manifest[]>();
+  for (const r of referrers) if (r.kind !== 'signature') others.set(r.kind, [...(others.get(r.kind) ?? []), r]);
+  return (
+    <>
+      {manifest?.signed && (
+        <span className="badge signed" title={`${referrers.filter((r) => r.kind === 'signature').length} signature(s)`}>
+          signed
+        </span>
+      )}
+      {[...others].map(([kind, attached]) => (
+        <span key={kind} className="badge" title={attached.map((r) => r.artifactType || r.mediaType).join(', ')}>
+          {kind === 'attestation' ? 'SBOM/attestation' : kind}
+          {attached.length > 1 ? ` ×${attached.length}` : ''}
+        </span>
+      ))}
+    </>
   );
 }
 

@@ -1,3 +1,4 @@
+import { Fragment } from 'react';
 import { imagePath } from '../api';
 import { CommandLine } from '../components/copy-button';
 import { ErrorMessage, Loading } from '../components/feedback';
@@ -10,6 +11,8 @@ import { useApi } from '../use-api';
 interface TagDetails {
   tag: { tag: string; digest: string; updatedAt: string; kind: string };
   manifest: Manifest;
+  /** Signatures, attestations and SBOMs about the manifest (or its index's entries). */
+  referrers: Manifest[];
 }
 
 interface ManifestDocument {
@@ -20,10 +23,12 @@ interface ManifestDocument {
   config: ConfigFacts | null;
 }
 
-/** A tag: its manifest, layers with sizes, and what the image's config says (created, OS/arch, entrypoint, labels). */
+/** A tag: its manifest, whether it is signed and what is attached to it, layers with sizes, and what the image's config says (created, OS/arch, entrypoint, labels). */
 export function TagPage({ workspace, name, tag }: { workspace: string; name: string; tag: string }) {
   const details = useApi<TagDetails>(`${imagePath(workspace, name)}/-/tags/${encodeURIComponent(tag)}`);
   const manifest = details.data?.manifest;
+  const referrers = details.data?.referrers ?? [];
+  const signatures = referrers.filter((r) => r.kind === 'signature' && r.subject === manifest?.digest);
   // An index: the config facts of its first image entry.
   const imageDigest = manifest ? (manifest.kind === 'index' ? manifest.children.find((c) => c.kind === 'image')?.digest : manifest.digest) : undefined;
   const document = useApi<ManifestDocument>(manifest ? `${imagePath(workspace, name)}/-/manifests/${manifest.digest}` : null);
@@ -34,6 +39,7 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
       <Breadcrumbs items={[{ label: workspace, to: paths.workspace(workspace) }, { label: name, to: paths.image(workspace, name) }, { label: tag }]} />
       <h1>
         {name}:{tag}
+        {manifest?.signed && <span className="badge signed">signed</span>}
       </h1>
       <ErrorMessage error={details.error} />
       {details.loading && !details.data && <Loading what="the tag" />}
@@ -55,7 +61,10 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
             <dd>{manifest.platforms.map(platformText).join(', ') || '—'}</dd>
             <dt>Pushed</dt>
             <dd>{manifest.pushedAt}</dd>
+            <dt>Signed</dt>
+            <dd>{manifest.signed ? `yes (${signatures.length} ${signatures.length === 1 ? 'signature' : 'signatures'})` : 'no'}</dd>
           </dl>
+          <Referrers referrers={referrers} />
           {config && <ConfigSection config={config} />}
           {manifest.kind === 'index' && (
             <section aria-labelledby="entries-title">
@@ -96,6 +105,57 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
       )}
     </Layout>
   );
+}
+
+/** Signatures, attestations and SBOMs: OCI 1.1 referrers and what cosign stored under the digest's .sig/.att/.sbom tags. */
+function Referrers({ referrers }: { referrers: Manifest[] }) {
+  if (referrers.length === 0) return null;
+  return (
+    <section aria-labelledby="referrers-title">
+      <h2 id="referrers-title">Signatures, attestations and SBOMs</h2>
+      <table>
+        <caption>{referrers.length} attached</caption>
+        <thead>
+          <tr>
+            <th scope="col">Kind</th>
+            <th scope="col">About</th>
+            <th scope="col">Type</th>
+            <th scope="col">Digest</th>
+            <th scope="col">Tags</th>
+          </tr>
+        </thead>
+        <tbody>
+          {referrers.map((r) => (
+            <tr key={r.digest}>
+              <td>{r.kind}</td>
+              <td>
+                <code title={r.subject}>{shortDigest(r.subject)}</code>
+              </td>
+              <td>{r.artifactType || r.layers[0]?.mediaType || r.mediaType}</td>
+              <td>
+                <code title={r.digest}>{shortDigest(r.digest)}</code>
+              </td>
+              <td>
+                {r.tags.length === 0
+                  ? '—'
+                  : r.tags.map((t, i) => (
+                      <Fragment key={t}>
+                        {i > 0 && ', '}
+                        <code title={t}>{shortTag(t)}</code>
+                      </Fragment>
+                    ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** cosign's tags name a whole digest (sha256-<64 hex>.sig): shown like short digests, the full tag in the title. */
+function shortTag(tag: string): string {
+  return tag.replace(/^(sha(?:256|512)-[0-9a-f]{12})[0-9a-f]+/, '$1…');
 }
 
 function Layers({ manifest }: { manifest: Manifest | undefined }) {

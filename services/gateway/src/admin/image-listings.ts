@@ -44,7 +44,7 @@ export class ImageListings {
   async getTag(workspaceSlug: string, name: string, tag: string, caller: AdminCaller, requestId: string): Promise<admin.GetTagResponse> {
     if (!caller.operator) await requireVisibleImage(this.metadata, caller.userId, workspaceSlug, name, requestId);
     const found = await unaryCall(this.client.getTag.bind(this.client), { workspace: workspaceSlug, name, tag }, { requestId });
-    return { tag: found.tag && tagOf(found.tag), manifest: found.manifest && manifestOf(found.manifest) };
+    return { tag: found.tag && tagOf(found.tag), manifest: found.manifest && manifestOf(found.manifest), referrers: found.referrers.map(manifestOf) };
   }
 }
 
@@ -80,5 +80,6 @@ function manifestOf(manifest: indexer.Manifest): admin.ManifestDetails {
     layers: manifest.layers,
     subject: manifest.subject,
     children: manifest.children.map(manifestOf),
+    signed: manifest.signed,
   };
 }

@@ -3,7 +3,7 @@ import { buffer } from 'node:stream/consumers';
 import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
-import { INDEX_MEDIA_TYPES, isDigest, parseDigest, parseManifest, parseTag, type ParsedManifest } from '@ocireg/oci';
+import { INDEX_MEDIA_TYPES, isDigest, isTag, parseDigest, parseManifest, parseTag, type ParsedManifest } from '@ocireg/oci';
 import type { metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
@@ -40,11 +40,12 @@ export class ManifestRoutes {
    * A manifest, stored byte for byte. By digest it is served from the cache
    * when present; by tag, lookups of clients asking at the same time are
    * batched, never answered by one that began before they asked; HEAD asks
-   * metadata for the digest, type and size only.
+   * metadata for the digest, type and size only. A reference that is neither
+   * a tag nor a digest names no manifest: MANIFEST_UNKNOWN, as for a missing tag.
    */
   async get({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
-    checkReference(reference);
     await this.deps.guard.authorize(req, name, ['pull']);
+    if (!namesManifest(reference)) throw noSuchManifest(name, reference);
     const head = req.method === 'HEAD';
     let manifest = isDigestReference(reference) ? this.deps.cache.get(name, reference) : undefined;
     let size = manifest?.content.length;
@@ -66,7 +67,9 @@ export class ManifestRoutes {
 
   async put(exchange: Exchange, name: string, reference: string): Promise<void> {
     const { req, res, requestId, logger } = exchange;
-    checkReference(reference);
+    // A push may not invent a reference: an invalid tag or digest is refused (400), not stored.
+    if (reference.includes(':')) parseDigest(reference);
+    else parseTag(reference);
     const actor = await this.deps.guard.authorize(req, name, ['push']);
     await this.deps.packages.require(name, actor, requestId);
     const content = await readSmallBody(req, this.deps.maxManifestSize);
@@ -106,10 +109,11 @@ export class ManifestRoutes {
     this.describe(name, digest, parsed, actor, requestId).catch((err: unknown) => logger.warn({ err, digest }, 'could not read the listing facts of a manifest'));
   }
 
+  /** Deletes a tag, or a manifest by digest; a reference that is neither names nothing to delete (MANIFEST_UNKNOWN). */
   async delete({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
-    checkReference(reference);
     // Deleting a tag takes Write; deleting the image itself takes Admin.
     const actor = await this.deps.guard.authorize(req, name, [isDigestReference(reference) ? 'delete-manifest' : 'delete']);
+    if (!namesManifest(reference)) throw noSuchManifest(name, reference);
     const { metadata } = this.deps;
     if (isDigestReference(reference)) {
       await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
@@ -156,7 +160,12 @@ function isDigestReference(reference: string): boolean {
   return reference.includes(':') && isDigest(reference);
 }
 
-function checkReference(reference: string): void {
-  if (reference.includes(':')) parseDigest(reference);
-  else parseTag(reference);
+/** A tag or a digest: a reference some manifest could be stored under. */
+function namesManifest(reference: string): boolean {
+  return isDigestReference(reference) || isTag(reference);
+}
+
+/** What a reference that names no manifest (such as `.INVALID_MANIFEST_NAME`) answers: what a missing tag answers. */
+function noSuchManifest(name: string, reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is unknown to ${name}: it is neither a tag nor a digest`, { reference });
 }
