@@ -5,6 +5,7 @@ import { unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
 import { admin, users } from '@ocireg/proto';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
+import { OciHttp } from './oci-http';
 import { pollUntilEquals as eventually } from './polling';
 
 const silent = createLogger({ service: 'e2e', level: 'silent' });
@@ -46,6 +47,9 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
     for (const service of ['auth', 'metadata', 'gateway'] as const) await registry.restart(service, { REDIS_URL: '' });
     workspace = await newWorkspace(registry);
     recordSecret(workspace.admin.token);
+    // Packages the members read (a name without one grants nobody anything).
+    const oci = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));
+    for (const name of ['x', 'y']) await oci.pushImage(`${workspace.slug}/${name}`, 'v1');
   });
 
   afterAll(async () => {
