@@ -27,7 +27,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
  && pnpm build \
  && pnpm install --frozen-lockfile --offline --prod --config.confirmModulesPurge=false \
  && find libs services -depth \( -name src -o -name '*.tsbuildinfo' -o -name '*.test.*' \) -prune -exec rm -rf {} + \
- && rm -rf libs/testenv libs/devstack
+ && rm -rf libs/testenv libs/devstack libs/launcher
 
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app

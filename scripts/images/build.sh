@@ -80,7 +80,8 @@ if [ "$want_services" = 1 ]; then
   spec_images+=("$(image_json '["ocireg-node-base"]' "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)")]" '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"]}')")
 
   # /app as the Dockerfile's runtime stage has it: the workspace manifests and lockfile,
-  # production node_modules, compiled libs (without the test-only testenv and devstack),
+  # production node_modules, compiled libs (without the test-only testenv and devstack, and the
+  # launcher, which runs the services from a checkout),
   # proto/ (server reflection reads it), each service's dist/ and migrations/.
   app="$stage/app/app"
   mkdir -p "$app"
@@ -97,7 +98,7 @@ if [ "$want_services" = 1 ]; then
   (cd "$app" && CI=true pnpm install --frozen-lockfile --prod --offline --ignore-scripts \
       "${filters[@]}" --config.confirmModulesPurge=false >"$repo/$out/pnpm-install.log" 2>&1) \
     || { echo "images: pnpm install --prod failed (is the pnpm store filled? run scripts/bootstrap.sh):" >&2; tail -n 30 "$out/pnpm-install.log" >&2; exit 1; }
-  rm -rf "$app"/tools "$app"/web "$app"/e2e "$app"/bench "$app"/libs/testenv "$app"/libs/devstack
+  rm -rf "$app"/tools "$app"/web "$app"/e2e "$app"/bench "$app"/libs/testenv "$app"/libs/devstack "$app"/libs/launcher
   rm -f "$app/node_modules/.modules.yaml" "$app/node_modules/.pnpm/lock.yaml" "$app"/node_modules/.pnpm-workspace-state*.json
   find "$app" -name '.modules.yaml' -delete
   for dir in libs/* services/*; do

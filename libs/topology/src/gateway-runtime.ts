@@ -1,7 +1,7 @@
 /**
  * The flags `node` runs the gateway with, on its command line: Node refuses
  * `--single-threaded-gc` in NODE_OPTIONS, and setting it at run time crashes
- * V8; a user's NODE_OPTIONS cannot drop the others. libs/devstack starts it
+ * V8; a user's NODE_OPTIONS cannot drop the others. The launcher starts it
  * with them, scripts/images/build.sh reads them from charts/ocireg/topology.yaml,
  * the Dockerfile's gateway target restates them (derived-files.test.ts checks
  * it), and the cluster test checks the image runs with them.
@@ -27,7 +27,7 @@
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc', '--expose-gc'];
 
 /**
- * The environment the gateway runs with besides its flags (libs/devstack, the
+ * The environment the gateway runs with besides its flags (the launcher, the
  * image build and the Dockerfile's gateway target, as for the flags).
  *
  * - `MALLOC_ARENA_MAX=2`: glibc gives threads that allocate (libuv's pool,

@@ -2,17 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ensureServiceTls } from '@ocireg/pki';
-import { freePort } from '@ocireg/testenv';
 import { checkGrpcHealth } from '@ocireg/grpc';
-import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '@ocireg/topology';
+import { ensureServiceTls } from '@ocireg/pki';
+import { addressVariable, INTERNAL_SERVICES, isInternalService, SERVICE_NAMES, serviceSpec, type InternalServiceName, type ServiceName } from '@ocireg/topology';
+import { freePort } from './free-port';
+import { REPO_ROOT } from './paths';
+import { generateRegistrySecrets, type RegistrySecrets } from './secrets';
 
-export { GATEWAY_ENV, GATEWAY_NODE_FLAGS };
+export type { InternalServiceName, ServiceName };
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
-
-export type ServiceName = 'auth' | 'metadata' | 'blob-upload' | 'indexer' | 'gateway';
-const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'blob-upload', 'indexer'];
+/** Started together, one group after the other: the services that serve internal gRPC, then those that only call them (the gateway). */
+const STARTUP_GROUPS: readonly (readonly ServiceName[])[] = [INTERNAL_SERVICES, SERVICE_NAMES.filter((name) => !isInternalService(name))];
+export const STARTUP_ORDER: readonly ServiceName[] = STARTUP_GROUPS.flat();
 
 export interface RegistryOptions {
   /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
@@ -22,7 +23,7 @@ export interface RegistryOptions {
   /** Gateway port; a free one when omitted. */
   gatewayPort?: number;
   /** gRPC ports by service; free ones when omitted. */
-  grpcPorts?: Partial<Record<Exclude<ServiceName, 'gateway'>, number>>;
+  grpcPorts?: Partial<Record<InternalServiceName, number>>;
   /** The gateway's admin port (AdminService, UserService); a free one when omitted. */
   adminPort?: number;
   /** Where the internal CA and the services' certificates live (kept and reused); <logDir>/tls when omitted. */
@@ -35,22 +36,6 @@ export interface RegistryOptions {
   onReady?: (service: ServiceName, milliseconds: number) => void;
 }
 
-export interface RegistrySecrets {
-  operator: { email: string; token: string };
-  /** AUTH_TOKEN_PEPPER: API tokens hash with it, so it must not change while their hashes are stored. */
-  tokenPepper: string;
-  /** AUTH_SIGNING_KEY (PEM, EC P-256), given to the auth service only; ephemeral when omitted. */
-  signingKey?: string;
-}
-
-/** Fresh secrets in the formats the services expect. */
-export function generateRegistrySecrets(operatorEmail = 'operator@ocireg.local'): RegistrySecrets {
-  return {
-    operator: { email: operatorEmail, token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` },
-    tokenPepper: randomBytes(24).toString('hex'),
-  };
-}
-
 export interface RunningRegistry {
   gatewayUrl: string;
   /** "host:port" of the registry, as docker wants it. */
@@ -58,9 +43,9 @@ export interface RunningRegistry {
   /** The admin API for users' tools (registryctl): the gateway's admin port. */
   adminAddress: string;
   /** Internal ports: they answer only callers with a certificate of the internal CA (see tlsDir). */
-  grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  grpcAddresses: Record<InternalServiceName, string>;
   /** Plaintext ports with only grpc.health.v1 and reflection. */
-  healthAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  healthAddresses: Record<InternalServiceName, string>;
   /** A service's INTERNAL_TLS_DIR (ca.crt, tls.crt, tls.key), e.g. to call an internal port as that service in a test. */
   tlsDir(service: ServiceName): string;
   logFile(service: ServiceName): string;
@@ -93,13 +78,13 @@ function requireIndexerReadinessLine(env: Record<string, string> | undefined): v
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   requireIndexerReadinessLine(options.extraEnv);
   mkdirSync(options.logDir, { recursive: true });
-  const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
-  const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
-  const healthPorts = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
-  const healthAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${healthPorts[name]}`])) as RunningRegistry['healthAddresses'];
+  const ports = Object.fromEntries(await Promise.all(INTERNAL_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<InternalServiceName, number>;
+  const grpcAddresses = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
+  const healthPorts = Object.fromEntries(await Promise.all(INTERNAL_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<InternalServiceName, number>;
+  const healthAddresses = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, `127.0.0.1:${healthPorts[name]}`])) as RunningRegistry['healthAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
   const adminPort = options.adminPort ?? (await freePort());
-  const tlsDirs = await ensureServiceTls(options.tlsDir ?? path.join(options.logDir, 'tls'), ['gateway', ...GRPC_SERVICES]);
+  const tlsDirs = await ensureServiceTls(options.tlsDir ?? path.join(options.logDir, 'tls'), SERVICE_NAMES);
 
   const secrets = options.secrets ?? generateRegistrySecrets();
   const operator = secrets.operator;
@@ -118,10 +103,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     HTTP_HOST: '127.0.0.1',
     ADMIN_GRPC_HOST: '127.0.0.1',
     METRICS_HOST: '127.0.0.1',
-    AUTH_ADDR: grpcAddresses.auth,
-    METADATA_ADDR: grpcAddresses.metadata,
-    BLOB_UPLOAD_ADDR: grpcAddresses['blob-upload'],
-    INDEXER_ADDR: grpcAddresses.indexer,
+    ...Object.fromEntries(INTERNAL_SERVICES.map((name) => [addressVariable(name), grpcAddresses[name]])),
     ...options.extraEnv,
   };
   const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
@@ -140,8 +122,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const spawnService = async (name: ServiceName, env: Record<string, string>, log: string, track: (child: ChildProcess) => void) => {
     const started = Date.now();
     const output = createWriteStream(log, { flags: 'a' });
-    const child = spawn(process.execPath, [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
-      env: { PATH: process.env.PATH ?? '', ...(name === 'gateway' ? GATEWAY_ENV : {}), ...env },
+    const runtime = serviceSpec(name).node;
+    const child = spawn(process.execPath, [...(runtime?.flags ?? []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', ...runtime?.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(output);
@@ -177,8 +160,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   };
 
   try {
-    await Promise.all(GRPC_SERVICES.map(launch));
-    await launch('gateway');
+    for (const group of STARTUP_GROUPS) await Promise.all(group.map(launch));
   } catch (err) {
     await stop();
     throw err;
