@@ -27,7 +27,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
  && pnpm build \
  && pnpm install --frozen-lockfile --offline --prod --config.confirmModulesPurge=false \
  && find libs services -depth \( -name src -o -name '*.tsbuildinfo' -o -name '*.test.*' \) -prune -exec rm -rf {} + \
- && rm -rf libs/testenv libs/devstack
+ && rm -rf libs/testenv libs/devstack libs/launcher
 
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
@@ -45,9 +45,10 @@ COPY --from=build /src/services/gateway ./services/gateway
 # The web UI's built files, served by the gateway (WEB_UI_DIR defaults to <app>/web/dist).
 COPY --from=build /src/web/dist ./web/dist
 EXPOSE 5000 9100
-# node's flags for the gateway: a smaller young generation, the collector on the main thread, and collections the gateway can ask for (GATEWAY_NODE_FLAGS in libs/devstack).
+# node's flags for the gateway: a smaller young generation, the collector on the main thread, and collections the gateway can ask for.
+# They, its environment and every target's ports are libs/topology's (libs/topology/src/derived-files.test.ts checks them).
 CMD ["--max-semi-space-size=4", "--single-threaded-gc", "--expose-gc", "services/gateway/dist/main.js"]
-# Fewer glibc arenas, which keep what is freed in them, and freed memory handed back beyond 1 MiB (GATEWAY_ENV in libs/devstack).
+# Fewer glibc arenas, which keep what is freed in them, and freed memory handed back beyond 1 MiB.
 ENV MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=1048576
 
 FROM runtime AS auth

@@ -14,6 +14,8 @@ pnpm build
 pnpm run typecheck:tests
 # The web UI's bundle-size budget (gzip sizes of web/dist/assets).
 node scripts/check-bundle-size.mjs
+# Product code (services/, tools/ and the libraries they use) depends on no test tooling.
+node scripts/check-product-dependencies.mjs
 rm -rf reports/oci-conformance reports/vitest.json reports/secret-audit
 # Every temporary file the tests make (service logs, data directories, client configs) goes
 # under one directory, removed once the run has passed; a failed run keeps it for its logs.

@@ -37,7 +37,9 @@ done
 case "$load" in containerd|docker|none) ;; *) echo "images: --load must be containerd, docker or none, not '$load'" >&2; exit 2 ;; esac
 if [ -n "$tag" ] && ! [[ "$tag" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then echo "images: --tag '$tag' is not a valid image tag" >&2; exit 2; fi
 
-SERVICES=(gateway auth metadata blob-upload indexer)
+# The services (libs/topology, as charts/ocireg/topology.yaml has it).
+service_names="$(node scripts/images/topology.mjs names)"
+mapfile -t SERVICES <<<"$service_names"
 TRIAL=(postgres redis kafka minio)
 wanted() { [ -z "$only" ] && return 0; [[ ",$only," == *",$1,"* ]] || { [ "${2:-}" = trial ] && [[ ",$only," == *",trial,"* ]]; }; }
 app_version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/ocireg/Chart.yaml)"
@@ -78,7 +80,8 @@ if [ "$want_services" = 1 ]; then
   spec_images+=("$(image_json '["ocireg-node-base"]' "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)")]" '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"]}')")
 
   # /app as the Dockerfile's runtime stage has it: the workspace manifests and lockfile,
-  # production node_modules, compiled libs (without the test-only testenv and devstack),
+  # production node_modules, compiled libs (without the test-only testenv and devstack, and the
+  # launcher, which runs the services from a checkout),
   # proto/ (server reflection reads it), each service's dist/ and migrations/.
   app="$stage/app/app"
   mkdir -p "$app"
@@ -95,7 +98,7 @@ if [ "$want_services" = 1 ]; then
   (cd "$app" && CI=true pnpm install --frozen-lockfile --prod --offline --ignore-scripts \
       "${filters[@]}" --config.confirmModulesPurge=false >"$repo/$out/pnpm-install.log" 2>&1) \
     || { echo "images: pnpm install --prod failed (is the pnpm store filled? run scripts/bootstrap.sh):" >&2; tail -n 30 "$out/pnpm-install.log" >&2; exit 1; }
-  rm -rf "$app"/tools "$app"/web "$app"/e2e "$app"/bench "$app"/libs/testenv "$app"/libs/devstack
+  rm -rf "$app"/tools "$app"/web "$app"/e2e "$app"/bench "$app"/libs/testenv "$app"/libs/devstack "$app"/libs/launcher
   rm -f "$app/node_modules/.modules.yaml" "$app/node_modules/.pnpm/lock.yaml" "$app"/node_modules/.pnpm-workspace-state*.json
   find "$app" -name '.modules.yaml' -delete
   for dir in libs/* services/*; do
@@ -109,8 +112,6 @@ if [ "$want_services" = 1 ]; then
   mv "$app/services" "$stage/services/app"
   mkdir -p "$app/services"
   common="$(layer_from_dir "$stage/app")"
-  declare -A ports=([gateway]=5000 [auth]=50051 [metadata]=50052 [blob-upload]=50053 [indexer]=50054)
-  declare -A metrics=([gateway]=9100 [auth]=9101 [metadata]=9102 [blob-upload]=9103 [indexer]=9104)
   for s in "${SERVICES[@]}"; do
     wanted "$s" || continue
     mkdir -p "$stage/svc-$s/app/services"
@@ -118,12 +119,8 @@ if [ "$want_services" = 1 ]; then
     # The gateway serves the web UI's built files (WEB_UI_DIR defaults to <app>/web/dist).
     if [ "$s" = gateway ]; then mkdir -p "$stage/svc-$s/app/web" && cp -r web/dist "$stage/svc-$s/app/web/dist"; fi
     layer="$(layer_from_dir "$stage/svc-$s")"
-    # node's flags for the gateway, as the Dockerfile's gateway target (GATEWAY_NODE_FLAGS in libs/devstack).
-    # And its environment (GATEWAY_ENV there).
-    node_flags=""
-    service_env=""
-    if [ "$s" = gateway ]; then node_flags='"--max-semi-space-size=4","--single-threaded-gc","--expose-gc",'; service_env=',"MALLOC_ARENA_MAX=2","MALLOC_TRIM_THRESHOLD_=1048576"'; fi
-    config="$(printf '{"User":"10001:10001","WorkingDir":"/app","Entrypoint":["/usr/bin/node"],"Cmd":[%s"services/%s/dist/main.js"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"%s],"ExposedPorts":{"%s/tcp":{},"%s/tcp":{}},"Labels":{"org.opencontainers.image.title":"ocireg-%s","org.opencontainers.image.version":"%s"}}' "$node_flags" "$s" "$service_env" "${ports[$s]}" "${metrics[$s]}" "$s" "$app_version")"
+    # node with the service's flags and environment (the gateway's), and its ports: from the topology.
+    config="$(node scripts/images/topology.mjs config "$s" "$app_version")"
     spec_images+=("$(image_json "[\"ocireg-$s\"]" "[$(layer_json "$base_node" "debian base (scripts/images/debian.lock)"),$(layer_json "$common" "node_modules --prod, libs, proto"),$(layer_json "$layer" "services/$s")]" "$config")")
   done
 fi

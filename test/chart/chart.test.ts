@@ -9,13 +9,15 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CHART = path.join(ROOT, 'charts/ocireg');
 const ALL_FEATURES = path.join(CHART, 'ci/all-features-values.yaml');
-const SERVICES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
-type Service = (typeof SERVICES)[number];
+// The services, whom each calls and what each uses: the topology the chart renders from (generated from libs/topology).
+const TOPOLOGY = parse(readFileSync(path.join(CHART, 'topology.yaml'), 'utf8')) as { services: { name: string; calls: string[]; uses: string[] }[] };
+const SERVICES = TOPOLOGY.services.map((s) => s.name);
+type Service = string;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
@@ -308,24 +310,7 @@ function reachable(manifests: Manifest[]): string[] {
 const DESIGNED_CALLS = [
   'ingress-controller -> gateway',
   ...SERVICES.map((s) => `prometheus -> ${s}`),
-  'gateway -> auth',
-  'gateway -> metadata',
-  'gateway -> blob-upload',
-  'gateway -> indexer',
-  'gateway -> s3',
-  'gateway -> redis',
-  'auth -> metadata',
-  'auth -> postgres',
-  'auth -> redis',
-  'metadata -> postgres',
-  'metadata -> redis',
-  'metadata -> kafka',
-  'metadata -> s3',
-  'blob-upload -> s3',
-  'blob-upload -> redis',
-  'indexer -> metadata',
-  'indexer -> kafka',
-  'indexer -> postgres',
+  ...TOPOLOGY.services.flatMap((s) => [...s.calls, ...s.uses].map((to) => `${s.name} -> ${to}`)),
   'migrations -> postgres',
 ].sort();
 

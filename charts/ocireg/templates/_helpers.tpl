@@ -47,15 +47,39 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
-The five services: component name, values key, kind of server and ports.
-Used by every per-service template, so they all agree.
+The services, who calls whom and what each uses come from topology.yaml, generated from
+libs/topology (pnpm gen:topology; a unit test fails while it is stale).
+*/}}
+{{- define "ocireg.topology" -}}
+{{- .Files.Get "topology.yaml" -}}
+{{- end -}}
+
+{{/* The services' names in the topology's order, as JSON: range over `include "ocireg.serviceNames" . | fromJsonArray`. */}}
+{{- define "ocireg.serviceNames" -}}
+{{- $names := list -}}
+{{- range (include "ocireg.topology" . | fromYaml).services }}{{ $names = append $names .name }}{{ end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+Each service by name: values key, kind of server, ports (from the values), the services it
+calls over gRPC and the dependencies it uses. Used by every per-service template, so they all agree.
 */}}
 {{- define "ocireg.components" -}}
-gateway: { key: gateway, kind: http, port: {{ .Values.gateway.httpPort }}, metricsPort: {{ .Values.gateway.metricsPort }} }
-auth: { key: auth, kind: grpc, port: {{ .Values.auth.grpcPort }}, metricsPort: {{ .Values.auth.metricsPort }} }
-metadata: { key: metadata, kind: grpc, port: {{ .Values.metadata.grpcPort }}, metricsPort: {{ .Values.metadata.metricsPort }} }
-blob-upload: { key: blobUpload, kind: grpc, port: {{ .Values.blobUpload.grpcPort }}, metricsPort: {{ .Values.blobUpload.metricsPort }} }
-indexer: { key: indexer, kind: grpc, port: {{ .Values.indexer.grpcPort }}, metricsPort: {{ .Values.indexer.metricsPort }} }
+{{- range $s := (include "ocireg.topology" . | fromYaml).services }}
+{{- $v := get $.Values $s.valuesKey }}
+{{ $s.name }}: {{ dict "key" $s.valuesKey "kind" $s.kind "port" (eq $s.kind "http" | ternary $v.httpPort $v.grpcPort) "metricsPort" $v.metricsPort "calls" $s.calls "uses" $s.uses | toJson }}
+{{- end }}
+{{- end -}}
+
+{{/* The variables a service finds the services it calls in (AUTH_ADDR, ...), as JSON: (dict "root" $ "component" "gateway") */}}
+{{- define "ocireg.calleeAddressVariables" -}}
+{{- $services := (include "ocireg.topology" .root | fromYaml).services -}}
+{{- $calls := list -}}
+{{- range $services }}{{ if eq .name $.component }}{{ $calls = .calls }}{{ end }}{{ end -}}
+{{- $names := list -}}
+{{- range $services }}{{ if has .name $calls }}{{ $names = append $names .addressVariable }}{{ end }}{{ end -}}
+{{- toJson $names -}}
 {{- end -}}
 
 {{/* Image of one service: (dict "root" $ "component" "blob-upload" "key" "blobUpload") */}}
@@ -208,7 +232,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- with include "ocireg.trustedProxies" . }}
 - { name: TRUSTED_PROXY_CIDRS, value: {{ . | quote }} }
 {{- end }}
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "AUTH_ADDR" "METADATA_ADDR" "BLOB_UPLOAD_ADDR" "INDEXER_ADDR" "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_PART_SIZE" "MAX_MANIFEST_SIZE")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "gateway") | fromJsonArray) (list "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_PART_SIZE" "MAX_MANIFEST_SIZE"))) }}
 {{- if .Values.gateway.blobRedirectSeconds }}
 - { name: BLOB_REDIRECT_SECONDS, value: {{ .Values.gateway.blobRedirectSeconds | int64 | quote }} }
 {{- end }}
@@ -227,7 +251,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- define "ocireg.env.auth" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.auth.grpcPort "metricsPort" .Values.auth.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "auth") | fromJsonArray))) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 - name: AUTH_TOKEN_PEPPER
@@ -274,6 +298,6 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.indexer.grpcPort "metricsPort" .Values.indexer.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 - { name: KAFKA_GROUP_ID, value: {{ .Values.indexer.kafkaGroupId | quote }} }
-{{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "METADATA_ADDR" "KAFKA_BROKERS")) }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "indexer") | fromJsonArray) (list "KAFKA_BROKERS"))) }}
 {{ include "ocireg.databaseEnv" . }}
 {{- end -}}

@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { createPushableWorkspace, createUserWithToken, REPO_ROOT, startRegistry, STARTUP_ORDER } from '@ocireg/launcher';
+import { INTERNAL_SERVICES, SERVICES } from '@ocireg/topology';
 import { startDependencies } from '@ocireg/testenv';
-import { REPO_ROOT, startRegistry } from './registry';
-import { createPushableWorkspace, createUserWithToken } from './workspaces';
 
 /**
  * `pnpm start`: real PostgreSQL, Redis, Kafka and MinIO as local processes,
  * then the five services on loopback. Ctrl-C stops everything.
  */
 async function main(): Promise<void> {
-  const port = Number(process.env.GATEWAY_PORT ?? 5000);
+  const port = Number(process.env.GATEWAY_PORT ?? SERVICES.gateway.ports.serve);
   const logDir = path.join(REPO_ROOT, '.data', 'logs');
   mkdirSync(logDir, { recursive: true });
 
@@ -25,10 +25,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
-  say('starting gateway, auth, metadata, blob-upload, indexer ...');
+  say(`starting ${STARTUP_ORDER.join(', ')} ...`);
   try {
     // The services' default ports, so registryctl finds the admin API without flags.
-    const grpcPorts = { auth: 50051, metadata: 50052, 'blob-upload': 50053, indexer: 50054 };
+    const grpcPorts = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, SERVICES[name].ports.serve]));
     registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port, grpcPorts, adminPort: 50050 });
   } catch (err) {
     say(`a service failed to start: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,9 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+
+// Ports are drawn by the launcher's freePort (product code: the quick start draws the same way).
+export { freePort } from '@ocireg/launcher';
 
 /** A server process we started, in its own process group so stopping it stops its children too. */
 export interface ManagedProcess {
@@ -219,68 +218,4 @@ export function logTail(file: string, lines = 30): string {
   } catch {
     return '(no log)';
   }
-}
-
-/**
- * Listening ports for test and local servers, chosen so that no two draws
- * collide, in this process or any other: outside the kernel's ephemeral range
- * (where outgoing connections take their source ports) and Kubernetes'
- * NodePort range (30000-32767: the local cluster's Services), each claimed by a lock
- * file <tmp>/ocireg-ports/<port> holding our pid (a dead owner's claim is taken
- * over) and released when this process exits; and only if it can listen now.
- */
-const PORT_RANGE = { low: 15_000, high: 29_999 };
-const PORT_LOCKS = path.join(tmpdir(), 'ocireg-ports');
-const claimedPorts = new Set<number>();
-
-export async function freePort(): Promise<number> {
-  mkdirSync(PORT_LOCKS, { recursive: true, mode: 0o777 });
-  for (let attempt = 0; attempt < 5000; attempt++) {
-    const port = PORT_RANGE.low + randomInt(PORT_RANGE.high - PORT_RANGE.low);
-    if (claimedPorts.has(port) || !claimPort(port)) continue;
-    if (await canListen(port)) {
-      if (claimedPorts.size === 0) process.once('exit', releaseClaimedPorts);
-      claimedPorts.add(port);
-      return port;
-    }
-    rmSync(path.join(PORT_LOCKS, String(port)), { force: true });
-  }
-  throw new Error(`no free port between ${PORT_RANGE.low} and ${PORT_RANGE.high}`);
-}
-
-function claimPort(port: number): boolean {
-  const lock = path.join(PORT_LOCKS, String(port));
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(lock, 'utf8') || 0);
-      if (owner && isAlive(owner)) return false;
-      rmSync(lock, { force: true }); // its owner is gone: take the claim over
-    }
-  }
-  return false;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseClaimedPorts(): void {
-  for (const port of claimedPorts) rmSync(path.join(PORT_LOCKS, String(port)), { force: true });
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }

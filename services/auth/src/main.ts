@@ -8,6 +8,7 @@ import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@ocireg/service-identity';
+import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
 import { CredentialChecker } from './credentials';
@@ -96,10 +97,10 @@ runService(async () => {
       {
         definition: auth.AuthServiceService,
         implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations }),
-        callers: { '*': ['gateway'] },
+        callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: { '*': ['gateway'] } },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: callersOf('auth', users.UserServiceService) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

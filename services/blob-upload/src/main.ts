@@ -5,6 +5,7 @@ import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
 import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { blobupload, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls } from '@ocireg/service-identity';
+import { callersOf } from '@ocireg/topology';
 import { createBlobStore } from '@ocireg/storage';
 import { loadBlobUploadConfig } from './config';
 import { blobUploadHandlers } from './grpc-handlers';
@@ -44,7 +45,7 @@ runService(async () => {
       protoFiles: [PROTO_FILES.blobupload],
       protoIncludeDirs: [PROTO_DIR],
     },
-    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads), callers: { '*': ['gateway'] } }],
+    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads), callers: callersOf('blob-upload', blobupload.BlobUploadServiceService) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 

@@ -7,6 +7,7 @@ import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls } from '@ocireg/service-identity';
+import { callersOf } from '@ocireg/topology';
 import { EventIndexer } from './consumer';
 import { loadIndexerConfig } from './config';
 import { indexerHandlers } from './grpc-handlers';
@@ -41,7 +42,7 @@ runService(async () => {
       protoFiles: [PROTO_FILES.indexer],
       protoIncludeDirs: [PROTO_DIR],
     },
-    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool), () => eventIndexer.status()), callers: { '*': ['gateway'] } }],
+    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool), () => eventIndexer.status()), callers: callersOf('indexer', indexer.IndexerServiceService) }],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
 

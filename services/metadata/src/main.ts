@@ -10,6 +10,7 @@ import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample, startMetricsServer } from '@ocireg/metrics';
 import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
+import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
 import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
@@ -76,10 +77,9 @@ runService(async () => {
           model,
           new ListingSnapshot(pool),
         ),
-        // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
-        callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], listUserWorkspaces: ['auth'], exportListingSnapshot: ['indexer'] },
+        callers: callersOf('metadata', metadata.RegistryMetadataServiceService),
       },
-      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, startRegistry, type RunningRegistry, type ServiceName } from '@ocireg/devstack';
+import { REPO_ROOT, startRegistry, STARTUP_ORDER, type RunningRegistry } from '@ocireg/launcher';
 import { seedDemo } from './demo';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 import { startInstructions } from './instructions';
@@ -24,8 +24,6 @@ processes on 127.0.0.1. Everything lives in one data directory.
   --service-env K=V       add a variable to every service, e.g. REDIS_URL=redis://... to use a
                           production backend instead of an embedded one (repeatable)
   -h, --help`;
-
-const SERVICES: ServiceName[] = ['auth', 'metadata', 'blob-upload', 'indexer', 'gateway'];
 
 class UsageError extends Error {}
 
@@ -134,7 +132,7 @@ async function main(): Promise<void> {
   say(`  ${'postgres'.padEnd(12)} ready in ${seconds(step)}  127.0.0.1:${postgres.port}${postgres.initialised ? ' (new cluster)' : ''}`);
   if (stopping) return;
 
-  say(`starting ${SERVICES.join(', ')} ...`);
+  say(`starting ${STARTUP_ORDER.join(', ')} ...`);
   step = Date.now();
   try {
     registryStarting = startRegistry({
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
  */
 function watchProcesses(registry: RunningRegistry, postgres: RunningPostgres, logDir: string, isStopping: () => boolean): void {
   const supervisor = new Supervisor(
-    SERVICES.map((service) => ({
+    STARTUP_ORDER.map((service) => ({
       name: service,
       isAlive: () => {
         const pid = registry.pid(service);

@@ -1,4 +1,4 @@
-import { createPushableWorkspace, createUserWithToken, type RunningRegistry } from '@ocireg/devstack';
+import { createPushableWorkspace, createUserWithToken, type RunningRegistry } from '@ocireg/launcher';
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';

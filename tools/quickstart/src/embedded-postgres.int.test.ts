@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '@ocireg/testenv';
+import { freePort } from '@ocireg/launcher';
 import { shippedMajorVersion, startEmbeddedPostgres } from './embedded-postgres';
 
 // As root the server runs as user "postgres", which must be able to enter the directory.

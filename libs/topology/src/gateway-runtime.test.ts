@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_ENV, GATEWAY_NODE_FLAGS, REPO_ROOT } from './registry';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from './gateway-runtime';
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 /**
  * Runs a heap churn (old objects kept, then dropped, as a gateway's caches and

@@ -2,58 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ensureServiceTls } from '@ocireg/pki';
-import { freePort } from '@ocireg/testenv';
 import { checkGrpcHealth } from '@ocireg/grpc';
+import { ensureServiceTls } from '@ocireg/pki';
+import { addressVariable, INTERNAL_SERVICES, isInternalService, SERVICE_NAMES, serviceSpec, type InternalServiceName, type ServiceName } from '@ocireg/topology';
+import { freePort } from './free-port';
+import { REPO_ROOT } from './paths';
+import { generateRegistrySecrets, type RegistrySecrets } from './secrets';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export type { InternalServiceName, ServiceName };
 
-export type ServiceName = 'auth' | 'metadata' | 'blob-upload' | 'indexer' | 'gateway';
-const GRPC_SERVICES: Exclude<ServiceName, 'gateway'>[] = ['auth', 'metadata', 'blob-upload', 'indexer'];
-
-/**
- * The flags `node` runs the gateway with, on its command line: Node refuses
- * `--single-threaded-gc` in NODE_OPTIONS, and setting it at run time crashes
- * V8; a user's NODE_OPTIONS cannot drop the others. The Dockerfile's gateway
- * target and scripts/images/build.sh start it the same way; the cluster test
- * checks the image does.
- *
- * - `--max-semi-space-size=4`: the V8 young generation capped at 4 MiB per
- *   semi-space (the default is 16): a push allocates a buffer per socket
- *   read, and the larger young generation only held more of them (peak RSS
- *   of a 2 GiB filesystem push 156 -> 132 MiB, same throughput and manifest
- *   rates).
- * - `--single-threaded-gc`: the collector on the main thread. On a push in
- *   5 MiB PATCHes (containerd's and crane's pattern) V8 ran about 70
- *   incremental marking rounds per GiB, each marking the whole (about 26 MB)
- *   heap on helper threads, which with their synchronisation cost more than
- *   half the gateway's CPU there (5.7 CPU-seconds per GiB against 2.3), at
- *   the same peak memory. Incremental marking and the memory reducer stay on
- *   (`--no-incremental-marking` saved as much CPU but let the gateway grow to
- *   270 MiB during MinIO pushes).
- * - `--expose-gc`: the gateway runs a young-generation collection after
- *   every 8 MiB of request body it consumed, which frees the buffers node:http
- *   gave the body in (services/gateway/src/oci/body-garbage.ts; peak RSS of a
- *   4 GiB MinIO push 180 -> 147 MiB).
- */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc', '--expose-gc'];
-
-/**
- * The environment the gateway runs with besides its flags (the Dockerfile's
- * gateway target and scripts/images/build.sh set it too).
- *
- * - `MALLOC_ARENA_MAX=2`: glibc gives threads that allocate (libuv's pool,
- *   V8's compiler threads) arenas of their own, up to 8 per core, and what is
- *   freed in one stays there. The gateway's peak RSS in the benchmark's MinIO
- *   phases went from 141-145 to 127-138 MiB with 2, at the same speeds.
- * - `MALLOC_TRIM_THRESHOLD_=1048576`: glibc returns freed memory at the top
- *   of a heap beyond 1 MiB. By default, once a large buffer (a 5 MiB S3 part)
- *   has been freed, it keeps up to twice that buffer's size of freed memory
- *   per heap (up to 64 MiB), so what manifest load allocated stayed resident.
- *   The gateway's peak RSS during the MinIO pushes went from 144-159 to
- *   129-133 MiB (two runs each), for about 4% more gateway CPU per GiB.
- */
-export const GATEWAY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '1048576' };
+/** Started together, one group after the other: the services that serve internal gRPC, then those that only call them (the gateway). */
+const STARTUP_GROUPS: readonly (readonly ServiceName[])[] = [INTERNAL_SERVICES, SERVICE_NAMES.filter((name) => !isInternalService(name))];
+export const STARTUP_ORDER: readonly ServiceName[] = STARTUP_GROUPS.flat();
 
 export interface RegistryOptions {
   /** Dependency endpoints (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*), as production passes them. */
@@ -63,7 +23,7 @@ export interface RegistryOptions {
   /** Gateway port; a free one when omitted. */
   gatewayPort?: number;
   /** gRPC ports by service; free ones when omitted. */
-  grpcPorts?: Partial<Record<Exclude<ServiceName, 'gateway'>, number>>;
+  grpcPorts?: Partial<Record<InternalServiceName, number>>;
   /** The gateway's admin port (AdminService, UserService); a free one when omitted. */
   adminPort?: number;
   /** Where the internal CA and the services' certificates live (kept and reused); <logDir>/tls when omitted. */
@@ -76,22 +36,6 @@ export interface RegistryOptions {
   onReady?: (service: ServiceName, milliseconds: number) => void;
 }
 
-export interface RegistrySecrets {
-  operator: { email: string; token: string };
-  /** AUTH_TOKEN_PEPPER: API tokens hash with it, so it must not change while their hashes are stored. */
-  tokenPepper: string;
-  /** AUTH_SIGNING_KEY (PEM, EC P-256), given to the auth service only; ephemeral when omitted. */
-  signingKey?: string;
-}
-
-/** Fresh secrets in the formats the services expect. */
-export function generateRegistrySecrets(operatorEmail = 'operator@ocireg.local'): RegistrySecrets {
-  return {
-    operator: { email: operatorEmail, token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` },
-    tokenPepper: randomBytes(24).toString('hex'),
-  };
-}
-
 export interface RunningRegistry {
   gatewayUrl: string;
   /** "host:port" of the registry, as docker wants it. */
@@ -99,9 +43,9 @@ export interface RunningRegistry {
   /** The admin API for users' tools (registryctl): the gateway's admin port. */
   adminAddress: string;
   /** Internal ports: they answer only callers with a certificate of the internal CA (see tlsDir). */
-  grpcAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  grpcAddresses: Record<InternalServiceName, string>;
   /** Plaintext ports with only grpc.health.v1 and reflection. */
-  healthAddresses: Record<Exclude<ServiceName, 'gateway'>, string>;
+  healthAddresses: Record<InternalServiceName, string>;
   /** A service's INTERNAL_TLS_DIR (ca.crt, tls.crt, tls.key), e.g. to call an internal port as that service in a test. */
   tlsDir(service: ServiceName): string;
   logFile(service: ServiceName): string;
@@ -134,13 +78,13 @@ function requireIndexerReadinessLine(env: Record<string, string> | undefined): v
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   requireIndexerReadinessLine(options.extraEnv);
   mkdirSync(options.logDir, { recursive: true });
-  const ports = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
-  const grpcAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
-  const healthPorts = Object.fromEntries(await Promise.all(GRPC_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<Exclude<ServiceName, 'gateway'>, number>;
-  const healthAddresses = Object.fromEntries(GRPC_SERVICES.map((name) => [name, `127.0.0.1:${healthPorts[name]}`])) as RunningRegistry['healthAddresses'];
+  const ports = Object.fromEntries(await Promise.all(INTERNAL_SERVICES.map(async (name) => [name, options.grpcPorts?.[name] ?? (await freePort())] as const))) as Record<InternalServiceName, number>;
+  const grpcAddresses = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, `127.0.0.1:${ports[name]}`])) as RunningRegistry['grpcAddresses'];
+  const healthPorts = Object.fromEntries(await Promise.all(INTERNAL_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<InternalServiceName, number>;
+  const healthAddresses = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, `127.0.0.1:${healthPorts[name]}`])) as RunningRegistry['healthAddresses'];
   const gatewayPort = options.gatewayPort ?? (await freePort());
   const adminPort = options.adminPort ?? (await freePort());
-  const tlsDirs = await ensureServiceTls(options.tlsDir ?? path.join(options.logDir, 'tls'), ['gateway', ...GRPC_SERVICES]);
+  const tlsDirs = await ensureServiceTls(options.tlsDir ?? path.join(options.logDir, 'tls'), SERVICE_NAMES);
 
   const secrets = options.secrets ?? generateRegistrySecrets();
   const operator = secrets.operator;
@@ -159,10 +103,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     HTTP_HOST: '127.0.0.1',
     ADMIN_GRPC_HOST: '127.0.0.1',
     METRICS_HOST: '127.0.0.1',
-    AUTH_ADDR: grpcAddresses.auth,
-    METADATA_ADDR: grpcAddresses.metadata,
-    BLOB_UPLOAD_ADDR: grpcAddresses['blob-upload'],
-    INDEXER_ADDR: grpcAddresses.indexer,
+    ...Object.fromEntries(INTERNAL_SERVICES.map((name) => [addressVariable(name), grpcAddresses[name]])),
     ...options.extraEnv,
   };
   const envOf = async (name: ServiceName): Promise<Record<string, string>> => ({
@@ -181,8 +122,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const spawnService = async (name: ServiceName, env: Record<string, string>, log: string, track: (child: ChildProcess) => void) => {
     const started = Date.now();
     const output = createWriteStream(log, { flags: 'a' });
-    const child = spawn(process.execPath, [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
-      env: { PATH: process.env.PATH ?? '', ...(name === 'gateway' ? GATEWAY_ENV : {}), ...env },
+    const runtime = serviceSpec(name).node;
+    const child = spawn(process.execPath, [...(runtime?.flags ?? []), path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', ...runtime?.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(output);
@@ -218,8 +160,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   };
 
   try {
-    await Promise.all(GRPC_SERVICES.map(launch));
-    await launch('gateway');
+    for (const group of STARTUP_GROUPS) await Promise.all(group.map(launch));
   } catch (err) {
     await stop();
     throw err;

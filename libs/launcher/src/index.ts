@@ -1,0 +1,5 @@
+export * from './free-port';
+export * from './paths';
+export * from './registry';
+export * from './secrets';
+export * from './workspaces';
