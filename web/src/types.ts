@@ -1,4 +1,4 @@
-/** Shapes of the JSON API's answers (README: "The JSON API"). */
+/** Shapes of the JSON API's answers (docs/api.md). */
 export type Role = 'read' | 'write' | 'admin' | '';
 
 export interface SessionInfo {

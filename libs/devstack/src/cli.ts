@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   say('');
   say(`operator ${registry.operator.email} administers everything with its API token (shown once):`);
   say(`  export REGISTRY_TOKEN=${registry.operator.token}`);
-  say('administer it with registryctl (see README), e.g.:');
+  say('administer it with registryctl (see docs/operations.md), e.g.:');
   say(`  node tools/registryctl/dist/cli.js package list ${demo.slug}`);
   say('  node tools/registryctl/dist/cli.js user create you@example.com');
   say('  node tools/registryctl/dist/cli.js token create you@example.com --scopes read:package,write:package --expires-in-days 30');

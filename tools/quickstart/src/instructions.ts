@@ -55,7 +55,7 @@ export function startInstructions(stack: StartedStack): string[] {
       'Log in with any user\'s API token (the token is the password), e.g. the bootstrap admin\'s:',
       `  echo "$REGISTRY_TOKEN" | docker login ${stack.registryHost} --username ${stack.operator.email} --password-stdin`,
       `  docker push ${stack.registryHost}/<workspace>/<image>:<tag>`,
-      `A push needs a workspace (${ctl} workspace create <slug> --organization <org>, see README),`,
+      `A push needs a workspace (${ctl} workspace create <slug> --organization <org>, see docs/operations.md),`,
       'or start with --demo for a ready workspace, user and token.',
     );
   }
