@@ -5,7 +5,8 @@ import type { Caller, CallerResolver } from './callers';
 import type { ChangeOrigin } from './outbox';
 import type { RegistryMetadata } from './registry-metadata';
 import { roleAllows } from './roles';
-import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
+import type { SourceRepositoryRecord } from './lookups';
+import { OPERATOR, type PackageRecord, type ProductModel } from './product-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
@@ -26,7 +27,7 @@ function requiredRole(role: admin.Role): Role {
   return mapped;
 }
 
-const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
+const repositoryMessage = (r: SourceRepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
 const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
 
 const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
@@ -45,7 +46,7 @@ const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings a
  */
 export function adminHandlers(model: ProductModel, callers: CallerResolver, registry: RegistryMetadata): Server {
   /** Repositories as the caller sees them: with the caller's own role on each. */
-  const withCallerRoles = async (caller: Caller, repositories: RepositoryRecord[]): Promise<admin.Repository[]> => {
+  const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.Repository[]> => {
     const roles = caller.operator ? undefined : await model.repositoryRoles(caller.userId, repositories.map((r) => r.id));
     return repositories.map((r) => {
       const role = caller.operator ? 'admin' : roles!.get(r.id);
@@ -94,7 +95,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     if (!visibility.visible) throw notFound(`workspace ${workspaceSlug}`, 'workspace_slug');
     return { caller, visibility };
   };
-  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: RepositoryRecord; visibility: Visibility }> => {
+  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
     const repository = await model.getRepository(repositoryId);
     const visibility = await model.visibility(caller.userId, repository.workspaceSlug, caller.operator);

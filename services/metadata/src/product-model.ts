@@ -3,38 +3,26 @@ import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import { idempotentCreate } from './idempotency';
+import {
+  findWorkspace,
+  refuseIfAny,
+  requireSourceRepositoryInWorkspace,
+  sourceRepositoryById,
+  toWorkspace,
+  workspaceById,
+  workspaceBySlug,
+  type ProjectRecord,
+  type SourceRepositoryRecord,
+  type WorkspaceRecord,
+  type WorkspaceRow,
+} from './lookups';
+import { page, type Page } from './paging';
 import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
 import { effectiveRole, roleAllows, type PackageAction, type Role } from './roles';
 import { visibilityOf, type Visibility } from './visibility';
-import { decodePageToken, displayName, encodePageToken, invalid, pageSize, slug, userId, uuid } from './validation';
-
-export interface WorkspaceRecord {
-  id: string;
-  slug: string;
-  name: string;
-  organization: string;
-  publicPull: boolean;
-  createPackagesOnPush: boolean;
-  defaultRepositoryId: string;
-  createdAt: string;
-  plan: string;
-  /** Undefined: unlimited. */
-  storageQuotaBytes?: number;
-  /** Garbage collection keeps manifests left untagged (for those who pull by digest). */
-  keepUntaggedManifests: boolean;
-}
-
-export interface ProjectRecord {
-  id: string;
-  workspaceSlug: string;
-  slug: string;
-  name: string;
-}
-
-export interface RepositoryRecord extends ProjectRecord {
-  projectSlug: string;
-}
+import { decodePageToken, displayName, invalid, pageSize, slug, userId, uuid } from './validation';
 
 export interface PackageRecord {
   id: string;
@@ -43,39 +31,6 @@ export interface PackageRecord {
   repositoryId: string;
   createdAt: string;
 }
-
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
-}
-
-interface WorkspaceRow {
-  id: string;
-  slug: string;
-  name: string;
-  organization: string;
-  public_pull: boolean;
-  create_packages_on_push: boolean;
-  default_repository_id: string | null;
-  created_at: Date;
-  plan: string;
-  storage_quota_bytes: string | null;
-  keep_untagged_manifests: boolean;
-}
-
-const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
-  id: row.id,
-  slug: row.slug,
-  name: row.name,
-  organization: row.organization,
-  publicPull: row.public_pull,
-  createPackagesOnPush: row.create_packages_on_push,
-  defaultRepositoryId: row.default_repository_id ?? '',
-  createdAt: row.created_at.toISOString(),
-  plan: row.plan,
-  ...(row.storage_quota_bytes === null ? {} : { storageQuotaBytes: Number(row.storage_quota_bytes) }),
-  keepUntaggedManifests: row.keep_untagged_manifests,
-});
 
 /** An empty actor is the operator (trusted caller) until the admin API is authenticated (auth issue). */
 export const OPERATOR = '';
@@ -94,20 +49,18 @@ export class ProductModel {
   async createWorkspace(input: { requestId: string; slug: string; name: string; organization: string }): Promise<WorkspaceRecord> {
     const workspaceSlug = slug('slug', input.slug);
     const name = displayName('name', input.name, workspaceSlug);
-    return this.idempotent(input.requestId, 'workspace', async (client) => {
+    return idempotentCreate(this.pool, input.requestId, 'workspace', async (client) => {
       const { rows } = await client.query<WorkspaceRow>(
         'INSERT INTO workspaces (slug, name, organization) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING *',
         [workspaceSlug, name, input.organization.trim()],
       );
       if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `workspace ${workspaceSlug} already exists`, { field: 'slug' });
       return { id: rows[0].id, value: toWorkspace(rows[0]) };
-    }, (id) => this.workspaceById(id));
+    }, (id) => workspaceById(this.pool, id));
   }
 
-  async getWorkspace(workspaceSlug: string): Promise<WorkspaceRecord> {
-    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [slug('slug', workspaceSlug)]);
-    if (!rows[0]) throw new RegistryError('NOT_FOUND', `workspace ${workspaceSlug} does not exist`, { field: 'slug' });
-    return toWorkspace(rows[0]);
+  getWorkspace(workspaceSlug: string): Promise<WorkspaceRecord> {
+    return workspaceBySlug(this.pool, workspaceSlug);
   }
 
   /**
@@ -148,8 +101,8 @@ export class ProductModel {
     },
   ): Promise<WorkspaceRecord> {
     if (patch.plan !== undefined && !/^[a-z0-9-]{1,40}$/.test(patch.plan)) throw invalid('plan', 'must be 1-40 lowercase letters, digits and dashes');
-    const workspace = await this.getWorkspace(workspaceSlug);
-    if (patch.defaultRepositoryId) await this.repositoryInWorkspace(uuid('default_repository_id', patch.defaultRepositoryId), workspace.id, 'default_repository_id');
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    if (patch.defaultRepositoryId) await requireSourceRepositoryInWorkspace(this.pool, uuid('default_repository_id', patch.defaultRepositoryId), workspace.id, 'default_repository_id');
     const { rows } = await this.pool.query<WorkspaceRow>(
       `UPDATE workspaces SET
          public_pull = COALESCE($2, public_pull),
@@ -177,16 +130,16 @@ export class ProductModel {
   }
 
   async addWorkspaceAdmin(workspaceSlug: string, user: string): Promise<void> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     await this.pool.query('INSERT INTO workspace_admins (workspace_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [workspace.id, userId('user_id', user)]);
     await this.changes.announce(`user:${user}`);
   }
 
   async createProject(input: { requestId: string; workspaceSlug: string; slug: string; name: string }): Promise<ProjectRecord> {
-    const workspace = await this.getWorkspace(input.workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const projectSlug = slug('slug', input.slug);
     const name = displayName('name', input.name, projectSlug);
-    return this.idempotent(input.requestId, 'project', async (client) => {
+    return idempotentCreate(this.pool, input.requestId, 'project', async (client) => {
       const { rows } = await client.query<{ id: string }>(
         'INSERT INTO projects (workspace_id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, slug) DO NOTHING RETURNING id',
         [workspace.id, projectSlug, name],
@@ -197,7 +150,7 @@ export class ProductModel {
   }
 
   async getProject(workspaceSlug: string, projectSlug: string): Promise<ProjectRecord> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
     if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
     return { ...rows[0], workspaceSlug: workspace.slug };
@@ -210,11 +163,11 @@ export class ProductModel {
     return { ...project, name: newName };
   }
 
-  async getRepository(repositoryId: string): Promise<RepositoryRecord> {
-    return this.repositoryById(uuid('repository_id', repositoryId));
+  async getRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
+    return sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
   }
 
-  async renameRepository(repositoryId: string, name: string): Promise<RepositoryRecord> {
+  async renameRepository(repositoryId: string, name: string): Promise<SourceRepositoryRecord> {
     const repository = await this.getRepository(repositoryId);
     const newName = displayName('name', name, repository.name);
     await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
@@ -223,7 +176,7 @@ export class ProductModel {
 
   /** Projects; with `onlyRepositoryIds`, only those holding one of these source repositories. */
   async listProjects(workspaceSlug: string, size: number, token: string, onlyRepositoryIds?: string[]): Promise<Page<ProjectRecord>> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>(
       `SELECT id, slug, name FROM projects p WHERE workspace_id = $1 AND slug > $2
@@ -234,27 +187,27 @@ export class ProductModel {
     return page(rows.map((row) => ({ ...row, workspaceSlug: workspace.slug })), limit, (p) => p.slug);
   }
 
-  async createRepository(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<RepositoryRecord> {
-    const workspace = await this.getWorkspace(input.workspaceSlug);
+  async createRepository(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<SourceRepositoryRecord> {
+    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const projectSlug = slug('project_slug', input.projectSlug);
     const repositorySlug = slug('slug', input.slug);
     const name = displayName('name', input.name, repositorySlug);
     const { rows: projects } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, projectSlug]);
     if (!projects[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'project_slug' });
     const projectId = projects[0].id;
-    return this.idempotent(input.requestId, 'repository', async (client) => {
+    return idempotentCreate(this.pool, input.requestId, 'repository', async (client) => {
       const { rows } = await client.query<{ id: string }>(
         'INSERT INTO source_repositories (project_id, workspace_id, slug, name) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, slug) DO NOTHING RETURNING id',
         [projectId, workspace.id, repositorySlug, name],
       );
       if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `repository ${repositorySlug} already exists in ${workspace.slug}/${projectSlug}`, { field: 'slug' });
       return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, projectSlug, slug: repositorySlug, name } };
-    }, (id) => this.repositoryById(id));
+    }, (id) => sourceRepositoryById(this.pool, id));
   }
 
   /** Source repositories; with `onlyIds`, only these. */
-  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string, onlyIds?: string[]): Promise<Page<RepositoryRecord>> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string, onlyIds?: string[]): Promise<Page<SourceRepositoryRecord>> {
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     if (projectSlug) slug('project_slug', projectSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; slug: string; name: string; project_slug: string; sort_key: string }>(
@@ -270,7 +223,7 @@ export class ProductModel {
   }
 
   async setMembership(repositoryId: string, user: string, role: Role): Promise<void> {
-    await this.repositoryById(uuid('repository_id', repositoryId));
+    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
     await this.pool.query(
       'INSERT INTO repository_members (repository_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role',
       [repositoryId, userId('user_id', user), role],
@@ -279,7 +232,7 @@ export class ProductModel {
   }
 
   async listMemberships(repositoryId: string): Promise<Array<{ userId: string; role: Role }>> {
-    await this.repositoryById(uuid('repository_id', repositoryId));
+    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
     const { rows } = await this.pool.query<{ user_id: string; role: Role }>('SELECT user_id, role FROM repository_members WHERE repository_id = $1 ORDER BY user_id', [repositoryId]);
     return rows.map((row) => ({ userId: row.user_id, role: row.role }));
   }
@@ -291,15 +244,15 @@ export class ProductModel {
   }
 
   async createPackage(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
-    const workspace = await this.getWorkspace(input.workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const name = packageName(workspace.slug, input.name);
     const repositoryId = uuid('repository_id', input.repositoryId);
-    await this.repositoryInWorkspace(repositoryId, workspace.id, 'repository_id');
+    await requireSourceRepositoryInWorkspace(this.pool, repositoryId, workspace.id, 'repository_id');
     await this.requireRepositoryAdmin(input.actorUserId, repositoryId, workspace.id, 'create-package');
     if (!workspace.organization) {
       throw new RegistryError('FAILED_PRECONDITION', `workspace ${workspace.slug} has no linked organization; link one before creating packages`, { field: 'workspace_slug' });
     }
-    const created = await this.idempotent(input.requestId, 'package', async (client) => {
+    const created = await idempotentCreate(this.pool, input.requestId, 'package', async (client) => {
       const inserted = await this.insertPackage(client, workspace, name, repositoryId);
       if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
       await recordPackageLinked(client, workspace.slug, name, repositoryId, { actor: input.actorUserId, requestId: input.requestId });
@@ -311,7 +264,7 @@ export class ProductModel {
   }
 
   async getPackage(workspaceSlug: string, name: string): Promise<PackageRecord> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const found = await this.findPackage(workspace.id, packageName(workspace.slug, name));
     if (!found) throw new RegistryError('NOT_FOUND', `package ${workspace.slug}/${name} does not exist`, { field: 'name' });
     return { ...found, workspaceSlug: workspace.slug };
@@ -319,7 +272,7 @@ export class ProductModel {
 
   /** Packages; with `only`, those linked to these source repositories or with these names. */
   async listPackages(workspaceSlug: string, size: number, token: string, only?: { repositoryIds: string[]; names: string[] }): Promise<Page<PackageRecord>> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date }>(
       `SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2
@@ -333,7 +286,7 @@ export class ProductModel {
 
   /** The packages behind OCI repository names of a workspace ("<workspace>/<name>"), by that name. */
   async packagesByRepositoryName(workspaceSlug: string, repositories: string[]): Promise<Map<string, { name: string; repositoryId: string }>> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const names = repositories.filter((r) => r.startsWith(`${workspace.slug}/`)).map((r) => r.slice(workspace.slug.length + 1));
     const { rows } = await this.pool.query<{ name: string; repository_id: string }>('SELECT name, repository_id FROM packages WHERE workspace_id = $1 AND name = ANY($2::text[])', [workspace.id, names]);
     return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, repositoryId: row.repository_id }]));
@@ -341,8 +294,8 @@ export class ProductModel {
 
   async linkPackage(workspaceSlug: string, name: string, repositoryId: string, actor: string): Promise<PackageRecord> {
     const current = await this.getPackage(workspaceSlug, name);
-    const workspace = await this.getWorkspace(workspaceSlug);
-    await this.repositoryInWorkspace(uuid('repository_id', repositoryId), workspace.id, 'repository_id');
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    await requireSourceRepositoryInWorkspace(this.pool, uuid('repository_id', repositoryId), workspace.id, 'repository_id');
     // Moving a package takes Admin on both ends.
     await this.requireRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
     await this.requireRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
@@ -414,25 +367,25 @@ export class ProductModel {
 
   /** Deletes an empty workspace (no packages). */
   async deleteWorkspace(workspaceSlug: string): Promise<void> {
-    const workspace = await this.getWorkspace(workspaceSlug);
-    await this.refuseIfAny('SELECT 1 FROM packages WHERE workspace_id = $1 LIMIT 1', [workspace.id], `workspace ${workspace.slug} still has packages; delete them first`);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE workspace_id = $1 LIMIT 1', [workspace.id], `workspace ${workspace.slug} still has packages; delete them first`);
     await this.pool.query('DELETE FROM workspaces WHERE id = $1', [workspace.id]);
     await this.changes.announce(`workspace:${workspace.slug}`);
   }
 
   /** Deletes a project without repositories. */
   async deleteProject(workspaceSlug: string, projectSlug: string): Promise<void> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
     if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
-    await this.refuseIfAny('SELECT 1 FROM source_repositories WHERE project_id = $1 LIMIT 1', [rows[0].id], `project ${projectSlug} still has repositories; delete them first`);
+    await refuseIfAny(this.pool, 'SELECT 1 FROM source_repositories WHERE project_id = $1 LIMIT 1', [rows[0].id], `project ${projectSlug} still has repositories; delete them first`);
     await this.pool.query('DELETE FROM projects WHERE id = $1', [rows[0].id]);
   }
 
   /** Deletes a repository no package links to (its memberships go with it). */
-  async deleteRepository(repositoryId: string): Promise<RepositoryRecord> {
-    const repository = await this.repositoryById(uuid('repository_id', repositoryId));
-    await this.refuseIfAny('SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [repositoryId], `packages still link to repository ${repositoryId}; link them elsewhere or delete them first`);
+  async deleteRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
+    const repository = await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
+    await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [repositoryId], `packages still link to repository ${repositoryId}; link them elsewhere or delete them first`);
     await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [repositoryId]);
     await this.changes.announce(`workspace:${repository.workspaceSlug}`);
     return repository;
@@ -441,7 +394,7 @@ export class ProductModel {
   /** Deletes a package whose images are all deleted (it holds no manifest). */
   async deletePackage(workspaceSlug: string, name: string): Promise<void> {
     const found = await this.getPackage(workspaceSlug, name);
-    await this.refuseIfAny('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
+    await refuseIfAny(this.pool, 'SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
     await inTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM packages WHERE id = $1', [found.id]);
       await recordEvent(client, 'package.deleted', { workspace: found.workspaceSlug, repository: `${found.workspaceSlug}/${found.name}`, package: found.name }, { actor: '', requestId: '' });
@@ -449,14 +402,9 @@ export class ProductModel {
     await this.changes.announce(`workspace:${found.workspaceSlug}`);
   }
 
-  private async refuseIfAny(sql: string, params: unknown[], message: string): Promise<void> {
-    const { rowCount } = await this.pool.query(sql, params);
-    if (rowCount) throw new RegistryError('FAILED_PRECONDITION', message);
-  }
-
   /** Bytes stored by a workspace (each blob once) and by each of its repositories. */
   async storageUsage(workspaceSlug: string): Promise<{ workspaceBytes: number; storageQuotaBytes?: number; repositories: Array<{ repository: string; bytes: number }> }> {
-    const workspace = await this.getWorkspace(workspaceSlug);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const { rows } = await this.pool.query<{ repository: string; bytes: string }>(
       `SELECT rb.repository, SUM(b.size) AS bytes FROM repository_blobs rb JOIN blobs b USING (digest)
        WHERE split_part(rb.repository, '/', 1) = $1 GROUP BY rb.repository ORDER BY rb.repository COLLATE "C"`,
@@ -546,11 +494,10 @@ export class ProductModel {
   async ensurePackageForPush(repository: string, pusher: string, options: { create: false } | { create: true; db: PoolClient }): Promise<void> {
     const db = options.create ? options.db : this.pool;
     const name = parseRepositoryName(repository);
-    const { rows } = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE slug = $1', [name.workspace]);
-    if (!rows[0]) {
+    const workspace = await findWorkspace(db, name.workspace);
+    if (!workspace) {
       throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
     }
-    const workspace = toWorkspace(rows[0]);
     if (await this.findPackage(workspace.id, name.image, db)) return;
     if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
       const defaultRepositoryId = workspace.defaultRepositoryId;
@@ -608,16 +555,6 @@ export class ProductModel {
     if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${repositoryId}`);
   }
 
-  private async repositoryInWorkspace(repositoryId: string, workspaceId: string, field: string): Promise<void> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM source_repositories WHERE id = $1 AND workspace_id = $2', [repositoryId, workspaceId]);
-    if (!rowCount) throw new RegistryError('NOT_FOUND', `repository ${repositoryId} does not exist in this workspace`, { field });
-  }
-
-  private async workspaceById(id: string): Promise<WorkspaceRecord> {
-    const { rows } = await this.pool.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1', [id]);
-    return toWorkspace(rows[0]!);
-  }
-
   private async projectById(id: string): Promise<ProjectRecord> {
     const { rows } = await this.pool.query<{ id: string; slug: string; name: string; workspace_slug: string }>(
       'SELECT p.id, p.slug, p.name, w.slug AS workspace_slug FROM projects p JOIN workspaces w ON w.id = p.workspace_id WHERE p.id = $1',
@@ -625,17 +562,6 @@ export class ProductModel {
     );
     const row = rows[0]!;
     return { id: row.id, slug: row.slug, name: row.name, workspaceSlug: row.workspace_slug };
-  }
-
-  private async repositoryById(id: string): Promise<RepositoryRecord> {
-    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; project_slug: string; workspace_slug: string }>(
-      `SELECT r.id, r.slug, r.name, p.slug AS project_slug, w.slug AS workspace_slug
-       FROM source_repositories r JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`,
-      [id],
-    );
-    const row = rows[0];
-    if (!row) throw new RegistryError('NOT_FOUND', `repository ${id} does not exist`, { field: 'repository_id' });
-    return { id: row.id, slug: row.slug, name: row.name, projectSlug: row.project_slug, workspaceSlug: row.workspace_slug };
   }
 
   private async packageById(id: string): Promise<PackageRecord> {
@@ -647,27 +573,6 @@ export class ProductModel {
     return { id: row.id, name: row.name, repositoryId: row.repository_id, workspaceSlug: row.workspace_slug, createdAt: row.created_at.toISOString() };
   }
 
-  /**
-   * Runs a create once per request id: a retry with the same id returns what the
-   * first call created instead of ALREADY_EXISTS. Without a request id, plain create.
-   */
-  private async idempotent<T>(requestId: string, kind: string, create: (client: PoolClient) => Promise<{ id: string; value: T }>, load: (id: string) => Promise<T>): Promise<T> {
-    if (requestId && requestId.length > 128) throw invalid('request_id', 'must be at most 128 characters');
-    const outcome = await inTransaction(this.pool, async (client): Promise<{ earlier: { kind: string; resource_id: string } } | { created: T }> => {
-      if (requestId) {
-        // Serialize concurrent retries of the same request.
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [requestId]);
-        const { rows } = await client.query<{ kind: string; resource_id: string }>('SELECT kind, resource_id FROM idempotency_keys WHERE request_id = $1', [requestId]);
-        if (rows[0]) return { earlier: rows[0] };
-      }
-      const created = await create(client);
-      if (requestId) await client.query('INSERT INTO idempotency_keys (request_id, kind, resource_id) VALUES ($1, $2, $3)', [requestId, kind, created.id]);
-      return { created: created.value };
-    });
-    if ('created' in outcome) return outcome.created;
-    if (outcome.earlier.kind !== kind) throw invalid('request_id', `was already used for a ${outcome.earlier.kind}`);
-    return load(outcome.earlier.resource_id);
-  }
 }
 
 function packageName(workspaceSlug: string, name: string): string {
@@ -676,10 +581,4 @@ function packageName(workspaceSlug: string, name: string): string {
   } catch {
     throw invalid('name', 'must follow the OCI repository name grammar (lowercase path components separated by "/")');
   }
-}
-
-function page<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextPageToken: rows.length > limit && last ? encodePageToken(keyOf(last)) : '' };
 }

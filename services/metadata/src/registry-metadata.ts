@@ -5,6 +5,7 @@ import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { removeManifest } from './manifest-removal';
 import { recordEvent, type ChangeOrigin } from './outbox';
+import { checkMarker } from './paging';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
 
 export interface BlobRecord {
@@ -506,11 +507,6 @@ function createdOrNull(created: string | undefined): Date | null {
   if (!created) return null;
   const time = new Date(created);
   return Number.isNaN(time.getTime()) || time.getUTCFullYear() < 1970 || time.getUTCFullYear() > 9999 ? null : time;
-}
-
-/** A pagination marker (`last`): printable text of a sane length (PostgreSQL refuses NUL bytes in text). */
-function checkMarker(after: string): void {
-  if (after.length > 512 || /[\u0000-\u001f\u007f]/.test(after)) throw new RegistryError('INVALID_ARGUMENT', 'last: must be a tag or repository name from an earlier page', { field: 'last' });
 }
 
 function unique(values: string[]): string[] {
