@@ -6,7 +6,8 @@ import type { ChangeOrigin } from './outbox';
 import type { RegistryMetadata } from './registry-metadata';
 import { roleAllows } from './roles';
 import type { SourceRepositoryRecord } from './lookups';
-import { OPERATOR, type PackageRecord, type ProductModel } from './product-model';
+import { OPERATOR, type RoleOnPackage } from './access';
+import type { PackageRecord, ProductModel } from './product-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
@@ -47,7 +48,7 @@ const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings a
 export function adminHandlers(model: ProductModel, callers: CallerResolver, registry: RegistryMetadata): Server {
   /** Repositories as the caller sees them: with the caller's own role on each. */
   const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.Repository[]> => {
-    const roles = caller.operator ? undefined : await model.repositoryRoles(caller.userId, repositories.map((r) => r.id));
+    const roles = caller.operator ? undefined : await model.access.sourceRepositoryRoles(caller.userId, repositories.map((r) => r.id));
     return repositories.map((r) => {
       const role = caller.operator ? 'admin' : roles!.get(r.id);
       return { ...repositoryMessage(r), callerRole: role ? ROLE_TO_PROTO[role] : admin.Role.ROLE_UNSPECIFIED };
@@ -60,9 +61,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   const packageAction = async (caller: Caller, workspaceSlug: string, name: string, action: 'delete-tag' | 'delete-manifest'): Promise<string> => {
     const repository = `${workspaceSlug}/${name}`;
     if (caller.operator) return repository;
-    let result: Awaited<ReturnType<ProductModel['roleOn']>>;
+    let result: RoleOnPackage;
     try {
-      result = await model.roleOn(caller.userId, repository);
+      result = await model.access.roleOn(caller.userId, repository);
     } catch (err) {
       if (err instanceof RegistryError && err.httpStatus < 500) throw notFound(`package ${repository.slice(0, 200)}`, 'name');
       throw err;
@@ -75,12 +76,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
 
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
-    if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
+    if (!caller.operator && !(await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
     return caller;
   };
   const repositoryAdmin = async (ctx: CallContext, repositoryId: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
-    if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
+    if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
     return caller;
   };
   const operator = (ctx: CallContext): Caller => {
@@ -91,14 +92,14 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   /** A reader's view of a workspace; NOT_FOUND when they may see nothing in it. */
   const readable = async (ctx: CallContext, workspaceSlug: string): Promise<{ caller: Caller; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
-    const visibility = await model.visibility(caller.userId, workspaceSlug, caller.operator);
+    const visibility = await model.access.visibility(caller.userId, workspaceSlug, caller.operator);
     if (!visibility.visible) throw notFound(`workspace ${workspaceSlug}`, 'workspace_slug');
     return { caller, visibility };
   };
   const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
     const repository = await model.getRepository(repositoryId);
-    const visibility = await model.visibility(caller.userId, repository.workspaceSlug, caller.operator);
+    const visibility = await model.access.visibility(caller.userId, repository.workspaceSlug, caller.operator);
     const ids = visibleRepositoryIds(visibility);
     if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${repositoryId}`, 'repository_id');
     return { repository, visibility };
@@ -111,7 +112,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async getWorkspace(request, ctx) {
       const { caller } = await readable(ctx, request.slug);
-      const callerIsAdmin = caller.operator || (await model.isWorkspaceAdmin(caller.userId, request.slug));
+      const callerIsAdmin = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, request.slug));
       return { workspace: await model.getWorkspace(request.slug), callerIsAdmin };
     },
     async listWorkspaces(request, ctx) {
@@ -157,7 +158,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async deletePackage(request, ctx) {
       const caller = callers.changer(ctx);
       const found = await model.getPackage(request.workspaceSlug, request.name);
-      if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
+      if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
       await model.deletePackage(request.workspaceSlug, request.name);
       return {};
     },
@@ -284,9 +285,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);
       const workspaceSlug = request.repository.split('/')[0] ?? '';
-      const seesEverything = caller.operator || (await model.isWorkspaceAdmin(caller.userId, workspaceSlug));
+      const seesEverything = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug));
       if (!seesEverything && caller.userId !== request.userId) throw denied('the user, workspace admins and operators');
-      const result = await model.roleOn(request.userId, request.repository);
+      const result = await model.access.roleOn(request.userId, request.repository);
       // Asking about oneself: a package one may not see answers as a missing one.
       const packageExists = result.packageExists && (seesEverything || result.role !== undefined || result.publicPull);
       return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists, publicPull: result.publicPull };

@@ -78,12 +78,12 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
-      const result = await model.roleOn(request.userId || 'anonymous', request.repository);
+      const result = await model.access.roleOn(request.userId || 'anonymous', request.repository);
       // A package the user may not see exists only for those who may.
       return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
     async getVisibility(request) {
-      const visibility = await model.visibility(request.userId, request.workspace);
+      const visibility = await model.access.visibility(request.userId, request.workspace);
       return {
         visible: visibility.visible,
         allPackages: visibility.allPackages,
@@ -100,10 +100,10 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { eventsJson: page.events.map((event) => JSON.stringify(event)), nextPageToken: page.nextPageToken };
     },
     async checkWorkspaceAdmin(request) {
-      return { workspaceAdmin: await model.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
+      return { workspaceAdmin: await model.access.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
     },
     async listUserWorkspaces(request) {
-      return { workspaceSlugs: await model.workspacesOf(request.userId) };
+      return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

@@ -3,7 +3,8 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
-import { OPERATOR, ProductModel } from './product-model';
+import { OPERATOR } from './access';
+import { ProductModel } from './product-model';
 import { RegistryMetadata } from './registry-metadata';
 import { ListingSnapshot } from './listing-snapshot';
 import type { EventEnvelope } from './outbox';
@@ -75,22 +76,22 @@ describe('ProductModel against PostgreSQL', () => {
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
     await model.setMembership(api.id, 'dev@example.com', 'write');
     await model.setMembership(web.id, 'dev@example.com', 'read');
-    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
+    expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
 
     await model.linkPackage(slug, 'server', web.id, '');
-    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('read');
+    expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('read');
 
     await model.setPackageGrant(slug, 'server', 'dev@example.com', 'admin');
-    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
+    expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
     await model.setPackageGrant(slug, 'server', 'dev@example.com', undefined);
 
     expect(await model.listMemberships(web.id)).toEqual([{ userId: 'dev@example.com', role: 'read' }]);
     await model.removeMembership(web.id, 'dev@example.com');
-    expect((await model.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
+    expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
     expect(await model.listMemberships(web.id)).toEqual([]);
 
     await model.addWorkspaceAdmin(slug, 'boss@example.com');
-    expect((await model.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
+    expect((await model.access.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
   });
 
   it('refuses a push to a name without a package, unless the workspace creates packages on push and the pusher may write to its default repository', async () => {
@@ -102,9 +103,9 @@ describe('ProductModel against PostgreSQL', () => {
     await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
     await model.updateWorkspaceSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
     // A Write member of another repository gets no role on the new name, and cannot create it.
-    expect((await model.roleOn('elsewhere@example.com', `${slug}/new-image`)).role).toBeUndefined();
+    expect((await model.access.roleOn('elsewhere@example.com', `${slug}/new-image`)).role).toBeUndefined();
     await expect(check(`${slug}/new-image`, 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
-    expect((await model.roleOn('writer@example.com', `${slug}/new-image`)).role).toBe('write');
+    expect((await model.access.roleOn('writer@example.com', `${slug}/new-image`)).role).toBe('write');
     // The check creates nothing; the push's first write does, in its own transaction.
     await check(`${slug}/new-image`, 'writer@example.com');
     await expect(model.getPackage(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -127,26 +128,26 @@ describe('ProductModel against PostgreSQL', () => {
     await model.setMembership(api.id, 'reader@example.com', 'read');
     await model.setPackageGrant(slug, 'site', 'granted@example.com', 'read');
 
-    const reader = await model.visibility('reader@example.com', slug);
+    const reader = await model.access.visibility('reader@example.com', slug);
     expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
     expect((await model.listRepositories(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
     expect((await model.listProjects(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
 
-    const granted = await model.visibility('granted@example.com', slug);
+    const granted = await model.access.visibility('granted@example.com', slug);
     expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
     const grantedList = await model.listWorkspaces(500, '', { userId: 'granted@example.com' });
     expect(grantedList.items.map((w) => w.slug)).toContain(slug);
 
-    expect(await model.visibility('stranger@example.com', slug)).toMatchObject({ visible: false });
-    expect(await model.visibility('', slug)).toMatchObject({ visible: false });
-    expect(await model.visibility('stranger@example.com', slug, true)).toMatchObject({ visible: true, allPackages: true });
+    expect(await model.access.visibility('stranger@example.com', slug)).toMatchObject({ visible: false });
+    expect(await model.access.visibility('', slug)).toMatchObject({ visible: false });
+    expect(await model.access.visibility('stranger@example.com', slug, true)).toMatchObject({ visible: true, allPackages: true });
     await model.addWorkspaceAdmin(slug, 'boss@example.com');
-    expect(await model.visibility('boss@example.com', slug)).toMatchObject({ visible: true, allPackages: true });
+    expect(await model.access.visibility('boss@example.com', slug)).toMatchObject({ visible: true, allPackages: true });
     await model.updateWorkspaceSettings(slug, { publicPull: true });
-    expect(await model.visibility('', slug)).toMatchObject({ visible: true, allPackages: true });
-    expect(await model.visibility('stranger@example.com', 'no-such-workspace')).toMatchObject({ visible: false });
+    expect(await model.access.visibility('', slug)).toMatchObject({ visible: true, allPackages: true });
+    expect(await model.access.visibility('stranger@example.com', 'no-such-workspace')).toMatchObject({ visible: false });
   });
 
   it('pages through only the workspaces a user may see: no empty page while more follow', async () => {

@@ -3,7 +3,8 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
-import { OPERATOR, ProductModel } from './product-model';
+import { OPERATOR } from './access';
+import { ProductModel } from './product-model';
 import { MAX_TAG_LOOKUPS, RegistryMetadata } from './registry-metadata';
 
 const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
