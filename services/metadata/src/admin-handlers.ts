@@ -108,22 +108,22 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   return {
     async createWorkspace(request, ctx) {
       operator(ctx);
-      return { workspace: await model.createWorkspace(request) };
+      return { workspace: await model.workspaces.create(request) };
     },
     async getWorkspace(request, ctx) {
       const { caller } = await readable(ctx, request.slug);
       const callerIsAdmin = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, request.slug));
-      return { workspace: await model.getWorkspace(request.slug), callerIsAdmin };
+      return { workspace: await model.workspaces.get(request.slug), callerIsAdmin };
     },
     async listWorkspaces(request, ctx) {
       const caller = callers.reader(ctx);
-      const page = await model.listWorkspaces(request.pageSize, request.pageToken, caller.operator ? undefined : { userId: caller.userId });
+      const page = await model.workspaces.list(request.pageSize, request.pageToken, caller.operator ? undefined : { userId: caller.userId });
       return { workspaces: page.items, nextPageToken: page.nextPageToken };
     },
     async updateWorkspaceSettings(request, ctx) {
       await workspaceAdmin(ctx, request.slug);
       return {
-        workspace: await model.updateWorkspaceSettings(request.slug, {
+        workspace: await model.workspaces.updateSettings(request.slug, {
           publicPull: request.publicPull,
           createPackagesOnPush: request.createPackagesOnPush,
           defaultRepositoryId: request.defaultRepositoryId,
@@ -137,12 +137,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async addWorkspaceAdmin(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.addWorkspaceAdmin(request.workspaceSlug, request.userId);
+      await model.workspaces.addAdmin(request.workspaceSlug, request.userId);
       return {};
     },
     async deleteWorkspace(request, ctx) {
       operator(ctx);
-      await model.deleteWorkspace(request.slug);
+      await model.workspaces.delete(request.slug);
       return {};
     },
     async deleteProject(request, ctx) {

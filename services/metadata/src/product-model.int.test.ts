@@ -28,7 +28,7 @@ describe('ProductModel against PostgreSQL', () => {
   /** A workspace with an organization, one project and two repositories. */
   async function world() {
     const slug = unique('ws');
-    await model.createWorkspace({ requestId: '', slug, name: '', organization: 'acme-org' });
+    await model.workspaces.create({ requestId: '', slug, name: '', organization: 'acme-org' });
     await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
     const api = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
     const web = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
@@ -38,27 +38,27 @@ describe('ProductModel against PostgreSQL', () => {
   it('creates idempotently by request id and refuses a second create of the same slug', async () => {
     const slug = unique('ws');
     const requestId = unique('req');
-    const first = await model.createWorkspace({ requestId, slug, name: 'First', organization: '' });
-    const retried = await model.createWorkspace({ requestId, slug, name: 'First', organization: '' });
+    const first = await model.workspaces.create({ requestId, slug, name: 'First', organization: '' });
+    const retried = await model.workspaces.create({ requestId, slug, name: 'First', organization: '' });
     expect(retried.id).toBe(first.id);
-    await expect(model.createWorkspace({ requestId: '', slug, name: 'Again', organization: '' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(model.workspaces.create({ requestId: '', slug, name: 'Again', organization: '' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
   });
 
   it('names the field at fault for bad input', async () => {
-    await expect(model.createWorkspace({ requestId: '', slug: 'Not A Slug', name: '', organization: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
+    await expect(model.workspaces.create({ requestId: '', slug: 'Not A Slug', name: '', organization: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
     const { slug } = await world();
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
-    await expect(model.listWorkspaces(10, 'garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
-    await expect(model.getWorkspace(unique('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(model.workspaces.list(10, 'garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
+    await expect(model.workspaces.get(unique('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('needs a linked organization before packages can be created', async () => {
     const slug = unique('ws');
-    await model.createWorkspace({ requestId: '', slug, name: '', organization: '' });
+    await model.workspaces.create({ requestId: '', slug, name: '', organization: '' });
     await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
     const repo = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await model.updateWorkspaceSettings(slug, { organization: 'acme-org' });
+    await model.workspaces.updateSettings(slug, { organization: 'acme-org' });
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
   });
 
@@ -90,7 +90,7 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
     expect(await model.listMemberships(web.id)).toEqual([]);
 
-    await model.addWorkspaceAdmin(slug, 'boss@example.com');
+    await model.workspaces.addAdmin(slug, 'boss@example.com');
     expect((await model.access.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
   });
 
@@ -101,7 +101,7 @@ describe('ProductModel against PostgreSQL', () => {
     const check = (repository: string, pusher: string) => model.ensurePackageForPush(repository, pusher, { create: false });
     await expect(check(`${slug}/new-image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
     await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
-    await model.updateWorkspaceSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
+    await model.workspaces.updateSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
     // A Write member of another repository gets no role on the new name, and cannot create it.
     expect((await model.access.roleOn('elsewhere@example.com', `${slug}/new-image`)).role).toBeUndefined();
     await expect(check(`${slug}/new-image`, 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
@@ -137,15 +137,15 @@ describe('ProductModel against PostgreSQL', () => {
     const granted = await model.access.visibility('granted@example.com', slug);
     expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
-    const grantedList = await model.listWorkspaces(500, '', { userId: 'granted@example.com' });
+    const grantedList = await model.workspaces.list(500, '', { userId: 'granted@example.com' });
     expect(grantedList.items.map((w) => w.slug)).toContain(slug);
 
     expect(await model.access.visibility('stranger@example.com', slug)).toMatchObject({ visible: false });
     expect(await model.access.visibility('', slug)).toMatchObject({ visible: false });
     expect(await model.access.visibility('stranger@example.com', slug, true)).toMatchObject({ visible: true, allPackages: true });
-    await model.addWorkspaceAdmin(slug, 'boss@example.com');
+    await model.workspaces.addAdmin(slug, 'boss@example.com');
     expect(await model.access.visibility('boss@example.com', slug)).toMatchObject({ visible: true, allPackages: true });
-    await model.updateWorkspaceSettings(slug, { publicPull: true });
+    await model.workspaces.updateSettings(slug, { publicPull: true });
     expect(await model.access.visibility('', slug)).toMatchObject({ visible: true, allPackages: true });
     expect(await model.access.visibility('stranger@example.com', 'no-such-workspace')).toMatchObject({ visible: false });
   });
@@ -158,7 +158,7 @@ describe('ProductModel against PostgreSQL', () => {
     const seen: string[] = [];
     let token = '';
     for (let pages = 0; pages < 1000; pages++) {
-      const page = await model.listWorkspaces(1, token, { userId: user });
+      const page = await model.workspaces.list(1, token, { userId: user });
       if (page.nextPageToken) expect(page.items).toHaveLength(1);
       seen.push(...page.items.map((w) => w.slug));
       token = page.nextPageToken;
@@ -176,7 +176,7 @@ describe('ProductModel against PostgreSQL', () => {
       const digest = `sha256:${randomBytes(32).toString('hex')}`;
       return { digest, size, storageKey: `blobs/${digest.slice(7, 19)}` };
     };
-    await model.updateWorkspaceSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
+    await model.workspaces.updateSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
     const first = blob(600);
     await registry.linkBlob(`${slug}/a`, first);
     await registry.linkBlob(`${slug}/a`, blob(400)); // exactly at the quota
@@ -187,13 +187,13 @@ describe('ProductModel against PostgreSQL', () => {
     expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
 
     // Lowering the quota under the usage stops manifest pushes, with a clear error.
-    await model.updateWorkspaceSettings(slug, { storageQuotaBytes: 999 });
+    await model.workspaces.updateSettings(slug, { storageQuotaBytes: 999 });
     const content = Buffer.from('{"quota":true}');
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
-    await model.updateWorkspaceSettings(slug, { unlimitedStorage: true });
+    await model.workspaces.updateSettings(slug, { unlimitedStorage: true });
     await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
-    expect((await model.getWorkspace(slug)).storageQuotaBytes).toBeUndefined();
+    expect((await model.workspaces.get(slug)).storageQuotaBytes).toBeUndefined();
   });
 
   it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
@@ -242,13 +242,13 @@ describe('ProductModel against PostgreSQL', () => {
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
     await expect(model.deleteRepository(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
     await expect(model.deleteProject(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await expect(model.deleteWorkspace(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.workspaces.delete(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.deletePackage(slug, 'pkg');
     await model.deleteRepository(api.id);
     await model.deleteRepository(web.id);
     await model.deleteProject(slug, 'platform');
-    await model.deleteWorkspace(slug);
-    await expect(model.getWorkspace(slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await model.workspaces.delete(slug);
+    await expect(model.workspaces.get(slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('pages through lists with opaque tokens', async () => {

@@ -122,7 +122,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
     const model = new ProductModel(pool);
     const workspace = `cat${randomBytes(4).toString('hex')}`;
-    await model.createWorkspace({ requestId: '', slug: workspace, name: '', organization: 'org' });
+    await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
     await model.createProject({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
     const shared = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
     const secret = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
@@ -139,7 +139,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect(await metadata.listRepositories(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
     expect((await metadata.listRepositories(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
-    await model.updateWorkspaceSettings(workspace, { publicPull: true });
+    await model.workspaces.updateSettings(workspace, { publicPull: true });
     expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
     await expect(metadata.listRepositories(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(metadata.listTags(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
