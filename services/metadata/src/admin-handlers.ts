@@ -147,7 +147,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async deleteProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.deleteProject(request.workspaceSlug, request.slug);
+      await model.projects.delete(request.workspaceSlug, request.slug);
       return {};
     },
     async deleteRepository(request, ctx) {
@@ -164,22 +164,22 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async createProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.createProject(request) };
+      return { project: await model.projects.create(request) };
     },
     async getProject(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const project = await model.getProject(request.workspaceSlug, request.slug);
+      const project = await model.projects.get(request.workspaceSlug, request.slug);
       const ids = visibleRepositoryIds(visibility);
-      if (ids && (await model.listProjects(request.workspaceSlug, 500, '', ids)).items.every((p) => p.id !== project.id)) throw notFound(`project ${request.slug}`, 'slug');
+      if (ids && (await model.projects.list(request.workspaceSlug, 500, '', ids)).items.every((p) => p.id !== project.id)) throw notFound(`project ${request.slug}`, 'slug');
       return { project };
     },
     async updateProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.renameProject(request.workspaceSlug, request.slug, request.name) };
+      return { project: await model.projects.rename(request.workspaceSlug, request.slug, request.name) };
     },
     async listProjects(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
+      const page = await model.projects.list(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { projects: page.items, nextPageToken: page.nextPageToken };
     },
     async getRepository(request, ctx) {

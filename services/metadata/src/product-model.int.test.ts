@@ -29,7 +29,7 @@ describe('ProductModel against PostgreSQL', () => {
   async function world() {
     const slug = unique('ws');
     await model.workspaces.create({ requestId: '', slug, name: '', organization: 'acme-org' });
-    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
+    await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
     const api = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
     const web = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
     return { slug, api, web };
@@ -55,7 +55,7 @@ describe('ProductModel against PostgreSQL', () => {
   it('needs a linked organization before packages can be created', async () => {
     const slug = unique('ws');
     await model.workspaces.create({ requestId: '', slug, name: '', organization: '' });
-    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
+    await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
     const repo = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.workspaces.updateSettings(slug, { organization: 'acme-org' });
@@ -120,7 +120,7 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('shows each user only the packages, repositories and projects they have a role on', async () => {
     const { slug, api, web } = await world();
-    await model.createProject({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
+    await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
     const hidden = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
     for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
       await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
@@ -132,7 +132,7 @@ describe('ProductModel against PostgreSQL', () => {
     expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
     expect((await model.listRepositories(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
-    expect((await model.listProjects(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
+    expect((await model.projects.list(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
 
     const granted = await model.access.visibility('granted@example.com', slug);
     expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
@@ -230,23 +230,23 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('reads and renames projects and repositories', async () => {
     const { slug, api } = await world();
-    expect(await model.renameProject(slug, 'platform', 'Platform Team')).toMatchObject({ slug: 'platform', name: 'Platform Team' });
-    expect((await model.getProject(slug, 'platform')).name).toBe('Platform Team');
+    expect(await model.projects.rename(slug, 'platform', 'Platform Team')).toMatchObject({ slug: 'platform', name: 'Platform Team' });
+    expect((await model.projects.get(slug, 'platform')).name).toBe('Platform Team');
     expect(await model.renameRepository(api.id, 'Public API')).toMatchObject({ id: api.id, slug: 'api', name: 'Public API' });
     expect((await model.getRepository(api.id)).name).toBe('Public API');
-    await expect(model.getProject(slug, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(model.projects.get(slug, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('deletes only what is empty, saying what is in the way', async () => {
     const { slug, api, web } = await world();
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
     await expect(model.deleteRepository(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
-    await expect(model.deleteProject(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.projects.delete(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(model.workspaces.delete(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.deletePackage(slug, 'pkg');
     await model.deleteRepository(api.id);
     await model.deleteRepository(web.id);
-    await model.deleteProject(slug, 'platform');
+    await model.projects.delete(slug, 'platform');
     await model.workspaces.delete(slug);
     await expect(model.workspaces.get(slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -11,11 +11,11 @@ import {
   requireSourceRepositoryInWorkspace,
   sourceRepositoryById,
   workspaceBySlug,
-  type ProjectRecord,
   type SourceRepositoryRecord,
   type WorkspaceRecord,
 } from './lookups';
 import { page, type Page } from './paging';
+import { Projects } from './projects';
 import { Workspaces } from './workspaces';
 import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
@@ -37,6 +37,7 @@ export interface PackageRecord {
 export class ProductModel {
   readonly access: Access;
   readonly workspaces: Workspaces;
+  readonly projects: Projects;
 
   constructor(
     private readonly pool: Pool,
@@ -45,34 +46,7 @@ export class ProductModel {
   ) {
     this.access = new Access(pool);
     this.workspaces = new Workspaces(pool, changes);
-  }
-
-  async createProject(input: { requestId: string; workspaceSlug: string; slug: string; name: string }): Promise<ProjectRecord> {
-    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
-    const projectSlug = slug('slug', input.slug);
-    const name = displayName('name', input.name, projectSlug);
-    return idempotentCreate(this.pool, input.requestId, 'project', async (client) => {
-      const { rows } = await client.query<{ id: string }>(
-        'INSERT INTO projects (workspace_id, slug, name) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, slug) DO NOTHING RETURNING id',
-        [workspace.id, projectSlug, name],
-      );
-      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `project ${projectSlug} already exists in ${workspace.slug}`, { field: 'slug' });
-      return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, slug: projectSlug, name } };
-    }, (id) => this.projectById(id));
-  }
-
-  async getProject(workspaceSlug: string, projectSlug: string): Promise<ProjectRecord> {
-    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
-    if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
-    return { ...rows[0], workspaceSlug: workspace.slug };
-  }
-
-  async renameProject(workspaceSlug: string, projectSlug: string, name: string): Promise<ProjectRecord> {
-    const project = await this.getProject(workspaceSlug, projectSlug);
-    const newName = displayName('name', name, project.name);
-    await this.pool.query('UPDATE projects SET name = $2 WHERE id = $1', [project.id, newName]);
-    return { ...project, name: newName };
+    this.projects = new Projects(pool);
   }
 
   async getRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
@@ -84,19 +58,6 @@ export class ProductModel {
     const newName = displayName('name', name, repository.name);
     await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
     return { ...repository, name: newName };
-  }
-
-  /** Projects; with `onlyRepositoryIds`, only those holding one of these source repositories. */
-  async listProjects(workspaceSlug: string, size: number, token: string, onlyRepositoryIds?: string[]): Promise<Page<ProjectRecord>> {
-    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    const limit = pageSize(size);
-    const { rows } = await this.pool.query<{ id: string; slug: string; name: string }>(
-      `SELECT id, slug, name FROM projects p WHERE workspace_id = $1 AND slug > $2
-         AND ($4::uuid[] IS NULL OR EXISTS (SELECT 1 FROM source_repositories r WHERE r.project_id = p.id AND r.id = ANY($4::uuid[])))
-       ORDER BY slug LIMIT $3`,
-      [workspace.id, decodePageToken(token), limit + 1, onlyRepositoryIds ?? null],
-    );
-    return page(rows.map((row) => ({ ...row, workspaceSlug: workspace.slug })), limit, (p) => p.slug);
   }
 
   async createRepository(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<SourceRepositoryRecord> {
@@ -234,15 +195,6 @@ export class ProductModel {
     return found.id;
   }
 
-  /** Deletes a project without repositories. */
-  async deleteProject(workspaceSlug: string, projectSlug: string): Promise<void> {
-    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
-    if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
-    await refuseIfAny(this.pool, 'SELECT 1 FROM source_repositories WHERE project_id = $1 LIMIT 1', [rows[0].id], `project ${projectSlug} still has repositories; delete them first`);
-    await this.pool.query('DELETE FROM projects WHERE id = $1', [rows[0].id]);
-  }
-
   /** Deletes a repository no package links to (its memberships go with it). */
   async deleteRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
     const repository = await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
@@ -348,15 +300,6 @@ export class ProductModel {
     userId('actor_user_id', actor);
     const role = await roleOnSourceRepository(this.pool, actor, repositoryId, workspaceId);
     if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${repositoryId}`);
-  }
-
-  private async projectById(id: string): Promise<ProjectRecord> {
-    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; workspace_slug: string }>(
-      'SELECT p.id, p.slug, p.name, w.slug AS workspace_slug FROM projects p JOIN workspaces w ON w.id = p.workspace_id WHERE p.id = $1',
-      [id],
-    );
-    const row = rows[0]!;
-    return { id: row.id, slug: row.slug, name: row.name, workspaceSlug: row.workspace_slug };
   }
 
   private async packageById(id: string): Promise<PackageRecord> {

@@ -123,7 +123,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const model = new ProductModel(pool);
     const workspace = `cat${randomBytes(4).toString('hex')}`;
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
-    await model.createProject({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
+    await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
     const shared = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
     const secret = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
