@@ -98,7 +98,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   };
   const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
-    const repository = await model.getRepository(repositoryId);
+    const repository = await model.sourceRepositories.get(repositoryId);
     const visibility = await model.access.visibility(caller.userId, repository.workspaceSlug, caller.operator);
     const ids = visibleRepositoryIds(visibility);
     if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${repositoryId}`, 'repository_id');
@@ -152,7 +152,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async deleteRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.deleteRepository(request.repositoryId);
+      await model.sourceRepositories.delete(request.repositoryId);
       return {};
     },
     async deletePackage(request, ctx) {
@@ -189,15 +189,15 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async updateRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      return { repository: repositoryMessage(await model.renameRepository(request.repositoryId, request.name)) };
+      return { repository: repositoryMessage(await model.sourceRepositories.rename(request.repositoryId, request.name)) };
     },
     async createRepository(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { repository: repositoryMessage(await model.createRepository(request)) };
+      return { repository: repositoryMessage(await model.sourceRepositories.create(request)) };
     },
     async listRepositories(request, ctx) {
       const { caller, visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
+      const page = await model.sourceRepositories.list(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { repositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {

@@ -30,8 +30,8 @@ describe('ProductModel against PostgreSQL', () => {
     const slug = unique('ws');
     await model.workspaces.create({ requestId: '', slug, name: '', organization: 'acme-org' });
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
-    const api = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
-    const web = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
+    const api = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
+    const web = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
     return { slug, api, web };
   }
 
@@ -56,7 +56,7 @@ describe('ProductModel against PostgreSQL', () => {
     const slug = unique('ws');
     await model.workspaces.create({ requestId: '', slug, name: '', organization: '' });
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
-    const repo = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
+    const repo = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.workspaces.updateSettings(slug, { organization: 'acme-org' });
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
@@ -121,7 +121,7 @@ describe('ProductModel against PostgreSQL', () => {
   it('shows each user only the packages, repositories and projects they have a role on', async () => {
     const { slug, api, web } = await world();
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
-    const hidden = await model.createRepository({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
+    const hidden = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
     for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
       await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
     }
@@ -131,7 +131,7 @@ describe('ProductModel against PostgreSQL', () => {
     const reader = await model.access.visibility('reader@example.com', slug);
     expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
     expect((await model.listPackages(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
-    expect((await model.listRepositories(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
+    expect((await model.sourceRepositories.list(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
     expect((await model.projects.list(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
 
     const granted = await model.access.visibility('granted@example.com', slug);
@@ -232,20 +232,20 @@ describe('ProductModel against PostgreSQL', () => {
     const { slug, api } = await world();
     expect(await model.projects.rename(slug, 'platform', 'Platform Team')).toMatchObject({ slug: 'platform', name: 'Platform Team' });
     expect((await model.projects.get(slug, 'platform')).name).toBe('Platform Team');
-    expect(await model.renameRepository(api.id, 'Public API')).toMatchObject({ id: api.id, slug: 'api', name: 'Public API' });
-    expect((await model.getRepository(api.id)).name).toBe('Public API');
+    expect(await model.sourceRepositories.rename(api.id, 'Public API')).toMatchObject({ id: api.id, slug: 'api', name: 'Public API' });
+    expect((await model.sourceRepositories.get(api.id)).name).toBe('Public API');
     await expect(model.projects.get(slug, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('deletes only what is empty, saying what is in the way', async () => {
     const { slug, api, web } = await world();
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
-    await expect(model.deleteRepository(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
+    await expect(model.sourceRepositories.delete(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
     await expect(model.projects.delete(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(model.workspaces.delete(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.deletePackage(slug, 'pkg');
-    await model.deleteRepository(api.id);
-    await model.deleteRepository(web.id);
+    await model.sourceRepositories.delete(api.id);
+    await model.sourceRepositories.delete(web.id);
     await model.projects.delete(slug, 'platform');
     await model.workspaces.delete(slug);
     await expect(model.workspaces.get(slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -11,11 +11,11 @@ import {
   requireSourceRepositoryInWorkspace,
   sourceRepositoryById,
   workspaceBySlug,
-  type SourceRepositoryRecord,
   type WorkspaceRecord,
 } from './lookups';
 import { page, type Page } from './paging';
 import { Projects } from './projects';
+import { SourceRepositories } from './source-repositories';
 import { Workspaces } from './workspaces';
 import { recordEvent, recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
@@ -38,6 +38,7 @@ export class ProductModel {
   readonly access: Access;
   readonly workspaces: Workspaces;
   readonly projects: Projects;
+  readonly sourceRepositories: SourceRepositories;
 
   constructor(
     private readonly pool: Pool,
@@ -47,52 +48,7 @@ export class ProductModel {
     this.access = new Access(pool);
     this.workspaces = new Workspaces(pool, changes);
     this.projects = new Projects(pool);
-  }
-
-  async getRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
-    return sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-  }
-
-  async renameRepository(repositoryId: string, name: string): Promise<SourceRepositoryRecord> {
-    const repository = await this.getRepository(repositoryId);
-    const newName = displayName('name', name, repository.name);
-    await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
-    return { ...repository, name: newName };
-  }
-
-  async createRepository(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<SourceRepositoryRecord> {
-    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
-    const projectSlug = slug('project_slug', input.projectSlug);
-    const repositorySlug = slug('slug', input.slug);
-    const name = displayName('name', input.name, repositorySlug);
-    const { rows: projects } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, projectSlug]);
-    if (!projects[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'project_slug' });
-    const projectId = projects[0].id;
-    return idempotentCreate(this.pool, input.requestId, 'repository', async (client) => {
-      const { rows } = await client.query<{ id: string }>(
-        'INSERT INTO source_repositories (project_id, workspace_id, slug, name) VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, slug) DO NOTHING RETURNING id',
-        [projectId, workspace.id, repositorySlug, name],
-      );
-      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `repository ${repositorySlug} already exists in ${workspace.slug}/${projectSlug}`, { field: 'slug' });
-      return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, projectSlug, slug: repositorySlug, name } };
-    }, (id) => sourceRepositoryById(this.pool, id));
-  }
-
-  /** Source repositories; with `onlyIds`, only these. */
-  async listRepositories(workspaceSlug: string, projectSlug: string, size: number, token: string, onlyIds?: string[]): Promise<Page<SourceRepositoryRecord>> {
-    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    if (projectSlug) slug('project_slug', projectSlug);
-    const limit = pageSize(size);
-    const { rows } = await this.pool.query<{ id: string; slug: string; name: string; project_slug: string; sort_key: string }>(
-      `SELECT r.id, r.slug, r.name, p.slug AS project_slug, p.slug || '/' || r.slug AS sort_key
-       FROM source_repositories r JOIN projects p ON p.id = r.project_id
-       WHERE r.workspace_id = $1 AND ($2 = '' OR p.slug = $2) AND p.slug || '/' || r.slug > $3
-         AND ($5::uuid[] IS NULL OR r.id = ANY($5::uuid[]))
-       ORDER BY sort_key LIMIT $4`,
-      [workspace.id, projectSlug, decodePageToken(token), limit + 1, onlyIds ?? null],
-    );
-    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, projectSlug: row.project_slug, slug: row.slug, name: row.name }));
-    return page(items, limit, (r) => `${r.projectSlug}/${r.slug}`);
+    this.sourceRepositories = new SourceRepositories(pool, changes);
   }
 
   async setMembership(repositoryId: string, user: string, role: Role): Promise<void> {
@@ -193,15 +149,6 @@ export class ProductModel {
     }
     await this.changes.announce(`user:${user}`);
     return found.id;
-  }
-
-  /** Deletes a repository no package links to (its memberships go with it). */
-  async deleteRepository(repositoryId: string): Promise<SourceRepositoryRecord> {
-    const repository = await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-    await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [repositoryId], `packages still link to repository ${repositoryId}; link them elsewhere or delete them first`);
-    await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [repositoryId]);
-    await this.changes.announce(`workspace:${repository.workspaceSlug}`);
-    return repository;
   }
 
   /** Deletes a package whose images are all deleted (it holds no manifest). */

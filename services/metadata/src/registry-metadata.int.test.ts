@@ -124,8 +124,8 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const workspace = `cat${randomBytes(4).toString('hex')}`;
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
     await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
-    const shared = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
-    const secret = await model.createRepository({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
+    const shared = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
+    const secret = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
       await model.createPackage({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
