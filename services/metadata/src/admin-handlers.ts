@@ -202,19 +202,19 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async setMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.setMembership(request.repositoryId, request.userId, requiredRole(request.role));
+      await model.memberships.set(request.repositoryId, request.userId, requiredRole(request.role));
       return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role, email: '' } };
     },
     async listMemberships(request, ctx) {
       const { repository, visibility } = await readableRepository(ctx, request.repositoryId);
       // Members are shown to members of the repository (and admins), not to holders of a package grant.
       if (!visibility.allPackages && !visibility.memberRepositoryIds.includes(repository.id)) throw notFound(`repository ${request.repositoryId}`, 'repository_id');
-      const members = await model.listMemberships(request.repositoryId);
+      const members = await model.memberships.list(request.repositoryId);
       return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
     },
     async removeMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.removeMembership(request.repositoryId, request.userId);
+      await model.memberships.remove(request.repositoryId, request.userId);
       return {};
     },
     async createPackage(request, ctx) {

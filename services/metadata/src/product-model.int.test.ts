@@ -64,8 +64,8 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('lets only an Admin of the repository create a package there', async () => {
     const { slug, api } = await world();
-    await model.setMembership(api.id, 'writer@example.com', 'write');
-    await model.setMembership(api.id, 'admin@example.com', 'admin');
+    await model.memberships.set(api.id, 'writer@example.com', 'write');
+    await model.memberships.set(api.id, 'admin@example.com', 'admin');
     await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
     const created = await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'admin@example.com' });
     expect(created).toMatchObject({ workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id });
@@ -74,8 +74,8 @@ describe('ProductModel against PostgreSQL', () => {
   it('inherits roles from the linked repository; link changes and membership removal apply at once', async () => {
     const { slug, api, web } = await world();
     await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
-    await model.setMembership(api.id, 'dev@example.com', 'write');
-    await model.setMembership(web.id, 'dev@example.com', 'read');
+    await model.memberships.set(api.id, 'dev@example.com', 'write');
+    await model.memberships.set(web.id, 'dev@example.com', 'read');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
 
     await model.linkPackage(slug, 'server', web.id, '');
@@ -85,10 +85,10 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
     await model.setPackageGrant(slug, 'server', 'dev@example.com', undefined);
 
-    expect(await model.listMemberships(web.id)).toEqual([{ userId: 'dev@example.com', role: 'read' }]);
-    await model.removeMembership(web.id, 'dev@example.com');
+    expect(await model.memberships.list(web.id)).toEqual([{ userId: 'dev@example.com', role: 'read' }]);
+    await model.memberships.remove(web.id, 'dev@example.com');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBeUndefined();
-    expect(await model.listMemberships(web.id)).toEqual([]);
+    expect(await model.memberships.list(web.id)).toEqual([]);
 
     await model.workspaces.addAdmin(slug, 'boss@example.com');
     expect((await model.access.roleOn('boss@example.com', `${slug}/server`)).role).toBe('admin');
@@ -96,8 +96,8 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('refuses a push to a name without a package, unless the workspace creates packages on push and the pusher may write to its default repository', async () => {
     const { slug, api, web } = await world();
-    await model.setMembership(api.id, 'writer@example.com', 'write');
-    await model.setMembership(web.id, 'elsewhere@example.com', 'write');
+    await model.memberships.set(api.id, 'writer@example.com', 'write');
+    await model.memberships.set(web.id, 'elsewhere@example.com', 'write');
     const check = (repository: string, pusher: string) => model.ensurePackageForPush(repository, pusher, { create: false });
     await expect(check(`${slug}/new-image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
     await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
@@ -125,7 +125,7 @@ describe('ProductModel against PostgreSQL', () => {
     for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
       await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
     }
-    await model.setMembership(api.id, 'reader@example.com', 'read');
+    await model.memberships.set(api.id, 'reader@example.com', 'read');
     await model.setPackageGrant(slug, 'site', 'granted@example.com', 'read');
 
     const reader = await model.access.visibility('reader@example.com', slug);
@@ -154,7 +154,7 @@ describe('ProductModel against PostgreSQL', () => {
     const user = `${unique('pager')}@example.com`;
     const hidden = [await world(), await world()];
     const mine = await world();
-    await model.setMembership(mine.api.id, user, 'read');
+    await model.memberships.set(mine.api.id, user, 'read');
     const seen: string[] = [];
     let token = '';
     for (let pages = 0; pages < 1000; pages++) {

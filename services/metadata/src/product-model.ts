@@ -9,10 +9,10 @@ import {
   findWorkspace,
   refuseIfAny,
   requireSourceRepositoryInWorkspace,
-  sourceRepositoryById,
   workspaceBySlug,
   type WorkspaceRecord,
 } from './lookups';
+import { Memberships } from './memberships';
 import { page, type Page } from './paging';
 import { Projects } from './projects';
 import { SourceRepositories } from './source-repositories';
@@ -39,6 +39,7 @@ export class ProductModel {
   readonly workspaces: Workspaces;
   readonly projects: Projects;
   readonly sourceRepositories: SourceRepositories;
+  readonly memberships: Memberships;
 
   constructor(
     private readonly pool: Pool,
@@ -49,27 +50,7 @@ export class ProductModel {
     this.workspaces = new Workspaces(pool, changes);
     this.projects = new Projects(pool);
     this.sourceRepositories = new SourceRepositories(pool, changes);
-  }
-
-  async setMembership(repositoryId: string, user: string, role: Role): Promise<void> {
-    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-    await this.pool.query(
-      'INSERT INTO repository_members (repository_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role',
-      [repositoryId, userId('user_id', user), role],
-    );
-    await this.changes.announce(`user:${user}`);
-  }
-
-  async listMemberships(repositoryId: string): Promise<Array<{ userId: string; role: Role }>> {
-    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-    const { rows } = await this.pool.query<{ user_id: string; role: Role }>('SELECT user_id, role FROM repository_members WHERE repository_id = $1 ORDER BY user_id', [repositoryId]);
-    return rows.map((row) => ({ userId: row.user_id, role: row.role }));
-  }
-
-  async removeMembership(repositoryId: string, user: string): Promise<void> {
-    const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('repository_id', repositoryId), userId('user_id', user)]);
-    if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${repositoryId}`, { field: 'user_id' });
-    await this.changes.announce(`user:${user}`);
+    this.memberships = new Memberships(pool, changes);
   }
 
   async createPackage(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {

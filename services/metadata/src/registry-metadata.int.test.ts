@@ -131,7 +131,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
       const content = Buffer.from(`{"image":"${image}"}`);
       await metadata.putManifest({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
-    await model.setMembership(shared.id, 'reader-1', 'read');
+    await model.memberships.set(shared.id, 'reader-1', 'read');
     await model.setPackageGrant(workspace, 'granted', 'reader-1', 'read');
     const first = await metadata.listRepositories(2, '', 'reader-1');
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
