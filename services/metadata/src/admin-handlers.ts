@@ -7,7 +7,8 @@ import type { RegistryMetadata } from './registry-metadata';
 import { roleAllows } from './roles';
 import type { SourceRepositoryRecord } from './lookups';
 import { OPERATOR, type RoleOnPackage } from './access';
-import type { PackageRecord, ProductModel } from './product-model';
+import type { PackageRecord } from './packages';
+import type { ProductModel } from './product-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
@@ -157,9 +158,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async deletePackage(request, ctx) {
       const caller = callers.changer(ctx);
-      const found = await model.getPackage(request.workspaceSlug, request.name);
+      const found = await model.packages.get(request.workspaceSlug, request.name);
       if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
-      await model.deletePackage(request.workspaceSlug, request.name);
+      await model.packages.delete(request.workspaceSlug, request.name);
       return {};
     },
     async createProject(request, ctx) {
@@ -220,27 +221,27 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async createPackage(request, ctx) {
       const caller = callers.changer(ctx);
       // Operators act as the operator; everyone else must be Admin of the target repository (checked by the model).
-      return { package: packageMessage(await model.createPackage({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
+      return { package: packageMessage(await model.packages.create({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
     },
     async getPackage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const found = await model.getPackage(request.workspaceSlug, request.name);
+      const found = await model.packages.get(request.workspaceSlug, request.name);
       if (!canSeePackage(visibility, found)) throw notFound(`package ${request.workspaceSlug}/${request.name}`, 'name');
       return { package: packageMessage(found) };
     },
     async listPackages(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listPackages(request.workspaceSlug, request.pageSize, request.pageToken, packageFilter(visibility));
+      const page = await model.packages.list(request.workspaceSlug, request.pageSize, request.pageToken, packageFilter(visibility));
       return { packages: page.items.map(packageMessage), nextPageToken: page.nextPageToken };
     },
     async linkPackage(request, ctx) {
       const caller = callers.changer(ctx);
-      return { package: packageMessage(await model.linkPackage(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
+      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
     },
     async setPackageGrant(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
-      const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
+      const packageId = await model.packages.setGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
     },
     async listImages() {
@@ -278,7 +279,7 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
       const usage = await model.storageUsage(request.workspaceSlug);
       if (visibility.allPackages) return usage;
       // A caller who sees only some packages sees only their bytes (each blob once), never the workspace's total.
-      const packages = await model.packagesByRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
+      const packages = await model.packages.byRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
       const repositories = usage.repositories.filter((r) => { const pkg = packages.get(r.repository); return pkg !== undefined && canSeePackage(visibility, pkg); });
       return { ...usage, workspaceBytes: await model.bytesOf(repositories.map((r) => r.repository)), repositories };
     },

@@ -47,7 +47,7 @@ describe('ProductModel against PostgreSQL', () => {
   it('names the field at fault for bad input', async () => {
     await expect(model.workspaces.create({ requestId: '', slug: 'Not A Slug', name: '', organization: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
     const { slug } = await world();
-    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
     await expect(model.workspaces.list(10, 'garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
     await expect(model.workspaces.get(unique('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -57,33 +57,33 @@ describe('ProductModel against PostgreSQL', () => {
     await model.workspaces.create({ requestId: '', slug, name: '', organization: '' });
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
     const repo = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
-    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.workspaces.updateSettings(slug, { organization: 'acme-org' });
-    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
   });
 
   it('lets only an Admin of the repository create a package there', async () => {
     const { slug, api } = await world();
     await model.memberships.set(api.id, 'writer@example.com', 'write');
     await model.memberships.set(api.id, 'admin@example.com', 'admin');
-    await expect(model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
-    const created = await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'admin@example.com' });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
+    const created = await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'admin@example.com' });
     expect(created).toMatchObject({ workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id });
   });
 
   it('inherits roles from the linked repository; link changes and membership removal apply at once', async () => {
     const { slug, api, web } = await world();
-    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
     await model.memberships.set(api.id, 'dev@example.com', 'write');
     await model.memberships.set(web.id, 'dev@example.com', 'read');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
 
-    await model.linkPackage(slug, 'server', web.id, '');
+    await model.packages.link(slug, 'server', web.id, '');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('read');
 
-    await model.setPackageGrant(slug, 'server', 'dev@example.com', 'admin');
+    await model.packages.setGrant(slug, 'server', 'dev@example.com', 'admin');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('admin');
-    await model.setPackageGrant(slug, 'server', 'dev@example.com', undefined);
+    await model.packages.setGrant(slug, 'server', 'dev@example.com', undefined);
 
     expect(await model.memberships.list(web.id)).toEqual([{ userId: 'dev@example.com', role: 'read' }]);
     await model.memberships.remove(web.id, 'dev@example.com');
@@ -108,13 +108,13 @@ describe('ProductModel against PostgreSQL', () => {
     expect((await model.access.roleOn('writer@example.com', `${slug}/new-image`)).role).toBe('write');
     // The check creates nothing; the push's first write does, in its own transaction.
     await check(`${slug}/new-image`, 'writer@example.com');
-    await expect(model.getPackage(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(model.packages.get(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const registry = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
     const blob = (content: Buffer) => ({ digest: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
     await expect(registry.linkBlob(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
-    await expect(model.getPackage(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(model.packages.get(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await registry.linkBlob(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
-    expect(await model.getPackage(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
+    expect(await model.packages.get(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
     await check(`${slug}/new-image`, 'elsewhere@example.com'); // it exists now: pushing is a matter of the role on it
   });
 
@@ -123,20 +123,20 @@ describe('ProductModel against PostgreSQL', () => {
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
     const hidden = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
     for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
-      await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
+      await model.packages.create({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
     }
     await model.memberships.set(api.id, 'reader@example.com', 'read');
-    await model.setPackageGrant(slug, 'site', 'granted@example.com', 'read');
+    await model.packages.setGrant(slug, 'site', 'granted@example.com', 'read');
 
     const reader = await model.access.visibility('reader@example.com', slug);
     expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
-    expect((await model.listPackages(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
+    expect((await model.packages.list(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
     expect((await model.sourceRepositories.list(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
     expect((await model.projects.list(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
 
     const granted = await model.access.visibility('granted@example.com', slug);
     expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
-    expect((await model.listPackages(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
+    expect((await model.packages.list(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
     const grantedList = await model.workspaces.list(500, '', { userId: 'granted@example.com' });
     expect(grantedList.items.map((w) => w.slug)).toContain(slug);
 
@@ -199,9 +199,9 @@ describe('ProductModel against PostgreSQL', () => {
   it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
     const { slug, api, web } = await world();
     const registry = new RegistryMetadata(pool);
-    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
-    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
-    await model.linkPackage(slug, 'site', api.id, OPERATOR);
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
+    await model.packages.link(slug, 'site', api.id, OPERATOR);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
     await registry.linkBlob(`${slug}/server`, layer);
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
@@ -239,11 +239,11 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('deletes only what is empty, saying what is in the way', async () => {
     const { slug, api, web } = await world();
-    await model.createPackage({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
     await expect(model.sourceRepositories.delete(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
     await expect(model.projects.delete(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(model.workspaces.delete(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await model.deletePackage(slug, 'pkg');
+    await model.packages.delete(slug, 'pkg');
     await model.sourceRepositories.delete(api.id);
     await model.sourceRepositories.delete(web.id);
     await model.projects.delete(slug, 'platform');
@@ -253,10 +253,10 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('pages through lists with opaque tokens', async () => {
     const { slug, api } = await world();
-    for (const name of ['a', 'b', 'c', 'd', 'e']) await model.createPackage({ requestId: '', workspaceSlug: slug, name, repositoryId: api.id, actorUserId: '' });
-    const first = await model.listPackages(slug, 2, '');
-    const second = await model.listPackages(slug, 2, first.nextPageToken);
-    const third = await model.listPackages(slug, 2, second.nextPageToken);
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await model.packages.create({ requestId: '', workspaceSlug: slug, name, repositoryId: api.id, actorUserId: '' });
+    const first = await model.packages.list(slug, 2, '');
+    const second = await model.packages.list(slug, 2, first.nextPageToken);
+    const third = await model.packages.list(slug, 2, second.nextPageToken);
     expect([...first.items, ...second.items, ...third.items].map((p) => p.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(third.nextPageToken).toBe('');
   });

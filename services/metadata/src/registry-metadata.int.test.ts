@@ -127,12 +127,12 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const shared = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
     const secret = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
-      await model.createPackage({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
+      await model.packages.create({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
       await metadata.putManifest({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
     await model.memberships.set(shared.id, 'reader-1', 'read');
-    await model.setPackageGrant(workspace, 'granted', 'reader-1', 'read');
+    await model.packages.setGrant(workspace, 'granted', 'reader-1', 'read');
     const first = await metadata.listRepositories(2, '', 'reader-1');
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
     expect(first.hasMore).toBe(true);
