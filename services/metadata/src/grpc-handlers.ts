@@ -92,7 +92,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       };
     },
     async ensurePackage(request) {
-      await model.ensurePackageForPush(request.repository, request.userId, { create: false });
+      await model.packagesOnPush.ensure(request.repository, request.userId, { create: false });
       return {};
     },
     async exportListingSnapshot(request) {

@@ -53,7 +53,7 @@ runService(async () => {
   });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
-  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }, removals);
+  const store = new RegistryMetadata(pool, model.packagesOnPush, removals);
 
   const grpcServer = await startGrpcServer(
     {

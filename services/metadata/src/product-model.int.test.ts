@@ -98,7 +98,7 @@ describe('ProductModel against PostgreSQL', () => {
     const { slug, api, web } = await world();
     await model.memberships.set(api.id, 'writer@example.com', 'write');
     await model.memberships.set(web.id, 'elsewhere@example.com', 'write');
-    const check = (repository: string, pusher: string) => model.ensurePackageForPush(repository, pusher, { create: false });
+    const check = (repository: string, pusher: string) => model.packagesOnPush.ensure(repository, pusher, { create: false });
     await expect(check(`${slug}/new-image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
     await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
     await model.workspaces.updateSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
@@ -109,7 +109,7 @@ describe('ProductModel against PostgreSQL', () => {
     // The check creates nothing; the push's first write does, in its own transaction.
     await check(`${slug}/new-image`, 'writer@example.com');
     await expect(model.packages.get(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    const registry = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) });
+    const registry = new RegistryMetadata(pool, model.packagesOnPush);
     const blob = (content: Buffer) => ({ digest: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
     await expect(registry.linkBlob(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
     await expect(model.packages.get(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -1,18 +1,14 @@
-import type { Pool, PoolClient } from 'pg';
-import { RegistryError } from '@ocireg/errors';
-import { parseRepositoryName } from '@ocireg/oci';
+import type { Pool } from 'pg';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
-import { Access, roleOnSourceRepository } from './access';
-import { findWorkspace, workspaceBySlug } from './lookups';
+import { Access } from './access';
+import { workspaceBySlug } from './lookups';
 import { Memberships } from './memberships';
-import { findPackage, insertPackage, Packages } from './packages';
+import { PackageCreationOnPush } from './package-creation-on-push';
+import { Packages } from './packages';
 import { Projects } from './projects';
 import { SourceRepositories } from './source-repositories';
 import { Workspaces } from './workspaces';
-import { recordPackageLinked } from './outbox';
 import { workspaceUsage } from './registry-metadata';
-import { roleAllows } from './roles';
-import { userId } from './validation';
 
 /**
  * Workspaces, projects, repositories, memberships and packages: who may do
@@ -25,6 +21,7 @@ export class ProductModel {
   readonly sourceRepositories: SourceRepositories;
   readonly memberships: Memberships;
   readonly packages: Packages;
+  readonly packagesOnPush: PackageCreationOnPush;
 
   constructor(
     private readonly pool: Pool,
@@ -37,6 +34,7 @@ export class ProductModel {
     this.sourceRepositories = new SourceRepositories(pool, changes);
     this.memberships = new Memberships(pool, changes);
     this.packages = new Packages(pool, changes);
+    this.packagesOnPush = new PackageCreationOnPush(pool);
   }
 
   /** Bytes stored by a workspace (each blob once) and by each of its repositories. */
@@ -62,46 +60,6 @@ export class ProductModel {
       [repositories],
     );
     return Number(rows[0]!.bytes);
-  }
-
-  /**
-   * Pushing needs a package. It exists, or the workspace creates packages on
-   * first push (linked to its default repository, for a pusher with Write
-   * there), or the error says how to create it. Without `create` this only
-   * checks (the gateway asks before it accepts bytes); with it, a missing
-   * package is created on `db`: the transaction of the push's first write, so
-   * a refused push creates nothing.
-   */
-  async ensurePackageForPush(repository: string, pusher: string, options: { create: false } | { create: true; db: PoolClient }): Promise<void> {
-    const db = options.create ? options.db : this.pool;
-    const name = parseRepositoryName(repository);
-    const workspace = await findWorkspace(db, name.workspace);
-    if (!workspace) {
-      throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
-    }
-    if (await findPackage(db, workspace.id, name.image)) return;
-    if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
-      const defaultRepositoryId = workspace.defaultRepositoryId;
-      if (!(await this.mayPushTo(pusher, defaultRepositoryId, workspace.id, db))) {
-        throw new RegistryError('DENIED', `creating ${repository} on push takes Write on the workspace's default repository`, { name: repository });
-      }
-      if (!options.create) return;
-      const inserted = await insertPackage(options.db, workspace, name.image, defaultRepositoryId);
-      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultRepositoryId, { actor: pusher, requestId: '' });
-      return;
-    }
-    throw new RegistryError(
-      'NAME_UNKNOWN',
-      `package "${repository}" does not exist. An Admin of the repository it belongs to creates it first: registryctl package create ${workspace.slug} ${name.image} --repository <repository-id>`,
-      { name: repository },
-    );
-  }
-
-  /** Write or Admin on a repository, directly or as a workspace admin. */
-  private async mayPushTo(user: string, repositoryId: string, workspaceId: string, db: Pool | PoolClient = this.pool): Promise<boolean> {
-    if (!user) return false;
-    userId('user_id', user);
-    return roleAllows(await roleOnSourceRepository(db, user, repositoryId, workspaceId), 'push');
   }
 
 }

@@ -4,6 +4,7 @@ import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { removeManifest } from './manifest-removal';
+import type { PackagesOnPush } from './package-creation-on-push';
 import { recordEvent, type ChangeOrigin } from './outbox';
 import { checkMarker } from './paging';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
@@ -69,11 +70,6 @@ export interface ReferrerRecord {
   annotations?: Record<string, string>;
 }
 
-/** Creates the package of a name on its first push, inside the push's transaction (ProductModel.ensurePackageForPush). */
-export interface PackagesOnPush {
-  ensure(client: PoolClient, repository: string, pusher: string): Promise<void>;
-}
-
 /** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
 export class RegistryMetadata {
   constructor(
@@ -90,7 +86,7 @@ export class RegistryMetadata {
 
   /** The package of `repository`, created for `pusher` when it is their first push; nothing without a pusher. */
   private async packageFor(client: PoolClient, repository: string, pusher: string | undefined): Promise<void> {
-    if (pusher && this.packages) await this.packages.ensure(client, repository, pusher);
+    if (pusher && this.packages) await this.packages.ensure(repository, pusher, { create: true, db: client });
   }
 
   /**
