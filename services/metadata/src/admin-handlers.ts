@@ -276,12 +276,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async getStorageUsage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const usage = await model.storageUsage(request.workspaceSlug);
+      const usage = await model.usage.ofWorkspace(request.workspaceSlug);
       if (visibility.allPackages) return usage;
       // A caller who sees only some packages sees only their bytes (each blob once), never the workspace's total.
       const packages = await model.packages.byRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
       const repositories = usage.repositories.filter((r) => { const pkg = packages.get(r.repository); return pkg !== undefined && canSeePackage(visibility, pkg); });
-      return { ...usage, workspaceBytes: await model.bytesOf(repositories.map((r) => r.repository)), repositories };
+      return { ...usage, workspaceBytes: await model.usage.bytesOf(repositories.map((r) => r.repository)), repositories };
     },
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);

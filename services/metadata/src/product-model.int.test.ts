@@ -183,7 +183,7 @@ describe('ProductModel against PostgreSQL', () => {
     await expect(registry.linkBlob(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
     await registry.linkBlob(`${slug}/b`, first); // already stored in the workspace: free
 
-    const usage = await model.storageUsage(slug);
+    const usage = await model.usage.ofWorkspace(slug);
     expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
 
     // Lowering the quota under the usage stops manifest pushes, with a clear error.

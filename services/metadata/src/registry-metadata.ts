@@ -7,6 +7,7 @@ import { removeManifest } from './manifest-removal';
 import type { PackagesOnPush } from './package-creation-on-push';
 import { recordEvent, type ChangeOrigin } from './outbox';
 import { checkMarker } from './paging';
+import { enforceQuota, refuseOverQuota } from './usage';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
 
 export interface BlobRecord {
@@ -442,56 +443,6 @@ async function lockOrInsertBlob(client: PoolClient, blob: BlobRecord): Promise<{
     if (inserted.rowCount === 1) return { blob, alreadyExisted: false };
     // Inserted by a concurrent push in between: lock that row instead.
   }
-}
-
-/** Bytes a workspace stores: each blob counted once, however many repositories link it. */
-export async function workspaceUsage(client: Pool | PoolClient, workspace: string): Promise<number> {
-  const { rows } = await client.query<{ bytes: string }>(
-    `SELECT COALESCE(SUM(b.size), 0) AS bytes FROM blobs b
-     WHERE b.digest IN (SELECT digest FROM repository_blobs WHERE split_part(repository, '/', 1) = $1)`,
-    [workspace],
-  );
-  return Number(rows[0]!.bytes);
-}
-
-async function quotaOf(client: PoolClient, workspace: string): Promise<number | undefined> {
-  const { rows } = await client.query<{ storage_quota_bytes: string | null }>('SELECT storage_quota_bytes FROM workspaces WHERE slug = $1', [workspace]);
-  const quota = rows[0]?.storage_quota_bytes;
-  return quota === null || quota === undefined ? undefined : Number(quota);
-}
-
-function quotaExceeded(workspace: string, quota: number, usage: number, adding: number): RegistryError {
-  return new RegistryError(
-    'DENIED',
-    `storage quota of workspace ${workspace} exceeded: ${quota} bytes allowed, ${usage} used${adding ? `, this blob needs ${adding} more` : ''}`,
-    { quota, usage },
-    403,
-  );
-}
-
-/**
- * A blob new to its workspace must fit in the workspace's quota. The lock
- * serializes concurrent links in one workspace, so two uploads cannot both
- * take the last bytes.
- */
-async function enforceQuota(client: PoolClient, repository: string, digest: string, size: number): Promise<void> {
-  const workspace = parseRepositoryName(repository).workspace;
-  const quota = await quotaOf(client, workspace);
-  if (quota === undefined) return;
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspace}`]);
-  const { rowCount } = await client.query("SELECT 1 FROM repository_blobs WHERE split_part(repository, '/', 1) = $1 AND digest = $2 LIMIT 1", [workspace, digest]);
-  if (rowCount) return; // already counted in this workspace
-  const usage = await workspaceUsage(client, workspace);
-  if (usage + size > quota) throw quotaExceeded(workspace, quota, usage, size);
-}
-
-/** Manifest pushes stop once a workspace is over its quota (a lowered quota, or a race at the boundary). */
-async function refuseOverQuota(client: PoolClient, repository: string): Promise<void> {
-  const workspace = parseRepositoryName(repository).workspace;
-  const quota = await quotaOf(client, workspace);
-  if (quota === undefined) return;
-  const usage = await workspaceUsage(client, workspace);
-  if (usage > quota) throw quotaExceeded(workspace, quota, usage, 0);
 }
 
 function platformOrNull(platform: string | undefined): string | null {

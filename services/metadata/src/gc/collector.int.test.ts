@@ -9,7 +9,8 @@ import { createMetricsRegistry } from '@ocireg/metrics';
 import { FsBlobStore, S3BlobStore, type BlobStore } from '@ocireg/storage';
 import { createDatabase } from '@ocireg/testenv';
 import { migrate } from '../migrate';
-import { RegistryMetadata, workspaceUsage } from '../registry-metadata';
+import { RegistryMetadata } from '../registry-metadata';
+import { workspaceUsage } from '../usage';
 import { Collector, type CollectorSettings } from './collector';
 
 /**
