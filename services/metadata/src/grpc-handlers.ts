@@ -15,11 +15,11 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await store.linkBlob(request.repository, request.blob, request.userId || undefined);
+      const result = await store.blobs.link(request.repository, request.blob, request.userId || undefined);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
-      return { blob: await store.statBlob(request.repository, request.digest) };
+      return { blob: await store.blobs.stat(request.repository, request.digest) };
     },
     async putManifest(request, ctx) {
       const digest = await store.putManifest({
@@ -71,7 +71,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return {};
     },
     async mountBlob(request) {
-      return { blob: await store.mountBlob(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
+      return { blob: await store.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
       const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);

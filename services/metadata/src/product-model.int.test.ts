@@ -111,9 +111,9 @@ describe('ProductModel against PostgreSQL', () => {
     await expect(model.packages.get(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const registry = new RegistryMetadata(pool, model.packagesOnPush);
     const blob = (content: Buffer) => ({ digest: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
-    await expect(registry.linkBlob(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(registry.blobs.link(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
     await expect(model.packages.get(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await registry.linkBlob(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
+    await registry.blobs.link(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
     expect(await model.packages.get(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
     await check(`${slug}/new-image`, 'elsewhere@example.com'); // it exists now: pushing is a matter of the role on it
   });
@@ -178,10 +178,10 @@ describe('ProductModel against PostgreSQL', () => {
     };
     await model.workspaces.updateSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
     const first = blob(600);
-    await registry.linkBlob(`${slug}/a`, first);
-    await registry.linkBlob(`${slug}/a`, blob(400)); // exactly at the quota
-    await expect(registry.linkBlob(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
-    await registry.linkBlob(`${slug}/b`, first); // already stored in the workspace: free
+    await registry.blobs.link(`${slug}/a`, first);
+    await registry.blobs.link(`${slug}/a`, blob(400)); // exactly at the quota
+    await expect(registry.blobs.link(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
+    await registry.blobs.link(`${slug}/b`, first); // already stored in the workspace: free
 
     const usage = await model.usage.ofWorkspace(slug);
     expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
@@ -203,7 +203,7 @@ describe('ProductModel against PostgreSQL', () => {
     await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
     await model.packages.link(slug, 'site', api.id, OPERATOR);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
-    await registry.linkBlob(`${slug}/server`, layer);
+    await registry.blobs.link(`${slug}/server`, layer);
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const push = { repository: `${slug}/server`, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [layer.digest], manifestDigests: [], platform: 'linux/arm64/v8', created: '2026-01-02T03:04:05Z' };

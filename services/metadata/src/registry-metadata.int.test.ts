@@ -28,7 +28,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
 
   async function pushBlob(repository: string, content = randomBytes(32)) {
     const digest = digestOf(content);
-    await metadata.linkBlob(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
+    await metadata.blobs.link(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
     return digest;
   }
 
@@ -36,12 +36,12 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const content = randomBytes(10);
     const digest = digestOf(content);
-    const first = await metadata.linkBlob(repository, { digest, size: 10, storageKey: 'blobs/first' });
-    const second = await metadata.linkBlob(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
+    const first = await metadata.blobs.link(repository, { digest, size: 10, storageKey: 'blobs/first' });
+    const second = await metadata.blobs.link(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
     expect(first.alreadyExisted).toBe(false);
     expect(second).toEqual({ blob: { digest, size: 10, storageKey: 'blobs/first' }, alreadyExisted: true });
-    expect(await metadata.statBlob(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });
-    await expect(metadata.statBlob(`${repository}x`, digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    expect(await metadata.blobs.stat(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });
+    await expect(metadata.blobs.stat(`${repository}x`, digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
   });
 
   it('stores a manifest byte for byte and resolves it by tag and digest', async () => {
@@ -188,8 +188,8 @@ describe('RegistryMetadata against PostgreSQL', () => {
   });
 
   it('validates names and digests before any SQL', async () => {
-    await expect(metadata.statBlob("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
-    await expect(metadata.statBlob('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(metadata.blobs.stat("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
+    await expect(metadata.blobs.stat('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
     await expect(metadata.getManifest('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
   });
 });

@@ -77,7 +77,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     placedKeys.add(key);
     let linked;
     try {
-      linked = await metadata.linkBlob(repository, { digest, size: data.length, storageKey: key });
+      linked = await metadata.blobs.link(repository, { digest, size: data.length, storageKey: key });
     } catch (err) {
       await store.delete(store.contentAddressed ? sealed : key);
       throw err;
@@ -162,7 +162,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const first = await newRepository('first');
     const second = `${workspace}/second`;
     const blob = await uploadBlob(first, randomBytes(999));
-    await metadata.mountBlob(first, second, blob);
+    await metadata.blobs.mount(first, second, blob);
     const firstImage = await putImage(first, ['v1'], [blob]);
     const secondImage = await putImage(second, ['v1'], [blob]);
     await metadata.deleteManifest(first, firstImage);
@@ -296,9 +296,9 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
         // A client's push: HEAD the blob, upload it if missing (or sometimes anyway, as docker does after a failure), then the manifest.
         for (let attempt = 0; ; attempt++) {
           if (attempt > 20) throw new Error(`iteration ${i}: the push never went through`);
-          const known = await metadata.statBlob(repository, digest).then(() => true, () => false);
+          const known = await metadata.blobs.stat(repository, digest).then(() => true, () => false);
           if (!known || i % 7 === 0) await uploadBlob(repository, data);
-          if (i % 5 === 0) await metadata.mountBlob(repository, mountTarget, digest).catch(() => undefined);
+          if (i % 5 === 0) await metadata.blobs.mount(repository, mountTarget, digest).catch(() => undefined);
           try {
             const image = await putImage(repository, [], [digest]);
             // What the push references is whole, under the key metadata names.
