@@ -22,7 +22,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { blob: await store.blobs.stat(request.repository, request.digest) };
     },
     async putManifest(request, ctx) {
-      const digest = await store.putManifest({
+      const digest = await store.manifests.put({
         repository: request.repository,
         tags: request.tags,
         digest: request.digest,
@@ -43,7 +43,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest };
     },
     async getManifest(request) {
-      const manifest = await store.getManifest(request.repository, request.reference, request.withoutContent);
+      const manifest = await store.manifests.get(request.repository, request.reference, request.withoutContent);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
@@ -51,7 +51,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
-      await store.describeManifest(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      await store.manifests.describe(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
       return {};
     },
     async listTags(request) {

@@ -190,9 +190,9 @@ describe('ProductModel against PostgreSQL', () => {
     await model.workspaces.updateSettings(slug, { storageQuotaBytes: 999 });
     const content = Buffer.from('{"quota":true}');
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(registry.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
     await model.workspaces.updateSettings(slug, { unlimitedStorage: true });
-    await expect(registry.putManifest({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
+    await expect(registry.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
     expect((await model.workspaces.get(slug)).storageQuotaBytes).toBeUndefined();
   });
 
@@ -207,8 +207,8 @@ describe('ProductModel against PostgreSQL', () => {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const push = { repository: `${slug}/server`, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [layer.digest], manifestDigests: [], platform: 'linux/arm64/v8', created: '2026-01-02T03:04:05Z' };
-    await registry.putManifest({ ...push, tags: ['v1'] });
-    await registry.putManifest({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
+    await registry.manifests.put({ ...push, tags: ['v1'] });
+    await registry.manifests.put({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
 
     const snapshot = new ListingSnapshot(pool);
     const exported: EventEnvelope[] = [];

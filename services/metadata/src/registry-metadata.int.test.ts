@@ -50,12 +50,12 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const layer = await pushBlob(repository);
     // Odd spacing and key order must survive: the digest is of these exact bytes.
     const content = Buffer.from(`{"schemaVersion":2,  "config":{"digest":"${config}"},"layers":[{"digest":"${layer}"}]}\n`);
-    const digest = await metadata.putManifest({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
+    const digest = await metadata.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
     expect(digest).toBe(digestOf(content));
-    const byTag = await metadata.getManifest(repository, 'v1');
+    const byTag = await metadata.manifests.get(repository, 'v1');
     expect(byTag.content.equals(content)).toBe(true);
     expect(byTag.digest).toBe(digest);
-    expect((await metadata.getManifest(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect((await metadata.manifests.get(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
   });
 
   it('resolves many tags in one call, in the order asked, without content for HEADs', async () => {
@@ -63,7 +63,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const other = uniqueRepository();
     const put = async (repo: string, tag: string, text: string) => {
       const content = Buffer.from(`{"schemaVersion":2,"annotations":{"t":"${text}"}}`);
-      await metadata.putManifest({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      await metadata.manifests.put({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
       return { digest: digestOf(content), content };
     };
     const v1 = await put(repository, 'v1', 'one');
@@ -90,15 +90,15 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const elsewhere = await pushBlob(`${repository}other`);
     const content = Buffer.from(`{"layers":[{"digest":"${elsewhere}"}]}`);
     await expect(
-      metadata.putManifest({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
+      metadata.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', detail: { missing: [elsewhere] } });
-    await expect(metadata.getManifest(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(metadata.manifests.get(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
 
   it('refuses content that does not match the digest', async () => {
     const repository = uniqueRepository();
     await expect(
-      metadata.putManifest({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
+      metadata.manifests.put({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 
@@ -106,11 +106,11 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const put = async (tag: string, body: string) => {
       const content = Buffer.from(body);
-      return metadata.putManifest({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      return metadata.manifests.put({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     };
     await put('latest', '{"a":1}');
     const newest = await put('latest', '{"a":2}');
-    expect((await metadata.getManifest(repository, 'latest')).digest).toBe(newest);
+    expect((await metadata.manifests.get(repository, 'latest')).digest).toBe(newest);
     for (const tag of ['b', 'B', 'a', '1.0', 'a-1']) await put(tag, `{"tag":"${tag}"}`);
     const first = await metadata.listTags(repository, 3, '');
     expect(first).toEqual({ tags: ['1.0', 'B', 'a'], hasMore: true });
@@ -129,7 +129,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
       await model.packages.create({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
-      await metadata.putManifest({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      await metadata.manifests.put({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
     await model.memberships.set(shared.id, 'reader-1', 'read');
     await model.packages.setGrant(workspace, 'granted', 'reader-1', 'read');
@@ -149,15 +149,15 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`{"schemaVersion":2,"push":${i}}`));
     const results = await Promise.allSettled(
-      contents.map((content) => metadata.putManifest({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
+      contents.map((content) => metadata.manifests.put({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
     );
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-    const tagged = await metadata.getManifest(repository, 'latest');
+    const tagged = await metadata.manifests.get(repository, 'latest');
     const winner = contents.find((content) => digestOf(content) === tagged.digest);
     expect(winner).toBeDefined();
     expect(tagged.content.equals(winner!)).toBe(true);
     // Every pushed manifest is still there by digest, and the tag exists once.
-    for (const content of contents) expect((await metadata.getManifest(repository, digestOf(content))).content.equals(content)).toBe(true);
+    for (const content of contents) expect((await metadata.manifests.get(repository, digestOf(content))).content.equals(content)).toBe(true);
     expect((await metadata.listTags(repository, 10, '')).tags).toEqual(['latest']);
   });
 
@@ -167,10 +167,10 @@ describe('RegistryMetadata against PostgreSQL', () => {
       (await pool.query<{ action: string; envelope: Record<string, any> }>('SELECT action, envelope FROM outbox WHERE repository = $1 ORDER BY id', [repository])).rows;
     const origin = { actor: 'user-1', requestId: 'req-1' };
     const content = Buffer.from('{"schemaVersion":2,"events":true}');
-    const put = () => metadata.putManifest({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
+    const put = () => metadata.manifests.put({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
 
     const missing = `sha256:${'0'.repeat(64)}`;
-    await expect(metadata.putManifest({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
+    await expect(metadata.manifests.put({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
     expect(await events()).toEqual([]);
 
     await put();
@@ -190,6 +190,6 @@ describe('RegistryMetadata against PostgreSQL', () => {
   it('validates names and digests before any SQL', async () => {
     await expect(metadata.blobs.stat("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
     await expect(metadata.blobs.stat('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
-    await expect(metadata.getManifest('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    await expect(metadata.manifests.get('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
   });
 });

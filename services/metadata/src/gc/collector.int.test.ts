@@ -89,12 +89,12 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
 
   async function putImage(repository: string, tags: string[], blobs: string[], extra: Record<string, unknown> = {}): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, layers: blobs, nonce: randomUUID(), ...extra }));
-    return metadata.putManifest({ repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
+    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
   }
 
   async function putIndex(repository: string, tags: string[], manifests: string[]): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests, nonce: randomUUID() }));
-    return metadata.putManifest({ repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
+    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
   }
 
   const manifestExists = async (repository: string, digest: string) => ((await pool.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest])).rowCount ?? 0) > 0;
