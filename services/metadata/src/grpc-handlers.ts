@@ -47,7 +47,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
-      const found = await store.resolveTags(request.lookups);
+      const found = await store.tags.resolve(request.lookups);
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
@@ -56,7 +56,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     },
     async listTags(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.listTags(request.repository, limit, request.after);
+      return store.tags.list(request.repository, limit, request.after);
     },
     async deleteManifest(request, ctx) {
       await store.deleteManifest(request.repository, request.digest, originOf(ctx));

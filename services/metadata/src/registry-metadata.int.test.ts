@@ -5,7 +5,8 @@ import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { OPERATOR } from './access';
 import { ProductModel } from './product-model';
-import { MAX_TAG_LOOKUPS, RegistryMetadata } from './registry-metadata';
+import { RegistryMetadata } from './registry-metadata';
+import { MAX_TAG_LOOKUPS } from './tags';
 
 const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
 const uniqueRepository = () => `ws${randomBytes(4).toString('hex')}/app`;
@@ -69,7 +70,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const v1 = await put(repository, 'v1', 'one');
     const v2 = await put(repository, 'v2', 'two');
     const elsewhere = await put(other, 'v3', 'three');
-    const found = await metadata.resolveTags([
+    const found = await metadata.tags.resolve([
       { repository, tag: 'v2', withoutContent: false },
       { repository, tag: 'v3', withoutContent: false }, // v3 is the other repository's
       { repository, tag: 'v1', withoutContent: true },
@@ -80,9 +81,9 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect(found[0]!.content.equals(v2.content)).toBe(true);
     expect(found[2]!.content.length).toBe(0);
     expect(found[2]!.size).toBe(v1.content.length);
-    expect(await metadata.resolveTags([])).toEqual([]);
-    await expect(metadata.resolveTags([{ repository, tag: 'bad tag!', withoutContent: true }])).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
-    await expect(metadata.resolveTags(Array.from({ length: MAX_TAG_LOOKUPS + 1 }, () => ({ repository, tag: 'v1', withoutContent: true })))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await metadata.tags.resolve([])).toEqual([]);
+    await expect(metadata.tags.resolve([{ repository, tag: 'bad tag!', withoutContent: true }])).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    await expect(metadata.tags.resolve(Array.from({ length: MAX_TAG_LOOKUPS + 1 }, () => ({ repository, tag: 'v1', withoutContent: true })))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('refuses a manifest whose blobs are not in the repository', async () => {
@@ -112,11 +113,11 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const newest = await put('latest', '{"a":2}');
     expect((await metadata.manifests.get(repository, 'latest')).digest).toBe(newest);
     for (const tag of ['b', 'B', 'a', '1.0', 'a-1']) await put(tag, `{"tag":"${tag}"}`);
-    const first = await metadata.listTags(repository, 3, '');
+    const first = await metadata.tags.list(repository, 3, '');
     expect(first).toEqual({ tags: ['1.0', 'B', 'a'], hasMore: true });
-    const second = await metadata.listTags(repository, 3, 'a');
+    const second = await metadata.tags.list(repository, 3, 'a');
     expect(second).toEqual({ tags: ['a-1', 'b', 'latest'], hasMore: false });
-    await expect(metadata.listTags(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+    await expect(metadata.tags.list(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
   });
 
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
@@ -142,7 +143,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await model.workspaces.updateSettings(workspace, { publicPull: true });
     expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
     await expect(metadata.listRepositories(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(metadata.listTags(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(metadata.tags.list(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('leaves exactly one winner and a consistent tag when the same tag is pushed concurrently', async () => {
@@ -158,7 +159,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect(tagged.content.equals(winner!)).toBe(true);
     // Every pushed manifest is still there by digest, and the tag exists once.
     for (const content of contents) expect((await metadata.manifests.get(repository, digestOf(content))).content.equals(content)).toBe(true);
-    expect((await metadata.listTags(repository, 10, '')).tags).toEqual(['latest']);
+    expect((await metadata.tags.list(repository, 10, '')).tags).toEqual(['latest']);
   });
 
   it('writes events to the outbox in the same transaction as the change, and none when the change fails', async () => {

@@ -7,11 +7,9 @@ import type { PackagesOnPush } from './package-creation-on-push';
 import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
 import { checkMarker } from './paging';
 import { Blobs } from './blobs';
-import { Manifests, toManifestRecord, type ManifestRecord, type ManifestRow } from './manifests';
+import { Manifests } from './manifests';
+import { Tags } from './tags';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
-
-/** Tags one ResolveTags call may look up. */
-export const MAX_TAG_LOOKUPS = 64;
 
 export interface ReferrerRecord {
   mediaType: string;
@@ -25,6 +23,7 @@ export interface ReferrerRecord {
 export class RegistryMetadata {
   readonly blobs: Blobs;
   readonly manifests: Manifests;
+  readonly tags: Tags;
 
   constructor(
     private readonly pool: Pool,
@@ -35,6 +34,7 @@ export class RegistryMetadata {
   ) {
     this.blobs = new Blobs(pool, packages ?? { ensure: async () => undefined });
     this.manifests = new Manifests(pool, packages ?? { ensure: async () => undefined });
+    this.tags = new Tags(pool);
   }
 
   private async removedIn(repository: string): Promise<void> {
@@ -44,41 +44,6 @@ export class RegistryMetadata {
   /** The package of `repository`, created for `pusher` when it is their first push; nothing without a pusher. */
   private async packageFor(client: PoolClient, repository: string, pusher: string | undefined): Promise<void> {
     if (pusher && this.packages) await this.packages.ensure(repository, pusher, { create: true, db: client });
-  }
-
-  /**
-   * Many tags at once, in one query (the gateway batches concurrent pulls'
-   * lookups): the manifest each tag points to, or undefined, in the order asked.
-   */
-  async resolveTags(lookups: ReadonlyArray<{ repository: string; tag: string; withoutContent: boolean }>): Promise<Array<ManifestRecord | undefined>> {
-    if (lookups.length > MAX_TAG_LOOKUPS) throw new RegistryError('INVALID_ARGUMENT', `at most ${MAX_TAG_LOOKUPS} tags per lookup, not ${lookups.length}`);
-    for (const lookup of lookups) {
-      parseRepositoryName(lookup.repository);
-      parseTag(lookup.tag);
-    }
-    if (lookups.length === 0) return [];
-    const { rows } = await this.pool.query<ManifestRow & { i: string }>(
-      `SELECT q.i, m.digest, m.media_type, CASE WHEN q.without_content THEN ''::bytea ELSE m.content END AS content, m.size
-       FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS q(repository, tag, without_content, i)
-       JOIN tags t ON t.repository = q.repository AND t.name = q.tag
-       JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest`,
-      [lookups.map((l) => l.repository), lookups.map((l) => l.tag), lookups.map((l) => l.withoutContent)],
-    );
-    const found: Array<ManifestRecord | undefined> = lookups.map(() => undefined);
-    for (const row of rows) found[Number(row.i) - 1] = toManifestRecord(row);
-    return found;
-  }
-
-  /** Tags in lexical (byte) order after `after`; reports whether more follow. */
-  async listTags(repository: string, limit: number, after: string): Promise<{ tags: string[]; hasMore: boolean }> {
-    parseRepositoryName(repository);
-    checkMarker(after);
-    const { rows } = await this.pool.query<{ name: string }>(
-      'SELECT name FROM tags WHERE repository = $1 AND name COLLATE "C" > $2 ORDER BY name COLLATE "C" LIMIT $3',
-      [repository, after, limit + 1],
-    );
-    if (rows.length === 0 && after === '') await this.requireRepository(repository);
-    return { tags: rows.slice(0, limit).map((row) => row.name), hasMore: rows.length > limit };
   }
 
   /** Deletes a manifest by digest, with the tags that point to it (returned). */
@@ -176,11 +141,6 @@ export class RegistryMetadata {
       [after, limit + 1, viewer],
     );
     return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
-  }
-
-  private async requireRepository(repository: string): Promise<void> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [repository]);
-    if (!rowCount) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { name: repository });
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
