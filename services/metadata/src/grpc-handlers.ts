@@ -74,7 +74,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { blob: await store.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
-      const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
+      const referrers = await store.referrers.list(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {

@@ -8,22 +8,16 @@ import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
 import { checkMarker } from './paging';
 import { Blobs } from './blobs';
 import { Manifests } from './manifests';
+import { Referrers } from './referrers';
 import { Tags } from './tags';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
-
-export interface ReferrerRecord {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType: string;
-  annotations?: Record<string, string>;
-}
 
 /** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
 export class RegistryMetadata {
   readonly blobs: Blobs;
   readonly manifests: Manifests;
   readonly tags: Tags;
+  readonly referrers: Referrers;
 
   constructor(
     private readonly pool: Pool,
@@ -35,6 +29,7 @@ export class RegistryMetadata {
     this.blobs = new Blobs(pool, packages ?? { ensure: async () => undefined });
     this.manifests = new Manifests(pool, packages ?? { ensure: async () => undefined });
     this.tags = new Tags(pool);
+    this.referrers = new Referrers(pool);
   }
 
   private async removedIn(repository: string): Promise<void> {
@@ -101,24 +96,6 @@ export class RegistryMetadata {
     const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
     if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
     await this.removedIn(repository);
-  }
-
-  async listReferrers(repository: string, digest: string, artifactType?: string): Promise<ReferrerRecord[]> {
-    parseRepositoryName(repository);
-    parseDigest(digest);
-    const { rows } = await this.pool.query<{ media_type: string; digest: string; size: string; artifact_type: string | null; annotations: Record<string, string> | null }>(
-      `SELECT media_type, digest, size, artifact_type, annotations FROM manifests
-       WHERE repository = $1 AND subject_digest = $2 AND ($3::text IS NULL OR artifact_type = $3)
-       ORDER BY created_at, digest`,
-      [repository, digest, artifactType || null],
-    );
-    return rows.map((row) => ({
-      mediaType: row.media_type,
-      digest: row.digest,
-      size: Number(row.size),
-      artifactType: row.artifact_type ?? '',
-      ...(row.annotations ? { annotations: row.annotations } : {}),
-    }));
   }
 
   /**
