@@ -107,7 +107,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.listRepositories(limit, request.after, request.viewerUserId);
+      return store.catalog.list(limit, request.after, request.viewerUserId);
     },
   };
 }

@@ -134,15 +134,15 @@ describe('RegistryMetadata against PostgreSQL', () => {
     }
     await model.memberships.set(shared.id, 'reader-1', 'read');
     await model.packages.setGrant(workspace, 'granted', 'reader-1', 'read');
-    const first = await metadata.listRepositories(2, '', 'reader-1');
+    const first = await metadata.catalog.list(2, '', 'reader-1');
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
     expect(first.hasMore).toBe(true);
-    expect(await metadata.listRepositories(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
-    expect((await metadata.listRepositories(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
-    expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    expect(await metadata.catalog.list(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
+    expect((await metadata.catalog.list(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    expect((await metadata.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     await model.workspaces.updateSettings(workspace, { publicPull: true });
-    expect((await metadata.listRepositories(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
-    await expect(metadata.listRepositories(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await metadata.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
+    await expect(metadata.catalog.list(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(metadata.tags.list(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 

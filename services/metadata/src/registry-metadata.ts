@@ -5,8 +5,8 @@ import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
 import { removeManifest } from './manifest-removal';
 import type { PackagesOnPush } from './package-creation-on-push';
 import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
-import { checkMarker } from './paging';
 import { Blobs } from './blobs';
+import { Catalog } from './catalog';
 import { Manifests } from './manifests';
 import { Referrers } from './referrers';
 import { Tags } from './tags';
@@ -18,6 +18,7 @@ export class RegistryMetadata {
   readonly manifests: Manifests;
   readonly tags: Tags;
   readonly referrers: Referrers;
+  readonly catalog: Catalog;
 
   constructor(
     private readonly pool: Pool,
@@ -30,6 +31,7 @@ export class RegistryMetadata {
     this.manifests = new Manifests(pool, packages ?? { ensure: async () => undefined });
     this.tags = new Tags(pool);
     this.referrers = new Referrers(pool);
+    this.catalog = new Catalog(pool);
   }
 
   private async removedIn(repository: string): Promise<void> {
@@ -96,28 +98,6 @@ export class RegistryMetadata {
     const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
     if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
     await this.removedIn(repository);
-  }
-
-  /**
-   * Repository names (those holding a manifest) in lexical order that a viewer
-   * may see: whose package they have a role on (linked repository, grant,
-   * workspace admin) or whose workspace is public. "" viewer: anonymous.
-   */
-  async listRepositories(limit: number, after: string, viewer: string): Promise<{ repositories: string[]; hasMore: boolean }> {
-    checkMarker(after);
-    const { rows } = await this.pool.query<{ repository: string }>(
-      `SELECT m.repository FROM manifests m
-       JOIN workspaces w ON w.slug = split_part(m.repository, '/', 1)
-       JOIN packages p ON p.workspace_id = w.id AND p.name = substr(m.repository, length(w.slug) + 2)
-       WHERE m.repository COLLATE "C" > $1
-         AND (w.public_pull OR ($3 <> '' AND (
-               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3)
-            OR EXISTS (SELECT 1 FROM repository_members rm WHERE rm.repository_id = p.repository_id AND rm.user_id = $3)
-            OR EXISTS (SELECT 1 FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3))))
-       GROUP BY m.repository ORDER BY m.repository COLLATE "C" LIMIT $2`,
-      [after, limit + 1, viewer],
-    );
-    return { repositories: rows.slice(0, limit).map((row) => row.repository), hasMore: rows.length > limit };
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
