@@ -256,21 +256,21 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async deleteTag(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-tag');
-      await registry.deleteTag(repository, request.tag, originOf(caller, ctx));
+      await registry.deletions.deleteTag(repository, request.tag, originOf(caller, ctx));
       return {};
     },
     async deleteImage(request, ctx) {
       // As on the OCI API: the write scope for tags and images alike; the role decides which.
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const deleted = await registry.deleteImage(repository, originOf(caller, ctx));
+      const deleted = await registry.deletions.deleteImage(repository, originOf(caller, ctx));
       ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
       return { deletedManifests: deleted.manifests, deletedTags: deleted.tags };
     },
     async deleteManifest(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const { tags } = await registry.deleteManifest(repository, request.digest, originOf(caller, ctx));
+      const { tags } = await registry.deletions.deleteManifest(repository, request.digest, originOf(caller, ctx));
       ctx.logger.info({ repository, digest: request.digest, tags, actor: caller.userId }, 'manifest deleted');
       return { deletedTags: tags };
     },

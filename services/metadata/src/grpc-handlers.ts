@@ -59,15 +59,15 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return store.tags.list(request.repository, limit, request.after);
     },
     async deleteManifest(request, ctx) {
-      await store.deleteManifest(request.repository, request.digest, originOf(ctx));
+      await store.deletions.deleteManifest(request.repository, request.digest, originOf(ctx));
       return {};
     },
     async deleteTag(request, ctx) {
-      await store.deleteTag(request.repository, request.tag, originOf(ctx));
+      await store.deletions.deleteTag(request.repository, request.tag, originOf(ctx));
       return {};
     },
     async unlinkBlob(request) {
-      await store.unlinkBlob(request.repository, request.digest);
+      await store.deletions.unlinkBlob(request.repository, request.digest);
       return {};
     },
     async mountBlob(request) {

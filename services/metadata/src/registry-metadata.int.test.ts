@@ -183,8 +183,8 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await put(); // the same bytes again: tags are (re)set, the manifest is not new
     expect((await events()).map((e) => e.action).slice(3)).toEqual(['tag.updated', 'tag.updated']);
 
-    await metadata.deleteTag(repository, 'v1', origin);
-    await metadata.deleteManifest(repository, digestOf(content), origin);
+    await metadata.deletions.deleteTag(repository, 'v1', origin);
+    await metadata.deletions.deleteManifest(repository, digestOf(content), origin);
     expect((await events()).map((e) => e.action).slice(5)).toEqual(['tag.deleted', 'tag.deleted', 'manifest.deleted']);
   });
 

@@ -1,16 +1,12 @@
-import type { Pool, PoolClient } from 'pg';
-import { RegistryError } from '@ocireg/errors';
-import { inTransaction } from '@ocireg/postgres';
+import type { Pool } from 'pg';
 import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
-import { removeManifest } from './manifest-removal';
 import type { PackagesOnPush } from './package-creation-on-push';
-import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
 import { Blobs } from './blobs';
 import { Catalog } from './catalog';
+import { Deletions } from './deletions';
 import { Manifests } from './manifests';
 import { Referrers } from './referrers';
 import { Tags } from './tags';
-import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 
 /** Blobs, manifests and tags per repository, in PostgreSQL. Every input is validated before SQL. */
 export class RegistryMetadata {
@@ -19,89 +15,20 @@ export class RegistryMetadata {
   readonly tags: Tags;
   readonly referrers: Referrers;
   readonly catalog: Catalog;
+  readonly deletions: Deletions;
 
   constructor(
-    private readonly pool: Pool,
+    pool: Pool,
     /** Writes naming a pusher create the package on first push in their own transaction; without this, packages are not checked. */
-    private readonly packages?: PackagesOnPush,
+    packages?: PackagesOnPush,
     /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
-    private readonly removals: AccessChanges = NO_ANNOUNCEMENTS,
+    removals: AccessChanges = NO_ANNOUNCEMENTS,
   ) {
     this.blobs = new Blobs(pool, packages ?? { ensure: async () => undefined });
     this.manifests = new Manifests(pool, packages ?? { ensure: async () => undefined });
     this.tags = new Tags(pool);
     this.referrers = new Referrers(pool);
     this.catalog = new Catalog(pool);
+    this.deletions = new Deletions(pool, removals);
   }
-
-  private async removedIn(repository: string): Promise<void> {
-    await this.removals.announce(`content:${parseRepositoryName(repository).workspace}`);
-  }
-
-  /** The package of `repository`, created for `pusher` when it is their first push; nothing without a pusher. */
-  private async packageFor(client: PoolClient, repository: string, pusher: string | undefined): Promise<void> {
-    if (pusher && this.packages) await this.packages.ensure(repository, pusher, { create: true, db: client });
-  }
-
-  /** Deletes a manifest by digest, with the tags that point to it (returned). */
-  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ tags: string[] }> {
-    parseRepositoryName(repository);
-    parseDigest(digest);
-    return this.transaction(async (client) => {
-      // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
-      const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
-      if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
-      return removeManifest(client, repository, digest, origin);
-    }).then(async (removed) => {
-      await this.removedIn(repository);
-      return removed;
-    });
-  }
-
-  /**
-   * Deletes an image: every manifest and tag of a repository, in one
-   * transaction, with a tag.deleted and a manifest.deleted event for each (as
-   * deleteManifest does). Blobs stay linked; garbage collection frees them later.
-   */
-  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
-    const name = parseRepositoryName(repository);
-    return this.transaction(async (client) => {
-      // Row locks first: a push tagging one of these manifests finishes before the tags are read.
-      const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
-      if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
-      const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
-      await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
-      const target = { workspace: name.workspace, repository, package: name.image };
-      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
-      for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
-      return { manifests: manifests.length, tags: tags.length };
-    }).then(async (removed) => {
-      await this.removedIn(repository);
-      return removed;
-    });
-  }
-
-  async deleteTag(repository: string, tag: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
-    const name = parseRepositoryName(repository);
-    parseTag(tag);
-    await this.transaction(async (client) => {
-      const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
-      if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
-      await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
-    });
-  }
-
-  /** Removes a blob from a repository; garbage collection frees bytes no repository links. */
-  async unlinkBlob(repository: string, digest: string): Promise<void> {
-    parseRepositoryName(repository);
-    parseDigest(digest);
-    const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
-    if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
-    await this.removedIn(repository);
-  }
-
-  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, work);
-  }
-
 }

@@ -127,7 +127,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     await pool.query('UPDATE workspaces SET keep_untagged_manifests = true WHERE slug = $1', [workspace]);
     const old = await putImage(repository, ['v1'], []);
-    await metadata.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1');
     await collector().collect();
     expect(await manifestExists(repository, old)).toBe(true);
   });
@@ -142,7 +142,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const before = await workspaceUsage(pool, workspace);
     const uniqueKey = (await storageKeyOf(unique))!;
 
-    await metadata.deleteManifest(repository, deleted);
+    await metadata.deletions.deleteManifest(repository, deleted);
     const gc = collector({ blobGraceMs: 1000 });
     await gc.collect();
     expect(await storedBytes(unique)).toBe(5000); // within the grace period
@@ -165,12 +165,12 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     await metadata.blobs.mount(first, second, blob);
     const firstImage = await putImage(first, ['v1'], [blob]);
     const secondImage = await putImage(second, ['v1'], [blob]);
-    await metadata.deleteManifest(first, firstImage);
+    await metadata.deletions.deleteManifest(first, firstImage);
     const report = await collector().collect();
     expect(report.actions).toContainEqual(expect.objectContaining({ kind: 'blob-link', repository: first, digest: blob }));
     expect(report.freed.map((action) => action.digest)).not.toContain(blob);
     expect(await storedBytes(blob)).toBe(999);
-    await metadata.deleteManifest(second, secondImage);
+    await metadata.deletions.deleteManifest(second, secondImage);
     expect((await collector().collect()).freed).toContainEqual(expect.objectContaining({ digest: blob, bytes: 999 }));
     expect(await storageKeyOf(blob)).toBeUndefined();
   });
@@ -186,7 +186,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const signature = await putImage(repository, [], [await uploadBlob(repository, randomBytes(13))], { subject: index });
     const taggedSignature = await putImage(repository, ['sha256-sig'], [], { subject: index });
 
-    await metadata.deleteManifest(repository, index);
+    await metadata.deletions.deleteManifest(repository, index);
     const report = await collector().collect();
     const collected = report.actions.filter((action) => action.kind === 'manifest').map((action) => action.digest);
     expect(collected.sort()).toEqual([amd64, arm64, signature, taggedSignature].sort());
@@ -212,7 +212,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const layer = await uploadBlob(repository, randomBytes(444));
     const image = await putImage(repository, ['v1'], [layer]);
-    await metadata.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1');
     const gc = collector();
     const dry = await gc.dryRun();
     expect(dry.actions).toContainEqual(expect.objectContaining({ kind: 'manifest', digest: image }));
@@ -261,7 +261,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const images = [];
     for (let i = 0; i < 30; i++) images.push(await putImage(repository, [`t${i}`], [await uploadBlob(repository, randomBytes(50 + i))]));
-    for (let i = 0; i < 30; i++) await metadata.deleteTag(repository, `t${i}`);
+    for (let i = 0; i < 30; i++) await metadata.deletions.deleteTag(repository, `t${i}`);
     const reports = await Promise.all([collector().collect(), collector().collect(), collector().collect()]);
     const manifests = reports.flatMap((report) => report.actions.filter((action) => action.kind === 'manifest' && action.repository === repository).map((action) => action.digest));
     expect(manifests.sort()).toEqual([...images].sort());
@@ -303,7 +303,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
             const image = await putImage(repository, [], [digest]);
             // What the push references is whole, under the key metadata names.
             expect(await storedBytes(digest)).toBe(data.length);
-            await metadata.deleteManifest(repository, image); // and it goes again: the next iteration races the collection of its blob
+            await metadata.deletions.deleteManifest(repository, image); // and it goes again: the next iteration races the collection of its blob
             break;
           } catch (err) {
             if ((err as { code?: string }).code !== 'MANIFEST_BLOB_UNKNOWN') throw err;
