@@ -3,12 +3,11 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Caller, CallerResolver } from './callers';
 import type { ChangeOrigin } from './outbox';
-import type { RegistryMetadata } from './registry-metadata';
 import { roleAllows } from './roles';
 import type { SourceRepositoryRecord } from './lookups';
 import { OPERATOR, type RoleOnPackage } from './access';
 import type { PackageRecord } from './packages';
-import type { ProductModel } from './product-model';
+import type { MetadataModel } from './metadata-model';
 import type { Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
@@ -39,14 +38,17 @@ const notFound = (what: string, field: string) => new RegistryError('NOT_FOUND',
 /** Served by the gateway's admin port from the indexer's read model; metadata's copy of the service does not answer them. */
 const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings are served by the gateway admin port');
 
+/** The aggregates the admin API reaches. */
+export type AdminModel = Pick<MetadataModel, 'workspaces' | 'projects' | 'sourceRepositories' | 'memberships' | 'packages' | 'access' | 'usage' | 'deletions'>;
+
 /**
- * The admin API over ProductModel, as the gateway forwards it (only the
+ * The admin API over the metadata aggregates, as the gateway forwards it (only the
  * gateway's certificate may call; each call carries the user's assertion).
  * Reads take any package scope and show only what the caller has a role on;
  * changes take admin:package: operators do everything, workspace admins
  * manage their workspace, repository admins their repository.
  */
-export function adminHandlers(model: ProductModel, callers: CallerResolver, registry: RegistryMetadata): Server {
+export function adminHandlers(model: AdminModel, callers: CallerResolver): Server {
   /** Repositories as the caller sees them: with the caller's own role on each. */
   const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.Repository[]> => {
     const roles = caller.operator ? undefined : await model.access.sourceRepositoryRoles(caller.userId, repositories.map((r) => r.id));
@@ -256,21 +258,21 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async deleteTag(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-tag');
-      await registry.deletions.deleteTag(repository, request.tag, originOf(caller, ctx));
+      await model.deletions.deleteTag(repository, request.tag, originOf(caller, ctx));
       return {};
     },
     async deleteImage(request, ctx) {
       // As on the OCI API: the write scope for tags and images alike; the role decides which.
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const deleted = await registry.deletions.deleteImage(repository, originOf(caller, ctx));
+      const deleted = await model.deletions.deleteImage(repository, originOf(caller, ctx));
       ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
       return { deletedManifests: deleted.manifests, deletedTags: deleted.tags };
     },
     async deleteManifest(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const { tags } = await registry.deletions.deleteManifest(repository, request.digest, originOf(caller, ctx));
+      const { tags } = await model.deletions.deleteManifest(repository, request.digest, originOf(caller, ctx));
       ctx.logger.info({ repository, digest: request.digest, tags, actor: caller.userId }, 'manifest deleted');
       return { deletedTags: tags };
     },

@@ -3,26 +3,28 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
-import type { ProductModel } from './product-model';
-import type { RegistryMetadata } from './registry-metadata';
+import type { MetadataModel } from './metadata-model';
 
 /** Largest page of tags one call returns. */
 const MAX_TAGS_PAGE = 1000;
 
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
-export function registryMetadataHandlers(store: RegistryMetadata, model: ProductModel, snapshot: ListingSnapshot): Server {
+/** The aggregates the registry's calls reach. */
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush'>;
+
+export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await store.blobs.link(request.repository, request.blob, request.userId || undefined);
+      const result = await model.blobs.link(request.repository, request.blob, request.userId || undefined);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
-      return { blob: await store.blobs.stat(request.repository, request.digest) };
+      return { blob: await model.blobs.stat(request.repository, request.digest) };
     },
     async putManifest(request, ctx) {
-      const digest = await store.manifests.put({
+      const digest = await model.manifests.put({
         repository: request.repository,
         tags: request.tags,
         digest: request.digest,
@@ -43,38 +45,38 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest };
     },
     async getManifest(request) {
-      const manifest = await store.manifests.get(request.repository, request.reference, request.withoutContent);
+      const manifest = await model.manifests.get(request.repository, request.reference, request.withoutContent);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
-      const found = await store.tags.resolve(request.lookups);
+      const found = await model.tags.resolve(request.lookups);
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
-      await store.manifests.describe(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      await model.manifests.describe(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
       return {};
     },
     async listTags(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.tags.list(request.repository, limit, request.after);
+      return model.tags.list(request.repository, limit, request.after);
     },
     async deleteManifest(request, ctx) {
-      await store.deletions.deleteManifest(request.repository, request.digest, originOf(ctx));
+      await model.deletions.deleteManifest(request.repository, request.digest, originOf(ctx));
       return {};
     },
     async deleteTag(request, ctx) {
-      await store.deletions.deleteTag(request.repository, request.tag, originOf(ctx));
+      await model.deletions.deleteTag(request.repository, request.tag, originOf(ctx));
       return {};
     },
     async unlinkBlob(request) {
-      await store.deletions.unlinkBlob(request.repository, request.digest);
+      await model.deletions.unlinkBlob(request.repository, request.digest);
       return {};
     },
     async mountBlob(request) {
-      return { blob: await store.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
+      return { blob: await model.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
-      const referrers = await store.referrers.list(request.repository, request.digest, request.artifactType || undefined);
+      const referrers = await model.referrers.list(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
@@ -107,7 +109,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.catalog.list(limit, request.after, request.viewerUserId);
+      return model.catalog.list(limit, request.after, request.viewerUserId);
     },
   };
 }

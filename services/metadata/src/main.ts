@@ -11,11 +11,10 @@ import { createMetricsRegistry, Gauge, sharedSample, startMetricsServer } from '
 import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { adminHandlers } from './admin-handlers';
-import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
 import { registryMetadataHandlers } from './grpc-handlers';
+import { createMetadataModel } from './metadata-model';
 import { migrate } from './migrate';
-import { RegistryMetadata } from './registry-metadata';
 import { createBlobStore } from '@ocireg/storage';
 import { Collector } from './gc/collector';
 import { startCollectionLoop } from './gc/collection-loop';
@@ -31,12 +30,12 @@ runService(async () => {
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
-  const model = new ProductModel(pool, new AccessStateChanges(accessState));
   // Removals of content reach every gateway's caches; a failed announcement only leaves them to expire (30 s).
   const removals = {
     announce: (subject: `content:${string}`) =>
       accessState.accessChanged(subject).catch((err: unknown) => logger.warn({ err, subject }, 'could not announce removed content; gateways serve their cached answers until they expire')),
   };
+  const model = createMetadataModel(pool, { changes: new AccessStateChanges(accessState), removals });
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
@@ -53,7 +52,6 @@ runService(async () => {
   });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
-  const store = new RegistryMetadata(pool, model.packagesOnPush, removals);
 
   const grpcServer = await startGrpcServer(
     {
@@ -71,15 +69,11 @@ runService(async () => {
     [
       {
         definition: metadata.RegistryMetadataServiceService,
-        implementation: registryMetadataHandlers(
-          store,
-          model,
-          new ListingSnapshot(pool),
-        ),
+        implementation: registryMetadataHandlers(model, new ListingSnapshot(pool)),
         // The gateway does the registry's work; auth asks for roles; the indexer's rebuild job reads the snapshot.
         callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], listUserWorkspaces: ['auth'], exportListingSnapshot: ['indexer'] },
       },
-      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: { '*': ['gateway'] } },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

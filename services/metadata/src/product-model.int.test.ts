@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { OPERATOR } from './access';
-import { ProductModel } from './product-model';
-import { RegistryMetadata } from './registry-metadata';
+import { createMetadataModel, type MetadataModel } from './metadata-model';
 import { ListingSnapshot } from './listing-snapshot';
 import type { EventEnvelope } from './outbox';
 
@@ -13,12 +12,12 @@ const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`
 
 describe('ProductModel against PostgreSQL', () => {
   let pool: Pool;
-  let model: ProductModel;
+  let model: MetadataModel;
 
   beforeAll(async () => {
     await migrate(process.env.DATABASE_URL!, createLogger({ service: 'test', level: 'silent' }));
     pool = new Pool({ connectionString: process.env.DATABASE_URL });
-    model = new ProductModel(pool);
+    model = createMetadataModel(pool);
   });
 
   afterAll(async () => {
@@ -109,11 +108,10 @@ describe('ProductModel against PostgreSQL', () => {
     // The check creates nothing; the push's first write does, in its own transaction.
     await check(`${slug}/new-image`, 'writer@example.com');
     await expect(model.packages.get(slug, 'new-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    const registry = new RegistryMetadata(pool, model.packagesOnPush);
     const blob = (content: Buffer) => ({ digest: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
-    await expect(registry.blobs.link(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(model.blobs.link(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
     await expect(model.packages.get(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await registry.blobs.link(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
+    await model.blobs.link(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
     expect(await model.packages.get(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
     await check(`${slug}/new-image`, 'elsewhere@example.com'); // it exists now: pushing is a matter of the role on it
   });
@@ -171,17 +169,16 @@ describe('ProductModel against PostgreSQL', () => {
 
   it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {
     const { slug } = await world();
-    const registry = new RegistryMetadata(pool);
     const blob = (size: number) => {
       const digest = `sha256:${randomBytes(32).toString('hex')}`;
       return { digest, size, storageKey: `blobs/${digest.slice(7, 19)}` };
     };
     await model.workspaces.updateSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
     const first = blob(600);
-    await registry.blobs.link(`${slug}/a`, first);
-    await registry.blobs.link(`${slug}/a`, blob(400)); // exactly at the quota
-    await expect(registry.blobs.link(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
-    await registry.blobs.link(`${slug}/b`, first); // already stored in the workspace: free
+    await model.blobs.link(`${slug}/a`, first);
+    await model.blobs.link(`${slug}/a`, blob(400)); // exactly at the quota
+    await expect(model.blobs.link(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
+    await model.blobs.link(`${slug}/b`, first); // already stored in the workspace: free
 
     const usage = await model.usage.ofWorkspace(slug);
     expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
@@ -190,25 +187,24 @@ describe('ProductModel against PostgreSQL', () => {
     await model.workspaces.updateSettings(slug, { storageQuotaBytes: 999 });
     const content = Buffer.from('{"quota":true}');
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    await expect(registry.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(model.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
     await model.workspaces.updateSettings(slug, { unlimitedStorage: true });
-    await expect(registry.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
+    await expect(model.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
     expect((await model.workspaces.get(slug)).storageQuotaBytes).toBeUndefined();
   });
 
   it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
     const { slug, api, web } = await world();
-    const registry = new RegistryMetadata(pool);
     await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
     await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
     await model.packages.link(slug, 'site', api.id, OPERATOR);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
-    await registry.blobs.link(`${slug}/server`, layer);
+    await model.blobs.link(`${slug}/server`, layer);
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const push = { repository: `${slug}/server`, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [layer.digest], manifestDigests: [], platform: 'linux/arm64/v8', created: '2026-01-02T03:04:05Z' };
-    await registry.manifests.put({ ...push, tags: ['v1'] });
-    await registry.manifests.put({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
+    await model.manifests.put({ ...push, tags: ['v1'] });
+    await model.manifests.put({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
 
     const snapshot = new ListingSnapshot(pool);
     const exported: EventEnvelope[] = [];

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { migrate } from './migrate';
 import { OPERATOR } from './access';
-import { ProductModel } from './product-model';
-import { RegistryMetadata } from './registry-metadata';
+import { createMetadataModel, type MetadataModel } from './metadata-model';
 import { MAX_TAG_LOOKUPS } from './tags';
 
 const digestOf = (content: Buffer | string) => `sha256:${createHash('sha256').update(content).digest('hex')}`;
@@ -13,14 +12,14 @@ const uniqueRepository = () => `ws${randomBytes(4).toString('hex')}/app`;
 
 describe('RegistryMetadata against PostgreSQL', () => {
   let pool: Pool;
-  let metadata: RegistryMetadata;
+  let model: MetadataModel;
 
   beforeAll(async () => {
     const logger = createLogger({ service: 'test', level: 'silent' });
     await migrate(process.env.DATABASE_URL!, logger);
     await migrate(process.env.DATABASE_URL!, logger); // idempotent
     pool = new Pool({ connectionString: process.env.DATABASE_URL });
-    metadata = new RegistryMetadata(pool);
+    model = createMetadataModel(pool);
   });
 
   afterAll(async () => {
@@ -29,7 +28,7 @@ describe('RegistryMetadata against PostgreSQL', () => {
 
   async function pushBlob(repository: string, content = randomBytes(32)) {
     const digest = digestOf(content);
-    await metadata.blobs.link(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
+    await model.blobs.link(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
     return digest;
   }
 
@@ -37,12 +36,12 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const content = randomBytes(10);
     const digest = digestOf(content);
-    const first = await metadata.blobs.link(repository, { digest, size: 10, storageKey: 'blobs/first' });
-    const second = await metadata.blobs.link(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
+    const first = await model.blobs.link(repository, { digest, size: 10, storageKey: 'blobs/first' });
+    const second = await model.blobs.link(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
     expect(first.alreadyExisted).toBe(false);
     expect(second).toEqual({ blob: { digest, size: 10, storageKey: 'blobs/first' }, alreadyExisted: true });
-    expect(await metadata.blobs.stat(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });
-    await expect(metadata.blobs.stat(`${repository}x`, digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
+    expect(await model.blobs.stat(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });
+    await expect(model.blobs.stat(`${repository}x`, digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN' });
   });
 
   it('stores a manifest byte for byte and resolves it by tag and digest', async () => {
@@ -51,12 +50,12 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const layer = await pushBlob(repository);
     // Odd spacing and key order must survive: the digest is of these exact bytes.
     const content = Buffer.from(`{"schemaVersion":2,  "config":{"digest":"${config}"},"layers":[{"digest":"${layer}"}]}\n`);
-    const digest = await metadata.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
+    const digest = await model.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
     expect(digest).toBe(digestOf(content));
-    const byTag = await metadata.manifests.get(repository, 'v1');
+    const byTag = await model.manifests.get(repository, 'v1');
     expect(byTag.content.equals(content)).toBe(true);
     expect(byTag.digest).toBe(digest);
-    expect((await metadata.manifests.get(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect((await model.manifests.get(repository, digest)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
   });
 
   it('resolves many tags in one call, in the order asked, without content for HEADs', async () => {
@@ -64,13 +63,13 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const other = uniqueRepository();
     const put = async (repo: string, tag: string, text: string) => {
       const content = Buffer.from(`{"schemaVersion":2,"annotations":{"t":"${text}"}}`);
-      await metadata.manifests.put({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      await model.manifests.put({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
       return { digest: digestOf(content), content };
     };
     const v1 = await put(repository, 'v1', 'one');
     const v2 = await put(repository, 'v2', 'two');
     const elsewhere = await put(other, 'v3', 'three');
-    const found = await metadata.tags.resolve([
+    const found = await model.tags.resolve([
       { repository, tag: 'v2', withoutContent: false },
       { repository, tag: 'v3', withoutContent: false }, // v3 is the other repository's
       { repository, tag: 'v1', withoutContent: true },
@@ -81,9 +80,9 @@ describe('RegistryMetadata against PostgreSQL', () => {
     expect(found[0]!.content.equals(v2.content)).toBe(true);
     expect(found[2]!.content.length).toBe(0);
     expect(found[2]!.size).toBe(v1.content.length);
-    expect(await metadata.tags.resolve([])).toEqual([]);
-    await expect(metadata.tags.resolve([{ repository, tag: 'bad tag!', withoutContent: true }])).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
-    await expect(metadata.tags.resolve(Array.from({ length: MAX_TAG_LOOKUPS + 1 }, () => ({ repository, tag: 'v1', withoutContent: true })))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await model.tags.resolve([])).toEqual([]);
+    await expect(model.tags.resolve([{ repository, tag: 'bad tag!', withoutContent: true }])).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    await expect(model.tags.resolve(Array.from({ length: MAX_TAG_LOOKUPS + 1 }, () => ({ repository, tag: 'v1', withoutContent: true })))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('refuses a manifest whose blobs are not in the repository', async () => {
@@ -91,15 +90,15 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const elsewhere = await pushBlob(`${repository}other`);
     const content = Buffer.from(`{"layers":[{"digest":"${elsewhere}"}]}`);
     await expect(
-      metadata.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
+      model.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', detail: { missing: [elsewhere] } });
-    await expect(metadata.manifests.get(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(model.manifests.get(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
 
   it('refuses content that does not match the digest', async () => {
     const repository = uniqueRepository();
     await expect(
-      metadata.manifests.put({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
+      model.manifests.put({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 
@@ -107,21 +106,20 @@ describe('RegistryMetadata against PostgreSQL', () => {
     const repository = uniqueRepository();
     const put = async (tag: string, body: string) => {
       const content = Buffer.from(body);
-      return metadata.manifests.put({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      return model.manifests.put({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     };
     await put('latest', '{"a":1}');
     const newest = await put('latest', '{"a":2}');
-    expect((await metadata.manifests.get(repository, 'latest')).digest).toBe(newest);
+    expect((await model.manifests.get(repository, 'latest')).digest).toBe(newest);
     for (const tag of ['b', 'B', 'a', '1.0', 'a-1']) await put(tag, `{"tag":"${tag}"}`);
-    const first = await metadata.tags.list(repository, 3, '');
+    const first = await model.tags.list(repository, 3, '');
     expect(first).toEqual({ tags: ['1.0', 'B', 'a'], hasMore: true });
-    const second = await metadata.tags.list(repository, 3, 'a');
+    const second = await model.tags.list(repository, 3, 'a');
     expect(second).toEqual({ tags: ['a-1', 'b', 'latest'], hasMore: false });
-    await expect(metadata.tags.list(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+    await expect(model.tags.list(uniqueRepository(), 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
   });
 
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
-    const model = new ProductModel(pool);
     const workspace = `cat${randomBytes(4).toString('hex')}`;
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
     await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
@@ -130,36 +128,36 @@ describe('RegistryMetadata against PostgreSQL', () => {
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
       await model.packages.create({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
-      await metadata.manifests.put({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      await model.manifests.put({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
     await model.memberships.set(shared.id, 'reader-1', 'read');
     await model.packages.setGrant(workspace, 'granted', 'reader-1', 'read');
-    const first = await metadata.catalog.list(2, '', 'reader-1');
+    const first = await model.catalog.list(2, '', 'reader-1');
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
     expect(first.hasMore).toBe(true);
-    expect(await metadata.catalog.list(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
-    expect((await metadata.catalog.list(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
-    expect((await metadata.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    expect(await model.catalog.list(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
+    expect((await model.catalog.list(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
+    expect((await model.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     await model.workspaces.updateSettings(workspace, { publicPull: true });
-    expect((await metadata.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
-    await expect(metadata.catalog.list(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(metadata.tags.list(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await model.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
+    await expect(model.catalog.list(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(model.tags.list(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('leaves exactly one winner and a consistent tag when the same tag is pushed concurrently', async () => {
     const repository = uniqueRepository();
     const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`{"schemaVersion":2,"push":${i}}`));
     const results = await Promise.allSettled(
-      contents.map((content) => metadata.manifests.put({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
+      contents.map((content) => model.manifests.put({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
     );
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-    const tagged = await metadata.manifests.get(repository, 'latest');
+    const tagged = await model.manifests.get(repository, 'latest');
     const winner = contents.find((content) => digestOf(content) === tagged.digest);
     expect(winner).toBeDefined();
     expect(tagged.content.equals(winner!)).toBe(true);
     // Every pushed manifest is still there by digest, and the tag exists once.
-    for (const content of contents) expect((await metadata.manifests.get(repository, digestOf(content))).content.equals(content)).toBe(true);
-    expect((await metadata.tags.list(repository, 10, '')).tags).toEqual(['latest']);
+    for (const content of contents) expect((await model.manifests.get(repository, digestOf(content))).content.equals(content)).toBe(true);
+    expect((await model.tags.list(repository, 10, '')).tags).toEqual(['latest']);
   });
 
   it('writes events to the outbox in the same transaction as the change, and none when the change fails', async () => {
@@ -168,10 +166,10 @@ describe('RegistryMetadata against PostgreSQL', () => {
       (await pool.query<{ action: string; envelope: Record<string, any> }>('SELECT action, envelope FROM outbox WHERE repository = $1 ORDER BY id', [repository])).rows;
     const origin = { actor: 'user-1', requestId: 'req-1' };
     const content = Buffer.from('{"schemaVersion":2,"events":true}');
-    const put = () => metadata.manifests.put({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
+    const put = () => model.manifests.put({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
 
     const missing = `sha256:${'0'.repeat(64)}`;
-    await expect(metadata.manifests.put({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
+    await expect(model.manifests.put({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
     expect(await events()).toEqual([]);
 
     await put();
@@ -183,14 +181,14 @@ describe('RegistryMetadata against PostgreSQL', () => {
     await put(); // the same bytes again: tags are (re)set, the manifest is not new
     expect((await events()).map((e) => e.action).slice(3)).toEqual(['tag.updated', 'tag.updated']);
 
-    await metadata.deletions.deleteTag(repository, 'v1', origin);
-    await metadata.deletions.deleteManifest(repository, digestOf(content), origin);
+    await model.deletions.deleteTag(repository, 'v1', origin);
+    await model.deletions.deleteManifest(repository, digestOf(content), origin);
     expect((await events()).map((e) => e.action).slice(5)).toEqual(['tag.deleted', 'tag.deleted', 'manifest.deleted']);
   });
 
   it('validates names and digests before any SQL', async () => {
-    await expect(metadata.blobs.stat("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
-    await expect(metadata.blobs.stat('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
-    await expect(metadata.manifests.get('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    await expect(model.blobs.stat("acme/app'; drop table blobs; --", digestOf('x'))).rejects.toMatchObject({ code: 'NAME_INVALID' });
+    await expect(model.blobs.stat('acme/app', 'sha256:../../etc')).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(model.manifests.get('acme/app', 'bad tag!')).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
   });
 });

@@ -9,7 +9,7 @@ import { createMetricsRegistry } from '@ocireg/metrics';
 import { FsBlobStore, S3BlobStore, type BlobStore } from '@ocireg/storage';
 import { createDatabase } from '@ocireg/testenv';
 import { migrate } from '../migrate';
-import { RegistryMetadata } from '../registry-metadata';
+import { createMetadataModel, type MetadataModel } from '../metadata-model';
 import { workspaceUsage } from '../usage';
 import { Collector, type CollectorSettings } from './collector';
 
@@ -37,7 +37,7 @@ const STORES: Array<{ name: string; make(): BlobStore }> = [
 describe.each(STORES)('garbage collection on $name', ({ make }) => {
   let pool: Pool;
   let store: BlobStore;
-  let metadata: RegistryMetadata;
+  let metadata: MetadataModel;
   let workspace: string;
 
   beforeAll(async () => {
@@ -46,7 +46,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     pool = new Pool({ connectionString: url, max: 8 });
     store = make();
     if (store instanceof S3BlobStore) await store.ensureBucket('us-east-1');
-    metadata = new RegistryMetadata(pool);
+    metadata = createMetadataModel(pool);
   });
 
   afterAll(async () => {
