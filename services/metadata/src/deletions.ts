@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
-import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import type { AccessChanges } from './access-changes';
 import { removeManifest } from './manifest-removal';
 import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
 
@@ -16,7 +16,7 @@ export class Deletions {
   constructor(
     private readonly pool: Pool,
     /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
-    private readonly removals: AccessChanges = NO_ANNOUNCEMENTS,
+    private readonly removals: AccessChanges,
   ) {}
 
   /** Deletes a manifest by digest, with the tags that point to it (returned). */

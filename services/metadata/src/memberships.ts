@@ -1,17 +1,13 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
-import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import type { AccessChanges } from './access-changes';
 import { sourceRepositoryById } from './lookups';
 import type { Role } from './roles';
 import { userId, uuid } from './validation';
 
-/** Who holds which role on a source repository; its packages inherit it (access.ts reads it). */
+/** Who holds which role on a source repository; its packages inherit it (access.ts reads it). Each change is announced to `changes`. */
 export class Memberships {
-  constructor(
-    private readonly pool: Pool,
-    /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
-    private readonly changes: AccessChanges = NO_ANNOUNCEMENTS,
-  ) {}
+  constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
   async set(repositoryId: string, user: string, role: Role): Promise<void> {
     await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));

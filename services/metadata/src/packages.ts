@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
-import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import type { AccessChanges } from './access-changes';
 import { OPERATOR, roleOnSourceRepository } from './access';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, requireSourceRepositoryInWorkspace, workspaceBySlug, type Queryable, type WorkspaceRecord } from './lookups';
@@ -23,14 +23,11 @@ export interface PackageRecord {
  * Packages (one image name each) in a workspace, each linked to one source
  * repository whose roles it inherits, and the explicit grants that add to
  * them. Creating and linking take Admin on the source repositories involved;
- * a package is deleted once it holds no image.
+ * a package is deleted once it holds no image. What changes who may do what
+ * is announced to `changes`.
  */
 export class Packages {
-  constructor(
-    private readonly pool: Pool,
-    /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
-    private readonly changes: AccessChanges = NO_ANNOUNCEMENTS,
-  ) {}
+  constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
   async create(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);

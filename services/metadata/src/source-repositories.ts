@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
-import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import type { AccessChanges } from './access-changes';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, sourceRepositoryById, workspaceBySlug, type SourceRepositoryRecord } from './lookups';
 import { page, type Page } from './paging';
@@ -9,14 +9,10 @@ import { decodePageToken, displayName, pageSize, slug, uuid } from './validation
 /**
  * Source repositories: the product's repositories, in a project, that
  * packages link to and inherit roles from (memberships.ts). One is deleted
- * once no package links to it.
+ * once no package links to it (announced to `changes`).
  */
 export class SourceRepositories {
-  constructor(
-    private readonly pool: Pool,
-    /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
-    private readonly changes: AccessChanges = NO_ANNOUNCEMENTS,
-  ) {}
+  constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
   async create(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<SourceRepositoryRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
-import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import type { AccessChanges } from './access-changes';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, requireSourceRepositoryInWorkspace, toWorkspace, workspaceById, workspaceBySlug, type WorkspaceRecord, type WorkspaceRow } from './lookups';
 import { page, type Page } from './paging';
@@ -8,14 +8,11 @@ import { decodePageToken, displayName, invalid, pageSize, slug, userId, uuid } f
 
 /**
  * Workspaces: created by operators, set up by their admins (plan, quota,
- * public pull, packages created on push), deleted once empty.
+ * public pull, packages created on push), deleted once empty. What changes
+ * who may do what is announced to `changes`.
  */
 export class Workspaces {
-  constructor(
-    private readonly pool: Pool,
-    /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
-    private readonly changes: AccessChanges = NO_ANNOUNCEMENTS,
-  ) {}
+  constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
   async create(input: { requestId: string; slug: string; name: string; organization: string }): Promise<WorkspaceRecord> {
     const workspaceSlug = slug('slug', input.slug);
