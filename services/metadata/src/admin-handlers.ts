@@ -3,12 +3,11 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Caller, CallerResolver } from './callers';
 import type { ChangeOrigin } from './outbox';
-import { roleAllows } from './roles';
-import type { SourceRepositoryRecord } from './lookups';
 import { OPERATOR, type RoleOnPackage } from './access';
-import type { PackageRecord } from './packages';
+import type { SourceRepositoryRecord } from './lookups';
 import type { MetadataModel } from './metadata-model';
-import type { Role } from './roles';
+import type { PackageRecord } from './packages';
+import { roleAllows, type Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
 
