@@ -3,10 +3,11 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Caller, CallerResolver } from './callers';
 import type { ChangeOrigin } from './outbox';
-import type { RegistryMetadata } from './registry-metadata';
-import { roleAllows } from './roles';
-import { OPERATOR, type PackageRecord, type ProductModel, type RepositoryRecord } from './product-model';
-import type { Role } from './roles';
+import { OPERATOR, type RoleOnPackage } from './access';
+import type { SourceRepositoryRecord } from './lookups';
+import type { MetadataModel } from './metadata-model';
+import type { PackageRecord } from './packages';
+import { roleAllows, type Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
 
@@ -26,7 +27,7 @@ function requiredRole(role: admin.Role): Role {
   return mapped;
 }
 
-const repositoryMessage = (r: RepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
+const repositoryMessage = (r: SourceRepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
 const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
 
 const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
@@ -36,17 +37,20 @@ const notFound = (what: string, field: string) => new RegistryError('NOT_FOUND',
 /** Served by the gateway's admin port from the indexer's read model; metadata's copy of the service does not answer them. */
 const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings are served by the gateway admin port');
 
+/** The aggregates the admin API reaches. */
+export type AdminModel = Pick<MetadataModel, 'workspaces' | 'projects' | 'sourceRepositories' | 'memberships' | 'packages' | 'access' | 'usage' | 'deletions'>;
+
 /**
- * The admin API over ProductModel, as the gateway forwards it (only the
+ * The admin API over the metadata aggregates, as the gateway forwards it (only the
  * gateway's certificate may call; each call carries the user's assertion).
  * Reads take any package scope and show only what the caller has a role on;
  * changes take admin:package: operators do everything, workspace admins
  * manage their workspace, repository admins their repository.
  */
-export function adminHandlers(model: ProductModel, callers: CallerResolver, registry: RegistryMetadata): Server {
+export function adminHandlers(model: AdminModel, callers: CallerResolver): Server {
   /** Repositories as the caller sees them: with the caller's own role on each. */
-  const withCallerRoles = async (caller: Caller, repositories: RepositoryRecord[]): Promise<admin.Repository[]> => {
-    const roles = caller.operator ? undefined : await model.repositoryRoles(caller.userId, repositories.map((r) => r.id));
+  const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.Repository[]> => {
+    const roles = caller.operator ? undefined : await model.access.sourceRepositoryRoles(caller.userId, repositories.map((r) => r.id));
     return repositories.map((r) => {
       const role = caller.operator ? 'admin' : roles!.get(r.id);
       return { ...repositoryMessage(r), callerRole: role ? ROLE_TO_PROTO[role] : admin.Role.ROLE_UNSPECIFIED };
@@ -59,9 +63,9 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   const packageAction = async (caller: Caller, workspaceSlug: string, name: string, action: 'delete-tag' | 'delete-manifest'): Promise<string> => {
     const repository = `${workspaceSlug}/${name}`;
     if (caller.operator) return repository;
-    let result: Awaited<ReturnType<ProductModel['roleOn']>>;
+    let result: RoleOnPackage;
     try {
-      result = await model.roleOn(caller.userId, repository);
+      result = await model.access.roleOn(caller.userId, repository);
     } catch (err) {
       if (err instanceof RegistryError && err.httpStatus < 500) throw notFound(`package ${repository.slice(0, 200)}`, 'name');
       throw err;
@@ -74,12 +78,12 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
 
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
-    if (!caller.operator && !(await model.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
+    if (!caller.operator && !(await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
     return caller;
   };
   const repositoryAdmin = async (ctx: CallContext, repositoryId: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
-    if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
+    if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
     return caller;
   };
   const operator = (ctx: CallContext): Caller => {
@@ -90,14 +94,14 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   /** A reader's view of a workspace; NOT_FOUND when they may see nothing in it. */
   const readable = async (ctx: CallContext, workspaceSlug: string): Promise<{ caller: Caller; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
-    const visibility = await model.visibility(caller.userId, workspaceSlug, caller.operator);
+    const visibility = await model.access.visibility(caller.userId, workspaceSlug, caller.operator);
     if (!visibility.visible) throw notFound(`workspace ${workspaceSlug}`, 'workspace_slug');
     return { caller, visibility };
   };
-  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: RepositoryRecord; visibility: Visibility }> => {
+  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
-    const repository = await model.getRepository(repositoryId);
-    const visibility = await model.visibility(caller.userId, repository.workspaceSlug, caller.operator);
+    const repository = await model.sourceRepositories.get(repositoryId);
+    const visibility = await model.access.visibility(caller.userId, repository.workspaceSlug, caller.operator);
     const ids = visibleRepositoryIds(visibility);
     if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${repositoryId}`, 'repository_id');
     return { repository, visibility };
@@ -106,22 +110,22 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
   return {
     async createWorkspace(request, ctx) {
       operator(ctx);
-      return { workspace: await model.createWorkspace(request) };
+      return { workspace: await model.workspaces.create(request) };
     },
     async getWorkspace(request, ctx) {
       const { caller } = await readable(ctx, request.slug);
-      const callerIsAdmin = caller.operator || (await model.isWorkspaceAdmin(caller.userId, request.slug));
-      return { workspace: await model.getWorkspace(request.slug), callerIsAdmin };
+      const callerIsAdmin = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, request.slug));
+      return { workspace: await model.workspaces.get(request.slug), callerIsAdmin };
     },
     async listWorkspaces(request, ctx) {
       const caller = callers.reader(ctx);
-      const page = await model.listWorkspaces(request.pageSize, request.pageToken, caller.operator ? undefined : { userId: caller.userId });
+      const page = await model.workspaces.list(request.pageSize, request.pageToken, caller.operator ? undefined : { userId: caller.userId });
       return { workspaces: page.items, nextPageToken: page.nextPageToken };
     },
     async updateWorkspaceSettings(request, ctx) {
       await workspaceAdmin(ctx, request.slug);
       return {
-        workspace: await model.updateWorkspaceSettings(request.slug, {
+        workspace: await model.workspaces.updateSettings(request.slug, {
           publicPull: request.publicPull,
           createPackagesOnPush: request.createPackagesOnPush,
           defaultRepositoryId: request.defaultRepositoryId,
@@ -135,49 +139,49 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async addWorkspaceAdmin(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.addWorkspaceAdmin(request.workspaceSlug, request.userId);
+      await model.workspaces.addAdmin(request.workspaceSlug, request.userId);
       return {};
     },
     async deleteWorkspace(request, ctx) {
       operator(ctx);
-      await model.deleteWorkspace(request.slug);
+      await model.workspaces.delete(request.slug);
       return {};
     },
     async deleteProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.deleteProject(request.workspaceSlug, request.slug);
+      await model.projects.delete(request.workspaceSlug, request.slug);
       return {};
     },
     async deleteRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.deleteRepository(request.repositoryId);
+      await model.sourceRepositories.delete(request.repositoryId);
       return {};
     },
     async deletePackage(request, ctx) {
       const caller = callers.changer(ctx);
-      const found = await model.getPackage(request.workspaceSlug, request.name);
-      if (!caller.operator && !(await model.isRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
-      await model.deletePackage(request.workspaceSlug, request.name);
+      const found = await model.packages.get(request.workspaceSlug, request.name);
+      if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
+      await model.packages.delete(request.workspaceSlug, request.name);
       return {};
     },
     async createProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.createProject(request) };
+      return { project: await model.projects.create(request) };
     },
     async getProject(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const project = await model.getProject(request.workspaceSlug, request.slug);
+      const project = await model.projects.get(request.workspaceSlug, request.slug);
       const ids = visibleRepositoryIds(visibility);
-      if (ids && (await model.listProjects(request.workspaceSlug, 500, '', ids)).items.every((p) => p.id !== project.id)) throw notFound(`project ${request.slug}`, 'slug');
+      if (ids && (await model.projects.list(request.workspaceSlug, 500, '', ids)).items.every((p) => p.id !== project.id)) throw notFound(`project ${request.slug}`, 'slug');
       return { project };
     },
     async updateProject(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.renameProject(request.workspaceSlug, request.slug, request.name) };
+      return { project: await model.projects.rename(request.workspaceSlug, request.slug, request.name) };
     },
     async listProjects(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listProjects(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
+      const page = await model.projects.list(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { projects: page.items, nextPageToken: page.nextPageToken };
     },
     async getRepository(request, ctx) {
@@ -187,58 +191,58 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     },
     async updateRepository(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      return { repository: repositoryMessage(await model.renameRepository(request.repositoryId, request.name)) };
+      return { repository: repositoryMessage(await model.sourceRepositories.rename(request.repositoryId, request.name)) };
     },
     async createRepository(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { repository: repositoryMessage(await model.createRepository(request)) };
+      return { repository: repositoryMessage(await model.sourceRepositories.create(request)) };
     },
     async listRepositories(request, ctx) {
       const { caller, visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listRepositories(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
+      const page = await model.sourceRepositories.list(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { repositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.setMembership(request.repositoryId, request.userId, requiredRole(request.role));
+      await model.memberships.set(request.repositoryId, request.userId, requiredRole(request.role));
       return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role, email: '' } };
     },
     async listMemberships(request, ctx) {
       const { repository, visibility } = await readableRepository(ctx, request.repositoryId);
       // Members are shown to members of the repository (and admins), not to holders of a package grant.
       if (!visibility.allPackages && !visibility.memberRepositoryIds.includes(repository.id)) throw notFound(`repository ${request.repositoryId}`, 'repository_id');
-      const members = await model.listMemberships(request.repositoryId);
+      const members = await model.memberships.list(request.repositoryId);
       return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
     },
     async removeMembership(request, ctx) {
       await repositoryAdmin(ctx, request.repositoryId);
-      await model.removeMembership(request.repositoryId, request.userId);
+      await model.memberships.remove(request.repositoryId, request.userId);
       return {};
     },
     async createPackage(request, ctx) {
       const caller = callers.changer(ctx);
       // Operators act as the operator; everyone else must be Admin of the target repository (checked by the model).
-      return { package: packageMessage(await model.createPackage({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
+      return { package: packageMessage(await model.packages.create({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
     },
     async getPackage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const found = await model.getPackage(request.workspaceSlug, request.name);
+      const found = await model.packages.get(request.workspaceSlug, request.name);
       if (!canSeePackage(visibility, found)) throw notFound(`package ${request.workspaceSlug}/${request.name}`, 'name');
       return { package: packageMessage(found) };
     },
     async listPackages(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const page = await model.listPackages(request.workspaceSlug, request.pageSize, request.pageToken, packageFilter(visibility));
+      const page = await model.packages.list(request.workspaceSlug, request.pageSize, request.pageToken, packageFilter(visibility));
       return { packages: page.items.map(packageMessage), nextPageToken: page.nextPageToken };
     },
     async linkPackage(request, ctx) {
       const caller = callers.changer(ctx);
-      return { package: packageMessage(await model.linkPackage(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
+      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
     },
     async setPackageGrant(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
-      const packageId = await model.setPackageGrant(request.workspaceSlug, request.name, request.userId, role);
+      const packageId = await model.packages.setGrant(request.workspaceSlug, request.name, request.userId, role);
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
     },
     async listImages() {
@@ -253,39 +257,39 @@ export function adminHandlers(model: ProductModel, callers: CallerResolver, regi
     async deleteTag(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-tag');
-      await registry.deleteTag(repository, request.tag, originOf(caller, ctx));
+      await model.deletions.deleteTag(repository, request.tag, originOf(caller, ctx));
       return {};
     },
     async deleteImage(request, ctx) {
       // As on the OCI API: the write scope for tags and images alike; the role decides which.
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const deleted = await registry.deleteImage(repository, originOf(caller, ctx));
+      const deleted = await model.deletions.deleteImage(repository, originOf(caller, ctx));
       ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
       return { deletedManifests: deleted.manifests, deletedTags: deleted.tags };
     },
     async deleteManifest(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const { tags } = await registry.deleteManifest(repository, request.digest, originOf(caller, ctx));
+      const { tags } = await model.deletions.deleteManifest(repository, request.digest, originOf(caller, ctx));
       ctx.logger.info({ repository, digest: request.digest, tags, actor: caller.userId }, 'manifest deleted');
       return { deletedTags: tags };
     },
     async getStorageUsage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
-      const usage = await model.storageUsage(request.workspaceSlug);
+      const usage = await model.usage.ofWorkspace(request.workspaceSlug);
       if (visibility.allPackages) return usage;
       // A caller who sees only some packages sees only their bytes (each blob once), never the workspace's total.
-      const packages = await model.packagesByRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
+      const packages = await model.packages.byRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
       const repositories = usage.repositories.filter((r) => { const pkg = packages.get(r.repository); return pkg !== undefined && canSeePackage(visibility, pkg); });
-      return { ...usage, workspaceBytes: await model.bytesOf(repositories.map((r) => r.repository)), repositories };
+      return { ...usage, workspaceBytes: await model.usage.bytesOf(repositories.map((r) => r.repository)), repositories };
     },
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);
       const workspaceSlug = request.repository.split('/')[0] ?? '';
-      const seesEverything = caller.operator || (await model.isWorkspaceAdmin(caller.userId, workspaceSlug));
+      const seesEverything = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug));
       if (!seesEverything && caller.userId !== request.userId) throw denied('the user, workspace admins and operators');
-      const result = await model.roleOn(request.userId, request.repository);
+      const result = await model.access.roleOn(request.userId, request.repository);
       // Asking about oneself: a package one may not see answers as a missing one.
       const packageExists = result.packageExists && (seesEverything || result.role !== undefined || result.publicPull);
       return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists, publicPull: result.publicPull };

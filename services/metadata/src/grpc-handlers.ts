@@ -3,26 +3,28 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
-import type { ProductModel } from './product-model';
-import type { RegistryMetadata } from './registry-metadata';
+import type { MetadataModel } from './metadata-model';
 
 /** Largest page of tags one call returns. */
 const MAX_TAGS_PAGE = 1000;
 
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
-export function registryMetadataHandlers(store: RegistryMetadata, model: ProductModel, snapshot: ListingSnapshot): Server {
+/** The aggregates the registry's calls reach. */
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush'>;
+
+export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await store.linkBlob(request.repository, request.blob, request.userId || undefined);
+      const result = await model.blobs.link(request.repository, request.blob, request.userId || undefined);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
-      return { blob: await store.statBlob(request.repository, request.digest) };
+      return { blob: await model.blobs.stat(request.repository, request.digest) };
     },
     async putManifest(request, ctx) {
-      const digest = await store.putManifest({
+      const digest = await model.manifests.put({
         repository: request.repository,
         tags: request.tags,
         digest: request.digest,
@@ -43,47 +45,47 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { digest };
     },
     async getManifest(request) {
-      const manifest = await store.getManifest(request.repository, request.reference, request.withoutContent);
+      const manifest = await model.manifests.get(request.repository, request.reference, request.withoutContent);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
-      const found = await store.resolveTags(request.lookups);
+      const found = await model.tags.resolve(request.lookups);
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
-      await store.describeManifest(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      await model.manifests.describe(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
       return {};
     },
     async listTags(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.listTags(request.repository, limit, request.after);
+      return model.tags.list(request.repository, limit, request.after);
     },
     async deleteManifest(request, ctx) {
-      await store.deleteManifest(request.repository, request.digest, originOf(ctx));
+      await model.deletions.deleteManifest(request.repository, request.digest, originOf(ctx));
       return {};
     },
     async deleteTag(request, ctx) {
-      await store.deleteTag(request.repository, request.tag, originOf(ctx));
+      await model.deletions.deleteTag(request.repository, request.tag, originOf(ctx));
       return {};
     },
     async unlinkBlob(request) {
-      await store.unlinkBlob(request.repository, request.digest);
+      await model.deletions.unlinkBlob(request.repository, request.digest);
       return {};
     },
     async mountBlob(request) {
-      return { blob: await store.mountBlob(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
+      return { blob: await model.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
-      const referrers = await store.listReferrers(request.repository, request.digest, request.artifactType || undefined);
+      const referrers = await model.referrers.list(request.repository, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
-      const result = await model.roleOn(request.userId || 'anonymous', request.repository);
+      const result = await model.access.roleOn(request.userId || 'anonymous', request.repository);
       // A package the user may not see exists only for those who may.
       return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
     async getVisibility(request) {
-      const visibility = await model.visibility(request.userId, request.workspace);
+      const visibility = await model.access.visibility(request.userId, request.workspace);
       return {
         visible: visibility.visible,
         allPackages: visibility.allPackages,
@@ -92,7 +94,7 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       };
     },
     async ensurePackage(request) {
-      await model.ensurePackageForPush(request.repository, request.userId, { create: false });
+      await model.packagesOnPush.ensure(request.repository, request.userId, { create: false });
       return {};
     },
     async exportListingSnapshot(request) {
@@ -100,14 +102,14 @@ export function registryMetadataHandlers(store: RegistryMetadata, model: Product
       return { eventsJson: page.events.map((event) => JSON.stringify(event)), nextPageToken: page.nextPageToken };
     },
     async checkWorkspaceAdmin(request) {
-      return { workspaceAdmin: await model.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
+      return { workspaceAdmin: await model.access.isWorkspaceAdmin(request.userId, request.workspaceSlug) };
     },
     async listUserWorkspaces(request) {
-      return { workspaceSlugs: await model.workspacesOf(request.userId) };
+      return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
     },
     async listRepositories(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return store.listRepositories(limit, request.after, request.viewerUserId);
+      return model.catalog.list(limit, request.after, request.viewerUserId);
     },
   };
 }

@@ -12,11 +12,10 @@ import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
-import { ProductModel } from './product-model';
 import { loadMetadataConfig } from './config';
 import { registryMetadataHandlers } from './grpc-handlers';
+import { createMetadataModel } from './metadata-model';
 import { migrate } from './migrate';
-import { RegistryMetadata } from './registry-metadata';
 import { createBlobStore } from '@ocireg/storage';
 import { Collector } from './gc/collector';
 import { startCollectionLoop } from './gc/collection-loop';
@@ -32,12 +31,12 @@ runService(async () => {
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const accessState = createAccessStateWriter(accessStateBackend(config), logger);
-  const model = new ProductModel(pool, new AccessStateChanges(accessState));
   // Removals of content reach every gateway's caches; a failed announcement only leaves them to expire (30 s).
   const removals = {
     announce: (subject: `content:${string}`) =>
       accessState.accessChanged(subject).catch((err: unknown) => logger.warn({ err, subject }, 'could not announce removed content; gateways serve their cached answers until they expire')),
   };
+  const model = createMetadataModel(pool, { changes: new AccessStateChanges(accessState), removals });
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
@@ -54,7 +53,6 @@ runService(async () => {
   });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
-  const store = new RegistryMetadata(pool, { ensure: (client, repository, pusher) => model.ensurePackageForPush(repository, pusher, { create: true, db: client }) }, removals);
 
   const grpcServer = await startGrpcServer(
     {
@@ -72,14 +70,10 @@ runService(async () => {
     [
       {
         definition: metadata.RegistryMetadataServiceService,
-        implementation: registryMetadataHandlers(
-          store,
-          model,
-          new ListingSnapshot(pool),
-        ),
+        implementation: registryMetadataHandlers(model, new ListingSnapshot(pool)),
         callers: callersOf('metadata', metadata.RegistryMetadataServiceService),
       },
-      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers, store), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
     ],
   );
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);

@@ -11,6 +11,9 @@ export interface ChangeOrigin {
   requestId: string;
 }
 
+/** The origin of a change whose caller did not say who made it. */
+export const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
+
 export type EventAction = RegistryEventAction;
 export type EventTarget = RegistryEventTarget;
 export type EventEnvelope = RegistryEvent;

@@ -9,7 +9,8 @@ import { createMetricsRegistry } from '@ocireg/metrics';
 import { FsBlobStore, S3BlobStore, type BlobStore } from '@ocireg/storage';
 import { createDatabase } from '@ocireg/testenv';
 import { migrate } from '../migrate';
-import { RegistryMetadata, workspaceUsage } from '../registry-metadata';
+import { createMetadataModel, type MetadataModel } from '../metadata-model';
+import { workspaceUsage } from '../usage';
 import { Collector, type CollectorSettings } from './collector';
 
 /**
@@ -36,7 +37,7 @@ const STORES: Array<{ name: string; make(): BlobStore }> = [
 describe.each(STORES)('garbage collection on $name', ({ make }) => {
   let pool: Pool;
   let store: BlobStore;
-  let metadata: RegistryMetadata;
+  let metadata: MetadataModel;
   let workspace: string;
 
   beforeAll(async () => {
@@ -45,7 +46,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     pool = new Pool({ connectionString: url, max: 8 });
     store = make();
     if (store instanceof S3BlobStore) await store.ensureBucket('us-east-1');
-    metadata = new RegistryMetadata(pool);
+    metadata = createMetadataModel(pool);
   });
 
   afterAll(async () => {
@@ -76,7 +77,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     placedKeys.add(key);
     let linked;
     try {
-      linked = await metadata.linkBlob(repository, { digest, size: data.length, storageKey: key });
+      linked = await metadata.blobs.link(repository, { digest, size: data.length, storageKey: key });
     } catch (err) {
       await store.delete(store.contentAddressed ? sealed : key);
       throw err;
@@ -88,12 +89,12 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
 
   async function putImage(repository: string, tags: string[], blobs: string[], extra: Record<string, unknown> = {}): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, layers: blobs, nonce: randomUUID(), ...extra }));
-    return metadata.putManifest({ repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
+    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
   }
 
   async function putIndex(repository: string, tags: string[], manifests: string[]): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests, nonce: randomUUID() }));
-    return metadata.putManifest({ repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
+    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
   }
 
   const manifestExists = async (repository: string, digest: string) => ((await pool.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest])).rowCount ?? 0) > 0;
@@ -126,7 +127,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     await pool.query('UPDATE workspaces SET keep_untagged_manifests = true WHERE slug = $1', [workspace]);
     const old = await putImage(repository, ['v1'], []);
-    await metadata.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1');
     await collector().collect();
     expect(await manifestExists(repository, old)).toBe(true);
   });
@@ -141,7 +142,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const before = await workspaceUsage(pool, workspace);
     const uniqueKey = (await storageKeyOf(unique))!;
 
-    await metadata.deleteManifest(repository, deleted);
+    await metadata.deletions.deleteManifest(repository, deleted);
     const gc = collector({ blobGraceMs: 1000 });
     await gc.collect();
     expect(await storedBytes(unique)).toBe(5000); // within the grace period
@@ -161,15 +162,15 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const first = await newRepository('first');
     const second = `${workspace}/second`;
     const blob = await uploadBlob(first, randomBytes(999));
-    await metadata.mountBlob(first, second, blob);
+    await metadata.blobs.mount(first, second, blob);
     const firstImage = await putImage(first, ['v1'], [blob]);
     const secondImage = await putImage(second, ['v1'], [blob]);
-    await metadata.deleteManifest(first, firstImage);
+    await metadata.deletions.deleteManifest(first, firstImage);
     const report = await collector().collect();
     expect(report.actions).toContainEqual(expect.objectContaining({ kind: 'blob-link', repository: first, digest: blob }));
     expect(report.freed.map((action) => action.digest)).not.toContain(blob);
     expect(await storedBytes(blob)).toBe(999);
-    await metadata.deleteManifest(second, secondImage);
+    await metadata.deletions.deleteManifest(second, secondImage);
     expect((await collector().collect()).freed).toContainEqual(expect.objectContaining({ digest: blob, bytes: 999 }));
     expect(await storageKeyOf(blob)).toBeUndefined();
   });
@@ -185,7 +186,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const signature = await putImage(repository, [], [await uploadBlob(repository, randomBytes(13))], { subject: index });
     const taggedSignature = await putImage(repository, ['sha256-sig'], [], { subject: index });
 
-    await metadata.deleteManifest(repository, index);
+    await metadata.deletions.deleteManifest(repository, index);
     const report = await collector().collect();
     const collected = report.actions.filter((action) => action.kind === 'manifest').map((action) => action.digest);
     expect(collected.sort()).toEqual([amd64, arm64, signature, taggedSignature].sort());
@@ -211,7 +212,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const layer = await uploadBlob(repository, randomBytes(444));
     const image = await putImage(repository, ['v1'], [layer]);
-    await metadata.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1');
     const gc = collector();
     const dry = await gc.dryRun();
     expect(dry.actions).toContainEqual(expect.objectContaining({ kind: 'manifest', digest: image }));
@@ -260,7 +261,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const images = [];
     for (let i = 0; i < 30; i++) images.push(await putImage(repository, [`t${i}`], [await uploadBlob(repository, randomBytes(50 + i))]));
-    for (let i = 0; i < 30; i++) await metadata.deleteTag(repository, `t${i}`);
+    for (let i = 0; i < 30; i++) await metadata.deletions.deleteTag(repository, `t${i}`);
     const reports = await Promise.all([collector().collect(), collector().collect(), collector().collect()]);
     const manifests = reports.flatMap((report) => report.actions.filter((action) => action.kind === 'manifest' && action.repository === repository).map((action) => action.digest));
     expect(manifests.sort()).toEqual([...images].sort());
@@ -295,14 +296,14 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
         // A client's push: HEAD the blob, upload it if missing (or sometimes anyway, as docker does after a failure), then the manifest.
         for (let attempt = 0; ; attempt++) {
           if (attempt > 20) throw new Error(`iteration ${i}: the push never went through`);
-          const known = await metadata.statBlob(repository, digest).then(() => true, () => false);
+          const known = await metadata.blobs.stat(repository, digest).then(() => true, () => false);
           if (!known || i % 7 === 0) await uploadBlob(repository, data);
-          if (i % 5 === 0) await metadata.mountBlob(repository, mountTarget, digest).catch(() => undefined);
+          if (i % 5 === 0) await metadata.blobs.mount(repository, mountTarget, digest).catch(() => undefined);
           try {
             const image = await putImage(repository, [], [digest]);
             // What the push references is whole, under the key metadata names.
             expect(await storedBytes(digest)).toBe(data.length);
-            await metadata.deleteManifest(repository, image); // and it goes again: the next iteration races the collection of its blob
+            await metadata.deletions.deleteManifest(repository, image); // and it goes again: the next iteration races the collection of its blob
             break;
           } catch (err) {
             if ((err as { code?: string }).code !== 'MANIFEST_BLOB_UNKNOWN') throw err;

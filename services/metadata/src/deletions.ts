@@ -1,0 +1,82 @@
+import type { Pool } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { inTransaction } from '@ocireg/postgres';
+import type { AccessChanges } from './access-changes';
+import { removeManifest } from './manifest-removal';
+import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
+
+/**
+ * Deleting content: manifests (with the tags that point to them), whole
+ * images, tags and blob links, each with its events in the same transaction,
+ * and the "content:<workspace>" announcement after the commit of a removal.
+ * What no longer has references is freed later by garbage collection (gc/).
+ */
+export class Deletions {
+  constructor(
+    private readonly pool: Pool,
+    /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
+    private readonly removals: AccessChanges,
+  ) {}
+
+  /** Deletes a manifest by digest, with the tags that point to it (returned). */
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ tags: string[] }> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    return inTransaction(this.pool, async (client) => {
+      // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
+      const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
+      if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      return removeManifest(client, repository, digest, origin);
+    }).then(async (removed) => {
+      await this.removedIn(repository);
+      return removed;
+    });
+  }
+
+  /**
+   * Deletes an image: every manifest and tag of a repository, in one
+   * transaction, with a tag.deleted and a manifest.deleted event for each (as
+   * deleteManifest does). Blobs stay linked; garbage collection frees them later.
+   */
+  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
+    const name = parseRepositoryName(repository);
+    return inTransaction(this.pool, async (client) => {
+      // Row locks first: a push tagging one of these manifests finishes before the tags are read.
+      const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
+      if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
+      const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
+      const target = { workspace: name.workspace, repository, package: name.image };
+      for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
+      for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
+      return { manifests: manifests.length, tags: tags.length };
+    }).then(async (removed) => {
+      await this.removedIn(repository);
+      return removed;
+    });
+  }
+
+  async deleteTag(repository: string, tag: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+    const name = parseRepositoryName(repository);
+    parseTag(tag);
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
+      if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+      await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
+    });
+  }
+
+  /** Removes a blob from a repository; garbage collection frees bytes no repository links. */
+  async unlinkBlob(repository: string, digest: string): Promise<void> {
+    parseRepositoryName(repository);
+    parseDigest(digest);
+    const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
+    if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+    await this.removedIn(repository);
+  }
+
+  private async removedIn(repository: string): Promise<void> {
+    await this.removals.announce(`content:${parseRepositoryName(repository).workspace}`);
+  }
+}

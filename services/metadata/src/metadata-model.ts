@@ -1,0 +1,67 @@
+import type { Pool } from 'pg';
+import { NO_ANNOUNCEMENTS, type AccessChanges } from './access-changes';
+import { Access } from './access';
+import { Blobs } from './blobs';
+import { Catalog } from './catalog';
+import { Deletions } from './deletions';
+import { Manifests } from './manifests';
+import { Memberships } from './memberships';
+import { PackageCreationOnPush } from './package-creation-on-push';
+import { Packages } from './packages';
+import { Projects } from './projects';
+import { Referrers } from './referrers';
+import { SourceRepositories } from './source-repositories';
+import { Tags } from './tags';
+import { StorageUsage } from './usage';
+import { Workspaces } from './workspaces';
+
+/** Every aggregate of the metadata service, over one PostgreSQL pool. */
+export interface MetadataModel {
+  readonly workspaces: Workspaces;
+  readonly projects: Projects;
+  readonly sourceRepositories: SourceRepositories;
+  readonly memberships: Memberships;
+  readonly packages: Packages;
+  readonly access: Access;
+  readonly packagesOnPush: PackageCreationOnPush;
+  readonly usage: StorageUsage;
+  readonly blobs: Blobs;
+  readonly manifests: Manifests;
+  readonly tags: Tags;
+  readonly referrers: Referrers;
+  readonly catalog: Catalog;
+  readonly deletions: Deletions;
+}
+
+export interface MetadataModelOptions {
+  /** Told about every change of who may do what, so gateways stop honouring older grants at once. */
+  changes?: AccessChanges;
+  /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
+  removals?: AccessChanges;
+}
+
+/**
+ * The object graph main.ts serves and tests use: each aggregate gets the pool
+ * and what it announces to; pushes that name a pusher create its package on
+ * first push (package-creation-on-push.ts) inside their own transaction.
+ */
+export function createMetadataModel(pool: Pool, options: MetadataModelOptions = {}): MetadataModel {
+  const changes = options.changes ?? NO_ANNOUNCEMENTS;
+  const packagesOnPush = new PackageCreationOnPush(pool);
+  return {
+    workspaces: new Workspaces(pool, changes),
+    projects: new Projects(pool),
+    sourceRepositories: new SourceRepositories(pool, changes),
+    memberships: new Memberships(pool, changes),
+    packages: new Packages(pool, changes),
+    access: new Access(pool),
+    packagesOnPush,
+    usage: new StorageUsage(pool),
+    blobs: new Blobs(pool, packagesOnPush),
+    manifests: new Manifests(pool, packagesOnPush),
+    tags: new Tags(pool),
+    referrers: new Referrers(pool),
+    catalog: new Catalog(pool),
+    deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS),
+  };
+}

@@ -1,0 +1,162 @@
+import type { Pool } from 'pg';
+import { RegistryError } from '@ocireg/errors';
+import { parseRepositoryName } from '@ocireg/oci';
+import { inTransaction } from '@ocireg/postgres';
+import type { AccessChanges } from './access-changes';
+import { OPERATOR, roleOnSourceRepository } from './access';
+import { idempotentCreate } from './idempotency';
+import { refuseIfAny, requireSourceRepositoryInWorkspace, workspaceBySlug, type Queryable, type WorkspaceRecord } from './lookups';
+import { recordEvent, recordPackageLinked } from './outbox';
+import { page, type Page } from './paging';
+import { roleAllows, type PackageAction, type Role } from './roles';
+import { decodePageToken, invalid, pageSize, userId, uuid } from './validation';
+
+export interface PackageRecord {
+  id: string;
+  workspaceSlug: string;
+  name: string;
+  repositoryId: string;
+  createdAt: string;
+}
+
+/**
+ * Packages (one image name each) in a workspace, each linked to one source
+ * repository whose roles it inherits, and the explicit grants that add to
+ * them. Creating and linking take Admin on the source repositories involved;
+ * a package is deleted once it holds no image. What changes who may do what
+ * is announced to `changes`.
+ */
+export class Packages {
+  constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
+
+  async create(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
+    const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
+    const name = packageName(workspace.slug, input.name);
+    const repositoryId = uuid('repository_id', input.repositoryId);
+    await requireSourceRepositoryInWorkspace(this.pool, repositoryId, workspace.id, 'repository_id');
+    await this.requireSourceRepositoryAdmin(input.actorUserId, repositoryId, workspace.id, 'create-package');
+    if (!workspace.organization) {
+      throw new RegistryError('FAILED_PRECONDITION', `workspace ${workspace.slug} has no linked organization; link one before creating packages`, { field: 'workspace_slug' });
+    }
+    const created = await idempotentCreate(this.pool, input.requestId, 'package', async (client) => {
+      const inserted = await insertPackage(client, workspace, name, repositoryId);
+      if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
+      await recordPackageLinked(client, workspace.slug, name, repositoryId, { actor: input.actorUserId, requestId: input.requestId });
+      return { id: inserted.id, value: inserted };
+    }, (id) => this.packageById(id));
+    // Before, members' roles came from the workspace at large; now from the linked repository.
+    await this.changes.announce(`workspace:${workspace.slug}`);
+    return created;
+  }
+
+  async get(workspaceSlug: string, name: string): Promise<PackageRecord> {
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    const found = await findPackage(this.pool, workspace.id, packageName(workspace.slug, name));
+    if (!found) throw new RegistryError('NOT_FOUND', `package ${workspace.slug}/${name} does not exist`, { field: 'name' });
+    return { ...found, workspaceSlug: workspace.slug };
+  }
+
+  /** Packages; with `only`, those linked to these source repositories or with these names. */
+  async list(workspaceSlug: string, size: number, token: string, only?: { repositoryIds: string[]; names: string[] }): Promise<Page<PackageRecord>> {
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    const limit = pageSize(size);
+    const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date }>(
+      `SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2
+         AND ($4::boolean OR repository_id = ANY($5::uuid[]) OR name = ANY($6::text[]))
+       ORDER BY name COLLATE "C" LIMIT $3`,
+      [workspace.id, decodePageToken(token), limit + 1, only === undefined, only?.repositoryIds ?? [], only?.names ?? []],
+    );
+    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, name: row.name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() }));
+    return page(items, limit, (p) => p.name);
+  }
+
+  /** The packages behind OCI repository names of a workspace ("<workspace>/<name>"), by that name. */
+  async byRepositoryName(workspaceSlug: string, repositories: string[]): Promise<Map<string, { name: string; repositoryId: string }>> {
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    const names = repositories.filter((r) => r.startsWith(`${workspace.slug}/`)).map((r) => r.slice(workspace.slug.length + 1));
+    const { rows } = await this.pool.query<{ name: string; repository_id: string }>('SELECT name, repository_id FROM packages WHERE workspace_id = $1 AND name = ANY($2::text[])', [workspace.id, names]);
+    return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, repositoryId: row.repository_id }]));
+  }
+
+  async link(workspaceSlug: string, name: string, repositoryId: string, actor: string): Promise<PackageRecord> {
+    const current = await this.get(workspaceSlug, name);
+    const workspace = await workspaceBySlug(this.pool, workspaceSlug);
+    await requireSourceRepositoryInWorkspace(this.pool, uuid('repository_id', repositoryId), workspace.id, 'repository_id');
+    // Moving a package takes Admin on both ends.
+    await this.requireSourceRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
+    await this.requireSourceRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
+    await inTransaction(this.pool, async (client) => {
+      await client.query('UPDATE packages SET repository_id = $2, linked_at = now() WHERE id = $1', [current.id, repositoryId]);
+      await recordPackageLinked(client, workspace.slug, current.name, repositoryId, { actor, requestId: '' });
+    });
+    await this.changes.announce(`workspace:${workspace.slug}`);
+    return { ...current, repositoryId };
+  }
+
+  async setGrant(workspaceSlug: string, name: string, user: string, role: Role | undefined): Promise<string> {
+    const found = await this.get(workspaceSlug, name);
+    userId('user_id', user);
+    if (role) {
+      await this.pool.query(
+        'INSERT INTO package_grants (package_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (package_id, user_id) DO UPDATE SET role = EXCLUDED.role',
+        [found.id, user, role],
+      );
+    } else {
+      await this.pool.query('DELETE FROM package_grants WHERE package_id = $1 AND user_id = $2', [found.id, user]);
+    }
+    await this.changes.announce(`user:${user}`);
+    return found.id;
+  }
+
+  /** Deletes a package whose images are all deleted (it holds no manifest). */
+  async delete(workspaceSlug: string, name: string): Promise<void> {
+    const found = await this.get(workspaceSlug, name);
+    await refuseIfAny(this.pool, 'SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
+    await inTransaction(this.pool, async (client) => {
+      await client.query('DELETE FROM packages WHERE id = $1', [found.id]);
+      await recordEvent(client, 'package.deleted', { workspace: found.workspaceSlug, repository: `${found.workspaceSlug}/${found.name}`, package: found.name }, { actor: '', requestId: '' });
+    });
+    await this.changes.announce(`workspace:${found.workspaceSlug}`);
+  }
+
+  private async requireSourceRepositoryAdmin(actor: string, repositoryId: string, workspaceId: string, action: PackageAction): Promise<void> {
+    if (actor === OPERATOR) return;
+    userId('actor_user_id', actor);
+    const role = await roleOnSourceRepository(this.pool, actor, repositoryId, workspaceId);
+    if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${repositoryId}`);
+  }
+
+  private async packageById(id: string): Promise<PackageRecord> {
+    const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date; workspace_slug: string }>(
+      'SELECT p.id, p.name, p.repository_id, p.created_at, w.slug AS workspace_slug FROM packages p JOIN workspaces w ON w.id = p.workspace_id WHERE p.id = $1',
+      [id],
+    );
+    const row = rows[0]!;
+    return { id: row.id, name: row.name, repositoryId: row.repository_id, workspaceSlug: row.workspace_slug, createdAt: row.created_at.toISOString() };
+  }
+}
+
+/** The package of a name in a workspace, or undefined; `db` may be the transaction of a push. */
+export async function findPackage(db: Queryable, workspaceId: string, name: string): Promise<Omit<PackageRecord, 'workspaceSlug'> | undefined> {
+  const { rows } = await db.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
+  const row = rows[0];
+  return row ? { id: row.id, name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
+}
+
+/** Inserts a package unless the name is taken (then undefined). */
+export async function insertPackage(db: Queryable, workspace: WorkspaceRecord, name: string, repositoryId: string): Promise<PackageRecord | undefined> {
+  const { rows } = await db.query<{ id: string; created_at: Date }>(
+    'INSERT INTO packages (workspace_id, name, repository_id) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING id, created_at',
+    [workspace.id, name, repositoryId],
+  );
+  const row = rows[0];
+  return row ? { id: row.id, workspaceSlug: workspace.slug, name, repositoryId, createdAt: row.created_at.toISOString() } : undefined;
+}
+
+function packageName(workspaceSlug: string, name: string): string {
+  try {
+    return parseRepositoryName(`${workspaceSlug}/${name}`).image;
+  } catch {
+    throw invalid('name', 'must follow the OCI repository name grammar (lowercase path components separated by "/")');
+  }
+}

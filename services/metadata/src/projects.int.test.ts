@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import type { MetadataModel } from './metadata-model';
+import { withTestbed, world } from './metadata-testbed';
+
+describe('Projects against PostgreSQL', () => {
+  let model: MetadataModel;
+  withTestbed((testbed) => ({ model } = testbed));
+
+  it('reads and renames projects and repositories', async () => {
+    const { slug, api } = await world(model);
+    expect(await model.projects.rename(slug, 'platform', 'Platform Team')).toMatchObject({ slug: 'platform', name: 'Platform Team' });
+    expect((await model.projects.get(slug, 'platform')).name).toBe('Platform Team');
+    expect(await model.sourceRepositories.rename(api.id, 'Public API')).toMatchObject({ id: api.id, slug: 'api', name: 'Public API' });
+    expect((await model.sourceRepositories.get(api.id)).name).toBe('Public API');
+    await expect(model.projects.get(slug, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

@@ -1,0 +1,35 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { MetadataModel } from './metadata-model';
+import { withTestbed, world } from './metadata-testbed';
+
+describe('StorageUsage against PostgreSQL', () => {
+  let model: MetadataModel;
+  withTestbed((testbed) => ({ model } = testbed));
+
+  it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {
+    const { slug } = await world(model);
+    const blob = (size: number) => {
+      const digest = `sha256:${randomBytes(32).toString('hex')}`;
+      return { digest, size, storageKey: `blobs/${digest.slice(7, 19)}` };
+    };
+    await model.workspaces.updateSettings(slug, { plan: 'small', storageQuotaBytes: 1000 });
+    const first = blob(600);
+    await model.blobs.link(`${slug}/a`, first);
+    await model.blobs.link(`${slug}/a`, blob(400)); // exactly at the quota
+    await expect(model.blobs.link(`${slug}/b`, blob(1))).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
+    await model.blobs.link(`${slug}/b`, first); // already stored in the workspace: free
+
+    const usage = await model.usage.ofWorkspace(slug);
+    expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });
+
+    // Lowering the quota under the usage stops manifest pushes, with a clear error.
+    await model.workspaces.updateSettings(slug, { storageQuotaBytes: 999 });
+    const content = Buffer.from('{"quota":true}');
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    await expect(model.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).rejects.toMatchObject({ code: 'DENIED' });
+    await model.workspaces.updateSettings(slug, { unlimitedStorage: true });
+    await expect(model.manifests.put({ repository: `${slug}/a`, tags: ['v1'], digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })).resolves.toBe(digest);
+    expect((await model.workspaces.get(slug)).storageQuotaBytes).toBeUndefined();
+  });
+});
