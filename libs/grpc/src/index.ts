@@ -3,3 +3,4 @@ export * from './health-check';
 export * from './server';
 export * from './shutdown';
 export * from './readiness';
+export * from './grpc-service';

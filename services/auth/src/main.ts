@@ -2,9 +2,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
-import { createGrpcClient, onShutdown, runService, startGrpcServer, unaryCall } from '@ocireg/grpc';
+import { createGrpcClient, runService, serveGrpcService, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { createMetricsRegistry } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@ocireg/service-identity';
@@ -80,20 +80,16 @@ runService(async () => {
   const pruneSessions = setInterval(() => void sessions.prune().catch((err: unknown) => logger.warn({ err }, 'could not prune ended sessions')), 3600_000);
   pruneSessions.unref();
 
-  const grpcServer = await startGrpcServer(
-    {
-      name: 'auth',
-      host: config.GRPC_HOST,
-      port: config.GRPC_PORT,
-      healthPort: config.GRPC_HEALTH_PORT,
-      readyWhen: () => pool.query('SELECT 1'),
-      security: { kind: 'internal', tls },
-      logger,
-      metrics,
-      protoFiles: [PROTO_FILES.auth, PROTO_FILES.users],
-      protoIncludeDirs: [PROTO_DIR],
-    },
-    [
+  const service = await serveGrpcService({
+    name: 'auth',
+    doors: config,
+    tls,
+    logger,
+    metrics,
+    readyWhen: () => pool.query('SELECT 1'),
+    protoFiles: [PROTO_FILES.auth, PROTO_FILES.users],
+    protoIncludeDirs: [PROTO_DIR],
+    services: [
       {
         definition: auth.AuthServiceService,
         implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations }),
@@ -102,16 +98,12 @@ runService(async () => {
       // Forwarded by the gateway's admin port, each call with the user's assertion.
       { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: callersOf('auth', users.UserServiceService) },
     ],
-  );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
-  onShutdown(logger, [
-    { name: 'grpc', run: () => grpcServer.shutdown() },
+  });
+  service.ready([
     { name: 'session pruning', run: async () => clearInterval(pruneSessions) },
-    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'metadata client', run: () => metadataClient.close() },
     { name: 'access state', run: () => revocations.close() },
     { name: 'redis', run: async () => void (await redis?.quit()) },
     { name: 'postgres', run: () => pool.end() },
-  ]);
-  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port, kid: keys.kid }, 'auth ready');
+  ], { kid: keys.kid });
 });

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { runService, serveGrpcService } from '@ocireg/grpc';
+import { createMetricsRegistry } from '@ocireg/metrics';
 import { blobupload, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
@@ -33,21 +33,16 @@ runService(async () => {
     limits: { maxBlobSize: config.MAX_BLOB_SIZE, timeLimitMs: timeLimitSeconds * 1000, maxSessionsPerUser: config.MAX_UPLOAD_SESSIONS_PER_USER, leaseMs: config.UPLOAD_LEASE_SECONDS * 1000 },
   });
 
-  const grpcServer = await startGrpcServer(
-    {
-      name: 'blob-upload',
-      host: config.GRPC_HOST,
-      port: config.GRPC_PORT,
-      healthPort: config.GRPC_HEALTH_PORT,
-      security: { kind: 'internal', tls },
-      logger,
-      metrics,
-      protoFiles: [PROTO_FILES.blobupload],
-      protoIncludeDirs: [PROTO_DIR],
-    },
-    [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads), callers: callersOf('blob-upload', blobupload.BlobUploadServiceService) }],
-  );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
+  const service = await serveGrpcService({
+    name: 'blob-upload',
+    doors: config,
+    tls,
+    logger,
+    metrics,
+    protoFiles: [PROTO_FILES.blobupload],
+    protoIncludeDirs: [PROTO_DIR],
+    services: [{ definition: blobupload.BlobUploadServiceService, implementation: blobUploadHandlers(uploads), callers: callersOf('blob-upload', blobupload.BlobUploadServiceService) }],
+  });
 
   // Expired sessions hold multipart uploads in S3; free them even if the client never comes back.
   const sweeper = setInterval(() => {
@@ -55,11 +50,8 @@ runService(async () => {
   }, config.UPLOAD_SWEEP_INTERVAL_SECONDS * 1000);
   sweeper.unref();
 
-  onShutdown(logger, [
+  service.ready([
     { name: 'sweeper', run: () => clearInterval(sweeper) },
-    { name: 'grpc', run: () => grpcServer.shutdown() },
-    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'redis', run: () => redis?.quit() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, metricsPort: metricsServer.port }, 'blob-upload ready');
 });

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { createEventTransport, REGISTRY_EVENTS_DEAD_LETTER_TOPIC, REGISTRY_EVENTS_TOPIC } from '@ocireg/events';
 import { Pool } from 'pg';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
-import { createMetricsRegistry, startMetricsServer } from '@ocireg/metrics';
+import { runService, serveGrpcService } from '@ocireg/grpc';
+import { createMetricsRegistry } from '@ocireg/metrics';
 import { runMigrations } from '@ocireg/postgres';
 import { indexer, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls } from '@ocireg/service-identity';
@@ -29,22 +29,17 @@ runService(async () => {
   const deadLetters = transport.publisher('ocireg-indexer');
   const eventIndexer = new EventIndexer({ consumer, deadLetters, model, logger, metrics });
 
-  const grpcServer = await startGrpcServer(
-    {
-      name: 'indexer',
-      host: config.GRPC_HOST,
-      port: config.GRPC_PORT,
-      healthPort: config.GRPC_HEALTH_PORT,
-      readyWhen: () => pool.query('SELECT 1'),
-      security: { kind: 'internal', tls },
-      logger,
-      metrics,
-      protoFiles: [PROTO_FILES.indexer],
-      protoIncludeDirs: [PROTO_DIR],
-    },
-    [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool), () => eventIndexer.status()), callers: callersOf('indexer', indexer.IndexerServiceService) }],
-  );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
+  const service = await serveGrpcService({
+    name: 'indexer',
+    doors: config,
+    tls,
+    logger,
+    metrics,
+    readyWhen: () => pool.query('SELECT 1'),
+    protoFiles: [PROTO_FILES.indexer],
+    protoIncludeDirs: [PROTO_DIR],
+    services: [{ definition: indexer.IndexerServiceService, implementation: indexerHandlers(new Listings(pool), () => eventIndexer.status()), callers: callersOf('indexer', indexer.IndexerServiceService) }],
+  });
 
   // The transport (Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log) may be down: connect in the background and keep retrying.
   void (async () => {
@@ -63,11 +58,8 @@ runService(async () => {
     }
   })();
 
-  onShutdown(logger, [
-    { name: 'grpc', run: () => grpcServer.shutdown() },
+  service.ready([
     { name: 'event transport', run: () => transport.close() },
-    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'postgres', run: () => pool.end() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port }, 'indexer ready');
 });

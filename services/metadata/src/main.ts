@@ -4,10 +4,10 @@ import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
 import { AccessStateChanges } from './access-changes';
 import { createLogger } from '@ocireg/logger';
-import { onShutdown, runService, startGrpcServer } from '@ocireg/grpc';
+import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
-import { createMetricsRegistry, Gauge, sharedSample, startMetricsServer } from '@ocireg/metrics';
+import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
 import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
@@ -54,20 +54,16 @@ runService(async () => {
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
 
-  const grpcServer = await startGrpcServer(
-    {
-      name: 'metadata',
-      host: config.GRPC_HOST,
-      port: config.GRPC_PORT,
-      healthPort: config.GRPC_HEALTH_PORT,
-      readyWhen: () => pool.query('SELECT 1'),
-      security: { kind: 'internal', tls },
-      logger,
-      metrics,
-      protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin],
-      protoIncludeDirs: [PROTO_DIR],
-    },
-    [
+  const service = await serveGrpcService({
+    name: 'metadata',
+    doors: config,
+    tls,
+    logger,
+    metrics,
+    readyWhen: () => pool.query('SELECT 1'),
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin],
+    protoIncludeDirs: [PROTO_DIR],
+    services: [
       {
         definition: metadata.RegistryMetadataServiceService,
         implementation: registryMetadataHandlers(model, new ListingSnapshot(pool)),
@@ -75,8 +71,7 @@ runService(async () => {
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
     ],
-  );
-  const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
+  });
 
   // Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log (embedded mode).
   const transport = createEventTransport({ KAFKA_BROKERS: config.KAFKA_BROKERS?.join(','), DATABASE_URL: config.DATABASE_URL }, logger);
@@ -106,14 +101,11 @@ runService(async () => {
     ? startCollectionLoop(collector, { intervalMs: config.GC_INTERVAL_SECONDS * 1000, sweepIntervalMs: config.GC_SWEEP_INTERVAL_SECONDS * 1000, logger })
     : undefined;
 
-  onShutdown(logger, [
-    { name: 'grpc', run: () => grpcServer.shutdown() },
+  service.ready([
     { name: 'garbage collection', run: () => collection?.stop() },
-    { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'outbox relay', run: () => relay.stop() },
     { name: 'event transport', run: () => transport.close() },
     { name: 'postgres', run: () => pool.end() },
     { name: 'access state', run: () => accessState.close() },
   ]);
-  logger.info({ grpcPort: grpcServer.port, healthPort: grpcServer.healthPort, metricsPort: metricsServer.port }, 'metadata ready');
 });
