@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { users } from '@ocireg/proto';
+import { webApi, type ApiResponse, type RouteName } from '@ocireg/web-api';
 import { basicAuth, newWorkspace, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { eventually } from './polling';
@@ -140,6 +141,39 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
     expect(usage.body.workspaceBytes).toBeGreaterThan(0);
     const members = await web.get<{ members: Array<{ email: string; role: string }> }>(`/api/v1/repositories/${workspace.repositoryId}/members`);
     expect(members.body.members).toContainEqual({ userId: workspace.admin.userId, email: workspace.admin.email, role: 'admin' });
+  });
+
+  it('answers carry exactly the fields @ocireg/web-api defines for their route', async () => {
+    const { web } = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'admin' });
+    const ws = `/api/v1/workspaces/${workspace.slug}`;
+    await eventually(async () => ((await web.get<ApiResponse<'listImages'>>(`${ws}/images`)).body.images?.length === 2 ? true : undefined), 10_000);
+    const digest = (await web.get<ApiResponse<'getTag'>>(`${ws}/images/api/-/tags/1.0`)).body.manifest!.digest;
+    const calls: Array<[RouteName, string, string, unknown?]> = [
+      ['currentSession', 'GET', '/api/v1/session'],
+      ['listWorkspaces', 'GET', '/api/v1/workspaces'],
+      ['getWorkspace', 'GET', ws],
+      ['getStorageUsage', 'GET', `${ws}/usage`],
+      ['listProjects', 'GET', `${ws}/projects`],
+      ['getProject', 'GET', `${ws}/projects/main`],
+      ['listSourceRepositories', 'GET', `${ws}/repositories`],
+      ['getSourceRepository', 'GET', `${ws}/repositories/app`],
+      ['listImages', 'GET', `${ws}/images?sort=last-pushed`],
+      ['imageOverview', 'GET', `${ws}/images/api/-/overview`],
+      ['listTags', 'GET', `${ws}/images/api/-/tags`],
+      ['getTag', 'GET', `${ws}/images/api/-/tags/1.0`],
+      ['getManifest', 'GET', `${ws}/images/api/-/manifests/${digest}`],
+      ['getImage', 'GET', `${ws}/images/api`],
+      ['getStatus', 'GET', '/api/v1/status'],
+      ['listMembers', 'GET', `/api/v1/repositories/${workspace.repositoryId}/members`],
+      ['createToken', 'POST', '/api/v1/tokens', { name: 'shapes', scopes: ['read:package'], expiresInDays: 1 }],
+      ['listTokens', 'GET', '/api/v1/tokens'],
+    ];
+    for (const [route, method, path, body] of calls) {
+      const response = await web.request(method, path, body);
+      expect([route, response.status]).toEqual([route, method === 'POST' ? 201 : 200]);
+      const parsed = webApi[route].response.safeParse(response.body);
+      expect(parsed.success ? [] : parsed.error.issues, route).toEqual([]);
+    }
   });
 
   it('a non-member gets 404 everywhere, never another workspace\'s data', async () => {

@@ -1,4 +1,9 @@
-/** The JSON API of the gateway (/api/v1), with the session's CSRF token on every change. */
+/**
+ * The JSON API of the gateway (/api/v1), with the session's CSRF token on
+ * every change. Each call names its route (@ocireg/web-api), which types what
+ * it sends and what it gets back: `api<'createToken'>('POST', '/tokens', {...})`.
+ */
+import type { ApiBody, ApiResponse, RouteName } from '@ocireg/web-api';
 
 export class ApiError extends Error {
   constructor(
@@ -23,7 +28,7 @@ export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<K extends RouteName>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: ApiBody<K>): Promise<ApiResponse<K>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
@@ -34,10 +39,10 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
     if (response.status === 401 && path !== '/session') onSignedOut();
     throw new ApiError(response.status, first?.code ?? 'UNKNOWN', first?.message ?? `request failed (${response.status})`);
   }
-  return data as T;
+  return data as ApiResponse<K>;
 }
 
-export const get = <T>(path: string) => api<T>('GET', path);
+export const get = <K extends RouteName>(path: string) => api<K>('GET', path);
 
 /** Path segments of an image name are kept; each is encoded. */
 export function imagePath(workspace: string, name: string): string {

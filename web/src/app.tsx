@@ -13,8 +13,7 @@ import { UsagePage } from './pages/usage';
 import { WorkspacePage } from './pages/workspace';
 import { WorkspacesPage } from './pages/workspaces';
 import { navigate, useLocation } from './router';
-import { SessionContext } from './session';
-import type { SessionInfo } from './types';
+import { SessionContext, type SessionInfo } from './session';
 
 const decode = (part: string) => decodeURIComponent(part);
 
@@ -53,7 +52,7 @@ export function App() {
 
   useEffect(() => {
     whenSignedOut(() => setSession(null));
-    get<SessionInfo>('/session').then(signedIn, (err: unknown) => {
+    get<'currentSession'>('/session').then(signedIn, (err: unknown) => {
       if (!(err instanceof ApiError) || err.status !== 401) console.warn(err);
       setSession(null);
     });
@@ -61,7 +60,7 @@ export function App() {
   }, []);
 
   const signOut = useCallback(async () => {
-    await api('DELETE', '/session').catch(() => undefined);
+    await api<'signOut'>('DELETE', '/session').catch(() => undefined);
     setCsrfToken('');
     setSession(null);
     navigate('/sign-in');

@@ -1,5 +1,8 @@
 import { createContext, useContext } from 'react';
-import type { SessionInfo } from './types';
+import type { ApiResponse } from '@ocireg/web-api';
+
+/** Who is signed in and the CSRF token their changes carry (what sign-in and GET /session both answer). */
+export type SessionInfo = Pick<ApiResponse<'signIn'>, 'user' | 'csrfToken'>;
 
 export interface SessionState {
   session: SessionInfo;

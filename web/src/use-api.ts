@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ApiResponse, RouteName } from '@ocireg/web-api';
 import { ApiError, get } from './api';
 
 export interface Loaded<T> {
@@ -8,9 +9,9 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GETs a path (null: nothing yet) and reloads when it changes; `refreshMs` polls while set. */
-export function useApi<T>(path: string | null, refreshMs?: number): Loaded<T> {
-  const [data, setData] = useState<T>();
+/** GETs a path of the named route (null: nothing yet) and reloads when it changes; `refreshMs` polls while set. */
+export function useApi<K extends RouteName>(path: string | null, refreshMs?: number): Loaded<ApiResponse<K>> {
+  const [data, setData] = useState<ApiResponse<K>>();
   const [error, setError] = useState<ApiError>();
   const [loading, setLoading] = useState(path !== null);
   const [generation, setGeneration] = useState(0);
@@ -21,7 +22,7 @@ export function useApi<T>(path: string | null, refreshMs?: number): Loaded<T> {
     if (path === null) return;
     let cancelled = false;
     setLoading(true);
-    get<T>(path).then(
+    get<K>(path).then(
       (value) => {
         if (cancelled) return;
         setData(value);

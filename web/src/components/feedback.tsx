@@ -1,5 +1,5 @@
 import type { ApiError } from '../api';
-import type { Indexing } from '../types';
+import type { IndexingStatus } from '@ocireg/web-api';
 
 export function ErrorMessage({ error }: { error: ApiError | Error | undefined }) {
   if (!error) return null;
@@ -20,7 +20,7 @@ export function Loading({ what }: { what: string }) {
 }
 
 /** Listings come from a read model that follows pushes a moment later: say so while it catches up. */
-export function IndexingNotice({ indexing }: { indexing: Indexing | undefined }) {
+export function IndexingNotice({ indexing }: { indexing: IndexingStatus | undefined }) {
   if (indexing && !indexing.reachable) {
     return (
       <p className="notice" role="status">

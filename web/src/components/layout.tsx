@@ -1,13 +1,13 @@
 import type { ReactNode } from 'react';
 import { Link, paths } from '../router';
 import { useSession } from '../session';
-import type { Repository } from '../types';
+import type { SourceRepository } from '@ocireg/web-api';
 import { useApi } from '../use-api';
 
 /** The top navigation (Packages, Create › Package where the user may, API tokens, sign-out) around a page. */
 export function Layout({ workspace, children }: { workspace?: string; children: ReactNode }) {
   const { session, signOut } = useSession();
-  const repositories = useApi<{ repositories: Repository[] }>(workspace ? `/workspaces/${encodeURIComponent(workspace)}/repositories` : null);
+  const repositories = useApi<'listSourceRepositories'>(workspace ? `/workspaces/${encodeURIComponent(workspace)}/repositories` : null);
   const mayCreate = repositories.data?.repositories.some((r) => r.callerRole === 'admin') ?? false;
   return (
     <>
@@ -50,8 +50,8 @@ export function Breadcrumbs({ items }: { items: Array<{ label: string; to?: stri
 
 /** The workspace's projects and repositories, each linking to its packages. */
 export function WorkspaceSidebar({ workspace }: { workspace: string }) {
-  const { data } = useApi<{ repositories: Repository[] }>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
-  const byProject = new Map<string, Repository[]>();
+  const { data } = useApi<'listSourceRepositories'>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
+  const byProject = new Map<string, SourceRepository[]>();
   for (const repository of data?.repositories ?? []) byProject.set(repository.projectSlug, [...(byProject.get(repository.projectSlug) ?? []), repository]);
   return (
     <nav className="sidebar" aria-label="Projects and repositories">

@@ -1,16 +1,9 @@
 import { useEffect, useState } from 'react';
 import { formatBytes, timeAgo } from '../format';
 import { Link, paths } from '../router';
-import type { ImageSummary, Indexing } from '../types';
 import { useApi } from '../use-api';
 import { ErrorMessage, IndexingNotice, Loading } from './feedback';
 import { Pager } from './pager';
-
-interface Page {
-  images: ImageSummary[];
-  nextPageToken: string;
-  indexing: Indexing;
-}
 
 const PAGE_SIZE = 50;
 
@@ -42,7 +35,7 @@ export function PackagesTable({ workspace, project, repository, caption }: { wor
   if (prefix) query.set('prefix', prefix);
   if (pageToken) query.set('page_token', pageToken);
   const [catchingUp, setCatchingUp] = useState(false);
-  const { data, error, loading } = useApi<Page>(`/workspaces/${encodeURIComponent(workspace)}/images?${query.toString()}`, catchingUp ? 2000 : undefined);
+  const { data, error, loading } = useApi<'listImages'>(`/workspaces/${encodeURIComponent(workspace)}/images?${query.toString()}`, catchingUp ? 2000 : undefined);
   useEffect(() => setCatchingUp((data?.indexing.pendingEvents ?? 0) > 0), [data]);
 
   return (

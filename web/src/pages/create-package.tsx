@@ -2,12 +2,11 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
 import { Breadcrumbs, Layout } from '../components/layout';
 import { navigate, paths } from '../router';
-import type { Repository } from '../types';
 import { useApi } from '../use-api';
 
 /** Create › Package: a name and the repository to link to (only repositories the user is Admin of). */
 export function CreatePackagePage({ workspace }: { workspace: string }) {
-  const { data } = useApi<{ repositories: Repository[] }>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
+  const { data } = useApi<'listSourceRepositories'>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
   const adminOf = data?.repositories.filter((r) => r.callerRole === 'admin') ?? [];
   const [name, setName] = useState('');
   const [repositoryId, setRepositoryId] = useState('');
@@ -18,7 +17,7 @@ export function CreatePackagePage({ workspace }: { workspace: string }) {
     setBusy(true);
     setError('');
     try {
-      await api('POST', `/workspaces/${encodeURIComponent(workspace)}/packages`, { name: name.trim(), repositoryId: repositoryId || adminOf[0]?.id });
+      await api<'createPackage'>('POST', `/workspaces/${encodeURIComponent(workspace)}/packages`, { name: name.trim(), repositoryId: repositoryId || adminOf[0]?.id });
       navigate(paths.image(workspace, name.trim()));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));

@@ -7,24 +7,16 @@ import { Breadcrumbs, Layout } from '../components/layout';
 import { Pager } from '../components/pager';
 import { formatBytes, platformText, registryHost, shortDigest, timeAgo } from '../format';
 import { Link, navigate, paths } from '../router';
-import type { ImageSummary, Indexing, Manifest, Repository, Role, TagEntry } from '../types';
+import type { Manifest, RoleWord, TagEntry } from '@ocireg/web-api';
 import { useApi } from '../use-api';
 
-interface Overview {
-  package: { name: string; createdAt: string; repositoryId: string };
-  repository: Repository | null;
-  image: ImageSummary | null;
-  callerRole: Role;
-  indexing: Indexing;
-}
-
-const mayDeleteTags = (role: Role) => role === 'write' || role === 'admin';
+const mayDeleteTags = (role: RoleWord) => role === 'write' || role === 'admin';
 
 /** An image (a package's content): its tags with digest, size, platforms and pull command, multi-arch entries, signatures and SBOMs. */
 export function ImagePage({ workspace, name }: { workspace: string; name: string }) {
   const base = imagePath(workspace, name);
   const [waiting, setWaiting] = useState(false);
-  const overview = useApi<Overview>(`${base}/-/overview`, waiting ? 2000 : undefined);
+  const overview = useApi<'imageOverview'>(`${base}/-/overview`, waiting ? 2000 : undefined);
   useEffect(() => setWaiting(overview.data !== undefined && (overview.data.image === null || overview.data.indexing.pendingEvents > 0)), [overview.data]);
   const data = overview.data;
   return (
@@ -65,7 +57,7 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
                 title={`Delete the image ${name}?`}
                 confirmLabel="Delete image"
                 onConfirm={async () => {
-                  await api('DELETE', base);
+                  await api<'deleteImage'>('DELETE', base);
                   navigate(paths.workspace(workspace));
                 }}
               >
@@ -81,12 +73,12 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
   );
 }
 
-function Tags({ workspace, name, role }: { workspace: string; name: string; role: Role }) {
+function Tags({ workspace, name, role }: { workspace: string; name: string; role: RoleWord }) {
   const [sort, setSort] = useState<'name' | 'last-pushed'>('last-pushed');
   const [tokens, setTokens] = useState<string[]>(['']);
   const token = tokens[tokens.length - 1] ?? '';
   const query = new URLSearchParams({ sort, page_size: '50', ...(token ? { page_token: token } : {}) });
-  const { data, error, loading, reload } = useApi<{ tags: TagEntry[]; nextPageToken: string }>(`${imagePath(workspace, name)}/-/tags?${query.toString()}`);
+  const { data, error, loading, reload } = useApi<'listTags'>(`${imagePath(workspace, name)}/-/tags?${query.toString()}`);
   // The listing follows deletes a moment later: a deleted tag leaves the table at once, and the list reloads shortly after.
   const [deleted, setDeleted] = useState<string[]>([]);
   const onDeleted = (tag: string) => {
@@ -148,7 +140,7 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
   );
 }
 
-function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string; name: string; entry: TagEntry; role: Role; onDeleted: () => void }) {
+function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string; name: string; entry: TagEntry; role: RoleWord; onDeleted: () => void }) {
   const pull = `docker pull ${registryHost()}/${workspace}/${name}:${entry.tag}`;
   const manifest = entry.manifest;
   return (
@@ -180,7 +172,7 @@ function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string
             title={`Delete tag ${entry.tag}?`}
             confirmLabel="Delete tag"
             onConfirm={async () => {
-              await api('DELETE', `${imagePath(workspace, name)}/-/tags/${encodeURIComponent(entry.tag)}`);
+              await api<'deleteTag'>('DELETE', `${imagePath(workspace, name)}/-/tags/${encodeURIComponent(entry.tag)}`);
               onDeleted();
             }}
           >

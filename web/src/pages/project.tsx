@@ -1,12 +1,11 @@
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
 import { PackagesTable } from '../components/packages-table';
 import { Link, paths } from '../router';
-import type { Repository } from '../types';
 import { useApi } from '../use-api';
 
 /** A project: its repositories and the packages linked to them. */
 export function ProjectPage({ workspace, project }: { workspace: string; project: string }) {
-  const { data } = useApi<{ repositories: Repository[] }>(`/workspaces/${encodeURIComponent(workspace)}/repositories?project=${encodeURIComponent(project)}`);
+  const { data } = useApi<'listSourceRepositories'>(`/workspaces/${encodeURIComponent(workspace)}/repositories?project=${encodeURIComponent(project)}`);
   return (
     <Layout workspace={workspace}>
       <Breadcrumbs items={[{ label: workspace, to: paths.workspace(workspace) }, { label: project }]} />

@@ -5,12 +5,12 @@ import { ErrorMessage } from '../components/feedback';
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
 import { PackagesTable } from '../components/packages-table';
 import { paths } from '../router';
-import type { Repository, Role } from '../types';
+import type { ApiBody, SourceRepository } from '@ocireg/web-api';
 import { useApi } from '../use-api';
 
 /** A repository: the packages linked to it, and its members with their roles (its Admins edit them). */
 export function RepositoryPage({ workspace, project, repository }: { workspace: string; project: string; repository: string }) {
-  const { data, error } = useApi<{ repository: Repository }>(`/workspaces/${encodeURIComponent(workspace)}/repositories/${encodeURIComponent(repository)}?project=${encodeURIComponent(project)}`);
+  const { data, error } = useApi<'getSourceRepository'>(`/workspaces/${encodeURIComponent(workspace)}/repositories/${encodeURIComponent(repository)}?project=${encodeURIComponent(project)}`);
   const found = data?.repository;
   return (
     <Layout workspace={workspace}>
@@ -36,15 +36,12 @@ export function RepositoryPage({ workspace, project, repository }: { workspace: 
   );
 }
 
-interface Member {
-  userId: string;
-  email: string;
-  role: Role;
-}
+type MemberRole = ApiBody<'setMember'>['role'];
+const memberRole = (value: string): MemberRole => (value === 'admin' || value === 'write' ? value : 'read');
 
-function Members({ repository }: { repository: Repository }) {
+function Members({ repository }: { repository: SourceRepository }) {
   const path = `/repositories/${repository.id}/members`;
-  const { data, error, reload } = useApi<{ members: Member[] }>(path);
+  const { data, error, reload } = useApi<'listMembers'>(path);
   const isAdmin = repository.callerRole === 'admin';
   const [problem, setProblem] = useState('');
   const act = async (work: () => Promise<unknown>) => {
@@ -82,7 +79,7 @@ function Members({ repository }: { repository: Repository }) {
                 <td>{m.email || m.userId}</td>
                 <td>
                   {isAdmin ? (
-                    <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => void act(() => api('PUT', path, { user: m.userId, role: e.target.value }))}>
+                    <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => void act(() => api<'setMember'>('PUT', path, { user: m.userId, role: memberRole(e.target.value) }))}>
                       <option value="read">Read</option>
                       <option value="write">Write</option>
                       <option value="admin">Admin</option>
@@ -93,7 +90,7 @@ function Members({ repository }: { repository: Repository }) {
                 </td>
                 {isAdmin && (
                   <td>
-                    <ConfirmButton label="Remove" title={`Remove ${m.email}?`} confirmLabel="Remove member" onConfirm={() => api('DELETE', `${path}/${m.userId}`).then(reload)}>
+                    <ConfirmButton label="Remove" title={`Remove ${m.email}?`} confirmLabel="Remove member" onConfirm={() => api<'removeMember'>('DELETE', `${path}/${m.userId}`).then(reload)}>
                       <p>{m.email} loses this role on every package linked to the repository.</p>
                     </ConfirmButton>
                   </td>
@@ -103,14 +100,14 @@ function Members({ repository }: { repository: Repository }) {
           </tbody>
         </table>
       )}
-      {isAdmin && <AddMember onAdd={(user, role) => act(() => api('PUT', path, { user, role }))} />}
+      {isAdmin && <AddMember onAdd={(user, role) => act(() => api<'setMember'>('PUT', path, { user, role }))} />}
     </section>
   );
 }
 
-function AddMember({ onAdd }: { onAdd: (user: string, role: string) => Promise<void> }) {
+function AddMember({ onAdd }: { onAdd: (user: string, role: MemberRole) => Promise<void> }) {
   const [user, setUser] = useState('');
-  const [role, setRole] = useState('read');
+  const [role, setRole] = useState<MemberRole>('read');
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     await onAdd(user, role);
@@ -124,7 +121,7 @@ function AddMember({ onAdd }: { onAdd: (user: string, role: string) => Promise<v
       </label>
       <label>
         Role
-        <select value={role} onChange={(e) => setRole(e.target.value)}>
+        <select value={role} onChange={(e) => setRole(memberRole(e.target.value))}>
           <option value="read">Read</option>
           <option value="write">Write</option>
           <option value="admin">Admin</option>

@@ -1,17 +1,18 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { ApiResponse } from '@ocireg/web-api';
 import { api, ApiError } from '../api';
 import { navigate } from '../router';
 
 /** Opens an invitation or reset link: the secret is the URL's fragment, which never reaches a server log. */
 export function SetPasswordPage() {
   const secret = decodeURIComponent(location.hash.replace(/^#/, ''));
-  const [link, setLink] = useState<{ email: string; purpose: string; expiresAt: string }>();
+  const [link, setLink] = useState<ApiResponse<'inspectPasswordLink'>>();
   const [error, setError] = useState('');
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
   const [done, setDone] = useState('');
   useEffect(() => {
-    api<{ email: string; purpose: string; expiresAt: string }>('POST', '/password-links/inspect', { secret }).then(setLink, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+    api<'inspectPasswordLink'>('POST', '/password-links/inspect', { secret }).then(setLink, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
   }, [secret]);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -21,7 +22,7 @@ export function SetPasswordPage() {
     }
     setError('');
     try {
-      const { email } = await api<{ email: string }>('POST', '/password-links/redeem', { secret, password });
+      const { email } = await api<'redeemPasswordLink'>('POST', '/password-links/redeem', { secret, password });
       history.replaceState(null, '', '/set-password');
       setDone(email);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
-import type { SessionInfo } from '../types';
+import type { SessionInfo } from '../session';
 
 /** Sign-in with email and password (set through an invitation or reset link). */
 export function SignInPage({ onSignedIn, email: initialEmail = '' }: { onSignedIn: (session: SessionInfo) => void; email?: string }) {
@@ -13,7 +13,7 @@ export function SignInPage({ onSignedIn, email: initialEmail = '' }: { onSignedI
     setBusy(true);
     setError('');
     try {
-      onSignedIn(await api<SessionInfo>('POST', '/session', { email, password }));
+      onSignedIn(await api<'signIn'>('POST', '/session', { email, password }));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : 'could not sign in');
     } finally {

@@ -1,38 +1,23 @@
 import { Fragment } from 'react';
+import type { ConfigFacts, Manifest } from '@ocireg/web-api';
 import { imagePath } from '../api';
 import { CommandLine } from '../components/copy-button';
 import { ErrorMessage, Loading } from '../components/feedback';
 import { Breadcrumbs, Layout } from '../components/layout';
 import { formatBytes, platformText, registryHost, shortDigest } from '../format';
 import { paths } from '../router';
-import type { ConfigFacts, Manifest } from '../types';
 import { useApi } from '../use-api';
-
-interface TagDetails {
-  tag: { tag: string; digest: string; updatedAt: string; kind: string };
-  manifest: Manifest;
-  /** Signatures, attestations and SBOMs about the manifest (or its index's entries). */
-  referrers: Manifest[];
-}
-
-interface ManifestDocument {
-  digest: string;
-  mediaType: string;
-  size: number;
-  manifest: unknown;
-  config: ConfigFacts | null;
-}
 
 /** A tag: its manifest, whether it is signed and what is attached to it, layers with sizes, and what the image's config says (created, OS/arch, entrypoint, labels). */
 export function TagPage({ workspace, name, tag }: { workspace: string; name: string; tag: string }) {
-  const details = useApi<TagDetails>(`${imagePath(workspace, name)}/-/tags/${encodeURIComponent(tag)}`);
+  const details = useApi<'getTag'>(`${imagePath(workspace, name)}/-/tags/${encodeURIComponent(tag)}`);
   const manifest = details.data?.manifest;
   const referrers = details.data?.referrers ?? [];
   const signatures = referrers.filter((r) => r.kind === 'signature' && r.subject === manifest?.digest);
   // An index: the config facts of its first image entry.
   const imageDigest = manifest ? (manifest.kind === 'index' ? manifest.children.find((c) => c.kind === 'image')?.digest : manifest.digest) : undefined;
-  const document = useApi<ManifestDocument>(manifest ? `${imagePath(workspace, name)}/-/manifests/${manifest.digest}` : null);
-  const imageDocument = useApi<ManifestDocument>(imageDigest && manifest && imageDigest !== manifest.digest ? `${imagePath(workspace, name)}/-/manifests/${imageDigest}` : null);
+  const document = useApi<'getManifest'>(manifest ? `${imagePath(workspace, name)}/-/manifests/${manifest.digest}` : null);
+  const imageDocument = useApi<'getManifest'>(imageDigest && manifest && imageDigest !== manifest.digest ? `${imagePath(workspace, name)}/-/manifests/${imageDigest}` : null);
   const config = (imageDocument.data ?? document.data)?.config;
   return (
     <Layout workspace={workspace}>

@@ -6,13 +6,12 @@ import { ErrorMessage, Loading } from '../components/feedback';
 import { Layout } from '../components/layout';
 import { registryHost, timeAgo } from '../format';
 import { useSession } from '../session';
-import type { ApiToken } from '../types';
 import { useApi } from '../use-api';
 
 /** My API tokens: create (shown once, with the docker login line), list, revoke. */
 export function TokensPage() {
   const { session } = useSession();
-  const { data, error, loading, reload } = useApi<{ tokens: ApiToken[] }>('/tokens');
+  const { data, error, loading, reload } = useApi<'listTokens'>('/tokens');
   const [created, setCreated] = useState<{ secret: string; dockerLogin: string; name: string }>();
   return (
     <Layout>
@@ -68,7 +67,7 @@ export function TokensPage() {
                   <td>{token.revokedAt ? 'revoked' : expired ? 'expired' : 'active'}</td>
                   <td>
                     {!token.revokedAt && !expired && (
-                      <ConfirmButton label="Revoke" title={`Revoke the token ${token.name}?`} confirmLabel="Revoke token" onConfirm={() => api('DELETE', `/tokens/${token.id}`).then(reload)}>
+                      <ConfirmButton label="Revoke" title={`Revoke the token ${token.name}?`} confirmLabel="Revoke token" onConfirm={() => api<'revokeToken'>('DELETE', `/tokens/${token.id}`).then(reload)}>
                         <p>It stops working everywhere within a second, with every token created from it.</p>
                       </ConfirmButton>
                     )}
@@ -93,7 +92,7 @@ function CreateToken({ onCreated }: { onCreated: (token: { secret: string; docke
     setError('');
     try {
       const scopes = write ? ['read:package', 'write:package'] : ['read:package'];
-      const result = await api<{ secret: string; dockerLogin: string }>('POST', '/tokens', { name, scopes, expiresInDays: Number(days) });
+      const result = await api<'createToken'>('POST', '/tokens', { name, scopes, expiresInDays: Number(days) });
       onCreated({ ...result, name });
       setName('');
     } catch (err) {

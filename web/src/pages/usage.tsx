@@ -4,15 +4,9 @@ import { formatBytes } from '../format';
 import { paths } from '../router';
 import { useApi } from '../use-api';
 
-interface Usage {
-  workspaceBytes: number;
-  storageQuotaBytes: number | null;
-  repositories: Array<{ repository: string; bytes: number }>;
-}
-
 /** Bytes the workspace stores (each blob once) against its quota, and per image. */
 export function UsagePage({ workspace }: { workspace: string }) {
-  const { data, error, loading } = useApi<Usage>(`/workspaces/${encodeURIComponent(workspace)}/usage`);
+  const { data, error, loading } = useApi<'getStorageUsage'>(`/workspaces/${encodeURIComponent(workspace)}/usage`);
   const quota = data?.storageQuotaBytes ?? null;
   return (
     <Layout workspace={workspace}>

@@ -1,15 +1,15 @@
 import { useState, type FormEvent } from 'react';
+import type { ApiResponse } from '@ocireg/web-api';
 import { api, ApiError } from '../api';
 import { CommandLine } from '../components/copy-button';
 import { ErrorMessage } from '../components/feedback';
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
 import { PackagesTable } from '../components/packages-table';
-import type { Workspace } from '../types';
 import { useApi } from '../use-api';
 
 /** A workspace: all its packages, its projects and repositories aside; admins may invite people. */
 export function WorkspacePage({ workspace }: { workspace: string }) {
-  const { data, error } = useApi<{ workspace: Workspace; callerIsAdmin: boolean }>(`/workspaces/${encodeURIComponent(workspace)}`);
+  const { data, error } = useApi<'getWorkspace'>(`/workspaces/${encodeURIComponent(workspace)}`);
   return (
     <Layout workspace={workspace}>
       <Breadcrumbs items={[{ label: 'Workspaces', to: '/' }, { label: data?.workspace.name || workspace }]} />
@@ -29,13 +29,13 @@ export function WorkspacePage({ workspace }: { workspace: string }) {
 /** Workspace admins invite people: the link sets their password (single use, expires). */
 function InviteForm({ workspace }: { workspace: string }) {
   const [email, setEmail] = useState('');
-  const [link, setLink] = useState<{ url: string; expiresAt: string }>();
+  const [link, setLink] = useState<ApiResponse<'createInvitation'>>();
   const [error, setError] = useState('');
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError('');
     try {
-      setLink(await api<{ url: string; expiresAt: string }>('POST', '/invitations', { email, workspace }));
+      setLink(await api<'createInvitation'>('POST', '/invitations', { email, workspace }));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
     }

@@ -2,12 +2,11 @@ import { useEffect } from 'react';
 import { ErrorMessage, Loading } from '../components/feedback';
 import { Layout } from '../components/layout';
 import { Link, navigate, paths } from '../router';
-import type { Workspace } from '../types';
 import { useApi } from '../use-api';
 
 /** The workspaces the user may see; with just one, straight to it. */
 export function WorkspacesPage() {
-  const { data, error, loading } = useApi<{ workspaces: Workspace[] }>('/workspaces');
+  const { data, error, loading } = useApi<'listWorkspaces'>('/workspaces');
   useEffect(() => {
     if (data?.workspaces.length === 1) navigate(paths.workspace(data.workspaces[0]!.slug), true);
   }, [data]);

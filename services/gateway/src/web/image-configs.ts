@@ -2,22 +2,7 @@ import { buffer } from 'node:stream/consumers';
 import { unaryCall } from '@ocireg/grpc';
 import type { metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
-
-/** What the tag page shows of an image's config (environment variables are left out: they often hold secrets). */
-export interface ConfigFacts {
-  created: string;
-  os: string;
-  architecture: string;
-  variant: string;
-  entrypoint: string[];
-  cmd: string[];
-  workingDir: string;
-  user: string;
-  exposedPorts: string[];
-  labels: Record<string, string>;
-  /** Steps in the image's history (build instructions). */
-  historySteps: number;
-}
+import type { ConfigFacts } from '@ocireg/web-api';
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 const MAX_CONFIG_BYTES = 1024 * 1024;

@@ -2,15 +2,7 @@ import type { Client } from '@grpc/grpc-js';
 import { channelReady, unaryCall } from '@ocireg/grpc';
 import { sharedSample } from '@ocireg/metrics';
 import type { indexer } from '@ocireg/proto';
-
-/** How far the listings are behind; `reachable: false` when the indexer did not answer (then nothing is known of its backlog). */
-export interface IndexingStatus {
-  reachable: boolean;
-  pendingEvents: number;
-  oldestUnindexedAgeSeconds: number;
-}
-
-export type ComponentState = 'up' | 'unreachable';
+import type { ComponentState, IndexingStatus } from '@ocireg/web-api';
 
 /** How long a status question waits for an answer. */
 const ASK_MS = 2_000;

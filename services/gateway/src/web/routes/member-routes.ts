@@ -1,26 +1,26 @@
 import { Router } from 'express';
-import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { admin } from '@ocireg/proto';
+import { webApi } from '@ocireg/web-api';
 import type { UserResolver } from '../../admin/users-by-email';
-import { jsonRoute } from '../api-context';
+import { jsonRoutes } from '../api-context';
 import { roleOfWord, roleWord } from '../api-shapes';
 import type { WebCallers } from '../web-callers';
 
 /**
- * A repository's members and their roles (visible to its members), changed
- * by its Admins: metadata checks both. Users are named by email here and
- * resolved at auth, as on the admin port.
+ * A source repository's members and their roles (visible to its members),
+ * changed by its Admins: metadata checks both. Users are named by email here
+ * and resolved at auth, as on the admin port.
  */
 export function memberRoutes(deps: { admin: admin.AdminServiceClient; people: UserResolver; web: WebCallers; logger: Logger }): Router {
   const { admin: client, people, web, logger } = deps;
   const router = Router();
-  const route = (handler: Parameters<typeof jsonRoute>[2]) => jsonRoute(web, logger, handler);
+  const route = jsonRoutes(web, logger);
 
   router.get(
     '/repositories/:repositoryId/members',
-    route(async ({ req, requestId, actor, as }) => {
+    route(webApi.listMembers, async ({ req, requestId, actor, as }) => {
       const { memberships } = await unaryCall(client.listMemberships.bind(client), { repositoryId: String(req.params.repositoryId) }, as(await actor()));
       const emails = await people.emailsOf(memberships.map((m) => m.userId), requestId);
       return { members: memberships.map((m) => ({ userId: m.userId, email: emails.get(m.userId) ?? '', role: roleWord(m.role) })).sort((a, b) => a.email.localeCompare(b.email)) };
@@ -28,20 +28,16 @@ export function memberRoutes(deps: { admin: admin.AdminServiceClient; people: Us
   );
   router.put(
     '/repositories/:repositoryId/members',
-    route(async ({ req, requestId, actor, as, field }) => {
+    route(webApi.setMember, async ({ req, requestId, actor, as, body }) => {
       const caller = await actor();
-      const role = roleOfWord(field('role'));
-      if (role === undefined) throw new RegistryError('INVALID_ARGUMENT', 'role must be read, write or admin', { field: 'role' });
-      const user = field('user');
-      if (!user) throw new RegistryError('INVALID_ARGUMENT', 'user (an email or user id) is required', { field: 'user' });
-      const userId = await people.idOf(user, requestId);
-      await unaryCall(client.setMembership.bind(client), { repositoryId: String(req.params.repositoryId), userId, role }, as(caller));
-      return { member: { userId, role: roleWord(role) } };
+      const userId = await people.idOf(body.user, requestId);
+      await unaryCall(client.setMembership.bind(client), { repositoryId: String(req.params.repositoryId), userId, role: roleOfWord(body.role) }, as(caller));
+      return { member: { userId, role: body.role } };
     }),
   );
   router.delete(
     '/repositories/:repositoryId/members/:userId',
-    route(async ({ req, actor, as }) => {
+    route(webApi.removeMember, async ({ req, actor, as }) => {
       await unaryCall(client.removeMembership.bind(client), { repositoryId: String(req.params.repositoryId), userId: String(req.params.userId) }, as(await actor()));
       return {};
     }),

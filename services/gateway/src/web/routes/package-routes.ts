@@ -4,19 +4,19 @@ import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import { parseDigest } from '@ocireg/oci';
 import { admin, indexer, type metadata } from '@ocireg/proto';
+import { webApi, type IndexingStatus, type RouteSchema } from '@ocireg/web-api';
 import type { AdminCaller } from '../../admin/admin-callers';
 import type { ImageListings } from '../../admin/image-listings';
 import { requireVisibleImage } from '../../visibility';
-import { intParam, jsonRoute, type ApiContext } from '../api-context';
-import { repositoryJson, roleWord } from '../api-shapes';
+import { jsonRoutes, type ApiContext } from '../api-context';
+import { answered, roleWord, sourceRepositoryJson } from '../api-shapes';
 import type { ImageConfigs } from '../image-configs';
 import { repositoryIdOf } from '../repository-refs';
-import type { IndexingStatus } from '../service-status';
 import type { WebCallers } from '../web-callers';
 
 /** Sort orders, as registryctl names them (last_pushed: the older spelling, still accepted). */
-const SORTS: Record<string, admin.ImageSort> = { name: admin.ImageSort.IMAGE_SORT_NAME, 'last-pushed': admin.ImageSort.IMAGE_SORT_LAST_PUSHED, last_pushed: admin.ImageSort.IMAGE_SORT_LAST_PUSHED };
-const TAG_SORTS: Record<string, indexer.TagSort> = { name: indexer.TagSort.TAG_SORT_NAME, 'last-pushed': indexer.TagSort.TAG_SORT_LAST_PUSHED };
+const SORTS = { name: admin.ImageSort.IMAGE_SORT_NAME, 'last-pushed': admin.ImageSort.IMAGE_SORT_LAST_PUSHED, last_pushed: admin.ImageSort.IMAGE_SORT_LAST_PUSHED };
+const TAG_SORTS = { name: indexer.TagSort.TAG_SORT_NAME, 'last-pushed': indexer.TagSort.TAG_SORT_LAST_PUSHED };
 const READ_SCOPES = ['read:package', 'write:package', 'admin:package'];
 /** Manifests larger than this are described, not shown. */
 const MAX_SHOWN_MANIFEST = 256 * 1024;
@@ -52,17 +52,17 @@ export function packageRoutes(deps: {
 }): Router {
   const { admin: client, indexer: index, indexing, metadata: registry, listings, configs, web, logger } = deps;
   const router = Router();
-  const route = (handler: (ctx: ApiContext) => Promise<unknown>, status?: number) => jsonRoute(web, logger, handler, status);
+  const route = jsonRoutes(web, logger);
   const indexStatus = (_requestId: string) => indexing();
 
   /** A reader of listings: a session, any package scope of an API token, or a registry token. */
-  const reader = async (ctx: ApiContext): Promise<AdminCaller> => {
+  const reader = async (ctx: ApiContext<RouteSchema>): Promise<AdminCaller> => {
     const caller = await ctx.caller();
     if (!caller.scopes.some((scope) => READ_SCOPES.includes(scope))) throw new RegistryError('DENIED', 'reading listings needs a token with read:package (or a stronger package scope)');
     return caller;
   };
   /** The image must be one the caller may see (metadata says), else it does not exist. */
-  const visible = async (ctx: ApiContext, workspace: string, name: string): Promise<AdminCaller> => {
+  const visible = async (ctx: ApiContext<RouteSchema>, workspace: string, name: string): Promise<AdminCaller> => {
     const caller = await reader(ctx);
     if (!caller.operator) await requireVisibleImage(registry, caller.userId, workspace, name, ctx.requestId);
     return caller;
@@ -70,17 +70,13 @@ export function packageRoutes(deps: {
 
   router.get(
     IMAGES,
-    route(async (ctx) => {
+    route(webApi.listImages, async (ctx) => {
       const [workspace] = params(ctx.req);
+      const { project, repository, prefix, sort, page_size: pageSize, page_token: pageToken } = ctx.query;
       const caller = await reader(ctx);
-      const sortName = ctx.query('sort') || 'name';
-      const sort = SORTS[sortName];
-      if (sort === undefined) throw new RegistryError('INVALID_ARGUMENT', 'sort must be one of: name, last-pushed', { sort: sortName.slice(0, 40) });
-      const pageSize = intParam(ctx.query('page_size'), 'page_size', 0, 500);
-      const repositoryRef = ctx.query('repository');
-      const repositoryId = repositoryRef ? await repositoryIdOf(client, workspace, repositoryRef, ctx.query('project'), ctx.as(caller)) : '';
+      const repositoryId = repository ? await repositoryIdOf(client, workspace, repository, project, ctx.as(caller)) : '';
       const [page, status, repositories] = await Promise.all([
-        listings.listImages({ workspaceSlug: workspace, projectSlug: ctx.query('project'), repositoryId, namePrefix: ctx.query('prefix'), sort, pageSize, pageToken: ctx.query('page_token') }, caller, ctx.requestId),
+        listings.listImages({ workspaceSlug: workspace, projectSlug: project, repositoryId, namePrefix: prefix, sort: SORTS[sort], pageSize, pageToken }, caller, ctx.requestId),
         indexStatus(ctx.requestId),
         // Names of the linked repositories (a registry token has no assertion to ask with: ids only).
         // Cosmetic: never the reason a listing fails (its own errors, e.g. NAME_UNKNOWN, are what the caller gets).
@@ -99,7 +95,7 @@ export function packageRoutes(deps: {
 
   router.get(
     OVERVIEW,
-    route(async (ctx) => {
+    route(webApi.imageOverview, async (ctx) => {
       const [workspace, name] = params(ctx.req);
       const caller = await ctx.actor();
       const as = ctx.as(caller);
@@ -114,7 +110,7 @@ export function packageRoutes(deps: {
       const image = listed.images[0]?.name === name ? listed.images[0] : null;
       return {
         package: { name: pkg.name, workspaceSlug: pkg.workspaceSlug, createdAt: pkg.createdAt, repositoryId: pkg.repositoryId },
-        repository: repository ? repositoryJson(repository) : null,
+        repository: repository ? sourceRepositoryJson(repository) : null,
         image,
         callerRole: caller.operator ? 'admin' : roleWord(role.role),
         indexing: status,
@@ -124,24 +120,18 @@ export function packageRoutes(deps: {
 
   router.get(
     TAGS,
-    route(async (ctx) => {
+    route(webApi.listTags, async (ctx) => {
       const [workspace, name] = params(ctx.req);
+      const { prefix, sort, page_size: pageSize, page_token: pageToken } = ctx.query;
       await visible(ctx, workspace, name);
-      const sortName = ctx.query('sort') || 'name';
-      const sort = TAG_SORTS[sortName];
-      if (sort === undefined) throw new RegistryError('INVALID_ARGUMENT', 'sort must be one of: name, last-pushed', { sort: sortName.slice(0, 40) });
-      const page = await unaryCall(
-        index.listTags.bind(index),
-        { workspace, name, tagPrefix: ctx.query('prefix'), sort, pageSize: intParam(ctx.query('page_size'), 'page_size', 0, 200), pageToken: ctx.query('page_token') },
-        { requestId: ctx.requestId },
-      );
-      return { tags: page.tags.map((entry) => ({ ...entry.tag, manifest: entry.manifest ?? null, referrers: entry.referrers })), nextPageToken: page.nextPageToken };
+      const page = await unaryCall(index.listTags.bind(index), { workspace, name, tagPrefix: prefix, sort: TAG_SORTS[sort], pageSize, pageToken }, { requestId: ctx.requestId });
+      return { tags: page.tags.map((entry) => ({ ...answered(entry.tag, 'tag'), manifest: entry.manifest ?? null, referrers: entry.referrers })), nextPageToken: page.nextPageToken };
     }),
   );
 
   router.get(
     TAG,
-    route(async (ctx) => {
+    route(webApi.getTag, async (ctx) => {
       const [workspace, name, tag] = params(ctx.req);
       return listings.getTag(workspace, name, tag, await reader(ctx), ctx.requestId);
     }),
@@ -149,7 +139,7 @@ export function packageRoutes(deps: {
 
   router.get(
     MANIFEST,
-    route(async (ctx) => {
+    route(webApi.getManifest, async (ctx) => {
       const [workspace, name, digest] = params(ctx.req);
       try {
         parseDigest(digest);
@@ -173,7 +163,7 @@ export function packageRoutes(deps: {
 
   router.get(
     IMAGE,
-    route(async (ctx) => {
+    route(webApi.getImage, async (ctx) => {
       const [workspace, name] = params(ctx.req);
       return listings.getImage(workspace, name, await reader(ctx), ctx.requestId);
     }),
@@ -181,23 +171,20 @@ export function packageRoutes(deps: {
 
   router.post(
     '/workspaces/:workspace/packages',
-    route(async (ctx) => {
+    route(webApi.createPackage, async (ctx) => {
       const workspaceSlug = String(ctx.req.params.workspace);
+      const { name, project } = ctx.body;
       const caller = await ctx.actor();
-      const name = ctx.field('name').trim();
-      const reference = ctx.field('repositoryId') || ctx.field('repository');
-      if (!name) throw new RegistryError('INVALID_ARGUMENT', 'name is required', { field: 'name' });
-      if (!reference) throw new RegistryError('INVALID_ARGUMENT', 'repositoryId (or repository, a slug) is required', { field: 'repositoryId' });
-      const repositoryId = await repositoryIdOf(client, workspaceSlug, reference, ctx.field('project'), ctx.as(caller));
+      const repositoryId = await repositoryIdOf(client, workspaceSlug, ctx.body.repositoryId || ctx.body.repository, project, ctx.as(caller));
       const created = await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug, name, repositoryId, actorUserId: '' }, ctx.as(caller));
       ctx.logger.info({ workspace: workspaceSlug, name, repositoryId, actor: caller.userId }, 'package created');
-      return { package: created.package };
+      return { package: answered(created.package, 'package') };
     }, 201),
   );
 
   router.delete(
     TAG,
-    route(async (ctx) => {
+    route(webApi.deleteTag, async (ctx) => {
       const [workspaceSlug, name, tag] = params(ctx.req);
       const caller = await ctx.actor();
       await unaryCall(client.deleteTag.bind(client), { workspaceSlug, name, tag }, ctx.as(caller));
@@ -207,7 +194,7 @@ export function packageRoutes(deps: {
 
   router.delete(
     IMAGE,
-    route(async (ctx) => {
+    route(webApi.deleteImage, async (ctx) => {
       const [workspaceSlug, name] = params(ctx.req);
       const caller = await ctx.actor();
       const deleted = await unaryCall(client.deleteImage.bind(client), { workspaceSlug, name }, ctx.as(caller));
@@ -217,7 +204,7 @@ export function packageRoutes(deps: {
 
   router.delete(
     MANIFEST,
-    route(async (ctx) => {
+    route(webApi.deleteManifest, async (ctx) => {
       const [workspaceSlug, name, digest] = params(ctx.req);
       const caller = await ctx.actor();
       const deleted = await unaryCall(client.deleteManifest.bind(client), { workspaceSlug, name, digest }, ctx.as(caller));

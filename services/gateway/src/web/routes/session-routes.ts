@@ -3,9 +3,10 @@ import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { auth } from '@ocireg/proto';
+import { webApi } from '@ocireg/web-api';
 import type { AccessGuard } from '../../access-guard';
 import type { AdminCallers } from '../../admin/admin-callers';
-import { jsonRoute } from '../api-context';
+import { jsonRoutes } from '../api-context';
 import { requireSameOrigin } from '../request-guards';
 import type { SessionCookies } from '../session-cookie';
 import type { WebCallers } from '../web-callers';
@@ -18,16 +19,13 @@ import type { WebCallers } from '../web-callers';
 export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: AdminCallers; web: WebCallers; cookies: SessionCookies; guard: AccessGuard; logger: Logger }): Router {
   const { auth, callers, web, cookies, guard, logger } = deps;
   const router = Router();
-  const route = (handler: Parameters<typeof jsonRoute>[2], status?: number) => jsonRoute(web, logger, handler, status);
+  const route = jsonRoutes(web, logger);
 
   router.post(
     '/session',
-    route(async ({ req, res, requestId, field }) => {
+    route(webApi.signIn, async ({ req, res, requestId, body: { email, password } }) => {
       // Login CSRF: a sign-in form elsewhere cannot sign a browser into our registry.
       requireSameOrigin(req, cookies.expectedOrigin(req));
-      const email = field('email');
-      const password = field('password');
-      if (!email || !password) throw new RegistryError('INVALID_ARGUMENT', 'email and password are required', { field: email ? 'password' : 'email' });
       const clientIp = guard.clientAddress(req);
       const opened = await unaryCall(auth.createSession.bind(auth), { email, password, clientIp, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300) }, { requestId });
       cookies.set(req, res, opened.sessionSecret, opened.maxAgeSeconds);
@@ -38,7 +36,7 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.get(
     '/session',
-    route(async ({ caller }) => {
+    route(webApi.currentSession, async ({ caller }) => {
       const who = await caller();
       return { user: { id: who.userId, email: who.email, operator: who.operator }, csrfToken: who.via === 'session' ? who.csrfToken : '', via: who.via };
     }),
@@ -46,7 +44,7 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.delete(
     '/session',
-    route(async ({ req, res, requestId, caller }) => {
+    route(webApi.signOut, async ({ req, res, requestId, caller }) => {
       const secret = cookies.read(req);
       if (secret) {
         try {
@@ -65,17 +63,17 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.post(
     '/password-links/inspect',
-    route(async ({ requestId, field }) => {
-      const link = await unaryCall(auth.inspectPasswordLink.bind(auth), { secret: field('secret') }, { requestId });
+    route(webApi.inspectPasswordLink, async ({ requestId, body }) => {
+      const link = await unaryCall(auth.inspectPasswordLink.bind(auth), { secret: body.secret }, { requestId });
       return { email: link.email, purpose: link.purpose, expiresAt: link.expiresAt };
     }),
   );
 
   router.post(
     '/password-links/redeem',
-    route(async ({ req, requestId, field }) => {
+    route(webApi.redeemPasswordLink, async ({ req, requestId, body }) => {
       requireSameOrigin(req, cookies.expectedOrigin(req));
-      const redeemed = await unaryCall(auth.redeemPasswordLink.bind(auth), { secret: field('secret'), password: field('password'), clientIp: guard.clientAddress(req) }, { requestId });
+      const redeemed = await unaryCall(auth.redeemPasswordLink.bind(auth), { secret: body.secret, password: body.password, clientIp: guard.clientAddress(req) }, { requestId });
       return { email: redeemed.email };
     }),
   );

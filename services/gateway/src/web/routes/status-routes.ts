@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Logger } from '@ocireg/logger';
-import { jsonRoute } from '../api-context';
-import type { ComponentState, IndexingStatus } from '../service-status';
+import { webApi, type ComponentState, type IndexingStatus } from '@ocireg/web-api';
+import { jsonRoutes } from '../api-context';
 import type { WebCallers } from '../web-callers';
 
 /**
@@ -13,9 +13,10 @@ import type { WebCallers } from '../web-callers';
 export function statusRoutes(deps: { indexing: () => Promise<IndexingStatus>; components: () => Promise<Record<string, ComponentState>>; web: WebCallers; logger: Logger }): Router {
   const { indexing, components, web, logger } = deps;
   const router = Router();
+  const route = jsonRoutes(web, logger);
   router.get(
     '/status',
-    jsonRoute(web, logger, async (ctx) => {
+    route(webApi.getStatus, async (ctx) => {
       await ctx.caller();
       const [index, services] = await Promise.all([indexing(), components()]);
       return { indexing: index, components: services };

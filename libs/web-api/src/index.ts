@@ -1,0 +1,42 @@
+// The JSON API (/api/v1), defined once: per route, the zod schemas of its
+// request and its answer. The gateway validates with them and builds its
+// answers as their types; the web UI imports the types only (`import type`).
+import type { z } from 'zod';
+import { memberApi } from './member-api';
+import { packageApi } from './package-api';
+import type { BodyInput, QueryInput, ResponseOf, RouteSchema } from './route-schema';
+import { sessionApi } from './session-api';
+import type * as shapes from './shapes';
+import { statusApi } from './status-api';
+import { tokenApi } from './token-api';
+import { workspaceApi } from './workspace-api';
+
+export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
+export type { Manifest } from './shapes';
+
+/** Every route, by name (the README's table says their methods and paths). */
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi } satisfies Record<string, RouteSchema>;
+
+export type WebApi = typeof webApi;
+export type RouteName = keyof WebApi;
+/** What the named route answers. */
+export type ApiResponse<K extends RouteName> = ResponseOf<WebApi[K]>;
+/** What a client sends as the named route's JSON body. */
+export type ApiBody<K extends RouteName> = BodyInput<WebApi[K]>;
+/** The named route's query parameters, as a client may send them. */
+export type ApiQuery<K extends RouteName> = QueryInput<WebApi[K]>;
+
+export type RoleWord = z.infer<typeof shapes.roleWord>;
+export type Workspace = z.infer<typeof shapes.workspace>;
+export type Project = z.infer<typeof shapes.project>;
+export type SourceRepository = z.infer<typeof shapes.sourceRepository>;
+export type ImageSummary = z.infer<typeof shapes.imageSummary>;
+export type ListedImage = ApiResponse<'listImages'>['images'][number];
+export type IndexingStatus = z.infer<typeof shapes.indexingStatus>;
+export type ComponentState = z.infer<typeof shapes.componentState>;
+export type Platform = z.infer<typeof shapes.platform>;
+export type TagDetails = z.infer<typeof shapes.tagDetails>;
+export type TagEntry = ApiResponse<'listTags'>['tags'][number];
+export type ConfigFacts = z.infer<typeof shapes.configFacts>;
+export type ApiToken = z.infer<typeof shapes.apiToken>;
+export type Member = z.infer<typeof shapes.member>;
