@@ -126,7 +126,7 @@ async function measureTransport(label: string, dependencyEnv: Record<string, str
     const workspace = await createPushableWorkspace(registry.adminAddress, `bench-${label}`, registry.operator.authorization);
     const user = await createUserWithToken(
       registry.adminAddress,
-      { email: `bench-${label}@example.com`, scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write' },
+      { email: `bench-${label}@example.com`, scopes: ['read:package', 'write:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'write' },
       registry.operator.authorization,
     );
     const client = { base: registry.gatewayUrl, authorization: `Basic ${Buffer.from(`${user.email}:${user.token}`).toString('base64')}` };

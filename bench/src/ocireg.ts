@@ -47,7 +47,7 @@ async function startOcireg(
     const workspace = await createPushableWorkspace(registry.adminAddress, REPOSITORY.split('/')[0]!, registry.operator.authorization);
     const user = await createUserWithToken(
       registry.adminAddress,
-      { email: 'bench@example.com', scopes: ['read:package', 'write:package'], repositoryId: workspace.repositoryId, role: 'write', expiresInSeconds: 24 * 3600 },
+      { email: 'bench@example.com', scopes: ['read:package', 'write:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'write', expiresInSeconds: 24 * 3600 },
       registry.operator.authorization,
     );
     const target: Target = {

@@ -40,17 +40,17 @@ async function main(): Promise<void> {
   try {
     registry = await startRegistry({ dependencyEnv: { DATABASE_URL: dependencies.env.DATABASE_URL!, DATA_DIR: path.join(work, 'data') }, logDir: path.join(work, 'logs') });
     const slug = 'bench';
-    const { repositoryId } = await createPushableWorkspace(registry.adminAddress, slug, registry.operator.authorization);
-    const repositoryIds = [repositoryId, ...(await createRepositories(registry, slug, REPOSITORIES - 1))];
+    const { sourceRepositoryId } = await createPushableWorkspace(registry.adminAddress, slug, registry.operator.authorization);
+    const sourceRepositoryIds = [sourceRepositoryId, ...(await createRepositories(registry, slug, REPOSITORIES - 1))];
     const seeding = performance.now();
     const pool = new Pool({ connectionString: dependencies.env.DATABASE_URL });
-    await seed(pool, slug, repositoryIds);
+    await seed(pool, slug, sourceRepositoryIds);
     await pool.end();
     say(`seeded ${PACKAGES.toLocaleString('en')} packages, ${(PACKAGES * TAGS_PER_PACKAGE + BIG_IMAGE_TAGS).toLocaleString('en')} tags in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
 
     const workspaceAdmin = await sessionUser(registry, 'wsadmin@bench.example', async (userId, as) => unaryCall(as.client.addWorkspaceAdmin.bind(as.client), { workspaceSlug: slug, userId }, as.options));
     const member = await sessionUser(registry, 'member@bench.example', async (userId, as) => {
-      for (const id of repositoryIds.slice(0, 5)) await unaryCall(as.client.setMembership.bind(as.client), { repositoryId: id, userId, role: admin.Role.ROLE_READ }, as.options);
+      for (const id of sourceRepositoryIds.slice(0, 5)) await unaryCall(as.client.setMembership.bind(as.client), { sourceRepositoryId: id, userId, role: admin.Role.ROLE_READ }, as.options);
     });
 
     const rows: Array<[string, string, Figures]> = [];
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       ['packages, first page by name', `${ws}/images?page_size=50`],
       ['packages, by last push', `${ws}/images?page_size=50&sort=last-pushed`],
       ['packages, name filter', `${ws}/images?page_size=50&prefix=team-7/`],
-      ['packages of one repository (slug)', `${ws}/images?page_size=50&repository=repo-3`],
+      ['packages of one repository (slug)', `${ws}/images?page_size=50&sourceRepository=repo-3`],
       ['packages, page 21 (keyset token)', `${ws}/images?page_size=50&page_token=${deepToken}`],
       ['image overview', `${ws}/images/team-2/service-00042/-/overview`],
       [`tags of an image (${TAGS_PER_PACKAGE})`, `${ws}/images/team-2/service-00042/-/tags?sort=last-pushed`],
@@ -105,7 +105,7 @@ async function createRepositories(registry: RunningRegistry, slug: string, count
     await unaryCall(client.createProject.bind(client), { requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' }, options);
     const ids: string[] = [];
     for (let i = 1; i <= count; i++) {
-      const { repository } = await unaryCall(client.createRepository.bind(client), { requestId: '', workspaceSlug: slug, projectSlug: i % 2 ? 'platform' : 'main', slug: `repo-${i}`, name: `Repo ${i}` }, options);
+      const { sourceRepository: repository } = await unaryCall(client.createSourceRepository.bind(client), { requestId: '', workspaceSlug: slug, projectSlug: i % 2 ? 'platform' : 'main', slug: `repo-${i}`, name: `Repo ${i}` }, options);
       ids.push(repository!.id);
     }
     return ids;
@@ -118,14 +118,14 @@ async function createRepositories(registry: RunningRegistry, slug: string, count
  * Packages in metadata (what visibility and roles read) and their listing
  * rows in the indexer's tables, as the events of real pushes would leave them.
  */
-async function seed(pool: Pool, slug: string, repositoryIds: string[]): Promise<void> {
+async function seed(pool: Pool, slug: string, sourceRepositoryIds: string[]): Promise<void> {
   const { rows } = await pool.query<{ id: string }>('SELECT id FROM workspaces WHERE slug = $1', [slug]);
   const workspaceId = rows[0]!.id;
   // name i: team-<i mod 10>/service-<i>; the big image: big/one.
   await pool.query(
     `WITH names AS (SELECT i, CASE WHEN i = 0 THEN 'big/one' ELSE 'team-' || (i % 10) || '/service-' || lpad(i::text, 5, '0') END AS name FROM generate_series(0, $2::int - 1) AS i)
      INSERT INTO packages (workspace_id, name, repository_id) SELECT $1, name, ($3::uuid[])[1 + i % array_length($3::uuid[], 1)] FROM names`,
-    [workspaceId, PACKAGES, repositoryIds],
+    [workspaceId, PACKAGES, sourceRepositoryIds],
   );
   await pool.query(
     `INSERT INTO idx_packages (repository, workspace, name, source_repository_id, project, linked_at)

@@ -117,7 +117,7 @@ async function workspaceOf(release: Release): Promise<{ slug: string; admin: Use
     const workspace = await createPushableWorkspace(adminPort.address, slug, release.operator.authorization);
     const admin = await createUserWithToken(
       adminPort.address,
-      { email: `admin@${slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], repositoryId: workspace.repositoryId, role: 'admin' },
+      { email: `admin@${slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' },
       release.operator.authorization,
     );
     return { slug, admin };

@@ -31,7 +31,7 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
   let workspace: TestWorkspace;
 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin'): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role }, registry.operator.authorization);
+    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, sourceRepositoryId: workspace.sourceRepositoryId, role }, registry.operator.authorization);
     recordSecret(created.token);
     return created;
   };
@@ -85,7 +85,7 @@ describe('auth without Redis (embedded mode): revocations and access changes thr
 
     const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     try {
-      await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
+      await unaryCall(adminClient.removeMembership.bind(adminClient), { sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
     } finally {
       adminClient.close();
     }

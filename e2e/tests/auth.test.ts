@@ -14,7 +14,7 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
   const issued: string[] = [];
 
   const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', expiresInSeconds?: number): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, repositoryId: workspace.repositoryId, role, expiresInSeconds }, registry.operator.authorization);
+    const created = await createUserWithToken(registry.adminAddress, { email: `${name}@${workspace.slug}.example.com`, scopes, sourceRepositoryId: workspace.sourceRepositoryId, role, expiresInSeconds }, registry.operator.authorization);
     issued.push(created.token);
     recordSecret(created.token);
     return created;
@@ -181,16 +181,16 @@ describe('auth: scoped API tokens, docker token auth, token scope AND inherited 
       // Move the package to a repository the member has no role on.
       const before = await bearer();
       expect((await tags(before)).status).toBe(200);
-      const { repository: other } = await unaryCall(adminClient.createRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' }, { authorization: registry.operator.authorization });
-      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: other!.id, actorUserId: '' }, { authorization: registry.operator.authorization });
+      const { sourceRepository: other } = await unaryCall(adminClient.createSourceRepository.bind(adminClient), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `other-${Date.now()}`, name: '' }, { authorization: registry.operator.authorization });
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', sourceRepositoryId: other!.id, actorUserId: '' }, { authorization: registry.operator.authorization });
       expect(await eventually(async () => (await tags(before)).status, 401)).toBe(401);
       expect((await tags(await bearer())).status).toBe(401);
 
       // Link it back: access returns; then remove the membership: gone again.
-      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', repositoryId: workspace.repositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
+      await unaryCall(adminClient.linkPackage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'movable', sourceRepositoryId: workspace.sourceRepositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
       expect(await eventually(async () => (await tags(await bearer())).status, 200)).toBe(200);
       const again = await bearer();
-      await unaryCall(adminClient.removeMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
+      await unaryCall(adminClient.removeMembership.bind(adminClient), { sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId }, { authorization: registry.operator.authorization });
       expect(await eventually(async () => (await tags(again)).status, 401)).toBe(401);
       expect((await tags(basicAuth(member))).status).toBe(401);
     } finally {

@@ -122,7 +122,7 @@ describe('authorization matrix', () => {
       const home = who.name === 'admin of another workspace' ? other : ws;
       const created = await createUserWithToken(
         registry.adminAddress,
-        { email: `${who.name.replace(/[^a-z]+/g, '-')}@${ws.slug}.example.com`, scopes: who.scopes, repositoryId: home.repositoryId, role: who.name === 'workspace admin' ? undefined : who.name === 'admin of another workspace' ? 'admin' : who.role, expiresInSeconds: who.name.startsWith('expired') ? 2 : 3600 },
+        { email: `${who.name.replace(/[^a-z]+/g, '-')}@${ws.slug}.example.com`, scopes: who.scopes, sourceRepositoryId: home.sourceRepositoryId, role: who.name === 'workspace admin' ? undefined : who.name === 'admin of another workspace' ? 'admin' : who.role, expiresInSeconds: who.name.startsWith('expired') ? 2 : 3600 },
         registry.operator.authorization,
       );
       recordSecret(created.token);
@@ -234,16 +234,16 @@ describe('authorization matrix', () => {
     adminCall('getWorkspace', read, () => ({ slug: ws.slug }));
     adminCall('listProjects', read, () => ({ workspaceSlug: ws.slug, pageSize: 10, pageToken: '' }));
     adminCall('listRepositories', read, () => ({ workspaceSlug: ws.slug, projectSlug: '', pageSize: 10, pageToken: '' }));
-    adminCall('getRepository', read, () => ({ repositoryId: ws.repositoryId }));
-    adminCall('listMemberships', read, () => ({ repositoryId: ws.repositoryId }));
+    adminCall('getRepository', read, () => ({ sourceRepositoryId: ws.sourceRepositoryId }));
+    adminCall('listMemberships', read, () => ({ sourceRepositoryId: ws.sourceRepositoryId }));
     adminCall('listPackages', read, () => ({ workspaceSlug: ws.slug, pageSize: 10, pageToken: '' }));
     adminCall('getPackage', read, () => ({ workspaceSlug: ws.slug, name: 'pkg' }));
     adminCall('getStorageUsage', read, () => ({ workspaceSlug: ws.slug }));
-    adminCall('listImages', (who) => (read(who) === 'NOT_FOUND' ? 'NOT_FOUND' : read(who)), () => ({ workspaceSlug: ws.slug, projectSlug: '', repositoryId: '', namePrefix: '', sort: 0, pageSize: 10, pageToken: '' }));
+    adminCall('listImages', (who) => (read(who) === 'NOT_FOUND' ? 'NOT_FOUND' : read(who)), () => ({ workspaceSlug: ws.slug, projectSlug: '', sourceRepositoryId: '', namePrefix: '', sort: 0, pageSize: 10, pageToken: '' }));
     adminCall('createProject', change(['operator', 'workspace admin']), () => ({ requestId: '', workspaceSlug: ws.slug, slug: unique(), name: '' }));
-    adminCall('updateRepository', change(['operator', 'workspace admin', 'admin member']), () => ({ repositoryId: ws.repositoryId, name: 'App' }));
-    adminCall('createPackage', change(['operator', 'workspace admin', 'admin member']), () => ({ requestId: '', workspaceSlug: ws.slug, name: unique(), repositoryId: ws.repositoryId, actorUserId: '' }));
-    adminCall('setMembership', change(['operator', 'workspace admin', 'admin member']), () => ({ repositoryId: ws.repositoryId, userId: tokens.get('read member')!.userId, role: admin.Role.ROLE_READ }));
+    adminCall('updateRepository', change(['operator', 'workspace admin', 'admin member']), () => ({ sourceRepositoryId: ws.sourceRepositoryId, name: 'App' }));
+    adminCall('createPackage', change(['operator', 'workspace admin', 'admin member']), () => ({ requestId: '', workspaceSlug: ws.slug, name: unique(), sourceRepositoryId: ws.sourceRepositoryId, actorUserId: '' }));
+    adminCall('setMembership', change(['operator', 'workspace admin', 'admin member']), () => ({ sourceRepositoryId: ws.sourceRepositoryId, userId: tokens.get('read member')!.userId, role: admin.Role.ROLE_READ }));
     adminCall('createWorkspace', change(['operator']), () => ({ requestId: '', slug: unique(), name: '', organization: 'x' }));
     adminCall('getGcStatus', change(['operator']), () => ({}));
     adminCall('runGc', change(['operator']), () => ({ dryRun: true, sweep: false }));

@@ -59,7 +59,7 @@ describe('docker CLI and skopeo through the gateway', () => {
   it('refuses a push to a name without a package (as one the pusher may not see: docker says denied); pushes once an Admin created it', async () => {
     const client = adminPortClient(registry, admin.AdminServiceClient);
     try {
-      const { slug, repositoryId } = await loginNewWorkspace(registry);
+      const { slug, sourceRepositoryId } = await loginNewWorkspace(registry);
       await unaryCall(client.updateWorkspaceSettings.bind(client), { slug, createPackagesOnPush: false }, { authorization: registry.operator.authorization });
       const reference = `${registry.registryHost}/${slug}/needs-package:v1`;
       await importRandomImage(reference, 64 * 1024);
@@ -67,7 +67,7 @@ describe('docker CLI and skopeo through the gateway', () => {
       // first request is a HEAD, whose 401 has no body, so it prints the standard refusal.
       await expect(run('docker', ['push', reference])).rejects.toThrow(/denied: requested access to the resource is denied/);
 
-      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: slug, name: 'needs-package', repositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
+      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: slug, name: 'needs-package', sourceRepositoryId, actorUserId: '' }, { authorization: registry.operator.authorization });
       expect(await run('docker', ['push', reference])).toMatch(/v1: digest: sha256:/);
     } finally {
       client.close();

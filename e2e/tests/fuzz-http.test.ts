@@ -29,7 +29,7 @@ describe('HTTP fuzzing: never a 5xx, never a hang, a refused request changes not
     const api = new OciHttp(registry.gatewayUrl, basicAuth(ws.admin));
     const pushed = await api.pushImage(`${ws.slug}/app`, 'v1');
     digests = [pushed.manifest.digest, pushed.config.digest, pushed.layer.digest];
-    const reader = await createUserWithToken(registry.adminAddress, { email: `reader@${ws.slug}.example.com`, scopes: ['read:package'], repositoryId: ws.repositoryId, role: 'read' }, registry.operator.authorization);
+    const reader = await createUserWithToken(registry.adminAddress, { email: `reader@${ws.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: ws.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
     recordSecret(reader.token);
     readerAuth = basicAuth(reader);
     pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 2 });

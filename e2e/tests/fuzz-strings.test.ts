@@ -47,8 +47,8 @@ const CORPUS: CorpusValue[] = [
 ];
 
 /** Query parameters and JSON body fields the API reads somewhere (every route gets them all). */
-const QUERY_FIELDS = ['prefix', 'page_token', 'sort', 'page_size', 'project', 'repository'];
-const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'repositoryId', 'repository', 'project'];
+const QUERY_FIELDS = ['prefix', 'page_token', 'sort', 'page_size', 'project', 'sourceRepository'];
+const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'sourceRepositoryId', 'sourceRepository', 'project'];
 /** Query parameters of the OCI distribution API and the token endpoint, and the token endpoint's form fields. */
 const OCI_QUERY_FIELDS = ['n', 'last', 'digest', 'mount', 'from', 'tag', 'artifactType', 'scope', 'service', 'offline_token', 'account'];
 const TOKEN_FORM_FIELDS = ['grant_type', 'username', 'password', 'refresh_token', 'scope', 'service', 'client_id', 'access_type'];
@@ -80,10 +80,10 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
     const oci = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));
     const pushed = await oci.pushImage(`${workspace.slug}/app`, 'v1');
     manifestDigest = (await oci.pushImage(`${workspace.slug}/v2target`, 'v1')).manifest.digest;
-    const member = await createUserWithToken(registry.adminAddress, { email: `member@${workspace.slug}.example.com`, scopes: ['read:package'], repositoryId: workspace.repositoryId, role: 'read' }, registry.operator.authorization);
+    const member = await createUserWithToken(registry.adminAddress, { email: `member@${workspace.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
     recordSecret(member.token);
     // Route parameters: real things, so valid values reach what the route does.
-    samples = { workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', repositoryId: workspace.repositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000' };
+    samples = { workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', sourceRepository: 'app', sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000' };
     pids = Object.fromEntries(SERVICES.map((service) => [service, registry.pid(service)]));
   });
 
@@ -131,7 +131,7 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
 
   /** A body every POST and PUT could act on, so a valid value gets past the other fields. */
   function baseBody(): Record<string, unknown> {
-    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, repositoryId: workspace.repositoryId, repository: 'app', project: 'main' };
+    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, sourceRepository: 'app', project: 'main' };
   }
 
   it('the admin port', async () => {

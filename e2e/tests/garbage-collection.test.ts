@@ -216,7 +216,7 @@ describe.each(MODES)('deleting and garbage collection on $mode', ({ probe }) => 
     const image = await oci.pushImage(repository, 'v1');
     await oci.pushManifest(repository, 'v2', image.document);
     const member = async (role: 'read' | 'write') => {
-      const user = await createUserWithToken(registry.adminAddress, { email: `${role}-${randomBytes(3).toString('hex')}@gc.example.com`, scopes: ['read:package', 'write:package'], repositoryId: ws.repositoryId, role }, registry.operator.authorization);
+      const user = await createUserWithToken(registry.adminAddress, { email: `${role}-${randomBytes(3).toString('hex')}@gc.example.com`, scopes: ['read:package', 'write:package'], sourceRepositoryId: ws.sourceRepositoryId, role }, registry.operator.authorization);
       recordSecret(user.token);
       return { Authorization: basicAuth(user) };
     };

@@ -60,6 +60,12 @@ describe('every gRPC service: health and reflection', () => {
     expect(created.workspace).toMatchObject({ slug, name: 'Via grpcurl' });
     await expect(run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ slug: 'Bad Slug' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/InvalidArgument[\s\S]*slug/);
     await expect(run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ slug }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/AlreadyExists/);
+    // The source repository methods under their new names, and under the names they had before (same messages, so older clients keep working).
+    await run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ workspaceSlug: slug, slug: 'main', name: 'Main' }), address, 'ocireg.admin.v1.AdminService/CreateProject']);
+    const made = JSON.parse(await run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ workspaceSlug: slug, projectSlug: 'main', slug: 'app' }), address, 'ocireg.admin.v1.AdminService/CreateSourceRepository']));
+    expect(made.sourceRepository).toMatchObject({ workspaceSlug: slug, projectSlug: 'main', slug: 'app' });
+    const byOldName = JSON.parse(await run('grpcurl', ['-plaintext', ...auth, '-d', JSON.stringify({ workspaceSlug: slug }), address, 'ocireg.admin.v1.AdminService/ListRepositories']));
+    expect(byOldName.sourceRepositories.map((r: { id: string }) => r.id)).toEqual([made.sourceRepository.id]);
   });
 
   it('shuts down gracefully on SIGTERM and serves again after a restart', async () => {

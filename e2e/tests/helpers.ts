@@ -70,7 +70,7 @@ export function uniqueName(prefix: string): string {
 
 export interface TestWorkspace {
   slug: string;
-  repositoryId: string;
+  sourceRepositoryId: string;
   /** Admin of the workspace's repository, with a token of every scope. */
   admin: UserToken;
 }
@@ -80,7 +80,7 @@ export async function newWorkspace(registry: RunningRegistry, prefix = 'ws'): Pr
   const workspace = await createPushableWorkspace(registry.adminAddress, uniqueName(prefix), registry.operator.authorization);
   const admin = await createUserWithToken(
     registry.adminAddress,
-    { email: `admin@${workspace.slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], repositoryId: workspace.repositoryId, role: 'admin' },
+    { email: `admin@${workspace.slug}.example.com`, scopes: ['read:package', 'write:package', 'admin:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' },
     registry.operator.authorization,
   );
   recordSecret(admin.token);

@@ -26,11 +26,11 @@ describe('hidden packages answer as missing ones', () => {
     ws = await newWorkspace(registry, 'hide');
     const client = adminPortClient(registry, admin.AdminServiceClient);
     try {
-      const { repository } = await unaryCall(client.createRepository.bind(client), { requestId: '', workspaceSlug: ws.slug, projectSlug: 'main', slug: 'vault', name: '' }, asOperator());
-      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: ws.slug, name: hidden, repositoryId: repository!.id, actorUserId: '' }, asOperator());
+      const { sourceRepository: repository } = await unaryCall(client.createSourceRepository.bind(client), { requestId: '', workspaceSlug: ws.slug, projectSlug: 'main', slug: 'vault', name: '' }, asOperator());
+      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: ws.slug, name: hidden, sourceRepositoryId: repository!.id, actorUserId: '' }, asOperator());
       vaultId = repository!.id;
       // Pushed by a member of the vault repository, whom nobody below is.
-      const keeper = await createUserWithToken(registry.adminAddress, { email: `keeper@${ws.slug}.example.com`, scopes: ['read:package', 'write:package'], repositoryId: repository!.id, role: 'write' }, registry.operator.authorization);
+      const keeper = await createUserWithToken(registry.adminAddress, { email: `keeper@${ws.slug}.example.com`, scopes: ['read:package', 'write:package'], sourceRepositoryId: repository!.id, role: 'write' }, registry.operator.authorization);
       recordSecret(keeper.token);
       image = await new OciHttp(registry.gatewayUrl, basicAuth(keeper)).pushImage(`${ws.slug}/${hidden}`, 'v1');
     } finally {
@@ -44,7 +44,7 @@ describe('hidden packages answer as missing ones', () => {
     for (const [name, role] of [['reader', 'read'], ['writer', 'write'], ['admin', 'admin'], ['stranger', undefined]] as const) {
       const created = await createUserWithToken(
         registry.adminAddress,
-        { email: `${name}-${randomBytes(3).toString('hex')}@${ws.slug}.example.com`, scopes, ...(role ? { repositoryId: ws.repositoryId, role } : {}) },
+        { email: `${name}-${randomBytes(3).toString('hex')}@${ws.slug}.example.com`, scopes, ...(role ? { sourceRepositoryId: ws.sourceRepositoryId, role } : {}) },
         registry.operator.authorization,
       );
       recordSecret(created.token);
@@ -89,7 +89,7 @@ describe('hidden packages answer as missing ones', () => {
         await v2('GET', `referrers/${imageDigest()}`),
         await v2('POST', 'blobs/uploads/'),
         await v2('DELETE', 'manifests/v1'),
-        `role ${await admin_(() => unaryCall(client.getEffectiveRole.bind(client), { userId: user.userId, repository: name }, bearer))}`,
+        `role ${await admin_(() => unaryCall(client.getEffectiveRole.bind(client), { userId: user.userId, fullName: name }, bearer))}`,
         `getPackage ${await admin_(() => unaryCall(client.getPackage.bind(client), { workspaceSlug: ws.slug, name: image }, bearer))}`,
         `json ${(await fetch(`${registry.gatewayUrl}/api/v1/workspaces/${ws.slug}/images/${image}`, { headers: auth })).status}`,
       ];
@@ -131,7 +131,7 @@ describe('hidden packages answer as missing ones', () => {
   it('members, workspace admins and operators still see the package and its role truthfully', async () => {
     const client = adminPortClient(registry, admin.AdminServiceClient);
     try {
-      const role = await unaryCall(client.getEffectiveRole.bind(client), { userId: who.get('reader')!.userId, repository: `${ws.slug}/${hidden}` }, asOperator());
+      const role = await unaryCall(client.getEffectiveRole.bind(client), { userId: who.get('reader')!.userId, fullName: `${ws.slug}/${hidden}` }, asOperator());
       expect(role).toMatchObject({ role: admin.Role.ROLE_UNSPECIFIED, packageExists: true });
     } finally {
       client.close();
@@ -145,10 +145,10 @@ describe('hidden packages answer as missing ones', () => {
     try {
       const usageOf = (user: UserToken) => unaryCall(client.getStorageUsage.bind(client), { workspaceSlug: ws.slug }, { authorization: `Bearer ${user.token}` });
       const member = await usageOf(who.get('reader')!);
-      expect([Number(member.workspaceBytes), member.repositories]).toEqual([0, []]);
+      expect([Number(member.workspaceBytes), member.packages]).toEqual([0, []]);
       const all = await usageOf(wsAdmin);
       expect(Number(all.workspaceBytes)).toBeGreaterThan(0);
-      expect(all.repositories.map((r) => r.repository)).toEqual([`${ws.slug}/${hidden}`]);
+      expect(all.packages.map((p) => p.fullName)).toEqual([`${ws.slug}/${hidden}`]);
     } finally {
       client.close();
     }
@@ -157,7 +157,7 @@ describe('hidden packages answer as missing ones', () => {
   });
 
   it('an expired API token stops working over Basic on /v2 when it expires, not up to 30 s later', async () => {
-    const shortLived = await createUserWithToken(registry.adminAddress, { email: `brief-${randomBytes(3).toString('hex')}@${ws.slug}.example.com`, scopes: ['read:package'], repositoryId: vaultId, role: 'read', expiresInSeconds: 3 }, registry.operator.authorization);
+    const shortLived = await createUserWithToken(registry.adminAddress, { email: `brief-${randomBytes(3).toString('hex')}@${ws.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: vaultId, role: 'read', expiresInSeconds: 3 }, registry.operator.authorization);
     recordSecret(shortLived.token);
     const headers = { Authorization: basicAuth(shortLived) };
     // Used (and its exchange cached) while valid...

@@ -38,7 +38,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const images = await pollUntil(async () => (await unaryCall(client.listImages.bind(client), listRequest(workspace.slug))).images, (seen) => seen[0]?.tagCount === 2, 30_000);
     console.log(`listing delay after the push: ${Date.now() - pushedAt} ms`);
     expect(images).toHaveLength(1);
-    expect(images[0]).toMatchObject({ repository: `${workspace.slug}/listed`, tagCount: 2 });
+    expect(images[0]).toMatchObject({ fullName: `${workspace.slug}/listed`, tagCount: 2 });
     expect(images[0]!.lastDigest).toMatch(/^sha256:/);
   });
 
@@ -69,7 +69,7 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     const isolatedClient = internalClient(isolated, indexer.IndexerServiceClient, 'indexer');
     try {
       const workspace = await loginNewWorkspace(isolated);
-      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), listRequest(workspace.slug))).images.map((image) => image.repository).sort();
+      const listed = async () => (await unaryCall(isolatedClient.listImages.bind(isolatedClient), listRequest(workspace.slug))).images.map((image) => image.fullName).sort();
       const waitFor = (expected: string[], timeoutMs: number) => pollUntil(listed, (seen) => JSON.stringify(seen) === JSON.stringify(expected), timeoutMs, 100);
       const push = async (image: string) => {
         const reference = `${isolated.registryHost}/${workspace.slug}/${image}:v1`;
@@ -142,6 +142,6 @@ describe('indexer: pushed images appear in the listing through Kafka', () => {
     await importRandomImage(reference, 8 * 1024);
     await run('docker', ['push', reference]);
     const listed = await pollUntil(async () => (await unaryCall(client.listImages.bind(client), listRequest(workspace.slug))).images, (seen) => seen.length > 0, 30_000, 100);
-    expect(listed.map((image) => image.repository)).toEqual([`${workspace.slug}/after-poison`]);
+    expect(listed.map((image) => image.fullName)).toEqual([`${workspace.slug}/after-poison`]);
   });
 });

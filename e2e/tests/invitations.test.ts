@@ -35,12 +35,12 @@ describe('invitations and user-naming calls across workspaces', () => {
   const outcome = (work: Promise<unknown>): Promise<Outcome> => work.then(() => 'OK' as const, (err: { code?: string }) => (err.code === 'NAME_UNKNOWN' ? 'NOT_FOUND' : (err.code as Outcome)));
 
   /** A user as `registryctl user create` makes one (no password, no token), with roles on these repositories. */
-  const plainUser = async (name: string, repositoryIds: string[] = []): Promise<{ id: string; email: string }> => {
+  const plainUser = async (name: string, sourceRepositoryIds: string[] = []): Promise<{ id: string; email: string }> => {
     const u = usersClient();
     const m = adminClient();
     try {
       const { user } = await unaryCall(u.createUser.bind(u), { email: email(name), displayName: '' }, operator());
-      for (const repositoryId of repositoryIds) await unaryCall(m.setMembership.bind(m), { repositoryId, userId: user!.id, role: admin.Role.ROLE_READ }, operator());
+      for (const sourceRepositoryId of sourceRepositoryIds) await unaryCall(m.setMembership.bind(m), { sourceRepositoryId, userId: user!.id, role: admin.Role.ROLE_READ }, operator());
       return { id: user!.id, email: user!.email };
     } finally {
       u.close();
@@ -84,7 +84,7 @@ describe('invitations and user-naming calls across workspaces', () => {
 
   describe('the takeover as it was found: an admin of workspace B cannot set the password of workspace A\'s user', () => {
     it('registryctl user invite --workspace B of A\'s never-activated member is refused', async () => {
-      const victim = await plainUser('secowner', [a.repositoryId]);
+      const victim = await plainUser('secowner', [a.sourceRepositoryId]);
       const ctl = (token: string, ...args: string[]) => run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', token, ...args]);
       await expect(ctl(adminB.token, 'user', 'invite', victim.email, '--workspace', b.slug)).rejects.toThrow(/DENIED: .*already has an account/);
       // The same user, invited by their own workspace's admin: a working link.
@@ -95,7 +95,7 @@ describe('invitations and user-naming calls across workspaces', () => {
     });
 
     it('POST /api/v1/invitations from B\'s admin session is refused with 403, for that user only', async () => {
-      const victim = await plainUser('victim', [a.repositoryId]);
+      const victim = await plainUser('victim', [a.sourceRepositoryId]);
       const refused = await adminBWeb.web.request<{ errors: Array<{ code: string; message: string }> }>('POST', '/api/v1/invitations', { email: victim.email, workspace: b.slug });
       expect([refused.status, refused.body.errors[0]?.code]).toEqual([403, 'DENIED']);
       // The refusal does not say which workspace the user belongs to.
@@ -109,7 +109,7 @@ describe('invitations and user-naming calls across workspaces', () => {
       const late = email('late');
       const invited = await link(bearer(adminB), late, b.slug);
       const client = adminClient();
-      await unaryCall(client.setMembership.bind(client), { repositoryId: a.repositoryId, userId: invited.userId, role: admin.Role.ROLE_READ }, bearer(adminA)).finally(() => client.close());
+      await unaryCall(client.setMembership.bind(client), { sourceRepositoryId: a.sourceRepositoryId, userId: invited.userId, role: admin.Role.ROLE_READ }, bearer(adminA)).finally(() => client.close());
       const refused = await redeem(invited.secret);
       expect([refused.status, (refused.body as { errors: Array<{ code: string }> }).errors[0]?.code]).toEqual([403, 'DENIED']);
       // Operators keep the power to (re)set anyone's password.
@@ -144,17 +144,17 @@ describe('invitations and user-naming calls across workspaces', () => {
     }
     const cells: Cell[] = [
       { name: 'B admin invites a new person to B', as: () => bearer(adminB), subject: async () => email('new'), workspace: () => b.slug, expected: 'OK' },
-      { name: 'B admin invites B\'s never-activated member', as: () => bearer(adminB), subject: async () => (await plainUser('b-only', [b.repositoryId])).email, workspace: () => b.slug, expected: 'OK' },
+      { name: 'B admin invites B\'s never-activated member', as: () => bearer(adminB), subject: async () => (await plainUser('b-only', [b.sourceRepositoryId])).email, workspace: () => b.slug, expected: 'OK' },
       { name: 'B admin invites again someone B\'s invitation created', as: () => bearer(adminB), subject: async () => (await link(bearer(adminB), email('again'), b.slug)).email, workspace: () => b.slug, expected: 'OK' },
-      { name: 'B admin invites A\'s never-activated member', as: () => bearer(adminB), subject: async () => (await plainUser('a-only', [a.repositoryId])).email, workspace: () => b.slug, expected: 'DENIED' },
-      { name: 'B admin invites a member of both A and B', as: () => bearer(adminB), subject: async () => (await plainUser('both', [a.repositoryId, b.repositoryId])).email, workspace: () => b.slug, expected: 'DENIED' },
+      { name: 'B admin invites A\'s never-activated member', as: () => bearer(adminB), subject: async () => (await plainUser('a-only', [a.sourceRepositoryId])).email, workspace: () => b.slug, expected: 'DENIED' },
+      { name: 'B admin invites a member of both A and B', as: () => bearer(adminB), subject: async () => (await plainUser('both', [a.sourceRepositoryId, b.sourceRepositoryId])).email, workspace: () => b.slug, expected: 'DENIED' },
       { name: 'B admin invites someone with no role anywhere (made by an operator)', as: () => bearer(adminB), subject: async () => (await plainUser('nowhere')).email, workspace: () => b.slug, expected: 'DENIED' },
       { name: 'B admin invites someone A\'s invitation created', as: () => bearer(adminB), subject: async () => (await link(bearer(adminA), email('a-invited'), a.slug)).email, workspace: () => b.slug, expected: 'DENIED' },
       {
         name: 'B admin invites B\'s member who has an API token',
         as: () => bearer(adminB),
         subject: async () => {
-          const created = await createUserWithToken(registry.adminAddress, { email: email('has-token'), scopes: ['read:package'], repositoryId: b.repositoryId, role: 'read' }, registry.operator.authorization);
+          const created = await createUserWithToken(registry.adminAddress, { email: email('has-token'), scopes: ['read:package'], sourceRepositoryId: b.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
           recordSecret(created.token);
           return created.email;
         },
@@ -164,17 +164,17 @@ describe('invitations and user-naming calls across workspaces', () => {
       {
         name: 'B admin invites B\'s member who has a password',
         as: () => bearer(adminB),
-        subject: async () => (await signedIn(registry, { repositoryId: b.repositoryId, role: 'read' })).user.email,
+        subject: async () => (await signedIn(registry, { sourceRepositoryId: b.sourceRepositoryId, role: 'read' })).user.email,
         workspace: () => b.slug,
         expected: 'DENIED',
       },
       { name: 'B admin invites an operator', as: () => bearer(adminB), subject: async () => registry.operator.email, workspace: () => b.slug, expected: 'DENIED' },
       { name: 'B admin invites to workspace A', as: () => bearer(adminB), subject: async () => email('new'), workspace: () => a.slug, expected: 'DENIED' },
       { name: 'B admin without naming a workspace', as: () => bearer(adminB), subject: async () => email('new'), workspace: () => '', expected: 'DENIED' },
-      { name: 'B admin makes a reset link for B\'s member', as: () => bearer(adminB), subject: async () => (await plainUser('b-reset', [b.repositoryId])).email, workspace: () => b.slug, purpose: RESET, expected: 'DENIED' },
+      { name: 'B admin makes a reset link for B\'s member', as: () => bearer(adminB), subject: async () => (await plainUser('b-reset', [b.sourceRepositoryId])).email, workspace: () => b.slug, purpose: RESET, expected: 'DENIED' },
       { name: 'Admin of B\'s repository (no workspace admin) invites to B', as: () => bearer(repoAdminB), subject: async () => email('new'), workspace: () => b.slug, expected: 'DENIED' },
-      { name: 'operator invites A\'s member', as: operator, subject: async () => (await plainUser('op-a', [a.repositoryId])).email, workspace: () => '', expected: 'OK' },
-      { name: 'operator resets the password of a member of both', as: operator, subject: async () => (await plainUser('op-both', [a.repositoryId, b.repositoryId])).email, workspace: () => '', purpose: RESET, expected: 'OK' },
+      { name: 'operator invites A\'s member', as: operator, subject: async () => (await plainUser('op-a', [a.sourceRepositoryId])).email, workspace: () => '', expected: 'OK' },
+      { name: 'operator resets the password of a member of both', as: operator, subject: async () => (await plainUser('op-both', [a.sourceRepositoryId, b.sourceRepositoryId])).email, workspace: () => '', purpose: RESET, expected: 'OK' },
     ];
     it.each(cells.map((cell) => [`${cell.name} -> ${cell.expected}`, cell] as const))('%s', async (_, cell) => {
       const subject = await cell.subject();
@@ -189,13 +189,13 @@ describe('invitations and user-naming calls across workspaces', () => {
     /** A member of A, removed by the removal cell. */
     let member: { id: string };
     beforeAll(async () => {
-      victim = await createUserWithToken(registry.adminAddress, { email: email('victim'), scopes: ['read:package', 'write:package'], repositoryId: a.repositoryId, role: 'write' }, registry.operator.authorization);
+      victim = await createUserWithToken(registry.adminAddress, { email: email('victim'), scopes: ['read:package', 'write:package'], sourceRepositoryId: a.sourceRepositoryId, role: 'write' }, registry.operator.authorization);
       recordSecret(victim.token);
       const client = usersClient();
       const spare = await unaryCall(client.createToken.bind(client), { userId: victim.userId, name: 'spare', expiresInSeconds: 3600, scopes: ['read:package'] }, operator()).finally(() => client.close());
       recordSecret(spare.secret);
       spareTokenId = spare.token!.id;
-      member = await plainUser('member', [a.repositoryId]);
+      member = await plainUser('member', [a.sourceRepositoryId]);
     });
     const userCall = (name: 'getUser' | 'createToken' | 'listTokens' | 'revokeToken', request: () => Record<string, unknown>) => (as: { authorization: string }) => {
       const client = usersClient();
@@ -214,8 +214,8 @@ describe('invitations and user-naming calls across workspaces', () => {
       { name: 'UserService.listTokens of the user', run: userCall('listTokens', () => ({ userId: victim.email })), expected: ['NOT_FOUND', 'NOT_FOUND', 'OK'] },
       { name: 'UserService.revokeToken of the user\'s token', run: userCall('revokeToken', () => ({ tokenId: spareTokenId })), expected: ['NOT_FOUND', 'NOT_FOUND', 'OK'] },
       { name: 'AdminService.getEffectiveRole of the user', run: adminCall('getEffectiveRole', () => ({ userId: victim.userId, repository: `${a.slug}/app` })), expected: ['DENIED', 'OK', 'OK'] },
-      { name: 'AdminService.setMembership of the user in A', run: adminCall('setMembership', () => ({ repositoryId: a.repositoryId, userId: victim.userId, role: admin.Role.ROLE_WRITE })), expected: ['DENIED', 'OK', 'OK'] },
-      { name: 'AdminService.removeMembership of A\'s member', run: adminCall('removeMembership', () => ({ repositoryId: a.repositoryId, userId: member.id })), expected: ['DENIED', 'OK', 'NOT_FOUND'] },
+      { name: 'AdminService.setMembership of the user in A', run: adminCall('setMembership', () => ({ sourceRepositoryId: a.sourceRepositoryId, userId: victim.userId, role: admin.Role.ROLE_WRITE })), expected: ['DENIED', 'OK', 'OK'] },
+      { name: 'AdminService.removeMembership of A\'s member', run: adminCall('removeMembership', () => ({ sourceRepositoryId: a.sourceRepositoryId, userId: member.id })), expected: ['DENIED', 'OK', 'NOT_FOUND'] },
       { name: 'AdminService.addWorkspaceAdmin of B\'s admin to A', run: adminCall('addWorkspaceAdmin', () => ({ workspaceSlug: a.slug, userId: adminB.userId })), expected: ['DENIED', 'OK', 'OK'] },
     ];
     it.each(calls.map((c) => [`${c.name}: B's admin -> ${c.expected[0]}, A's admin -> ${c.expected[1]}, operator -> ${c.expected[2]}`, c] as const))('%s', async (_, c) => {
@@ -229,7 +229,7 @@ describe('invitations and user-naming calls across workspaces', () => {
       expect((await web.request('DELETE', `/api/v1/tokens/${victim.tokenId}`)).status).toBe(404);
       expect((await web.request('POST', '/api/v1/invitations', { email: victim.email, workspace: b.slug })).status).toBe(403);
       expect((await web.request('POST', '/api/v1/invitations', { email: victim.email, workspace: b.slug, purpose: 'reset' })).status).toBe(403);
-      expect((await web.request('PUT', `/api/v1/repositories/${a.repositoryId}/members`, { user: victim.email, role: 'read' })).status).toBe(403);
+      expect((await web.request('PUT', `/api/v1/repositories/${a.sourceRepositoryId}/members`, { user: victim.email, role: 'read' })).status).toBe(403);
       // The victim's token still works: nothing above touched it.
       expect((await fetch(`${registry.gatewayUrl}/v2/`, { headers: { Authorization: basicAuth(victim) } })).status).toBe(200);
     });

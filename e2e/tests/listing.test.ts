@@ -136,8 +136,8 @@ describe('listings: the JSON listing API and the admin API serve the indexer rea
     const adminClient = adminPortClient(registry, admin.AdminServiceClient);
     try {
       const auth = { authorization: registry.operator.authorization };
-      const listing = await unaryCall(adminClient.listImages.bind(adminClient), { workspaceSlug: workspace.slug, projectSlug: '', repositoryId: '', namePrefix: 'se', sort: admin.ImageSort.IMAGE_SORT_LAST_PUSHED, pageSize: 10, pageToken: '' }, auth);
-      expect(listing.images.map((i) => [i.name, i.repositoryId])).toEqual([['server', workspace.repositoryId]]);
+      const listing = await unaryCall(adminClient.listImages.bind(adminClient), { workspaceSlug: workspace.slug, projectSlug: '', sourceRepositoryId: '', namePrefix: 'se', sort: admin.ImageSort.IMAGE_SORT_LAST_PUSHED, pageSize: 10, pageToken: '' }, auth);
+      expect(listing.images.map((i) => [i.name, i.sourceRepositoryId])).toEqual([['server', workspace.sourceRepositoryId]]);
       const image = await unaryCall(adminClient.getImage.bind(adminClient), { workspaceSlug: workspace.slug, name: 'server' }, auth);
       expect(image.manifests.find((m) => m.digest === index.digest)?.children.map((c) => c.kind)).toEqual(['image', 'image', 'attestation']);
     } finally {

@@ -43,13 +43,13 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     const { user } = await ctl('user', 'create', email);
     expect((await ctl('workspace', 'create', ws, '--organization', 'acme-inc')).workspace.slug).toBe(ws);
     await ctl('project', 'create', ws, 'platform');
-    const { repository } = await ctl('repository', 'create', ws, 'platform', 'api');
+    const { sourceRepository: repository } = await ctl('repository', 'create', ws, 'platform', 'api');
     // A user is named by email (or id); an unknown one is NOT_FOUND, never a membership that grants nothing.
     await ctl('member', 'set', repository.id, email, 'admin');
-    expect((await ctl('member', 'list', repository.id)).memberships).toEqual([{ repositoryId: repository.id, userId: user.id, role: 'ROLE_ADMIN', email }]);
+    expect((await ctl('member', 'list', repository.id)).memberships).toEqual([{ sourceRepositoryId: repository.id, userId: user.id, role: 'ROLE_ADMIN', email }]);
     await expect(ctl('member', 'set', repository.id, `nobody@${ws}.example.com`, 'read')).rejects.toThrow(/NOT_FOUND: user nobody@/);
     const created = await ctl('package', 'create', ws, 'api-server', '--repository', repository.id);
-    expect(created.package).toMatchObject({ workspaceSlug: ws, name: 'api-server', repositoryId: repository.id });
+    expect(created.package).toMatchObject({ workspaceSlug: ws, name: 'api-server', sourceRepositoryId: repository.id });
 
     expect((await ctl('role', user.id, `${ws}/api-server`)).role).toBe('ROLE_ADMIN');
     await expect(ctl('role', 'bob@example.com', `${ws}/api-server`)).rejects.toThrow(/NOT_FOUND/);
@@ -90,7 +90,7 @@ describe('registryctl: from nothing to docker push, as the README documents', ()
     const ws = uniqueName('limited');
     await ctl('workspace', 'create', ws, '--organization', 'x');
     await ctl('project', 'create', ws, 'p');
-    const { repository } = await ctl('repository', 'create', ws, 'p', 'r');
+    const { sourceRepository: repository } = await ctl('repository', 'create', ws, 'p', 'r');
     const email = `bob@${ws}.example.com`;
     const { user } = await ctl('user', 'create', email);
     await ctl('member', 'set', repository.id, user.id, 'admin');

@@ -27,7 +27,7 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
     registry = await startTestRegistry();
     workspace = await newWorkspace(registry, 'text');
     await new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin)).pushImage(`${workspace.slug}/app`, 'v1');
-    web = (await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'admin' })).web;
+    web = (await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' })).web;
     operator = new WebClient(registry.gatewayUrl, { Authorization: `Bearer ${registry.operator.token}` });
   });
 
@@ -51,7 +51,7 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
     });
 
     it('member set with a NUL in the email', async () => {
-      expectRefused(await web.request('PUT', `/api/v1/repositories/${workspace.repositoryId}/members`, { user: 'someone\u0000@example.com', role: 'read' }), 'user');
+      expectRefused(await web.request('PUT', `/api/v1/repositories/${workspace.sourceRepositoryId}/members`, { user: 'someone\u0000@example.com', role: 'read' }), 'user');
     });
 
     it('sign-in with a NUL in the email', async () => {
@@ -66,9 +66,9 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
   describe('the JSON API', () => {
     it('refuses control characters, lone surrogates and strings longer than the field, in the body, the query and the path', async () => {
       const ws = `/api/v1/workspaces/${workspace.slug}`;
-      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app\u0007', repository: 'app' }), 'name');
-      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app\ud800', repository: 'app' }), 'name');
-      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app', repository: '\udfffapp' }), 'repository');
+      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app\u0007', sourceRepository: 'app' }), 'name');
+      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app\ud800', sourceRepository: 'app' }), 'name');
+      expectRefused(await web.request('POST', `${ws}/packages`, { name: 'app', sourceRepository: '\udfffapp' }), 'sourceRepository');
       expectRefused(await web.request('POST', '/api/v1/tokens', { name: 'x', scopes: ['read:package', 'write\u0000:package'], expiresInDays: 7 }), 'scopes[1]');
       expectRefused(await web.request('POST', '/api/v1/tokens', { name: 'x'.repeat(5000), scopes: ['read:package'], expiresInDays: 7 }), 'name');
       expectRefused(await web.get(`${ws}/images?page_token=${'a'.repeat(5000)}`), 'page_token');
@@ -76,7 +76,7 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
       expectRefused(await web.get(`${ws}/repositories?project=%1b`), 'project');
       expectRefused(await web.get(`/api/v1/workspaces/a%00b/images`), 'workspace');
       expectRefused(await web.get(`${ws}/images/app/-/tags/v1%00`), 'tag');
-      expectRefused(await web.request('DELETE', `/api/v1/repositories/${workspace.repositoryId}/members/x%00y`), 'userId');
+      expectRefused(await web.request('DELETE', `/api/v1/repositories/${workspace.sourceRepositoryId}/members/x%00y`), 'userId');
     });
 
     it('never echoes a long string back', async () => {
@@ -112,8 +112,8 @@ describe('text input: NUL, control characters, lone surrogates and oversized str
         await expect(unaryCall(usersClient.createToken.bind(usersClient), { userId: workspace.admin.email, name: 'ci\u0000', expiresInSeconds: 3600, scopes: ['read:package'] }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'name' } });
         await expect(unaryCall(usersClient.createToken.bind(usersClient), { userId: workspace.admin.email, name: 'ci', expiresInSeconds: 3600, scopes: ['read:package', 'x'.repeat(1 << 20)] }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'scopes[1]' } });
         await expect(unaryCall(usersClient.createPasswordLink.bind(usersClient), { user: 'a\u0000@example.com', purpose: users.PasswordLinkPurpose.PASSWORD_LINK_PURPOSE_INVITE, expiresInSeconds: 0, workspaceSlug: '' }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'user' } });
-        await expect(unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: 'a\u0000@example.com', role: admin.Role.ROLE_READ }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'userId' } });
-        await expect(unaryCall(adminClient.listImages.bind(adminClient), { workspaceSlug: workspace.slug, projectSlug: '', repositoryId: '', namePrefix: '\u0000', sort: admin.ImageSort.IMAGE_SORT_NAME, pageSize: 0, pageToken: '' }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'namePrefix' } });
+        await expect(unaryCall(adminClient.setMembership.bind(adminClient), { sourceRepositoryId: workspace.sourceRepositoryId, userId: 'a\u0000@example.com', role: admin.Role.ROLE_READ }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'userId' } });
+        await expect(unaryCall(adminClient.listImages.bind(adminClient), { workspaceSlug: workspace.slug, projectSlug: '', sourceRepositoryId: '', namePrefix: '\u0000', sort: admin.ImageSort.IMAGE_SORT_NAME, pageSize: 0, pageToken: '' }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'namePrefix' } });
         await expect(unaryCall(adminClient.createWorkspace.bind(adminClient), { requestId: '', slug: 'x'.repeat(1 << 20), name: '', organization: '' }, as)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
       } finally {
         usersClient.close();

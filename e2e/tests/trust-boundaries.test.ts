@@ -34,8 +34,8 @@ describe('trust boundaries', () => {
     await registry?.stop();
   });
 
-  const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', repositoryId = workspace.repositoryId): Promise<UserToken> => {
-    const created = await createUserWithToken(registry.adminAddress, { email: `${name}-${randomBytes(3).toString('hex')}@${workspace.slug}.example.com`, scopes, repositoryId, role }, registry.operator.authorization);
+  const user = async (name: string, scopes: string[], role?: 'read' | 'write' | 'admin', sourceRepositoryId = workspace.sourceRepositoryId): Promise<UserToken> => {
+    const created = await createUserWithToken(registry.adminAddress, { email: `${name}-${randomBytes(3).toString('hex')}@${workspace.slug}.example.com`, scopes, sourceRepositoryId, role }, registry.operator.authorization);
     recordSecret(created.token);
     return created;
   };
@@ -44,7 +44,7 @@ describe('trust boundaries', () => {
 
   describe('1: internal gRPC answers only the services each method is for', () => {
     it('refuses plaintext callers, callers without a certificate and callers with a certificate of another CA', async () => {
-      const request: metadata.PutManifestRequest = metadata.PutManifestRequest.fromPartial({ repository: `${workspace.slug}/app`, tags: ['evil'], mediaType: OCI_MANIFEST, content: Buffer.from('{}'), digest: digestOf(Buffer.from('{}')) });
+      const request: metadata.PutManifestRequest = metadata.PutManifestRequest.fromPartial({ name: `${workspace.slug}/app`, tags: ['evil'], mediaType: OCI_MANIFEST, content: Buffer.from('{}'), digest: digestOf(Buffer.from('{}')) });
       const plaintext = createGrpcClient(metadata.RegistryMetadataServiceClient, registry.grpcAddresses.metadata, { kind: 'public' });
       const serverOnly = createGrpcClient(metadata.RegistryMetadataServiceClient, registry.grpcAddresses.metadata, { kind: 'public', ca: new TlsMaterial(registry.tlsDir('gateway')).current().ca });
       const foreignDirs = await ensureServiceTls(tempDir('foreign-ca'), ['gateway']);
@@ -63,7 +63,7 @@ describe('trust boundaries', () => {
       const asGateway = internalClient(registry, metadata.RegistryMetadataServiceClient, 'metadata', 'gateway');
       const indexerAsAuth = internalClient(registry, indexer.IndexerServiceClient, 'indexer', 'auth');
       try {
-        await expect(unaryCall(asBlobUpload.deleteTag.bind(asBlobUpload), { repository: `${workspace.slug}/app`, tag: 'v1' })).rejects.toMatchObject({ code: 'DENIED', grpcStatus: status.PERMISSION_DENIED });
+        await expect(unaryCall(asBlobUpload.deleteTag.bind(asBlobUpload), { name: `${workspace.slug}/app`, tag: 'v1' })).rejects.toMatchObject({ code: 'DENIED', grpcStatus: status.PERMISSION_DENIED });
         await expect(unaryCall(asGateway.exportListingSnapshot.bind(asGateway), { pageSize: 1, pageToken: '' })).rejects.toMatchObject({ code: 'DENIED' });
         await expect(
           unaryCall(indexerAsAuth.listImages.bind(indexerAsAuth), { workspace: workspace.slug, project: '', sourceRepositoryId: '', namePrefix: '', sort: 0, pageSize: 10, pageToken: '', visibility: { allPackages: true, sourceRepositoryIds: [], packageNames: [] } }),
@@ -216,14 +216,14 @@ describe('trust boundaries', () => {
       const api = new OciHttp(registry.gatewayUrl, basicAuth(ws.admin));
       const operatorAdmin = adminPortClient(registry, admin.AdminServiceClient);
       const asOperator = { authorization: registry.operator.authorization };
-      const { repository: secret } = await unaryCall(operatorAdmin.createRepository.bind(operatorAdmin), { requestId: '', workspaceSlug: ws.slug, projectSlug: 'main', slug: 'secret', name: '' }, asOperator);
+      const { sourceRepository: secret } = await unaryCall(operatorAdmin.createSourceRepository.bind(operatorAdmin), { requestId: '', workspaceSlug: ws.slug, projectSlug: 'main', slug: 'secret', name: '' }, asOperator);
       // The pusher administers the whole workspace, so it sees every package.
       await unaryCall(operatorAdmin.addWorkspaceAdmin.bind(operatorAdmin), { workspaceSlug: ws.slug, userId: ws.admin.userId }, asOperator);
-      for (const [name, repositoryId] of [['visible', ws.repositoryId], ['hidden', secret!.id], ['granted', secret!.id]] as const) {
-        await unaryCall(operatorAdmin.createPackage.bind(operatorAdmin), { requestId: '', workspaceSlug: ws.slug, name, repositoryId, actorUserId: '' }, asOperator);
+      for (const [name, sourceRepositoryId] of [['visible', ws.sourceRepositoryId], ['hidden', secret!.id], ['granted', secret!.id]] as const) {
+        await unaryCall(operatorAdmin.createPackage.bind(operatorAdmin), { requestId: '', workspaceSlug: ws.slug, name, sourceRepositoryId, actorUserId: '' }, asOperator);
         await api.pushImage(`${ws.slug}/${name}`, 'v1');
       }
-      const reader = await createUserWithToken(registry.adminAddress, { email: `reader@${ws.slug}.example.com`, scopes: ['read:package'], repositoryId: ws.repositoryId, role: 'read' }, registry.operator.authorization);
+      const reader = await createUserWithToken(registry.adminAddress, { email: `reader@${ws.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: ws.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
       const granted = await createUserWithToken(registry.adminAddress, { email: `granted@${ws.slug}.example.com`, scopes: ['read:package'] }, registry.operator.authorization);
       recordSecret(reader.token);
       recordSecret(granted.token);
@@ -253,16 +253,16 @@ describe('trust boundaries', () => {
       expect((await listing(reader, '/visible')).status).toBe(200);
 
       const readerAdmin = { authorization: `Bearer ${reader.token}` };
-      const images = await unaryCall(operatorAdmin.listImages.bind(operatorAdmin), { workspaceSlug: ws.slug, projectSlug: '', repositoryId: '', namePrefix: '', sort: 0, pageSize: 50, pageToken: '' }, readerAdmin);
+      const images = await unaryCall(operatorAdmin.listImages.bind(operatorAdmin), { workspaceSlug: ws.slug, projectSlug: '', sourceRepositoryId: '', namePrefix: '', sort: 0, pageSize: 50, pageToken: '' }, readerAdmin);
       expect(images.images.map((i) => i.name)).toEqual(['visible']);
       await expect(unaryCall(operatorAdmin.getImage.bind(operatorAdmin), { workspaceSlug: ws.slug, name: 'hidden' }, readerAdmin)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
       expect((await unaryCall(operatorAdmin.listPackages.bind(operatorAdmin), { workspaceSlug: ws.slug, pageSize: 50, pageToken: '' }, readerAdmin)).packages.map((p) => p.name)).toEqual(['visible']);
-      expect((await unaryCall(operatorAdmin.listRepositories.bind(operatorAdmin), { workspaceSlug: ws.slug, projectSlug: '', pageSize: 50, pageToken: '' }, readerAdmin)).repositories.map((r) => r.slug)).toEqual(['app']);
-      await expect(unaryCall(operatorAdmin.listMemberships.bind(operatorAdmin), { repositoryId: secret!.id }, readerAdmin)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect((await unaryCall(operatorAdmin.listSourceRepositories.bind(operatorAdmin), { workspaceSlug: ws.slug, projectSlug: '', pageSize: 50, pageToken: '' }, readerAdmin)).sourceRepositories.map((r) => r.slug)).toEqual(['app']);
+      await expect(unaryCall(operatorAdmin.listMemberships.bind(operatorAdmin), { sourceRepositoryId: secret!.id }, readerAdmin)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(unaryCall(operatorAdmin.getPackage.bind(operatorAdmin), { workspaceSlug: ws.slug, name: 'hidden' }, readerAdmin)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       const grantedAdmin = { authorization: `Bearer ${granted.token}` };
       expect((await unaryCall(operatorAdmin.listPackages.bind(operatorAdmin), { workspaceSlug: ws.slug, pageSize: 50, pageToken: '' }, grantedAdmin)).packages.map((p) => p.name)).toEqual(['granted']);
-      await expect(unaryCall(operatorAdmin.listMemberships.bind(operatorAdmin), { repositoryId: secret!.id }, grantedAdmin)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(unaryCall(operatorAdmin.listMemberships.bind(operatorAdmin), { sourceRepositoryId: secret!.id }, grantedAdmin)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       operatorAdmin.close();
     });
   });
@@ -270,7 +270,7 @@ describe('trust boundaries', () => {
   describe('6: creating a package on push takes Write on the default repository', () => {
     it('refuses a Write member of another repository', async () => {
       const operatorAdmin = adminPortClient(registry, admin.AdminServiceClient);
-      const { repository: elsewhere } = await unaryCall(operatorAdmin.createRepository.bind(operatorAdmin), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `elsewhere-${randomBytes(3).toString('hex')}`, name: '' }, { authorization: registry.operator.authorization });
+      const { sourceRepository: elsewhere } = await unaryCall(operatorAdmin.createSourceRepository.bind(operatorAdmin), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: `elsewhere-${randomBytes(3).toString('hex')}`, name: '' }, { authorization: registry.operator.authorization });
       operatorAdmin.close();
       const outsider = await user('outsider', ['read:package', 'write:package'], 'write', elsewhere!.id);
       const response = await v2(`${workspace.slug}/sneaky-${randomBytes(3).toString('hex')}/blobs/uploads/`, { method: 'POST', headers: { Authorization: basicAuth(outsider) } });

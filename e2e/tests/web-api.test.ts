@@ -107,27 +107,27 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
   });
 
   it('browses workspaces, projects, repositories (by slug) and packages with registryctl\'s names', async () => {
-    const { web } = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'read' });
+    const { web } = await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' });
     const ws = `/api/v1/workspaces/${workspace.slug}`;
     // (Other test files' public workspaces are visible to everyone: the test database is shared.)
     expect((await web.get<{ workspaces: Array<{ slug: string }> }>('/api/v1/workspaces')).body.workspaces.map((w) => w.slug)).toContain(workspace.slug);
     expect((await web.get<{ callerIsAdmin: boolean }>(ws)).body.callerIsAdmin).toBe(false);
     expect((await web.get<{ projects: Array<{ slug: string }> }>(`${ws}/projects`)).body.projects.map((p) => p.slug)).toEqual(['main']);
-    const repositories = await web.get<{ repositories: Array<{ slug: string; callerRole: string; id: string }> }>(`${ws}/repositories`);
-    expect(repositories.body.repositories).toEqual([expect.objectContaining({ slug: 'app', callerRole: 'read', id: workspace.repositoryId })]);
-    expect((await web.get<{ repository: { id: string } }>(`${ws}/repositories/app`)).body.repository.id).toBe(workspace.repositoryId);
+    const repositories = await web.get<{ sourceRepositories: Array<{ slug: string; callerRole: string; id: string }> }>(`${ws}/repositories`);
+    expect(repositories.body.sourceRepositories).toEqual([expect.objectContaining({ slug: 'app', callerRole: 'read', id: workspace.sourceRepositoryId })]);
+    expect((await web.get<{ sourceRepository: { id: string } }>(`${ws}/repositories/app`)).body.sourceRepository.id).toBe(workspace.sourceRepositoryId);
 
     const listed = await eventually(async () => {
-      const page = await web.get<{ images: Array<Record<string, unknown>> }>(`${ws}/images?repository=app&sort=last-pushed`);
+      const page = await web.get<{ images: Array<Record<string, unknown>> }>(`${ws}/images?sourceRepository=app&sort=last-pushed`);
       return page.body.images?.length === 2 ? page.body : undefined;
     }, 10_000);
     expect(listed.images.map((i) => i.name)).toEqual(['tools/cli', 'api']);
-    expect(listed.images[1]).toMatchObject({ repositoryId: workspace.repositoryId, projectSlug: 'main', repositorySlug: 'app', tagCount: 2 });
-    expect((await web.get<{ images: unknown[] }>(`${ws}/images?repository=app&project=main&prefix=to`)).body.images).toHaveLength(1);
-    expect((await web.get(`${ws}/images?repository=nope`)).status).toBe(404);
+    expect(listed.images[1]).toMatchObject({ sourceRepositoryId: workspace.sourceRepositoryId, projectSlug: 'main', sourceRepositorySlug: 'app', tagCount: 2 });
+    expect((await web.get<{ images: unknown[] }>(`${ws}/images?sourceRepository=app&project=main&prefix=to`)).body.images).toHaveLength(1);
+    expect((await web.get(`${ws}/images?sourceRepository=nope`)).status).toBe(404);
 
     const overview = await web.get<{ callerRole: string; image: { tagCount: number }; repository: { slug: string } }>(`${ws}/images/api/-/overview`);
-    expect(overview.body).toMatchObject({ callerRole: 'read', image: { tagCount: 2 }, repository: { slug: 'app' } });
+    expect(overview.body).toMatchObject({ callerRole: 'read', image: { tagCount: 2 }, sourceRepository: { slug: 'app' } });
     const tags = await web.get<{ tags: Array<{ tag: string; manifest: { platforms: unknown[]; layers: unknown[] } }>; nextPageToken: string }>(`${ws}/images/api/-/tags?page_size=1`);
     expect(tags.body.tags.map((t) => t.tag)).toEqual(['1.0']);
     expect(tags.body.tags[0]!.manifest.platforms).toEqual([{ os: 'linux', architecture: 'amd64', variant: '' }]);
@@ -139,12 +139,12 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
     expect(manifest.body.manifest.layers).toHaveLength(1);
     const usage = await web.get<{ workspaceBytes: number }>(`${ws}/usage`);
     expect(usage.body.workspaceBytes).toBeGreaterThan(0);
-    const members = await web.get<{ members: Array<{ email: string; role: string }> }>(`/api/v1/repositories/${workspace.repositoryId}/members`);
+    const members = await web.get<{ members: Array<{ email: string; role: string }> }>(`/api/v1/repositories/${workspace.sourceRepositoryId}/members`);
     expect(members.body.members).toContainEqual({ userId: workspace.admin.userId, email: workspace.admin.email, role: 'admin' });
   });
 
   it('answers carry exactly the fields @ocireg/web-api defines for their route', async () => {
-    const { web } = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'admin' });
+    const { web } = await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' });
     const ws = `/api/v1/workspaces/${workspace.slug}`;
     await eventually(async () => ((await web.get<ApiResponse<'listImages'>>(`${ws}/images`)).body.images?.length === 2 ? true : undefined), 10_000);
     const digest = (await web.get<ApiResponse<'getTag'>>(`${ws}/images/api/-/tags/1.0`)).body.manifest!.digest;
@@ -164,7 +164,7 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
       ['getManifest', 'GET', `${ws}/images/api/-/manifests/${digest}`],
       ['getImage', 'GET', `${ws}/images/api`],
       ['getStatus', 'GET', '/api/v1/status'],
-      ['listMembers', 'GET', `/api/v1/repositories/${workspace.repositoryId}/members`],
+      ['listMembers', 'GET', `/api/v1/repositories/${workspace.sourceRepositoryId}/members`],
       ['createToken', 'POST', '/api/v1/tokens', { name: 'shapes', scopes: ['read:package'], expiresInDays: 1 }],
       ['listTokens', 'GET', '/api/v1/tokens'],
     ];
@@ -180,7 +180,7 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
     const { web } = await signedIn(registry);
     const ws = `/api/v1/workspaces/${workspace.slug}`;
     expect((await web.get<{ workspaces: Array<{ slug: string }> }>('/api/v1/workspaces')).body.workspaces.map((w) => w.slug)).not.toContain(workspace.slug);
-    const paths = [ws, `${ws}/usage`, `${ws}/projects`, `${ws}/repositories`, `${ws}/repositories/app`, `${ws}/images`, `${ws}/images/api`, `${ws}/images/api/-/overview`, `${ws}/images/api/-/tags`, `${ws}/images/api/-/tags/1.0`, `/api/v1/repositories/${workspace.repositoryId}/members`];
+    const paths = [ws, `${ws}/usage`, `${ws}/projects`, `${ws}/repositories`, `${ws}/repositories/app`, `${ws}/images`, `${ws}/images/api`, `${ws}/images/api/-/overview`, `${ws}/images/api/-/tags`, `${ws}/images/api/-/tags/1.0`, `/api/v1/repositories/${workspace.sourceRepositoryId}/members`];
     for (const path of paths) {
       const response = await web.get<ErrorBody>(path);
       expect([path, response.status]).toEqual([path, 404]);
@@ -189,21 +189,21 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
     expect((await web.request('DELETE', `${ws}/images/api/-/tags/1.0`)).status).toBe(404);
     expect((await web.request('DELETE', `${ws}/images/api`)).status).toBe(404);
     // A change is refused as on the admin port (DENIED), saying nothing of what is there.
-    const sneaky = await web.request<ErrorBody>('POST', `${ws}/packages`, { name: 'sneaky', repositoryId: workspace.repositoryId });
+    const sneaky = await web.request<ErrorBody>('POST', `${ws}/packages`, { name: 'sneaky', sourceRepositoryId: workspace.sourceRepositoryId });
     expect(sneaky.status).toBe(403);
     expect(JSON.stringify(sneaky.body)).not.toMatch(/app|api|tools/);
   });
 
   it('roles: Write deletes tags but not images, cannot create packages; Admin creates packages and deletes images', async () => {
     const ws = `/api/v1/workspaces/${workspace.slug}`;
-    const writer = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'write' });
-    const adminUser = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'admin' });
+    const writer = await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'write' });
+    const adminUser = await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' });
     await oci.pushImage(`${workspace.slug}/doomed`, 'a');
     await oci.pushImage(`${workspace.slug}/doomed`, 'b');
     const byDigest = await oci.pushImage(`${workspace.slug}/doomed`, 'c');
     await eventually(async () => ((await writer.web.get<{ tags: unknown[] }>(`${ws}/images/doomed/-/tags`)).body.tags?.length === 3 ? true : undefined), 10_000);
 
-    const refused = await writer.web.request<ErrorBody>('POST', `${ws}/packages`, { name: 'by-writer', repository: 'app' });
+    const refused = await writer.web.request<ErrorBody>('POST', `${ws}/packages`, { name: 'by-writer', sourceRepository: 'app' });
     expect(refused.status).toBe(403);
     expect((await writer.web.request('DELETE', `${ws}/images/doomed/-/tags/a`)).status).toBe(200);
     const denied = await writer.web.request<ErrorBody>('DELETE', `${ws}/images/doomed`);
@@ -214,10 +214,10 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
     expect([oneManifest.status, oneManifest.body.deleted]).toEqual([200, { digest: byDigest.manifest.digest, tags: ['c'] }]);
     expect((await adminUser.web.request('DELETE', `${ws}/images/doomed/-/manifests/sha256:nothex`)).status).toBe(400);
 
-    const created = await adminUser.web.request<{ package: { name: string } }>('POST', `${ws}/packages`, { name: 'made/in-ui', repository: 'app' });
+    const created = await adminUser.web.request<{ package: { name: string } }>('POST', `${ws}/packages`, { name: 'made/in-ui', sourceRepository: 'app' });
     expect(created.status).toBe(201);
-    expect((await adminUser.web.request('POST', `${ws}/packages`, { name: 'made/in-ui', repository: 'app' })).status).toBe(409);
-    expect((await adminUser.web.request('POST', `${ws}/packages`, { name: 'Bad Name', repository: 'app' })).status).toBe(400);
+    expect((await adminUser.web.request('POST', `${ws}/packages`, { name: 'made/in-ui', sourceRepository: 'app' })).status).toBe(409);
+    expect((await adminUser.web.request('POST', `${ws}/packages`, { name: 'Bad Name', sourceRepository: 'app' })).status).toBe(400);
     const deleted = await adminUser.web.request<{ deleted: { manifests: number; tags: number }; note: string }>('DELETE', `${ws}/images/doomed`);
     expect(deleted.status).toBe(200);
     expect(deleted.body.deleted).toEqual({ manifests: 2, tags: 1 });
@@ -240,7 +240,7 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
   });
 
   it('bad input answers 4xx JSON errors, never 500; the UI is served with a strict CSP and cache headers', async () => {
-    const { web } = await signedIn(registry, { repositoryId: workspace.repositoryId, role: 'read' });
+    const { web } = await signedIn(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' });
     const ws = `/api/v1/workspaces/${workspace.slug}`;
     const cases: Array<[string, string, unknown, number]> = [
       ['GET', `${ws}/images?sort=size`, undefined, 400],
@@ -254,7 +254,7 @@ describe('web UI JSON API: sessions, CSRF, invitations, browsing and changes as 
       ['POST', '/api/v1/tokens', { name: 'x', scopes: 'read:package', expiresInDays: 7 }, 400],
       ['POST', '/api/v1/tokens', { name: 'x', scopes: ['read:package'], expiresInDays: 9999 }, 400],
       ['POST', '/api/v1/session', { email: 5, password: [] }, 400],
-      ['PUT', `/api/v1/repositories/${workspace.repositoryId}/members`, { user: 'x@example.com', role: 'owner' }, 400],
+      ['PUT', `/api/v1/repositories/${workspace.sourceRepositoryId}/members`, { user: 'x@example.com', role: 'owner' }, 400],
       ['POST', '/', undefined, 405],
     ];
     for (const [method, path, body, status] of cases) {

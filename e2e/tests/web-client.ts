@@ -82,18 +82,18 @@ export async function invite(registry: RunningRegistry, email: string, purpose =
 }
 
 /** A user with a password set through an invitation, optionally with a role on a repository. */
-export async function webUser(registry: RunningRegistry, options: { email?: string; repositoryId?: string; role?: 'read' | 'write' | 'admin' } = {}): Promise<WebUser> {
+export async function webUser(registry: RunningRegistry, options: { email?: string; sourceRepositoryId?: string; role?: 'read' | 'write' | 'admin' } = {}): Promise<WebUser> {
   const email = options.email ?? `${uniqueName('web')}@example.com`;
   const link = await invite(registry, email);
   const password = `pw-${randomBytes(12).toString('base64url')}`;
   recordSecret(password);
   const redeemed = await new WebClient(registry.gatewayUrl).request('POST', '/api/v1/password-links/redeem', { secret: link.secret, password });
   if (redeemed.status !== 200) throw new Error(`redeem: ${redeemed.status} ${JSON.stringify(redeemed.body)}`);
-  if (options.repositoryId && options.role) {
+  if (options.sourceRepositoryId && options.role) {
     const client = adminPortClient(registry, admin.AdminServiceClient);
     try {
       const role = { read: admin.Role.ROLE_READ, write: admin.Role.ROLE_WRITE, admin: admin.Role.ROLE_ADMIN }[options.role];
-      await unaryCall(client.setMembership.bind(client), { repositoryId: options.repositoryId, userId: link.userId, role }, { authorization: registry.operator.authorization });
+      await unaryCall(client.setMembership.bind(client), { sourceRepositoryId: options.sourceRepositoryId, userId: link.userId, role }, { authorization: registry.operator.authorization });
     } finally {
       client.close();
     }

@@ -37,17 +37,17 @@ describe('web UI in Chromium', () => {
     const operator = { authorization: registry.operator.authorization };
     let otherRepositoryId: string;
     try {
-      const { repository } = await unaryCall(client.createRepository.bind(client), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: 'other', name: 'Other' }, operator);
+      const { sourceRepository: repository } = await unaryCall(client.createSourceRepository.bind(client), { requestId: '', workspaceSlug: workspace.slug, projectSlug: 'main', slug: 'other', name: 'Other' }, operator);
       otherRepositoryId = repository!.id;
-      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: workspace.slug, name: 'visible/one', repositoryId: otherRepositoryId, actorUserId: '' }, operator);
-      await unaryCall(client.setMembership.bind(client), { repositoryId: otherRepositoryId, userId: workspace.admin.userId, role: admin.Role.ROLE_WRITE }, operator);
+      await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: workspace.slug, name: 'visible/one', sourceRepositoryId: otherRepositoryId, actorUserId: '' }, operator);
+      await unaryCall(client.setMembership.bind(client), { sourceRepositoryId: otherRepositoryId, userId: workspace.admin.userId, role: admin.Role.ROLE_WRITE }, operator);
     } finally {
       client.close();
     }
     await new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin)).pushImage(`${workspace.slug}/visible/one`, 'v1');
-    adminUser = await webUser(registry, { repositoryId: workspace.repositoryId, role: 'admin' });
-    writer = await webUser(registry, { repositoryId: workspace.repositoryId, role: 'write' });
-    reader = await webUser(registry, { repositoryId: otherRepositoryId, role: 'read' });
+    adminUser = await webUser(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin' });
+    writer = await webUser(registry, { sourceRepositoryId: workspace.sourceRepositoryId, role: 'write' });
+    reader = await webUser(registry, { sourceRepositoryId: otherRepositoryId, role: 'read' });
     browser = await launchChromium();
   });
 
@@ -100,7 +100,7 @@ describe('web UI in Chromium', () => {
     // Create › Package: name and the repository to link to.
     await page.getByRole('link', { name: 'Create package' }).click();
     await page.getByLabel('Package name').fill('ui/hello');
-    await expect.poll(() => page.getByLabel('Repository to link to').inputValue()).toBe(workspace.repositoryId);
+    await expect.poll(() => page.getByLabel('Repository to link to').inputValue()).toBe(workspace.sourceRepositoryId);
     await check(page, 'create-package', true);
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.getByRole('heading', { name: 'No images yet' }).waitFor();

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const demoUser = await createUserWithToken(registry.adminAddress, {
     email: 'demo@example.com',
     scopes: ['read:package', 'write:package', 'admin:package'],
-    repositoryId: demo.repositoryId,
+    sourceRepositoryId: demo.sourceRepositoryId,
     role: 'admin',
     expiresInSeconds: 30 * 86_400,
   }, registry.operator.authorization);

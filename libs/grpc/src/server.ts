@@ -21,7 +21,7 @@ import { REQUEST_ID_KEY, requestIdFrom, type Logger } from '@ocireg/logger';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { grpcServerMetrics, type Registry } from '@ocireg/metrics';
 import { untilReady } from './readiness';
-import { withValidMapEntries } from './reflection-descriptors';
+import { describedAsProtocWould } from './protoc-descriptors';
 
 /** What every handler gets besides its request: the caller's request id and a logger bound to it. */
 export interface CallContext {
@@ -121,7 +121,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   const health = new HealthImplementation(Object.fromEntries(statusNames.map((name) => [name, options.readyWhen ? 'NOT_SERVING' : 'SERVING'])));
   // Reflection on the service's own port describes its services and health; the plaintext health
   // port describes health alone (internal methods are no business of probes and grpcurl there).
-  const descriptors = withValidMapEntries(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
+  const descriptors = describedAsProtocWould(loadSync([...options.protoFiles, healthProtoPath], { includeDirs: options.protoIncludeDirs, keepCase: true }));
   const reflection = new ReflectionService(descriptors);
   health.addToServer(server);
   reflection.addToServer(server);
@@ -132,7 +132,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: Grpc
   if (options.healthPort !== undefined) {
     healthServer = new Server(channelLimits);
     health.addToServer(healthServer);
-    new ReflectionService(withValidMapEntries(loadSync([healthProtoPath], { keepCase: true }))).addToServer(healthServer);
+    new ReflectionService(describedAsProtocWould(loadSync([healthProtoPath], { keepCase: true }))).addToServer(healthServer);
     healthPort = await bind(healthServer, `${options.host}:${options.healthPort}`, ServerCredentials.createInsecure());
   }
   options.logger.info({ port, healthPort, services: serviceNames, security: options.security.kind }, 'gRPC server listening');

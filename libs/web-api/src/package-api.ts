@@ -4,10 +4,10 @@ import type { RouteSchema } from './route-schema';
 import { configFacts, exact, imageSummary, indexingStatus, manifest, roleWord, sourceRepository, tagDetails } from './shapes';
 
 const SORT_MESSAGE = 'sort must be one of: name, last-pushed';
-const REFERENCE_MESSAGE = 'repositoryId (or repository, a slug) is required';
+const REFERENCE_MESSAGE = 'sourceRepositoryId (or sourceRepository, a slug) is required';
 
 /** A listing row, with the linked source repository's slug and name ("" where the caller may not see it, e.g. with a registry token). */
-export const listedImage = imageSummary.extend({ repositorySlug: z.string(), repositoryName: z.string() });
+export const listedImage = imageSummary.extend({ sourceRepositorySlug: z.string(), sourceRepositoryName: z.string() });
 
 /** A tag of a page of tags: its manifest (null while not indexed yet) and the signatures, attestations and SBOMs about it. */
 export const tagEntry = tagDetails.extend({ manifest: manifest.nullable(), referrers: z.array(manifest) });
@@ -19,7 +19,7 @@ export const packageApi = {
     query: z.object({
       project: text(),
       /** A source repository's id or slug. */
-      repository: text(),
+      sourceRepository: text(),
       prefix: text(),
       sort: oneOf(['name', 'last-pushed', 'last_pushed'], SORT_MESSAGE).default('name'),
       page_size: pageSize(500),
@@ -30,8 +30,8 @@ export const packageApi = {
   /** GET /workspaces/{ws}/images/{name}/-/overview: the package, its source repository, the caller's role, its listing row (null while not indexed) */
   imageOverview: {
     response: exact({
-      package: exact({ name: z.string(), workspaceSlug: z.string(), createdAt: z.string(), repositoryId: z.string() }),
-      repository: sourceRepository.nullable(),
+      package: exact({ name: z.string(), workspaceSlug: z.string(), createdAt: z.string(), sourceRepositoryId: z.string() }),
+      sourceRepository: sourceRepository.nullable(),
       image: imageSummary.nullable(),
       callerRole: roleWord,
       indexing: indexingStatus,
@@ -65,11 +65,11 @@ export const packageApi = {
   /** POST /workspaces/{ws}/packages (201), by source repository Admins; the source repository by id, or by slug (with project where two projects have one) */
   createPackage: {
     body: z
-      .object({ name: requiredText('name is required'), repositoryId: text(), repository: text(), project: text() })
-      .superRefine(({ repositoryId, repository }, ctx) => {
-        if (!repositoryId && !repository) ctx.addIssue({ code: 'custom', path: ['repositoryId'], message: REFERENCE_MESSAGE });
+      .object({ name: requiredText('name is required'), sourceRepositoryId: text(), sourceRepository: text(), project: text() })
+      .superRefine(({ sourceRepositoryId, sourceRepository }, ctx) => {
+        if (!sourceRepositoryId && !sourceRepository) ctx.addIssue({ code: 'custom', path: ['sourceRepositoryId'], message: REFERENCE_MESSAGE });
       }),
-    response: exact({ package: exact({ id: z.string(), workspaceSlug: z.string(), name: z.string(), repositoryId: z.string(), createdAt: z.string() }) }),
+    response: exact({ package: exact({ id: z.string(), workspaceSlug: z.string(), name: z.string(), sourceRepositoryId: z.string(), createdAt: z.string() }) }),
   },
   /** DELETE /workspaces/{ws}/images/{name}/-/tags/{tag} (Write) */
   deleteTag: {

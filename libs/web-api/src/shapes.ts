@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * What the JSON API's answers are made of. Exact objects: an answer carries
- * these fields and no others (wire names as registryctl's; `repository` is an
- * OCI name where it stands beside `repositoryId`, the source repository's id).
+ * these fields and no others (wire names as registryctl's; docs/glossary.md says
+ * which word means which: `fullName` a package's OCI name, `sourceRepository*` the product's repositories).
  */
 export const exact = <S extends z.ZodRawShape>(shape: S) => z.object(shape).strict();
 
@@ -21,7 +21,7 @@ export const workspace = exact({
   organization: z.string(),
   publicPull: z.boolean(),
   createPackagesOnPush: z.boolean(),
-  defaultRepositoryId: z.string(),
+  defaultSourceRepositoryId: z.string(),
   createdAt: z.string(),
   plan: z.string(),
   /** null: no quota. */
@@ -37,12 +37,12 @@ export const sourceRepository = exact({ id: z.string(), workspaceSlug: z.string(
 export const imageSummary = exact({
   name: z.string(),
   /** The source repository's id. */
-  repositoryId: z.string(),
+  sourceRepositoryId: z.string(),
   tagCount: z.number(),
   manifestCount: z.number(),
   lastPushedAt: z.string(),
-  /** The full OCI name ("workspace/name"). */
-  repository: z.string(),
+  /** The package's full name ("<workspace>/<package>"). */
+  fullName: z.string(),
   projectSlug: z.string(),
   /** Bytes of every distinct blob its manifests reference. */
   totalSize: z.number(),

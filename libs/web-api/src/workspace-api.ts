@@ -22,8 +22,8 @@ export const workspaceApi = {
     response: exact({
       workspaceBytes: z.number(),
       storageQuotaBytes: z.number().nullable(),
-      /** `repository`: the image's OCI name. */
-      repositories: z.array(exact({ repository: z.string(), bytes: z.number() })),
+      /** Each package's full name and bytes. */
+      packages: z.array(exact({ fullName: z.string(), bytes: z.number() })),
     }),
   },
   /** GET /workspaces/{ws}/projects */
@@ -38,11 +38,11 @@ export const workspaceApi = {
   /** GET /workspaces/{ws}/repositories[?project=] */
   listSourceRepositories: {
     query: z.object({ project: text(), ...page }),
-    response: exact({ repositories: z.array(sourceRepository), nextPageToken: z.string() }),
+    response: exact({ sourceRepositories: z.array(sourceRepository), nextPageToken: z.string() }),
   },
   /** GET /workspaces/{ws}/repositories/{id or slug}[?project=] (project: where two projects have a repository of that slug) */
   getSourceRepository: {
     query: z.object({ project: text() }),
-    response: exact({ repository: sourceRepository }),
+    response: exact({ sourceRepository }),
   },
 } satisfies Record<string, RouteSchema>;

@@ -48,7 +48,7 @@ runService(async () => {
   const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
   const roles: RoleLookup = {
     async roleOf(userId, repository) {
-      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, repository });
+      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, name: repository });
       return { role: (ROLES as readonly string[]).includes(response.role) ? (response.role as PackageRole) : undefined, publicPull: response.publicPull };
     },
   };

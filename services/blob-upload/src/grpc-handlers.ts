@@ -10,11 +10,11 @@ type Server = AsyncService<blobupload.BlobUploadServiceServer>;
 export function blobUploadHandlers(uploads: UploadService): Server {
   return {
     async startUpload(request) {
-      const session = await uploads.start(request.repository, request.owner);
+      const session = await uploads.start(request.name, request.owner);
       return { uploadId: session.id };
     },
     async beginAppend(request) {
-      const plan = await uploads.beginAppend(request.uploadId, request.repository, request.owner, request.expectedOffset);
+      const plan = await uploads.beginAppend(request.uploadId, request.name, request.owner, request.expectedOffset);
       return { leaseId: plan.leaseId, stateJson: JSON.stringify(plan.state), size: plan.size, maxSize: plan.maxSize, deadlineMs: plan.deadlineMs, leaseMs: plan.leaseMs };
     },
     async renewAppend(request) {
@@ -28,14 +28,14 @@ export function blobUploadHandlers(uploads: UploadService): Server {
       return {};
     },
     async getUpload(request) {
-      return { size: await uploads.status(request.uploadId, request.repository, request.owner) };
+      return { size: await uploads.status(request.uploadId, request.name, request.owner) };
     },
     async completeUpload(request) {
       const computed = request.computedDigest ? { digest: request.computedDigest, size: request.computedDigestSize } : undefined;
-      return uploads.complete(request.uploadId, request.repository, request.owner, request.digest, computed);
+      return uploads.complete(request.uploadId, request.name, request.owner, request.digest, computed);
     },
     async cancelUpload(request) {
-      await uploads.cancel(request.uploadId, request.repository, request.owner);
+      await uploads.cancel(request.uploadId, request.name, request.owner);
       return {};
     },
   };

@@ -51,8 +51,8 @@ export function indexerHandlers(listings: Listings, status: IndexStatus): AsyncS
   };
 }
 
-function imageMessage(image: ImageRow): indexer.Image {
-  return { ...image };
+function imageMessage({ repository, ...image }: ImageRow): indexer.Image {
+  return { ...image, fullName: repository };
 }
 
 function tagMessage(tag: TagView): indexer.Tag {

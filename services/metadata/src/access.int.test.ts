@@ -9,7 +9,7 @@ describe('Access against PostgreSQL', () => {
 
   it('inherits roles from the linked repository; link changes and membership removal apply at once', async () => {
     const { slug, api, web } = await world(model);
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', sourceRepositoryId: api.id, actorUserId: '' });
     await model.memberships.set(api.id, 'dev@example.com', 'write');
     await model.memberships.set(web.id, 'dev@example.com', 'read');
     expect((await model.access.roleOn('dev@example.com', `${slug}/server`)).role).toBe('write');
@@ -35,20 +35,20 @@ describe('Access against PostgreSQL', () => {
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
     const hidden = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'hidden', name: '' });
     for (const [name, repository] of [['server', api], ['site', web], ['secret', hidden]] as const) {
-      await model.packages.create({ requestId: '', workspaceSlug: slug, name, repositoryId: repository.id, actorUserId: OPERATOR });
+      await model.packages.create({ requestId: '', workspaceSlug: slug, name, sourceRepositoryId: repository.id, actorUserId: OPERATOR });
     }
     await model.memberships.set(api.id, 'reader@example.com', 'read');
     await model.packages.setGrant(slug, 'site', 'granted@example.com', 'read');
 
     const reader = await model.access.visibility('reader@example.com', slug);
     expect(reader).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [api.id], grantedPackages: [] });
-    expect((await model.packages.list(slug, 50, '', { repositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
+    expect((await model.packages.list(slug, 50, '', { sourceRepositoryIds: reader.memberRepositoryIds, names: [] })).items.map((p) => p.name)).toEqual(['server']);
     expect((await model.sourceRepositories.list(slug, '', 50, '', [api.id])).items.map((r) => r.slug)).toEqual(['api']);
     expect((await model.projects.list(slug, 50, '', [api.id])).items.map((p) => p.slug)).toEqual(['platform']);
 
     const granted = await model.access.visibility('granted@example.com', slug);
-    expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', repositoryId: web.id }] });
-    expect((await model.packages.list(slug, 50, '', { repositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
+    expect(granted).toMatchObject({ visible: true, allPackages: false, memberRepositoryIds: [], grantedPackages: [{ name: 'site', sourceRepositoryId: web.id }] });
+    expect((await model.packages.list(slug, 50, '', { sourceRepositoryIds: [], names: ['site'] })).items.map((p) => p.name)).toEqual(['site']);
     const grantedList = await model.workspaces.list(500, '', { userId: 'granted@example.com' });
     expect(grantedList.items.map((w) => w.slug)).toContain(slug);
 

@@ -19,11 +19,11 @@ export interface RoleOnPackage {
  * A user's role on a source repository: their membership's, or Admin as an
  * admin of its workspace. `db` may be the transaction of a push.
  */
-export async function roleOnSourceRepository(db: Queryable, user: string, repositoryId: string, workspaceId: string): Promise<Role | undefined> {
+export async function roleOnSourceRepository(db: Queryable, user: string, sourceRepositoryId: string, workspaceId: string): Promise<Role | undefined> {
   const { rows } = await db.query<{ role: Role | null; workspace_admin: boolean }>(
     `SELECT (SELECT role FROM repository_members WHERE repository_id = $1 AND user_id = $2) AS role,
             EXISTS (SELECT 1 FROM workspace_admins WHERE workspace_id = $3 AND user_id = $2) AS workspace_admin`,
-    [repositoryId, user, workspaceId],
+    [sourceRepositoryId, user, workspaceId],
   );
   return effectiveRole({ repositoryRole: rows[0]?.role ?? undefined, workspaceAdmin: rows[0]?.workspace_admin ?? false });
 }
@@ -102,24 +102,24 @@ export class Access {
   }
 
   /** Whether a user is Admin of a source repository, directly or as admin of its workspace. */
-  async isSourceRepositoryAdmin(user: string, repositoryId: string): Promise<boolean> {
+  async isSourceRepositoryAdmin(user: string, sourceRepositoryId: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `SELECT 1 FROM source_repositories r
        WHERE r.id = $1 AND (EXISTS (SELECT 1 FROM repository_members m WHERE m.repository_id = r.id AND m.user_id = $2 AND m.role = 'admin')
                          OR EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = r.workspace_id AND a.user_id = $2))`,
-      [uuid('repository_id', repositoryId), userId('user_id', user)],
+      [uuid('source_repository_id', sourceRepositoryId), userId('user_id', user)],
     );
     return (rowCount ?? 0) > 0;
   }
 
   /** A user's own role on each of some source repositories (workspace admins: Admin everywhere in their workspace). */
-  async sourceRepositoryRoles(user: string, repositoryIds: string[]): Promise<Map<string, Role>> {
-    if (repositoryIds.length === 0) return new Map();
+  async sourceRepositoryRoles(user: string, sourceRepositoryIds: string[]): Promise<Map<string, Role>> {
+    if (sourceRepositoryIds.length === 0) return new Map();
     const { rows } = await this.pool.query<{ id: string; role: Role | null; workspace_admin: boolean }>(
       `SELECT r.id, (SELECT role FROM repository_members m WHERE m.repository_id = r.id AND m.user_id = $2) AS role,
               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = r.workspace_id AND a.user_id = $2) AS workspace_admin
        FROM source_repositories r WHERE r.id = ANY($1::uuid[])`,
-      [repositoryIds, userId('user_id', user)],
+      [sourceRepositoryIds, userId('user_id', user)],
     );
     const roles = new Map<string, Role>();
     for (const row of rows) {

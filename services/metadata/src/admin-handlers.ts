@@ -13,6 +13,8 @@ import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } f
 
 /** Everything but garbage collection (gc/gc-handlers.ts). */
 type Server = Omit<AsyncService<admin.AdminServiceServer>, 'getGcStatus' | 'runGc'>;
+/** The source repository methods' names from before they said so (admin.proto), answered by the methods they name. */
+type DeprecatedName = 'createRepository' | 'getRepository' | 'updateRepository' | 'listRepositories' | 'deleteRepository';
 
 const ROLE_FROM_PROTO: Partial<Record<admin.Role, Role>> = {
   [admin.Role.ROLE_READ]: 'read',
@@ -27,8 +29,8 @@ function requiredRole(role: admin.Role): Role {
   return mapped;
 }
 
-const repositoryMessage = (r: SourceRepositoryRecord): admin.Repository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
-const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, repositoryId: p.repositoryId, createdAt: p.createdAt });
+const sourceRepositoryMessage = (r: SourceRepositoryRecord): admin.SourceRepository => ({ id: r.id, workspaceSlug: r.workspaceSlug, projectSlug: r.projectSlug, slug: r.slug, name: r.name, callerRole: admin.Role.ROLE_UNSPECIFIED });
+const packageMessage = (p: PackageRecord): admin.Package => ({ id: p.id, workspaceSlug: p.workspaceSlug, name: p.name, sourceRepositoryId: p.sourceRepositoryId, createdAt: p.createdAt });
 
 const denied = (what: string) => new RegistryError('DENIED', `only ${what} may do this`);
 /** What a caller may not see answers exactly like what does not exist. */
@@ -49,11 +51,11 @@ export type AdminModel = Pick<MetadataModel, 'workspaces' | 'projects' | 'source
  */
 export function adminHandlers(model: AdminModel, callers: CallerResolver): Server {
   /** Repositories as the caller sees them: with the caller's own role on each. */
-  const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.Repository[]> => {
+  const withCallerRoles = async (caller: Caller, repositories: SourceRepositoryRecord[]): Promise<admin.SourceRepository[]> => {
     const roles = caller.operator ? undefined : await model.access.sourceRepositoryRoles(caller.userId, repositories.map((r) => r.id));
     return repositories.map((r) => {
       const role = caller.operator ? 'admin' : roles!.get(r.id);
-      return { ...repositoryMessage(r), callerRole: role ? ROLE_TO_PROTO[role] : admin.Role.ROLE_UNSPECIFIED };
+      return { ...sourceRepositoryMessage(r), callerRole: role ? ROLE_TO_PROTO[role] : admin.Role.ROLE_UNSPECIFIED };
     });
   };
   /**
@@ -81,9 +83,9 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     if (!caller.operator && !(await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug))) throw denied(`operators and admins of workspace ${workspaceSlug}`);
     return caller;
   };
-  const repositoryAdmin = async (ctx: CallContext, repositoryId: string): Promise<Caller> => {
+  const repositoryAdmin = async (ctx: CallContext, sourceRepositoryId: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
-    if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, repositoryId))) throw denied('admins of the repository');
+    if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, sourceRepositoryId))) throw denied('admins of the repository');
     return caller;
   };
   const operator = (ctx: CallContext): Caller => {
@@ -98,16 +100,16 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     if (!visibility.visible) throw notFound(`workspace ${workspaceSlug}`, 'workspace_slug');
     return { caller, visibility };
   };
-  const readableRepository = async (ctx: CallContext, repositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
+  const readableRepository = async (ctx: CallContext, sourceRepositoryId: string): Promise<{ repository: SourceRepositoryRecord; visibility: Visibility }> => {
     const caller = callers.reader(ctx);
-    const repository = await model.sourceRepositories.get(repositoryId);
+    const repository = await model.sourceRepositories.get(sourceRepositoryId);
     const visibility = await model.access.visibility(caller.userId, repository.workspaceSlug, caller.operator);
     const ids = visibleRepositoryIds(visibility);
-    if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${repositoryId}`, 'repository_id');
+    if (!visibility.visible || (ids && !ids.includes(repository.id))) throw notFound(`repository ${sourceRepositoryId}`, 'source_repository_id');
     return { repository, visibility };
   };
 
-  return {
+  const handlers: Omit<Server, DeprecatedName> = {
     async createWorkspace(request, ctx) {
       operator(ctx);
       return { workspace: await model.workspaces.create(request) };
@@ -128,7 +130,7 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
         workspace: await model.workspaces.updateSettings(request.slug, {
           publicPull: request.publicPull,
           createPackagesOnPush: request.createPackagesOnPush,
-          defaultRepositoryId: request.defaultRepositoryId,
+          defaultSourceRepositoryId: request.defaultSourceRepositoryId,
           organization: request.organization,
           plan: request.plan,
           storageQuotaBytes: request.storageQuotaBytes,
@@ -152,15 +154,15 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       await model.projects.delete(request.workspaceSlug, request.slug);
       return {};
     },
-    async deleteRepository(request, ctx) {
-      await repositoryAdmin(ctx, request.repositoryId);
-      await model.sourceRepositories.delete(request.repositoryId);
+    async deleteSourceRepository(request, ctx) {
+      await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.sourceRepositories.delete(request.sourceRepositoryId);
       return {};
     },
     async deletePackage(request, ctx) {
       const caller = callers.changer(ctx);
       const found = await model.packages.get(request.workspaceSlug, request.name);
-      if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.repositoryId))) throw denied('admins of the repository the package links to');
+      if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.sourceRepositoryId))) throw denied('admins of the repository the package links to');
       await model.packages.delete(request.workspaceSlug, request.name);
       return {};
     },
@@ -184,39 +186,39 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       const page = await model.projects.list(request.workspaceSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
       return { projects: page.items, nextPageToken: page.nextPageToken };
     },
-    async getRepository(request, ctx) {
-      const { repository } = await readableRepository(ctx, request.repositoryId);
+    async getSourceRepository(request, ctx) {
+      const { repository } = await readableRepository(ctx, request.sourceRepositoryId);
       const [withRole] = await withCallerRoles(callers.reader(ctx), [repository]);
-      return { repository: withRole };
+      return { sourceRepository: withRole };
     },
-    async updateRepository(request, ctx) {
-      await repositoryAdmin(ctx, request.repositoryId);
-      return { repository: repositoryMessage(await model.sourceRepositories.rename(request.repositoryId, request.name)) };
+    async updateSourceRepository(request, ctx) {
+      await repositoryAdmin(ctx, request.sourceRepositoryId);
+      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.rename(request.sourceRepositoryId, request.name)) };
     },
-    async createRepository(request, ctx) {
+    async createSourceRepository(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
-      return { repository: repositoryMessage(await model.sourceRepositories.create(request)) };
+      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.create(request)) };
     },
-    async listRepositories(request, ctx) {
+    async listSourceRepositories(request, ctx) {
       const { caller, visibility } = await readable(ctx, request.workspaceSlug);
       const page = await model.sourceRepositories.list(request.workspaceSlug, request.projectSlug, request.pageSize, request.pageToken, visibleRepositoryIds(visibility));
-      return { repositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
+      return { sourceRepositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {
-      await repositoryAdmin(ctx, request.repositoryId);
-      await model.memberships.set(request.repositoryId, request.userId, requiredRole(request.role));
-      return { membership: { repositoryId: request.repositoryId, userId: request.userId, role: request.role, email: '' } };
+      await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.memberships.set(request.sourceRepositoryId, request.userId, requiredRole(request.role));
+      return { membership: { sourceRepositoryId: request.sourceRepositoryId, userId: request.userId, role: request.role, email: '' } };
     },
     async listMemberships(request, ctx) {
-      const { repository, visibility } = await readableRepository(ctx, request.repositoryId);
+      const { repository, visibility } = await readableRepository(ctx, request.sourceRepositoryId);
       // Members are shown to members of the repository (and admins), not to holders of a package grant.
-      if (!visibility.allPackages && !visibility.memberRepositoryIds.includes(repository.id)) throw notFound(`repository ${request.repositoryId}`, 'repository_id');
-      const members = await model.memberships.list(request.repositoryId);
-      return { memberships: members.map((m) => ({ repositoryId: request.repositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
+      if (!visibility.allPackages && !visibility.memberRepositoryIds.includes(repository.id)) throw notFound(`repository ${request.sourceRepositoryId}`, 'source_repository_id');
+      const members = await model.memberships.list(request.sourceRepositoryId);
+      return { memberships: members.map((m) => ({ sourceRepositoryId: request.sourceRepositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
     },
     async removeMembership(request, ctx) {
-      await repositoryAdmin(ctx, request.repositoryId);
-      await model.memberships.remove(request.repositoryId, request.userId);
+      await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.memberships.remove(request.sourceRepositoryId, request.userId);
       return {};
     },
     async createPackage(request, ctx) {
@@ -237,7 +239,7 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     },
     async linkPackage(request, ctx) {
       const caller = callers.changer(ctx);
-      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.repositoryId, caller.operator ? OPERATOR : caller.userId)) };
+      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.sourceRepositoryId, caller.operator ? OPERATOR : caller.userId)) };
     },
     async setPackageGrant(request, ctx) {
       await workspaceAdmin(ctx, request.workspaceSlug);
@@ -278,21 +280,30 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     async getStorageUsage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
       const usage = await model.usage.ofWorkspace(request.workspaceSlug);
-      if (visibility.allPackages) return usage;
+      const all = usage.repositories.map((r) => ({ fullName: r.repository, bytes: r.bytes }));
+      if (visibility.allPackages) return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes, packages: all };
       // A caller who sees only some packages sees only their bytes (each blob once), never the workspace's total.
-      const packages = await model.packages.byRepositoryName(request.workspaceSlug, usage.repositories.map((r) => r.repository));
-      const repositories = usage.repositories.filter((r) => { const pkg = packages.get(r.repository); return pkg !== undefined && canSeePackage(visibility, pkg); });
-      return { ...usage, workspaceBytes: await model.usage.bytesOf(repositories.map((r) => r.repository)), repositories };
+      const records = await model.packages.byRepositoryName(request.workspaceSlug, all.map((p) => p.fullName));
+      const packages = all.filter((p) => { const pkg = records.get(p.fullName); return pkg !== undefined && canSeePackage(visibility, pkg); });
+      return { workspaceBytes: await model.usage.bytesOf(packages.map((p) => p.fullName)), storageQuotaBytes: usage.storageQuotaBytes, packages };
     },
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);
-      const workspaceSlug = request.repository.split('/')[0] ?? '';
+      const workspaceSlug = request.fullName.split('/')[0] ?? '';
       const seesEverything = caller.operator || (await model.access.isWorkspaceAdmin(caller.userId, workspaceSlug));
       if (!seesEverything && caller.userId !== request.userId) throw denied('the user, workspace admins and operators');
-      const result = await model.access.roleOn(request.userId, request.repository);
+      const result = await model.access.roleOn(request.userId, request.fullName);
       // Asking about oneself: a package one may not see answers as a missing one.
       const packageExists = result.packageExists && (seesEverything || result.role !== undefined || result.publicPull);
       return { role: result.role ? ROLE_TO_PROTO[result.role] : admin.Role.ROLE_UNSPECIFIED, packageExists, publicPull: result.publicPull };
     },
+  };
+  return {
+    ...handlers,
+    createRepository: handlers.createSourceRepository,
+    getRepository: handlers.getSourceRepository,
+    updateRepository: handlers.updateSourceRepository,
+    listRepositories: handlers.listSourceRepositories,
+    deleteRepository: handlers.deleteSourceRepository,
   };
 }

@@ -15,7 +15,7 @@ describe('Catalog against PostgreSQL', () => {
     const shared = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' });
     const secret = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'secret', name: '' });
     for (const [image, repository] of [['b', shared], ['a', shared], ['c/d', shared], ['hidden', secret], ['granted', secret]] as const) {
-      await model.packages.create({ requestId: '', workspaceSlug: workspace, name: image, repositoryId: repository.id, actorUserId: OPERATOR });
+      await model.packages.create({ requestId: '', workspaceSlug: workspace, name: image, sourceRepositoryId: repository.id, actorUserId: OPERATOR });
       const content = Buffer.from(`{"image":"${image}"}`);
       await model.manifests.put({ repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }

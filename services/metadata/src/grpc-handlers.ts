@@ -17,15 +17,15 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await model.blobs.link(request.repository, request.blob, request.userId || undefined);
+      const result = await model.blobs.link(request.name, request.blob, request.userId || undefined);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
-      return { blob: await model.blobs.stat(request.repository, request.digest) };
+      return { blob: await model.blobs.stat(request.name, request.digest) };
     },
     async putManifest(request, ctx) {
       const digest = await model.manifests.put({
-        repository: request.repository,
+        repository: request.name,
         tags: request.tags,
         digest: request.digest,
         mediaType: request.mediaType,
@@ -45,42 +45,42 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return { digest };
     },
     async getManifest(request) {
-      const manifest = await model.manifests.get(request.repository, request.reference, request.withoutContent);
+      const manifest = await model.manifests.get(request.name, request.reference, request.withoutContent);
       return { digest: manifest.digest, mediaType: manifest.mediaType, content: manifest.content, size: manifest.size };
     },
     async resolveTags(request) {
-      const found = await model.tags.resolve(request.lookups);
+      const found = await model.tags.resolve(request.lookups.map(({ name, tag, withoutContent }) => ({ repository: name, tag, withoutContent })));
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
-      await model.manifests.describe(request.repository, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      await model.manifests.describe(request.name, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
       return {};
     },
     async listTags(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return model.tags.list(request.repository, limit, request.after);
+      return model.tags.list(request.name, limit, request.after);
     },
     async deleteManifest(request, ctx) {
-      await model.deletions.deleteManifest(request.repository, request.digest, originOf(ctx));
+      await model.deletions.deleteManifest(request.name, request.digest, originOf(ctx));
       return {};
     },
     async deleteTag(request, ctx) {
-      await model.deletions.deleteTag(request.repository, request.tag, originOf(ctx));
+      await model.deletions.deleteTag(request.name, request.tag, originOf(ctx));
       return {};
     },
     async unlinkBlob(request) {
-      await model.deletions.unlinkBlob(request.repository, request.digest);
+      await model.deletions.unlinkBlob(request.name, request.digest);
       return {};
     },
     async mountBlob(request) {
-      return { blob: await model.blobs.mount(request.fromRepository, request.toRepository, request.digest, request.userId || undefined) };
+      return { blob: await model.blobs.mount(request.fromName, request.toName, request.digest, request.userId || undefined) };
     },
     async listReferrers(request) {
-      const referrers = await model.referrers.list(request.repository, request.digest, request.artifactType || undefined);
+      const referrers = await model.referrers.list(request.name, request.digest, request.artifactType || undefined);
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
-      const result = await model.access.roleOn(request.userId || 'anonymous', request.repository);
+      const result = await model.access.roleOn(request.userId || 'anonymous', request.name);
       // A package the user may not see exists only for those who may.
       return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
@@ -94,7 +94,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       };
     },
     async ensurePackage(request) {
-      await model.packagesOnPush.ensure(request.repository, request.userId, { create: false });
+      await model.packagesOnPush.ensure(request.name, request.userId, { create: false });
       return {};
     },
     async exportListingSnapshot(request) {
@@ -107,9 +107,10 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
     async listUserWorkspaces(request) {
       return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
     },
-    async listRepositories(request) {
+    async listCatalog(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
-      return model.catalog.list(limit, request.after, request.viewerUserId);
+      const page = await model.catalog.list(limit, request.after, request.viewerUserId);
+      return { names: page.repositories, hasMore: page.hasMore };
     },
   };
 }

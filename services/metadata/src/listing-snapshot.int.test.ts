@@ -14,8 +14,8 @@ describe('ListingSnapshot against PostgreSQL', () => {
 
   it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
     const { slug, api, web } = await world(model);
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', repositoryId: api.id, actorUserId: '' });
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', repositoryId: web.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', sourceRepositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', sourceRepositoryId: web.id, actorUserId: '' });
     await model.packages.link(slug, 'site', api.id, OPERATOR);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
     await model.blobs.link(`${slug}/server`, layer);

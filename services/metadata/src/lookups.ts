@@ -19,7 +19,7 @@ export interface WorkspaceRecord {
   organization: string;
   publicPull: boolean;
   createPackagesOnPush: boolean;
-  defaultRepositoryId: string;
+  defaultSourceRepositoryId: string;
   createdAt: string;
   plan: string;
   /** Undefined: unlimited. */
@@ -61,7 +61,7 @@ export const toWorkspace = (row: WorkspaceRow): WorkspaceRecord => ({
   organization: row.organization,
   publicPull: row.public_pull,
   createPackagesOnPush: row.create_packages_on_push,
-  defaultRepositoryId: row.default_repository_id ?? '',
+  defaultSourceRepositoryId: row.default_repository_id ?? '',
   createdAt: row.created_at.toISOString(),
   plan: row.plan,
   ...(row.storage_quota_bytes === null ? {} : { storageQuotaBytes: Number(row.storage_quota_bytes) }),
@@ -94,14 +94,14 @@ export async function sourceRepositoryById(db: Queryable, id: string): Promise<S
     [id],
   );
   const row = rows[0];
-  if (!row) throw new RegistryError('NOT_FOUND', `repository ${id} does not exist`, { field: 'repository_id' });
+  if (!row) throw new RegistryError('NOT_FOUND', `repository ${id} does not exist`, { field: 'source_repository_id' });
   return { id: row.id, slug: row.slug, name: row.name, projectSlug: row.project_slug, workspaceSlug: row.workspace_slug };
 }
 
 /** NOT_FOUND, naming `field`, unless the source repository belongs to the workspace. */
-export async function requireSourceRepositoryInWorkspace(db: Queryable, repositoryId: string, workspaceId: string, field: string): Promise<void> {
-  const { rowCount } = await db.query('SELECT 1 FROM source_repositories WHERE id = $1 AND workspace_id = $2', [repositoryId, workspaceId]);
-  if (!rowCount) throw new RegistryError('NOT_FOUND', `repository ${repositoryId} does not exist in this workspace`, { field });
+export async function requireSourceRepositoryInWorkspace(db: Queryable, sourceRepositoryId: string, workspaceId: string, field: string): Promise<void> {
+  const { rowCount } = await db.query('SELECT 1 FROM source_repositories WHERE id = $1 AND workspace_id = $2', [sourceRepositoryId, workspaceId]);
+  if (!rowCount) throw new RegistryError('NOT_FOUND', `repository ${sourceRepositoryId} does not exist in this workspace`, { field });
 }
 
 /** FAILED_PRECONDITION with `message` while the query finds anything (what still stands in the way of a delete). */

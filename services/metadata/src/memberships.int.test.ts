@@ -22,8 +22,8 @@ describe('Memberships against PostgreSQL', () => {
     expect(await announcing.memberships.list(api.id)).toEqual([{ userId: 'b@example.com', role: 'admin' }]);
     expect(announced).toEqual(['user:b@example.com', 'user:a@example.com', 'user:b@example.com', 'user:a@example.com']);
 
-    await expect(model.memberships.set('not-a-uuid', 'b@example.com', 'read')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
+    await expect(model.memberships.set('not-a-uuid', 'b@example.com', 'read')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'source_repository_id' } });
     await expect(model.memberships.set(api.id, 'not a user', 'read')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'user_id' } });
-    await expect(model.memberships.list(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'repository_id' } });
+    await expect(model.memberships.list(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'source_repository_id' } });
   });
 });

@@ -9,24 +9,24 @@ import { userId, uuid } from './validation';
 export class Memberships {
   constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
-  async set(repositoryId: string, user: string, role: Role): Promise<void> {
-    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
+  async set(sourceRepositoryId: string, user: string, role: Role): Promise<void> {
+    await sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
     await this.pool.query(
       'INSERT INTO repository_members (repository_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role',
-      [repositoryId, userId('user_id', user), role],
+      [sourceRepositoryId, userId('user_id', user), role],
     );
     await this.changes.announce(`user:${user}`);
   }
 
-  async list(repositoryId: string): Promise<Array<{ userId: string; role: Role }>> {
-    await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-    const { rows } = await this.pool.query<{ user_id: string; role: Role }>('SELECT user_id, role FROM repository_members WHERE repository_id = $1 ORDER BY user_id', [repositoryId]);
+  async list(sourceRepositoryId: string): Promise<Array<{ userId: string; role: Role }>> {
+    await sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
+    const { rows } = await this.pool.query<{ user_id: string; role: Role }>('SELECT user_id, role FROM repository_members WHERE repository_id = $1 ORDER BY user_id', [sourceRepositoryId]);
     return rows.map((row) => ({ userId: row.user_id, role: row.role }));
   }
 
-  async remove(repositoryId: string, user: string): Promise<void> {
-    const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('repository_id', repositoryId), userId('user_id', user)]);
-    if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${repositoryId}`, { field: 'user_id' });
+  async remove(sourceRepositoryId: string, user: string): Promise<void> {
+    const removed = await this.pool.query('DELETE FROM repository_members WHERE repository_id = $1 AND user_id = $2', [uuid('source_repository_id', sourceRepositoryId), userId('user_id', user)]);
+    if (removed.rowCount === 0) throw new RegistryError('NOT_FOUND', `user ${user} has no role on repository ${sourceRepositoryId}`, { field: 'user_id' });
     await this.changes.announce(`user:${user}`);
   }
 }

@@ -34,7 +34,7 @@ export async function recordEvent(client: PoolClient, action: EventAction, targe
 }
 
 /** package.linked, naming the linked repository's project so listings can filter by it. */
-export async function recordPackageLinked(client: PoolClient, workspace: string, name: string, repositoryId: string, origin: ChangeOrigin): Promise<void> {
-  const { rows } = await client.query<{ project: string }>('SELECT p.slug AS project FROM source_repositories r JOIN projects p ON p.id = r.project_id WHERE r.id = $1', [repositoryId]);
-  await recordEvent(client, 'package.linked', { workspace, repository: `${workspace}/${name}`, package: name, linkedRepositoryId: repositoryId, project: rows[0]?.project ?? '' }, origin);
+export async function recordPackageLinked(client: PoolClient, workspace: string, name: string, sourceRepositoryId: string, origin: ChangeOrigin): Promise<void> {
+  const { rows } = await client.query<{ project: string }>('SELECT p.slug AS project FROM source_repositories r JOIN projects p ON p.id = r.project_id WHERE r.id = $1', [sourceRepositoryId]);
+  await recordEvent(client, 'package.linked', { workspace, repository: `${workspace}/${name}`, package: name, linkedRepositoryId: sourceRepositoryId, project: rows[0]?.project ?? '' }, origin);
 }

@@ -14,7 +14,7 @@ describe('PackageCreationOnPush against PostgreSQL', () => {
     const check = (repository: string, pusher: string) => model.packagesOnPush.ensure(repository, pusher, { create: false });
     await expect(check(`${slug}/new-image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('registryctl package create') });
     await expect(check(`${unique('nows')}/image`, 'writer@example.com')).rejects.toMatchObject({ code: 'NAME_UNKNOWN', message: expect.stringContaining('does not exist') });
-    await model.workspaces.updateSettings(slug, { createPackagesOnPush: true, defaultRepositoryId: api.id });
+    await model.workspaces.updateSettings(slug, { createPackagesOnPush: true, defaultSourceRepositoryId: api.id });
     // A Write member of another repository gets no role on the new name, and cannot create it.
     expect((await model.access.roleOn('elsewhere@example.com', `${slug}/new-image`)).role).toBeUndefined();
     await expect(check(`${slug}/new-image`, 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
@@ -26,7 +26,7 @@ describe('PackageCreationOnPush against PostgreSQL', () => {
     await expect(model.blobs.link(`${slug}/other-image`, blob(randomBytes(8)), 'elsewhere@example.com')).rejects.toMatchObject({ code: 'DENIED' });
     await expect(model.packages.get(slug, 'other-image')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await model.blobs.link(`${slug}/new-image`, blob(randomBytes(8)), 'writer@example.com');
-    expect(await model.packages.get(slug, 'new-image')).toMatchObject({ name: 'new-image', repositoryId: api.id });
+    expect(await model.packages.get(slug, 'new-image')).toMatchObject({ name: 'new-image', sourceRepositoryId: api.id });
     await check(`${slug}/new-image`, 'elsewhere@example.com'); // it exists now: pushing is a matter of the role on it
   });
 });

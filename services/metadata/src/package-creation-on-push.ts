@@ -36,14 +36,14 @@ export class PackageCreationOnPush implements PackagesOnPush {
       throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
     }
     if (await findPackage(db, workspace.id, name.image)) return;
-    if (workspace.createPackagesOnPush && workspace.defaultRepositoryId && workspace.organization) {
-      const defaultRepositoryId = workspace.defaultRepositoryId;
-      if (!(await this.mayPushTo(pusher, defaultRepositoryId, workspace.id, db))) {
+    if (workspace.createPackagesOnPush && workspace.defaultSourceRepositoryId && workspace.organization) {
+      const defaultSourceRepositoryId = workspace.defaultSourceRepositoryId;
+      if (!(await this.mayPushTo(pusher, defaultSourceRepositoryId, workspace.id, db))) {
         throw new RegistryError('DENIED', `creating ${repository} on push takes Write on the workspace's default repository`, { name: repository });
       }
       if (!options.create) return;
-      const inserted = await insertPackage(options.db, workspace, name.image, defaultRepositoryId);
-      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultRepositoryId, { actor: pusher, requestId: '' });
+      const inserted = await insertPackage(options.db, workspace, name.image, defaultSourceRepositoryId);
+      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultSourceRepositoryId, { actor: pusher, requestId: '' });
       return;
     }
     throw new RegistryError(
@@ -54,9 +54,9 @@ export class PackageCreationOnPush implements PackagesOnPush {
   }
 
   /** Write or Admin on a repository, directly or as a workspace admin. */
-  private async mayPushTo(user: string, repositoryId: string, workspaceId: string, db: Queryable): Promise<boolean> {
+  private async mayPushTo(user: string, sourceRepositoryId: string, workspaceId: string, db: Queryable): Promise<boolean> {
     if (!user) return false;
     userId('user_id', user);
-    return roleAllows(await roleOnSourceRepository(db, user, repositoryId, workspaceId), 'push');
+    return roleAllows(await roleOnSourceRepository(db, user, sourceRepositoryId, workspaceId), 'push');
   }
 }

@@ -11,23 +11,23 @@ describe('Packages against PostgreSQL', () => {
     await model.workspaces.create({ requestId: '', slug, name: '', organization: '' });
     await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'p', name: '' });
     const repo = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'p', slug: 'r', name: '' });
-    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', sourceRepositoryId: repo.id, actorUserId: '' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await model.workspaces.updateSettings(slug, { organization: 'acme-org' });
-    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', sourceRepositoryId: repo.id, actorUserId: '' })).resolves.toMatchObject({ name: 'app' });
   });
 
   it('lets only an Admin of the repository create a package there', async () => {
     const { slug, api } = await world(model);
     await model.memberships.set(api.id, 'writer@example.com', 'write');
     await model.memberships.set(api.id, 'admin@example.com', 'admin');
-    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
-    const created = await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id, actorUserId: 'admin@example.com' });
-    expect(created).toMatchObject({ workspaceSlug: slug, name: 'tools/cli', repositoryId: api.id });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', sourceRepositoryId: api.id, actorUserId: 'writer@example.com' })).rejects.toMatchObject({ code: 'DENIED' });
+    const created = await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'tools/cli', sourceRepositoryId: api.id, actorUserId: 'admin@example.com' });
+    expect(created).toMatchObject({ workspaceSlug: slug, name: 'tools/cli', sourceRepositoryId: api.id });
   });
 
   it('pages through lists with opaque tokens', async () => {
     const { slug, api } = await world(model);
-    for (const name of ['a', 'b', 'c', 'd', 'e']) await model.packages.create({ requestId: '', workspaceSlug: slug, name, repositoryId: api.id, actorUserId: '' });
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await model.packages.create({ requestId: '', workspaceSlug: slug, name, sourceRepositoryId: api.id, actorUserId: '' });
     const first = await model.packages.list(slug, 2, '');
     const second = await model.packages.list(slug, 2, first.nextPageToken);
     const third = await model.packages.list(slug, 2, second.nextPageToken);

@@ -15,7 +15,7 @@ export interface PackageRecord {
   id: string;
   workspaceSlug: string;
   name: string;
-  repositoryId: string;
+  sourceRepositoryId: string;
   createdAt: string;
 }
 
@@ -29,19 +29,19 @@ export interface PackageRecord {
 export class Packages {
   constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
-  async create(input: { requestId: string; workspaceSlug: string; name: string; repositoryId: string; actorUserId: string }): Promise<PackageRecord> {
+  async create(input: { requestId: string; workspaceSlug: string; name: string; sourceRepositoryId: string; actorUserId: string }): Promise<PackageRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const name = packageName(workspace.slug, input.name);
-    const repositoryId = uuid('repository_id', input.repositoryId);
-    await requireSourceRepositoryInWorkspace(this.pool, repositoryId, workspace.id, 'repository_id');
-    await this.requireSourceRepositoryAdmin(input.actorUserId, repositoryId, workspace.id, 'create-package');
+    const sourceRepositoryId = uuid('source_repository_id', input.sourceRepositoryId);
+    await requireSourceRepositoryInWorkspace(this.pool, sourceRepositoryId, workspace.id, 'source_repository_id');
+    await this.requireSourceRepositoryAdmin(input.actorUserId, sourceRepositoryId, workspace.id, 'create-package');
     if (!workspace.organization) {
       throw new RegistryError('FAILED_PRECONDITION', `workspace ${workspace.slug} has no linked organization; link one before creating packages`, { field: 'workspace_slug' });
     }
     const created = await idempotentCreate(this.pool, input.requestId, 'package', async (client) => {
-      const inserted = await insertPackage(client, workspace, name, repositoryId);
+      const inserted = await insertPackage(client, workspace, name, sourceRepositoryId);
       if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
-      await recordPackageLinked(client, workspace.slug, name, repositoryId, { actor: input.actorUserId, requestId: input.requestId });
+      await recordPackageLinked(client, workspace.slug, name, sourceRepositoryId, { actor: input.actorUserId, requestId: input.requestId });
       return { id: inserted.id, value: inserted };
     }, (id) => this.packageById(id));
     // Before, members' roles came from the workspace at large; now from the linked repository.
@@ -57,40 +57,40 @@ export class Packages {
   }
 
   /** Packages; with `only`, those linked to these source repositories or with these names. */
-  async list(workspaceSlug: string, size: number, token: string, only?: { repositoryIds: string[]; names: string[] }): Promise<Page<PackageRecord>> {
+  async list(workspaceSlug: string, size: number, token: string, only?: { sourceRepositoryIds: string[]; names: string[] }): Promise<Page<PackageRecord>> {
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const limit = pageSize(size);
     const { rows } = await this.pool.query<{ id: string; name: string; repository_id: string; created_at: Date }>(
       `SELECT id, name, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name COLLATE "C" > $2
          AND ($4::boolean OR repository_id = ANY($5::uuid[]) OR name = ANY($6::text[]))
        ORDER BY name COLLATE "C" LIMIT $3`,
-      [workspace.id, decodePageToken(token), limit + 1, only === undefined, only?.repositoryIds ?? [], only?.names ?? []],
+      [workspace.id, decodePageToken(token), limit + 1, only === undefined, only?.sourceRepositoryIds ?? [], only?.names ?? []],
     );
-    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, name: row.name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() }));
+    const items = rows.map((row) => ({ id: row.id, workspaceSlug: workspace.slug, name: row.name, sourceRepositoryId: row.repository_id, createdAt: row.created_at.toISOString() }));
     return page(items, limit, (p) => p.name);
   }
 
   /** The packages behind OCI repository names of a workspace ("<workspace>/<name>"), by that name. */
-  async byRepositoryName(workspaceSlug: string, repositories: string[]): Promise<Map<string, { name: string; repositoryId: string }>> {
+  async byRepositoryName(workspaceSlug: string, repositories: string[]): Promise<Map<string, { name: string; sourceRepositoryId: string }>> {
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const names = repositories.filter((r) => r.startsWith(`${workspace.slug}/`)).map((r) => r.slice(workspace.slug.length + 1));
     const { rows } = await this.pool.query<{ name: string; repository_id: string }>('SELECT name, repository_id FROM packages WHERE workspace_id = $1 AND name = ANY($2::text[])', [workspace.id, names]);
-    return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, repositoryId: row.repository_id }]));
+    return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, sourceRepositoryId: row.repository_id }]));
   }
 
-  async link(workspaceSlug: string, name: string, repositoryId: string, actor: string): Promise<PackageRecord> {
+  async link(workspaceSlug: string, name: string, sourceRepositoryId: string, actor: string): Promise<PackageRecord> {
     const current = await this.get(workspaceSlug, name);
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    await requireSourceRepositoryInWorkspace(this.pool, uuid('repository_id', repositoryId), workspace.id, 'repository_id');
+    await requireSourceRepositoryInWorkspace(this.pool, uuid('source_repository_id', sourceRepositoryId), workspace.id, 'source_repository_id');
     // Moving a package takes Admin on both ends.
-    await this.requireSourceRepositoryAdmin(actor, current.repositoryId, workspace.id, 'link-package');
-    await this.requireSourceRepositoryAdmin(actor, repositoryId, workspace.id, 'link-package');
+    await this.requireSourceRepositoryAdmin(actor, current.sourceRepositoryId, workspace.id, 'link-package');
+    await this.requireSourceRepositoryAdmin(actor, sourceRepositoryId, workspace.id, 'link-package');
     await inTransaction(this.pool, async (client) => {
-      await client.query('UPDATE packages SET repository_id = $2, linked_at = now() WHERE id = $1', [current.id, repositoryId]);
-      await recordPackageLinked(client, workspace.slug, current.name, repositoryId, { actor, requestId: '' });
+      await client.query('UPDATE packages SET repository_id = $2, linked_at = now() WHERE id = $1', [current.id, sourceRepositoryId]);
+      await recordPackageLinked(client, workspace.slug, current.name, sourceRepositoryId, { actor, requestId: '' });
     });
     await this.changes.announce(`workspace:${workspace.slug}`);
-    return { ...current, repositoryId };
+    return { ...current, sourceRepositoryId };
   }
 
   async setGrant(workspaceSlug: string, name: string, user: string, role: Role | undefined): Promise<string> {
@@ -119,11 +119,11 @@ export class Packages {
     await this.changes.announce(`workspace:${found.workspaceSlug}`);
   }
 
-  private async requireSourceRepositoryAdmin(actor: string, repositoryId: string, workspaceId: string, action: PackageAction): Promise<void> {
+  private async requireSourceRepositoryAdmin(actor: string, sourceRepositoryId: string, workspaceId: string, action: PackageAction): Promise<void> {
     if (actor === OPERATOR) return;
     userId('actor_user_id', actor);
-    const role = await roleOnSourceRepository(this.pool, actor, repositoryId, workspaceId);
-    if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${repositoryId}`);
+    const role = await roleOnSourceRepository(this.pool, actor, sourceRepositoryId, workspaceId);
+    if (!roleAllows(role, action)) throw new RegistryError('DENIED', `user ${actor} is not an Admin of repository ${sourceRepositoryId}`);
   }
 
   private async packageById(id: string): Promise<PackageRecord> {
@@ -132,7 +132,7 @@ export class Packages {
       [id],
     );
     const row = rows[0]!;
-    return { id: row.id, name: row.name, repositoryId: row.repository_id, workspaceSlug: row.workspace_slug, createdAt: row.created_at.toISOString() };
+    return { id: row.id, name: row.name, sourceRepositoryId: row.repository_id, workspaceSlug: row.workspace_slug, createdAt: row.created_at.toISOString() };
   }
 }
 
@@ -140,17 +140,17 @@ export class Packages {
 export async function findPackage(db: Queryable, workspaceId: string, name: string): Promise<Omit<PackageRecord, 'workspaceSlug'> | undefined> {
   const { rows } = await db.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
   const row = rows[0];
-  return row ? { id: row.id, name, repositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
+  return row ? { id: row.id, name, sourceRepositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
 }
 
 /** Inserts a package unless the name is taken (then undefined). */
-export async function insertPackage(db: Queryable, workspace: WorkspaceRecord, name: string, repositoryId: string): Promise<PackageRecord | undefined> {
+export async function insertPackage(db: Queryable, workspace: WorkspaceRecord, name: string, sourceRepositoryId: string): Promise<PackageRecord | undefined> {
   const { rows } = await db.query<{ id: string; created_at: Date }>(
     'INSERT INTO packages (workspace_id, name, repository_id) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING id, created_at',
-    [workspace.id, name, repositoryId],
+    [workspace.id, name, sourceRepositoryId],
   );
   const row = rows[0];
-  return row ? { id: row.id, workspaceSlug: workspace.slug, name, repositoryId, createdAt: row.created_at.toISOString() } : undefined;
+  return row ? { id: row.id, workspaceSlug: workspace.slug, name, sourceRepositoryId, createdAt: row.created_at.toISOString() } : undefined;
 }
 
 function packageName(workspaceSlug: string, name: string): string {

@@ -26,7 +26,7 @@ describe('SourceRepositories against PostgreSQL', () => {
     expect((await model.sourceRepositories.list(slug, '', 50, '', [web.id, tools.id])).items.map((r) => r.slug)).toEqual(['tools', 'web']);
 
     expect(await model.sourceRepositories.get(tools.id)).toEqual(tools);
-    await expect(model.sourceRepositories.get('not-a-uuid')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
-    await expect(model.sourceRepositories.get(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'repository_id' } });
+    await expect(model.sourceRepositories.get('not-a-uuid')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'source_repository_id' } });
+    await expect(model.sourceRepositories.get(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'source_repository_id' } });
   });
 });

@@ -32,12 +32,12 @@ export class SourceRepositories {
     }, (id) => sourceRepositoryById(this.pool, id));
   }
 
-  async get(repositoryId: string): Promise<SourceRepositoryRecord> {
-    return sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
+  async get(sourceRepositoryId: string): Promise<SourceRepositoryRecord> {
+    return sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
   }
 
-  async rename(repositoryId: string, name: string): Promise<SourceRepositoryRecord> {
-    const repository = await this.get(repositoryId);
+  async rename(sourceRepositoryId: string, name: string): Promise<SourceRepositoryRecord> {
+    const repository = await this.get(sourceRepositoryId);
     const newName = displayName('name', name, repository.name);
     await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
     return { ...repository, name: newName };
@@ -61,10 +61,10 @@ export class SourceRepositories {
   }
 
   /** Deletes a repository no package links to (its memberships go with it). */
-  async delete(repositoryId: string): Promise<SourceRepositoryRecord> {
-    const repository = await sourceRepositoryById(this.pool, uuid('repository_id', repositoryId));
-    await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [repositoryId], `packages still link to repository ${repositoryId}; link them elsewhere or delete them first`);
-    await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [repositoryId]);
+  async delete(sourceRepositoryId: string): Promise<SourceRepositoryRecord> {
+    const repository = await sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
+    await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [sourceRepositoryId], `packages still link to repository ${sourceRepositoryId}; link them elsewhere or delete them first`);
+    await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [sourceRepositoryId]);
     await this.changes.announce(`workspace:${repository.workspaceSlug}`);
     return repository;
   }

@@ -58,7 +58,7 @@ describe('Tags against PostgreSQL', () => {
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
     await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
     const linked = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'r', name: '' });
-    await model.packages.create({ requestId: '', workspaceSlug: workspace, name: 'tools/app', repositoryId: linked.id, actorUserId: OPERATOR });
+    await model.packages.create({ requestId: '', workspaceSlug: workspace, name: 'tools/app', sourceRepositoryId: linked.id, actorUserId: OPERATOR });
     const content = Buffer.from('{"emptied":true}');
     await model.manifests.put({ repository: `${workspace}/tools/app`, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     await model.deletions.deleteManifest(`${workspace}/tools/app`, digestOf(content));

@@ -13,7 +13,7 @@ export interface Visibility {
   /** Source repositories the user is a member of (their packages are visible). */
   memberRepositoryIds: string[];
   /** Packages granted to the user explicitly, by name inside the workspace, with the repository each links to. */
-  grantedPackages: Array<{ name: string; repositoryId: string }>;
+  grantedPackages: Array<{ name: string; sourceRepositoryId: string }>;
 }
 
 const NOTHING: Visibility = { visible: false, allPackages: false, memberRepositoryIds: [], grantedPackages: [] };
@@ -26,12 +26,12 @@ export async function visibilityOf(pool: Pool, user: string, workspaceSlug: stri
   } catch {
     return NOTHING;
   }
-  const { rows } = await pool.query<{ public_pull: boolean; workspace_admin: boolean; member_of: string[]; granted: Array<{ name: string; repositoryId: string }> }>(
+  const { rows } = await pool.query<{ public_pull: boolean; workspace_admin: boolean; member_of: string[]; granted: Array<{ name: string; sourceRepositoryId: string }> }>(
     `SELECT w.public_pull,
             EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $2) AS workspace_admin,
             ARRAY(SELECT m.repository_id::text FROM repository_members m JOIN source_repositories r ON r.id = m.repository_id
                   WHERE r.workspace_id = w.id AND m.user_id = $2 ORDER BY 1) AS member_of,
-            COALESCE((SELECT json_agg(json_build_object('name', p.name, 'repositoryId', p.repository_id) ORDER BY p.name)
+            COALESCE((SELECT json_agg(json_build_object('name', p.name, 'sourceRepositoryId', p.repository_id) ORDER BY p.name)
                       FROM package_grants g JOIN packages p ON p.id = g.package_id WHERE p.workspace_id = w.id AND g.user_id = $2), '[]'::json) AS granted
      FROM workspaces w WHERE w.slug = $1`,
     [workspaceSlug, user],
@@ -44,18 +44,18 @@ export async function visibilityOf(pool: Pool, user: string, workspaceSlug: stri
   return { visible: allPackages || memberRepositoryIds.length > 0 || grantedPackages.length > 0, allPackages, memberRepositoryIds, grantedPackages };
 }
 
-export function canSeePackage(visibility: Visibility, pkg: { name: string; repositoryId: string }): boolean {
-  return visibility.allPackages || visibility.memberRepositoryIds.includes(pkg.repositoryId) || visibility.grantedPackages.some((g) => g.name === pkg.name);
+export function canSeePackage(visibility: Visibility, pkg: { name: string; sourceRepositoryId: string }): boolean {
+  return visibility.allPackages || visibility.memberRepositoryIds.includes(pkg.sourceRepositoryId) || visibility.grantedPackages.some((g) => g.name === pkg.name);
 }
 
 /** Source repositories the user may see (members, and those their granted packages link to); undefined means all. */
 export function visibleRepositoryIds(visibility: Visibility): string[] | undefined {
   if (visibility.allPackages) return undefined;
-  return [...new Set([...visibility.memberRepositoryIds, ...visibility.grantedPackages.map((g) => g.repositoryId)])];
+  return [...new Set([...visibility.memberRepositoryIds, ...visibility.grantedPackages.map((g) => g.sourceRepositoryId)])];
 }
 
 /** A filter for package listings; undefined means all. */
-export function packageFilter(visibility: Visibility): { repositoryIds: string[]; names: string[] } | undefined {
+export function packageFilter(visibility: Visibility): { sourceRepositoryIds: string[]; names: string[] } | undefined {
   if (visibility.allPackages) return undefined;
-  return { repositoryIds: visibility.memberRepositoryIds, names: visibility.grantedPackages.map((g) => g.name) };
+  return { sourceRepositoryIds: visibility.memberRepositoryIds, names: visibility.grantedPackages.map((g) => g.name) };
 }

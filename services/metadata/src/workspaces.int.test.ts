@@ -18,7 +18,7 @@ describe('Workspaces against PostgreSQL', () => {
   it('names the field at fault for bad input', async () => {
     await expect(model.workspaces.create({ requestId: '', slug: 'Not A Slug', name: '', organization: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'slug' } });
     const { slug } = await world(model);
-    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', repositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'repository_id' } });
+    await expect(model.packages.create({ requestId: '', workspaceSlug: slug, name: 'app', sourceRepositoryId: 'nope', actorUserId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'source_repository_id' } });
     await expect(model.workspaces.list(10, 'garbage')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'page_token' } });
     await expect(model.workspaces.get(unique('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
@@ -44,7 +44,7 @@ describe('Workspaces against PostgreSQL', () => {
 
   it('deletes only what is empty, saying what is in the way', async () => {
     const { slug, api, web } = await world(model);
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'pkg', repositoryId: api.id, actorUserId: '' });
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'pkg', sourceRepositoryId: api.id, actorUserId: '' });
     await expect(model.sourceRepositories.delete(api.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('packages still link') });
     await expect(model.projects.delete(slug, 'platform')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await expect(model.workspaces.delete(slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });

@@ -60,7 +60,7 @@ export class Workspaces {
     patch: {
       publicPull?: boolean;
       createPackagesOnPush?: boolean;
-      defaultRepositoryId?: string;
+      defaultSourceRepositoryId?: string;
       organization?: string;
       plan?: string;
       storageQuotaBytes?: number;
@@ -70,7 +70,7 @@ export class Workspaces {
   ): Promise<WorkspaceRecord> {
     if (patch.plan !== undefined && !/^[a-z0-9-]{1,40}$/.test(patch.plan)) throw invalid('plan', 'must be 1-40 lowercase letters, digits and dashes');
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
-    if (patch.defaultRepositoryId) await requireSourceRepositoryInWorkspace(this.pool, uuid('default_repository_id', patch.defaultRepositoryId), workspace.id, 'default_repository_id');
+    if (patch.defaultSourceRepositoryId) await requireSourceRepositoryInWorkspace(this.pool, uuid('default_source_repository_id', patch.defaultSourceRepositoryId), workspace.id, 'default_source_repository_id');
     const { rows } = await this.pool.query<WorkspaceRow>(
       `UPDATE workspaces SET
          public_pull = COALESCE($2, public_pull),
@@ -85,7 +85,7 @@ export class Workspaces {
         workspace.id,
         patch.publicPull ?? null,
         patch.createPackagesOnPush ?? null,
-        patch.defaultRepositoryId || null,
+        patch.defaultSourceRepositoryId || null,
         patch.organization?.trim() ?? null,
         patch.plan ?? null,
         patch.storageQuotaBytes ?? null,

@@ -52,14 +52,14 @@ async function setDemoPassword(registry: RunningRegistry): Promise<string> {
 async function seedUserAndToken(registry: RunningRegistry, saved: DemoCredentials | undefined): Promise<{ credentials: DemoCredentials; newToken: boolean }> {
   const operator = registry.operator.authorization;
   const workspace = await createPushableWorkspace(registry.adminAddress, DEMO_WORKSPACE, operator);
-  await ensurePackage(registry.adminAddress, workspace.repositoryId, operator);
+  await ensurePackage(registry.adminAddress, workspace.sourceRepositoryId, operator);
   if (saved && (await isActive(registry.adminAddress, saved))) return { credentials: saved, newToken: false };
 
   const existingUserId = await userIdByEmail(registry.adminAddress, DEMO_EMAIL, operator);
   if (!existingUserId) {
     const created = await createUserWithToken(
       registry.adminAddress,
-      { email: DEMO_EMAIL, scopes: DEMO_SCOPES, repositoryId: workspace.repositoryId, role: 'admin', expiresInSeconds: DEMO_TOKEN_SECONDS },
+      { email: DEMO_EMAIL, scopes: DEMO_SCOPES, sourceRepositoryId: workspace.sourceRepositoryId, role: 'admin', expiresInSeconds: DEMO_TOKEN_SECONDS },
       operator,
     );
     return { credentials: { workspace: DEMO_WORKSPACE, email: created.email, token: created.token, password: saved?.password }, newToken: true };
@@ -70,7 +70,7 @@ async function seedUserAndToken(registry: RunningRegistry, saved: DemoCredential
   const adminClient = createGrpcClient(admin.AdminServiceClient, registry.adminAddress, { kind: 'public' });
   try {
     const created = await unaryCall(authClient.createToken.bind(authClient), { userId: existingUserId, name: 'quickstart demo', expiresInSeconds: DEMO_TOKEN_SECONDS, scopes: DEMO_SCOPES }, { authorization: operator });
-    await unaryCall(adminClient.setMembership.bind(adminClient), { repositoryId: workspace.repositoryId, userId: existingUserId, role: admin.Role.ROLE_ADMIN }, { authorization: operator });
+    await unaryCall(adminClient.setMembership.bind(adminClient), { sourceRepositoryId: workspace.sourceRepositoryId, userId: existingUserId, role: admin.Role.ROLE_ADMIN }, { authorization: operator });
     return { credentials: { workspace: DEMO_WORKSPACE, email: DEMO_EMAIL, token: created.secret, password: saved?.password }, newToken: true };
   } finally {
     authClient.close();
@@ -78,10 +78,10 @@ async function seedUserAndToken(registry: RunningRegistry, saved: DemoCredential
   }
 }
 
-async function ensurePackage(adminAddress: string, repositoryId: string, authorization: string): Promise<void> {
+async function ensurePackage(adminAddress: string, sourceRepositoryId: string, authorization: string): Promise<void> {
   const client = createGrpcClient(admin.AdminServiceClient, adminAddress, { kind: 'public' });
   try {
-    await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: DEMO_WORKSPACE, name: DEMO_PACKAGE, repositoryId, actorUserId: '' }, { authorization });
+    await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug: DEMO_WORKSPACE, name: DEMO_PACKAGE, sourceRepositoryId, actorUserId: '' }, { authorization });
   } catch (err) {
     if ((err as { grpcStatus?: number }).grpcStatus !== status.ALREADY_EXISTS) throw err;
   } finally {

@@ -84,7 +84,7 @@ workspace
   .option('--organization <org>')
   .option('--public-pull <bool>', 'anonymous pull', bool)
   .option('--create-packages-on-push <bool>', 'create a package on first push', bool)
-  .option('--default-repository <id>', 'repository new packages link to')
+  .option('--default-repository <id>', 'source repository new packages link to')
   .option('--plan <name>', 'plan label')
   .option('--storage-quota <bytes>', 'storage limit in bytes (each blob counted once)', (value) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a number of bytes');
@@ -106,7 +106,7 @@ workspace
             organization: o.organization,
             publicPull: o.publicPull,
             createPackagesOnPush: o.createPackagesOnPush,
-            defaultRepositoryId: o.defaultRepository,
+            defaultSourceRepositoryId: o.defaultRepository,
             plan: o.plan,
             storageQuotaBytes: o.storageQuota,
             unlimitedStorage: o.unlimitedStorage,
@@ -117,7 +117,7 @@ workspace
       );
     },
   );
-workspace.command('usage <slug>').description('bytes stored, per workspace and repository').action(async (slug: string) => {
+workspace.command('usage <slug>').description('bytes stored, per workspace and package').action(async (slug: string) => {
   const c = api();
   print(await unaryCall(c.getStorageUsage.bind(c), { workspaceSlug: slug }, as()));
 });
@@ -151,59 +151,59 @@ project
     print(await unaryCall(c.createProject.bind(c), { requestId: '', workspaceSlug: ws, slug, name: o.name ?? slug }, as()));
   });
 
-const repository = program.command('repository').description('repositories (whose members packages inherit)');
+const repository = program.command('repository').description('source repositories (whose members packages inherit)');
 repository
   .command('create <workspace> <project> <slug>')
   .option('--name <name>')
   .action(async (ws: string, project: string, slug: string, o: { name?: string }) => {
     const c = api();
-    print(await unaryCall(c.createRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }, as()));
+    print(await unaryCall(c.createSourceRepository.bind(c), { requestId: '', workspaceSlug: ws, projectSlug: project, slug, name: o.name ?? slug }, as()));
   });
-repository.command('get <repository-id>').action(async (repositoryId: string) => {
+repository.command('get <repository-id>').action(async (sourceRepositoryId: string) => {
   const c = api();
-  print(await unaryCall(c.getRepository.bind(c), { repositoryId }, as()));
+  print(await unaryCall(c.getSourceRepository.bind(c), { sourceRepositoryId }, as()));
 });
-repository.command('rename <repository-id> <name>').action(async (repositoryId: string, name: string) => {
+repository.command('rename <repository-id> <name>').action(async (sourceRepositoryId: string, name: string) => {
   const c = api();
-  print(await unaryCall(c.updateRepository.bind(c), { repositoryId, name }, as()));
+  print(await unaryCall(c.updateSourceRepository.bind(c), { sourceRepositoryId, name }, as()));
 });
-repository.command('delete <repository-id>').action(async (repositoryId: string) => {
+repository.command('delete <repository-id>').action(async (sourceRepositoryId: string) => {
   const c = api();
-  print(await unaryCall(c.deleteRepository.bind(c), { repositoryId }, as()));
+  print(await unaryCall(c.deleteSourceRepository.bind(c), { sourceRepositoryId }, as()));
 });
 repository.command('list <workspace>').action(async (ws: string) => {
   const c = api();
-  print(await unaryCall(c.listRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
+  print(await unaryCall(c.listSourceRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
 });
 
-const member = program.command('member').description('roles of users on repositories (<user> is an email or a user id)');
-member.command('set <repository-id> <user> <role>').action(async (repositoryId: string, user: string, r: string) => {
+const member = program.command('member').description('roles of users on source repositories (<user> is an email or a user id)');
+member.command('set <repository-id> <user> <role>').action(async (sourceRepositoryId: string, user: string, r: string) => {
   const c = api();
-  print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { repositoryId, userId: user, role: role(r) }, as())));
+  print(admin.SetMembershipResponse.toJSON(await unaryCall(c.setMembership.bind(c), { sourceRepositoryId, userId: user, role: role(r) }, as())));
 });
-member.command('list <repository-id>').action(async (repositoryId: string) => {
+member.command('list <repository-id>').action(async (sourceRepositoryId: string) => {
   const c = api();
-  print(admin.ListMembershipsResponse.toJSON(await unaryCall(c.listMemberships.bind(c), { repositoryId }, as())));
+  print(admin.ListMembershipsResponse.toJSON(await unaryCall(c.listMemberships.bind(c), { sourceRepositoryId }, as())));
 });
-member.command('remove <repository-id> <user>').action(async (repositoryId: string, user: string) => {
+member.command('remove <repository-id> <user>').action(async (sourceRepositoryId: string, user: string) => {
   const c = api();
-  print(await unaryCall(c.removeMembership.bind(c), { repositoryId, userId: user }, as()));
+  print(await unaryCall(c.removeMembership.bind(c), { sourceRepositoryId, userId: user }, as()));
 });
 
-const pkg = program.command('package').description('packages (image names) and their repository links');
+const pkg = program.command('package').description('packages (image names) and their source repository links');
 pkg
   .command('create <workspace> <name>')
-  .requiredOption('--repository <id>', 'repository to link to (you must be its Admin)')
+  .requiredOption('--repository <id>', 'source repository to link to (you must be its Admin)')
   .action(async (ws: string, name: string, o: { repository: string }) => {
     const c = api();
-    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: '' }, as()));
+    print(await unaryCall(c.createPackage.bind(c), { requestId: '', workspaceSlug: ws, name, sourceRepositoryId: o.repository, actorUserId: '' }, as()));
   });
 pkg
   .command('link <workspace> <name>')
-  .requiredOption('--repository <id>', 'repository to link to (you must be its Admin)')
+  .requiredOption('--repository <id>', 'source repository to link to (you must be its Admin)')
   .action(async (ws: string, name: string, o: { repository: string }) => {
     const c = api();
-    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, repositoryId: o.repository, actorUserId: '' }, as()));
+    print(await unaryCall(c.linkPackage.bind(c), { workspaceSlug: ws, name, sourceRepositoryId: o.repository, actorUserId: '' }, as()));
   });
 pkg.command('delete <workspace> <name>').description('only once its images are deleted').action(async (ws: string, name: string) => {
   const c = api();
@@ -222,14 +222,14 @@ const image = program.command('image').description('images (packages with conten
 image
   .command('list <workspace>')
   .option('--project <slug>', 'only this project')
-  .option('--repository <id>', 'only this repository')
+  .option('--repository <id>', 'only this source repository')
   .option('--prefix <name-prefix>', 'only names starting with this')
   .option('--sort <order>', 'name or last-pushed', 'name')
   .action(async (ws: string, o: { project?: string; repository?: string; prefix?: string; sort: string }) => {
     if (o.sort !== 'name' && o.sort !== 'last-pushed') throw new Error('--sort must be name or last-pushed');
     const sort = o.sort === 'last-pushed' ? admin.ImageSort.IMAGE_SORT_LAST_PUSHED : admin.ImageSort.IMAGE_SORT_NAME;
     const c = api();
-    print(await unaryCall(c.listImages.bind(c), { workspaceSlug: ws, projectSlug: o.project ?? '', repositoryId: o.repository ?? '', namePrefix: o.prefix ?? '', sort, pageSize: 500, pageToken: '' }, as()));
+    print(await unaryCall(c.listImages.bind(c), { workspaceSlug: ws, projectSlug: o.project ?? '', sourceRepositoryId: o.repository ?? '', namePrefix: o.prefix ?? '', sort, pageSize: 500, pageToken: '' }, as()));
   });
 image.command('get <workspace> <name>').action(async (ws: string, name: string) => {
   const c = api();
@@ -319,9 +319,9 @@ token.command('revoke <token-id>').description('revokes the token and every toke
   print(await unaryCall(c.revokeToken.bind(c), { tokenId }, as()));
 });
 
-program.command('role <user> <repository>').description('effective role of a user on <workspace>/<image>').action(async (user: string, repositoryName: string) => {
+program.command('role <user> <name>').description('effective role of a user on the package <workspace>/<package>').action(async (user: string, fullName: string) => {
   const c = api();
-  print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, repository: repositoryName }, as())));
+  print(admin.GetEffectiveRoleResponse.toJSON(await unaryCall(c.getEffectiveRole.bind(c), { userId: user, fullName }, as())));
 });
 
 program

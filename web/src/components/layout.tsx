@@ -8,7 +8,7 @@ import { useApi } from '../use-api';
 export function Layout({ workspace, children }: { workspace?: string; children: ReactNode }) {
   const { session, signOut } = useSession();
   const repositories = useApi<'listSourceRepositories'>(workspace ? `/workspaces/${encodeURIComponent(workspace)}/repositories` : null);
-  const mayCreate = repositories.data?.repositories.some((r) => r.callerRole === 'admin') ?? false;
+  const mayCreate = repositories.data?.sourceRepositories.some((r) => r.callerRole === 'admin') ?? false;
   return (
     <>
       <a className="skip" href="#main">
@@ -52,7 +52,7 @@ export function Breadcrumbs({ items }: { items: Array<{ label: string; to?: stri
 export function WorkspaceSidebar({ workspace }: { workspace: string }) {
   const { data } = useApi<'listSourceRepositories'>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
   const byProject = new Map<string, SourceRepository[]>();
-  for (const repository of data?.repositories ?? []) byProject.set(repository.projectSlug, [...(byProject.get(repository.projectSlug) ?? []), repository]);
+  for (const repository of data?.sourceRepositories ?? []) byProject.set(repository.projectSlug, [...(byProject.get(repository.projectSlug) ?? []), repository]);
   return (
     <nav className="sidebar" aria-label="Projects and repositories">
       <h2>Projects</h2>

@@ -31,7 +31,7 @@ export function PackagesTable({ workspace, project, repository, caption }: { wor
 
   const query = new URLSearchParams({ sort, page_size: String(PAGE_SIZE) });
   if (project) query.set('project', project);
-  if (repository) query.set('repository', repository);
+  if (repository) query.set('sourceRepository', repository);
   if (prefix) query.set('prefix', prefix);
   if (pageToken) query.set('page_token', pageToken);
   const [catchingUp, setCatchingUp] = useState(false);
@@ -87,7 +87,7 @@ export function PackagesTable({ workspace, project, repository, caption }: { wor
                 <td>
                   <Link to={paths.image(workspace, image.name)}>{image.name}</Link>
                 </td>
-                <td>{image.repositorySlug ? <Link to={paths.repository(workspace, image.projectSlug, image.repositorySlug)}>{`${image.projectSlug}/${image.repositorySlug}`}</Link> : '—'}</td>
+                <td>{image.sourceRepositorySlug ? <Link to={paths.repository(workspace, image.projectSlug, image.sourceRepositorySlug)}>{`${image.projectSlug}/${image.sourceRepositorySlug}`}</Link> : '—'}</td>
                 <td className="number">{image.tagCount}</td>
                 <td className="number">{formatBytes(image.totalSize)}</td>
                 <td>

@@ -7,9 +7,9 @@ import { useApi } from '../use-api';
 /** Create › Package: a name and the repository to link to (only repositories the user is Admin of). */
 export function CreatePackagePage({ workspace }: { workspace: string }) {
   const { data } = useApi<'listSourceRepositories'>(`/workspaces/${encodeURIComponent(workspace)}/repositories`);
-  const adminOf = data?.repositories.filter((r) => r.callerRole === 'admin') ?? [];
+  const adminOf = data?.sourceRepositories.filter((r) => r.callerRole === 'admin') ?? [];
   const [name, setName] = useState('');
-  const [repositoryId, setRepositoryId] = useState('');
+  const [sourceRepositoryId, setRepositoryId] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
@@ -17,7 +17,7 @@ export function CreatePackagePage({ workspace }: { workspace: string }) {
     setBusy(true);
     setError('');
     try {
-      await api<'createPackage'>('POST', `/workspaces/${encodeURIComponent(workspace)}/packages`, { name: name.trim(), repositoryId: repositoryId || adminOf[0]?.id });
+      await api<'createPackage'>('POST', `/workspaces/${encodeURIComponent(workspace)}/packages`, { name: name.trim(), sourceRepositoryId: sourceRepositoryId || adminOf[0]?.id });
       navigate(paths.image(workspace, name.trim()));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
@@ -42,7 +42,7 @@ export function CreatePackagePage({ workspace }: { workspace: string }) {
           </p>
           <label>
             Repository to link to
-            <select required value={repositoryId || adminOf[0]?.id || ''} onChange={(e) => setRepositoryId(e.target.value)}>
+            <select required value={sourceRepositoryId || adminOf[0]?.id || ''} onChange={(e) => setRepositoryId(e.target.value)}>
               {adminOf.map((r) => (
                 <option key={r.id} value={r.id}>
                   {r.projectSlug}/{r.slug}

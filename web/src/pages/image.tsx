@@ -24,7 +24,7 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
       <Breadcrumbs
         items={[
           { label: workspace, to: paths.workspace(workspace) },
-          ...(data?.repository ? [{ label: data.repository.projectSlug, to: paths.project(workspace, data.repository.projectSlug) }, { label: data.repository.slug, to: paths.repository(workspace, data.repository.projectSlug, data.repository.slug) }] : []),
+          ...(data?.sourceRepository ? [{ label: data.sourceRepository.projectSlug, to: paths.project(workspace, data.sourceRepository.projectSlug) }, { label: data.sourceRepository.slug, to: paths.repository(workspace, data.sourceRepository.projectSlug, data.sourceRepository.slug) }] : []),
           { label: name },
         ]}
       />
@@ -34,7 +34,7 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
       {data && (
         <>
           <p className="muted">
-            {workspace}/{name} · linked to {data.repository ? `${data.repository.projectSlug}/${data.repository.slug}` : 'a repository'} · your role: {data.callerRole || 'none'}
+            {workspace}/{name} · linked to {data.sourceRepository ? `${data.sourceRepository.projectSlug}/${data.sourceRepository.slug}` : 'a repository'} · your role: {data.callerRole || 'none'}
             {data.image && ` · ${data.image.tagCount} tags · ${formatBytes(data.image.totalSize)}`}
           </p>
           <IndexingNotice indexing={data.indexing} />

@@ -15,7 +15,7 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
           <h1>Project {project}</h1>
           <h2>Repositories</h2>
           <ul>
-            {data?.repositories.map((r) => (
+            {data?.sourceRepositories.map((r) => (
               <li key={r.id}>
                 <Link to={paths.repository(workspace, project, r.slug)}>{r.name || r.slug}</Link> <span className="muted">your role: {r.callerRole || 'none'}</span>
               </li>

@@ -11,7 +11,7 @@ import { useApi } from '../use-api';
 /** A repository: the packages linked to it, and its members with their roles (its Admins edit them). */
 export function RepositoryPage({ workspace, project, repository }: { workspace: string; project: string; repository: string }) {
   const { data, error } = useApi<'getSourceRepository'>(`/workspaces/${encodeURIComponent(workspace)}/repositories/${encodeURIComponent(repository)}?project=${encodeURIComponent(project)}`);
-  const found = data?.repository;
+  const found = data?.sourceRepository;
   return (
     <Layout workspace={workspace}>
       <Breadcrumbs items={[{ label: workspace, to: paths.workspace(workspace) }, { label: project, to: paths.project(workspace, project) }, { label: repository }]} />

@@ -42,9 +42,9 @@ export function UsagePage({ workspace }: { workspace: string }) {
               </tr>
             </thead>
             <tbody>
-              {data.repositories.map((r) => (
-                <tr key={r.repository}>
-                  <td>{r.repository}</td>
+              {data.packages.map((r) => (
+                <tr key={r.fullName}>
+                  <td>{r.fullName}</td>
                   <td className="number">{formatBytes(r.bytes)}</td>
                 </tr>
               ))}

@@ -23,7 +23,7 @@ export class ImageListings {
       {
         workspace: request.workspaceSlug,
         project: request.projectSlug,
-        sourceRepositoryId: request.repositoryId,
+        sourceRepositoryId: request.sourceRepositoryId,
         namePrefix: request.namePrefix,
         sort: request.sort === admin.ImageSort.IMAGE_SORT_LAST_PUSHED ? indexer.ImageSort.IMAGE_SORT_LAST_PUSHED : indexer.ImageSort.IMAGE_SORT_NAME,
         pageSize: request.pageSize,
@@ -51,11 +51,11 @@ export class ImageListings {
 function summaryOf(image: indexer.Image): admin.ImageSummary {
   return {
     name: image.name,
-    repositoryId: image.sourceRepositoryId,
+    sourceRepositoryId: image.sourceRepositoryId,
     tagCount: image.tagCount,
     manifestCount: image.manifestCount,
     lastPushedAt: image.lastPushedAt,
-    repository: image.repository,
+    fullName: image.fullName,
     projectSlug: image.project,
     totalSize: image.totalSize,
     lastDigest: image.lastDigest,

@@ -33,7 +33,7 @@ export class BlobStats {
     const cached = this.cache.get(key);
     if (cached && cached.until > Date.now() && this.epochs.fresh(repository, cached.readAt)) return cached.stat;
     const readAt = this.epochs.now();
-    const { blob } = await unaryCall(this.metadata.statBlob.bind(this.metadata), { repository, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { blob } = await unaryCall(this.metadata.statBlob.bind(this.metadata), { name: repository, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     if (!blob) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     const stat = { size: blob.size, storageKey: blob.storageKey };
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);

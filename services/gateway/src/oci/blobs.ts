@@ -60,7 +60,7 @@ export class BlobRoutes {
   async delete({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {
     parseDigest(digest);
     await this.deps.guard.authorize(req, name, ['delete-manifest']);
-    await unaryCall(this.deps.metadata.unlinkBlob.bind(this.deps.metadata), { repository: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.deps.metadata.unlinkBlob.bind(this.deps.metadata), { name: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     this.deps.stats.forget(name, digest);
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }

@@ -16,7 +16,7 @@ export class OciListings {
     const { n, last } = pageParams(url, 'tags');
     if (n === 0) return json(exchange, 200, { name, tags: [] });
     const { metadata } = this.deps;
-    const page = await unaryCall(metadata.listTags.bind(metadata), { repository: name, limit: n ?? 0, after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const page = await unaryCall(metadata.listTags.bind(metadata), { name: name, limit: n ?? 0, after: last }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     const lastTag = page.tags[page.tags.length - 1];
     if (page.hasMore && lastTag) res.setHeader('Link', nextLink(`/v2/${name}/tags/list`, n ?? page.tags.length, lastTag));
     return json(exchange, 200, { name, tags: page.tags });
@@ -29,10 +29,11 @@ export class OciListings {
     const { n, last } = pageParams(url, 'catalog');
     if (n === 0) return json(exchange, 200, { repositories: [] });
     const { metadata } = this.deps;
-    const page = await unaryCall(metadata.listRepositories.bind(metadata), { limit: n ?? 0, after: last, viewerUserId: viewer }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-    const lastName = page.repositories[page.repositories.length - 1];
-    if (page.hasMore && lastName) res.setHeader('Link', nextLink('/v2/_catalog', n ?? page.repositories.length, lastName));
-    return json(exchange, 200, { repositories: page.repositories });
+    const page = await unaryCall(metadata.listCatalog.bind(metadata), { limit: n ?? 0, after: last, viewerUserId: viewer }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const lastName = page.names[page.names.length - 1];
+    if (page.hasMore && lastName) res.setHeader('Link', nextLink('/v2/_catalog', n ?? page.names.length, lastName));
+    // The distribution spec's word for names.
+    return json(exchange, 200, { repositories: page.names });
   }
 
   /** The referrers API: an image index of the manifests whose subject is `digest`. */
@@ -42,7 +43,7 @@ export class OciListings {
     await this.deps.guard.authorize(req, name, ['pull']);
     const artifactType = url.searchParams.get('artifactType') ?? '';
     const { metadata } = this.deps;
-    const { referrers } = await unaryCall(metadata.listReferrers.bind(metadata), { repository: name, digest, artifactType }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { referrers } = await unaryCall(metadata.listReferrers.bind(metadata), { name: name, digest, artifactType }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     const manifests = referrers.map((r) => ({
       mediaType: r.mediaType,
       digest: r.digest,

@@ -52,7 +52,7 @@ export class ManifestRoutes {
     if (!manifest) {
       const readAt = this.deps.cache.now();
       const found = isDigestReference(reference)
-        ? await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { repository: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS })
+        ? await unaryCall(this.deps.metadata.getManifest.bind(this.deps.metadata), { name: name, reference, withoutContent: head }, { requestId, deadlineMs: UNARY_DEADLINE_MS })
         : await this.byTag.resolve({ repository: name, tag: reference, withoutContent: head, requestId });
       manifest = { digest: found.digest, mediaType: found.mediaType, content: Buffer.from(found.content) };
       size = head ? found.size : manifest.content.length;
@@ -84,7 +84,7 @@ export class ManifestRoutes {
     await unaryCall(
       this.deps.metadata.putManifest.bind(this.deps.metadata),
       {
-        repository: name,
+        name: name,
         tags,
         digest,
         mediaType: parsed.mediaType,
@@ -116,10 +116,10 @@ export class ManifestRoutes {
     if (!namesManifest(reference)) throw noSuchManifest(name, reference);
     const { metadata } = this.deps;
     if (isDigestReference(reference)) {
-      await unaryCall(metadata.deleteManifest.bind(metadata), { repository: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteManifest.bind(metadata), { name: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
       this.deps.cache.forget(name, reference);
     } else {
-      await unaryCall(metadata.deleteTag.bind(metadata), { repository: name, tag: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteTag.bind(metadata), { name: name, tag: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
     }
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }
@@ -135,7 +135,7 @@ export class ManifestRoutes {
     const platform = typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '';
     const created = typeof document.created === 'string' && document.created.length <= 64 ? document.created : '';
     if (!platform && !created) return;
-    await unaryCall(this.deps.metadata.describeManifest.bind(this.deps.metadata), { repository: name, digest, platform, created }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.deps.metadata.describeManifest.bind(this.deps.metadata), { name: name, digest, platform, created }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
   }
 }
 

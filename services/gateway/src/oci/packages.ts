@@ -19,7 +19,7 @@ export class PackageCheck {
     const key = `${pusher}\0${name}`;
     const confirmedAt = this.confirmed.get(key);
     if (confirmedAt !== undefined && Date.now() - confirmedAt < PACKAGE_CACHE_MS) return;
-    await unaryCall(this.metadata.ensurePackage.bind(this.metadata), { repository: name, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.metadata.ensurePackage.bind(this.metadata), { name: name, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     if (this.confirmed.size > 10_000) this.confirmed.clear();
     this.confirmed.set(key, Date.now());
   }

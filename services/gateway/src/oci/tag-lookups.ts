@@ -30,7 +30,7 @@ export class TagLookups {
   constructor(client: metadata.RegistryMetadataServiceClient) {
     this.batched = new BatchedLookups({
       load: async (lookups) => {
-        const request = { lookups: lookups.map(({ repository, tag, withoutContent }) => ({ repository, tag, withoutContent })) };
+        const request = { lookups: lookups.map(({ repository, tag, withoutContent }) => ({ name: repository, tag, withoutContent })) };
         const response = await unaryCall(client.resolveTags.bind(client), request, { requestId: lookups[0]!.requestId, deadlineMs: UNARY_DEADLINE_MS });
         return response.resolutions;
       },

@@ -47,7 +47,7 @@ export class UploadRoutes {
     if (digest !== null) parseDigest(digest);
     await this.deps.packages.require(name, owner, requestId);
     if (mount !== null && (await this.tryMount(exchange, name, mount, from, owner))) return;
-    const { uploadId } = await unaryCall(this.deps.uploads.startUpload.bind(this.deps.uploads), { repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { uploadId } = await unaryCall(this.deps.uploads.startUpload.bind(this.deps.uploads), { name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
 
     if (digest !== null) {
       // Monolithic upload: POST ?digest= with the whole blob as the body.
@@ -76,14 +76,14 @@ export class UploadRoutes {
 
   async status({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
     const owner = await this.deps.guard.authorize(req, name, ['push']);
-    const { size } = await unaryCall(this.deps.uploads.getUpload.bind(this.deps.uploads), { uploadId, repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const { size } = await unaryCall(this.deps.uploads.getUpload.bind(this.deps.uploads), { uploadId, name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     res.writeHead(204, { Location: location(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: `0-${Math.max(size - 1, 0)}` });
     res.end();
   }
 
   async cancel({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
     const owner = await this.deps.guard.authorize(req, name, ['push']);
-    await unaryCall(this.deps.uploads.cancelUpload.bind(this.deps.uploads), { uploadId, repository: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.deps.uploads.cancelUpload.bind(this.deps.uploads), { uploadId, name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     this.deps.hashes.forget(uploadId);
     res.writeHead(204).end();
   }
@@ -122,7 +122,7 @@ export class UploadRoutes {
       await release();
       // Past the size or time limit the session is over: cancelling frees its storage now.
       if (err instanceof RegistryError && (err.code === 'SIZE_INVALID' || err.message.includes('timed out'))) {
-        await unaryCall(uploads.cancelUpload.bind(uploads), { uploadId, repository: name, owner }, { requestId }).catch(() => undefined);
+        await unaryCall(uploads.cancelUpload.bind(uploads), { uploadId, name: name, owner }, { requestId }).catch(() => undefined);
       }
       throw err;
     }
@@ -136,7 +136,7 @@ export class UploadRoutes {
   private async takeLease({ requestId }: Exchange, name: string, uploadId: string, owner: string, expectedOffset: number | undefined) {
     const { uploads } = this.deps;
     const askedAt = Date.now();
-    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, repository: name, owner, expectedOffset }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, name: name, owner, expectedOffset }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     const lease = new AppendLease({
       uploadId,
       askedAt,
@@ -158,14 +158,14 @@ export class UploadRoutes {
     const running = hashes.finish(uploadId);
     const completed = await unaryCall(
       uploads.completeUpload.bind(uploads),
-      { uploadId, repository: name, owner, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0 },
+      { uploadId, name: name, owner, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0 },
       { requestId, deadlineMs: 5 * 60_000 },
     );
     let linked;
     try {
       linked = await unaryCall(
         metadata.linkBlob.bind(metadata),
-        { repository: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner },
+        { name: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner },
         { requestId, deadlineMs: UNARY_DEADLINE_MS },
       );
     } catch (err) {
@@ -192,7 +192,7 @@ export class UploadRoutes {
     try {
       parseRepositoryName(from);
       await this.deps.guard.authorize(req, from, ['pull']);
-      await unaryCall(this.deps.metadata.mountBlob.bind(this.deps.metadata), { fromRepository: from, toRepository: name, digest: mount, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(this.deps.metadata.mountBlob.bind(this.deps.metadata), { fromName: from, toName: name, digest: mount, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     } catch (err) {
       if (err instanceof RegistryError && err.httpStatus < 500) return false;
       throw err;

@@ -14,7 +14,7 @@ export function roleOfWord(word: Exclude<RoleWord, ''>): admin.Role {
   return ROLES_BY_WORD[word];
 }
 
-export function sourceRepositoryJson(repository: admin.Repository): SourceRepository {
+export function sourceRepositoryJson(repository: admin.SourceRepository): SourceRepository {
   return { id: repository.id, workspaceSlug: repository.workspaceSlug, projectSlug: repository.projectSlug, slug: repository.slug, name: repository.name, callerRole: roleWord(repository.callerRole) };
 }
 
@@ -25,7 +25,7 @@ export function workspaceJson(workspace: admin.Workspace): Workspace {
     organization: workspace.organization,
     publicPull: workspace.publicPull,
     createPackagesOnPush: workspace.createPackagesOnPush,
-    defaultRepositoryId: workspace.defaultRepositoryId,
+    defaultSourceRepositoryId: workspace.defaultSourceRepositoryId,
     createdAt: workspace.createdAt,
     plan: workspace.plan,
     storageQuotaBytes: workspace.storageQuotaBytes ?? null,

@@ -25,7 +25,7 @@ export class ImageConfigs {
     const { metadata, store } = this.deps;
     let facts: ConfigFacts | undefined;
     try {
-      const { blob } = await unaryCall(metadata.statBlob.bind(metadata), { repository, digest: config.digest }, { requestId });
+      const { blob } = await unaryCall(metadata.statBlob.bind(metadata), { name: repository, digest: config.digest }, { requestId });
       if (blob && blob.size <= MAX_CONFIG_BYTES) facts = parseConfig((await buffer(await store.read(blob.storageKey))).toString('utf8'));
     } catch {
       return undefined; // not linked here (yet), or storage trouble: the page shows the rest

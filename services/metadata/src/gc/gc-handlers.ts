@@ -52,9 +52,9 @@ export function gcHandlers(collector: Collector, callers: CallerResolver): GcMet
 }
 
 function item(action: GcAction): admin.GcItem {
-  return { kind: action.kind, repository: action.repository, digest: action.digest, storageKey: '', why: action.why, bytes: action.bytes ?? 0 };
+  return { kind: action.kind, fullName: action.repository, digest: action.digest, storageKey: '', why: action.why, bytes: action.bytes ?? 0 };
 }
 
 function orphanItem(orphan: Orphan): admin.GcItem {
-  return { kind: 'orphan', repository: '', digest: '', storageKey: orphan.key, why: orphan.why, bytes: orphan.bytes };
+  return { kind: 'orphan', fullName: '', digest: '', storageKey: orphan.key, why: orphan.why, bytes: orphan.bytes };
 }

@@ -19,26 +19,26 @@ export function memberRoutes(deps: { admin: admin.AdminServiceClient; people: Us
   const route = jsonRoutes(web, logger);
 
   router.get(
-    '/repositories/:repositoryId/members',
+    '/repositories/:sourceRepositoryId/members',
     route(webApi.listMembers, async ({ req, requestId, actor, as }) => {
-      const { memberships } = await unaryCall(client.listMemberships.bind(client), { repositoryId: String(req.params.repositoryId) }, as(await actor()));
+      const { memberships } = await unaryCall(client.listMemberships.bind(client), { sourceRepositoryId: String(req.params.sourceRepositoryId) }, as(await actor()));
       const emails = await people.emailsOf(memberships.map((m) => m.userId), requestId);
       return { members: memberships.map((m) => ({ userId: m.userId, email: emails.get(m.userId) ?? '', role: roleWord(m.role) })).sort((a, b) => a.email.localeCompare(b.email)) };
     }),
   );
   router.put(
-    '/repositories/:repositoryId/members',
+    '/repositories/:sourceRepositoryId/members',
     route(webApi.setMember, async ({ req, requestId, actor, as, body }) => {
       const caller = await actor();
       const userId = await people.idOf(body.user, requestId);
-      await unaryCall(client.setMembership.bind(client), { repositoryId: String(req.params.repositoryId), userId, role: roleOfWord(body.role) }, as(caller));
+      await unaryCall(client.setMembership.bind(client), { sourceRepositoryId: String(req.params.sourceRepositoryId), userId, role: roleOfWord(body.role) }, as(caller));
       return { member: { userId, role: body.role } };
     }),
   );
   router.delete(
-    '/repositories/:repositoryId/members/:userId',
+    '/repositories/:sourceRepositoryId/members/:userId',
     route(webApi.removeMember, async ({ req, actor, as }) => {
-      await unaryCall(client.removeMembership.bind(client), { repositoryId: String(req.params.repositoryId), userId: String(req.params.userId) }, as(await actor()));
+      await unaryCall(client.removeMembership.bind(client), { sourceRepositoryId: String(req.params.sourceRepositoryId), userId: String(req.params.userId) }, as(await actor()));
       return {};
     }),
   );

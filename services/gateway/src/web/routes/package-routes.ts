@@ -11,7 +11,7 @@ import { requireVisibleImage } from '../../visibility';
 import { jsonRoutes, type ApiContext } from '../api-context';
 import { answered, roleWord, sourceRepositoryJson } from '../api-shapes';
 import type { ImageConfigs } from '../image-configs';
-import { repositoryIdOf } from '../repository-refs';
+import { sourceRepositoryIdOf } from '../repository-refs';
 import type { WebCallers } from '../web-callers';
 
 /** Sort orders, as registryctl names them (last_pushed: the older spelling, still accepted). */
@@ -72,21 +72,21 @@ export function packageRoutes(deps: {
     IMAGES,
     route(webApi.listImages, async (ctx) => {
       const [workspace] = params(ctx.req);
-      const { project, repository, prefix, sort, page_size: pageSize, page_token: pageToken } = ctx.query;
+      const { project, sourceRepository, prefix, sort, page_size: pageSize, page_token: pageToken } = ctx.query;
       const caller = await reader(ctx);
-      const repositoryId = repository ? await repositoryIdOf(client, workspace, repository, project, ctx.as(caller)) : '';
-      const [page, status, repositories] = await Promise.all([
-        listings.listImages({ workspaceSlug: workspace, projectSlug: project, repositoryId, namePrefix: prefix, sort: SORTS[sort], pageSize, pageToken }, caller, ctx.requestId),
+      const sourceRepositoryId = sourceRepository ? await sourceRepositoryIdOf(client, workspace, sourceRepository, project, ctx.as(caller)) : '';
+      const [page, status, sourceRepositories] = await Promise.all([
+        listings.listImages({ workspaceSlug: workspace, projectSlug: project, sourceRepositoryId, namePrefix: prefix, sort: SORTS[sort], pageSize, pageToken }, caller, ctx.requestId),
         indexStatus(ctx.requestId),
         // Names of the linked repositories (a registry token has no assertion to ask with: ids only).
         // Cosmetic: never the reason a listing fails (its own errors, e.g. NAME_UNKNOWN, are what the caller gets).
         caller.assertion
-          ? unaryCall(client.listRepositories.bind(client), { workspaceSlug: workspace, projectSlug: '', pageSize: 500, pageToken: '' }, ctx.as(caller)).then((r) => r.repositories, () => [])
+          ? unaryCall(client.listSourceRepositories.bind(client), { workspaceSlug: workspace, projectSlug: '', pageSize: 500, pageToken: '' }, ctx.as(caller)).then((r) => r.sourceRepositories, () => [])
           : Promise.resolve([]),
       ]);
-      const byId = new Map(repositories.map((r) => [r.id, r]));
+      const byId = new Map(sourceRepositories.map((r) => [r.id, r]));
       return {
-        images: page.images.map((image) => ({ ...image, repositorySlug: byId.get(image.repositoryId)?.slug ?? '', repositoryName: byId.get(image.repositoryId)?.name ?? '' })),
+        images: page.images.map((image) => ({ ...image, sourceRepositorySlug: byId.get(image.sourceRepositoryId)?.slug ?? '', sourceRepositoryName: byId.get(image.sourceRepositoryId)?.name ?? '' })),
         nextPageToken: page.nextPageToken,
         indexing: status,
       };
@@ -101,16 +101,16 @@ export function packageRoutes(deps: {
       const as = ctx.as(caller);
       const [found, role, listed, status] = await Promise.all([
         unaryCall(client.getPackage.bind(client), { workspaceSlug: workspace, name }, as),
-        unaryCall(client.getEffectiveRole.bind(client), { userId: caller.userId, repository: `${workspace}/${name}` }, as),
-        listings.listImages({ workspaceSlug: workspace, projectSlug: '', repositoryId: '', namePrefix: name, sort: admin.ImageSort.IMAGE_SORT_NAME, pageSize: 1, pageToken: '' }, caller, ctx.requestId),
+        unaryCall(client.getEffectiveRole.bind(client), { userId: caller.userId, fullName: `${workspace}/${name}` }, as),
+        listings.listImages({ workspaceSlug: workspace, projectSlug: '', sourceRepositoryId: '', namePrefix: name, sort: admin.ImageSort.IMAGE_SORT_NAME, pageSize: 1, pageToken: '' }, caller, ctx.requestId),
         indexStatus(ctx.requestId),
       ]);
       const pkg = found.package!;
-      const { repository } = await unaryCall(client.getRepository.bind(client), { repositoryId: pkg.repositoryId }, as);
+      const { sourceRepository } = await unaryCall(client.getSourceRepository.bind(client), { sourceRepositoryId: pkg.sourceRepositoryId }, as);
       const image = listed.images[0]?.name === name ? listed.images[0] : null;
       return {
-        package: { name: pkg.name, workspaceSlug: pkg.workspaceSlug, createdAt: pkg.createdAt, repositoryId: pkg.repositoryId },
-        repository: repository ? sourceRepositoryJson(repository) : null,
+        package: { name: pkg.name, workspaceSlug: pkg.workspaceSlug, createdAt: pkg.createdAt, sourceRepositoryId: pkg.sourceRepositoryId },
+        sourceRepository: sourceRepository ? sourceRepositoryJson(sourceRepository) : null,
         image,
         callerRole: caller.operator ? 'admin' : roleWord(role.role),
         indexing: status,
@@ -148,7 +148,7 @@ export function packageRoutes(deps: {
       }
       await visible(ctx, workspace, name);
       const repository = `${workspace}/${name}`;
-      const stored = await unaryCall(registry.getManifest.bind(registry), { repository, reference: digest, withoutContent: false }, { requestId: ctx.requestId });
+      const stored = await unaryCall(registry.getManifest.bind(registry), { name: repository, reference: digest, withoutContent: false }, { requestId: ctx.requestId });
       const content = Buffer.from(stored.content);
       let document: { config?: { digest: string; mediaType: string; size: number } } | undefined;
       try {
@@ -175,9 +175,9 @@ export function packageRoutes(deps: {
       const workspaceSlug = String(ctx.req.params.workspace);
       const { name, project } = ctx.body;
       const caller = await ctx.actor();
-      const repositoryId = await repositoryIdOf(client, workspaceSlug, ctx.body.repositoryId || ctx.body.repository, project, ctx.as(caller));
-      const created = await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug, name, repositoryId, actorUserId: '' }, ctx.as(caller));
-      ctx.logger.info({ workspace: workspaceSlug, name, repositoryId, actor: caller.userId }, 'package created');
+      const sourceRepositoryId = await sourceRepositoryIdOf(client, workspaceSlug, ctx.body.sourceRepositoryId || ctx.body.sourceRepository, project, ctx.as(caller));
+      const created = await unaryCall(client.createPackage.bind(client), { requestId: '', workspaceSlug, name, sourceRepositoryId, actorUserId: '' }, ctx.as(caller));
+      ctx.logger.info({ workspace: workspaceSlug, name, sourceRepositoryId, actor: caller.userId }, 'package created');
       return { package: answered(created.package, 'package') };
     }, 201),
   );

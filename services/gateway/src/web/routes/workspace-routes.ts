@@ -6,7 +6,7 @@ import type { admin } from '@ocireg/proto';
 import { webApi } from '@ocireg/web-api';
 import { jsonRoutes } from '../api-context';
 import { answered, sourceRepositoryJson, workspaceJson } from '../api-shapes';
-import { repositoryIdOf } from '../repository-refs';
+import { sourceRepositoryIdOf } from '../repository-refs';
 import type { WebCallers } from '../web-callers';
 
 /**
@@ -39,7 +39,7 @@ export function workspaceRoutes(deps: { admin: admin.AdminServiceClient; web: We
     '/workspaces/:workspace/usage',
     route(webApi.getStorageUsage, async ({ req, actor, as }) => {
       const usage = await unaryCall(client.getStorageUsage.bind(client), { workspaceSlug: String(req.params.workspace) }, as(await actor()));
-      return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes ?? null, repositories: usage.repositories };
+      return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes ?? null, packages: usage.packages };
     }),
   );
   router.get(
@@ -60,21 +60,21 @@ export function workspaceRoutes(deps: { admin: admin.AdminServiceClient; web: We
     '/workspaces/:workspace/repositories',
     route(webApi.listSourceRepositories, async ({ req, actor, as, query }) => {
       const page = await unaryCall(
-        client.listRepositories.bind(client),
+        client.listSourceRepositories.bind(client),
         { workspaceSlug: String(req.params.workspace), projectSlug: query.project, pageSize: query.page_size, pageToken: query.page_token },
         as(await actor()),
       );
-      return { repositories: page.repositories.map(sourceRepositoryJson), nextPageToken: page.nextPageToken };
+      return { sourceRepositories: page.sourceRepositories.map(sourceRepositoryJson), nextPageToken: page.nextPageToken };
     }),
   );
   router.get(
     '/workspaces/:workspace/repositories/:repository',
     route(webApi.getSourceRepository, async ({ req, actor, as, query }) => {
       const options = as(await actor());
-      const repositoryId = await repositoryIdOf(client, String(req.params.workspace), String(req.params.repository), query.project, options);
-      const { repository } = await unaryCall(client.getRepository.bind(client), { repositoryId }, options);
-      if (!repository || repository.workspaceSlug !== req.params.workspace) throw new RegistryError('NOT_FOUND', `repository ${String(req.params.repository).slice(0, 64)} does not exist in this workspace`, { field: 'repository' });
-      return { repository: sourceRepositoryJson(repository) };
+      const sourceRepositoryId = await sourceRepositoryIdOf(client, String(req.params.workspace), String(req.params.repository), query.project, options);
+      const { sourceRepository } = await unaryCall(client.getSourceRepository.bind(client), { sourceRepositoryId }, options);
+      if (!sourceRepository || sourceRepository.workspaceSlug !== req.params.workspace) throw new RegistryError('NOT_FOUND', `repository ${String(req.params.repository).slice(0, 64)} does not exist in this workspace`, { field: 'repository' });
+      return { sourceRepository: sourceRepositoryJson(sourceRepository) };
     }),
   );
   return router;

@@ -2,14 +2,18 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { FileDescriptorProto, type IDescriptorProto, type IFileDescriptorProto } from 'protobufjs/ext/descriptor';
 
 /**
- * protobufjs names the message it makes for a map field after the field
- * ("Statuses" for `map<...> statuses`), where protobuf's rule is
- * "<FieldInCamelCase>Entry" ("StatusesEntry"). Go clients (grpcurl, the
- * kubelet's tooling) refuse such a descriptor as "an invalid map", so the
- * descriptors reflection serves are renamed to the rule here, references
- * included. Everything else passes through unchanged.
+ * The descriptors reflection serves, as protoc would write them; protobufjs
+ * (behind @grpc/proto-loader) differs in two ways that Go clients (grpcurl,
+ * the kubelet's tooling) notice:
+ * - it names the message it makes for a map field after the field
+ *   ("Statuses" for `map<...> statuses`), where protobuf's rule is
+ *   "<FieldInCamelCase>Entry" ("StatusesEntry"): Go refuses the descriptor
+ *   as "an invalid map". Renamed here, references included.
+ * - it leaves every field's json_name empty, so JSON clients print
+ *   `source_repository` where protobuf's JSON is `sourceRepository`. Filled
+ *   in here with protoc's lowerCamelCase.
  */
-export function withValidMapEntries(definition: PackageDefinition): PackageDefinition {
+export function describedAsProtocWould(definition: PackageDefinition): PackageDefinition {
   const fixed: PackageDefinition = {};
   for (const [name, entry] of Object.entries(definition)) {
     const protos = (entry as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
@@ -35,6 +39,12 @@ function fixFile(encoded: Buffer): Buffer {
       nested.name = entryName;
       changed = true;
     }
+    for (const field of message.field ?? []) {
+      if (field.name && !field.jsonName) {
+        field.jsonName = lowerCamel(field.name);
+        changed = true;
+      }
+    }
     for (const nested of message.nestedType ?? []) visit(nested, fullName);
   };
   const pkg = file.package ? `.${file.package}` : '';
@@ -42,7 +52,12 @@ function fixFile(encoded: Buffer): Buffer {
   return changed ? Buffer.from(FileDescriptorProto.encode(file).finish()) : encoded;
 }
 
-/** protoc's camel-casing of a field name: "last_seen" -> "LastSeen". */
+/** protoc's camel-casing of a field name for a map entry's message: "last_seen" -> "LastSeen". */
 function camel(fieldName: string): string {
   return fieldName.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** protoc's json_name: "source_repository" -> "sourceRepository". */
+function lowerCamel(fieldName: string): string {
+  return fieldName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
