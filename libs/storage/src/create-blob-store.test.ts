@@ -61,7 +61,7 @@ describe('createBlobStore', () => {
     // No key: workload identity (DefaultAzureCredential), which is not a config problem.
     expect(blobStoreEnvProblems({ STORAGE_BACKEND: 'azure', AZURE_STORAGE_ACCOUNT: 'ociregtest', AZURE_STORAGE_CONTAINER: 'blobs' })).toEqual([]);
     expect(blobStoreEnvProblems({ STORAGE_BACKEND: 'gcs' }).map((p) => p.variable)).toEqual(['GCS_BUCKET']);
-    expect(blobStoreEnvProblems({ STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'blobs', GCS_KEY_FILE: '/nonexistent/key.json' })).toEqual([{ variable: 'GCS_KEY_FILE', message: expect.stringMatching(/cannot use \/nonexistent\/key.json/) }]);
+    expect(blobStoreEnvProblems({ STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'blobs', GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' })).toEqual([{ variable: 'GOOGLE_APPLICATION_CREDENTIALS', message: expect.stringMatching(/cannot use \/nonexistent\/key.json/) }]);
   });
 
   it("checks UPLOAD_PART_SIZE against the chosen backend's own part limits, and the largest blob against its part count", () => {

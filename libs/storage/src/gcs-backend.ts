@@ -5,8 +5,12 @@ import { missing, partSizeOf, type CommonStorageEnv, type StorageBackend } from 
 
 export const gcsSettings = () => ({
   GCS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'expected a bucket name: lowercase letters, digits, dots, hyphens, underscores').optional(),
-  /** A service account's JSON key file; unset: Application Default Credentials (GKE workload identity). */
-  GCS_KEY_FILE: env.absolutePath().optional(),
+  /**
+   * A service account's JSON key file, Google's own variable: the SDK's
+   * Application Default Credentials read it. Unset: the environment's
+   * credentials (GKE workload identity).
+   */
+  GOOGLE_APPLICATION_CREDENTIALS: env.absolutePath().optional(),
   GCS_PROJECT_ID: z.string().min(1).optional(),
   /** Another JSON API endpoint than Google's (fake-gcs-server); its requests go unauthenticated. */
   GCS_ENDPOINT: env.optionalUrl(),
@@ -14,7 +18,7 @@ export const gcsSettings = () => ({
 
 export interface GcsEnv extends CommonStorageEnv {
   readonly GCS_BUCKET?: string;
-  readonly GCS_KEY_FILE?: string;
+  readonly GOOGLE_APPLICATION_CREDENTIALS?: string;
   readonly GCS_PROJECT_ID?: string;
   readonly GCS_ENDPOINT?: string;
 }
@@ -23,15 +27,14 @@ export interface GcsEnv extends CommonStorageEnv {
 export const gcsBackend: StorageBackend<GcsEnv> = {
   problems(vars) {
     const problems = missing(vars, ['GCS_BUCKET'], 'gcs');
-    if (vars.GCS_KEY_FILE) {
-      const problem = keyFileProblem(vars.GCS_KEY_FILE);
-      if (problem) problems.push({ variable: 'GCS_KEY_FILE', message: problem });
-    }
+    const keyFile = vars.GOOGLE_APPLICATION_CREDENTIALS;
+    const problem = keyFile ? keyFileProblem(keyFile) : undefined;
+    if (problem) problems.push({ variable: 'GOOGLE_APPLICATION_CREDENTIALS', message: problem });
     return problems;
   },
   async create(vars, { createBucket }) {
-    const credentials = vars.GCS_KEY_FILE ? readKeyFile(vars.GCS_KEY_FILE) : undefined;
-    const store = new GcsBlobStore({ bucket: vars.GCS_BUCKET!, endpoint: vars.GCS_ENDPOINT, credentials, projectId: vars.GCS_PROJECT_ID ?? credentials?.project_id, partSize: partSizeOf(vars) });
+    const key = vars.GOOGLE_APPLICATION_CREDENTIALS ? readKeyFile(vars.GOOGLE_APPLICATION_CREDENTIALS) : undefined;
+    const store = new GcsBlobStore({ bucket: vars.GCS_BUCKET!, endpoint: vars.GCS_ENDPOINT, projectId: vars.GCS_PROJECT_ID ?? key?.project_id, partSize: partSizeOf(vars) });
     if (createBucket) await store.ensureBucket();
     return store;
   },

@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blobStoreContract } from './contract';
 import { GCS_MAX_COMPOSE_SOURCES, GcsBlobStore, type GcsUploadState } from './gcs-store';
 
-// Runs against the fake-gcs-server that the integration setup starts (GCS_* variables), with its key file (it signs URLs).
+// Runs against the fake-gcs-server that the integration setup starts (GCS_* variables), with its key file
+// (GOOGLE_APPLICATION_CREDENTIALS, which the SDK reads: it signs URLs).
 function storeFromEnv(options: { partSize?: number } = {}): GcsBlobStore {
   const env = process.env;
-  return new GcsBlobStore({ bucket: env.GCS_BUCKET!, endpoint: env.GCS_ENDPOINT!, projectId: env.GCS_PROJECT_ID, credentials: JSON.parse(readFileSync(env.GCS_KEY_FILE!, 'utf8')), ...options });
+  return new GcsBlobStore({ bucket: env.GCS_BUCKET!, endpoint: env.GCS_ENDPOINT!, projectId: env.GCS_PROJECT_ID, ...options });
 }
 
 beforeAll(async () => {

@@ -20,8 +20,6 @@ export interface GcsStoreOptions {
   bucket: string;
   /** Another JSON API endpoint than Google's (fake-gcs-server); requests to it are not authenticated. */
   endpoint?: string;
-  /** A service account's JSON key; without it, Application Default Credentials (workload identity). */
-  credentials?: { client_email: string; private_key: string };
   projectId?: string;
   /** Bytes per part object: 5 MiB by default. */
   partSize?: number;
@@ -49,7 +47,9 @@ export class GcsBlobStore implements BlobStore {
   private readonly partBuffers: PartBuffers;
 
   constructor(options: GcsStoreOptions) {
-    this.storage = new Storage({ apiEndpoint: options.endpoint, credentials: options.credentials, projectId: options.projectId });
+    // Credentials are Application Default Credentials: the key file GOOGLE_APPLICATION_CREDENTIALS names (its
+    // private key signs URLs here), else the environment's (GKE workload identity: URLs signed by IAM signBlob).
+    this.storage = new Storage({ apiEndpoint: options.endpoint, projectId: options.projectId });
     this.bucket = this.storage.bucket(options.bucket);
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;

@@ -121,7 +121,7 @@ export async function startInContainers(names: DependencyName[], containers: Sta
         );
         await fetch(`${endpoint}/storage/v1/b?project=${GCS_PROJECT_ID}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: GCS_BUCKET }) });
         const keyFile = writeServiceAccountKey(mkdtempSync(path.join(tmpdir(), 'ocireg-gcs-key-')));
-        Object.assign(env, { GCS_ENDPOINT: endpoint, GCS_BUCKET, GCS_PROJECT_ID, GCS_KEY_FILE: keyFile });
+        Object.assign(env, { GCS_ENDPOINT: endpoint, GCS_BUCKET, GCS_PROJECT_ID, GOOGLE_APPLICATION_CREDENTIALS: keyFile });
         break;
       }
       case 'dockerd':

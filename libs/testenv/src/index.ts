@@ -22,7 +22,7 @@ export const ALL_DEPENDENCIES: DependencyName[] = ['postgres', 'redis', 'kafka',
 export const STORAGE_EMULATORS: DependencyName[] = ['azurite', 'gcs'];
 
 export interface StartedDependencies {
-  /** Endpoints in the variables production uses: DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*, AZURE_STORAGE_*, GCS_*, DOCKER_HOST. */
+  /** Endpoints in the variables production uses: DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*, AZURE_STORAGE_*, GCS_*, GOOGLE_APPLICATION_CREDENTIALS, DOCKER_HOST. */
   env: Record<string, string>;
   /** Process ids of what runs locally (for benchmarks that measure memory). */
   pids: Partial<Record<DependencyName, number>>;

@@ -11,7 +11,7 @@ export const GCS_PROJECT_ID = 'ocireg-test';
 /**
  * fake-gcs-server (built from its Go module) on 127.0.0.1 over plain HTTP,
  * with the bucket the services use, and a service account key file of a
- * fresh RSA key, as production's GCS_KEY_FILE is: the SDK signs URLs with it
+ * fresh RSA key, as production's GOOGLE_APPLICATION_CREDENTIALS names: the SDK signs URLs with it
  * (the server serves signed URLs without checking their signature).
  */
 export async function startFakeGcs(dir: string, group: ProcessGroup): Promise<StartedServer> {
@@ -32,7 +32,7 @@ export async function startFakeGcs(dir: string, group: ProcessGroup): Promise<St
   const created = await fetch(`${endpoint}/storage/v1/b?project=${GCS_PROJECT_ID}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: GCS_BUCKET }) });
   if (!created.ok) throw new DependencyError('gcs', `creating bucket ${GCS_BUCKET} failed: ${created.status} ${await created.text()}`, server.logFile);
   return {
-    env: { GCS_ENDPOINT: endpoint, GCS_BUCKET, GCS_PROJECT_ID, GCS_KEY_FILE: writeServiceAccountKey(dir) },
+    env: { GCS_ENDPOINT: endpoint, GCS_BUCKET, GCS_PROJECT_ID, GOOGLE_APPLICATION_CREDENTIALS: writeServiceAccountKey(dir) },
     server,
     relaunch: launch,
   };
