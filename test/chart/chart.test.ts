@@ -93,7 +93,7 @@ function blockVariables(block: string, where: string): { all: string[]; required
     const source = SETTINGS_SOURCES.find((text) => text.includes(`export const ${name} `));
     if (!source) throw new Error(`${where} spreads ${name}, which neither libs/config nor libs/storage exports`);
     const start = source.slice(source.indexOf(`export const ${name} `));
-    return blockVariables(start.slice(0, start.indexOf('\n});') + 1), name);
+    return blockVariables(start.slice(0, start.indexOf('\n});') + 1), `${name}()`);
   });
   return { all: [...spread.flatMap((b) => b.all), ...own.all], required: [...spread.flatMap((b) => b.required), ...own.required] };
 }

@@ -2,7 +2,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { env, z } from '@ocireg/config';
 import { AZURE_MAX_BLOCK_SIZE, AZURE_MAX_BLOCKS, AzureBlobStore } from './azure-store';
 import { DEFAULT_PART_SIZE, partCountProblem } from './parted-append';
-import { missing, partSizeOf, type CommonStorageEnv, type StorageBackend } from './storage-backend';
+import { missing, partSizeOf, type SettingsEnv, type StorageBackend } from './storage-backend';
 
 export const azureSettings = () => ({
   AZURE_STORAGE_ACCOUNT: z.string().regex(/^[a-z0-9]{3,24}$/, 'expected a storage account name: 3 to 24 lowercase letters and digits').optional(),
@@ -13,12 +13,7 @@ export const azureSettings = () => ({
   AZURE_STORAGE_ENDPOINT: env.optionalUrl(),
 });
 
-export interface AzureEnv extends CommonStorageEnv {
-  readonly AZURE_STORAGE_ACCOUNT?: string;
-  readonly AZURE_STORAGE_CONTAINER?: string;
-  readonly AZURE_STORAGE_KEY?: string;
-  readonly AZURE_STORAGE_ENDPOINT?: string;
-}
+export type AzureEnv = SettingsEnv<typeof azureSettings>;
 
 /** Azure Blob Storage, block blobs, through @azure/storage-blob. */
 export const azureBackend: StorageBackend<AzureEnv> = {

@@ -11,9 +11,10 @@ import {
   type UserDelegationKey,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
-import { assertValidRange, keySegments, ObjectNotFoundError, rangeNotSatisfiable, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { assertValidRange, keySegments, staleObjects, ObjectNotFoundError, rangeNotSatisfiable, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
 import { PartBuffers } from './part-buffers';
 import { appendInParts, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT, sealOnce, uploadPrefix, type PartedUploadState } from './parted-append';
+import { SealedInPlaceStore } from './sealed-in-place';
 import { ownUploadState } from './upload-state';
 
 /** Azure's upper bound for one block. */
@@ -54,8 +55,7 @@ export interface AzureStoreOptions {
  * use up the 50,000 blocks. Signed URLs are SAS: signed with the shared key,
  * or with a user delegation key under workload identity.
  */
-export class AzureBlobStore implements BlobStore {
-  readonly contentAddressed = false;
+export class AzureBlobStore extends SealedInPlaceStore implements BlobStore {
   private readonly service: BlobServiceClient;
   private readonly container: ContainerClient;
   private readonly sharedKey: StorageSharedKeyCredential | undefined;
@@ -65,6 +65,7 @@ export class AzureBlobStore implements BlobStore {
   private delegationKey: { key: UserDelegationKey; expires: number } | undefined;
 
   constructor(private readonly options: AzureStoreOptions) {
+    super();
     this.sharedKey = options.accountKey ? new StorageSharedKeyCredential(options.account, options.accountKey) : undefined;
     const credential = this.sharedKey ?? options.credential;
     if (!credential) throw new Error('Azure Blob Storage needs an account key or a credential');
@@ -132,15 +133,6 @@ export class AzureBlobStore implements BlobStore {
     return upload.key;
   }
 
-  async placeBlob(sealedKey: string): Promise<string> {
-    // The blob stays where its upload committed (metadata maps the digest to it).
-    return sealedKey;
-  }
-
-  async confirmPlaced(): Promise<void> {
-    // The sealed key is the blob's (unique per upload): nothing to confirm or free.
-  }
-
   async abortUpload(state: UploadState): Promise<void> {
     const upload = azureState(state);
     await this.removeUploadObjects(upload);
@@ -203,8 +195,7 @@ export class AzureBlobStore implements BlobStore {
   }
 
   async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+    const stale = await staleObjects(this, olderThan);
     // Blocks staged for a blob never committed (its session lost in a crash): listed with no length, and not there to read.
     for await (const item of this.container.listBlobsFlat({ prefix: 'blobs/', includeUncommitedBlobs: true })) {
       const modified = item.properties.lastModified;

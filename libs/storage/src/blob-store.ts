@@ -174,3 +174,10 @@ export function keySegments(key: string): string[] {
   if (segments.some((segment) => segment === '.' || segment === '..')) reject('it has a "." or ".." segment');
   return segments;
 }
+
+/** Objects under uploads/ last written before `olderThan`: what abandoned uploads left as objects (files, tails, parts). */
+export async function staleObjects(store: Pick<BlobStore, 'list'>, olderThan: Date): Promise<StaleUpload[]> {
+  const stale: StaleUpload[] = [];
+  for await (const object of store.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+  return stale;
+}

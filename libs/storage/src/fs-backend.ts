@@ -1,16 +1,14 @@
 import path from 'node:path';
 import { env, type z } from '@ocireg/config';
 import { FsBlobStore } from './fs-store';
-import { missing, type CommonStorageEnv, type StorageBackend } from './storage-backend';
+import { missing, type SettingsEnv, type StorageBackend } from './storage-backend';
 
 export const fsSettings = (): { DATA_DIR: z.ZodOptional<ReturnType<typeof env.absolutePath>> } => ({
   /** The filesystem backend's blobs go under $DATA_DIR/blobs (blob-upload also keeps sessions there without REDIS_URL). */
   DATA_DIR: env.absolutePath().optional(),
 });
 
-export interface FsEnv extends CommonStorageEnv {
-  readonly DATA_DIR?: string;
-}
+export type FsEnv = SettingsEnv<typeof fsSettings>;
 
 /** Files under $DATA_DIR/blobs (embedded mode, one machine). */
 export const fsBackend: StorageBackend<FsEnv> = {

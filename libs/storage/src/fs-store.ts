@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { parseDigest } from '@ocireg/oci';
-import { assertValidRange, InvalidStorageKeyError, keySegments, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { assertValidRange, InvalidStorageKeyError, keySegments, staleObjects, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
 import { ownUploadState } from './upload-state';
 import { WriteBuffers } from './write-buffers';
 
@@ -225,10 +225,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
-    return stale;
+  staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    return staleObjects(this, olderThan);
   }
 
   async removeStaleUpload(upload: StaleUpload): Promise<void> {

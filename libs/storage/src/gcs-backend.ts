@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { env, z } from '@ocireg/config';
 import { GcsBlobStore } from './gcs-store';
-import { missing, partSizeOf, type CommonStorageEnv, type StorageBackend } from './storage-backend';
+import { missing, partSizeOf, type SettingsEnv, type StorageBackend } from './storage-backend';
 
 export const gcsSettings = () => ({
   GCS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'expected a bucket name: lowercase letters, digits, dots, hyphens, underscores').optional(),
@@ -16,12 +16,7 @@ export const gcsSettings = () => ({
   GCS_ENDPOINT: env.optionalUrl(),
 });
 
-export interface GcsEnv extends CommonStorageEnv {
-  readonly GCS_BUCKET?: string;
-  readonly GOOGLE_APPLICATION_CREDENTIALS?: string;
-  readonly GCS_PROJECT_ID?: string;
-  readonly GCS_ENDPOINT?: string;
-}
+export type GcsEnv = SettingsEnv<typeof gcsSettings>;
 
 /** Google Cloud Storage, through @google-cloud/storage. */
 export const gcsBackend: StorageBackend<GcsEnv> = {

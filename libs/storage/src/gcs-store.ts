@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
-import { assertValidRange, keySegments, ObjectNotFoundError, rangeNotSatisfiable, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { assertValidRange, keySegments, staleObjects, ObjectNotFoundError, rangeNotSatisfiable, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
 import { PartBuffers } from './part-buffers';
 import { appendInParts, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT, sealOnce, uploadPrefix, type PartedUploadState } from './parted-append';
+import { SealedInPlaceStore } from './sealed-in-place';
 import { ownUploadState } from './upload-state';
 
 /** GCS composes at most this many source objects in one call. */
@@ -38,8 +39,7 @@ export interface GcsStoreOptions {
  * replaces a live one's. Payloads are sent without the SDK's MD5/CRC32C
  * validation: the registry hashes every byte itself.
  */
-export class GcsBlobStore implements BlobStore {
-  readonly contentAddressed = false;
+export class GcsBlobStore extends SealedInPlaceStore implements BlobStore {
   private readonly storage: Storage;
   private readonly bucket: Bucket;
   private readonly partSize: number;
@@ -47,6 +47,7 @@ export class GcsBlobStore implements BlobStore {
   private readonly partBuffers: PartBuffers;
 
   constructor(options: GcsStoreOptions) {
+    super();
     // Credentials are Application Default Credentials: the key file GOOGLE_APPLICATION_CREDENTIALS names (its
     // private key signs URLs here), else the environment's (GKE workload identity: URLs signed by IAM signBlob).
     this.storage = new Storage({ apiEndpoint: options.endpoint, projectId: options.projectId });
@@ -115,15 +116,6 @@ export class GcsBlobStore implements BlobStore {
     return upload.key;
   }
 
-  async placeBlob(sealedKey: string): Promise<string> {
-    // The blob stays where its upload was composed (metadata maps the digest to it).
-    return sealedKey;
-  }
-
-  async confirmPlaced(): Promise<void> {
-    // The sealed key is the blob's (unique per upload): nothing to confirm or free.
-  }
-
   async abortUpload(state: UploadState): Promise<void> {
     const upload = gcsState(state);
     await this.removeUploadObjects(upload);
@@ -178,10 +170,8 @@ export class GcsBlobStore implements BlobStore {
     }
   }
 
-  async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
-    return stale;
+  staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    return staleObjects(this, olderThan);
   }
 
   async removeStaleUpload(upload: StaleUpload): Promise<void> {

@@ -1,7 +1,7 @@
 import { env, z } from '@ocireg/config';
 import { partCountProblem } from './parted-append';
 import { S3_MAX_PART_SIZE, S3_MAX_PARTS, S3_MIN_PART_SIZE, S3BlobStore } from './s3-store';
-import { missing, partSizeOf, type CommonStorageEnv, type StorageBackend, type StorageEnvProblem } from './storage-backend';
+import { missing, partSizeOf, type SettingsEnv, type StorageBackend, type StorageEnvProblem } from './storage-backend';
 
 export const s3Settings = () => ({
   S3_ENDPOINT: env.optionalUrl(),
@@ -11,13 +11,7 @@ export const s3Settings = () => ({
   S3_REGION: z.string().default('us-east-1'),
 });
 
-export interface S3Env extends CommonStorageEnv {
-  readonly S3_ENDPOINT?: string;
-  readonly S3_ACCESS_KEY?: string;
-  readonly S3_SECRET_KEY?: string;
-  readonly S3_BUCKET?: string;
-  readonly S3_REGION?: string;
-}
+export type S3Env = SettingsEnv<typeof s3Settings>;
 
 /** S3 or MinIO, through the minio client. */
 export const s3Backend: StorageBackend<S3Env> = {

@@ -4,6 +4,7 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { Client } from 'minio';
 import {
   assertValidRange,
+  staleObjects,
   ObjectNotFoundError,
   rangeNotSatisfiable,
   type AppendOptions,
@@ -18,6 +19,7 @@ import {
 import { appendInParts, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT, sealOnce, uploadPrefix, type PartedUploadState } from './parted-append';
 import { PartBuffers } from './part-buffers';
 import { readObjectDirect, sendObjectDirect, type ObjectRange } from './s3-object-reader';
+import { SealedInPlaceStore } from './sealed-in-place';
 import { ownUploadState } from './upload-state';
 
 /** S3's lower bound for every part but the last. */
@@ -61,10 +63,10 @@ export interface S3StoreOptions {
  * and bytes short of S3's minimum part wait as a small tail object for the
  * next append. Payloads are sent unsigned (x-amz-content-sha256:
  * UNSIGNED-PAYLOAD): the registry hashes every byte once itself, and TLS to
- * the store protects the bytes on the wire.
+ * the store protects the bytes on the wire. S3 has no rename: a blob stays
+ * where its upload completed.
  */
-export class S3BlobStore implements BlobStore {
-  readonly contentAddressed = false;
+export class S3BlobStore extends SealedInPlaceStore implements BlobStore {
   private readonly client: Client;
   private readonly bucket: string;
   private readonly partSize: number;
@@ -75,6 +77,7 @@ export class S3BlobStore implements BlobStore {
   private readonly partBuffers: PartBuffers;
 
   constructor(options: S3StoreOptions) {
+    super();
     const url = new URL(options.endpoint);
     this.client = new Client({
       endPoint: url.hostname,
@@ -150,15 +153,6 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async placeBlob(sealedKey: string): Promise<string> {
-    // S3 has no rename: the blob stays where its upload completed (metadata maps the digest to it).
-    return sealedKey;
-  }
-
-  async confirmPlaced(): Promise<void> {
-    // The sealed key is the blob's (unique per upload): nothing to confirm or free.
-  }
-
   async abortUpload(state: UploadState): Promise<void> {
     const upload = s3State(state);
     await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId).catch((err: unknown) => {
@@ -229,8 +223,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+    const stale = await staleObjects(this, olderThan);
     const incomplete = this.client.listIncompleteUploads(this.bucket, '', true) as unknown as AsyncIterable<{ key: string; uploadId: string; initiated: Date; size?: number }>;
     for await (const upload of incomplete) {
       if (upload.initiated < olderThan) stale.push({ key: upload.key, multipartId: upload.uploadId, size: upload.size ?? 0, started: upload.initiated });

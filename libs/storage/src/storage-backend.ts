@@ -8,6 +8,9 @@ export interface CommonStorageEnv {
   readonly UPLOAD_PART_SIZE?: number | string;
 }
 
+/** A backend's variables as the environment (or a parsed config) holds them, from the keys of its zod shape. */
+export type SettingsEnv<Settings extends () => object> = CommonStorageEnv & { readonly [Variable in keyof ReturnType<Settings>]?: string };
+
 export interface StorageEnvProblem {
   variable: string;
   message: string;
