@@ -97,7 +97,7 @@ export async function startInContainers(names: DependencyName[], containers: Sta
         const key = randomBytes(32).toString('base64');
         const c = keep(
           await new GenericContainer('mcr.microsoft.com/azure-storage/azurite')
-            .withCommand(['azurite-blob', '--blobHost', '0.0.0.0', '--skipApiVersionCheck'])
+            .withCommand(['azurite-blob', '--blobHost', '0.0.0.0', '--skipApiVersionCheck', '--disableTelemetry'])
             .withEnvironment({ AZURITE_ACCOUNTS: `${AZURE_ACCOUNT}:${key}` })
             .withExposedPorts(10000)
             .withWaitStrategy(Wait.forLogMessage(/successfully listens/))

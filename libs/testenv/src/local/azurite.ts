@@ -11,6 +11,8 @@ export const AZURE_CONTAINER = 'ocireg-blobs';
 /**
  * Azurite's blob service (the npm package `azurite`) on 127.0.0.1, with an
  * account of its own under a fresh key and the container the services use.
+ * Without its telemetry, which would send to an address outside loopback and
+ * keeps the process alive after SIGTERM.
  */
 export async function startAzurite(dir: string, group: ProcessGroup): Promise<StartedServer> {
   const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
@@ -21,7 +23,7 @@ export async function startAzurite(dir: string, group: ProcessGroup): Promise<St
   mkdirSync(dataDir, { recursive: true });
   const endpoint = `http://127.0.0.1:${port}/${AZURE_ACCOUNT}`;
   const launch = async () => {
-    const server = group.start('azurite', process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dataDir, '--silent', '--skipApiVersionCheck'], {
+    const server = group.start('azurite', process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dataDir, '--silent', '--skipApiVersionCheck', '--disableTelemetry'], {
       logFile: path.join(dir, 'azurite.log'),
       env: { ...process.env, AZURITE_ACCOUNTS: `${AZURE_ACCOUNT}:${key}` },
     });
