@@ -15,7 +15,7 @@ export const AZURE_CONTAINER = 'ocireg-blobs';
  * keeps the process alive after SIGTERM.
  */
 export async function startAzurite(dir: string, group: ProcessGroup): Promise<StartedServer> {
-  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const main = azuriteBlobMain();
   const port = await freePort();
   const key = randomBytes(32).toString('base64');
   const dataDir = path.join(dir, 'azurite');
@@ -42,4 +42,13 @@ export async function startAzurite(dir: string, group: ProcessGroup): Promise<St
     server,
     relaunch: launch,
   };
+}
+
+/** Azurite's blob service, from the workspace's dev dependencies (production installs leave it out). */
+function azuriteBlobMain(): string {
+  try {
+    return path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  } catch {
+    throw new DependencyError('azurite', 'the npm package azurite is not installed: run pnpm install (with dev dependencies)');
+  }
 }
