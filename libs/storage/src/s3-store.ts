@@ -4,9 +4,9 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { Client } from 'minio';
 import {
   assertValidRange,
-  staleObjects,
   ObjectNotFoundError,
   rangeNotSatisfiable,
+  staleObjects,
   type AppendOptions,
   type AppendResult,
   type BlobStore,
