@@ -21,7 +21,11 @@ echo "--- helm template + validation against the Kubernetes API types"
 "$HELM" template ocireg "$CHART" --namespace registry >"$out/default.yaml"
 "$HELM" template ocireg "$CHART" --namespace registry -f "$CHART/ci/all-features-values.yaml" >"$out/all-features.yaml"
 "$HELM" template ocireg "$CHART" --namespace registry --set trial.enabled=true >"$out/trial.yaml"
-for rendered in default all-features trial; do
+# The other storage backends: Azure with workload identity, GCS with a service account key file.
+"$HELM" template ocireg "$CHART" --namespace registry --set storage.backend=azure --set azure.account=ociregci \
+  --set azure.workloadIdentity.enabled=true --set azure.workloadIdentity.clientId=00000000-0000-0000-0000-000000000001 >"$out/azure.yaml"
+"$HELM" template ocireg "$CHART" --namespace registry --set storage.backend=gcs --set gcs.existingSecret=ocireg-gcs >"$out/gcs.yaml"
+for rendered in default all-features trial azure gcs; do
   printf '%s: ' "$rendered"
   "$VALIDATE" "$out/$rendered.yaml"
 done

@@ -1,8 +1,14 @@
 import { tmpdir } from 'node:os';
 
-/** The registries compared side by side: on the local filesystem, or on one MinIO. */
-export type PairName = 'fs' | 's3';
-export const PAIR_NAMES: PairName[] = ['fs', 's3'];
+/**
+ * The registries compared side by side, per storage backend: the local
+ * filesystem, one MinIO; and ours alone on Azurite and on fake-gcs-server
+ * (Debian's Distribution 2.8 has no azure or gcs driver).
+ */
+export type PairName = 'fs' | 's3' | 'azure' | 'gcs';
+export const PAIR_NAMES: PairName[] = ['fs', 's3', 'azure', 'gcs'];
+/** What a run does unless BENCH_PAIRS says otherwise: the comparisons with Distribution. */
+export const DEFAULT_PAIRS: PairName[] = ['fs', 's3'];
 
 export interface BenchConfig {
   /** Bytes pushed and pulled per throughput figure: 4 layers of a quarter each (BENCH_TOTAL_MIB, 1024). */
@@ -15,7 +21,7 @@ export interface BenchConfig {
   warmupSeconds: number;
   /** Keep-alive clients of the manifest load (BENCH_CLIENTS, 32). */
   clients: number;
-  /** Pairs to run, in order (BENCH_PAIRS, "fs,s3"). */
+  /** Pairs to run, in order (BENCH_PAIRS, "fs,s3"; also azure, gcs). */
   pairs: PairName[];
   /** How pulls are checked: against the regenerated layer (bytes, cheap) or by sha256 (BENCH_VERIFY). */
   verify: 'bytes' | 'sha256';
@@ -40,7 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     if (!Number.isInteger(value) || value < least) throw new Error(`${name} must be an integer of at least ${least}, not ${JSON.stringify(env[name])}`);
     return value;
   };
-  const pairs = (env.BENCH_PAIRS ?? PAIR_NAMES.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
+  const pairs = (env.BENCH_PAIRS ?? DEFAULT_PAIRS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
   for (const pair of pairs) if (!PAIR_NAMES.includes(pair as PairName)) throw new Error(`BENCH_PAIRS: unknown pair "${pair}" (known: ${PAIR_NAMES.join(', ')})`);
   const verify = env.BENCH_VERIFY ?? 'bytes';
   if (verify !== 'bytes' && verify !== 'sha256') throw new Error(`BENCH_VERIFY must be bytes or sha256, not "${verify}"`);

@@ -18,16 +18,16 @@ export interface RunningOcireg {
 export async function startEmbeddedOcireg(dir: string, serviceEnv: Record<string, string> = {}): Promise<RunningOcireg> {
   const postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), password: randomBytes(16).toString('hex'), logFile: path.join(dir, 'logs', 'postgres.log') });
   try {
-    return await startOcireg('ocireg, embedded filesystem mode', { DATABASE_URL: postgres.url, DATA_DIR: dir }, dir, { postgres: postgres.pid! }, serviceEnv, postgres);
+    return await startOcireg('ocireg, embedded filesystem mode', { DATABASE_URL: postgres.url, STORAGE_BACKEND: 'filesystem', DATA_DIR: dir }, dir, { postgres: postgres.pid! }, serviceEnv, postgres);
   } catch (err) {
     await postgres.stop();
     throw err;
   }
 }
 
-/** Our MinIO mode: the production backends (PostgreSQL, Redis, MinIO) as local processes given by `dependencyEnv`. */
-export function startMinioOcireg(dir: string, dependencyEnv: Record<string, string>, dependencyPids: Record<string, number>, serviceEnv: Record<string, string> = {}): Promise<RunningOcireg> {
-  return startOcireg('ocireg, MinIO mode', dependencyEnv, dir, dependencyPids, serviceEnv);
+/** Our production mode: PostgreSQL, Redis and an object store (`dependencyEnv`, with its STORAGE_BACKEND) as local processes. */
+export function startServerOcireg(label: string, dir: string, dependencyEnv: Record<string, string>, dependencyPids: Record<string, number>, serviceEnv: Record<string, string> = {}): Promise<RunningOcireg> {
+  return startOcireg(label, dependencyEnv, dir, dependencyPids, serviceEnv);
 }
 
 async function startOcireg(

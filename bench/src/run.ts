@@ -12,8 +12,9 @@ import { comparisonTable, cpuTable, memoryTable, type PairResult } from './table
 
 /**
  * `pnpm bench`: each pair of registries on the same kind of storage, side by
- * side in one run; every phase on Distribution, then on ocireg; one table per
- * pair, written to reports/bench.md and reports/bench.json.
+ * side in one run; every phase on Distribution, then on ocireg (ocireg alone
+ * on azure and gcs); one table per pair, written to reports/bench.md and
+ * reports/bench.json.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -65,11 +66,11 @@ async function runPair(name: BenchConfig['pairs'][number], dir: string, phases: 
   const pair = await startPair(name, dir, serviceEnv(config));
   const stopPair = () => pair.stop();
   onSignal.add(stopPair);
-  const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
+  const result: PairResult = { name, title: pair.title, oursLabel: pair.ours.label, referenceLabel: pair.reference?.label, load: { start: loadavg()[0]!, end: 0 }, phases: [] };
   try {
     for (const phase of phases) {
-      const reference = await phase.run(pair.reference, { config, loadgen, scratchDir: dir });
-      say(`[${name}] ${phase.title}: Distribution ${describe(reference.figure)}`);
+      const reference = pair.reference && (await phase.run(pair.reference, { config, loadgen, scratchDir: dir }));
+      if (reference) say(`[${name}] ${phase.title}: Distribution ${describe(reference.figure)}`);
       const ours = await phase.run(pair.ours, { config, loadgen, scratchDir: dir });
       say(`[${name}] ${phase.title}: ocireg ${describe(ours.figure)}`);
       result.phases.push({ phase: { id: phase.id, title: phase.title, showsMemory: phase.showsMemory }, ours, reference });

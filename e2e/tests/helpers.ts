@@ -48,15 +48,18 @@ export function recordLogDir(dir: string): void {
   appendFileSync(path.join(AUDIT_DIR, 'log-dirs.txt'), `${dir}\n`);
 }
 
-/** The five services against the dependencies the global setup started. */
+/** The five services against the dependencies the global setup started, blobs in its MinIO unless `extraEnv` says otherwise (STORAGE_BACKEND). */
 export async function startTestRegistry(extraEnv: Record<string, string> = {}): Promise<RunningRegistry> {
-  const dependencyEnv = Object.fromEntries(
-    ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].map((name) => {
-      const value = process.env[name];
-      if (!value) throw new Error(`${name} is not set: run the e2e tests through the integration project (vitest --project integration)`);
-      return [name, value];
-    }),
-  );
+  const dependencyEnv = {
+    ...Object.fromEntries(
+      ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].map((name) => {
+        const value = process.env[name];
+        if (!value) throw new Error(`${name} is not set: run the e2e tests through the integration project (vitest --project integration)`);
+        return [name, value];
+      }),
+    ),
+    STORAGE_BACKEND: 's3',
+  };
   const logDir = tempDir('logs');
   recordLogDir(logDir);
   const registry = await startRegistry({ dependencyEnv, logDir, extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });

@@ -27,7 +27,8 @@ interface Started {
 
 function productionBackendArgs(): string[] {
   if (process.env.QUICKSTART_PRODUCTION_BACKENDS !== '1') return [];
-  return ['REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].flatMap((name) => ['--service-env', `${name}=${process.env[name] ?? ''}`]);
+  const variables = ['REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].map((name) => `${name}=${process.env[name] ?? ''}`);
+  return [...variables, 'STORAGE_BACKEND=s3'].flatMap((variable) => ['--service-env', variable]);
 }
 
 /** Starts the CLI and resolves once it printed its instructions; fails with its output if it exits first. */

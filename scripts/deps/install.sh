@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, once, the servers and clients the tests, local runs and `pnpm bench` need:
-# Debian packages, the Kafka broker jars (Maven Central) and the MinIO server
-# (built from its Go module). Downloads and builds are cached outside the
+# Debian packages, the Kafka broker jars (Maven Central), the MinIO server and
+# fake-gcs-server (built from their Go modules). Downloads and builds are cached outside the
 # repository under $OCIREG_CACHE (default ~/.cache/ocireg), keyed by version,
 # so a second run only checks and takes seconds. Prints one line per component.
 set -euo pipefail
@@ -156,6 +156,21 @@ else
   "$minio_dir.tmp/minio" --version >/dev/null
   mv "$minio_dir.tmp" "$minio_dir"
   echo "minio $MINIO_VERSION: built in $((SECONDS - started)) s"
+fi
+
+# --- fake-gcs-server (the gcs storage backend's tests) built from its Go module ---------
+# (Azurite, the azure backend's, is an npm package of libs/testenv.)
+gcs_dir="$CACHE/fake-gcs-server-$FAKE_GCS_SERVER_VERSION"
+if [ -x "$gcs_dir/fake-gcs-server" ]; then
+  echo "fake-gcs-server $FAKE_GCS_SERVER_VERSION: cached"
+else
+  started=$SECONDS
+  echo "fake-gcs-server $FAKE_GCS_SERVER_VERSION: building from its Go module (a few minutes, once)"
+  rm -rf "$gcs_dir.tmp"
+  quietly "$CACHE/fake-gcs-server-build.log" env GOBIN="$gcs_dir.tmp" go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_SERVER_VERSION"
+  [ -x "$gcs_dir.tmp/fake-gcs-server" ]
+  mv "$gcs_dir.tmp" "$gcs_dir"
+  echo "fake-gcs-server $FAKE_GCS_SERVER_VERSION: built in $((SECONDS - started)) s"
 fi
 
 # --- Client tools the e2e tests drive (grpcurl, crane, oras, helm, the OCI conformance suite)

@@ -6,7 +6,8 @@
 // helm: $HELM, else the one scripts/deps/helm.sh builds (cached).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -50,6 +51,8 @@ const RENDERS: Record<string, string[]> = {
   default: [],
   'all features': ['-f', ALL_FEATURES],
   trial: ['--set', 'trial.enabled=true'],
+  'azure, workload identity': ['--set', 'storage.backend=azure', '--set', 'azure.account=ociregprod', '--set', 'azure.workloadIdentity.enabled=true', '--set', 'azure.workloadIdentity.clientId=00000000-0000-0000-0000-000000000001'],
+  'gcs, key file': ['--set', 'storage.backend=gcs', '--set', 'gcs.bucket=ocireg-prod', '--set', 'gcs.existingSecret=ocireg-gcs', '--set', 'gcs.keyFileKey=sa.json'],
 };
 const renders = new Map<string, Manifest[]>();
 beforeAll(() => {
@@ -82,22 +85,29 @@ function schemaVariables(body: string): { all: string[]; required: string[] } {
   return { all, required };
 }
 
-/** The variables a service's config declares (its own, and the shared gRPC service settings it spreads in). */
+/** Where shared settings are defined: libs/config (grpcServiceSettings) and libs/storage (blobStoreSettings and each backend's). */
+const SETTINGS_SOURCES = ['libs/config/src/index.ts', ...readdirSync(path.join(ROOT, 'libs/storage/src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => `libs/storage/src/${f}`)].map((file) => readFileSync(path.join(ROOT, file), 'utf8'));
+
+/** The variables of a zod object literal, and of the shared settings it spreads in (`...nameSettings()`), those spread in theirs too. */
+function blockVariables(block: string, where: string): { all: string[]; required: string[] } {
+  const own = schemaVariables(block);
+  const spread = [...block.matchAll(/\.\.\.(\w+Settings)\(/g)].map(([, name]) => {
+    const source = SETTINGS_SOURCES.find((text) => text.includes(`export const ${name} `));
+    if (!source) throw new Error(`${where} spreads ${name}, which neither libs/config nor libs/storage exports`);
+    const start = source.slice(source.indexOf(`export const ${name} `));
+    return blockVariables(start.slice(0, start.indexOf('\n});') + 1), `${name}()`);
+  });
+  return { all: [...spread.flatMap((b) => b.all), ...own.all], required: [...spread.flatMap((b) => b.required), ...own.required] };
+}
+
+/** The variables a service's config declares (its own, and the shared settings it spreads in). */
 function configVariables(service: Service): { all: string[]; required: string[] } {
   const file = `services/${service}/src/config.ts`;
   const source = readFileSync(path.join(ROOT, file), 'utf8');
   const body = source.slice(source.indexOf('z.object({'));
-  const own = schemaVariables(body.slice(0, body.indexOf('\n});') + 1));
-  if (own.all.length === 0) throw new Error(`no zod schema found in ${file}`);
-  // Settings shared through libs/config (grpcServiceSettings, blobStoreSettings), spread into the schema.
-  const shared = readFileSync(path.join(ROOT, 'libs/config/src/index.ts'), 'utf8');
-  const blocks = [...body.slice(0, body.indexOf('\n});')).matchAll(/\.\.\.(\w+Settings)\(/g)].map(([, name]) => {
-    const start = shared.indexOf(`export const ${name} `);
-    if (start < 0) throw new Error(`${file} spreads ${name}, which libs/config does not export`);
-    const block = shared.slice(start);
-    return schemaVariables(block.slice(0, block.indexOf('\n});') + 1));
-  });
-  return { all: [...blocks.flatMap((b) => b.all), ...own.all], required: [...blocks.flatMap((b) => b.required), ...own.required] };
+  const variables = blockVariables(body.slice(0, body.indexOf('\n});') + 1), file);
+  if (variables.all.length === 0) throw new Error(`no zod schema found in ${file}`);
+  return variables;
 }
 
 describe('Helm chart: workloads', () => {
@@ -214,6 +224,76 @@ describe('Helm chart: environment', () => {
     expect(env('auth').AUTH_SIGNING_KEY).toEqual({ name: 'ocireg-auth', key: 'AUTH_SIGNING_KEY' });
     const job = manifests.find((m) => m.kind === 'Job')!;
     expect(job.spec.template.spec.containers[0].env.find((e: Obj) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'ocireg-postgres', key: 'url' });
+  });
+});
+
+describe('Helm chart: storage backends (storage.backend)', () => {
+  const STORAGE_SERVICES: Service[] = ['gateway', 'metadata', 'blob-upload'];
+  const podOf = (manifests: Manifest[], service: Service) => deploymentOf(manifests, service).spec.template;
+  const envOf = (manifests: Manifest[], service: Service): Record<string, Obj> => Object.fromEntries(podOf(manifests, service).spec.containers[0].env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
+  const configMapOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-config'))!.data!;
+  const serviceAccountOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'ServiceAccount')!;
+  const chartSecretOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'Secret' && m.metadata.name === 'ocireg')!;
+
+  it('names s3 by default and in trial mode, and gives only the chosen backend its variables', () => {
+    for (const render of ['default', 'trial']) expect(configMapOf(rendered(render)).STORAGE_BACKEND, render).toBe('s3');
+    const azure = rendered('azure, workload identity');
+    expect(configMapOf(azure)).toMatchObject({ STORAGE_BACKEND: 'azure', AZURE_STORAGE_ACCOUNT: 'ociregprod', AZURE_STORAGE_CONTAINER: 'ocireg-blobs', AZURE_STORAGE_ENDPOINT: 'https://ociregprod.blob.core.windows.net' });
+    for (const service of STORAGE_SERVICES) {
+      const env = envOf(azure, service);
+      expect(Object.keys(env).filter((name) => /^(S3_|GCS_|GOOGLE_)/.test(name)), service).toEqual([]);
+      expect(Object.keys(env), service).toEqual(expect.arrayContaining(['STORAGE_BACKEND', 'AZURE_STORAGE_ACCOUNT', 'AZURE_STORAGE_CONTAINER', 'AZURE_STORAGE_ENDPOINT']));
+    }
+    for (const service of ['auth', 'indexer'] as const) expect(Object.keys(envOf(azure, service)).filter((name) => /STORAGE|AZURE/.test(name)), service).toEqual([]);
+    expect(template(['--set', 'trial.enabled=true', '--set', 'storage.backend=gcs']).stderr).toMatch(/trial.enabled=true keeps blobs in its own MinIO: storage.backend must be s3/);
+  });
+
+  it('azure: workload identity labels the storage pods and names the identity on the ServiceAccount, with no key; a key comes from the chart Secret or an existing one', () => {
+    const identity = rendered('azure, workload identity');
+    expect(serviceAccountOf(identity).metadata.annotations).toMatchObject({ 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000001' });
+    for (const service of STORAGE_SERVICES) {
+      expect(podOf(identity, service).metadata.labels['azure.workload.identity/use'], service).toBe('true');
+      expect(envOf(identity, service).AZURE_STORAGE_KEY, service).toBeUndefined();
+    }
+    expect(podOf(identity, 'auth').metadata.labels['azure.workload.identity/use']).toBeUndefined();
+    const azure = ['--set', 'storage.backend=azure', '--set', 'azure.account=ociregprod'];
+    const keyed = render([...azure, '--set', 'azure.accountKey=c2VjcmV0', '--set', 'azure.endpoint=https://blobs.example.com/ociregprod']);
+    const secret = chartSecretOf(keyed);
+    expect(Buffer.from(secret.data!.AZURE_STORAGE_KEY!, 'base64').toString()).toBe('c2VjcmV0');
+    expect(envOf(keyed, 'blob-upload').AZURE_STORAGE_KEY).toEqual({ secretKeyRef: { name: secret.metadata.name, key: 'AZURE_STORAGE_KEY' } });
+    expect(configMapOf(keyed).AZURE_STORAGE_ENDPOINT).toBe('https://blobs.example.com/ociregprod');
+    expect(podOf(keyed, 'gateway').metadata.labels['azure.workload.identity/use']).toBeUndefined();
+    const existing = render([...azure, '--set', 'azure.existingSecret=ocireg-azure', '--set', 'azure.accountKeyKey=key']);
+    expect(envOf(existing, 'metadata').AZURE_STORAGE_KEY).toEqual({ secretKeyRef: { name: 'ocireg-azure', key: 'key' } });
+    expect(template(azure).stderr).toMatch(/storage.backend=azure needs azure.accountKey, azure.existingSecret or azure.workloadIdentity.enabled/);
+    expect(template([...azure, '--set', 'azure.workloadIdentity.enabled=true']).stderr).toMatch(/azure.workloadIdentity.enabled needs azure.workloadIdentity.clientId/);
+    expect(template(['--set', 'storage.backend=azure']).stderr).toMatch(/azure.account is required with storage.backend=azure/);
+  });
+
+  it('gcs: a service account key is a file mounted into the storage pods alone (GOOGLE_APPLICATION_CREDENTIALS); workload identity names the Google account on the ServiceAccount', () => {
+    const keyed = rendered('gcs, key file');
+    expect(configMapOf(keyed)).toMatchObject({ STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'ocireg-prod' });
+    for (const service of STORAGE_SERVICES) {
+      const pod = podOf(keyed, service).spec;
+      expect(envOf(keyed, service).GOOGLE_APPLICATION_CREDENTIALS, service).toBe('/etc/ocireg/gcs/key.json');
+      expect(pod.containers[0].volumeMounts, service).toContainEqual({ name: 'gcs-key', mountPath: '/etc/ocireg/gcs', readOnly: true });
+      // Readable as the internal TLS material is (the same defaultMode).
+      const tlsMode = pod.volumes.find((v: Obj) => v.name === 'internal-tls').secret.defaultMode;
+      expect(pod.volumes.find((v: Obj) => v.name === 'gcs-key').secret, service).toEqual({ secretName: 'ocireg-gcs', defaultMode: tlsMode, items: [{ key: 'sa.json', path: 'key.json' }] });
+    }
+    for (const service of ['auth', 'indexer'] as const) expect(podOf(keyed, service).spec.volumes.map((v: Obj) => v.name), service).not.toContain('gcs-key');
+    // As an operator passes a key: --set-file gcs.keyFile=key.json.
+    const keyFile = path.join(mkdtempSync(path.join(tmpdir(), 'ocireg-chart-')), 'key.json');
+    writeFileSync(keyFile, '{"type":"service_account"}');
+    const inChart = render(['--set', 'storage.backend=gcs', '--set-file', `gcs.keyFile=${keyFile}`]);
+    const secret = chartSecretOf(inChart);
+    expect(Buffer.from(secret.data!.GCS_KEY_JSON!, 'base64').toString()).toBe('{"type":"service_account"}');
+    expect(podOf(inChart, 'gateway').spec.volumes.find((v: Obj) => v.name === 'gcs-key').secret.items).toEqual([{ key: 'GCS_KEY_JSON', path: 'key.json' }]);
+    const identity = render(['--set', 'storage.backend=gcs', '--set', 'gcs.workloadIdentity.serviceAccount=registry@prod.iam.gserviceaccount.com', '--set', 'gcs.projectId=prod']);
+    expect(serviceAccountOf(identity).metadata.annotations).toMatchObject({ 'iam.gke.io/gcp-service-account': 'registry@prod.iam.gserviceaccount.com' });
+    expect(envOf(identity, 'blob-upload').GOOGLE_APPLICATION_CREDENTIALS).toBeUndefined();
+    expect(configMapOf(identity).GCS_PROJECT_ID).toBe('prod');
+    expect(podOf(identity, 'blob-upload').spec.volumes.map((v: Obj) => v.name)).not.toContain('gcs-key');
   });
 });
 
@@ -431,6 +511,8 @@ describe('Helm chart: values.schema.json', () => {
     [['--set', 'gateway.replica=3'], /at '\/gateway': additional properties 'replica' not allowed/],
     [['--set', 'kafka.brokers=kafka'], /at '\/kafka\/brokers': 'kafka' does not match pattern/],
     [['--set', 's3.endpoint=minio:9000'], /at '\/s3\/endpoint': 'minio:9000' does not match pattern/],
+    [['--set', 'storage.backend=swift'], /at '\/storage\/backend': value must be one of 's3', 'azure', 'gcs'/],
+    [['--set', 'azure.account=Not-An-Account'], /at '\/azure\/account': 'Not-An-Account' does not match pattern/],
     [['--set', 'internalTls.mode=none'], /at '\/internalTls\/mode': value must be one of 'helm', 'cert-manager', 'existing'/],
   ])('rejects %j with a message naming the value', (args, message) => {
     const result = template(args as string[]);

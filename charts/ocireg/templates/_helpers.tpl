@@ -146,6 +146,66 @@ calls over gRPC and the dependencies it uses. Used by every per-service template
   valueFrom: { secretKeyRef: {{ include "ocireg.redisUrlRef" . }} }
 {{- end -}}
 
+{{/* The storage backend (STORAGE_BACKEND): storage.backend, or s3 in trial mode (its MinIO). */}}
+{{- define "ocireg.storageBackend" -}}
+{{- if .Values.trial.enabled -}}
+{{- if ne .Values.storage.backend "s3" }}{{ fail "trial.enabled=true keeps blobs in its own MinIO: storage.backend must be s3" }}{{ end -}}
+s3
+{{- else -}}
+{{ .Values.storage.backend }}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the Azure account key, when the services use one (not workload identity). */}}
+{{- define "ocireg.azureKeySecretName" -}}
+{{- if .Values.azure.existingSecret }}{{ .Values.azure.existingSecret }}{{ else if .Values.azure.accountKey }}{{ include "ocireg.secretName" . }}{{ end -}}
+{{- end -}}
+
+{{/* The Secret holding the GCS service account key, when the services use one (not workload identity). */}}
+{{- define "ocireg.gcsKeySecretName" -}}
+{{- if .Values.gcs.existingSecret }}{{ .Values.gcs.existingSecret }}{{ else if .Values.gcs.keyFile }}{{ include "ocireg.secretName" . }}{{ end -}}
+{{- end -}}
+{{- define "ocireg.gcsKeyDir" -}}/etc/ocireg/gcs{{- end -}}
+
+{{/* What the services that reach the blobs (gateway, metadata, blob-upload) read of the chosen backend. */}}
+{{- define "ocireg.storageEnv" -}}
+{{- $backend := include "ocireg.storageBackend" . -}}
+{{ include "ocireg.configEnv" (dict "root" . "names" (list "STORAGE_BACKEND")) }}
+{{- if eq $backend "s3" }}{{ include "ocireg.s3Env" . }}
+{{- else if eq $backend "azure" }}{{ include "ocireg.configEnv" (dict "root" . "names" (list "AZURE_STORAGE_ACCOUNT" "AZURE_STORAGE_CONTAINER" "AZURE_STORAGE_ENDPOINT")) }}
+{{- with include "ocireg.azureKeySecretName" . }}
+- name: AZURE_STORAGE_KEY
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: {{ if $.Values.azure.existingSecret }}{{ $.Values.azure.accountKeyKey }}{{ else }}AZURE_STORAGE_KEY{{ end }} } }
+{{- end }}
+{{- else if eq $backend "gcs" }}{{ include "ocireg.configEnv" (dict "root" . "names" (compact (list "GCS_BUCKET" (ternary "GCS_PROJECT_ID" "" (not (empty .Values.gcs.projectId)))))) }}
+{{- if include "ocireg.gcsKeySecretName" . }}
+- { name: GOOGLE_APPLICATION_CREDENTIALS, value: {{ printf "%s/key.json" (include "ocireg.gcsKeyDir" .) | quote }} }
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The GCS key file of the storage pods, as a volume and its mount (nothing for other backends, or without a key). */}}
+{{- define "ocireg.storageVolumeMounts" -}}
+{{- if and (eq (include "ocireg.storageBackend" .) "gcs") (include "ocireg.gcsKeySecretName" .) }}
+- { name: gcs-key, mountPath: {{ include "ocireg.gcsKeyDir" . }}, readOnly: true }
+{{- end }}
+{{- end -}}
+{{- define "ocireg.storageVolumes" -}}
+{{- with include "ocireg.gcsKeySecretName" . }}
+{{- if eq (include "ocireg.storageBackend" $) "gcs" }}
+- name: gcs-key
+  secret: { secretName: {{ . }}, defaultMode: 0440, items: [{ key: {{ if $.Values.gcs.existingSecret }}{{ $.Values.gcs.keyFileKey }}{{ else }}GCS_KEY_JSON{{ end }}, path: key.json }] }
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels of the storage pods: AKS's webhook gives them the workload identity's token. */}}
+{{- define "ocireg.storagePodLabels" -}}
+{{- if and (eq (include "ocireg.storageBackend" .) "azure") .Values.azure.workloadIdentity.enabled }}
+azure.workload.identity/use: "true"
+{{- end }}
+{{- end -}}
+
 {{- define "ocireg.s3Env" -}}
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "S3_ENDPOINT" "S3_BUCKET" "S3_REGION")) }}
 - name: S3_ACCESS_KEY
@@ -236,7 +296,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- if .Values.gateway.blobRedirectSeconds }}
 - { name: BLOB_REDIRECT_SECONDS, value: {{ .Values.gateway.blobRedirectSeconds | int64 | quote }} }
 {{- end }}
-{{ include "ocireg.s3Env" . }}
+{{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- $publicUrl := .Values.gateway.publicUrl }}
 {{- if and (not $publicUrl) .Values.gateway.ingress.enabled }}
@@ -276,7 +336,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS" "UPLOAD_TIME_LIMIT_SECONDS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
-{{ include "ocireg.s3Env" . }}
+{{ include "ocireg.storageEnv" . }}
 {{- with .Values.metadata.gc }}
 - { name: GC_ENABLED, value: {{ .enabled | toString | quote }} }
 - { name: GC_INTERVAL_SECONDS, value: {{ .intervalSeconds | quote }} }
@@ -290,7 +350,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- define "ocireg.env.blob-upload" -}}
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.blobUpload.grpcPort "metricsPort" .Values.blobUpload.metricsPort) }}
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_LEASE_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
-{{ include "ocireg.s3Env" . }}
+{{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- end -}}
 

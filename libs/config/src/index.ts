@@ -78,17 +78,3 @@ export const grpcServiceSettings = (defaults: { grpcPort: number; metricsPort: n
   METRICS_PORT: env.port(defaults.metricsPort),
   LOG_LEVEL: env.logLevel(),
 });
-
-/**
- * Where blobs live, for every service that reaches them (libs/storage
- * createBlobStore): S3/MinIO when S3_ENDPOINT is set, else the filesystem
- * under $DATA_DIR/blobs (embedded mode).
- */
-export const blobStoreSettings = () => ({
-  S3_ENDPOINT: env.optionalUrl(),
-  S3_ACCESS_KEY: z.string().min(1).optional(),
-  S3_SECRET_KEY: z.string().min(1).optional(),
-  S3_BUCKET: z.string().min(3).optional(),
-  S3_REGION: z.string().default('us-east-1'),
-  DATA_DIR: env.absolutePath().optional(),
-});

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   try {
     // The services' default ports, so registryctl finds the admin API without flags.
     const grpcPorts = Object.fromEntries(INTERNAL_SERVICES.map((name) => [name, SERVICES[name].ports.serve]));
-    registry = await startRegistry({ dependencyEnv: dependencies.env, logDir, gatewayPort: port, grpcPorts, adminPort: 50050 });
+    registry = await startRegistry({ dependencyEnv: { ...dependencies.env, STORAGE_BACKEND: 's3' }, logDir, gatewayPort: port, grpcPorts, adminPort: 50050 });
   } catch (err) {
     say(`a service failed to start: ${err instanceof Error ? err.message : String(err)}`);
     await dependencies.stop();

@@ -1,11 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { RegistryError } from '@ocireg/errors';
 
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-}
-
 export interface ObjectStat {
   size: number;
 }
@@ -16,9 +11,10 @@ export interface StoredObject {
   modified: Date;
 }
 
-/** Storage an upload left behind: an object, or (S3) an unfinished multipart upload of `key`. */
+/** Storage an upload left behind: an object, or something of the backend's own (an unfinished multipart upload of `key`, uncommitted blocks). */
 export interface StaleUpload {
   key: string;
+  /** The backend's handle on what is not an object (S3: the multipart upload's id). */
   multipartId?: string;
   size: number;
   started: Date;
@@ -26,28 +22,19 @@ export interface StaleUpload {
 
 /**
  * Where an upload's bytes are so far: JSON, kept in the upload session
- * between requests (it is the backend's own business what is in it).
+ * between requests and handed to whichever process appends next. Callers
+ * read only these fields; the rest is the backend's own business, in a
+ * shape of its own that it versions (see upload-state.ts).
  */
-export type UploadState = FsUploadState | S3UploadState;
-
-/** One file written sequentially (embedded mode). */
-export interface FsUploadState {
-  backend: 'fs';
-  /** The upload file's key. */
-  key: string;
-  /** Bytes committed: anything after them in the file is a failed append's and is cut off. */
-  size: number;
-}
-
-/** A multipart upload, plus a tail smaller than S3's minimum part waiting for more bytes. */
-export interface S3UploadState {
-  backend: 's3';
-  /** The key the multipart upload completes into. */
-  key: string;
-  multipartId: string;
-  parts: UploadedPart[];
-  tail: { key: string; size: number } | null;
-  size: number;
+export interface UploadState {
+  /** The backend that wrote it, the only one that can continue it ("fs", "s3", "azure", "gcs"). */
+  readonly backend: string;
+  /** The version of that backend's shape; states written before versions are version 1. */
+  readonly version: number;
+  /** The object the upload becomes: the same through every append of one upload. */
+  readonly key: string;
+  /** Bytes committed. */
+  readonly size: number;
 }
 
 export interface AppendOptions {
@@ -126,26 +113,12 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix` ("blobs/", "uploads/"), for the orphan sweep. */
   list(prefix: string): AsyncIterable<StoredObject>;
-  /** What uploads left behind that started before `olderThan` (older than any session may live): files, tails, unfinished multipart uploads. */
+  /** What uploads left behind that started before `olderThan` (older than any session may live): files, parts, tails, unfinished multipart uploads or blocks. */
   staleUploads(olderThan: Date): Promise<StaleUpload[]>;
   removeStaleUpload(upload: StaleUpload): Promise<void>;
-  /** A URL that reads the object for `seconds` without credentials (stores clients can reach: S3); undefined when the store has none. */
+  /** A URL that reads the object (by Range too) for `seconds` without credentials, for stores clients can reach; absent where the store cannot sign one. */
   presignedReadUrl?(key: string, seconds: number): Promise<string>;
 }
-
-/** S3's lower bound for every part but the last. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** S3's upper bound on the number of parts in one upload. */
-export const MAX_PARTS = 10_000;
-
-/** The parts an upload appends at once to S3 by default: memory is at most (in flight + 1) x part size. */
-export const DEFAULT_PARTS_IN_FLIGHT = 3;
-/**
- * S3's minimum, which keeps a 32 GiB layer within 10,000 parts (6,554) and
- * an upload's buffers at 20 MiB: 8 MiB parts moved no faster on MinIO and
- * held the gateway's peak RSS during a 4 GiB push 17 MiB higher.
- */
-export const DEFAULT_PART_SIZE = MIN_PART_SIZE;
 
 export interface ByteRange {
   offset: number;
@@ -174,4 +147,37 @@ export function assertValidRange(range: ByteRange): void {
   const { offset, length } = range;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`range offset must be a non-negative integer, not ${offset}`);
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 1)) throw new RangeError(`range length must be a positive integer, not ${length}`);
+}
+
+/** A key that cannot safely name an object: a path below a root, or a URL path (which would drop "." and ".." segments). */
+export class InvalidStorageKeyError extends Error {
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
+    this.name = 'InvalidStorageKeyError';
+  }
+}
+
+/** The segments of a key every store can keep as it is; throws InvalidStorageKeyError for one that could name another object. */
+export function keySegments(key: string): string[] {
+  const reject = (problem: string): never => {
+    throw new InvalidStorageKeyError(key, problem);
+  };
+  if (key.length === 0) reject('it is empty');
+  if (key.includes('\0')) reject('it contains a NUL character');
+  if (key.includes('\\')) reject('it contains a backslash');
+  if (key.startsWith('/')) reject('it is absolute');
+  const segments = key.split('/');
+  if (segments.includes('')) reject('it has an empty segment');
+  if (segments.some((segment) => segment === '.' || segment === '..')) reject('it has a "." or ".." segment');
+  return segments;
+}
+
+/** Objects under uploads/ last written before `olderThan`: what abandoned uploads left as objects (files, tails, parts). */
+export async function staleObjects(store: Pick<BlobStore, 'list'>, olderThan: Date): Promise<StaleUpload[]> {
+  const stale: StaleUpload[] = [];
+  for await (const object of store.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+  return stale;
 }

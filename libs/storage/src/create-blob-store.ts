@@ -1,56 +1,40 @@
-import path from 'node:path';
 import type { BlobStore } from './blob-store';
-import { FsBlobStore } from './fs-store';
-import { S3BlobStore } from './s3-store';
+import type { CreateStoreOptions, StorageEnvProblem, StorageLimits } from './storage-backend';
+import { backendOf, chosenBackend, STORAGE_BACKEND_NAMES, type BlobStoreEnv } from './storage-backends';
 import { FailureMappingBlobStore } from './storage-failures';
 
-/** The variables that choose and reach the blob storage (validated config or process.env). */
-export interface BlobStoreEnv {
-  readonly S3_ENDPOINT?: string;
-  readonly S3_ACCESS_KEY?: string;
-  readonly S3_SECRET_KEY?: string;
-  readonly S3_BUCKET?: string;
-  readonly S3_REGION?: string;
-  readonly DATA_DIR?: string;
-  /** Bytes per S3 multipart part. */
-  readonly UPLOAD_PART_SIZE?: number | string;
-}
+export type BlobStoreEnvProblem = StorageEnvProblem;
 
-export interface BlobStoreEnvProblem {
-  variable: keyof BlobStoreEnv;
-  message: string;
-}
-
-const S3_CREDENTIALS = ['S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'] as const;
-
-/** What is missing for either backend; services add these to their config errors. */
-export function blobStoreEnvProblems(env: BlobStoreEnv): BlobStoreEnvProblem[] {
-  if (env.S3_ENDPOINT) {
-    return S3_CREDENTIALS.filter((variable) => !env[variable]).map((variable) => ({ variable, message: 'required when S3_ENDPOINT is set' }));
+/** What is missing or wrong for the chosen backend; services add these to their config errors (with MAX_BLOB_SIZE where they have it). */
+export function blobStoreEnvProblems(env: BlobStoreEnv, limits: StorageLimits = {}): BlobStoreEnvProblem[] {
+  const chosen = chosenBackend(env);
+  if (!chosen) {
+    const message = env.STORAGE_BACKEND
+      ? `expected one of ${STORAGE_BACKEND_NAMES.join(', ')}`
+      : `blob storage needs STORAGE_BACKEND: ${STORAGE_BACKEND_NAMES.join(', ')} (filesystem keeps blobs under $DATA_DIR/blobs)`;
+    return [{ variable: 'STORAGE_BACKEND', message }];
   }
-  if (env.DATA_DIR) return [];
-  return [
-    {
-      variable: 'S3_ENDPOINT',
-      message: 'blob storage needs S3_ENDPOINT (with S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET) for S3/MinIO, or DATA_DIR for the filesystem under $DATA_DIR/blobs',
-    },
-  ];
+  return backendOf(chosen.name).problems(env, limits);
+}
+
+export interface CreateBlobStoreOptions extends CreateStoreOptions {
+  /** Told, once, when the backend was inferred from S3_ENDPOINT or DATA_DIR (deprecated) rather than named. */
+  logger?: { warn(details: object, message: string): void };
 }
 
 /**
- * S3/MinIO when S3_ENDPOINT is set (production), otherwise the filesystem under
- * $DATA_DIR/blobs (embedded mode). `createBucket` makes a missing S3 bucket.
- * Its failures reach callers as UNAVAILABLE (see storageFailure).
+ * The store of the backend STORAGE_BACKEND names (filesystem, s3, azure,
+ * gcs); without it, as before it existed (deprecated): S3 when S3_ENDPOINT is
+ * set, else the filesystem under $DATA_DIR/blobs. Its failures reach callers
+ * as UNAVAILABLE (see storageFailure).
  */
-export async function createBlobStore(env: BlobStoreEnv, options: { createBucket?: boolean } = {}): Promise<BlobStore> {
+export async function createBlobStore(env: BlobStoreEnv, options: CreateBlobStoreOptions = {}): Promise<BlobStore> {
   const problems = blobStoreEnvProblems(env);
   if (problems.length > 0) throw new Error(`blob storage is not configured: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
-  if (env.S3_ENDPOINT) {
-    const region = env.S3_REGION ?? 'us-east-1';
-    const partSize = env.UPLOAD_PART_SIZE === undefined ? undefined : Number(env.UPLOAD_PART_SIZE);
-    const store = new S3BlobStore({ endpoint: env.S3_ENDPOINT, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, bucket: env.S3_BUCKET!, region, partSize });
-    if (options.createBucket) await store.ensureBucket(region);
-    return new FailureMappingBlobStore(store);
+  const { name, inferred } = chosenBackend(env)!;
+  if (inferred) {
+    const from = name === 's3' ? 'S3_ENDPOINT is set' : 'DATA_DIR is set and S3_ENDPOINT is not';
+    options.logger?.warn({ storageBackend: name }, `STORAGE_BACKEND is not set: using ${name} because ${from} (deprecated; set STORAGE_BACKEND=${name})`);
   }
-  return new FailureMappingBlobStore(new FsBlobStore(path.join(env.DATA_DIR!, 'blobs')));
+  return new FailureMappingBlobStore(await backendOf(name).create(env, options));
 }

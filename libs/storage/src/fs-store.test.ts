@@ -5,7 +5,9 @@ import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobStoreContract } from './contract';
-import { FsBlobStore, InvalidStorageKeyError } from './fs-store';
+import { InvalidStorageKeyError } from './blob-store';
+import { FsBlobStore } from './fs-store';
+import { parseUploadState } from './upload-state';
 
 let root: string;
 
@@ -79,6 +81,18 @@ describe('FsBlobStore', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('continues and seals an upload whose state was written before states had versions ({backend, key, size})', async () => {
+    const store = new FsBlobStore(root);
+    const { state } = await store.appendUpload(await store.createUpload(randomUUID()), (async function* () { yield Buffer.from('before the upgrade, '); })(), { maxSize: 1000 });
+    const old = { backend: 'fs', key: state.key, size: state.size };
+    const restored = parseUploadState(JSON.stringify(old))!;
+    expect(restored.version).toBe(1);
+    const { state: after } = await store.appendUpload(restored, (async function* () { yield Buffer.from('after it'); })(), { maxSize: 1000 });
+    expect(after).toEqual({ backend: 'fs', version: 1, key: state.key, size: 28 });
+    expect(await text(await store.read(await store.sealUpload(after)))).toBe('before the upgrade, after it');
+    await store.abortUpload(after);
   });
 
   it('treats a directory (a prefix of other keys) as no object', async () => {

@@ -5,25 +5,25 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { parseDigest } from '@ocireg/oci';
-import { assertValidRange, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type FsUploadState, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { assertValidRange, InvalidStorageKeyError, keySegments, staleObjects, ObjectNotFoundError, rangeNotSatisfiable, tooLarge, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
+import { ownUploadState } from './upload-state';
 import { WriteBuffers } from './write-buffers';
+
+/** One file written sequentially. Version 1 is also the shape written before states had versions. */
+export interface FsUploadState extends UploadState {
+  backend: 'fs';
+  version: 1;
+  /** The upload file's key. */
+  key: string;
+  /** Bytes committed: anything after them in the file is a failed append's and is cut off. */
+  size: number;
+}
 
 /** Blobs are the service's alone: files 0600 in directories 0700 (the gateway and blob-upload run as one user). */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 /** Large writes and reads: few system calls per GiB. */
 const IO_CHUNK = 1024 * 1024;
-
-/** A key that cannot safely become a path below the store's root. */
-export class InvalidStorageKeyError extends Error {
-  constructor(
-    readonly key: string,
-    problem: string,
-  ) {
-    super(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
-    this.name = 'InvalidStorageKeyError';
-  }
-}
 
 const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -54,7 +54,8 @@ export class FsBlobStore implements BlobStore {
     const key = `uploads/${uploadId}`;
     const file = this.objectPath(key);
     await inDirectory(file, () => writeFile(file, Buffer.alloc(0), { flag: 'wx', mode: FILE_MODE }));
-    return { backend: 'fs', key, size: 0 };
+    const state: FsUploadState = { backend: 'fs', version: 1, key, size: 0 };
+    return state;
   }
 
   async appendUpload(state: UploadState, chunks: AsyncIterable<Buffer>, options: AppendOptions): Promise<AppendResult> {
@@ -89,7 +90,7 @@ export class FsBlobStore implements BlobStore {
     } finally {
       signal?.removeEventListener('abort', stop);
     }
-    return { state: { ...upload, size }, obsolete: [] };
+    return { state: { ...upload, version: 1, size }, obsolete: [] };
   }
 
   async sealUpload(state: UploadState): Promise<string> {
@@ -224,10 +225,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
-    return stale;
+  staleUploads(olderThan: Date): Promise<StaleUpload[]> {
+    return staleObjects(this, olderThan);
   }
 
   async removeStaleUpload(upload: StaleUpload): Promise<void> {
@@ -294,8 +293,7 @@ async function* walk(dir: string): AsyncIterable<string> {
 }
 
 function fsState(state: UploadState): FsUploadState {
-  if (state.backend !== 'fs') throw new Error(`an upload of the ${state.backend} store cannot continue on the filesystem`);
-  return state;
+  return ownUploadState<FsUploadState>(state, 'fs', [1], 'the filesystem');
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -316,20 +314,6 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-function keySegments(key: string): string[] {
-  const reject = (problem: string): never => {
-    throw new InvalidStorageKeyError(key, problem);
-  };
-  if (key.length === 0) reject('it is empty');
-  if (key.includes('\0')) reject('it contains a NUL character');
-  if (key.includes('\\')) reject('it contains a backslash');
-  if (key.startsWith('/')) reject('it is absolute');
-  const segments = key.split('/');
-  if (segments.includes('')) reject('it has an empty segment');
-  if (segments.some((segment) => segment === '.' || segment === '..')) reject('it has a "." or ".." segment');
-  return segments;
 }
 
 function errnoCode(err: unknown): string | undefined {

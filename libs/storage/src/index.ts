@@ -1,5 +1,11 @@
 export * from './blob-store';
-export * from './s3-store';
-export * from './fs-store';
+export * from './upload-state';
+export * from './storage-backend';
+export * from './storage-backends';
 export * from './create-blob-store';
 export * from './storage-failures';
+export { DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT } from './parted-append';
+export * from './fs-store';
+export * from './s3-store';
+export * from './azure-store';
+export * from './gcs-store';

@@ -4,25 +4,46 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { Client } from 'minio';
 import {
   assertValidRange,
-  DEFAULT_PART_SIZE,
-  DEFAULT_PARTS_IN_FLIGHT,
-  MIN_PART_SIZE,
   ObjectNotFoundError,
   rangeNotSatisfiable,
-  tooLarge,
+  staleObjects,
   type AppendOptions,
   type AppendResult,
   type BlobStore,
   type ByteRange,
   type ObjectStat,
-  type S3UploadState,
   type StaleUpload,
   type StoredObject,
-  type UploadedPart,
   type UploadState,
 } from './blob-store';
+import { appendInParts, DEFAULT_PART_SIZE, DEFAULT_PARTS_IN_FLIGHT, sealOnce, uploadPrefix, type PartedUploadState } from './parted-append';
 import { PartBuffers } from './part-buffers';
 import { readObjectDirect, sendObjectDirect, type ObjectRange } from './s3-object-reader';
+import { SealedInPlaceStore } from './sealed-in-place';
+import { ownUploadState } from './upload-state';
+
+/** S3's lower bound for every part but the last. */
+export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's upper bound for a part. */
+export const S3_MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+/** S3's upper bound on the number of parts in one upload. */
+export const S3_MAX_PARTS = 10_000;
+
+interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/**
+ * A multipart upload, plus a tail smaller than S3's minimum part waiting for
+ * more bytes. Version 1 is also the shape written before states had versions.
+ */
+export interface S3UploadState extends PartedUploadState<UploadedPart> {
+  backend: 's3';
+  version: 1;
+  /** The multipart upload that completes into `key`. */
+  multipartId: string;
+}
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -30,7 +51,7 @@ export interface S3StoreOptions {
   secretKey: string;
   bucket: string;
   region: string;
-  /** Bytes per multipart part (at least 5 MiB; 32 GiB must fit in 10,000 parts). */
+  /** Bytes per multipart part (at least 5 MiB; the largest blob must fit in 10,000 parts): 5 MiB by default. */
   partSize?: number;
   /** Parts one upload sends at once; memory per upload is at most (this + 1) x partSize. */
   partsInFlight?: number;
@@ -42,10 +63,10 @@ export interface S3StoreOptions {
  * and bytes short of S3's minimum part wait as a small tail object for the
  * next append. Payloads are sent unsigned (x-amz-content-sha256:
  * UNSIGNED-PAYLOAD): the registry hashes every byte once itself, and TLS to
- * the store protects the bytes on the wire.
+ * the store protects the bytes on the wire. S3 has no rename: a blob stays
+ * where its upload completed.
  */
-export class S3BlobStore implements BlobStore {
-  readonly contentAddressed = false;
+export class S3BlobStore extends SealedInPlaceStore implements BlobStore {
   private readonly client: Client;
   private readonly bucket: string;
   private readonly partSize: number;
@@ -56,6 +77,7 @@ export class S3BlobStore implements BlobStore {
   private readonly partBuffers: PartBuffers;
 
   constructor(options: S3StoreOptions) {
+    super();
     const url = new URL(options.endpoint);
     this.client = new Client({
       endPoint: url.hostname,
@@ -72,7 +94,7 @@ export class S3BlobStore implements BlobStore {
     this.directReads = url.protocol === 'http:';
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
-    if (this.partSize < MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${MIN_PART_SIZE} bytes`);
+    if (this.partSize < S3_MIN_PART_SIZE) throw new Error(`S3 part size must be at least ${S3_MIN_PART_SIZE} bytes`);
     // One upload's worth: the parts in flight and the one filling.
     this.partBuffers = new PartBuffers(this.partSize, this.partsInFlight + 1);
   }
@@ -84,90 +106,33 @@ export class S3BlobStore implements BlobStore {
   async createUpload(uploadId: string): Promise<UploadState> {
     const key = `blobs/${uploadId}`;
     const multipartId = await this.client.initiateNewMultipartUpload(this.bucket, key, {});
-    return { backend: 's3', key, multipartId, parts: [], tail: null, size: 0 };
+    const state: S3UploadState = { backend: 's3', version: 1, key, multipartId, parts: [], tail: null, size: 0 };
+    return state;
   }
 
   async appendUpload(state: UploadState, chunks: AsyncIterable<Buffer>, options: AppendOptions): Promise<AppendResult> {
     const upload = s3State(state);
-    const parts: UploadedPart[] = [...upload.parts];
-    const sending = new Set<Promise<void>>();
-    let failure: unknown;
-    let nextPart = parts.length + 1;
-    const send = async (bytes: Buffer, buffer: Buffer) => {
-      while (sending.size >= this.partsInFlight) await Promise.race(sending);
-      if (failure) throw failure;
-      options.signal?.throwIfAborted();
-      const partNumber = nextPart++;
-      const sent = this.client
-        .uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes)
-        .then(({ etag }) => {
-          parts.push({ partNumber, etag });
-          this.partBuffers.giveBack(buffer);
-        })
-        .catch((err: unknown) => void (failure ??= err))
-        .finally(() => sending.delete(sent));
-      sending.add(sent);
-    };
-    const nextBuffer = () => this.partBuffers.take();
-
-    // Each byte is copied once, into the part it goes out in.
-    let part: Buffer | undefined = nextBuffer();
-    let filled = 0;
-    if (upload.tail) {
-      const tail = await readAll(await this.read(upload.tail.key));
-      tail.copy(part);
-      filled = tail.length;
-    }
-    let size = upload.size;
-    try {
-      for await (const chunk of chunks) {
-        options.signal?.throwIfAborted();
-        size += chunk.length;
-        if (size > options.maxSize) throw tooLarge(options.maxSize);
-        options.onChunk?.(chunk);
-        for (let offset = 0; offset < chunk.length; ) {
-          part ??= nextBuffer();
-          const copied = chunk.copy(part, filled, offset);
-          filled += copied;
-          offset += copied;
-          if (filled === this.partSize) {
-            await send(part, part);
-            part = undefined; // S3's now; the next byte takes a buffer
-            filled = 0;
-          }
-        }
-      }
-      if (part && filled >= MIN_PART_SIZE) {
-        await send(part.subarray(0, filled), part);
-        part = undefined;
-        filled = 0;
-      }
-      await Promise.all(sending);
-      if (failure) throw failure;
-    } catch (err) {
-      await Promise.allSettled(sending);
-      throw err;
-    }
-
-    // Bytes short of a part wait, as a small object, for the next append or the seal.
-    const tail = filled > 0 ? { key: `${uploadPrefix(upload)}tail-${size}`, size: filled } : null;
-    options.signal?.throwIfAborted();
-    if (tail) await this.put(tail.key, part!.subarray(0, filled));
-    if (part) this.partBuffers.giveBack(part);
-    parts.sort((a, b) => a.partNumber - b.partNumber);
-    const obsolete = upload.tail && upload.tail.key !== tail?.key ? [upload.tail.key] : [];
-    return { state: { ...upload, parts, tail, size }, obsolete };
+    const { parts, tail, size, obsolete } = await appendInParts(upload, chunks, options, {
+      partSize: this.partSize,
+      minPartSize: S3_MIN_PART_SIZE,
+      partsInFlight: this.partsInFlight,
+      buffers: this.partBuffers,
+      send: async (bytes, partNumber) => {
+        const { etag } = await this.client.uploadPart({ bucketName: this.bucket, objectName: upload.key, uploadID: upload.multipartId, partNumber, headers: {} }, bytes);
+        return { partNumber, etag };
+      },
+      readTail: async (key) => readAll(await this.read(key)),
+      putTail: (key, bytes) => this.put(key, bytes),
+    });
+    const next: S3UploadState = { ...upload, version: 1, parts, tail, size };
+    return { state: next, obsolete };
   }
 
   async sealUpload(state: UploadState): Promise<string> {
     const upload = s3State(state);
-    try {
-      await this.completeParts(upload);
-    } catch (err) {
-      // Sealed by an earlier attempt that failed after S3 completed it (a retry): the object is there, whole.
-      const maybeSealed = errorCode(err) === 'NoSuchUpload' || err instanceof ObjectNotFoundError; // the multipart, or the tail, gone
-      if (!maybeSealed || (await this.stat(upload.key))?.size !== upload.size) throw err;
-    }
+    // The multipart, or the tail, gone: perhaps sealed by an earlier attempt.
+    const maybeSealed = (err: unknown) => errorCode(err) === 'NoSuchUpload' || err instanceof ObjectNotFoundError;
+    await sealOnce(upload.key, upload.size, () => this.completeParts(upload), maybeSealed, (key) => this.stat(key));
     await this.removeUploadObjects(upload);
     return upload.key;
   }
@@ -188,15 +153,6 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async placeBlob(sealedKey: string): Promise<string> {
-    // S3 has no rename: the blob stays where its upload completed (metadata maps the digest to it).
-    return sealedKey;
-  }
-
-  async confirmPlaced(): Promise<void> {
-    // The sealed key is the blob's (unique per upload): nothing to confirm or free.
-  }
-
   async abortUpload(state: UploadState): Promise<void> {
     const upload = s3State(state);
     await this.client.abortMultipartUpload(this.bucket, upload.key, upload.multipartId).catch((err: unknown) => {
@@ -209,7 +165,7 @@ export class S3BlobStore implements BlobStore {
   /** The upload's small objects: its tail, and tails of appends that never committed (a crash between the tail's write and the commit). */
   private async removeUploadObjects(upload: S3UploadState): Promise<void> {
     const keys: string[] = [];
-    for await (const item of this.client.listObjectsV2(this.bucket, uploadPrefix(upload), true) as AsyncIterable<{ name?: string }>) {
+    for await (const item of this.client.listObjectsV2(this.bucket, uploadPrefix(upload.key), true) as AsyncIterable<{ name?: string }>) {
       if (item.name) keys.push(item.name);
     }
     if (keys.length > 0) await this.client.removeObjects(this.bucket, keys);
@@ -267,8 +223,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async staleUploads(olderThan: Date): Promise<StaleUpload[]> {
-    const stale: StaleUpload[] = [];
-    for await (const object of this.list('uploads/')) if (object.modified < olderThan) stale.push({ key: object.key, size: object.size, started: object.modified });
+    const stale = await staleObjects(this, olderThan);
     const incomplete = this.client.listIncompleteUploads(this.bucket, '', true) as unknown as AsyncIterable<{ key: string; uploadId: string; initiated: Date; size?: number }>;
     for await (const upload of incomplete) {
       if (upload.initiated < olderThan) stale.push({ key: upload.key, multipartId: upload.uploadId, size: upload.size ?? 0, started: upload.initiated });
@@ -294,14 +249,8 @@ function objectRange(range: ByteRange | undefined): ObjectRange | undefined {
   return { start: range.offset, end: range.length === undefined ? undefined : range.offset + range.length - 1 };
 }
 
-/** Where an upload's small objects live: uploads/<upload id>/. */
-function uploadPrefix(upload: S3UploadState): string {
-  return `uploads/${upload.key.slice(upload.key.lastIndexOf('/') + 1)}/`;
-}
-
 function s3State(state: UploadState): S3UploadState {
-  if (state.backend !== 's3') throw new Error(`an upload of the ${state.backend} store cannot continue on S3`);
-  return state;
+  return ownUploadState<S3UploadState>(state, 's3', [1], 'S3');
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -1,7 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { isRegistryError, RegistryError } from '@ocireg/errors';
-import type { AppendOptions, AppendResult, BlobStore, ByteRange, ObjectStat, StaleUpload, StoredObject, UploadState } from './blob-store';
-import { InvalidStorageKeyError } from './fs-store';
+import { InvalidStorageKeyError, type AppendOptions, type AppendResult, type BlobStore, type ByteRange, type ObjectStat, type StaleUpload, type StoredObject, type UploadState } from './blob-store';
 
 /** Filesystem and S3 answers that mean "no room left". */
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'XMinioStorageFull', 'EntityTooLarge']);

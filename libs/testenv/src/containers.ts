@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Client as MinioClient } from 'minio';
 import type { DependencyName } from './index';
+import { AZURE_ACCOUNT, AZURE_CONTAINER } from './local/azurite';
+import { GCS_BUCKET, GCS_PROJECT_ID, writeServiceAccountKey } from './local/fake-gcs';
 import { S3_BUCKET, S3_REGION } from './local/minio';
 import { pinnedVersions } from './paths';
 import { freePort } from './processes';
@@ -85,6 +91,37 @@ export async function startInContainers(names: DependencyName[], containers: Sta
           S3_BUCKET,
           S3_REGION,
         });
+        break;
+      }
+      case 'azurite': {
+        const key = randomBytes(32).toString('base64');
+        const c = keep(
+          await new GenericContainer('mcr.microsoft.com/azure-storage/azurite')
+            .withCommand(['azurite-blob', '--blobHost', '0.0.0.0', '--skipApiVersionCheck', '--disableTelemetry'])
+            .withEnvironment({ AZURITE_ACCOUNTS: `${AZURE_ACCOUNT}:${key}` })
+            .withExposedPorts(10000)
+            .withWaitStrategy(Wait.forLogMessage(/successfully listens/))
+            .start(),
+        );
+        const endpoint = `http://${c.getHost()}:${c.getMappedPort(10000)}/${AZURE_ACCOUNT}`;
+        await new BlobServiceClient(endpoint, new StorageSharedKeyCredential(AZURE_ACCOUNT, key)).getContainerClient(AZURE_CONTAINER).createIfNotExists();
+        Object.assign(env, { AZURE_STORAGE_ENDPOINT: endpoint, AZURE_STORAGE_ACCOUNT: AZURE_ACCOUNT, AZURE_STORAGE_KEY: key, AZURE_STORAGE_CONTAINER: AZURE_CONTAINER });
+        break;
+      }
+      case 'gcs': {
+        // Upload answers name the server's external URL, so the host port is chosen first.
+        const hostPort = await freePort();
+        const endpoint = `http://127.0.0.1:${hostPort}`;
+        keep(
+          await new GenericContainer('fsouza/fake-gcs-server')
+            .withCommand(['-scheme', 'http', '-port', '4443', '-backend', 'memory', '-public-host', `127.0.0.1:${hostPort}`, '-external-url', endpoint])
+            .withExposedPorts({ container: 4443, host: hostPort })
+            .withWaitStrategy(Wait.forHttp('/storage/v1/b', 4443))
+            .start(),
+        );
+        await fetch(`${endpoint}/storage/v1/b?project=${GCS_PROJECT_ID}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: GCS_BUCKET }) });
+        const keyFile = writeServiceAccountKey(mkdtempSync(path.join(tmpdir(), 'ocireg-gcs-key-')));
+        Object.assign(env, { GCS_ENDPOINT: endpoint, GCS_BUCKET, GCS_PROJECT_ID, GOOGLE_APPLICATION_CREDENTIALS: keyFile });
         break;
       }
       case 'dockerd':

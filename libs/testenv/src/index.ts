@@ -2,7 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
+import { startAzurite } from './local/azurite';
 import { startDockerd } from './local/dockerd';
+import { startFakeGcs } from './local/fake-gcs';
 import { startKafka } from './local/kafka';
 import { startMinio } from './local/minio';
 import { startPostgres } from './local/postgres';
@@ -13,11 +15,14 @@ import { DependencyError, ProcessGroup, removeDir, removeOnExit, type ManagedPro
 export { freePort, DependencyError } from './processes';
 export { cacheDir, pinnedVersions, REPO_ROOT } from './paths';
 
-export type DependencyName = 'postgres' | 'redis' | 'kafka' | 'minio' | 'dockerd';
+export type DependencyName = 'postgres' | 'redis' | 'kafka' | 'minio' | 'dockerd' | 'azurite' | 'gcs';
+/** What a production-like stack needs (the default). */
 export const ALL_DEPENDENCIES: DependencyName[] = ['postgres', 'redis', 'kafka', 'minio', 'dockerd'];
+/** The object stores of the other storage backends, for their tests: Azurite (Azure Blob Storage) and fake-gcs-server (Google Cloud Storage). */
+export const STORAGE_EMULATORS: DependencyName[] = ['azurite', 'gcs'];
 
 export interface StartedDependencies {
-  /** Endpoints in the variables production uses: DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*, DOCKER_HOST. */
+  /** Endpoints in the variables production uses: DATABASE_URL, REDIS_URL, KAFKA_BROKERS, S3_*, AZURE_STORAGE_*, GCS_*, GOOGLE_APPLICATION_CREDENTIALS, DOCKER_HOST. */
   env: Record<string, string>;
   /** Process ids of what runs locally (for benchmarks that measure memory). */
   pids: Partial<Record<DependencyName, number>>;
@@ -57,6 +62,8 @@ const LOCAL_STARTERS: Record<DependencyName, (dir: string, group: ProcessGroup) 
   kafka: startKafka,
   minio: startMinio,
   dockerd: startDockerd,
+  azurite: startAzurite,
+  gcs: startFakeGcs,
 };
 
 /** Starts the dependencies in parallel and returns once each really answers. */

@@ -10,14 +10,14 @@ export function cacheDir(): string {
 }
 
 /** Versions shared with install.sh, from scripts/deps/versions.env. */
-export function pinnedVersions(): { kafka: string; minio: string } {
+export function pinnedVersions(): { kafka: string; minio: string; fakeGcsServer: string } {
   const text = readFileSync(path.join(REPO_ROOT, 'scripts', 'deps', 'versions.env'), 'utf8');
   const value = (key: string) => {
     const match = new RegExp(`^${key}=(.+)$`, 'm').exec(text);
     if (!match) throw new Error(`scripts/deps/versions.env has no ${key}`);
     return match[1]!.trim();
   };
-  return { kafka: value('KAFKA_VERSION'), minio: value('MINIO_VERSION') };
+  return { kafka: value('KAFKA_VERSION'), minio: value('MINIO_VERSION'), fakeGcsServer: value('FAKE_GCS_SERVER_VERSION') };
 }
 
 const NOT_INSTALLED = 'is not installed: run bash scripts/deps/install.sh';
@@ -33,6 +33,13 @@ export function minioBinary(): string {
   const { minio } = pinnedVersions();
   const binary = path.join(cacheDir(), `minio-${minio}`, 'minio');
   if (!existsSync(binary)) throw new Error(`MinIO ${minio} ${NOT_INSTALLED} (looked for ${binary})`);
+  return binary;
+}
+
+export function fakeGcsServerBinary(): string {
+  const { fakeGcsServer } = pinnedVersions();
+  const binary = path.join(cacheDir(), `fake-gcs-server-${fakeGcsServer}`, 'fake-gcs-server');
+  if (!existsSync(binary)) throw new Error(`fake-gcs-server ${fakeGcsServer} ${NOT_INSTALLED} (looked for ${binary})`);
   return binary;
 }
 

@@ -4,12 +4,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pinnedVersions, startDependencies, type StartedDependencies } from './index';
+import { pinnedVersions, startDependencies, STORAGE_EMULATORS, type StartedDependencies } from './index';
 
 const execFileAsync = promisify(execFile);
 
@@ -157,6 +158,30 @@ describe('startDependencies with local processes', () => {
     for (const port of ports) expect(await accepts({ host: '127.0.0.1', port }), `port ${port}`).toBe(false);
     expect(existsSync(path.dirname(socket))).toBe(false); // dockerd's root is removed with it
     for (const pid of pids) expect(alive(pid!), `pid ${pid}`).toBe(false);
+  }, 60_000);
+});
+
+describe('the storage emulators (Azurite, fake-gcs-server)', () => {
+  it('hand out the azure and gcs variables, keep to their own key, and stop at once (no telemetry holding Azurite up) leaving nothing running', async () => {
+    const deps = await startDependencies({ only: STORAGE_EMULATORS });
+    try {
+      expect(Object.keys(deps.env).sort()).toEqual(
+        ['AZURE_STORAGE_ACCOUNT', 'AZURE_STORAGE_CONTAINER', 'AZURE_STORAGE_ENDPOINT', 'AZURE_STORAGE_KEY', 'GCS_BUCKET', 'GCS_ENDPOINT', 'GCS_PROJECT_ID', 'GOOGLE_APPLICATION_CREDENTIALS'].sort(),
+      );
+      for (const endpoint of [deps.env.AZURE_STORAGE_ENDPOINT!, deps.env.GCS_ENDPOINT!]) expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+      const container = (key: string) => new BlobServiceClient(deps.env.AZURE_STORAGE_ENDPOINT!, new StorageSharedKeyCredential(deps.env.AZURE_STORAGE_ACCOUNT!, key)).getContainerClient(deps.env.AZURE_STORAGE_CONTAINER!);
+      expect(await container(deps.env.AZURE_STORAGE_KEY!).exists()).toBe(true);
+      await expect(container(Buffer.alloc(32).toString('base64')).exists()).rejects.toMatchObject({ statusCode: 403 });
+      const buckets = (await (await fetch(`${deps.env.GCS_ENDPOINT}/storage/v1/b`)).json()) as { items: Array<{ name: string }> };
+      expect(buckets.items.map((bucket) => bucket.name)).toContain(deps.env.GCS_BUCKET);
+      expect(JSON.parse(readFileSync(deps.env.GOOGLE_APPLICATION_CREDENTIALS!, 'utf8'))).toMatchObject({ type: 'service_account', private_key: expect.stringContaining('PRIVATE KEY') });
+    } finally {
+      const pids = Object.values(deps.pids);
+      const stopping = Date.now();
+      await deps.stop();
+      expect(Date.now() - stopping).toBeLessThan(5000);
+      for (const pid of pids) expect(alive(pid!), `pid ${pid}`).toBe(false);
+    }
   }, 60_000);
 });
 

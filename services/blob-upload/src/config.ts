@@ -1,5 +1,5 @@
-import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '@ocireg/storage';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems, blobStoreSettings } from '@ocireg/storage';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -8,10 +8,12 @@ export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50053, metricsPort: 9103 }),
   /** Upload sessions live in Redis when set, else as JSON files under $DATA_DIR/upload-sessions (empty counts as unset, as for the other services). */
   REDIS_URL: env.optionalUrl(),
-  /** Blobs go to S3/MinIO when S3_ENDPOINT is set, else to the filesystem under $DATA_DIR/blobs; DATA_DIR also holds upload sessions when REDIS_URL is not set. */
+  /**
+   * Where blobs go (STORAGE_BACKEND and its variables; UPLOAD_PART_SIZE, checked
+   * against the backend's part limits with MAX_BLOB_SIZE). DATA_DIR also holds
+   * upload sessions when REDIS_URL is not set.
+   */
   ...blobStoreSettings(),
-  /** Bytes per S3 part (5 MiB by default: S3's minimum, and a 32 GiB layer is 6,554 parts). */
-  UPLOAD_PART_SIZE: env.bytes(DEFAULT_PART_SIZE),
   /** Largest blob (layer) accepted. */
   MAX_BLOB_SIZE: env.bytes(32 * GiB),
   /** Time an upload session may take from its start. */
@@ -32,14 +34,13 @@ export type BlobUploadConfig = ReturnType<typeof loadBlobUploadConfig>;
 
 export function loadBlobUploadConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(
-    configSchema.refine((c) => c.UPLOAD_PART_SIZE >= MIN_PART_SIZE, { message: 'must be at least 5 MiB (S3 minimum part size)', path: ['UPLOAD_PART_SIZE'] })
-      .refine((c) => Math.ceil(c.MAX_BLOB_SIZE / c.UPLOAD_PART_SIZE) <= MAX_PARTS, { message: 'MAX_BLOB_SIZE / UPLOAD_PART_SIZE must fit in 10,000 S3 parts', path: ['UPLOAD_PART_SIZE'] })
+    configSchema
       .refine((c) => c.REDIS_URL || c.DATA_DIR, {
         message: 'upload sessions need REDIS_URL (Redis) or DATA_DIR (JSON files under $DATA_DIR/upload-sessions)',
         path: ['REDIS_URL'],
       })
       .superRefine((c, ctx) => {
-        for (const { variable, message } of blobStoreEnvProblems(c)) ctx.addIssue({ code: 'custom', path: [variable], message });
+        for (const { variable, message } of blobStoreEnvProblems(c, { maxBlobSize: c.MAX_BLOB_SIZE })) ctx.addIssue({ code: 'custom', path: [variable], message });
       }),
     source,
   );

@@ -20,7 +20,7 @@ afterAll(async () => {
 sessionStoreContract('filesystem', (ttlSeconds) => new FsSessionStore(path.join(root, randomUUID()), ttlSeconds));
 
 describe('FsSessionStore', () => {
-  const session = (): UploadSession => ({ id: randomUUID(), repository: 'acme/app', owner: 'user-1', state: { backend: 'fs', key: 'uploads/x', size: 3 }, startedAt: 1 });
+  const session = (): UploadSession => ({ id: randomUUID(), repository: 'acme/app', owner: 'user-1', state: { backend: 'fs', version: 1, key: 'uploads/x', size: 3 }, startedAt: 1 });
 
   it('keeps sessions in JSON files that a new instance (a restart) reads', async () => {
     const dir = path.join(root, 'restart');

@@ -1,7 +1,7 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
 import type { blobupload } from '@ocireg/proto';
-import type { UploadState } from '@ocireg/storage';
+import { parseUploadState, type UploadState } from '@ocireg/storage';
 import type { UploadService } from './upload-service';
 
 type Server = AsyncService<blobupload.BlobUploadServiceServer>;
@@ -41,12 +41,9 @@ export function blobUploadHandlers(uploads: UploadService): Server {
   };
 }
 
+/** The committed state; whether it continues the session's (same backend and key) is UploadService's to check. */
 function parseState(json: string): UploadState {
-  try {
-    const state = JSON.parse(json) as UploadState;
-    if (state && (state.backend === 'fs' || state.backend === 's3') && typeof state.key === 'string' && Number.isSafeInteger(state.size)) return state;
-  } catch {
-    // fall through
-  }
-  throw new RegistryError('BLOB_UPLOAD_INVALID', 'state_json is not an upload state');
+  const state = parseUploadState(json);
+  if (!state) throw new RegistryError('BLOB_UPLOAD_INVALID', 'state_json is not an upload state');
+  return state;
 }

@@ -22,7 +22,7 @@ runService(async () => {
   // Without REDIS_URL (embedded mode) sessions are JSON files under DATA_DIR; the config requires one of the two.
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 }) : undefined;
   await redis?.connect();
-  const store = await createBlobStore(config, { createBucket: true });
+  const store = await createBlobStore(config, { createBucket: true, logger });
 
   const timeLimitSeconds = config.UPLOAD_TIME_LIMIT_SECONDS;
   const sessionTtlSeconds = Math.ceil(timeLimitSeconds) + 3600;

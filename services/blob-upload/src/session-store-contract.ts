@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { UploadState } from '@ocireg/storage';
 import type { SessionStore, UploadSession } from './sessions';
 
 function session(startedAt: number, changes: Partial<UploadSession> = {}): UploadSession {
   const id = randomUUID();
-  return { id, repository: 'acme/app', owner: 'user-1', state: { backend: 'fs', key: `uploads/${id}`, size: 0 }, startedAt, ...changes };
+  return { id, repository: 'acme/app', owner: 'user-1', state: { backend: 'fs', version: 1, key: `uploads/${id}`, size: 0 }, startedAt, ...changes };
 }
 
 /**
@@ -20,7 +21,8 @@ export function sessionStoreContract(name: string, makeStore: (ttlSeconds: numbe
       expect(await store.get(s.id)).toBeUndefined();
       await store.save(s);
       expect(await store.get(s.id)).toEqual(s);
-      const grown: UploadSession = { ...s, state: { backend: 's3', key: `blobs/${s.id}`, multipartId: 'mp', size: 12, parts: [{ partNumber: 1, etag: 'abc' }], tail: { key: `uploads/${s.id}/tail-12`, size: 2 } } };
+      // A backend's own fields, kept as they are (the state is opaque to sessions).
+      const grown: UploadSession = { ...s, state: { backend: 's3', version: 1, key: `blobs/${s.id}`, multipartId: 'mp', size: 12, parts: [{ partNumber: 1, etag: 'abc' }], tail: { key: `uploads/${s.id}/tail-12`, size: 2 } } as UploadState };
       await store.save(grown);
       expect(await store.get(s.id)).toEqual(grown);
       await store.delete(s.id);

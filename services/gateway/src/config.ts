@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { NEITHER_SET } from '@ocireg/access-state';
-import { blobStoreSettings, env, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems, DEFAULT_PART_SIZE, MIN_PART_SIZE } from '@ocireg/storage';
+import { env, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems, blobStoreSettings } from '@ocireg/storage';
 
 export const configSchema = z.object({
   HTTP_HOST: env.host('0.0.0.0'),
@@ -30,7 +30,11 @@ export const configSchema = z.object({
   METADATA_ADDR: env.address(),
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
-  /** Blobs are read from S3/MinIO when S3_ENDPOINT is set, else from the filesystem under $DATA_DIR/blobs. */
+  /**
+   * Where blobs are (STORAGE_BACKEND and its variables). The gateway streams
+   * uploads into storage itself, a few parts of UPLOAD_PART_SIZE at a time
+   * (blob-upload's value: it checks it against MAX_BLOB_SIZE too).
+   */
   ...blobStoreSettings(),
   /** Revocations of API tokens and access changes arrive through Redis when set... */
   REDIS_URL: env.optionalUrl(),
@@ -46,12 +50,10 @@ export const configSchema = z.object({
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
   /** An upload body that sends nothing for this long is cut (slow-loris clients). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: env.seconds(60),
-  /** Bytes per S3 part: the gateway streams uploads into storage, a few parts at a time (same value as blob-upload's). */
-  UPLOAD_PART_SIZE: env.bytes(DEFAULT_PART_SIZE).refine((size) => size >= MIN_PART_SIZE, 'must be at least 5 MiB (S3 minimum part size)'),
   /**
-   * Pulls answer with a redirect to a presigned URL of the object store valid
-   * this long, when set and the store is S3 (its clients must reach it); 0
-   * streams pulls through the gateway (the default).
+   * Pulls answer with a redirect to a signed URL of the object store valid
+   * this long, when set and the backend signs URLs (s3, azure, gcs; its
+   * clients must reach it); 0 streams pulls through the gateway (the default).
    */
   BLOB_REDIRECT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */

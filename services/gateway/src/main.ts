@@ -22,7 +22,7 @@ runService(async () => {
   const metrics = createMetricsRegistry('gateway');
   const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'gateway');
   const clients = createServiceClients(config, tls);
-  const store = await createBlobStore(config);
+  const store = await createBlobStore(config, { logger });
 
   const adminCallers = new AdminCallers(clients.auth);
   const accessState = createAccessStateReader(accessStateBackend(config), logger);

@@ -1,5 +1,5 @@
-import { blobStoreSettings, env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
-import { blobStoreEnvProblems } from '@ocireg/storage';
+import { env, grpcServiceSettings, loadConfig, z } from '@ocireg/config';
+import { blobStoreEnvProblems, blobStoreSettings } from '@ocireg/storage';
 
 export const configSchema = z.object({
   ...grpcServiceSettings({ grpcPort: 50052, metricsPort: 9102 }),

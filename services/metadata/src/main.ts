@@ -40,7 +40,7 @@ runService(async () => {
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
-    store: await createBlobStore(config),
+    store: await createBlobStore(config, { logger }),
     logger: logger.child({ component: 'gc' }),
     metrics,
     settings: {

@@ -136,9 +136,9 @@ async function main(): Promise<void> {
   step = Date.now();
   try {
     registryStarting = startRegistry({
-      // No REDIS_URL, KAFKA_BROKERS or S3_*: each service uses its embedded backend under DATA_DIR.
+      // No REDIS_URL, KAFKA_BROKERS or S3_*: each service uses its embedded backend under DATA_DIR (blobs: STORAGE_BACKEND=filesystem).
       // PUBLIC_URL: the links registryctl prints (invitations) name the address the instructions use.
-      dependencyEnv: { DATABASE_URL: postgres.url, DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${options.port}`, ...options.serviceEnv },
+      dependencyEnv: { DATABASE_URL: postgres.url, DATA_DIR: dataDir, STORAGE_BACKEND: 'filesystem', PUBLIC_URL: `http://127.0.0.1:${options.port}`, ...options.serviceEnv },
       logDir,
       gatewayPort: options.port,
       adminPort: options.adminPort,

@@ -3,7 +3,7 @@ import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import { parseDigest, parseRepositoryName } from '@ocireg/oci';
 import type { blobupload, metadata } from '@ocireg/proto';
-import type { BlobStore, UploadState } from '@ocireg/storage';
+import { parseUploadState, type BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import { AppendLease } from './append-lease';
 import type { BlobStats } from './blob-stats';
@@ -102,7 +102,9 @@ export class UploadRoutes {
     const hash = hashes.take(uploadId, plan.size);
     const { signal } = lease;
     try {
-      const appended = await store.appendUpload(JSON.parse(plan.stateJson) as UploadState, requestChunks(req, { idleMs: this.deps.idleTimeoutMs, deadlineMs: plan.deadlineMs, timedOut, signal }), {
+      const state = parseUploadState(plan.stateJson);
+      if (!state) throw new Error(`blob-upload sent no upload state for ${uploadId}`);
+      const appended = await store.appendUpload(state, requestChunks(req, { idleMs: this.deps.idleTimeoutMs, deadlineMs: plan.deadlineMs, timedOut, signal }), {
         maxSize: plan.maxSize,
         onChunk: hash ? (chunk) => hash.update(chunk) : undefined,
         signal,

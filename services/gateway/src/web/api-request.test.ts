@@ -30,8 +30,8 @@ describe('request bodies parsed with the JSON API schemas', () => {
     expect(refusal(body(webApi.signIn.body, { email: 'a@example.com' }))).toEqual({ message: 'email and password are required', field: 'password' });
     expect(refusal(body(webApi.setMember.body, { user: 'a@example.com', role: 'owner' }))).toEqual({ message: 'role must be read, write or admin', field: 'role' });
     expect(refusal(body(webApi.setMember.body, { role: 'read' }))).toEqual({ message: 'user (an email or user id) is required', field: 'user' });
-    expect(refusal(body(webApi.createPackage.body, { name: '  ', repository: 'app' }))).toEqual({ message: 'name is required', field: 'name' });
-    expect(refusal(body(webApi.createPackage.body, { name: 'app' }))).toEqual({ message: 'sourceRepositoryId (or repository, a slug) is required', field: 'sourceRepositoryId' });
+    expect(refusal(body(webApi.createPackage.body, { name: '  ', sourceRepository: 'app' }))).toEqual({ message: 'name is required', field: 'name' });
+    expect(refusal(body(webApi.createPackage.body, { name: 'app' }))).toEqual({ message: 'sourceRepositoryId (or sourceRepository, a slug) is required', field: 'sourceRepositoryId' });
     expect(refusal(body(webApi.createToken.body, { scopes: 'read:package', expiresInDays: 7 }))).toEqual({ message: 'scopes: a list, e.g. ["read:package","write:package"]', field: 'scopes' });
     expect(refusal(body(webApi.createToken.body, { scopes: [], expiresInDays: 7 })).field).toBe('scopes');
     expect(refusal(body(webApi.createToken.body, { scopes: ['read:package'], expiresInDays: 9999 }))).toEqual({ message: 'expiresInDays: a whole number of days from 1 to 365', field: 'expiresInDays' });
@@ -45,7 +45,7 @@ describe('request bodies parsed with the JSON API schemas', () => {
   });
 
   it('trims a package name and takes a number of days written as a string', () => {
-    expect(body(webApi.createPackage.body, { name: ' tools/cli ', repository: 'app' })()).toEqual({ name: 'tools/cli', sourceRepositoryId: '', repository: 'app', project: '' });
+    expect(body(webApi.createPackage.body, { name: ' tools/cli ', sourceRepository: 'app' })()).toEqual({ name: 'tools/cli', sourceRepositoryId: '', sourceRepository: 'app', project: '' });
     expect(body(webApi.createToken.body, { name: 'ci', scopes: ['read:package'], expiresInDays: '7' })()).toEqual({ name: 'ci', scopes: ['read:package'], expiresInDays: 7 });
     expect(body(webApi.createInvitation.body, { email: 'a@example.com', purpose: 'anything' })()).toEqual({ email: 'a@example.com', workspace: '', purpose: 'invite' });
   });
@@ -56,7 +56,7 @@ describe('queries parsed with the JSON API schemas', () => {
 
   it('takes the first of repeated parameters, an empty one as absent, and fills in the defaults', () => {
     expect(queryValues({ sort: ['name', 'last-pushed'], prefix: '', project: 'main' })).toEqual({ sort: 'name', project: 'main' });
-    expect(images({ sort: '', page_size: '' })()).toEqual({ project: '', repository: '', prefix: '', sort: 'name', page_size: 0, page_token: '' });
+    expect(images({ sort: '', page_size: '' })()).toEqual({ project: '', sourceRepository: '', prefix: '', sort: 'name', page_size: 0, page_token: '' });
     expect(images({ sort: 'last_pushed', page_size: '50' })()).toMatchObject({ sort: 'last_pushed', page_size: 50 });
     expect(parseRequest(webApi.listWorkspaces.query, {}, 'query')).toEqual({ page_size: 100, page_token: '' });
   });
