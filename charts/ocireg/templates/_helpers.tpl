@@ -337,6 +337,10 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{ include "ocireg.storageEnv" . }}
+{{- with .Values.metadata.upstreamCredentialsSecret }}
+- name: UPSTREAM_CREDENTIALS_KEY
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: UPSTREAM_CREDENTIALS_KEY } }
+{{- end }}
 {{- with .Values.metadata.gc }}
 - { name: GC_ENABLED, value: {{ .enabled | toString | quote }} }
 - { name: GC_INTERVAL_SECONDS, value: {{ .intervalSeconds | quote }} }

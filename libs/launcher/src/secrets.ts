@@ -6,6 +6,8 @@ export interface RegistrySecrets {
   tokenPepper: string;
   /** AUTH_SIGNING_KEY (PEM, EC P-256), given to the auth service only; ephemeral when omitted. */
   signingKey?: string;
+  /** UPSTREAM_CREDENTIALS_KEY (32 bytes, base64), given to metadata only: it seals upstream passwords at rest. */
+  upstreamCredentialsKey?: string;
 }
 
 /** Fresh secrets in the formats the services expect. */
@@ -13,5 +15,6 @@ export function generateRegistrySecrets(operatorEmail = 'operator@ocireg.local')
   return {
     operator: { email: operatorEmail, token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` },
     tokenPepper: randomBytes(24).toString('hex'),
+    upstreamCredentialsKey: randomBytes(32).toString('base64'),
   };
 }

@@ -5,6 +5,7 @@ export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
+export * as upstreams from './gen/ocireg/admin/v1/upstreams';
 export * as users from './gen/ocireg/admin/v1/users';
 
 /** The .proto sources, for server reflection. */
@@ -15,5 +16,6 @@ export const PROTO_FILES = {
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',
   metadata: 'ocireg/metadata/v1/metadata.proto',
+  upstreams: 'ocireg/admin/v1/upstreams.proto',
   users: 'ocireg/admin/v1/users.proto',
 } as const;

@@ -58,12 +58,15 @@ export class Access {
       workspace_admin: boolean;
       creates_on_push: boolean;
       default_role: Role | null;
+      upstream_role: Role | null;
     }>(
       `SELECT w.public_pull, p.id AS package_id, (w.create_packages_on_push AND w.default_repository_id IS NOT NULL) AS creates_on_push,
               (SELECT role FROM repository_members m WHERE m.repository_id = p.repository_id AND m.user_id = $3) AS repository_role,
               (SELECT role FROM package_grants g WHERE g.package_id = p.id AND g.user_id = $3) AS grant_role,
               EXISTS (SELECT 1 FROM workspace_admins a WHERE a.workspace_id = w.id AND a.user_id = $3) AS workspace_admin,
-              (SELECT role FROM repository_members m WHERE w.create_packages_on_push AND m.repository_id = w.default_repository_id AND m.user_id = $3) AS default_role
+              (SELECT role FROM repository_members m WHERE w.create_packages_on_push AND m.repository_id = w.default_repository_id AND m.user_id = $3) AS default_role,
+              (SELECT m.role FROM upstreams u JOIN repository_members m ON m.repository_id = u.repository_id AND m.user_id = $3
+               WHERE p.id IS NULL AND u.workspace_id = w.id AND u.name = split_part($2, '/', 1) AND strpos($2, '/') > 0) AS upstream_role
        FROM workspaces w LEFT JOIN packages p ON p.workspace_id = w.id AND p.name = $2
        WHERE w.slug = $1`,
       [name.workspace, name.image, user],
@@ -74,8 +77,13 @@ export class Access {
       const role = effectiveRole({ repositoryRole: row.repository_role ?? undefined, packageGrant: row.grant_role ?? undefined, workspaceAdmin: row.workspace_admin });
       return { role, packageExists: true, publicPull: row.public_pull };
     }
-    // Only someone who may create the package gets a role on its name (Read on the default repository creates nothing).
-    const wouldInherit = row.creates_on_push && roleAllows(row.default_role ?? undefined, 'push') ? (row.default_role ?? undefined) : undefined;
+    // A name an upstream serves: the role its cached package will inherit (Read pulls it through, docs/pull-through.md).
+    // Otherwise only someone who may create the package gets a role on its name (Read on the default repository creates nothing).
+    const wouldInherit = row.upstream_role
+      ? row.upstream_role
+      : row.creates_on_push && roleAllows(row.default_role ?? undefined, 'push')
+        ? (row.default_role ?? undefined)
+        : undefined;
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 

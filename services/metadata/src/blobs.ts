@@ -29,11 +29,11 @@ export class Blobs {
    * blob whose bytes a collector is freeing comes back to life with the
    * caller's bytes instead (see docs/garbage-collection.md).
    */
-  async link(repository: string, blob: BlobRecord, pusher?: string): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
+  async link(repository: string, blob: BlobRecord, pusher?: string, pullThrough = false): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
     parseRepositoryName(repository);
     parseDigest(blob.digest);
     return inTransaction(this.pool, async (client) => {
-      if (pusher) await this.packages.ensure(repository, pusher, { create: true, db: client });
+      if (pusher) await this.packages.ensure(repository, pusher, { create: true, db: client, pullThrough });
       await enforceQuota(client, repository, blob.digest, blob.size);
       // The orphan sweep deletes a storage key only under this lock, exclusively, and only while no row names the key.
       await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [blob.storageKey]);

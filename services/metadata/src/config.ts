@@ -31,6 +31,11 @@ export const configSchema = z.object({
   GC_SWEEP_INTERVAL_SECONDS: env.seconds(6 * 3600),
   /** Reviews decided and blobs freed per round at most. */
   GC_BATCH: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Seals upstream passwords at rest (docs/pull-through.md): 32 random bytes, base64 (`openssl rand -base64 32`). */
+  UPSTREAM_CREDENTIALS_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
   /** The upload session limit (same value as blob-upload's): uploads older than it are abandoned. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
 });

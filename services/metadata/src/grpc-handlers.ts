@@ -11,19 +11,21 @@ const MAX_TAGS_PAGE = 1000;
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 /** The aggregates the registry's calls reach. */
-export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush'>;
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'upstreams'>;
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
     async linkBlob(request) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
-      const result = await model.blobs.link(request.name, request.blob, request.userId || undefined);
+      if (request.pullThrough && !request.userId) throw fillNeedsUser();
+      const result = await model.blobs.link(request.name, request.blob, request.userId || undefined, request.pullThrough);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
       return { blob: await model.blobs.stat(request.name, request.digest) };
     },
     async putManifest(request, ctx) {
+      if (request.pullThrough && !request.userId) throw fillNeedsUser();
       const digest = await model.manifests.put({
         repository: request.name,
         tags: request.tags,
@@ -41,6 +43,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
         created: request.created || undefined,
         blobSizes: request.blobDescriptors.length > 0 ? Object.fromEntries(request.blobDescriptors.map((d) => [d.digest, d.size])) : undefined,
         pusher: request.userId || undefined,
+        pullThrough: request.pullThrough,
       });
       return { digest };
     },
@@ -107,12 +110,22 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
     async listUserWorkspaces(request) {
       return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
     },
+    async resolveUpstream(request) {
+      const upstream = await model.upstreams.resolve(request.workspaceSlug, request.name);
+      if (!upstream) return { found: false, url: '', username: '', password: '', namespaces: [], tagTtlSeconds: 0 };
+      return { found: true, url: upstream.url, username: upstream.username, password: upstream.password, namespaces: upstream.namespaces, tagTtlSeconds: upstream.tagTtlSeconds };
+    },
     async listCatalog(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);
       const page = await model.catalog.list(limit, request.after, request.viewerUserId);
       return { names: page.repositories, hasMore: page.hasMore };
     },
   };
+}
+
+/** A pull-through fill names the user it fills for: their role decides (upstreams/cache-packages.ts). */
+function fillNeedsUser(): RegistryError {
+  return new RegistryError('DENIED', 'a pull-through fill needs the user it fills for (user_id)');
 }
 
 /** Who caused a change: the gateway sends the user as `x-actor`. */

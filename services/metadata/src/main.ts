@@ -8,7 +8,7 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, metadata, PROTO_DIR, PROTO_FILES } from '@ocireg/proto';
+import { admin, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
@@ -20,6 +20,8 @@ import { createBlobStore } from '@ocireg/storage';
 import { Collector } from './gc/collector';
 import { startCollectionLoop } from './gc/collection-loop';
 import { gcHandlers } from './gc/gc-handlers';
+import { CredentialSeal } from './upstreams/credential-seal';
+import { upstreamHandlers } from './upstreams/upstream-handlers';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -36,7 +38,7 @@ runService(async () => {
     announce: (subject: `content:${string}`) =>
       accessState.accessChanged(subject).catch((err: unknown) => logger.warn({ err, subject }, 'could not announce removed content; gateways serve their cached answers until they expire')),
   };
-  const model = createMetadataModel(pool, { changes: new AccessStateChanges(accessState), removals });
+  const model = createMetadataModel(pool, { changes: new AccessStateChanges(accessState), removals, credentials: new CredentialSeal(config.UPSTREAM_CREDENTIALS_KEY) });
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
@@ -61,7 +63,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -70,6 +72,7 @@ runService(async () => {
         callers: callersOf('metadata', metadata.RegistryMetadataServiceService),
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
+      { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
     ],
   });
 

@@ -47,6 +47,8 @@ export interface PutManifestInput {
   blobSizes?: Record<string, number>;
   /** The user pushing: the package is created for them on first push. */
   pusher?: string;
+  /** A pull-through fill: the package is the upstream's, and what the manifest references is fetched when pulled. */
+  pullThrough?: boolean;
 }
 
 /**
@@ -74,10 +76,12 @@ export class Manifests {
     if (input.subjectDigest) parseDigest(input.subjectDigest);
 
     return inTransaction(this.pool, async (client) => {
-      if (input.pusher) await this.packages.ensure(input.repository, input.pusher, { create: true, db: client });
+      if (input.pusher) await this.packages.ensure(input.repository, input.pusher, { create: true, db: client, pullThrough: input.pullThrough });
       await refuseOverQuota(client, input.repository);
-      await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests, input.blobSizes);
-      await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
+      if (!input.pullThrough) {
+        await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests, input.blobSizes);
+        await this.requireExisting(client, 'manifests', input.repository, manifestDigests);
+      }
       // DO UPDATE (a no-op) rather than DO NOTHING: it locks an existing row, so a concurrent
       // delete of the same manifest waits for this transaction instead of pulling it from under its tags.
       const { rows: upserted } = await client.query<{ inserted: boolean }>(

@@ -13,6 +13,8 @@ import { Referrers } from './referrers';
 import { SourceRepositories } from './source-repositories';
 import { Tags } from './tags';
 import { StorageUsage } from './usage';
+import { CredentialSeal } from './upstreams/credential-seal';
+import { Upstreams } from './upstreams/upstreams';
 import { Workspaces } from './workspaces';
 
 /** Every aggregate of the metadata service, over one PostgreSQL pool. */
@@ -31,6 +33,7 @@ export interface MetadataModel {
   readonly referrers: Referrers;
   readonly catalog: Catalog;
   readonly deletions: Deletions;
+  readonly upstreams: Upstreams;
 }
 
 export interface MetadataModelOptions {
@@ -38,6 +41,8 @@ export interface MetadataModelOptions {
   changes?: AccessChanges;
   /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
   removals?: AccessChanges;
+  /** Seals upstream passwords at rest (UPSTREAM_CREDENTIALS_KEY); without it, upstreams take no password. */
+  credentials?: CredentialSeal;
 }
 
 /**
@@ -63,5 +68,6 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     referrers: new Referrers(pool),
     catalog: new Catalog(pool),
     deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS),
+    upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
   };
 }

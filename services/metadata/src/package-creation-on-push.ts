@@ -5,11 +5,12 @@ import { roleOnSourceRepository } from './access';
 import { findWorkspace, type Queryable } from './lookups';
 import { recordPackageLinked } from './outbox';
 import { findPackage, insertPackage } from './packages';
+import { ensureCachePackage } from './upstreams/cache-packages';
 import { roleAllows } from './roles';
 import { userId } from './validation';
 
 /** Only check (the gateway asks before it accepts bytes), or create a missing package on `db`, the push's transaction. */
-export type PushPackageCheck = { create: false } | { create: true; db: PoolClient };
+export type PushPackageCheck = { create: false } | { create: true; db: PoolClient; pullThrough?: boolean };
 
 /** What the registry's writes call with the pusher's first write (blobs.ts, manifests.ts). */
 export interface PackagesOnPush {
@@ -35,6 +36,8 @@ export class PackageCreationOnPush implements PackagesOnPush {
     if (!workspace) {
       throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
     }
+    // A pull-through fill creates its package by the upstream's rules (upstreams/cache-packages.ts).
+    if (options.create && options.pullThrough) return ensureCachePackage(options.db, workspace, name.image, pusher);
     if (await findPackage(db, workspace.id, name.image)) return;
     if (workspace.createPackagesOnPush && workspace.defaultSourceRepositoryId && workspace.organization) {
       const defaultSourceRepositoryId = workspace.defaultSourceRepositoryId;

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
 import { addGcCommands } from './gc-commands';
+import { addUpstreamCommands } from './upstream-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -267,6 +268,7 @@ manifest
   });
 
 addGcCommands(program, { api, as, print });
+const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
@@ -335,4 +337,5 @@ program
   .finally(() => {
     client?.close();
     authClient?.close();
+    upstreamCommands.close();
   });

@@ -1,5 +1,5 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
-import { admin, users } from '@ocireg/proto';
+import { admin, upstreams, users } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import type { AdminCaller, AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
@@ -43,7 +43,11 @@ function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
  * the indexer here, filtered by what the caller may see) and UserService is
  * auth's. Users named by email are resolved to ids at auth first.
  */
-export function adminApi(clients: ServiceClients, callers: AdminCallers, publicUrl?: string): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer> } {
+export function adminApi(
+  clients: ServiceClients,
+  callers: AdminCallers,
+  publicUrl?: string,
+): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer>; upstreams: AsyncService<upstreams.UpstreamServiceServer> } {
   const listings = new ImageListings(clients.indexer, clients.metadata);
   const people = new UserResolver(clients.auth);
   const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
@@ -76,6 +80,8 @@ export function adminApi(clients: ServiceClients, callers: AdminCallers, publicU
         return listings.getTag(request.workspaceSlug, request.name, request.tag, await callers.reader(ctx), ctx.requestId);
       },
     },
+    // Metadata's: upstream registries of a workspace (pull-through cache).
+    upstreams: forwardAll<upstreams.UpstreamServiceServer>(upstreams.UpstreamServiceService, clients.upstreams, callers),
     users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers, {
       finish: {
         // The link to hand on: the web UI's address when the gateway knows it (PUBLIC_URL), else its path.

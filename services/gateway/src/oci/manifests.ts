@@ -98,6 +98,7 @@ export class ManifestRoutes {
         platform: '',
         created: '',
         userId: actor,
+        pullThrough: false,
       },
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );

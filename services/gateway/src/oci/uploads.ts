@@ -167,7 +167,7 @@ export class UploadRoutes {
     try {
       linked = await unaryCall(
         metadata.linkBlob.bind(metadata),
-        { name: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner },
+        { name: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner, pullThrough: false },
         { requestId, deadlineMs: UNARY_DEADLINE_MS },
       );
     } catch (err) {
