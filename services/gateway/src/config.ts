@@ -58,6 +58,12 @@ export const configSchema = z.object({
   BLOB_REDIRECT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */
   MAX_MANIFEST_SIZE: env.bytes(4 * 1024 * 1024),
+  /** Pull-through cache (docs/pull-through.md): an upstream that has not answered within this is unreachable (cached tags are served). */
+  UPSTREAM_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
+  /** Where a blob being fetched from an upstream is spooled for the clients pulling it meanwhile (its size, while it lasts). */
+  UPSTREAM_SPOOL_DIR: env.absolutePath().optional(),
+  /** Hosts (host or host:port, comma-separated) upstreams may point at; empty: any host an admin configures. */
+  UPSTREAM_ALLOWED_HOSTS: env.list().optional(),
 });
 
 function isCidr(value: string): boolean {

@@ -12,6 +12,7 @@ import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { ContentEpochs } from './oci/content-epochs';
 import { RegistryApi } from './oci/registry-api';
+import os from 'node:os';
 import path from 'node:path';
 import { createGatewayServer } from './server';
 import { createWebApp } from './web/web-app';
@@ -46,6 +47,15 @@ runService(async () => {
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
     redirectSeconds: config.BLOB_REDIRECT_SECONDS || undefined,
     epochs,
+    pullThrough: {
+      settings: {
+        upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
+        spoolDir: config.UPSTREAM_SPOOL_DIR ?? path.join(os.tmpdir(), 'ocireg-pull-through'),
+        allowedHosts: [...(config.UPSTREAM_ALLOWED_HOSTS ?? [])],
+      },
+      metrics,
+      logger: logger.child({ component: 'pull-through' }),
+    },
   });
   const web = createWebApp({
     clients,

@@ -1,4 +1,6 @@
 import { parseRepositoryName } from '@ocireg/oci';
+import type { Logger } from '@ocireg/logger';
+import type { Registry } from '@ocireg/metrics';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { ServiceClients } from '../clients';
@@ -12,6 +14,7 @@ import { OciListings } from './listings';
 import { ManifestCache } from './manifest-cache';
 import { ManifestRoutes } from './manifests';
 import { PackageCheck } from './packages';
+import { PullThrough, type PullThroughSettings } from './proxy/pull-through';
 import type { OciRoute } from './routes';
 import { RunningHashes } from './running-hashes';
 import { UploadRoutes } from './uploads';
@@ -25,6 +28,8 @@ export interface RegistryApiDeps {
   redirectSeconds?: number;
   /** When content was last removed per workspace (fed by the access state's announcements). */
   epochs: ContentEpochs;
+  /** The pull-through cache (docs/pull-through.md); without it, no name is served from an upstream. */
+  pullThrough?: { settings: PullThroughSettings; metrics: Registry; logger: Logger };
 }
 
 /** The OCI distribution API: routes each request to the handler of its resource; errors are thrown as RegistryError. */
@@ -33,6 +38,7 @@ export class RegistryApi {
   private readonly uploads: UploadRoutes;
   private readonly manifests: ManifestRoutes;
   private readonly listings: OciListings;
+  private readonly pullThrough?: PullThrough;
 
   constructor(private readonly deps: RegistryApiDeps) {
     const { clients, store, guard, limits } = deps;
@@ -51,6 +57,10 @@ export class RegistryApi {
     });
     this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(deps.epochs), maxManifestSize: limits.maxManifestSize });
     this.listings = new OciListings({ guard, metadata: clients.metadata });
+    if (deps.pullThrough) {
+      const { settings, metrics, logger } = deps.pullThrough;
+      this.pullThrough = new PullThrough({ settings, guard, metadata: clients.metadata, uploads: clients.uploads, store, stats, blobs: this.blobs, manifests: this.manifests, metrics, logger });
+    }
   }
 
   async handle(route: OciRoute, exchange: Exchange): Promise<void> {
@@ -71,6 +81,7 @@ export class RegistryApi {
     const name = parseRepositoryName(route.name).value;
     switch (route.kind) {
       case 'blob':
+        if ((method === 'GET' || method === 'HEAD') && this.pullThrough && (await this.pullThrough.handle(exchange, 'blob', name, route.digest))) return;
         if (method === 'GET' || method === 'HEAD') return this.blobs.get(exchange, name, route.digest);
         if (method === 'DELETE') return this.blobs.delete(exchange, name, route.digest);
         throw unsupported(method);
@@ -84,6 +95,7 @@ export class RegistryApi {
         if (method === 'DELETE') return this.uploads.cancel(exchange, name, route.uploadId);
         throw unsupported(method);
       case 'manifest':
+        if ((method === 'GET' || method === 'HEAD') && this.pullThrough && (await this.pullThrough.handle(exchange, 'manifest', name, route.reference))) return;
         if (method === 'GET' || method === 'HEAD') return this.manifests.get(exchange, name, route.reference);
         if (method === 'PUT') return this.manifests.put(exchange, name, route.reference);
         if (method === 'DELETE') return this.manifests.delete(exchange, name, route.reference);

@@ -1,0 +1,160 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } from '@ocireg/devstack';
+import { importRandomImage } from './images';
+import { basicAuth, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
+import { startUpstreamRegistry, type UpstreamRegistry } from './upstream-registry';
+
+const CLI = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
+/** Tags are revalidated this often in these tests. */
+const TTL_SECONDS = 3;
+/** The layer 16 clients pull at once while it is not cached (the issue's size). */
+const LARGE_LAYER = 200 * 1024 * 1024;
+
+describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upstream', () => {
+  let upstream: UpstreamRegistry;
+  let registry: RunningRegistry;
+  let workspace: TestWorkspace;
+  let reader: UserToken;
+  let ctl: (args: string[], input?: string) => Promise<Record<string, any>>;
+  const get = (name: string, what: string, headers: Record<string, string> = {}) =>
+    fetch(`${registry.gatewayUrl}/v2/${name}/${what}`, { headers: { Authorization: basicAuth(reader), Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json', ...headers } });
+
+  beforeAll(async () => {
+    upstream = await startUpstreamRegistry(tempDir('upstream'));
+    recordSecret(upstream.password);
+    registry = await startTestRegistry({ UPSTREAM_TIMEOUT_SECONDS: '2' });
+    workspace = await newWorkspace(registry, 'proxy');
+    reader = await createUserWithToken(
+      registry.adminAddress,
+      { email: `reader@${workspace.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' },
+      registry.operator.authorization,
+    );
+    recordSecret(reader.token);
+    ctl = async (args, input) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', registry.operator.token, ...args], input === undefined ? {} : { input }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    await upstream?.stop();
+  });
+
+  it('registryctl configures an upstream; its password is stored but never shown', async () => {
+    const created = await ctl(
+      ['upstream', 'create', workspace.slug, 'hub', upstream.url, '--repository', workspace.sourceRepositoryId, '--username', upstream.username, '--password-stdin', '--tag-ttl', String(TTL_SECONDS)],
+      `${upstream.password}\n`,
+    );
+    expect(created.upstream).toMatchObject({ name: 'hub', url: upstream.url, username: upstream.username, hasPassword: true, tagTtlSeconds: TTL_SECONDS, sourceRepositoryId: workspace.sourceRepositoryId });
+    const listed = await ctl(['upstream', 'list', workspace.slug]);
+    expect(listed.upstreams.map((u: { name: string }) => u.name)).toEqual(['hub']);
+    expect(JSON.stringify(listed)).not.toContain(upstream.password);
+    // Only operators and workspace admins change upstreams.
+    await expect(
+      run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', reader.token, 'upstream', 'create', workspace.slug, 'other', upstream.url, '--repository', workspace.sourceRepositoryId]),
+    ).rejects.toThrow(/DENIED|admin:package/);
+  });
+
+  it('docker pulls <workspace>/<upstream>/<repository> through the cache, into a package of the workspace', async () => {
+    const source = `${upstream.host}/library/alpine:3`;
+    await importRandomImage(source, 256 * 1024);
+    await run('docker', ['login', upstream.host, '--username', upstream.username, '--password-stdin'], { input: upstream.password });
+    await run('docker', ['push', source]);
+    await run('docker', ['rmi', source]);
+
+    await run('docker', ['login', registry.registryHost, '--username', reader.email, '--password-stdin'], { input: reader.token });
+    const reference = `${registry.registryHost}/${workspace.slug}/hub/library/alpine:3`;
+    expect(await run('docker', ['pull', reference])).toMatch(/Downloaded newer image|Pull complete/);
+    const blobGets = upstream.accessLines(/"GET \/v2\/library\/alpine\/blobs\/sha256:[0-9a-f]+ HTTP\/1\.1" 200/).length;
+    expect(blobGets).toBeGreaterThanOrEqual(2);
+    const packages = await ctl(['package', 'list', workspace.slug]);
+    expect(packages.packages).toContainEqual(expect.objectContaining({ name: 'hub/library/alpine', sourceRepositoryId: workspace.sourceRepositoryId }));
+
+    // Pulled again: every blob from the cache; the upstream is asked about the tag at most.
+    await run('docker', ['rmi', reference]);
+    await run('docker', ['pull', reference]);
+    expect(upstream.accessLines(/"GET \/v2\/library\/alpine\/blobs\/sha256:[0-9a-f]+ HTTP\/1\.1" 200/).length).toBe(blobGets);
+  });
+
+  it('serves a cached tag until its TTL passes, then sees the tag moved upstream', async () => {
+    const first = await upstream.pushImage('library/moving', 'latest');
+    const name = `${workspace.slug}/hub/library/moving`;
+    const digestOf = async () => {
+      const response = await get(name, 'manifests/latest');
+      expect(response.status).toBe(200);
+      const content = Buffer.from(await response.arrayBuffer());
+      expect(`sha256:${createHash('sha256').update(content).digest('hex')}`).toBe(response.headers.get('docker-content-digest'));
+      return response.headers.get('docker-content-digest');
+    };
+    expect(await digestOf()).toBe(first);
+    const second = await upstream.pushImage('library/moving', 'latest');
+    expect(second).not.toBe(first);
+    // Within the TTL the cached tag is served without asking the upstream.
+    const heads = () => upstream.accessLines(/"HEAD \/v2\/library\/moving\/manifests\/latest/).length;
+    const headsBefore = heads();
+    expect(await digestOf()).toBe(first);
+    expect(heads()).toBe(headsBefore);
+    await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 200));
+    expect(await digestOf()).toBe(second);
+    expect(heads()).toBe(headsBefore + 1);
+    // A digest is immutable: the old one is still served, from the cache.
+    const gets = upstream.accessLines(/"GET \/v2\/library\/moving\/manifests\//).length;
+    expect((await get(name, `manifests/${first}`)).status).toBe(200);
+    expect(upstream.accessLines(/"GET \/v2\/library\/moving\/manifests\//).length).toBe(gets);
+  });
+
+  it(`16 concurrent pulls of an uncached ${LARGE_LAYER >> 20} MiB layer: one upstream GET, streamed to all before it is complete, 16 correct digests`, async () => {
+    const layer = await upstream.pushBlob('library/big', randomBytes(LARGE_LAYER));
+    const name = `${workspace.slug}/hub/library/big`;
+    const upstreamGets = () => upstream.accessLines(new RegExp(`"GET /v2/library/big/blobs/${layer.digest} HTTP/1\\.1" 200`)).length;
+    let firstByteWhileUpstreamBusy: boolean | undefined;
+    const pulls = Array.from({ length: 16 }, async (_, i) => {
+      const response = await get(name, `blobs/${layer.digest}`);
+      expect(response.status).toBe(200);
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        // Distribution logs a request when it has sent the whole answer: none yet means the blob is still coming.
+        if (size === 0 && i === 0) firstByteWhileUpstreamBusy = upstreamGets() === 0;
+        hash.update(chunk);
+        size += chunk.length;
+      }
+      return { digest: `sha256:${hash.digest('hex')}`, size };
+    });
+    const results = await Promise.all(pulls);
+    expect(results).toEqual(Array.from({ length: 16 }, () => ({ digest: layer.digest, size: LARGE_LAYER })));
+    expect(upstreamGets()).toBe(1);
+    expect(firstByteWhileUpstreamBusy).toBe(true);
+    // Committed: the next pull is the cache's alone.
+    const again = await get(name, `blobs/${layer.digest}`, { Range: 'bytes=0-9' });
+    expect(again.status).toBe(206);
+    expect(upstreamGets()).toBe(1);
+  }, 240_000);
+
+  it('with the upstream stopped, cached tags still pull and uncached ones fail with a clear error', async () => {
+    await upstream.pushImage('library/never-pulled', '1');
+    await upstream.stop();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 200));
+      const reference = `${registry.registryHost}/${workspace.slug}/hub/library/alpine:3`;
+      await run('docker', ['rmi', reference]);
+      expect(await run('docker', ['pull', reference])).toMatch(/Downloaded newer image|Pull complete/);
+      const missing = await get(`${workspace.slug}/hub/library/never-pulled`, 'manifests/1');
+      expect(missing.status).toBe(503);
+      const body = (await missing.json()) as { errors: Array<{ code: string; message: string }> };
+      expect(body.errors[0]).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/is not cached and .*hub could not be reached/) });
+      // docker shows a 5xx by its status alone (the message above is in the body).
+      await expect(run('docker', ['pull', `${registry.registryHost}/${workspace.slug}/hub/library/never-pulled:1`])).rejects.toThrow(/503 Service Unavailable/);
+    } finally {
+      await upstream.start();
+    }
+  }, 120_000);
+
+  it("never writes the upstream's password to a log", () => {
+    const logDir = path.dirname(registry.logFile('gateway'));
+    for (const file of readdirSync(logDir).filter((f) => f.endsWith('.log'))) {
+      expect(readFileSync(path.join(logDir, file), 'utf8'), file).not.toContain(upstream.password);
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import type { Logger } from '@ocireg/logger';
+import type { Registry } from '@ocireg/metrics';
+import type { blobupload, metadata } from '@ocireg/proto';
+import type { BlobStore } from '@ocireg/storage';
+import type { AccessGuard } from '../../access-guard';
+import type { BlobStats } from '../blob-stats';
+import type { BlobRoutes } from '../blobs';
+import type { Exchange } from '../exchange';
+import type { ManifestRoutes } from '../manifests';
+import { BlobFills } from './blob-fills';
+import { CacheWriter } from './cache-writer';
+import { ProxyBlobs } from './proxy-blobs';
+import { ProxyManifests } from './proxy-manifests';
+import { ProxyMetrics } from './proxy-metrics';
+import { TagFreshness } from './tag-freshness';
+import { UpstreamDirectory } from './upstream-directory';
+
+export interface PullThroughSettings {
+  /** An upstream that has not answered (its headers) within this is unreachable. */
+  upstreamTimeoutMs: number;
+  /** Where fills spool the blobs they stream to several clients. */
+  spoolDir: string;
+  /** Hosts (host[:port]) upstreams may point at; empty: any. */
+  allowedHosts: string[];
+}
+
+export interface PullThroughDeps {
+  settings: PullThroughSettings;
+  guard: AccessGuard;
+  metadata: metadata.RegistryMetadataServiceClient;
+  uploads: blobupload.BlobUploadServiceClient;
+  store: BlobStore;
+  stats: BlobStats;
+  blobs: BlobRoutes;
+  manifests: ManifestRoutes;
+  metrics: Registry;
+  logger: Logger;
+}
+
+/**
+ * The pull-through cache (docs/pull-through.md): GET and HEAD of manifests
+ * and blobs of names `<workspace>/<upstream>/...` that an upstream of the
+ * workspace serves. `handle` answers false for every other name, after a map
+ * lookup, so the ordinary routes keep their speed.
+ */
+export class PullThrough {
+  private readonly directory: UpstreamDirectory;
+  private readonly manifests: ProxyManifests;
+  private readonly blobs: ProxyBlobs;
+
+  constructor(deps: PullThroughDeps) {
+    const metrics = new ProxyMetrics(deps.metrics);
+    this.directory = new UpstreamDirectory(deps.metadata, { timeoutMs: deps.settings.upstreamTimeoutMs, allowedHosts: deps.settings.allowedHosts });
+    this.manifests = new ProxyManifests({ guard: deps.guard, metadata: deps.metadata, manifests: deps.manifests, freshness: new TagFreshness(), metrics, logger: deps.logger });
+    const writer = new CacheWriter({ uploads: deps.uploads, metadata: deps.metadata, store: deps.store });
+    this.blobs = new ProxyBlobs({ guard: deps.guard, stats: deps.stats, blobs: deps.blobs, fills: new BlobFills({ spoolDir: deps.settings.spoolDir, logger: deps.logger }), writer, metrics });
+  }
+
+  /** Serves the request when an upstream serves the name; false otherwise. */
+  async handle(exchange: Exchange, kind: 'manifest' | 'blob', name: string, reference: string): Promise<boolean> {
+    const target = await this.directory.target(name, exchange.requestId);
+    if (!target) return false;
+    if (kind === 'manifest') await this.manifests.get(exchange, name, reference, target);
+    else await this.blobs.get(exchange, name, reference, target);
+    return true;
+  }
+}
