@@ -296,6 +296,13 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- if .Values.gateway.blobRedirectSeconds }}
 - { name: BLOB_REDIRECT_SECONDS, value: {{ .Values.gateway.blobRedirectSeconds | int64 | quote }} }
 {{- end }}
+{{- with .Values.gateway.pullThrough }}
+- { name: UPSTREAM_TIMEOUT_SECONDS, value: {{ .upstreamTimeoutSeconds | toString | quote }} }
+- { name: UPSTREAM_SPOOL_DIR, value: "/var/spool/ocireg" }
+{{- with .allowedHosts }}
+- { name: UPSTREAM_ALLOWED_HOSTS, value: {{ join "," . | quote }} }
+{{- end }}
+{{- end }}
 {{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- $publicUrl := .Values.gateway.publicUrl }}
