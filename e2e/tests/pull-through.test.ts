@@ -151,6 +151,24 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     }
   }, 120_000);
 
+  it('counts hits, misses, stale answers, upstream errors, bytes fetched and bytes saved per upstream', async () => {
+    const text = await (await fetch(registry.metricsUrl('gateway'))).text();
+    const value = (metric: string, labels: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${metric}{`) && labels.split(',').every((label) => l.includes(label)));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const upstreamLabel = `upstream="${workspace.slug}/hub"`;
+    expect(value('proxy_cache_requests_total', `${upstreamLabel},kind="blob",result="miss"`)).toBeGreaterThanOrEqual(3);
+    expect(value('proxy_cache_requests_total', `${upstreamLabel},kind="manifest",result="hit"`)).toBeGreaterThanOrEqual(1);
+    expect(value('proxy_cache_requests_total', `${upstreamLabel},kind="manifest",result="stale"`)).toBeGreaterThanOrEqual(1);
+    expect(value('proxy_upstream_errors_total', `${upstreamLabel},kind="unreachable"`)).toBeGreaterThanOrEqual(1);
+    // The large layer was fetched once, though 16 clients pulled it.
+    expect(value('proxy_upstream_bytes_total', upstreamLabel)).toBeGreaterThanOrEqual(LARGE_LAYER);
+    expect(value('proxy_upstream_bytes_total', upstreamLabel)).toBeLessThan(2 * LARGE_LAYER);
+    expect(value('proxy_cache_bytes_saved_total', upstreamLabel)).toBeGreaterThan(0);
+    expect(value('proxy_upstream_latency_seconds_count', upstreamLabel)).toBeGreaterThan(0);
+  });
+
   it("never writes the upstream's password to a log", () => {
     const logDir = path.dirname(registry.logFile('gateway'));
     for (const file of readdirSync(logDir).filter((f) => f.endsWith('.log'))) {

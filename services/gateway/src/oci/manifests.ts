@@ -11,6 +11,7 @@ import type { BlobStats } from './blob-stats';
 import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import type { ManifestCache } from './manifest-cache';
 import type { PackageCheck } from './packages';
+import { putManifestRequest } from './manifest-request';
 import { TagLookups } from './tag-lookups';
 
 export interface ManifestRoutesDeps {
@@ -83,23 +84,7 @@ export class ManifestRoutes {
     const tags = isDigestReference(reference) ? exchange.url.searchParams.getAll('tag') : [reference];
     await unaryCall(
       this.deps.metadata.putManifest.bind(this.deps.metadata),
-      {
-        name: name,
-        tags,
-        digest,
-        mediaType: parsed.mediaType,
-        content,
-        blobDigests: [],
-        blobDescriptors: parsed.blobs,
-        manifestDigests: parsed.manifestDigests,
-        subjectDigest: parsed.subjectDigest ?? '',
-        artifactType: parsed.artifactType ?? '',
-        annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
-        platform: '',
-        created: '',
-        userId: actor,
-        pullThrough: false,
-      },
+      putManifestRequest({ name, tags, digest, content, parsed }, actor, false),
       { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
     );
     if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);

@@ -5,13 +5,13 @@ import { parseDigest, parseRepositoryName } from '@ocireg/oci';
 import type { blobupload, metadata } from '@ocireg/proto';
 import { parseUploadState, type BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
-import { AppendLease } from './append-lease';
 import type { BlobStats } from './blob-stats';
 import { hasBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import type { PackageCheck } from './packages';
 import { isRepositoryName } from './pagination';
 import { chunkRange } from './ranges';
 import { requestChunks } from './request-chunks';
+import { completeAndLink, takeAppendLease } from './upload-commit';
 import type { RunningHashes } from './running-hashes';
 
 export interface UploadRoutesDeps {
@@ -130,54 +130,16 @@ export class UploadRoutes {
     }
   }
 
-  /**
-   * Takes the session's write lease (BeginAppend; another writer holding it
-   * is a 429 with Retry-After) and keeps it renewed (RenewAppend) until the
-   * append is over.
-   */
-  private async takeLease({ requestId }: Exchange, name: string, uploadId: string, owner: string, expectedOffset: number | undefined) {
-    const { uploads } = this.deps;
-    const askedAt = Date.now();
-    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, name: name, owner, expectedOffset }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-    const lease = new AppendLease({
-      uploadId,
-      askedAt,
-      // A blob-upload that does not say (before renewable leases) held the lease until the time limit.
-      leaseMs: plan.leaseMs || plan.deadlineMs - askedAt,
-      deadlineMs: plan.deadlineMs,
-      renew: async (timeoutMs) => {
-        const renewed = await unaryCall(uploads.renewAppend.bind(uploads), { uploadId, leaseId: plan.leaseId }, { requestId, deadlineMs: timeoutMs });
-        return renewed.held ? renewed.leaseMs : undefined;
-      },
-    });
-    return { plan, lease };
+  /** The session's write lease, kept renewed until the append is over (upload-commit.ts). */
+  private takeLease({ requestId }: Exchange, name: string, uploadId: string, owner: string, expectedOffset: number | undefined) {
+    return takeAppendLease(this.deps.uploads, { uploadId, name, owner, expectedOffset }, requestId);
   }
 
   /** Verifies and records the uploaded bytes as a blob of this repository. */
   private async finish({ res, requestId }: Exchange, name: string, uploadId: string, owner: string, digest: string): Promise<void> {
-    const { uploads, metadata, store, hashes } = this.deps;
     // This gateway's digest of the bytes it streamed, with how many it saw: blob-upload trusts it only if that is all of them.
-    const running = hashes.finish(uploadId);
-    const completed = await unaryCall(
-      uploads.completeUpload.bind(uploads),
-      { uploadId, name: name, owner, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0 },
-      { requestId, deadlineMs: 5 * 60_000 },
-    );
-    let linked;
-    try {
-      linked = await unaryCall(
-        metadata.linkBlob.bind(metadata),
-        { name: name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner, pullThrough: false },
-        { requestId, deadlineMs: UNARY_DEADLINE_MS },
-      );
-    } catch (err) {
-      // Refused (a quota): the upload's bytes go; a content-addressed blob may be another upload's (the orphan sweep decides).
-      await store.delete(store.contentAddressed ? completed.sealedKey : completed.storageKey).catch(() => undefined);
-      throw err;
-    }
-    // The same bytes were stored before under another key: keep one copy.
-    if (linked.alreadyExisted && linked.blob?.storageKey !== completed.storageKey) await store.delete(completed.storageKey);
-    await store.confirmPlaced(completed.sealedKey, completed.digest);
+    const running = this.deps.hashes.finish(uploadId);
+    await completeAndLink(this.deps, { uploadId, name, owner, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0, pullThrough: false }, requestId);
     this.deps.stats.forget(name, digest);
     res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();

@@ -1,14 +1,7 @@
 import { unaryCall } from '@ocireg/grpc';
-import type { blobupload, metadata } from '@ocireg/proto';
-import { parseUploadState, type BlobStore } from '@ocireg/storage';
-import { AppendLease } from '../append-lease';
+import { parseUploadState } from '@ocireg/storage';
 import { UNARY_DEADLINE_MS } from '../exchange';
-
-export interface CacheWriterDeps {
-  uploads: blobupload.BlobUploadServiceClient;
-  metadata: metadata.RegistryMetadataServiceClient;
-  store: BlobStore;
-}
+import { completeAndLink, takeAppendLease, type UploadCalls } from '../upload-commit';
 
 /**
  * Writes a blob fetched from an upstream the way a push writes one: an
@@ -19,7 +12,7 @@ export interface CacheWriterDeps {
  * and then calls `complete` or `cancel`.
  */
 export class CacheWriter {
-  constructor(private readonly deps: CacheWriterDeps) {}
+  constructor(private readonly deps: UploadCalls) {}
 
   async open(name: string, owner: string, requestId: string): Promise<CacheUpload> {
     const { uploadId } = await unaryCall(this.deps.uploads.startUpload.bind(this.deps.uploads), { name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
@@ -29,7 +22,7 @@ export class CacheWriter {
 
 export class CacheUpload {
   constructor(
-    private readonly deps: CacheWriterDeps,
+    private readonly deps: UploadCalls,
     private readonly name: string,
     private readonly owner: string,
     private readonly uploadId: string,
@@ -40,18 +33,7 @@ export class CacheUpload {
   async append(chunks: AsyncIterable<Buffer>): Promise<number> {
     const { uploads, store } = this.deps;
     const { uploadId, requestId } = this;
-    const askedAt = Date.now();
-    const plan = await unaryCall(uploads.beginAppend.bind(uploads), { uploadId, name: this.name, owner: this.owner, expectedOffset: 0 }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-    const lease = new AppendLease({
-      uploadId,
-      askedAt,
-      leaseMs: plan.leaseMs || plan.deadlineMs - askedAt,
-      deadlineMs: plan.deadlineMs,
-      renew: async (timeoutMs) => {
-        const renewed = await unaryCall(uploads.renewAppend.bind(uploads), { uploadId, leaseId: plan.leaseId }, { requestId, deadlineMs: timeoutMs });
-        return renewed.held ? renewed.leaseMs : undefined;
-      },
-    });
+    const { plan, lease } = await takeAppendLease(uploads, { uploadId, name: this.name, owner: this.owner, expectedOffset: 0 }, requestId);
     try {
       const state = parseUploadState(plan.stateJson);
       if (!state) throw new Error(`blob-upload sent no upload state for ${uploadId}`);
@@ -65,23 +47,8 @@ export class CacheUpload {
   }
 
   /** The verified bytes become a blob of the name (the caller computed `digest` over all `size` of them). */
-  async complete(digest: string, size: number): Promise<void> {
-    const { uploads, metadata, store } = this.deps;
-    const { uploadId, requestId, name, owner } = this;
-    const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, name, owner, digest, computedDigest: digest, computedDigestSize: size }, { requestId, deadlineMs: 5 * 60_000 });
-    let linked;
-    try {
-      linked = await unaryCall(
-        metadata.linkBlob.bind(metadata),
-        { name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner, pullThrough: true },
-        { requestId, deadlineMs: UNARY_DEADLINE_MS },
-      );
-    } catch (err) {
-      await store.delete(store.contentAddressed ? completed.sealedKey : completed.storageKey).catch(() => undefined);
-      throw err;
-    }
-    if (linked.alreadyExisted && linked.blob?.storageKey !== completed.storageKey) await store.delete(completed.storageKey);
-    await store.confirmPlaced(completed.sealedKey, completed.digest);
+  complete(digest: string, size: number): Promise<void> {
+    return completeAndLink(this.deps, { uploadId: this.uploadId, name: this.name, owner: this.owner, digest, computedDigest: digest, computedDigestSize: size, pullThrough: true }, this.requestId);
   }
 
   async cancel(): Promise<void> {

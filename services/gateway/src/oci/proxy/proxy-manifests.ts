@@ -6,6 +6,7 @@ import { isDigest, isTag, parseManifest } from '@ocireg/oci';
 import type { metadata } from '@ocireg/proto';
 import type { AccessGuard } from '../../access-guard';
 import { UNARY_DEADLINE_MS, type Exchange } from '../exchange';
+import { putManifestRequest } from '../manifest-request';
 import { acceptsManifest, type ManifestRoutes } from '../manifests';
 import type { ProxyMetrics } from './proxy-metrics';
 import type { TagFreshness } from './tag-freshness';
@@ -116,27 +117,7 @@ export class ProxyManifests {
     const expected = reference.includes(':') ? reference : fetched.digest || got.digest;
     if (expected && expected !== digest) throw new RegistryError('DIGEST_INVALID', `${target.label} sent manifest bytes with digest ${digest}, not ${expected}; nothing was cached`, { digest: expected });
     const parsed = parseManifest(content, fetched.mediaType || undefined);
-    await unaryCall(
-      this.deps.metadata.putManifest.bind(this.deps.metadata),
-      {
-        name,
-        tags,
-        digest,
-        mediaType: parsed.mediaType,
-        content,
-        blobDigests: [],
-        blobDescriptors: parsed.blobs,
-        manifestDigests: parsed.manifestDigests,
-        subjectDigest: parsed.subjectDigest ?? '',
-        artifactType: parsed.artifactType ?? '',
-        annotationsJson: parsed.annotations ? JSON.stringify(parsed.annotations) : '',
-        platform: '',
-        created: '',
-        userId: actor,
-        pullThrough: true,
-      },
-      { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
-    );
+    await unaryCall(this.deps.metadata.putManifest.bind(this.deps.metadata), putManifestRequest({ name, tags, digest, content, parsed }, actor, true), { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
     return { digest, mediaType: parsed.mediaType, size: content.length, content };
   }
 }
