@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } from '@ocireg/devstack';
+import { webApi } from '@ocireg/web-api';
 import { importRandomImage } from './images';
 import { basicAuth, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { startUpstreamRegistry, type UpstreamRegistry } from './upstream-registry';
@@ -54,6 +55,33 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     await expect(
       run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', reader.token, 'upstream', 'create', workspace.slug, 'other', upstream.url, '--repository', workspace.sourceRepositoryId]),
     ).rejects.toThrow(/DENIED|admin:package/);
+  });
+
+  it('the JSON API lists upstreams without their passwords; only workspace admins change them', async () => {
+    const api = (user: UserToken, method: string, path: string, body?: unknown) =>
+      fetch(`${registry.gatewayUrl}/api/v1/workspaces/${workspace.slug}/${path}`, {
+        method,
+        headers: { Authorization: basicAuth(user), 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const listed = await api(reader, 'GET', 'upstreams');
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    expect(text).not.toContain(upstream.password);
+    expect(webApi.listUpstreams.response.parse(JSON.parse(text)).upstreams).toEqual([expect.objectContaining({ name: 'hub', hasPassword: true, url: upstream.url })]);
+    const other = { name: 'ghcr', url: 'https://ghcr.example.test', sourceRepositoryId: workspace.sourceRepositoryId, namespaces: ['acme'] };
+    expect((await api(reader, 'POST', 'upstreams', other)).status).toBe(403);
+    // An Admin of a repository is not enough: workspace admins (and operators) manage upstreams.
+    expect((await api(workspace.admin, 'POST', 'upstreams', other)).status).toBe(403);
+    await ctl(['workspace', 'add-admin', workspace.slug, workspace.admin.email]);
+    const created = await api(workspace.admin, 'POST', 'upstreams', other);
+    expect(created.status).toBe(201);
+    expect(webApi.createUpstream.response.parse(await created.json()).upstream).toMatchObject({ name: 'ghcr', hasPassword: false, namespaces: ['acme'], tagTtlSeconds: 300 });
+    const bad = await api(workspace.admin, 'POST', 'upstreams', { ...other, name: 'bad', url: 'ftp://x' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'url' } });
+    expect((await api(workspace.admin, 'DELETE', 'upstreams/ghcr')).status).toBe(200);
+    expect((await api(workspace.admin, 'DELETE', 'upstreams/ghcr')).status).toBe(404);
   });
 
   it('docker pulls <workspace>/<upstream>/<repository> through the cache, into a package of the workspace', async () => {

@@ -9,13 +9,14 @@ import { sessionApi } from './session-api';
 import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
+import { upstreamApi, type upstream } from './upstream-api';
 import { workspaceApi } from './workspace-api';
 
 export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi } satisfies Record<string, RouteSchema>;
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...upstreamApi } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -40,3 +41,4 @@ export type TagEntry = ApiResponse<'listTags'>['tags'][number];
 export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
+export type Upstream = z.infer<typeof upstream>;
