@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } from '@ocireg/devstack';
@@ -196,6 +197,43 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     expect(value('proxy_cache_bytes_saved_total', upstreamLabel)).toBeGreaterThan(0);
     expect(value('proxy_upstream_latency_seconds_count', upstreamLabel)).toBeGreaterThan(0);
   });
+
+  it('serves containerd as a transparent mirror of the upstream (hosts.toml, ?ns=), no prefix in the image name', async () => {
+    const source = `${upstream.host}/library/mirrored:1`;
+    await importRandomImage(source, 128 * 1024);
+    const pushed = await run('docker', ['push', source]);
+    const digest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed)![1]!;
+    await run('docker', ['rmi', source]);
+    await registry.restart('gateway', { UPSTREAM_MIRRORS: `docker.io=${workspace.slug}/hub` });
+
+    const dir = tempDir('containerd');
+    const socket = path.join(dir, 'containerd.sock');
+    writeFileSync(path.join(dir, 'config.toml'), ['version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]', '[grpc]', `  address = "${socket}"`].join('\n'));
+    // docker.io itself is unreachable here: only the mirror can answer.
+    mkdirSync(path.join(dir, 'hosts', 'docker.io'), { recursive: true });
+    writeFileSync(path.join(dir, 'hosts', 'docker.io', 'hosts.toml'), ['server = "http://127.0.0.1:9"', '', `[host."${registry.gatewayUrl}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n'));
+    const containerd = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await run('ctr', ['--address', socket, 'version']);
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      const ctr = (...args: string[]) => run('ctr', ['--address', socket, 'images', ...args]);
+      await ctr('pull', '--hosts-dir', path.join(dir, 'hosts'), '--snapshotter', 'native', '--user', `${reader.email}:${reader.token}`, 'docker.io/library/mirrored:1');
+      expect((await ctr('ls')).split('\n').find((line) => line.startsWith('docker.io/library/mirrored:1'))).toContain(digest);
+      // It was filled into the upstream's package of the workspace, as a prefixed pull would have.
+      expect((await get(`${workspace.slug}/hub/library/mirrored`, 'manifests/1')).headers.get('docker-content-digest')).toBe(digest);
+      expect(upstream.accessLines(/"GET \/v2\/library\/mirrored\/manifests\/1 HTTP\/1\.1" 200/)).toHaveLength(1);
+    } finally {
+      containerd.kill('SIGTERM');
+    }
+  }, 120_000);
 
   it("never writes the upstream's password to a log", () => {
     const logDir = path.dirname(registry.logFile('gateway'));

@@ -302,6 +302,11 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- with .allowedHosts }}
 - { name: UPSTREAM_ALLOWED_HOSTS, value: {{ join "," . | quote }} }
 {{- end }}
+{{- with .mirrors }}
+{{- $pairs := list }}
+{{- range $registry, $upstream := . }}{{ $pairs = append $pairs (printf "%s=%s" $registry $upstream) }}{{ end }}
+- { name: UPSTREAM_MIRRORS, value: {{ join "," $pairs | quote }} }
+{{- end }}
 {{- end }}
 {{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}

@@ -60,3 +60,19 @@ describe('gateway config: trusted proxies', () => {
     expect(() => loadGatewayConfig({ ...without, REDIS_URL: 'redis://r:6379' })).toThrow(/INTERNAL_TLS_DIR/);
   });
 });
+
+describe('gateway config: the pull-through cache', () => {
+  const redis = { ...base, REDIS_URL: 'redis://redis:6379' };
+
+  it('maps mirrored registries to "<workspace>/<upstream>"', () => {
+    const config = loadGatewayConfig({ ...redis, UPSTREAM_MIRRORS: 'docker.io=acme/hub, ghcr.io=acme/ghcr' });
+    expect(config.UPSTREAM_MIRRORS).toEqual({ 'docker.io': 'acme/hub', 'ghcr.io': 'acme/ghcr' });
+    expect(loadGatewayConfig(redis).UPSTREAM_MIRRORS).toEqual({});
+    expect(loadGatewayConfig(redis).UPSTREAM_TIMEOUT_SECONDS).toBe(10);
+  });
+
+  it('refuses a mirror that names no upstream, naming the variable', () => {
+    expect(() => loadGatewayConfig({ ...redis, UPSTREAM_MIRRORS: 'docker.io=acme' })).toThrow(/UPSTREAM_MIRRORS.*<registry>=<workspace>\/<upstream>/);
+    expect(() => loadGatewayConfig({ ...redis, UPSTREAM_TIMEOUT_SECONDS: '0' })).toThrow(/UPSTREAM_TIMEOUT_SECONDS/);
+  });
+});

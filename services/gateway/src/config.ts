@@ -64,6 +64,27 @@ export const configSchema = z.object({
   UPSTREAM_SPOOL_DIR: env.absolutePath().optional(),
   /** Hosts (host or host:port, comma-separated) upstreams may point at; empty: any host an admin configures. */
   UPSTREAM_ALLOWED_HOSTS: env.list().optional(),
+  /**
+   * The transparent mirror: `<registry>=<workspace>/<upstream>` pairs, comma-separated
+   * (docker.io=acme/hub). A pull without a prefix that names the registry it
+   * mirrors, as containerd's hosts.toml does (`?ns=docker.io`), is served as
+   * `<workspace>/<upstream>/<name>`.
+   */
+  UPSTREAM_MIRRORS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const mirrors: Record<string, string> = {};
+      for (const pair of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+        const match = /^([A-Za-z0-9.-]+(?::\d+)?)=([a-z0-9]+(?:-[a-z0-9]+)*\/[a-z0-9]+(?:-[a-z0-9]+)*)$/.exec(pair);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not <registry>=<workspace>/<upstream>, e.g. docker.io=acme/hub` });
+          return z.NEVER;
+        }
+        mirrors[match[1]!] = match[2]!;
+      }
+      return mirrors;
+    }),
 });
 
 function isCidr(value: string): boolean {

@@ -78,7 +78,7 @@ export class RegistryApi {
       if (method !== 'GET') throw unsupported(method);
       return this.listings.catalog(exchange);
     }
-    const name = parseRepositoryName(route.name).value;
+    const name = parseRepositoryName(this.pullThrough && (method === 'GET' || method === 'HEAD') ? this.pullThrough.mirrored(route.name, exchange.url) : route.name).value;
     switch (route.kind) {
       case 'blob':
         if ((method === 'GET' || method === 'HEAD') && this.pullThrough && (await this.pullThrough.handle(exchange, 'blob', name, route.digest))) return;

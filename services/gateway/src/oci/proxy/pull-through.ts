@@ -22,6 +22,8 @@ export interface PullThroughSettings {
   spoolDir: string;
   /** Hosts (host[:port]) upstreams may point at; empty: any. */
   allowedHosts: string[];
+  /** The transparent mirror: a registry named by `?ns=` (docker.io) -> the "<workspace>/<upstream>" serving it. */
+  mirrors: Record<string, string>;
 }
 
 export interface PullThroughDeps {
@@ -47,13 +49,26 @@ export class PullThrough {
   private readonly directory: UpstreamDirectory;
   private readonly manifests: ProxyManifests;
   private readonly blobs: ProxyBlobs;
+  private readonly mirrors: Record<string, string>;
 
   constructor(deps: PullThroughDeps) {
     const metrics = new ProxyMetrics(deps.metrics);
+    this.mirrors = deps.settings.mirrors;
     this.directory = new UpstreamDirectory(deps.metadata, { timeoutMs: deps.settings.upstreamTimeoutMs, allowedHosts: deps.settings.allowedHosts });
     this.manifests = new ProxyManifests({ guard: deps.guard, metadata: deps.metadata, manifests: deps.manifests, freshness: new TagFreshness(), metrics, logger: deps.logger });
     const writer = new CacheWriter({ uploads: deps.uploads, metadata: deps.metadata, store: deps.store });
     this.blobs = new ProxyBlobs({ guard: deps.guard, stats: deps.stats, blobs: deps.blobs, fills: new BlobFills({ spoolDir: deps.settings.spoolDir, logger: deps.logger }), writer, metrics });
+  }
+
+  /**
+   * The name a pull means: a mirror pull (`?ns=<registry>` that UPSTREAM_MIRRORS
+   * maps, as containerd sends through hosts.toml) is the upstream's name
+   * `<workspace>/<upstream>/<name>`; any other name is itself.
+   */
+  mirrored(name: string, url: URL): string {
+    const ns = url.searchParams.get('ns');
+    const prefix = ns ? this.mirrors[ns] : undefined;
+    return prefix ? `${prefix}/${name}` : name;
   }
 
   /** Serves the request when an upstream serves the name; false otherwise. */
