@@ -73,6 +73,9 @@ export function WorkspaceSidebar({ workspace }: { workspace: string }) {
       <p>
         <Link to={paths.usage(workspace)}>Storage usage</Link>
       </p>
+      <p>
+        <Link to={paths.upstreams(workspace)}>Upstream registries</Link>
+      </p>
     </nav>
   );
 }
