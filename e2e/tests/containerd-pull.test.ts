@@ -1,41 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import { loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { startContainerd } from './containerd';
 import { importRandomImage } from './images';
 
 /** containerd's resolver is the one kubelet and buildkit use; ctr drives it. */
 describe('containerd (ctr) pulls what docker pushed', () => {
   let registry: RunningRegistry;
-  let containerd: ChildProcess;
+  let containerd: Awaited<ReturnType<typeof startContainerd>>;
   let socket: string;
 
   beforeAll(async () => {
     registry = await startTestRegistry();
-    const dir = tempDir('containerd');
-    socket = path.join(dir, 'containerd.sock');
-    const config = path.join(dir, 'config.toml');
-    writeFileSync(
-      config,
-      ['version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]', '[grpc]', `  address = "${socket}"`].join('\n'),
-    );
-    containerd = spawn('containerd', ['--config', config], { stdio: 'ignore' });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        await run('ctr', ['--address', socket, 'version']);
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    containerd = await startContainerd(tempDir('containerd'));
+    socket = containerd.socket;
   });
 
   afterAll(async () => {
-    containerd?.kill('SIGTERM');
+    containerd?.stop();
     await registry?.stop();
   });
 

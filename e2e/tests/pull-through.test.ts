@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } from '@ocireg/devstack';
 import { webApi } from '@ocireg/web-api';
+import { startContainerd } from './containerd';
 import { importRandomImage } from './images';
 import { basicAuth, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { startUpstreamRegistry, type UpstreamRegistry } from './upstream-registry';
@@ -207,31 +207,19 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     await registry.restart('gateway', { UPSTREAM_MIRRORS: `docker.io=${workspace.slug}/hub` });
 
     const dir = tempDir('containerd');
-    const socket = path.join(dir, 'containerd.sock');
-    writeFileSync(path.join(dir, 'config.toml'), ['version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]', '[grpc]', `  address = "${socket}"`].join('\n'));
     // docker.io itself is unreachable here: only the mirror can answer.
     mkdirSync(path.join(dir, 'hosts', 'docker.io'), { recursive: true });
     writeFileSync(path.join(dir, 'hosts', 'docker.io', 'hosts.toml'), ['server = "http://127.0.0.1:9"', '', `[host."${registry.gatewayUrl}"]`, '  capabilities = ["pull", "resolve"]', ''].join('\n'));
-    const containerd = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore' });
+    const containerd = await startContainerd(dir);
     try {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          await run('ctr', ['--address', socket, 'version']);
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      }
-      const ctr = (...args: string[]) => run('ctr', ['--address', socket, 'images', ...args]);
+      const ctr = (...args: string[]) => containerd.ctr('images', ...args);
       await ctr('pull', '--hosts-dir', path.join(dir, 'hosts'), '--snapshotter', 'native', '--user', `${reader.email}:${reader.token}`, 'docker.io/library/mirrored:1');
       expect((await ctr('ls')).split('\n').find((line) => line.startsWith('docker.io/library/mirrored:1'))).toContain(digest);
       // It was filled into the upstream's package of the workspace, as a prefixed pull would have.
       expect((await get(`${workspace.slug}/hub/library/mirrored`, 'manifests/1')).headers.get('docker-content-digest')).toBe(digest);
       expect(upstream.accessLines(/"GET \/v2\/library\/mirrored\/manifests\/1 HTTP\/1\.1" 200/)).toHaveLength(1);
     } finally {
-      containerd.kill('SIGTERM');
+      containerd.stop();
     }
   }, 120_000);
 
