@@ -119,7 +119,8 @@ export class UpstreamClient {
     try {
       return await fetch(url, { method, headers, redirect: 'follow', signal: controller.signal });
     } catch (err) {
-      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : ((err as { cause?: { code?: string } }).cause?.code ?? 'unreachable');
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message?.slice(0, 100) ?? 'unreachable');
       throw new UpstreamFailure('unreachable', `${this.endpoint.label} could not be reached (${reason})`);
     } finally {
       clearTimeout(timer);
