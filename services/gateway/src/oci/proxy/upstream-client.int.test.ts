@@ -95,4 +95,24 @@ describe('UpstreamClient against answers registries give', () => {
     expect(seen.filter((s) => s.path.startsWith('/token'))).toHaveLength(1);
     expect(seen.at(-1)).toMatchObject({ path: '/v2/library/alpine/blobs/sha256:00', authorization: 'Bearer tok' });
   });
+
+  it('follows a blob redirect to storage elsewhere without sending the credentials there', async () => {
+    const storage: Array<string | undefined> = [];
+    const elsewhere = createServer((req, res) => {
+      storage.push(req.headers.authorization);
+      res.writeHead(200, { 'Content-Length': 4 }).end('blob');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    try {
+      // Another origin (as a CDN is): localhost instead of 127.0.0.1.
+      answer = (_req, res) => res.writeHead(307, { Location: `http://localhost:${(elsewhere.address() as AddressInfo).port}/b` }).end();
+      const blob = await client('bot', 'secret').blob('library/alpine', 'sha256:00');
+      blob.body.resume();
+      expect(blob.size).toBe(4);
+      expect(storage).toEqual([undefined]);
+      expect(seen.at(-1)?.authorization).toBe(`Basic ${Buffer.from('bot:secret').toString('base64')}`);
+    } finally {
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+    }
+  });
 });
