@@ -27,6 +27,17 @@ describe('quick-start secrets', () => {
     expect(again.secrets).toEqual({ ...first, demo: { workspace: 'demo', email: 'demo@ocireg.local', token: 'ocireg_x' } });
   });
 
+  it('gain the upstream credentials key when a data directory from before it is started', () => {
+    const dir = dataDir();
+    const { upstreamCredentialsKey, ...before } = loadOrCreateSecrets(dir).secrets;
+    expect(Buffer.from(upstreamCredentialsKey!, 'base64')).toHaveLength(32);
+    saveSecrets(dir, before);
+    const again = loadOrCreateSecrets(dir).secrets;
+    expect(Buffer.from(again.upstreamCredentialsKey!, 'base64')).toHaveLength(32);
+    expect(JSON.parse(readFileSync(secretsFile(dir), 'utf8')).upstreamCredentialsKey).toBe(again.upstreamCredentialsKey);
+    expect(loadOrCreateSecrets(dir).secrets.upstreamCredentialsKey).toBe(again.upstreamCredentialsKey);
+  });
+
   it('tighten a file someone made readable to others', () => {
     const dir = dataDir();
     loadOrCreateSecrets(dir);

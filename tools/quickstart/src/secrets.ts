@@ -36,6 +36,11 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: QuickstartSecre
     const secrets = JSON.parse(readFileSync(file, 'utf8')) as Partial<QuickstartSecrets>;
     const missing = (['operator', 'tokenPepper', 'signingKey', 'postgresPassword'] as const).filter((key) => !secrets[key]);
     if (missing.length) throw new Error(`${file} lacks ${missing.join(', ')}: restore it from a backup, or start with an empty data directory`);
+    // Added since (upstream passwords of the pull-through cache): nothing is sealed with it yet, so a new one is safe.
+    if (!secrets.upstreamCredentialsKey) {
+      secrets.upstreamCredentialsKey = randomBytes(32).toString('base64');
+      saveSecrets(dataDir, secrets as QuickstartSecrets);
+    }
     return { secrets: secrets as QuickstartSecrets, created: false };
   }
   const secrets: QuickstartSecrets = {
