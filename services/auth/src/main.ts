@@ -12,6 +12,7 @@ import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
 import { CredentialChecker } from './credentials';
+import { CredentialEvents } from './credential-events';
 import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
@@ -47,8 +48,11 @@ runService(async () => {
   // The role comes from metadata: package -> linked repository -> the user's role there, plus grants.
   const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
   const roles: RoleLookup = {
-    async roleOf(userId, repository) {
-      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, name: repository });
+    async roleOf(subject, repository) {
+      const request = 'userId' in subject
+        ? { userId: subject.userId, name: repository, sourceRepositoryId: '', pullSourceRepositoryIds: [] }
+        : { userId: '', name: repository, sourceRepositoryId: subject.sourceRepositoryId, pullSourceRepositoryIds: subject.pullSourceRepositoryIds };
+      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), request);
       return { role: (ROLES as readonly string[]).includes(response.role) ? (response.role as PackageRole) : undefined, publicPull: response.publicPull };
     },
   };
@@ -71,12 +75,18 @@ runService(async () => {
   const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
   const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
     (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
+  const sourceRepositoryRole = async (userId: string, sourceRepositoryId: string) => {
+    const found = await unaryCall(metadataClient.getSourceRepositoryRole.bind(metadataClient), { userId, sourceRepositoryId });
+    return { exists: found.exists, role: (ROLES as readonly string[]).includes(found.role) ? (found.role as PackageRole) : undefined, workspaceSlug: found.workspaceSlug };
+  };
   const invitations = new InvitationPolicy({
     store,
     passwords,
     isOperator,
     workspacesOf: async (userId) => (await unaryCall(metadataClient.listUserWorkspaces.bind(metadataClient), { userId })).workspaceSlugs,
   });
+  // Every credential event goes through here (where the audit log will take them).
+  const events = new CredentialEvents(logger);
   const pruneSessions = setInterval(() => void sessions.prune().catch((err: unknown) => logger.warn({ err }, 'could not prune ended sessions')), 3600_000);
   pruneSessions.unref();
 
@@ -96,7 +106,7 @@ runService(async () => {
         callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: callersOf('auth', users.UserServiceService) },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, invitations }, events }), callers: callersOf('auth', users.UserServiceService) },
     ],
   });
   service.ready([

@@ -4,12 +4,23 @@ import { parseRepositoryName } from '@ocireg/oci';
 import type { CredentialChecker } from './credentials';
 import { grantedActions, parseScope, type PackageRole } from './scopes';
 import type { SigningKeys } from './signing';
-import type { TokenStore } from './token-store';
+import type { TokenRecord, TokenStore } from './token-store';
+
+/**
+ * Whose role a registry token carries: a user's ("" = anonymous), or a
+ * credential of a source repository (a repository token, a CI job), whose
+ * role is Write on the packages linked to it, Read on those linked to
+ * `pullSourceRepositoryIds`, and nothing else.
+ */
+export type RoleSubject = { userId: string } | { sourceRepositoryId: string; pullSourceRepositoryIds: string[] };
 
 export interface RoleLookup {
-  /** The user's role on the package behind `repository` ("" user = anonymous), and whether the workspace allows public pull. */
-  roleOf(userId: string, repository: string): Promise<{ role: PackageRole | undefined; publicPull: boolean }>;
+  /** The subject's role on the package behind `repository`, and whether the workspace allows public pull (asked of metadata). */
+  roleOf(subject: RoleSubject, repository: string): Promise<{ role: PackageRole | undefined; publicPull: boolean }>;
 }
+
+/** The registry tokens' `sub` for a repository token: it names the token, since no person stands behind it. */
+export const repositoryTokenSubject = (tokenId: string) => `repository-token.${tokenId}`;
 
 export interface IssueRequest {
   username: string;
@@ -27,10 +38,18 @@ export interface AccessEntry {
 }
 
 interface Identity {
-  userId: string;
+  /** What the registry token's `sub` says (a user id, or the credential it stands for). */
+  sub: string;
+  subject: RoleSubject;
   tokenId: string;
   tokenScopes: string[];
   tokenExpiresAt: string;
+}
+
+/** Who a token (a user's, or a repository's) makes its holder. */
+function identityOf(token: TokenRecord): Identity {
+  const subject: RoleSubject = token.sourceRepositoryId ? { sourceRepositoryId: token.sourceRepositoryId, pullSourceRepositoryIds: [] } : { userId: token.userId };
+  return { sub: token.sourceRepositoryId ? repositoryTokenSubject(token.id) : token.userId, subject, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt };
 }
 
 /** The docker token service: checks who is asking and signs what they may do. */
@@ -53,7 +72,7 @@ export class RegistryTokenIssuer {
         } catch {
           continue;
         }
-        const { role, publicPull } = await this.deps.roles.roleOf(identity?.userId ?? '', scope.name);
+        const { role, publicPull } = await this.deps.roles.roleOf(identity?.subject ?? { userId: '' }, scope.name);
         const actions = identity ? grantedActions(scope.actions, identity.tokenScopes, role, publicPull) : grantedActions(scope.actions, ['read:package'], undefined, publicPull);
         access.push({ type: 'repository', name: scope.name, actions });
       } else if (scope.type === 'registry' && scope.name === 'catalog' && identity) {
@@ -64,11 +83,11 @@ export class RegistryTokenIssuer {
     // A registry token never outlives the API token behind it.
     const apiTokenSecondsLeft = identity ? Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000) : Infinity;
     const expiresIn = Math.max(1, Math.min(this.deps.tokenSeconds, apiTokenSecondsLeft));
-    const token = this.deps.keys.sign({ sub: identity?.userId ?? '', tid: identity?.tokenId ?? '', aud: 'ocireg', jti: randomUUID(), iatMs: decidedAtMs, access }, expiresIn);
+    const token = this.deps.keys.sign({ sub: identity?.sub ?? '', tid: identity?.tokenId ?? '', aud: 'ocireg', jti: randomUUID(), iatMs: decidedAtMs, access }, expiresIn);
     let refreshToken = '';
     if (request.offline && identity) {
       const secondsLeft = Math.max(60, Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000));
-      refreshToken = this.deps.keys.sign({ typ: 'refresh', sub: identity.userId, tid: identity.tokenId, aud: 'ocireg-refresh' }, secondsLeft);
+      refreshToken = this.deps.keys.sign({ typ: 'refresh', sub: identity.sub, tid: identity.tokenId, aud: 'ocireg-refresh' }, secondsLeft);
     }
     return { token, expiresIn, issuedAt: issuedAt.toISOString(), refreshToken };
   }
@@ -84,10 +103,10 @@ export class RegistryTokenIssuer {
       }
       const token = claims.typ === 'refresh' && typeof claims.tid === 'string' ? await this.deps.store.isActive(claims.tid) : undefined;
       if (!token) throw new RegistryError('UNAUTHORIZED', 'refresh token no longer valid (its API token expired or was revoked)');
-      return { userId: token.userId, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt };
+      return identityOf(token);
     }
     if (!request.username && !request.password) return undefined;
-    const verified = await this.deps.credentials.apiToken(request.password, request.clientIp, request.username);
-    return { userId: verified.user.id, tokenId: verified.token.id, tokenScopes: verified.token.scopes, tokenExpiresAt: verified.token.expiresAt };
+    const login = await this.deps.credentials.registryLogin(request.password, request.clientIp, request.username);
+    return identityOf(login.token);
   }
 }

@@ -5,6 +5,8 @@ import type { UserAssertion, UserAssertionVerifier } from '@ocireg/service-ident
 import { users } from '@ocireg/proto';
 import type { InvitationPolicy } from './invitation-policy';
 import type { PasswordLinks, LinkPurpose } from './password-links';
+import type { CredentialEvents } from './credential-events';
+import { RepositoryTokens, tokenInfo, type SourceRepositoryRoleLookup } from './repository-token-handlers';
 import type { TokenStore, UserRecord } from './token-store';
 
 const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
@@ -16,6 +18,8 @@ const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
 export interface UserHandlerPolicy {
   /** Asked of metadata: whether a user administers a workspace. */
   isWorkspaceAdmin(userId: string, workspaceSlug: string): Promise<boolean>;
+  /** Asked of metadata: a user's own role on a source repository. */
+  sourceRepositoryRole: SourceRepositoryRoleLookup;
   /** Whose password a workspace admin's invitation may set. */
   invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
 }
@@ -32,8 +36,10 @@ export function userHandlers(deps: {
   revocations: Pick<AccessStateWriter, 'revokeToken'>;
   links: PasswordLinks;
   policy: UserHandlerPolicy;
+  events: CredentialEvents;
 }): AsyncService<users.UserServiceServer> {
-  const { store, verifier, revocations, links, policy } = deps;
+  const { store, verifier, revocations, links, policy, events } = deps;
+  const repositoryTokens = new RepositoryTokens({ store, roleOn: policy.sourceRepositoryRole, revocations, events });
 
   const callerOf = (ctx: CallContext): UserAssertion => {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
@@ -61,17 +67,22 @@ export function userHandlers(deps: {
       const user = await subject(caller, request.userId);
       // Every token-made token is bounded by its creator; a UI session (no token) is bounded by the user's roles alone.
       if (!caller.tokenId && !caller.sessionId) throw new RegistryError('UNAUTHORIZED', 'no credential behind this call');
-      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined);
+      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
       ctx.logger.info({ tokenId: created.token.id, userId: created.token.userId, scopes: created.token.scopes, parentTokenId: created.token.parentTokenId }, 'API token created');
-      return created;
+      return { token: tokenInfo(created.token), secret: created.secret };
     },
     async listTokens(request, ctx) {
       const user = await subject(callerOf(ctx), request.userId);
-      return { tokens: await store.listTokens(user.id) };
+      return { tokens: (await store.listTokens(user.id)).map(tokenInfo) };
     },
+    ...repositoryTokens.handlers(callerOf),
     async revokeToken(request, ctx) {
       const caller = callerOf(ctx);
       const token = await store.token(request.tokenId);
+      if (token?.sourceRepositoryId) {
+        await repositoryTokens.revoke(caller, token, ctx.requestId);
+        return {};
+      }
       if (!token || (!caller.operator && token.userId !== caller.userId)) throw new RegistryError('NOT_FOUND', `token ${request.tokenId.slice(0, 40)} does not exist`, { field: 'token_id' });
       const revoked = await store.revokeToken(token.id);
       // Every gateway drops them at once (not only when their registry tokens expire).

@@ -80,7 +80,9 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
-      const result = await model.access.roleOn(request.userId || 'anonymous', request.name);
+      const result = request.sourceRepositoryId
+        ? await model.access.roleOfSourceRepositoryCredential(request.name, request.sourceRepositoryId, request.pullSourceRepositoryIds)
+        : await model.access.roleOn(request.userId || 'anonymous', request.name);
       // A package the user may not see exists only for those who may.
       return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
@@ -106,6 +108,10 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
     },
     async listUserWorkspaces(request) {
       return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
+    },
+    async getSourceRepositoryRole(request) {
+      const found = await model.access.sourceRepositoryRole(request.userId, request.sourceRepositoryId);
+      return { exists: found.exists, role: found.role ?? '', workspaceSlug: found.workspaceSlug };
     },
     async listCatalog(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

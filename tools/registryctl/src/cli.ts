@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
 import { addGcCommands } from './gc-commands';
+import { addRepositoryTokenCommands } from './repository-token-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -175,6 +176,7 @@ repository.command('list <workspace>').action(async (ws: string) => {
   const c = api();
   print(await unaryCall(c.listSourceRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
 });
+addRepositoryTokenCommands(repository, { authApi: () => authApi(), as, print, maxTokenDays: MAX_TOKEN_DAYS });
 
 const member = program.command('member').description('roles of users on source repositories (<user> is an email or a user id)');
 member.command('set <repository-id> <user> <role>').action(async (sourceRepositoryId: string, user: string, r: string) => {

@@ -1,0 +1,23 @@
+import type { Logger } from '@ocireg/logger';
+
+/**
+ * Credentials made, changed or used in ways an audit must see: who did it
+ * (`actor`, a user id; "" when no person did) and what it grants. Secrets
+ * never appear here.
+ */
+export type CredentialEvent =
+  | { kind: 'repository-token.created'; actor: string; tokenId: string; sourceRepositoryId: string; scopes: string[]; expiresAt: string; parentTokenId: string }
+  | { kind: 'repository-token.revoked'; actor: string; sourceRepositoryId: string; tokenIds: string[] };
+
+/**
+ * The one function every credential event goes through. Today it writes a
+ * structured log line; the audit log (issue 25) adds its call here, so no
+ * handler needs to change.
+ */
+export class CredentialEvents {
+  constructor(private readonly logger: Logger) {}
+
+  record(event: CredentialEvent, requestId = ''): void {
+    this.logger.info({ credentialEvent: event, requestId }, `credential event: ${event.kind}`);
+  }
+}
