@@ -38,6 +38,7 @@ export function Link({ to, ...rest }: { to: string } & AnchorHTMLAttributes<HTML
 export const paths = {
   workspace: (ws: string) => `/w/${ws}`,
   usage: (ws: string) => `/w/${ws}/usage`,
+  automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,
   repository: (ws: string, project: string, repository: string) => `/w/${ws}/p/${project}/r/${repository}`,
   createPackage: (ws: string) => `/w/${ws}/new-package`,

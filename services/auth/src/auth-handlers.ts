@@ -76,7 +76,7 @@ export function authHandlers(deps: {
     },
     async lookupUsers(request) {
       const found = await store.lookupUsers(request.users.slice(0, 1000));
-      return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query })) };
+      return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query, serviceAccountWorkspace: user.serviceAccountWorkspace })) };
     },
     async createSession(request, ctx) {
       const { secret, session } = await signIn.signIn(request.email, request.password, { ip: request.clientIp, userAgent: request.userAgent });

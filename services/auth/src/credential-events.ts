@@ -7,7 +7,11 @@ import type { Logger } from '@ocireg/logger';
  */
 export type CredentialEvent =
   | { kind: 'repository-token.created'; actor: string; tokenId: string; sourceRepositoryId: string; scopes: string[]; expiresAt: string; parentTokenId: string }
-  | { kind: 'repository-token.revoked'; actor: string; sourceRepositoryId: string; tokenIds: string[] };
+  | { kind: 'repository-token.revoked'; actor: string; sourceRepositoryId: string; tokenIds: string[] }
+  | { kind: 'service-account.created'; actor: string; serviceAccountId: string; workspace: string; name: string }
+  | { kind: 'service-account.deleted'; actor: string; serviceAccountId: string; workspace: string; revokedTokenIds: string[] }
+  | { kind: 'service-account-token.created'; actor: string; serviceAccountId: string; workspace: string; tokenId: string; scopes: string[]; expiresAt: string }
+  | { kind: 'service-account-token.revoked'; actor: string; serviceAccountId: string; workspace: string; tokenIds: string[] };
 
 /**
  * The one function every credential event goes through. Today it writes a

@@ -25,6 +25,7 @@ import { PasswordLinks } from './password-links';
 import { PasswordSignIn } from './password-sign-in';
 import { PasswordStore } from './password-store';
 import { SecretHasher } from './secret-hasher';
+import { ServiceAccountStore } from './service-accounts';
 import { SessionStore } from './session-store';
 
 const ROLES = ['read', 'write', 'admin'] as const;
@@ -106,7 +107,7 @@ runService(async () => {
         callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, invitations }, events }), callers: callersOf('auth', users.UserServiceService) },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, invitations }, events, serviceAccounts: new ServiceAccountStore(pool) }), callers: callersOf('auth', users.UserServiceService) },
     ],
   });
   service.ready([

@@ -4,7 +4,7 @@ import { parseRepositoryName } from '@ocireg/oci';
 import type { CredentialChecker } from './credentials';
 import { grantedActions, parseScope, type PackageRole } from './scopes';
 import type { SigningKeys } from './signing';
-import type { TokenRecord, TokenStore } from './token-store';
+import type { TokenRecord, TokenStore, UserRecord } from './token-store';
 
 /**
  * Whose role a registry token carries: a user's ("" = anonymous), or a
@@ -44,12 +44,15 @@ interface Identity {
   tokenId: string;
   tokenScopes: string[];
   tokenExpiresAt: string;
+  /** A service account acts in its own workspace only: nothing is granted elsewhere, whatever roles say. */
+  confinedTo?: string;
 }
 
 /** Who a token (a user's, or a repository's) makes its holder. */
-function identityOf(token: TokenRecord): Identity {
+function identityOf(token: TokenRecord, user?: UserRecord): Identity {
   const subject: RoleSubject = token.sourceRepositoryId ? { sourceRepositoryId: token.sourceRepositoryId, pullSourceRepositoryIds: [] } : { userId: token.userId };
-  return { sub: token.sourceRepositoryId ? repositoryTokenSubject(token.id) : token.userId, subject, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt };
+  const confinedTo = user?.serviceAccountWorkspace || undefined;
+  return { sub: token.sourceRepositoryId ? repositoryTokenSubject(token.id) : token.userId, subject, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt, confinedTo };
 }
 
 /** The docker token service: checks who is asking and signs what they may do. */
@@ -70,6 +73,10 @@ export class RegistryTokenIssuer {
         try {
           parseRepositoryName(scope.name);
         } catch {
+          continue;
+        }
+        if (identity?.confinedTo && scope.name.split('/')[0] !== identity.confinedTo) {
+          access.push({ type: 'repository', name: scope.name, actions: [] });
           continue;
         }
         const { role, publicPull } = await this.deps.roles.roleOf(identity?.subject ?? { userId: '' }, scope.name);
@@ -103,10 +110,12 @@ export class RegistryTokenIssuer {
       }
       const token = claims.typ === 'refresh' && typeof claims.tid === 'string' ? await this.deps.store.isActive(claims.tid) : undefined;
       if (!token) throw new RegistryError('UNAUTHORIZED', 'refresh token no longer valid (its API token expired or was revoked)');
-      return identityOf(token);
+      const [user] = token.userId ? await this.deps.store.lookupUsers([token.userId]) : [];
+      if (token.userId && !user) throw new RegistryError('UNAUTHORIZED', 'refresh token no longer valid (its account was deleted)');
+      return identityOf(token, user);
     }
     if (!request.username && !request.password) return undefined;
     const login = await this.deps.credentials.registryLogin(request.password, request.clientIp, request.username);
-    return identityOf(login.token);
+    return identityOf(login.token, login.kind === 'user' ? login.user : undefined);
   }
 }

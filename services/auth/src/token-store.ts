@@ -5,10 +5,16 @@ import { TOKEN_SCOPES } from './scopes';
 
 export interface UserRecord {
   id: string;
+  /** A person's email, or a service account's login name (<name>@<workspace>.service-account.invalid). */
   email: string;
   displayName: string;
   createdAt: string;
+  /** A service account: the workspace it belongs to; "" for a person. */
+  serviceAccountWorkspace: string;
 }
+
+/** Service accounts' login names end so (a reserved, undeliverable domain: no person has such an email). */
+export const SERVICE_ACCOUNT_DOMAIN = 'service-account.invalid';
 
 export interface TokenRecord {
   id: string;
@@ -52,6 +58,22 @@ interface TokenRow {
   parent_token_id: string | null;
 }
 
+export interface UserRow {
+  id: string;
+  email: string;
+  display_name: string;
+  created_at: Date;
+  service_account_workspace: string | null;
+}
+
+export const toUser = (row: UserRow): UserRecord => ({
+  id: row.id,
+  email: row.email,
+  displayName: row.display_name,
+  createdAt: row.created_at.toISOString(),
+  serviceAccountWorkspace: row.service_account_workspace ?? '',
+});
+
 const toToken = (row: TokenRow): TokenRecord => ({
   id: row.id,
   userId: row.user_id ?? '',
@@ -92,12 +114,13 @@ export class TokenStore {
   async createUser(email: string, displayName: string, invitedToWorkspace?: string): Promise<UserRecord> {
     const normalized = email.trim().toLowerCase();
     if (!EMAIL.test(normalized)) throw invalid('email', 'is not an email address');
+    if (normalized.endsWith(`.${SERVICE_ACCOUNT_DOMAIN}`)) throw invalid('email', `${SERVICE_ACCOUNT_DOMAIN} names service accounts (CreateServiceAccount)`);
     const { rows } = await this.pool.query<{ id: string; created_at: Date }>(
       'INSERT INTO auth_users (email, display_name, invited_to_workspace) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
       [normalized, displayName.trim() || normalized, invitedToWorkspace ?? null],
     );
     if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `user ${normalized} already exists`, { field: 'email' });
-    return { id: rows[0].id, email: normalized, displayName: displayName.trim() || normalized, createdAt: rows[0].created_at.toISOString() };
+    return { id: rows[0].id, email: normalized, displayName: displayName.trim() || normalized, createdAt: rows[0].created_at.toISOString(), serviceAccountWorkspace: '' };
   }
 
   /** The workspace whose admin's invitation created a user, if one did. */
@@ -116,18 +139,15 @@ export class TokenStore {
     return (await this.lookupUsers([email]))[0];
   }
 
-  /** Users by id or email (either form per entry); unknown or malformed ones are left out. */
+  /** Users by id or email (either form per entry); unknown, deleted or malformed ones are left out. */
   async lookupUsers(queries: string[]): Promise<Array<UserRecord & { query: string }>> {
     const ids = queries.filter((q) => USER_ID.test(q));
     const emails = queries.map((q) => q.trim().toLowerCase()).filter((q) => EMAIL.test(q));
     if (ids.length === 0 && emails.length === 0) return [];
-    const { rows } = await this.pool.query<{ id: string; email: string; display_name: string; created_at: Date }>(
-      'SELECT * FROM auth_users WHERE id = ANY($1::uuid[]) OR email = ANY($2::text[])',
-      [ids, emails],
-    );
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM auth_users WHERE (id = ANY($1::uuid[]) OR email = ANY($2::text[])) AND deleted_at IS NULL', [ids, emails]);
     return queries.flatMap((query) => {
       const row = rows.find((r) => r.id === query || r.email === query.trim().toLowerCase());
-      return row ? [{ id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at.toISOString(), query }] : [];
+      return row ? [{ ...toUser(row), query }] : [];
     });
   }
 
@@ -214,6 +234,20 @@ export class TokenStore {
     return rows.map(toToken);
   }
 
+  /** Revokes every token of a user, and every token created from them; returns them all. */
+  async revokeAllOf(userId: string): Promise<TokenRecord[]> {
+    if (!USER_ID.test(userId)) throw invalid('user_id', 'must be a user id');
+    const { rows } = await this.pool.query<TokenRow>(
+      `WITH RECURSIVE family AS (
+         SELECT id FROM auth_tokens WHERE user_id = $1
+         UNION SELECT t.id FROM auth_tokens t JOIN family f ON t.parent_token_id = f.id
+       )
+       UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id IN (SELECT id FROM family) RETURNING *`,
+      [userId],
+    );
+    return rows.map(toToken);
+  }
+
   /**
    * The active token a secret stands for, with its user (none for a repository
    * token), or undefined (unknown, wrong, expired or revoked). Constant-time comparison.
@@ -221,14 +255,17 @@ export class TokenStore {
   async verify(secret: string): Promise<{ token: TokenRecord; user?: UserRecord } | undefined> {
     const match = SECRET_FORMAT.exec(secret);
     if (!match) return undefined;
-    const { rows } = await this.pool.query<TokenRow & { email: string | null; display_name: string | null; user_created_at: Date | null }>(
-      `SELECT t.*, u.email, u.display_name, u.created_at AS user_created_at FROM auth_tokens t LEFT JOIN auth_users u ON u.id = t.user_id WHERE t.id = $1`,
+    const { rows } = await this.pool.query<TokenRow & { email: string | null; display_name: string | null; user_created_at: Date | null; service_account_workspace: string | null }>(
+      `SELECT t.*, u.email, u.display_name, u.created_at AS user_created_at, u.service_account_workspace
+       FROM auth_tokens t LEFT JOIN auth_users u ON u.id = t.user_id AND u.deleted_at IS NULL WHERE t.id = $1`,
       [match[1]],
     );
     const row = rows[0];
     if (!row || !timingSafeEqual(row.secret_hash, this.hash(secret))) return undefined;
     if (row.revoked_at || row.expires_at.getTime() <= Date.now()) return undefined;
-    const user = row.user_id && row.email ? { id: row.user_id, email: row.email, displayName: row.display_name ?? row.email, createdAt: row.user_created_at!.toISOString() } : undefined;
+    const user = row.user_id && row.email
+      ? toUser({ id: row.user_id, email: row.email, display_name: row.display_name ?? row.email, created_at: row.user_created_at!, service_account_workspace: row.service_account_workspace })
+      : undefined;
     if (!user && !row.source_repository_id) return undefined;
     return { token: toToken(row), user };
   }

@@ -16,6 +16,7 @@ import { packageRoutes } from './routes/package-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { statusRoutes } from './routes/status-routes';
 import { repositoryTokenRoutes } from './routes/repository-token-routes';
+import { serviceAccountRoutes } from './routes/service-account-routes';
 import { tokenRoutes } from './routes/token-routes';
 import { workspaceRoutes } from './routes/workspace-routes';
 import { componentStatus, indexingStatus } from './service-status';
@@ -86,6 +87,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(memberRoutes({ admin: clients.admin, people, web, logger }));
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
   api.use(repositoryTokenRoutes({ users: clients.users, people, cookies, web, logger }));
+  api.use(serviceAccountRoutes({ users: clients.users, cookies, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
