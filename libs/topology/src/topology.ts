@@ -61,6 +61,7 @@ export const SERVICES = {
         checkWorkspaceAdmin: ['auth'],
         listUserWorkspaces: ['auth'],
         getSourceRepositoryRole: ['auth'],
+        resolveSourceRepositoryPaths: ['auth'],
         exportListingSnapshot: ['indexer'],
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.

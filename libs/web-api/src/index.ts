@@ -11,13 +11,14 @@ import { sessionApi } from './session-api';
 import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
+import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
 import { workspaceApi } from './workspace-api';
 
 export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...repositoryTokenApi, ...serviceAccountApi } satisfies Record<string, RouteSchema>;
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...repositoryTokenApi, ...serviceAccountApi, ...trustedIssuerApi } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -44,3 +45,4 @@ export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
 export type RepositoryToken = z.infer<typeof repositoryToken>;
 export type ServiceAccount = z.infer<typeof serviceAccount>;
+export type TrustedIssuer = z.infer<typeof trustedIssuer>;

@@ -11,7 +11,11 @@ export type CredentialEvent =
   | { kind: 'service-account.created'; actor: string; serviceAccountId: string; workspace: string; name: string }
   | { kind: 'service-account.deleted'; actor: string; serviceAccountId: string; workspace: string; revokedTokenIds: string[] }
   | { kind: 'service-account-token.created'; actor: string; serviceAccountId: string; workspace: string; tokenId: string; scopes: string[]; expiresAt: string }
-  | { kind: 'service-account-token.revoked'; actor: string; serviceAccountId: string; workspace: string; tokenIds: string[] };
+  | { kind: 'service-account-token.revoked'; actor: string; serviceAccountId: string; workspace: string; tokenIds: string[] }
+  | { kind: 'trusted-issuer.created'; actor: string; workspace: string; trustedIssuerId: string; issuerUrl: string; repositoryClaim: string; mappings: unknown[] }
+  | { kind: 'trusted-issuer.deleted'; actor: string; workspace: string; trustedIssuerId: string }
+  /** A CI job logged in with its ID token: the claims that granted it, and what they granted. */
+  | { kind: 'ci.login'; actor: string; workspace: string; trustedIssuerId: string; sourceRepositoryId: string; pullSourceRepositoryIds: string[]; expiresAt: string; claims: Record<string, unknown>; clientIp: string };
 
 /**
  * The one function every credential event goes through. Today it writes a

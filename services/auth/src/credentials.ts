@@ -1,4 +1,5 @@
 import { RegistryError } from '@ocireg/errors';
+import { CI_USERNAME, type CiIdentities, type CiLogin } from './ci-identity';
 import type { LoginLimiter } from './login-limiter';
 import type { TokenRecord, TokenStore, UserRecord } from './token-store';
 
@@ -6,7 +7,11 @@ import type { TokenRecord, TokenStore, UserRecord } from './token-store';
 export const REPOSITORY_TOKEN_USERNAME = 'repository-token';
 
 /** Who a registry login is: a user with one of their tokens, or a source repository's token. */
-export type RegistryLogin = { kind: 'user'; token: TokenRecord; user: UserRecord } | { kind: 'repository'; token: TokenRecord; sourceRepositoryId: string };
+export type RegistryLogin =
+  | { kind: 'user'; token: TokenRecord; user: UserRecord }
+  | { kind: 'repository'; token: TokenRecord; sourceRepositoryId: string }
+  /** A CI job with its ID token (username CI_USERNAME). */
+  | { kind: 'ci'; login: CiLogin };
 
 /**
  * Checks an API token presented as a login (docker's Basic email + token, or
@@ -14,7 +19,7 @@ export type RegistryLogin = { kind: 'user'; token: TokenRecord; user: UserRecord
  * is counted, and over the limits answers 429 instead of 401.
  */
 export class CredentialChecker {
-  constructor(private readonly deps: { store: TokenStore; limiter: LoginLimiter }) {}
+  constructor(private readonly deps: { store: TokenStore; limiter: LoginLimiter; ci?: CiIdentities }) {}
 
   /**
    * A user's API token (the admin port, the JSON API, docker login). `email`
@@ -28,8 +33,22 @@ export class CredentialChecker {
     return this.refuse(secret, clientIp, email);
   }
 
-  /** A registry login (docker's Basic credentials): a user's token with their email, or a repository token with REPOSITORY_TOKEN_USERNAME. */
+  /**
+   * A registry login (docker's Basic credentials): a user's token with their
+   * email, a repository token with REPOSITORY_TOKEN_USERNAME, or a CI job's
+   * ID token with CI_USERNAME (its refusals say which check failed).
+   */
   async registryLogin(secret: string, clientIp: string, username: string): Promise<RegistryLogin> {
+    if (username.trim().toLowerCase() === CI_USERNAME && this.deps.ci) {
+      try {
+        return { kind: 'ci', login: await this.deps.ci.login(secret) };
+      } catch (err) {
+        if (err instanceof RegistryError && err.code === 'UNAUTHORIZED' && (await this.deps.limiter.failed(CI_USERNAME, clientIp))) {
+          throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins from this address; try again in a few minutes');
+        }
+        throw err;
+      }
+    }
     if (username.trim().toLowerCase() !== REPOSITORY_TOKEN_USERNAME) return { kind: 'user', ...(await this.apiToken(secret, clientIp, username)) };
     const verified = await this.deps.store.verify(secret);
     if (verified && !verified.user) return { kind: 'repository', token: verified.token, sourceRepositoryId: verified.token.sourceRepositoryId };

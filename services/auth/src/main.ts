@@ -12,7 +12,9 @@ import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
 import { CredentialChecker } from './credentials';
+import { CiIdentities } from './ci-identity';
 import { CredentialEvents } from './credential-events';
+import { TrustedIssuerStore } from './trusted-issuers';
 import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
@@ -64,8 +66,13 @@ runService(async () => {
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
   const limiter = createLoginLimiter(redis, { perAccountAndIp: config.LOGIN_FAILURE_LIMIT, perIp: config.LOGIN_FAILURE_LIMIT_PER_IP });
-  const credentials = new CredentialChecker({ store, limiter });
-  const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  // Every credential event goes through here (where the audit log will take them).
+  const events = new CredentialEvents(logger);
+  // CI jobs log in with their ID tokens, from issuers the workspaces trust.
+  const trustedIssuers = new TrustedIssuerStore(pool);
+  const ci = new CiIdentities({ issuers: trustedIssuers, audience: config.CI_ID_TOKEN_AUDIENCE, loginSeconds: config.CI_LOGIN_SECONDS });
+  const credentials = new CredentialChecker({ store, limiter, ci });
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS, events, stillTrusted: async (id) => (await trustedIssuers.get(id)) !== undefined });
   const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
   // The web UI: passwords (argon2id), sessions and invitation links; secrets stored as HMACs with the pepper.
   const secrets = new SecretHasher(config.AUTH_TOKEN_PEPPER);
@@ -80,14 +87,14 @@ runService(async () => {
     const found = await unaryCall(metadataClient.getSourceRepositoryRole.bind(metadataClient), { userId, sourceRepositoryId });
     return { exists: found.exists, role: (ROLES as readonly string[]).includes(found.role) ? (found.role as PackageRole) : undefined, workspaceSlug: found.workspaceSlug };
   };
+  const resolvePaths = async (workspaceSlug: string, paths: string[]) =>
+    (await unaryCall(metadataClient.resolveSourceRepositoryPaths.bind(metadataClient), { workspaceSlug, paths })).sourceRepositoryIds;
   const invitations = new InvitationPolicy({
     store,
     passwords,
     isOperator,
     workspacesOf: async (userId) => (await unaryCall(metadataClient.listUserWorkspaces.bind(metadataClient), { userId })).workspaceSlugs,
   });
-  // Every credential event goes through here (where the audit log will take them).
-  const events = new CredentialEvents(logger);
   const pruneSessions = setInterval(() => void sessions.prune().catch((err: unknown) => logger.warn({ err }, 'could not prune ended sessions')), 3600_000);
   pruneSessions.unref();
 
@@ -107,7 +114,7 @@ runService(async () => {
         callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, invitations }, events, serviceAccounts: new ServiceAccountStore(pool) }), callers: callersOf('auth', users.UserServiceService) },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, resolvePaths, invitations }, events, serviceAccounts: new ServiceAccountStore(pool), trustedIssuers }), callers: callersOf('auth', users.UserServiceService) },
     ],
   });
   service.ready([

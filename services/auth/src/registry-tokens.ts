@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
+import type { CredentialEvents } from './credential-events';
 import type { CredentialChecker } from './credentials';
 import { grantedActions, parseScope, type PackageRole } from './scopes';
 import type { SigningKeys } from './signing';
@@ -46,6 +47,17 @@ interface Identity {
   tokenExpiresAt: string;
   /** A service account acts in its own workspace only: nothing is granted elsewhere, whatever roles say. */
   confinedTo?: string;
+  /** A CI job: pull and push at most (no deletions), and the trusted issuer whose registration must still exist. */
+  ci?: { trustedIssuerId: string; sourceRepositoryId: string; pullSourceRepositoryIds: string[]; workspace: string };
+}
+
+/** What a CI job may do at most, whatever its role: pull and push. */
+const CI_ACTIONS = ['pull', 'push'];
+const CI_SCOPES = ['read:package', 'write:package'];
+
+/** The identity of a CI login (or of the refresh token it got). */
+function ciIdentity(sub: string, ci: NonNullable<Identity['ci']>, expiresAt: string): Identity {
+  return { sub, subject: { sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds }, tokenId: '', tokenScopes: CI_SCOPES, tokenExpiresAt: expiresAt, confinedTo: ci.workspace, ci };
 }
 
 /** Who a token (a user's, or a repository's) makes its holder. */
@@ -58,7 +70,16 @@ function identityOf(token: TokenRecord, user?: UserRecord): Identity {
 /** The docker token service: checks who is asking and signs what they may do. */
 export class RegistryTokenIssuer {
   constructor(
-    private readonly deps: { store: TokenStore; keys: SigningKeys; roles: RoleLookup; credentials: CredentialChecker; tokenSeconds: number },
+    private readonly deps: {
+      store: TokenStore;
+      keys: SigningKeys;
+      roles: RoleLookup;
+      credentials: CredentialChecker;
+      tokenSeconds: number;
+      events: CredentialEvents;
+      /** Whether a CI login's trusted issuer is still registered (refresh tokens are checked against it). */
+      stillTrusted(trustedIssuerId: string): Promise<boolean>;
+    },
   ) {}
 
   async issue(request: IssueRequest): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
@@ -80,7 +101,8 @@ export class RegistryTokenIssuer {
           continue;
         }
         const { role, publicPull } = await this.deps.roles.roleOf(identity?.subject ?? { userId: '' }, scope.name);
-        const actions = identity ? grantedActions(scope.actions, identity.tokenScopes, role, publicPull) : grantedActions(scope.actions, ['read:package'], undefined, publicPull);
+        const granted = identity ? grantedActions(scope.actions, identity.tokenScopes, role, publicPull) : grantedActions(scope.actions, ['read:package'], undefined, publicPull);
+        const actions = identity?.ci ? granted.filter((action) => CI_ACTIONS.includes(action)) : granted;
         access.push({ type: 'repository', name: scope.name, actions });
       } else if (scope.type === 'registry' && scope.name === 'catalog' && identity) {
         access.push({ type: 'registry', name: 'catalog', actions: ['*'] });
@@ -93,8 +115,9 @@ export class RegistryTokenIssuer {
     const token = this.deps.keys.sign({ sub: identity?.sub ?? '', tid: identity?.tokenId ?? '', aud: 'ocireg', jti: randomUUID(), iatMs: decidedAtMs, access }, expiresIn);
     let refreshToken = '';
     if (request.offline && identity) {
-      const secondsLeft = Math.max(60, Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000));
-      refreshToken = this.deps.keys.sign({ typ: 'refresh', sub: identity.sub, tid: identity.tokenId, aud: 'ocireg-refresh' }, secondsLeft);
+      // A CI login's refresh token ends with its grants; an API token's lasts as long as it does.
+      const secondsLeft = Math.max(identity.ci ? 1 : 60, Math.floor((Date.parse(identity.tokenExpiresAt) - Date.now()) / 1000));
+      refreshToken = this.deps.keys.sign({ typ: 'refresh', sub: identity.sub, tid: identity.tokenId, ...(identity.ci ? { ci: identity.ci } : {}), aud: 'ocireg-refresh' }, secondsLeft);
     }
     return { token, expiresIn, issuedAt: issuedAt.toISOString(), refreshToken };
   }
@@ -108,6 +131,11 @@ export class RegistryTokenIssuer {
       } catch {
         throw new RegistryError('UNAUTHORIZED', 'invalid refresh token');
       }
+      if (claims.typ === 'refresh' && claims.ci && typeof claims.sub === 'string') {
+        const ci = claims.ci as NonNullable<Identity['ci']>;
+        if (!(await this.deps.stillTrusted(ci.trustedIssuerId))) throw new RegistryError('UNAUTHORIZED', 'refresh token no longer valid (its trusted issuer was removed)');
+        return ciIdentity(claims.sub, ci, new Date(Number(claims.exp) * 1000).toISOString());
+      }
       const token = claims.typ === 'refresh' && typeof claims.tid === 'string' ? await this.deps.store.isActive(claims.tid) : undefined;
       if (!token) throw new RegistryError('UNAUTHORIZED', 'refresh token no longer valid (its API token expired or was revoked)');
       const [user] = token.userId ? await this.deps.store.lookupUsers([token.userId]) : [];
@@ -116,6 +144,11 @@ export class RegistryTokenIssuer {
     }
     if (!request.username && !request.password) return undefined;
     const login = await this.deps.credentials.registryLogin(request.password, request.clientIp, request.username);
+    if (login.kind === 'ci') {
+      const { login: ci } = login;
+      this.deps.events.record({ kind: 'ci.login', actor: ci.sub, workspace: ci.workspace, trustedIssuerId: ci.trustedIssuerId, sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, expiresAt: ci.expiresAt, claims: ci.claims, clientIp: request.clientIp });
+      return ciIdentity(ci.sub, { trustedIssuerId: ci.trustedIssuerId, sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, workspace: ci.workspace }, ci.expiresAt);
+    }
     return identityOf(login.token, login.kind === 'user' ? login.user : undefined);
   }
 }

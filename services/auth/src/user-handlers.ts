@@ -9,6 +9,8 @@ import type { CredentialEvents } from './credential-events';
 import { RepositoryTokens, tokenInfo, type SourceRepositoryRoleLookup } from './repository-token-handlers';
 import { ServiceAccounts } from './service-account-handlers';
 import type { ServiceAccountStore } from './service-accounts';
+import { TrustedIssuers } from './trusted-issuer-handlers';
+import type { TrustedIssuerStore } from './trusted-issuers';
 import type { TokenStore, UserRecord } from './token-store';
 
 const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
@@ -22,6 +24,8 @@ export interface UserHandlerPolicy {
   isWorkspaceAdmin(userId: string, workspaceSlug: string): Promise<boolean>;
   /** Asked of metadata: a user's own role on a source repository. */
   sourceRepositoryRole: SourceRepositoryRoleLookup;
+  /** Asked of metadata: source repositories of a workspace by "<project>/<repository>" ("" for none). */
+  resolvePaths(workspaceSlug: string, paths: string[]): Promise<string[]>;
   /** Whose password a workspace admin's invitation may set. */
   invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
 }
@@ -40,10 +44,12 @@ export function userHandlers(deps: {
   policy: UserHandlerPolicy;
   events: CredentialEvents;
   serviceAccounts: ServiceAccountStore;
+  trustedIssuers: TrustedIssuerStore;
 }): AsyncService<users.UserServiceServer> {
   const { store, verifier, revocations, links, policy, events } = deps;
   const repositoryTokens = new RepositoryTokens({ store, roleOn: policy.sourceRepositoryRole, revocations, events });
   const serviceAccounts = new ServiceAccounts({ accounts: deps.serviceAccounts, store, isWorkspaceAdmin: policy.isWorkspaceAdmin, revocations, events });
+  const trustedIssuers = new TrustedIssuers({ issuers: deps.trustedIssuers, isWorkspaceAdmin: policy.isWorkspaceAdmin, resolvePaths: policy.resolvePaths, events });
 
   const callerOf = (ctx: CallContext): UserAssertion => {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
@@ -86,6 +92,7 @@ export function userHandlers(deps: {
     },
     ...repositoryTokens.handlers(callerOf),
     ...serviceAccounts.handlers(callerOf),
+    ...trustedIssuers.handlers(callerOf),
     async revokeToken(request, ctx) {
       const caller = callerOf(ctx);
       const token = await store.token(request.tokenId);

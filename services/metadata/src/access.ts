@@ -113,6 +113,22 @@ export class Access {
     return { exists: true, role: await roleOnSourceRepository(this.pool, userId('user_id', user), sourceRepositoryId, row.workspace_id), workspaceSlug: row.slug };
   }
 
+  /** Source repositories of a workspace by "<project>/<repository>", in the order asked ("" for none). */
+  async sourceRepositoryIdsByPath(workspaceSlug: string, paths: readonly string[]): Promise<string[]> {
+    slug('workspace_slug', workspaceSlug);
+    const wanted = paths.slice(0, 100).map((path) => {
+      const [project = '', repository = '', ...rest] = path.split('/');
+      return rest.length === 0 && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(project) && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(repository) ? `${project}/${repository}` : '';
+    });
+    const { rows } = await this.pool.query<{ path: string; id: string }>(
+      `SELECT p.slug || '/' || r.slug AS path, r.id FROM source_repositories r JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = r.workspace_id
+       WHERE w.slug = $1 AND p.slug || '/' || r.slug = ANY($2::text[])`,
+      [workspaceSlug, wanted.filter(Boolean)],
+    );
+    const ids = new Map(rows.map((row) => [row.path, row.id]));
+    return wanted.map((path) => (path ? (ids.get(path) ?? '') : ''));
+  }
+
   /** Whether a user administers a workspace (workspace admin). */
   async isWorkspaceAdmin(user: string, workspaceSlug: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(

@@ -109,6 +109,9 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
     async listUserWorkspaces(request) {
       return { workspaceSlugs: await model.access.workspacesOf(request.userId) };
     },
+    async resolveSourceRepositoryPaths(request) {
+      return { sourceRepositoryIds: await model.access.sourceRepositoryIdsByPath(request.workspaceSlug, request.paths) };
+    },
     async getSourceRepositoryRole(request) {
       const found = await model.access.sourceRepositoryRole(request.userId, request.sourceRepositoryId);
       return { exists: found.exists, role: found.role ?? '', workspaceSlug: found.workspaceSlug };

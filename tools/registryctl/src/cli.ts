@@ -6,6 +6,7 @@ import { admin, users } from '@ocireg/proto';
 import { addGcCommands } from './gc-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
+import { addTrustedIssuerCommands } from './trusted-issuer-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -271,6 +272,7 @@ manifest
 
 addGcCommands(program, { api, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
+addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {

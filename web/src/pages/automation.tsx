@@ -5,10 +5,11 @@ import { ConfirmButton } from '../components/confirm-button';
 import { CommandLine } from '../components/copy-button';
 import { ErrorMessage } from '../components/feedback';
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
+import { TrustedIssuers } from '../components/trusted-issuers';
 import { paths } from '../router';
 import { useApi } from '../use-api';
 
-/** A workspace's automation, for its admins: service accounts and their tokens. */
+/** A workspace's automation, for its admins: service accounts and their tokens, and the CI issuers it trusts. */
 export function AutomationPage({ workspace }: { workspace: string }) {
   const base = `/workspaces/${encodeURIComponent(workspace)}/service-accounts`;
   const { data, error, reload } = useApi<'listServiceAccounts'>(base);
@@ -27,6 +28,7 @@ export function AutomationPage({ workspace }: { workspace: string }) {
             {data && data.serviceAccounts.length === 0 && <p className="muted">No service accounts yet.</p>}
             {data?.serviceAccounts.map((account) => <ServiceAccountPanel key={account.id} base={base} account={account} onDeleted={reload} />)}
           </section>
+          <TrustedIssuers workspace={workspace} />
         </div>
       </div>
     </Layout>

@@ -18,6 +18,7 @@ import { statusRoutes } from './routes/status-routes';
 import { repositoryTokenRoutes } from './routes/repository-token-routes';
 import { serviceAccountRoutes } from './routes/service-account-routes';
 import { tokenRoutes } from './routes/token-routes';
+import { trustedIssuerRoutes } from './routes/trusted-issuer-routes';
 import { workspaceRoutes } from './routes/workspace-routes';
 import { componentStatus, indexingStatus } from './service-status';
 import { SessionCookies } from './session-cookie';
@@ -88,6 +89,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
   api.use(repositoryTokenRoutes({ users: clients.users, people, cookies, web, logger }));
   api.use(serviceAccountRoutes({ users: clients.users, cookies, web, logger }));
+  api.use(trustedIssuerRoutes({ users: clients.users, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
