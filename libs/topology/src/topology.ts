@@ -62,6 +62,7 @@ export const SERVICES = {
         listUserWorkspaces: ['auth'],
         getSourceRepositoryRole: ['auth'],
         resolveSourceRepositoryPaths: ['auth'],
+        applyIdentityProviderRoles: ['auth'],
         exportListingSnapshot: ['indexer'],
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.

@@ -31,6 +31,11 @@ export const configSchema = z.object({
   CI_ID_TOKEN_AUDIENCE: z.string().min(1).max(300).default('ocireg'),
   /** How long a CI login's grants last: at most 15 minutes. */
   CI_LOGIN_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
+  /** Web UI sign-in with a password; an operator turns it off when everyone signs in through an identity provider. */
+  PASSWORD_SIGN_IN: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** Identity providers for the web UI's sign-in (JSON list, oidc-providers.ts); or OIDC_PROVIDERS_FILE, a file holding it (the chart mounts a Secret). */
+  OIDC_PROVIDERS: z.string().optional(),
+  OIDC_PROVIDERS_FILE: env.absolutePath().optional(),
   /** A web UI session unused this long ends (sign in again). */
   SESSION_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(2 * 3600),
   /** A web UI session ends this long after sign-in, used or not. */

@@ -15,6 +15,11 @@ export type CredentialEvent =
   | { kind: 'trusted-issuer.created'; actor: string; workspace: string; trustedIssuerId: string; issuerUrl: string; repositoryClaim: string; mappings: unknown[] }
   | { kind: 'trusted-issuer.deleted'; actor: string; workspace: string; trustedIssuerId: string }
   /** A CI job logged in with its ID token: the claims that granted it, and what they granted. */
+  /** A person signed in to the web UI: with a password, or through an identity provider (with what its groups gave). */
+  | { kind: 'sign-in'; actor: string; provider: string; sessionId: string; email: string; subject?: string; createdUser?: boolean; groups?: string[]; grantsApplied?: number; grantsSkipped?: string[]; clientIp: string }
+  /** An identity provider's sign-in refused (unverified email, a state unknown or used, the provider's error). */
+  | { kind: 'sign-in.refused'; actor: string; provider: string; reason: string; clientIp: string }
+  | { kind: 'sign-out'; actor: string; provider: string; sessionId: string }
   | { kind: 'ci.login'; actor: string; workspace: string; trustedIssuerId: string; sourceRepositoryId: string; pullSourceRepositoryIds: string[]; expiresAt: string; claims: Record<string, unknown>; clientIp: string };
 
 /**

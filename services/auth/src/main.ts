@@ -26,6 +26,9 @@ import { PasswordHasher } from './passwords';
 import { PasswordLinks } from './password-links';
 import { PasswordSignIn } from './password-sign-in';
 import { PasswordStore } from './password-store';
+import { OidcAccounts } from './oidc-accounts';
+import { loadOidcProviders } from './oidc-providers';
+import { OidcSignIn, type ApplyProviderRoles } from './oidc-sign-in';
 import { SecretHasher } from './secret-hasher';
 import { ServiceAccountStore } from './service-accounts';
 import { SessionStore } from './session-store';
@@ -80,7 +83,12 @@ runService(async () => {
   const passwords = new PasswordStore(pool);
   const hasher = new PasswordHasher();
   const links = new PasswordLinks(pool, secrets);
-  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
+  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions, events, enabled: config.PASSWORD_SIGN_IN });
+  // Single sign-on: the identity providers operators configured; their groups give roles through metadata.
+  const providers = loadOidcProviders(config.OIDC_PROVIDERS, config.OIDC_PROVIDERS_FILE);
+  if (!config.PASSWORD_SIGN_IN && providers.length === 0) logger.warn('PASSWORD_SIGN_IN is false and no OIDC provider is configured: nobody can sign in to the web UI');
+  const applyRoles: ApplyProviderRoles = (userId, provider, grants) => unaryCall(metadataClient.applyIdentityProviderRoles.bind(metadataClient), { userId, provider, grants });
+  const oidc = new OidcSignIn({ providers, pool, secrets, accounts: new OidcAccounts(pool, store), sessions, applyRoles, events });
   const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
     (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
   const sourceRepositoryRole = async (userId: string, sourceRepositoryId: string) => {
@@ -110,7 +118,7 @@ runService(async () => {
     services: [
       {
         definition: auth.AuthServiceService,
-        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations }),
+        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, oidc, events, links, invitations, passwords, hasher, revocations }),
         callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.

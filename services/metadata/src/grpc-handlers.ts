@@ -3,6 +3,7 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
+import type { Role } from './roles';
 import type { MetadataModel } from './metadata-model';
 
 /** Largest page of tags one call returns. */
@@ -11,7 +12,7 @@ const MAX_TAGS_PAGE = 1000;
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 /** The aggregates the registry's calls reach. */
-export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush'>;
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles'>;
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
@@ -111,6 +112,10 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
     },
     async resolveSourceRepositoryPaths(request) {
       return { sourceRepositoryIds: await model.access.sourceRepositoryIdsByPath(request.workspaceSlug, request.paths) };
+    },
+    async applyIdentityProviderRoles(request) {
+      const grants = request.grants.map((g) => ({ workspaceSlug: g.workspaceSlug, sourceRepository: g.sourceRepository, role: (g.role === 'admin' || g.role === 'write' ? g.role : 'read') as Role }));
+      return model.providerRoles.apply(request.userId, request.provider, grants);
     },
     async getSourceRepositoryRole(request) {
       const found = await model.access.sourceRepositoryRole(request.userId, request.sourceRepositoryId);

@@ -12,6 +12,7 @@ import type { ServiceClients } from '../clients';
 import { jsonErrors } from './api-errors';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
+import { oidcRoutes } from './routes/oidc-routes';
 import { packageRoutes } from './routes/package-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { statusRoutes } from './routes/status-routes';
@@ -80,6 +81,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   const api = Router();
   api.use(express.json({ limit: '64kb' }));
   api.use(sessionRoutes({ auth: clients.auth, callers, web, cookies, guard, logger }));
+  api.use(oidcRoutes({ auth: clients.auth, web, cookies, guard, logger }));
   api.use(workspaceRoutes({ admin: clients.admin, web, logger }));
   const indexing = indexingStatus(clients.indexer);
   const components = componentStatus({ auth: clients.auth, metadata: clients.metadata, 'blob-upload': clients.uploads, indexer: clients.indexer });
