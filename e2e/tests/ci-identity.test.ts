@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } from '@ocireg/devstack';
@@ -57,7 +58,7 @@ describe('CI workload identity: docker login with a job\'s OIDC ID token', () =>
     shortLived = await startOidcProvider({ clients: [{ clientId: AUDIENCE, clientSecret: ciClient.clientSecret, redirectUris: [REDIRECT], idTokenSeconds: 1 }], accounts });
     staticIssuer = new StaticIssuer();
     await staticIssuer.start();
-    registry = await startTestRegistry({ CI_ID_TOKEN_AUDIENCE: AUDIENCE });
+    registry = await startTestRegistry({ CI_ID_TOKEN_AUDIENCE: AUDIENCE, LOGIN_FAILURE_LIMIT: '50' }) // every refusal below counts against the failed-login limit of "oidc" from 127.0.0.1;
     workspace = await newWorkspace(registry, 'ci');
     userClient = adminPortClient(registry, users.UserServiceClient);
     const adminClient = adminPortClient(registry, admin.AdminServiceClient);
@@ -98,6 +99,11 @@ describe('CI workload identity: docker login with a job\'s OIDC ID token', () =>
     const token = await idToken();
     expect(claimsOf(token)).toMatchObject({ iss: provider.issuer, aud: AUDIENCE, repository: 'main/app', jti: expect.any(String) });
     expect(await run('docker', ['login', registry.registryHost, '--username', 'oidc', '--password-stdin'], { input: token, withStderr: true })).toMatch(/Login Succeeded/);
+    // The login is audited with the claims that granted it (a credential event, in auth's log).
+    const logins = readFileSync(registry.logFile('auth'), 'utf8').split('\n').filter((line) => line.includes('"kind":"ci.login"') && line.includes(String(claimsOf(token).jti)));
+    expect(logins).toHaveLength(1);
+    expect(JSON.parse(logins[0]!).credentialEvent).toMatchObject({ workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, claims: { iss: provider.issuer, aud: AUDIENCE, repository: 'main/app', sub: accounts[0]!.sub } });
+    expect(logins[0]).not.toContain(token.split('.')[2]!);
     const app = `${registry.registryHost}/${workspace.slug}/app:ci`;
     await importRandomImage(app, 8 * 1024);
     expect(await run('docker', ['push', app], { withStderr: true })).toMatch(/digest: sha256:/);
@@ -154,8 +160,14 @@ describe('CI workload identity: docker login with a job\'s OIDC ID token', () =>
     expect(await refusal(await exchange('not-a-jwt', scope))).toMatchObject({ status: 401, message: expect.stringMatching(/not a JWT/) });
   });
 
-  it('docker login with a bad ID token fails, and says why', async () => {
+  it('docker login with a bad ID token fails, and says why; a used one is a replay there too', async () => {
     await expect(run('docker', ['login', registry.registryHost, '--username', 'oidc', '--password-stdin'], { input: await idToken(otherAudience), withStderr: true })).rejects.toThrow(/401|unauthorized/i);
+    const used = await idToken();
+    expect((await exchange(used, `repository:${workspace.slug}/app:pull`)).status).toBe(200);
+    await expect(run('docker', ['login', registry.registryHost, '--username', 'oidc', '--password-stdin'], { input: used, withStderr: true })).rejects.toThrow(/401|unauthorized/i);
+    // The token endpoint's Basic form (what docker login calls) says why.
+    const basic = await fetch(`${registry.gatewayUrl}/v2/token?service=ocireg&scope=${encodeURIComponent(`repository:${workspace.slug}/app:pull`)}`, { headers: { Authorization: `Basic ${Buffer.from(`oidc:${used}`).toString('base64')}` } });
+    expect(await refusal(basic)).toMatchObject({ status: 401, message: expect.stringMatching(/used already/) });
   });
 
   it('only workspace admins manage trusted issuers; the JSON API lists them; removing one ends its jobs\' logins', async () => {
