@@ -9,7 +9,7 @@ import { recordSecret, startTestRegistry, uniqueName } from './helpers';
 import { WebClient, webUser, type WebUser } from './web-client';
 
 const PROVIDER = 'test-idp';
-const CLIENT = { clientId: 'ocireg-ui', clientSecret: 'ui-client-secret' };
+const CLIENT = { clientId: 'ocireg-ui', clientSecret: `ui-client-secret-${Date.now().toString(36)}` };
 
 /** The operators' configuration of the provider (OIDC_PROVIDERS), its groups giving workspace admin of `workspace`. */
 const providersEnv = (issuer: string, workspace: string) =>
@@ -51,6 +51,8 @@ describe('single sign-on in Chromium', () => {
   const bob = { username: 'bob', password: 'bob-idp-password', email: `bob@${workspace}.example.com` };
 
   beforeAll(async () => {
+    // The client secret is in auth's environment (OIDC_PROVIDERS): it must never reach a log.
+    recordSecret(CLIENT.clientSecret);
     const gatewayPort = await freePort();
     provider = await startOidcProvider({
       clients: [{ ...CLIENT, redirectUris: [`http://127.0.0.1:${gatewayPort}/api/v1/oidc/${PROVIDER}/callback`] }],
@@ -195,6 +197,7 @@ describe('single sign-on in Chromium', () => {
     expect(callback).toContain('code=');
     const answer = new URL(callback).searchParams;
     recordSecret(answer.get('code')!);
+    recordSecret(answer.get('state')!);
     // Even with the state cookie put back, auth takes an answer once.
     const other = await browser.newContext();
     await other.addCookies([{ name: 'ocireg_oidc_state', value: answer.get('state')!, url: registry.gatewayUrl }]);
