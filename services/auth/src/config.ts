@@ -33,7 +33,7 @@ export const configSchema = z.object({
   CI_LOGIN_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
   /** Web UI sign-in with a password; an operator turns it off when everyone signs in through an identity provider. */
   PASSWORD_SIGN_IN: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  /** Identity providers for the web UI's sign-in (JSON list, oidc-providers.ts); or OIDC_PROVIDERS_FILE, a file holding it (the chart mounts a Secret). */
+  /** Identity providers for the web UI's sign-in (JSON list, oidc-providers.ts); or OIDC_PROVIDERS_FILE, a file holding it. It holds client secrets: the chart sets it from a Secret. */
   OIDC_PROVIDERS: z.string().optional(),
   OIDC_PROVIDERS_FILE: env.absolutePath().optional(),
   /** A web UI session unused this long ends (sign in again). */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOidcProviders } from './oidc-providers';
 import { safeReturnTo } from './oidc-sign-in';
@@ -10,6 +13,14 @@ describe('identity providers configuration (OIDC_PROVIDERS)', () => {
     expect(loadOidcProviders('  ', undefined)).toEqual([]);
     const [provider] = loadOidcProviders(JSON.stringify([{ ...corp, groupsClaim: 'groups', groupRoles: [{ group: 'admins', workspace: 'acme' }, { group: 'devs', workspace: 'acme', sourceRepository: 'main/app', role: 'write' }] }]), undefined);
     expect(provider).toMatchObject({ scopes: ['openid', 'email', 'profile'], emailClaim: 'email', emailsAlwaysVerified: false, groupRoles: [{ group: 'admins', workspace: 'acme', role: 'admin' }, { role: 'write', sourceRepository: 'main/app' }] });
+  });
+
+  it('reads the list from OIDC_PROVIDERS_FILE instead, naming that variable in its errors', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'oidc-providers-')), 'providers.json');
+    writeFileSync(file, JSON.stringify([corp]));
+    expect(loadOidcProviders(undefined, file).map((p) => p.name)).toEqual(['corp']);
+    writeFileSync(file, JSON.stringify([{ ...corp, clientId: '' }]));
+    expect(() => loadOidcProviders(undefined, file)).toThrow(/^OIDC_PROVIDERS_FILE: 0\.clientId/);
   });
 
   it('refuses what would be unsafe or ambiguous, naming the field', () => {

@@ -49,7 +49,8 @@ const providers = z
 
 /**
  * The identity providers people sign in with (OIDC_PROVIDERS, JSON, or the
- * file OIDC_PROVIDERS_FILE names: the chart mounts it from a Secret, since it
+ * file OIDC_PROVIDERS_FILE names, for a secret store that writes files; the
+ * chart sets OIDC_PROVIDERS from a Secret, since it
  * holds client secrets). Validated once at start-up; a bad entry fails it
  * with the path of the field at fault.
  */
