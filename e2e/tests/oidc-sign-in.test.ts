@@ -175,6 +175,11 @@ describe('single sign-on in Chromium', () => {
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('not for this browser');
     expect((await sessionOf(page)).status).toBe(401);
+    // The refusal is told once; a link cannot put words on the sign-in page.
+    await page.goto(url('/sign-in?error=Your+account+is+locked.+Call+us+on+555-0100'));
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.textContent('body')).not.toContain('555-0100');
 
     // A sign-in begun (the cookie holds its state), answered with another state.
     const start = await page.request.get(url(`/api/v1/oidc/${PROVIDER}/start`), { maxRedirects: 0 });

@@ -9,7 +9,7 @@ type Methods = ApiResponse<'signInMethods'>;
  * Sign-in: with an identity provider the operators configured (single
  * sign-on), and with an email and password (set through an invitation or
  * reset link) unless the operators turned passwords off. A refused single
- * sign-on comes back here with ?error=.
+ * sign-on comes back here, and the sign-in methods say why (once).
  */
 export function SignInPage({ onSignedIn, email: initialEmail = '' }: { onSignedIn: (session: SessionInfo) => void; email?: string }) {
   const search = new URLSearchParams(location.search);
@@ -17,10 +17,16 @@ export function SignInPage({ onSignedIn, email: initialEmail = '' }: { onSignedI
   const [methods, setMethods] = useState<Methods>();
   const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState('');
-  const [error, setError] = useState(search.get('error') ?? '');
+  const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    get<'signInMethods'>('/sign-in-methods').then(setMethods, () => setMethods({ password: true, providers: [] }));
+    get<'signInMethods'>('/sign-in-methods').then(
+      (answer) => {
+        setMethods(answer);
+        if (answer.refusal) setError(answer.refusal);
+      },
+      () => setMethods({ password: true, providers: [] }),
+    );
   }, []);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
