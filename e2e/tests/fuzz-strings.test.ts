@@ -83,7 +83,7 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
     const member = await createUserWithToken(registry.adminAddress, { email: `member@${workspace.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
     recordSecret(member.token);
     // Route parameters: real things, so valid values reach what the route does.
-    samples = { workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', sourceRepository: 'app', sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000' };
+    samples = { provider: 'corp', id: '00000000-0000-4000-8000-000000000000', workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', sourceRepository: 'app', sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000' };
     pids = Object.fromEntries(SERVICES.map((service) => [service, registry.pid(service)]));
   });
 
@@ -143,19 +143,18 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
     try {
       const cases = services.flatMap(({ definition, client }) =>
         Object.entries(definition as Record<string, { path: string; requestDeserialize: (bytes: Buffer) => object }>).flatMap(([method, { path: rpcPath, requestDeserialize }]) =>
-          stringFieldsOf(definitions, rpcPath).flatMap(({ name, repeated }) =>
+          stringFieldsOf(definitions, requestTypeOf(definitions, rpcPath)).flatMap(({ field, set }) =>
             CORPUS.map((corpus) => async (): Promise<string | undefined> => {
               // The message's defaults (decoded from no bytes), with the one field set.
-              const request = { ...requestDeserialize(Buffer.alloc(0)), [name]: repeated ? [corpus.value] : corpus.value };
+              const request = set(requestDeserialize(Buffer.alloc(0)) as Record<string, unknown>, corpus.value);
               const call = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method]!.bind(client) as never;
-              const what = `${rpcPath.split('/').pop()}.${name} = ${corpus.label}`;
+              const what = `${rpcPath.split('/').pop()}.${field} = ${corpus.label}`;
               const failed = await unaryCall(call, request, { authorization: registry.operator.authorization, deadlineMs: REQUEST_TIMEOUT_MS }).then(
                 () => undefined,
                 (err: { code?: string; detail?: { field?: string } }) => err,
               );
               if (failed && ['UNKNOWN', 'UNAVAILABLE'].includes(failed.code ?? '')) return `${what}: ${failed.code} (a server error)`;
               if (corpus.refused !== 'always') return undefined;
-              const field = repeated ? `${name}[0]` : name;
               if (failed?.code === 'INVALID_ARGUMENT' && failed.detail?.field === field) return undefined;
               return `${what}: ${failed?.code ?? 'OK'} naming ${JSON.stringify(failed?.detail?.field)}, expected INVALID_ARGUMENT naming ${field}`;
             }),
@@ -277,16 +276,49 @@ async function expectAllAnswered<C>(cases: C[], run: (one: C) => Promise<string 
   expect(failures.slice(0, 30), `${failures.length} of ${cases.length} answered wrongly, ${failures.filter((f) => f.includes('server error')).length} with a server error`).toEqual([]);
 }
 
-/** The string fields of an RPC's request (as ts-proto names them: camelCase), from the descriptor of its .proto file. */
-function stringFieldsOf(definitions: PackageDefinition, rpcPath: string): Array<{ name: string; repeated: boolean }> {
+interface MessageDescriptor {
+  name: string;
+  field: Array<{ name: string; type: string; label: string; typeName: string }>;
+}
+
+/** The descriptor of an RPC's request type, from the .proto files. */
+function requestTypeOf(definitions: PackageDefinition, rpcPath: string): MessageDescriptor {
   const [serviceName, methodName] = rpcPath.slice(1).split('/') as [string, string];
   const method = (definitions[serviceName] as unknown as Record<string, { requestType: { type: unknown } }>)[methodName]!;
-  const descriptor = method.requestType.type as { name: string; field: Array<{ name: string; type: string; label: string }> };
-  const nested = descriptor.field.filter((field) => field.type === 'TYPE_MESSAGE');
-  if (nested.length > 0) throw new Error(`${descriptor.name} has message fields (${nested.map((f) => f.name).join(', ')}): teach the fuzzer to reach their strings`);
-  return descriptor.field
-    .filter((field) => field.type === 'TYPE_STRING')
-    .map((field) => ({ name: field.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), repeated: field.label === 'LABEL_REPEATED' }));
+  return method.requestType.type as MessageDescriptor;
+}
+
+/** ts-proto's name of a field (camelCase). */
+const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Every string a request can carry, as the gateway names it when it refuses
+ * one (`name`, `scopes[0]`, `mappings[0].claimValue`), and how to put a value
+ * there: strings and lists of strings, and those of nested messages (one
+ * element, its other fields at their defaults).
+ */
+function stringFieldsOf(definitions: PackageDefinition, descriptor: MessageDescriptor, depth = 0): Array<{ field: string; set: (message: Record<string, unknown>, value: string) => Record<string, unknown> }> {
+  return descriptor.field.flatMap((f) => {
+    const name = camel(f.name);
+    const repeated = f.label === 'LABEL_REPEATED';
+    if (f.type === 'TYPE_STRING') return [{ field: repeated ? `${name}[0]` : name, set: (message: Record<string, unknown>, value: string) => ({ ...message, [name]: repeated ? [value] : value }) }];
+    if (f.type !== 'TYPE_MESSAGE') return [];
+    if (depth >= 3) throw new Error(`${descriptor.name}.${f.name} nests messages deeper than the fuzzer follows`);
+    // proto-loader names the type relative to the package ("ClaimMapping") or in full (".ocireg.admin.v1.ClaimMapping").
+    const typeName = f.typeName.replace(/^\./, '');
+    const key = Object.keys(definitions).find((k) => k === typeName || k.endsWith(`.${typeName}`));
+    if (!key) throw new Error(`${descriptor.name}.${f.name}: no message type ${f.typeName} in the .proto files`);
+    const nested = (definitions[key] as unknown as { type: MessageDescriptor }).type;
+    // The nested message's defaults: each of its fields at its zero value (what decoding no bytes gives).
+    const defaults = Object.fromEntries(nested.field.map((n) => [camel(n.name), n.label === 'LABEL_REPEATED' ? [] : n.type === 'TYPE_STRING' ? '' : n.type === 'TYPE_BOOL' ? false : n.type === 'TYPE_MESSAGE' ? undefined : 0]));
+    return stringFieldsOf(definitions, nested, depth + 1).map((inner) => ({
+      field: `${name}${repeated ? '[0]' : ''}.${inner.field}`,
+      set: (message: Record<string, unknown>, value: string) => {
+        const element = inner.set({ ...defaults }, value);
+        return { ...message, [name]: repeated ? [element] : element };
+      },
+    }));
+  });
 }
 
 const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;

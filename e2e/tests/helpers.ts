@@ -49,7 +49,7 @@ export function recordLogDir(dir: string): void {
 }
 
 /** The five services against the dependencies the global setup started, blobs in its MinIO unless `extraEnv` says otherwise (STORAGE_BACKEND). */
-export async function startTestRegistry(extraEnv: Record<string, string> = {}): Promise<RunningRegistry> {
+export async function startTestRegistry(extraEnv: Record<string, string> = {}, options: { gatewayPort?: number } = {}): Promise<RunningRegistry> {
   const dependencyEnv = {
     ...Object.fromEntries(
       ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION'].map((name) => {
@@ -62,7 +62,7 @@ export async function startTestRegistry(extraEnv: Record<string, string> = {}): 
   };
   const logDir = tempDir('logs');
   recordLogDir(logDir);
-  const registry = await startRegistry({ dependencyEnv, logDir, extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
+  const registry = await startRegistry({ dependencyEnv, logDir, gatewayPort: options.gatewayPort, extraEnv: { LOG_LEVEL: 'debug', ...extraEnv } });
   recordSecret(registry.operator.token);
   return registry;
 }

@@ -393,6 +393,13 @@ const DESIGNED_CALLS = [
   ...TOPOLOGY.services.flatMap((s) => [...s.calls, ...s.uses].map((to) => `${s.name} -> ${to}`)),
   'migrations -> postgres',
 ].sort();
+/**
+ * The designed calls of a render. Single sign-on and CI logins: auth fetches identity
+ * providers' discovery documents, JWKS and tokens over HTTPS, any address on 443 unless
+ * networkPolicy.dependencies.identityProviders.cidrs narrows it (this model does not tell
+ * addresses apart), so it reaches an external object store on 443 too (not the trial's MinIO, a pod on 9000).
+ */
+const designedCalls = (render: string) => (render === 'trial' ? DESIGNED_CALLS : [...DESIGNED_CALLS, 'auth -> s3'].sort());
 
 describe('Helm chart: NetworkPolicies', () => {
   it.each(Object.keys(RENDERS))('let exactly the designed calls through (%s)', (render) => {
@@ -400,7 +407,7 @@ describe('Helm chart: NetworkPolicies', () => {
     const edges = reachable(manifests);
     const withoutDns = edges.filter((e) => !e.endsWith('-> dns'));
     // The admin port: only the peers gateway.admin.allowedFrom names (all features: the admin tool).
-    expect(withoutDns).toEqual(render === 'all features' ? [...DESIGNED_CALLS, 'admin-tool -> gateway'].sort() : DESIGNED_CALLS);
+    expect(withoutDns).toEqual(render === 'all features' ? [...designedCalls(render), 'admin-tool -> gateway'].sort() : designedCalls(render));
     // Every pod resolves names (the trial dependencies are pods too, so their DNS edge shows when external).
     if (render !== 'trial') for (const c of [...SERVICES, 'migrations']) expect(edges).toContain(`${c} -> dns`);
   });
@@ -425,6 +432,16 @@ describe('Helm chart: NetworkPolicies', () => {
       const open = policyOf(service).spec.ingress.filter((r: Obj) => !r.from);
       expect(open.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port)), service).toEqual([8086]);
     }
+  });
+
+  it('let auth reach identity providers over HTTPS, only at their CIDRs when given', () => {
+    const authPolicy = (args: string[]) => render(args).find((m) => m.kind === 'NetworkPolicy' && m.spec.podSelector.matchLabels['app.kubernetes.io/component'] === 'auth')!;
+    const https = (policy: Manifest) => policy.spec.egress.filter((r: Obj) => r.ports?.some((p: Obj) => p.port === 443));
+    expect(https(authPolicy([]))).toEqual([{ ports: [{ port: 443, protocol: 'TCP' }] }]);
+    expect(https(authPolicy(['--set-json', 'networkPolicy.dependencies.identityProviders={"ports":[443],"cidrs":["192.0.2.0/24"]}']))).toEqual([{ ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '192.0.2.0/24' } }] }]);
+    // No other service gets it.
+    const metadata = rendered('default').find((m) => m.kind === 'NetworkPolicy' && m.spec.podSelector.matchLabels['app.kubernetes.io/component'] === 'metadata')!;
+    expect(metadata.spec.egress.filter((r: Obj) => r.ports?.length === 1 && r.ports[0].port === 443 && !r.to)).toEqual([]);
   });
 
   it('restrict external dependencies to their CIDRs when given', () => {

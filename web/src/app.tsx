@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api, ApiError, get, setCsrfToken, whenSignedOut } from './api';
 import { Layout } from './components/layout';
+import { AutomationPage } from './pages/automation';
 import { CreatePackagePage } from './pages/create-package';
 import { ImagePage } from './pages/image';
 import { ProjectPage } from './pages/project';
@@ -25,6 +26,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if (pathname === '/tokens') return { title: 'API tokens', page: <TokensPage /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/new-package$/.exec(pathname))) return { title: 'Create package', page: <CreatePackagePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/p\/([^/]+)\/r\/([^/]+)$/.exec(pathname))) return { title: `Repository ${decode(m[3]!)}`, page: <RepositoryPage workspace={decode(m[1]!)} project={decode(m[2]!)} repository={decode(m[3]!)} /> };

@@ -334,6 +334,13 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
   valueFrom: { secretKeyRef: { name: {{ include "ocireg.authSecretName" . }}, key: AUTH_PREVIOUS_PUBLIC_KEYS, optional: true } }
 - { name: OPERATOR_EMAILS, value: {{ .Values.auth.operatorEmails | quote }} }
 - { name: REGISTRY_TOKEN_SECONDS, value: {{ .Values.auth.registryTokenSeconds | int64 | quote }} }
+- { name: PASSWORD_SIGN_IN, value: {{ .Values.auth.passwordSignIn | toString | quote }} }
+{{- if or .Values.auth.oidc.providers .Values.auth.oidc.existingSecret }}
+- name: OIDC_PROVIDERS
+  valueFrom: { secretKeyRef: { name: {{ .Values.auth.oidc.existingSecret | default (include "ocireg.secretName" .) }}, key: OIDC_PROVIDERS } }
+{{- end }}
+- { name: CI_ID_TOKEN_AUDIENCE, value: {{ .Values.auth.ci.idTokenAudience | quote }} }
+- { name: CI_LOGIN_SECONDS, value: {{ .Values.auth.ci.loginSeconds | int64 | quote }} }
 {{- if .Values.auth.bootstrapAdmin.email }}
 - { name: BOOTSTRAP_ADMIN_EMAIL, value: {{ .Values.auth.bootstrapAdmin.email | quote }} }
 - name: BOOTSTRAP_ADMIN_TOKEN

@@ -157,3 +157,4 @@ export async function startKafkaOn(host: string): Promise<{ brokers: string; sto
     throw err;
   }
 }
+export { startOidcProvider, type ProviderConfig, type StartedOidcProvider } from './oidc';

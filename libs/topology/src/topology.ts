@@ -54,12 +54,15 @@ export const SERVICES = {
     ports: { serve: 50052, metrics: 9102 },
     grpc: {
       // The gateway does the registry's work; auth asks for roles (and, for invitations, workspace
-      // admins); the indexer's rebuild command reads the listing snapshot.
+      // admins; for repository tokens, repository Admins); the indexer's rebuild command reads the listing snapshot.
       'ocireg.metadata.v1.RegistryMetadataService': {
         '*': ['gateway'],
         resolveRole: ['gateway', 'auth'],
         checkWorkspaceAdmin: ['auth'],
         listUserWorkspaces: ['auth'],
+        getSourceRepositoryRole: ['auth'],
+        resolveSourceRepositoryPaths: ['auth'],
+        applyIdentityProviderRoles: ['auth'],
         exportListingSnapshot: ['indexer'],
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.

@@ -4,19 +4,22 @@
 import type { z } from 'zod';
 import { memberApi } from './member-api';
 import { packageApi } from './package-api';
+import { repositoryToken, repositoryTokenApi } from './repository-token-api';
 import type { BodyInput, QueryInput, ResponseOf, RouteSchema } from './route-schema';
+import { serviceAccount, serviceAccountApi } from './service-account-api';
 import { sessionApi } from './session-api';
 import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
 import { upstreamApi, type upstream } from './upstream-api';
+import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
 import { workspaceApi } from './workspace-api';
 
 export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...upstreamApi } satisfies Record<string, RouteSchema>;
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...repositoryTokenApi, ...serviceAccountApi, ...trustedIssuerApi, ...upstreamApi } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -42,3 +45,6 @@ export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
 export type Upstream = z.infer<typeof upstream>;
+export type RepositoryToken = z.infer<typeof repositoryToken>;
+export type ServiceAccount = z.infer<typeof serviceAccount>;
+export type TrustedIssuer = z.infer<typeof trustedIssuer>;

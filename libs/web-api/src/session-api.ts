@@ -22,6 +22,21 @@ export const sessionApi = {
   },
   /** DELETE /session */
   signOut: { response: nothing },
+  /** GET /sign-in-methods: how people may sign in here (no credential needed). */
+  /** `refusal`: why the last single sign-on of this browser was refused (told once, from an HttpOnly cookie, never from the URL). */
+  signInMethods: {
+    response: exact({ password: z.boolean(), providers: z.array(exact({ name: z.string(), displayName: z.string(), startUrl: z.string() })), refusal: z.string().optional() }),
+  },
+  /** GET /oidc/{provider}/start?returnTo=/path: a redirect to the identity provider (sets the sign-in's state cookie). */
+  startOidcSignIn: {
+    query: z.object({ returnTo: z.string().max(500).optional() }),
+    response: nothing,
+  },
+  /** GET /oidc/{provider}/callback: the provider's answer; a redirect to returnTo, signed in, or back to /sign-in with the refusal in a cookie */
+  completeOidcSignIn: {
+    query: z.object({ state: z.string().max(200).optional(), code: z.string().max(4000).optional(), error: z.string().max(200).optional() }).passthrough(),
+    response: nothing,
+  },
   /** POST /password-links/inspect */
   inspectPasswordLink: {
     body: z.object({ secret: text() }),

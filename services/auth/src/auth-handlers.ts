@@ -4,7 +4,9 @@ import type { AsyncService } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
 import type { UserAssertionSigner } from '@ocireg/service-identity';
 import type { CredentialChecker } from './credentials';
+import type { CredentialEvents } from './credential-events';
 import type { InvitationPolicy } from './invitation-policy';
+import type { OidcSignIn } from './oidc-sign-in';
 import { unknownLink, type PasswordLinks } from './password-links';
 import type { PasswordSignIn } from './password-sign-in';
 import type { PasswordStore } from './password-store';
@@ -34,13 +36,15 @@ export function authHandlers(deps: {
   isOperator: (email: string) => boolean;
   sessions: SessionStore;
   signIn: PasswordSignIn;
+  oidc: OidcSignIn;
+  events: CredentialEvents;
   links: PasswordLinks;
   invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
   passwords: PasswordStore;
   hasher: PasswordHasher;
   revocations: Pick<AccessStateWriter, 'revokeToken'>;
 }): AsyncService<auth.AuthServiceServer> {
-  const { store, issuer, keys, credentials, assertions, isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations } = deps;
+  const { store, issuer, keys, credentials, assertions, isOperator, sessions, signIn, oidc, events, links, invitations, passwords, hasher, revocations } = deps;
   const endEverywhere = async (ended: SessionRecord[]) => {
     for (const session of ended) await revocations.revokeToken(sessionRevocationId(session.id), new Date(session.expiresAt));
   };
@@ -76,7 +80,7 @@ export function authHandlers(deps: {
     },
     async lookupUsers(request) {
       const found = await store.lookupUsers(request.users.slice(0, 1000));
-      return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query })) };
+      return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query, serviceAccountWorkspace: user.serviceAccountWorkspace })) };
     },
     async createSession(request, ctx) {
       const { secret, session } = await signIn.signIn(request.email, request.password, { ip: request.clientIp, userAgent: request.userAgent });
@@ -87,9 +91,19 @@ export function authHandlers(deps: {
       const ended = await sessions.end(request.sessionSecret);
       if (ended) {
         await endEverywhere([ended]);
-        ctx.logger.info({ sessionId: ended.id, userId: ended.userId }, 'session ended (sign-out)');
+        events.record({ kind: 'sign-out', actor: ended.userId, provider: ended.provider, sessionId: ended.id }, ctx.requestId);
       }
       return {};
+    },
+    async listSignInMethods() {
+      return { passwordEnabled: signIn.enabled, providers: oidc.list() };
+    },
+    async beginOidcSignIn(request) {
+      return oidc.begin(request.provider, request.redirectUri, request.returnTo);
+    },
+    async completeOidcSignIn(request) {
+      const { secret, session, returnTo } = await oidc.complete(request.provider, request.state, request.callbackQuery, { ip: request.clientIp, userAgent: request.userAgent });
+      return { sessionSecret: secret, sessionId: session.id, expiresAt: session.expiresAt, maxAgeSeconds: Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000)), returnTo };
     },
     async inspectPasswordLink(request) {
       const link = await links.inspect(request.secret);

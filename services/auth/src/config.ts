@@ -27,6 +27,15 @@ export const configSchema = z.object({
   LOGIN_FAILURE_LIMIT: z.coerce.number().int().positive().default(10),
   /** Failed logins from one client address in 5 minutes before its failures answer 429 (higher: many users may share an address). */
   LOGIN_FAILURE_LIMIT_PER_IP: z.coerce.number().int().positive().default(100),
+  /** The audience a CI job's ID token must name: this registry (the job asks its CI system for a token with it). */
+  CI_ID_TOKEN_AUDIENCE: z.string().min(1).max(300).default('ocireg'),
+  /** How long a CI login's grants last: at most 15 minutes. */
+  CI_LOGIN_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
+  /** Web UI sign-in with a password; an operator turns it off when everyone signs in through an identity provider. */
+  PASSWORD_SIGN_IN: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** Identity providers for the web UI's sign-in (JSON list, oidc-providers.ts); or OIDC_PROVIDERS_FILE, a file holding it. It holds client secrets: the chart sets it from a Secret. */
+  OIDC_PROVIDERS: z.string().optional(),
+  OIDC_PROVIDERS_FILE: env.absolutePath().optional(),
   /** A web UI session unused this long ends (sign in again). */
   SESSION_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(2 * 3600),
   /** A web UI session ends this long after sign-in, used or not. */

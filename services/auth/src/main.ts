@@ -12,6 +12,9 @@ import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
 import { CredentialChecker } from './credentials';
+import { CiIdentities } from './ci-identity';
+import { CredentialEvents } from './credential-events';
+import { TrustedIssuerStore } from './trusted-issuers';
 import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
@@ -23,7 +26,11 @@ import { PasswordHasher } from './passwords';
 import { PasswordLinks } from './password-links';
 import { PasswordSignIn } from './password-sign-in';
 import { PasswordStore } from './password-store';
+import { OidcAccounts } from './oidc-accounts';
+import { loadOidcProviders } from './oidc-providers';
+import { OidcSignIn, type ApplyProviderRoles } from './oidc-sign-in';
 import { SecretHasher } from './secret-hasher';
+import { ServiceAccountStore } from './service-accounts';
 import { SessionStore } from './session-store';
 
 const ROLES = ['read', 'write', 'admin'] as const;
@@ -47,8 +54,11 @@ runService(async () => {
   // The role comes from metadata: package -> linked repository -> the user's role there, plus grants.
   const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
   const roles: RoleLookup = {
-    async roleOf(userId, repository) {
-      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), { userId, name: repository });
+    async roleOf(subject, repository) {
+      const request = 'userId' in subject
+        ? { userId: subject.userId, name: repository, sourceRepositoryId: '', pullSourceRepositoryIds: [] }
+        : { userId: '', name: repository, sourceRepositoryId: subject.sourceRepositoryId, pullSourceRepositoryIds: subject.pullSourceRepositoryIds };
+      const response = await unaryCall(metadataClient.resolveRole.bind(metadataClient), request);
       return { role: (ROLES as readonly string[]).includes(response.role) ? (response.role as PackageRole) : undefined, publicPull: response.publicPull };
     },
   };
@@ -59,8 +69,13 @@ runService(async () => {
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
   const limiter = createLoginLimiter(redis, { perAccountAndIp: config.LOGIN_FAILURE_LIMIT, perIp: config.LOGIN_FAILURE_LIMIT_PER_IP });
-  const credentials = new CredentialChecker({ store, limiter });
-  const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
+  // Every credential event goes through here (where the audit log will take them).
+  const events = new CredentialEvents(logger);
+  // CI jobs log in with their ID tokens, from issuers the workspaces trust.
+  const trustedIssuers = new TrustedIssuerStore(pool);
+  const ci = new CiIdentities({ issuers: trustedIssuers, audience: config.CI_ID_TOKEN_AUDIENCE, loginSeconds: config.CI_LOGIN_SECONDS });
+  const credentials = new CredentialChecker({ store, limiter, ci });
+  const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS, events, stillTrusted: async (id) => (await trustedIssuers.get(id)) !== undefined });
   const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
   // The web UI: passwords (argon2id), sessions and invitation links; secrets stored as HMACs with the pepper.
   const secrets = new SecretHasher(config.AUTH_TOKEN_PEPPER);
@@ -68,9 +83,20 @@ runService(async () => {
   const passwords = new PasswordStore(pool);
   const hasher = new PasswordHasher();
   const links = new PasswordLinks(pool, secrets);
-  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
+  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions, events, enabled: config.PASSWORD_SIGN_IN });
+  // Single sign-on: the identity providers operators configured; their groups give roles through metadata.
+  const providers = loadOidcProviders(config.OIDC_PROVIDERS, config.OIDC_PROVIDERS_FILE);
+  if (!config.PASSWORD_SIGN_IN && providers.length === 0) logger.warn('PASSWORD_SIGN_IN is false and no OIDC provider is configured: nobody can sign in to the web UI');
+  const applyRoles: ApplyProviderRoles = (userId, provider, grants) => unaryCall(metadataClient.applyIdentityProviderRoles.bind(metadataClient), { userId, provider, grants });
+  const oidc = new OidcSignIn({ providers, pool, secrets, accounts: new OidcAccounts(pool, store), sessions, applyRoles, events });
   const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
     (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
+  const sourceRepositoryRole = async (userId: string, sourceRepositoryId: string) => {
+    const found = await unaryCall(metadataClient.getSourceRepositoryRole.bind(metadataClient), { userId, sourceRepositoryId });
+    return { exists: found.exists, role: (ROLES as readonly string[]).includes(found.role) ? (found.role as PackageRole) : undefined, workspaceSlug: found.workspaceSlug };
+  };
+  const resolvePaths = async (workspaceSlug: string, paths: string[]) =>
+    (await unaryCall(metadataClient.resolveSourceRepositoryPaths.bind(metadataClient), { workspaceSlug, paths })).sourceRepositoryIds;
   const invitations = new InvitationPolicy({
     store,
     passwords,
@@ -92,11 +118,11 @@ runService(async () => {
     services: [
       {
         definition: auth.AuthServiceService,
-        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, links, invitations, passwords, hasher, revocations }),
+        implementation: authHandlers({ store, issuer, keys, credentials, assertions: new UserAssertionSigner(tls), isOperator, sessions, signIn, oidc, events, links, invitations, passwords, hasher, revocations }),
         callers: callersOf('auth', auth.AuthServiceService),
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
-      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, invitations } }), callers: callersOf('auth', users.UserServiceService) },
+      { definition: users.UserServiceService, implementation: userHandlers({ store, verifier: new UserAssertionVerifier(tls), revocations, links, policy: { isWorkspaceAdmin, sourceRepositoryRole, resolvePaths, invitations }, events, serviceAccounts: new ServiceAccountStore(pool), trustedIssuers }), callers: callersOf('auth', users.UserServiceService) },
     ],
   });
   service.ready([

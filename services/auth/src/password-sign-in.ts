@@ -1,4 +1,5 @@
 import { RegistryError } from '@ocireg/errors';
+import type { CredentialEvents } from './credential-events';
 import type { LoginLimiter } from './login-limiter';
 import type { PasswordHasher } from './passwords';
 import type { PasswordStore } from './password-store';
@@ -13,11 +14,16 @@ import type { TokenStore } from './token-store';
  * address. Unknown emails cost the same time and answer the same as wrong passwords.
  */
 export class PasswordSignIn {
-  constructor(private readonly deps: { users: TokenStore; passwords: PasswordStore; hasher: PasswordHasher; limiter: LoginLimiter; sessions: SessionStore }) {}
+  constructor(private readonly deps: { users: TokenStore; passwords: PasswordStore; hasher: PasswordHasher; limiter: LoginLimiter; sessions: SessionStore; events: CredentialEvents; enabled: boolean }) {}
+
+  get enabled(): boolean {
+    return this.deps.enabled;
+  }
 
   async signIn(email: string, password: string, client: { ip: string; userAgent: string }): Promise<{ secret: string; session: SessionRecord }> {
     const account = email.trim().toLowerCase();
-    const { users, passwords, hasher, limiter, sessions } = this.deps;
+    const { users, passwords, hasher, limiter, sessions, events } = this.deps;
+    if (!this.deps.enabled) throw new RegistryError('DENIED', 'password sign-in is turned off here: sign in with your identity provider');
     if (await limiter.blocked(account, client.ip)) throw tooMany();
     const user = account ? await users.userByEmail(account) : undefined;
     const stored = user ? await passwords.hashOf(user.id) : undefined;
@@ -26,7 +32,9 @@ export class PasswordSignIn {
       if (await limiter.failed(account, client.ip)) throw tooMany();
       throw new RegistryError('UNAUTHORIZED', 'wrong email or password');
     }
-    return sessions.create(user.id, 'password', client);
+    const opened = await sessions.create(user.id, 'password', client);
+    events.record({ kind: 'sign-in', actor: user.id, provider: 'password', sessionId: opened.session.id, email: user.email, clientIp: client.ip });
+    return opened;
   }
 }
 

@@ -74,7 +74,7 @@ export class SessionStore {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { session: this.recordOf(row), user: { id: row.user_id, email: row.email, displayName: row.display_name, createdAt: row.user_created_at.toISOString() } };
+    return { session: this.recordOf(row), user: { id: row.user_id, email: row.email, displayName: row.display_name, createdAt: row.user_created_at.toISOString(), serviceAccountWorkspace: '' } };
   }
 
   /** Ends a session (sign-out); returns it, or undefined when it was not live. */

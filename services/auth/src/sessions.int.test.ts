@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { runMigrations } from '@ocireg/postgres';
+import { CredentialEvents, type CredentialEvent } from './credential-events';
 import { MemoryLoginLimiter } from './login-limiter';
 import { PasswordLinks } from './password-links';
 import { PasswordSignIn } from './password-sign-in';
@@ -95,7 +96,13 @@ describe('web UI sign-in against PostgreSQL: sessions, password links, limits', 
   it('sign-in: refuses wrong passwords, then over the limit refuses even the right one from that address, but not from another', async () => {
     const sessions = new SessionStore(pool, secrets, { idleSeconds: 3600, maxAgeSeconds: 7200 });
     const limiter = new MemoryLoginLimiter({ perAccountAndIp: 2, perIp: 100 });
-    const signIn = new PasswordSignIn({ users, passwords, hasher, limiter, sessions });
+    const recorded: CredentialEvent[] = [];
+    const events = new (class extends CredentialEvents {
+      override record(event: CredentialEvent): void {
+        recorded.push(event);
+      }
+    })(createLogger({ service: 'test', level: 'silent' }));
+    const signIn = new PasswordSignIn({ users, passwords, hasher, limiter, sessions, events, enabled: true });
     const user = await users.createUser(unique('limit'), '');
     await passwords.set(user.id, await hasher.hash('the right password'));
     const attacker = { ip: '198.51.100.66', userAgent: 'x' };
@@ -105,7 +112,13 @@ describe('web UI sign-in against PostgreSQL: sessions, password links, limits', 
     // Over the limit the password is not even checked: the right one is refused too.
     await expect(signIn.signIn(user.email, 'the right password', attacker)).rejects.toMatchObject({ code: 'TOOMANYREQUESTS' });
     // The user, from their own address, is not locked out.
-    expect((await signIn.signIn(user.email.toUpperCase(), 'the right password', { ip: '203.0.113.10', userAgent: 'x' })).session.userId).toBe(user.id);
+    const opened = await signIn.signIn(user.email.toUpperCase(), 'the right password', { ip: '203.0.113.10', userAgent: 'x' });
+    expect(opened.session).toMatchObject({ userId: user.id, provider: 'password' });
+    // Each sign-in is a credential event (the failures are not: the limiter counts them).
+    expect(recorded).toEqual([{ kind: 'sign-in', actor: user.id, provider: 'password', sessionId: opened.session.id, email: user.email, clientIp: '203.0.113.10' }]);
+    // An operator turned password sign-in off: even the right password is refused.
+    const off = new PasswordSignIn({ users, passwords, hasher, limiter, sessions, events, enabled: false });
+    await expect(off.signIn(user.email, 'the right password', { ip: '203.0.113.12', userAgent: 'x' })).rejects.toMatchObject({ code: 'DENIED', message: expect.stringContaining('password sign-in is turned off') });
     // An unknown email answers like a wrong password.
     await expect(signIn.signIn(unique('nobody'), 'whatever password', { ip: '203.0.113.11', userAgent: 'x' })).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: 'wrong email or password' });
   });

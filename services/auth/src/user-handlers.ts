@@ -5,6 +5,12 @@ import type { UserAssertion, UserAssertionVerifier } from '@ocireg/service-ident
 import { users } from '@ocireg/proto';
 import type { InvitationPolicy } from './invitation-policy';
 import type { PasswordLinks, LinkPurpose } from './password-links';
+import type { CredentialEvents } from './credential-events';
+import { RepositoryTokens, tokenInfo, type SourceRepositoryRoleLookup } from './repository-token-handlers';
+import { ServiceAccounts } from './service-account-handlers';
+import type { ServiceAccountStore } from './service-accounts';
+import { TrustedIssuers } from './trusted-issuer-handlers';
+import type { TrustedIssuerStore } from './trusted-issuers';
 import type { TokenStore, UserRecord } from './token-store';
 
 const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
@@ -16,6 +22,10 @@ const PURPOSES: Partial<Record<users.PasswordLinkPurpose, LinkPurpose>> = {
 export interface UserHandlerPolicy {
   /** Asked of metadata: whether a user administers a workspace. */
   isWorkspaceAdmin(userId: string, workspaceSlug: string): Promise<boolean>;
+  /** Asked of metadata: a user's own role on a source repository. */
+  sourceRepositoryRole: SourceRepositoryRoleLookup;
+  /** Asked of metadata: source repositories of a workspace by "<project>/<repository>" ("" for none). */
+  resolvePaths(workspaceSlug: string, paths: string[]): Promise<string[]>;
   /** Whose password a workspace admin's invitation may set. */
   invitations: Pick<InvitationPolicy, 'checkWorkspaceInvitation'>;
 }
@@ -32,19 +42,29 @@ export function userHandlers(deps: {
   revocations: Pick<AccessStateWriter, 'revokeToken'>;
   links: PasswordLinks;
   policy: UserHandlerPolicy;
+  events: CredentialEvents;
+  serviceAccounts: ServiceAccountStore;
+  trustedIssuers: TrustedIssuerStore;
 }): AsyncService<users.UserServiceServer> {
-  const { store, verifier, revocations, links, policy } = deps;
+  const { store, verifier, revocations, links, policy, events } = deps;
+  const repositoryTokens = new RepositoryTokens({ store, roleOn: policy.sourceRepositoryRole, revocations, events });
+  const serviceAccounts = new ServiceAccounts({ accounts: deps.serviceAccounts, store, isWorkspaceAdmin: policy.isWorkspaceAdmin, revocations, events });
+  const trustedIssuers = new TrustedIssuers({ issuers: deps.trustedIssuers, isWorkspaceAdmin: policy.isWorkspaceAdmin, resolvePaths: policy.resolvePaths, events });
 
   const callerOf = (ctx: CallContext): UserAssertion => {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
     if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'this call needs the user assertion the gateway attaches');
     return verifier.verify(header.slice(7).trim());
   };
-  /** The user named by id or email, when the caller may act on them (else NOT_FOUND, as if there were none). */
+  /**
+   * The user named by id or email, when the caller may act on them: themselves,
+   * anyone for operators, a service account for its workspace's admins (else
+   * NOT_FOUND, as if there were none).
+   */
   const subject = async (caller: UserAssertion, idOrEmail: string): Promise<UserRecord> => {
     const [user] = await store.lookupUsers([idOrEmail]);
-    if (!user || (!caller.operator && user.id !== caller.userId)) throw new RegistryError('NOT_FOUND', `user ${idOrEmail.slice(0, 200)} does not exist`, { field: 'user_id' });
-    return user;
+    if (user && (caller.operator || user.id === caller.userId || (await serviceAccounts.manages(caller, user)))) return user;
+    throw new RegistryError('NOT_FOUND', `user ${idOrEmail.slice(0, 200)} does not exist`, { field: 'user_id' });
   };
 
   return {
@@ -61,22 +81,34 @@ export function userHandlers(deps: {
       const user = await subject(caller, request.userId);
       // Every token-made token is bounded by its creator; a UI session (no token) is bounded by the user's roles alone.
       if (!caller.tokenId && !caller.sessionId) throw new RegistryError('UNAUTHORIZED', 'no credential behind this call');
-      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined);
+      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
       ctx.logger.info({ tokenId: created.token.id, userId: created.token.userId, scopes: created.token.scopes, parentTokenId: created.token.parentTokenId }, 'API token created');
-      return created;
+      if (user.serviceAccountWorkspace) serviceAccounts.tokenCreated(caller, user, created.token, ctx.requestId);
+      return { token: tokenInfo(created.token), secret: created.secret };
     },
     async listTokens(request, ctx) {
       const user = await subject(callerOf(ctx), request.userId);
-      return { tokens: await store.listTokens(user.id) };
+      return { tokens: (await store.listTokens(user.id)).map(tokenInfo) };
     },
+    ...repositoryTokens.handlers(callerOf),
+    ...serviceAccounts.handlers(callerOf),
+    ...trustedIssuers.handlers(callerOf),
     async revokeToken(request, ctx) {
       const caller = callerOf(ctx);
       const token = await store.token(request.tokenId);
-      if (!token || (!caller.operator && token.userId !== caller.userId)) throw new RegistryError('NOT_FOUND', `token ${request.tokenId.slice(0, 40)} does not exist`, { field: 'token_id' });
+      if (token?.sourceRepositoryId) {
+        await repositoryTokens.revoke(caller, token, ctx.requestId);
+        return {};
+      }
+      // A service account's tokens are its workspace's admins' to revoke too.
+      const [owner] = token && !caller.operator && token.userId !== caller.userId ? await store.lookupUsers([token.userId]) : [];
+      const ofServiceAccount = owner !== undefined && (await serviceAccounts.manages(caller, owner));
+      if (!token || (!caller.operator && token.userId !== caller.userId && !ofServiceAccount)) throw new RegistryError('NOT_FOUND', `token ${request.tokenId.slice(0, 40)} does not exist`, { field: 'token_id' });
       const revoked = await store.revokeToken(token.id);
       // Every gateway drops them at once (not only when their registry tokens expire).
       for (const each of revoked) await revocations.revokeToken(each.id, new Date(each.expiresAt));
       ctx.logger.info({ tokenIds: revoked.map((t) => t.id) }, 'API token revoked, with the tokens created from it');
+      if (ofServiceAccount) serviceAccounts.tokensRevoked(caller, owner, revoked.map((t) => t.id), ctx.requestId);
       return {};
     },
     /**
@@ -99,6 +131,7 @@ export function userHandlers(deps: {
       let [user] = await store.lookupUsers([request.user]);
       if (!user && purpose === 'invite') user = { ...(await store.createUser(request.user, '', workspace)), query: request.user };
       if (!user) throw new RegistryError('NOT_FOUND', `user ${request.user.slice(0, 200)} does not exist`, { field: 'user' });
+      if (user.serviceAccountWorkspace) throw new RegistryError('DENIED', 'a service account has no password: it signs in with its tokens only', { field: 'user' });
       if (workspace !== undefined) await policy.invitations.checkWorkspaceInvitation(user, workspace);
       const link = await links.create(user.id, purpose, Number(request.expiresInSeconds), caller.userId, workspace);
       ctx.logger.info({ userId: user.id, purpose, createdBy: caller.userId, workspace }, 'password link created');

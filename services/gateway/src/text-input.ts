@@ -25,6 +25,9 @@ const FIELD_LIMITS: Readonly<Record<string, number>> = {
   user: 320,
   username: 320,
   password: 256,
+  // A CI job's OIDC ID token (docker login's password with username oidc, or the token exchange's subject_token).
+  idtoken: 8192,
+  subjecttoken: 8192,
 };
 
 /** Objects and arrays nested deeper than this are refused (a JSON body of 64 KiB could nest 30,000 levels). */

@@ -6,10 +6,17 @@ import { basicCredentials } from './basic-credentials';
 import { readSmallBody } from './http-io';
 import { checkParams } from './text-input';
 
+/** RFC 8693 token exchange: a CI job trades its OIDC ID token for a registry token. */
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:id_token', 'urn:ietf:params:oauth:token-type:jwt'];
+/** The username auth takes a CI job's ID token with (auth's CI_USERNAME). */
+const CI_USERNAME = 'oidc';
+
 /**
  * The docker token endpoint (distribution token spec): GET with Basic auth and
- * `scope=` parameters, or the OAuth2 POST form (grant_type=password|refresh_token).
- * Partial grants are not errors; the token lists what was granted.
+ * `scope=` parameters, or the OAuth2 POST form (grant_type=password|refresh_token,
+ * and token exchange of a CI job's ID token). Partial grants are not errors;
+ * the token lists what was granted.
  */
 export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, url: URL, authClient: auth.AuthServiceClient, requestId: string, clientIp: string): Promise<void> {
   let username = '';
@@ -33,8 +40,13 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
       password = form.get('password') ?? '';
     } else if (grantType === 'refresh_token') {
       refreshToken = form.get('refresh_token') ?? '';
+    } else if (grantType === TOKEN_EXCHANGE) {
+      const type = form.get('subject_token_type') ?? '';
+      if (!SUBJECT_TOKEN_TYPES.includes(type)) throw new RegistryError('UNSUPPORTED', `subject_token_type must be ${SUBJECT_TOKEN_TYPES.join(' or ')}`, undefined, 400);
+      username = CI_USERNAME;
+      password = form.get('subject_token') ?? '';
     } else {
-      throw new RegistryError('UNSUPPORTED', `grant_type must be password or refresh_token, not ${(grantType ?? '(none)').slice(0, 40)}`, undefined, 400);
+      throw new RegistryError('UNSUPPORTED', `grant_type must be password, refresh_token or ${TOKEN_EXCHANGE}, not ${(grantType ?? '(none)').slice(0, 60)}`, undefined, 400);
     }
     scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     offline = form.get('access_type') === 'offline';
@@ -48,6 +60,7 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
     { requestId },
   );
   const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };
+  if (req.method === 'POST' && username === CI_USERNAME && !refreshToken) Object.assign(body, { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer' });
   if (issued.refreshToken) body.refresh_token = issued.refreshToken;
   const payload = JSON.stringify(body);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), 'Cache-Control': 'no-store' });

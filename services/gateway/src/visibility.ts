@@ -20,7 +20,7 @@ export async function requireVisibleImage(client: metadata.RegistryMetadataServi
   let visible = false;
   try {
     parseRepositoryName(repository);
-    const { role, packageExists, publicPull } = await unaryCall(client.resolveRole.bind(client), { userId, name: repository }, { requestId });
+    const { role, packageExists, publicPull } = await unaryCall(client.resolveRole.bind(client), { userId, name: repository, sourceRepositoryId: '', pullSourceRepositoryIds: [] }, { requestId });
     visible = packageExists && (role !== '' || publicPull);
   } catch (err) {
     if (!(err instanceof RegistryError) || err.httpStatus >= 500) throw err;

@@ -87,6 +87,56 @@ export class Access {
     return { role: effectiveRole({ repositoryRole: wouldInherit, workspaceAdmin: row.workspace_admin }), packageExists: false, publicPull: row.public_pull };
   }
 
+  /**
+   * The role of a credential that belongs to a source repository (a
+   * repository token, a CI job) on the package behind a name: Write when the
+   * package is linked to `sourceRepositoryId`, Read when linked to one of
+   * `pullSourceRepositoryIds`, none otherwise. No membership, grant or
+   * workspace role counts, and a name without a package grants nothing (such
+   * a credential creates no package on push).
+   */
+  async roleOfSourceRepositoryCredential(repository: string, sourceRepositoryId: string, pullSourceRepositoryIds: readonly string[]): Promise<RoleOnPackage> {
+    const name = parseRepositoryName(repository);
+    uuid('source_repository_id', sourceRepositoryId);
+    for (const id of pullSourceRepositoryIds) uuid('pull_source_repository_ids', id);
+    const { rows } = await this.pool.query<{ public_pull: boolean; repository_id: string | null }>(
+      'SELECT w.public_pull, p.repository_id FROM workspaces w LEFT JOIN packages p ON p.workspace_id = w.id AND p.name = $2 WHERE w.slug = $1',
+      [name.workspace, name.image],
+    );
+    const row = rows[0];
+    if (!row) return { role: undefined, packageExists: false, publicPull: false };
+    const linked = row.repository_id;
+    const role: Role | undefined = linked === sourceRepositoryId ? 'write' : linked && pullSourceRepositoryIds.includes(linked) ? 'read' : undefined;
+    return { role, packageExists: linked !== null, publicPull: row.public_pull };
+  }
+
+  /** A user's own role on a source repository (membership, or Admin as a workspace admin), and its workspace. */
+  async sourceRepositoryRole(user: string, sourceRepositoryId: string): Promise<{ exists: boolean; role: Role | undefined; workspaceSlug: string }> {
+    const { rows } = await this.pool.query<{ workspace_id: string; slug: string }>(
+      'SELECT r.workspace_id, w.slug FROM source_repositories r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1',
+      [uuid('source_repository_id', sourceRepositoryId)],
+    );
+    const row = rows[0];
+    if (!row) return { exists: false, role: undefined, workspaceSlug: '' };
+    return { exists: true, role: await roleOnSourceRepository(this.pool, userId('user_id', user), sourceRepositoryId, row.workspace_id), workspaceSlug: row.slug };
+  }
+
+  /** Source repositories of a workspace by "<project>/<repository>", in the order asked ("" for none). */
+  async sourceRepositoryIdsByPath(workspaceSlug: string, paths: readonly string[]): Promise<string[]> {
+    slug('workspace_slug', workspaceSlug);
+    const wanted = paths.slice(0, 100).map((path) => {
+      const [project = '', repository = '', ...rest] = path.split('/');
+      return rest.length === 0 && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(project) && /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(repository) ? `${project}/${repository}` : '';
+    });
+    const { rows } = await this.pool.query<{ path: string; id: string }>(
+      `SELECT p.slug || '/' || r.slug AS path, r.id FROM source_repositories r JOIN projects p ON p.id = r.project_id JOIN workspaces w ON w.id = r.workspace_id
+       WHERE w.slug = $1 AND p.slug || '/' || r.slug = ANY($2::text[])`,
+      [workspaceSlug, wanted.filter(Boolean)],
+    );
+    const ids = new Map(rows.map((row) => [row.path, row.id]));
+    return wanted.map((path) => (path ? (ids.get(path) ?? '') : ''));
+  }
+
   /** Whether a user administers a workspace (workspace admin). */
   async isWorkspaceAdmin(user: string, workspaceSlug: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(

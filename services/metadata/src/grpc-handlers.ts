@@ -3,6 +3,7 @@ import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { ChangeOrigin } from './outbox';
 import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
+import type { Role } from './roles';
 import type { MetadataModel } from './metadata-model';
 
 /** Largest page of tags one call returns. */
@@ -11,7 +12,7 @@ const MAX_TAGS_PAGE = 1000;
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 /** The aggregates the registry's calls reach. */
-export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'upstreams'>;
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles' | 'upstreams'>;
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
@@ -83,7 +84,9 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return { referrers: referrers.map(({ annotations, ...rest }) => ({ ...rest, annotationsJson: annotations ? JSON.stringify(annotations) : '' })) };
     },
     async resolveRole(request) {
-      const result = await model.access.roleOn(request.userId || 'anonymous', request.name);
+      const result = request.sourceRepositoryId
+        ? await model.access.roleOfSourceRepositoryCredential(request.name, request.sourceRepositoryId, request.pullSourceRepositoryIds)
+        : await model.access.roleOn(request.userId || 'anonymous', request.name);
       // A package the user may not see exists only for those who may.
       return { role: result.role ?? '', packageExists: result.packageExists && (result.role !== undefined || result.publicPull), publicPull: result.publicPull };
     },
@@ -114,6 +117,17 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       const upstream = await model.upstreams.resolve(request.workspaceSlug, request.name);
       if (!upstream) return { found: false, url: '', username: '', password: '', namespaces: [], tagTtlSeconds: 0 };
       return { found: true, url: upstream.url, username: upstream.username, password: upstream.password, namespaces: upstream.namespaces, tagTtlSeconds: upstream.tagTtlSeconds };
+    },
+    async resolveSourceRepositoryPaths(request) {
+      return { sourceRepositoryIds: await model.access.sourceRepositoryIdsByPath(request.workspaceSlug, request.paths) };
+    },
+    async applyIdentityProviderRoles(request) {
+      const grants = request.grants.map((g) => ({ workspaceSlug: g.workspaceSlug, sourceRepository: g.sourceRepository, role: (g.role === 'admin' || g.role === 'write' ? g.role : 'read') as Role }));
+      return model.providerRoles.apply(request.userId, request.provider, grants);
+    },
+    async getSourceRepositoryRole(request) {
+      const found = await model.access.sourceRepositoryRole(request.userId, request.sourceRepositoryId);
+      return { exists: found.exists, role: found.role ?? '', workspaceSlug: found.workspaceSlug };
     },
     async listCatalog(request) {
       const limit = Math.min(request.limit || MAX_TAGS_PAGE, MAX_TAGS_PAGE);

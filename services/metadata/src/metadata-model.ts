@@ -9,6 +9,7 @@ import { Memberships } from './memberships';
 import { PackageCreationOnPush } from './package-creation-on-push';
 import { Packages } from './packages';
 import { Projects } from './projects';
+import { ProviderRoles } from './provider-roles';
 import { Referrers } from './referrers';
 import { SourceRepositories } from './source-repositories';
 import { Tags } from './tags';
@@ -23,6 +24,7 @@ export interface MetadataModel {
   readonly projects: Projects;
   readonly sourceRepositories: SourceRepositories;
   readonly memberships: Memberships;
+  readonly providerRoles: ProviderRoles;
   readonly packages: Packages;
   readonly access: Access;
   readonly packagesOnPush: PackageCreationOnPush;
@@ -58,6 +60,7 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     projects: new Projects(pool),
     sourceRepositories: new SourceRepositories(pool, changes),
     memberships: new Memberships(pool, changes),
+    providerRoles: new ProviderRoles(pool, changes),
     packages: new Packages(pool, changes),
     access: new Access(pool),
     packagesOnPush,

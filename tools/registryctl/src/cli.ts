@@ -5,6 +5,9 @@ import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
 import { addGcCommands } from './gc-commands';
 import { addUpstreamCommands } from './upstream-commands';
+import { addRepositoryTokenCommands } from './repository-token-commands';
+import { addServiceAccountCommands } from './service-account-commands';
+import { addTrustedIssuerCommands } from './trusted-issuer-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -176,6 +179,7 @@ repository.command('list <workspace>').action(async (ws: string) => {
   const c = api();
   print(await unaryCall(c.listSourceRepositories.bind(c), { workspaceSlug: ws, projectSlug: '', pageSize: 500, pageToken: '' }, as()));
 });
+addRepositoryTokenCommands(repository, { authApi: () => authApi(), as, print, maxTokenDays: MAX_TOKEN_DAYS });
 
 const member = program.command('member').description('roles of users on source repositories (<user> is an email or a user id)');
 member.command('set <repository-id> <user> <role>').action(async (sourceRepositoryId: string, user: string, r: string) => {
@@ -269,6 +273,8 @@ manifest
 
 addGcCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
+addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
+addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {

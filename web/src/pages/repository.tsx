@@ -4,11 +4,12 @@ import { ConfirmButton } from '../components/confirm-button';
 import { ErrorMessage } from '../components/feedback';
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
 import { PackagesTable } from '../components/packages-table';
+import { RepositoryTokens } from '../components/repository-tokens';
 import { paths } from '../router';
 import type { ApiBody, SourceRepository } from '@ocireg/web-api';
 import { useApi } from '../use-api';
 
-/** A repository: the packages linked to it, and its members with their roles (its Admins edit them). */
+/** A repository: the packages linked to it, its members with their roles (its Admins edit them), and its tokens (for its Admins). */
 export function RepositoryPage({ workspace, project, repository }: { workspace: string; project: string; repository: string }) {
   const { data, error } = useApi<'getSourceRepository'>(`/workspaces/${encodeURIComponent(workspace)}/repositories/${encodeURIComponent(repository)}?project=${encodeURIComponent(project)}`);
   const found = data?.sourceRepository;
@@ -28,6 +29,7 @@ export function RepositoryPage({ workspace, project, repository }: { workspace: 
               <h2>Packages</h2>
               <PackagesTable workspace={workspace} project={project} repository={repository} caption={`Packages linked to ${project}/${repository}`} />
               <Members repository={found} />
+              {found.callerRole === 'admin' && <RepositoryTokens repository={found} />}
             </>
           )}
         </div>

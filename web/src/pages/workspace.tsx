@@ -5,6 +5,7 @@ import { CommandLine } from '../components/copy-button';
 import { ErrorMessage } from '../components/feedback';
 import { Breadcrumbs, Layout, WorkspaceSidebar } from '../components/layout';
 import { PackagesTable } from '../components/packages-table';
+import { Link, paths } from '../router';
 import { useApi } from '../use-api';
 
 /** A workspace: all its packages, its projects and repositories aside; admins may invite people. */
@@ -20,6 +21,11 @@ export function WorkspacePage({ workspace }: { workspace: string }) {
           <ErrorMessage error={error} />
           {!error && <PackagesTable workspace={workspace} caption={`Packages of workspace ${workspace}`} />}
           {data?.callerIsAdmin && <InviteForm workspace={workspace} />}
+          {data?.callerIsAdmin && (
+            <p>
+              <Link to={paths.automation(workspace)}>Automation: service accounts and CI identities</Link>
+            </p>
+          )}
         </div>
       </div>
     </Layout>

@@ -51,13 +51,20 @@ export function adminApi(
   const listings = new ImageListings(clients.indexer, clients.metadata);
   const people = new UserResolver(clients.auth);
   const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
+  /** A user given a role in a workspace (a service account only in its own). */
+  const withRoleHolder = <R extends { userId: string }>(workspaceOf: (request: R, ctx: CallContext) => Promise<string>) =>
+    async (request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId, () => workspaceOf(request, ctx)) });
+  const sourceRepositoryWorkspace = async (request: { sourceRepositoryId: string }, ctx: CallContext): Promise<string> => {
+    const found = await unaryCall(clients.admin.getSourceRepository.bind(clients.admin), { sourceRepositoryId: request.sourceRepositoryId }, callOptions(await callers.of(ctx), ctx));
+    return found.sourceRepository?.workspaceSlug ?? '';
+  };
 
   const adminService = forwardAll<admin.AdminServiceServer>(admin.AdminServiceService, clients.admin, callers, {
     prepare: {
-      setMembership: withUserId,
+      setMembership: withRoleHolder<admin.SetMembershipRequest>(sourceRepositoryWorkspace),
       removeMembership: withUserId,
-      addWorkspaceAdmin: withUserId,
-      setPackageGrant: withUserId,
+      addWorkspaceAdmin: withRoleHolder(async (request: admin.AddWorkspaceAdminRequest) => request.workspaceSlug),
+      setPackageGrant: withRoleHolder(async (request: admin.SetPackageGrantRequest) => request.workspaceSlug),
       getEffectiveRole: withUserId,
     },
     finish: {

@@ -11,10 +11,19 @@ import type { auth } from '@ocireg/proto';
 export class UserResolver {
   constructor(private readonly auth: auth.AuthServiceClient) {}
 
-  async idOf(idOrEmail: string, requestId: string): Promise<string> {
+  /**
+   * The user's id. With `roleIn` (a role is being given: the workspace it is
+   * in), a service account of another workspace is refused: it holds roles in
+   * its own workspace only, so that workspace's admins, who hold its tokens,
+   * gain no power elsewhere through it.
+   */
+  async idOf(idOrEmail: string, requestId: string, roleIn?: () => Promise<string>): Promise<string> {
     const { users } = await unaryCall(this.auth.lookupUsers.bind(this.auth), { users: [idOrEmail] }, { requestId });
     const user = users[0];
     if (!user) throw new RegistryError('NOT_FOUND', `user ${idOrEmail.slice(0, 200)} does not exist`, { field: 'user_id' });
+    if (user.serviceAccountWorkspace && roleIn && (await roleIn()) !== user.serviceAccountWorkspace) {
+      throw new RegistryError('DENIED', `${user.email.slice(0, 200)} is a service account of workspace ${user.serviceAccountWorkspace} and holds roles there only`, { field: 'user_id' });
+    }
     return user.id;
   }
 

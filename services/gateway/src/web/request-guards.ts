@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '@ocireg/errors';
 
@@ -25,9 +25,13 @@ export function requireSameOrigin(req: IncomingMessage, expectedOrigin: string):
 /** The session's CSRF token must come back in X-CSRF-Token (a header other sites cannot set on our requests). */
 export function requireCsrfToken(req: IncomingMessage, expected: string): void {
   const sent = req.headers['x-csrf-token'];
-  const given = Buffer.from(typeof sent === 'string' ? sent : '');
-  const wanted = Buffer.from(expected);
-  if (!expected || given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+  if (!expected || typeof sent !== 'string' || !sameSecret(sent, expected)) {
     throw new RegistryError('DENIED', 'missing or wrong X-CSRF-Token: reload the page and try again');
   }
+}
+
+/** Constant-time comparison of two strings of any length (their SHA-256 digests are compared). */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }

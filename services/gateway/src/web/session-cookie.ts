@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 
-/** Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, so no other host can set or read it. */
-const SECURE_NAME = '__Host-ocireg_session';
-const PLAIN_NAME = 'ocireg_session';
+/** Over TLS cookies take the __Host- prefix: Secure, Path=/, no Domain, so no other host can set or read them. */
+const cookieName = (name: string, secure: boolean) => `${secure ? '__Host-' : ''}ocireg_${name}`;
 
 /**
  * The web UI's session cookie: HttpOnly (scripts never see it), SameSite=Lax
@@ -32,23 +31,27 @@ export class SessionCookies {
   }
 
   read(req: IncomingMessage): string | undefined {
-    const header = req.headers.cookie;
-    if (!header) return undefined;
-    const cookies = parseCookies(header);
-    return cookies.get(this.isHttps(req) ? SECURE_NAME : PLAIN_NAME);
+    return this.readNamed(req, 'session');
   }
 
   set(req: IncomingMessage, res: ServerResponse, secret: string, maxAgeSeconds: number): void {
-    res.appendHeader('Set-Cookie', this.serialize(req, secret, maxAgeSeconds));
+    res.appendHeader('Set-Cookie', this.serializeNamed(req, 'session', secret, maxAgeSeconds));
   }
 
   clear(req: IncomingMessage, res: ServerResponse): void {
-    res.appendHeader('Set-Cookie', this.serialize(req, '', 0));
+    res.appendHeader('Set-Cookie', this.serializeNamed(req, 'session', '', 0));
   }
 
-  private serialize(req: IncomingMessage, value: string, maxAgeSeconds: number): string {
+  /** Another cookie of ours with the same protections (e.g. "oidc_state", a single sign-on under way). */
+  readNamed(req: IncomingMessage, name: string): string | undefined {
+    const header = req.headers.cookie;
+    if (!header) return undefined;
+    return parseCookies(header).get(cookieName(name, this.isHttps(req)));
+  }
+
+  serializeNamed(req: IncomingMessage, name: string, value: string, maxAgeSeconds: number): string {
     const secure = this.isHttps(req);
-    return `${secure ? SECURE_NAME : PLAIN_NAME}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+    return `${cookieName(name, secure)}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
   }
 }
 

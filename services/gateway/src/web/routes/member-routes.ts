@@ -30,7 +30,9 @@ export function memberRoutes(deps: { admin: admin.AdminServiceClient; people: Us
     '/repositories/:sourceRepositoryId/members',
     route(webApi.setMember, async ({ req, requestId, actor, as, body }) => {
       const caller = await actor();
-      const userId = await people.idOf(body.user, requestId);
+      const sourceRepositoryId = String(req.params.sourceRepositoryId);
+      const workspaceOf = async () => (await unaryCall(client.getSourceRepository.bind(client), { sourceRepositoryId }, as(caller))).sourceRepository?.workspaceSlug ?? '';
+      const userId = await people.idOf(body.user, requestId, workspaceOf);
       await unaryCall(client.setMembership.bind(client), { sourceRepositoryId: String(req.params.sourceRepositoryId), userId, role: roleOfWord(body.role) }, as(caller));
       return { member: { userId, role: body.role } };
     }),
