@@ -27,7 +27,8 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
   beforeAll(async () => {
     upstream = await startUpstreamRegistry(tempDir('upstream'));
     recordSecret(upstream.password);
-    registry = await startTestRegistry({ UPSTREAM_TIMEOUT_SECONDS: '2' });
+    // The upstreams run on loopback, which an operator must allow.
+    registry = await startTestRegistry({ UPSTREAM_TIMEOUT_SECONDS: '2', UPSTREAM_ALLOWED_CIDRS: '127.0.0.0/8' });
     workspace = await newWorkspace(registry, 'proxy');
     reader = await createUserWithToken(
       registry.adminAddress,

@@ -302,6 +302,9 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- with .allowedHosts }}
 - { name: UPSTREAM_ALLOWED_HOSTS, value: {{ join "," . | quote }} }
 {{- end }}
+{{- with .allowedCidrs }}
+- { name: UPSTREAM_ALLOWED_CIDRS, value: {{ join "," . | quote }} }
+{{- end }}
 {{- with .mirrors }}
 {{- $pairs := list }}
 {{- range $registry, $upstream := . }}{{ $pairs = append $pairs (printf "%s=%s" $registry $upstream) }}{{ end }}

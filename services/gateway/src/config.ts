@@ -65,6 +65,13 @@ export const configSchema = z.object({
   /** Hosts (host or host:port, comma-separated) upstreams may point at; empty: any host an admin configures. */
   UPSTREAM_ALLOWED_HOSTS: env.list().optional(),
   /**
+   * Private, loopback and link-local ranges (CIDRs, comma-separated) upstreams
+   * may reach: without them an upstream whose host resolves there (its token
+   * realm and redirects too) is refused, so a workspace admin cannot point the
+   * gateway at the cluster's own services or a cloud metadata address.
+   */
+  UPSTREAM_ALLOWED_CIDRS: env.list().optional(),
+  /**
    * The transparent mirror: `<registry>=<workspace>/<upstream>` pairs, comma-separated
    * (docker.io=acme/hub). A pull without a prefix that names the registry it
    * mirrors, as containerd's hosts.toml does (`?ns=docker.io`), is served as

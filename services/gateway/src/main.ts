@@ -52,6 +52,7 @@ runService(async () => {
         upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
         spoolDir: config.UPSTREAM_SPOOL_DIR ?? path.join(os.tmpdir(), 'ocireg-pull-through'),
         allowedHosts: [...(config.UPSTREAM_ALLOWED_HOSTS ?? [])],
+        allowedCidrs: [...(config.UPSTREAM_ALLOWED_CIDRS ?? [])],
         mirrors: config.UPSTREAM_MIRRORS,
       },
       metrics,

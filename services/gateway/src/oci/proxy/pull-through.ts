@@ -1,5 +1,6 @@
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
+import { TargetGuard } from '@ocireg/outbound';
 import type { blobupload, metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../../access-guard';
@@ -22,6 +23,8 @@ export interface PullThroughSettings {
   spoolDir: string;
   /** Hosts (host[:port]) upstreams may point at; empty: any. */
   allowedHosts: string[];
+  /** Private, loopback and link-local ranges upstreams may reach (UPSTREAM_ALLOWED_CIDRS); public addresses always may. */
+  allowedCidrs: string[];
   /** The transparent mirror: a registry named by `?ns=` (docker.io) -> the "<workspace>/<upstream>" serving it. */
   mirrors: Record<string, string>;
 }
@@ -54,7 +57,11 @@ export class PullThrough {
   constructor(deps: PullThroughDeps) {
     const metrics = new ProxyMetrics(deps.metrics);
     this.mirrors = deps.settings.mirrors;
-    this.directory = new UpstreamDirectory(deps.metadata, { timeoutMs: deps.settings.upstreamTimeoutMs, allowedHosts: deps.settings.allowedHosts });
+    this.directory = new UpstreamDirectory(deps.metadata, {
+      timeoutMs: deps.settings.upstreamTimeoutMs,
+      allowedHosts: deps.settings.allowedHosts,
+      guard: new TargetGuard(deps.settings.allowedCidrs, 'UPSTREAM_ALLOWED_CIDRS'),
+    });
     this.manifests = new ProxyManifests({ guard: deps.guard, metadata: deps.metadata, manifests: deps.manifests, freshness: new TagFreshness(), metrics, logger: deps.logger });
     const writer = new CacheWriter({ uploads: deps.uploads, metadata: deps.metadata, store: deps.store });
     this.blobs = new ProxyBlobs({ guard: deps.guard, stats: deps.stats, blobs: deps.blobs, fills: new BlobFills({ spoolDir: deps.settings.spoolDir, logger: deps.logger }), writer, metrics });

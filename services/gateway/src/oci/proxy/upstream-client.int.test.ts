@@ -1,7 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TargetGuard } from '@ocireg/outbound';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamClient, UpstreamFailure } from './upstream-client';
+
+/** The test's servers are on loopback, which an operator must allow (UPSTREAM_ALLOWED_CIDRS). */
+const loopbackAllowed = new TargetGuard(['127.0.0.0/8', '::1/128'], 'UPSTREAM_ALLOWED_CIDRS');
 
 /**
  * How the client reads an upstream's answers, against a small HTTP server
@@ -25,7 +29,7 @@ describe('UpstreamClient against answers registries give', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const client = (username = '', password = '', timeoutMs = 2000) => new UpstreamClient({ label: 'ws/hub', url, username, password }, timeoutMs);
+  const client = (username = '', password = '', timeoutMs = 2000, guard = loopbackAllowed) => new UpstreamClient({ label: 'ws/hub', url, username, password }, timeoutMs, guard);
   const failure = async (promise: Promise<unknown>) => {
     const err = await promise.then(
       () => undefined,
@@ -57,7 +61,7 @@ describe('UpstreamClient against answers registries give', () => {
     await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
     const port = (gone.address() as AddressInfo).port;
     await new Promise<void>((resolve) => gone.close(() => resolve()));
-    const closed = new UpstreamClient({ label: 'ws/gone', url: `http://127.0.0.1:${port}`, username: '', password: '' }, 1000);
+    const closed = new UpstreamClient({ label: 'ws/gone', url: `http://127.0.0.1:${port}`, username: '', password: '' }, 1000, loopbackAllowed);
     expect(await failure(closed.blob('library/alpine', 'sha256:00'))).toMatchObject({ kind: 'unreachable', message: expect.stringContaining('ECONNREFUSED') });
   });
 
@@ -114,5 +118,21 @@ describe('UpstreamClient against answers registries give', () => {
     } finally {
       await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
     }
+  });
+
+  it('reaches no private, loopback or link-local address unless allowed: not the upstream, not a redirect, not a token realm', async () => {
+    seen.length = 0;
+    answer = (_req, res) => res.writeHead(200, { 'Content-Length': 2 }).end('ok');
+    const unallowed = await failure(client('bot', 'secret', 2000, new TargetGuard([], 'UPSTREAM_ALLOWED_CIDRS')).blob('library/alpine', 'sha256:00'));
+    expect(unallowed).toMatchObject({ kind: 'unreachable', message: expect.stringContaining('127.0.0.1 (loopback), which may not be reached unless an operator allows it (UPSTREAM_ALLOWED_CIDRS)') });
+    expect(seen).toHaveLength(0);
+
+    answer = (_req, res) => res.writeHead(307, { Location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    const metadataAddress = await failure(client().blob('library/alpine', 'sha256:00'));
+    expect(metadataAddress.message).toContain('169.254.169.254 (linkLocal)');
+
+    answer = (_req, res) => res.writeHead(401, { 'WWW-Authenticate': 'Bearer realm="http://10.0.0.1/token",service="hub"' }).end();
+    const realm = await failure(client('bot', 'secret').manifest('library/alpine', '3', 'GET'));
+    expect(realm.message).toContain('10.0.0.1 (private)');
   });
 });

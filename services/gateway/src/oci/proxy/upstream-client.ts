@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { RegistryError } from '@ocireg/errors';
+import { GuardedFetchError, guardedFetch, RefusedTarget, type TargetGuard } from '@ocireg/outbound';
 
 /** An upstream registry as metadata's ResolveUpstream gives it (the password opened). */
 export interface UpstreamEndpoint {
@@ -55,7 +56,9 @@ export class UpstreamFailure extends Error {
  * digest (HEAD or GET) and blobs (GET, streamed). Authenticates the way the
  * upstream's challenge asks: Basic with the stored credentials, or a Bearer
  * token from its token endpoint (cached per repository until it expires).
- * Every request has a timeout until its headers arrive.
+ * Every request has a timeout until its headers arrive, and goes only where
+ * the guard allows (the upstream's URL, its token realm and every redirect,
+ * checked after DNS resolution: UPSTREAM_ALLOWED_CIDRS).
  */
 export class UpstreamClient {
   private readonly tokens = new Map<string, { token: string; until: number }>();
@@ -63,6 +66,7 @@ export class UpstreamClient {
   constructor(
     private readonly endpoint: UpstreamEndpoint,
     private readonly timeoutMs: number,
+    private readonly guard: TargetGuard,
   ) {}
 
   async manifest(repository: string, reference: string, method: 'GET' | 'HEAD'): Promise<UpstreamManifest> {
@@ -113,17 +117,12 @@ export class UpstreamClient {
   }
 
   private async send(url: string, method: string, headers: Record<string, string>): Promise<Response> {
-    // The timeout covers the wait for headers; a body then streams as long as it flows.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
-      return await fetch(url, { method, headers, redirect: 'follow', signal: controller.signal });
+      return await guardedFetch(this.guard, url, { method, headers, timeoutMs: this.timeoutMs, maxRedirects: 5 });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message?.slice(0, 100) ?? 'unreachable');
+      if (err instanceof RefusedTarget) throw new UpstreamFailure('unreachable', `${this.endpoint.label} may not be reached: ${err.message}`);
+      const reason = err instanceof GuardedFetchError ? (err.code === 'TIMEOUT' ? `no answer within ${this.timeoutMs} ms` : err.code) : 'unreachable';
       throw new UpstreamFailure('unreachable', `${this.endpoint.label} could not be reached (${reason})`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,4 +1,5 @@
 import { unaryCall } from '@ocireg/grpc';
+import type { TargetGuard } from '@ocireg/outbound';
 import type { metadata } from '@ocireg/proto';
 import { UNARY_DEADLINE_MS } from '../exchange';
 import { UpstreamClient } from './upstream-client';
@@ -36,7 +37,7 @@ export class UpstreamDirectory {
 
   constructor(
     private readonly metadata: metadata.RegistryMetadataServiceClient,
-    private readonly options: { timeoutMs: number; allowedHosts: string[] },
+    private readonly options: { timeoutMs: number; allowedHosts: string[]; guard: TargetGuard },
   ) {}
 
   async target(name: string, requestId: string): Promise<ProxyTarget | undefined> {
@@ -64,7 +65,7 @@ export class UpstreamDirectory {
     const found = await unaryCall(this.metadata.resolveUpstream.bind(this.metadata), { workspaceSlug, name: upstreamName }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     if (!found.found || !this.allowed(found.url)) return { until };
     const label = `${workspaceSlug}/${upstreamName}`;
-    const client = new UpstreamClient({ label, url: found.url, username: found.username, password: found.password }, this.options.timeoutMs);
+    const client = new UpstreamClient({ label, url: found.url, username: found.username, password: found.password }, this.options.timeoutMs, this.options.guard);
     return { upstream: { client, namespaces: found.namespaces, tagTtlMs: found.tagTtlSeconds * 1000 }, until };
   }
 
