@@ -69,3 +69,43 @@ export interface AuditRecord {
 export function serviceOrigin(service: AuditChain, actorService: string, requestId = ''): AuditOrigin {
   return { service, userId: '', email: '', tokenId: '', sessionId: '', actorService, channel: '', clientAddress: '', userAgent: '', requestId };
 }
+
+/** What the gateway says about a request (libs/grpc requestOriginOf reads it from gRPC metadata). */
+export interface ForwardedOrigin {
+  actor: string;
+  email: string;
+  tokenId: string;
+  sessionId: string;
+  channel: AuditChannel;
+  clientAddress: string;
+  userAgent: string;
+}
+
+/** A user a call's assertion names: trusted over what the request says about its user. */
+export interface AssertedUser {
+  userId: string;
+  email: string;
+  tokenId: string;
+  sessionId: string;
+}
+
+/**
+ * The origin of a change a call makes, recorded by `service`: the client's
+ * address, user agent and door as the gateway forwarded them, and the user
+ * of the call's assertion (admin calls) or, without one, the user the
+ * gateway names (registry calls, whose registry token it verified).
+ */
+export function auditOrigin(service: AuditChain, forwarded: ForwardedOrigin, requestId: string, user?: AssertedUser): AuditOrigin {
+  return {
+    service,
+    userId: user ? user.userId : forwarded.actor,
+    email: user ? user.email : forwarded.email,
+    tokenId: user ? user.tokenId : forwarded.tokenId,
+    sessionId: user ? user.sessionId : forwarded.sessionId,
+    actorService: '',
+    channel: forwarded.channel,
+    clientAddress: forwarded.clientAddress,
+    userAgent: forwarded.userAgent,
+    requestId,
+  };
+}

@@ -1,17 +1,18 @@
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
 import { createGrpcClient, runService, serveGrpcService, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
 import { createMetricsRegistry } from '@ocireg/metrics';
-import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
+import { migrate } from './migrate';
+import { systemOrigin } from './change-origin';
 import { CredentialChecker } from './credentials';
+import { FailedLogins } from './failed-logins';
 import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
@@ -34,7 +35,7 @@ runService(async () => {
   const metrics = createMetricsRegistry('auth');
   const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'auth');
 
-  if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
+  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   // Without REDIS_URL (embedded mode): login failures counted in memory, revocations through PostgreSQL.
@@ -55,11 +56,13 @@ runService(async () => {
 
   const store = new TokenStore(pool, config.AUTH_TOKEN_PEPPER, config.AUTH_MAX_TOKEN_DAYS);
   if (config.BOOTSTRAP_ADMIN_TOKEN && config.BOOTSTRAP_ADMIN_EMAIL) {
-    await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
+    await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN, systemOrigin('auth/bootstrap'));
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
   const limiter = createLoginLimiter(redis, { perAccountAndIp: config.LOGIN_FAILURE_LIMIT, perIp: config.LOGIN_FAILURE_LIMIT_PER_IP });
-  const credentials = new CredentialChecker({ store, limiter });
+  // Refused logins are audited (each a transaction of its own); nothing else about them is kept.
+  const failures = new FailedLogins(pool);
+  const credentials = new CredentialChecker({ store, limiter, failures });
   const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS });
   const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
   // The web UI: passwords (argon2id), sessions and invitation links; secrets stored as HMACs with the pepper.
@@ -68,7 +71,7 @@ runService(async () => {
   const passwords = new PasswordStore(pool);
   const hasher = new PasswordHasher();
   const links = new PasswordLinks(pool, secrets);
-  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions });
+  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions, failures });
   const isWorkspaceAdmin = async (userId: string, workspaceSlug: string) =>
     (await unaryCall(metadataClient.checkWorkspaceAdmin.bind(metadataClient), { userId, workspaceSlug })).workspaceAdmin;
   const invitations = new InvitationPolicy({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import type { CredentialChecker } from './credentials';
@@ -39,8 +40,8 @@ export class RegistryTokenIssuer {
     private readonly deps: { store: TokenStore; keys: SigningKeys; roles: RoleLookup; credentials: CredentialChecker; tokenSeconds: number },
   ) {}
 
-  async issue(request: IssueRequest): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
-    const identity = await this.identify(request);
+  async issue(request: IssueRequest, origin: AuditOrigin): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
+    const identity = await this.identify(request, origin);
     // Taken before reading roles: a role change after this instant makes the token stale (see the gateway).
     const decidedAtMs = Date.now();
     const access: AccessEntry[] = [];
@@ -74,7 +75,7 @@ export class RegistryTokenIssuer {
   }
 
   /** Undefined means anonymous. Bad credentials are UNAUTHORIZED, and count toward the login limit. */
-  private async identify(request: IssueRequest): Promise<Identity | undefined> {
+  private async identify(request: IssueRequest, origin: AuditOrigin): Promise<Identity | undefined> {
     if (request.refreshToken) {
       let claims;
       try {
@@ -87,7 +88,7 @@ export class RegistryTokenIssuer {
       return { userId: token.userId, tokenId: token.id, tokenScopes: token.scopes, tokenExpiresAt: token.expiresAt };
     }
     if (!request.username && !request.password) return undefined;
-    const verified = await this.deps.credentials.apiToken(request.password, request.clientIp, request.username);
+    const verified = await this.deps.credentials.apiToken(request.password, request.clientIp, origin, request.username);
     return { userId: verified.user.id, tokenId: verified.token.id, tokenScopes: verified.token.scopes, tokenExpiresAt: verified.token.expiresAt };
   }
 }

@@ -2,14 +2,15 @@ import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { roleOnSourceRepository } from './access';
+import type { ChangeOrigin } from './change-origin';
 import { findWorkspace, type Queryable } from './lookups';
 import { recordPackageLinked } from './outbox';
-import { findPackage, insertPackage } from './packages';
+import { findPackage, insertPackage, recordPackageCreated } from './packages';
 import { roleAllows } from './roles';
 import { userId } from './validation';
 
-/** Only check (the gateway asks before it accepts bytes), or create a missing package on `db`, the push's transaction. */
-export type PushPackageCheck = { create: false } | { create: true; db: PoolClient };
+/** Only check (the gateway asks before it accepts bytes), or create a missing package on `db`, the push's transaction (audited with `origin`). */
+export type PushPackageCheck = { create: false } | { create: true; db: PoolClient; origin: ChangeOrigin };
 
 /** What the registry's writes call with the pusher's first write (blobs.ts, manifests.ts). */
 export interface PackagesOnPush {
@@ -43,7 +44,10 @@ export class PackageCreationOnPush implements PackagesOnPush {
       }
       if (!options.create) return;
       const inserted = await insertPackage(options.db, workspace, name.image, defaultSourceRepositoryId);
-      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultSourceRepositoryId, { actor: pusher, requestId: '' });
+      if (inserted) {
+        await recordPackageLinked(options.db, workspace.slug, name.image, defaultSourceRepositoryId, options.origin);
+        await recordPackageCreated(options.db, options.origin, inserted);
+      }
       return;
     }
     throw new RegistryError(

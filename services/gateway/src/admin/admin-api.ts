@@ -1,7 +1,7 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
 import { admin, users } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
-import type { AdminCaller, AdminCallers } from './admin-callers';
+import { peerAddress, type AdminCaller, type AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
 import { passwordLinkUrl } from './password-link-url';
 import { UserResolver } from './users-by-email';
@@ -34,7 +34,14 @@ function forwardAll<S>(
 }
 
 function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
-  return { requestId: ctx.requestId, authorization: `Bearer ${caller.assertion}`, deadlineMs: 30_000 };
+  const userAgent = ctx.metadata.get('user-agent')[0];
+  return {
+    requestId: ctx.requestId,
+    authorization: `Bearer ${caller.assertion}`,
+    deadlineMs: 30_000,
+    // Recorded with the change (the audit log): the user is the assertion's, the address the admin port's peer.
+    origin: { actor: caller.userId, email: caller.email, tokenId: caller.tokenId, sessionId: caller.sessionId, channel: 'admin-api', clientAddress: peerAddress(ctx.peer), userAgent: typeof userAgent === 'string' ? userAgent : '' },
+  };
 }
 
 /**
