@@ -53,6 +53,7 @@ describe('every gRPC service: health and reflection', () => {
     const listed = (await run('grpcurl', ['-plaintext', address, 'list'])).split('\n');
     expect(listed).toContain('ocireg.admin.v1.AdminService');
     expect(listed).toContain('ocireg.admin.v1.UserService');
+    expect(listed).toContain('ocireg.admin.v1.AuditService');
     const slug = `grpcurl-${Date.now().toString(36)}`;
     const auth = ['-H', `authorization: ${registry.operator.authorization}`];
     await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/Unauthenticated/);

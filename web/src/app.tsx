@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api, ApiError, get, setCsrfToken, whenSignedOut } from './api';
 import { Layout } from './components/layout';
+import { AuditPage } from './pages/audit';
 import { CreatePackagePage } from './pages/create-package';
 import { ImagePage } from './pages/image';
 import { ProjectPage } from './pages/project';
@@ -22,6 +23,8 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   let m: RegExpMatchArray | null;
   if (pathname === '/') return { title: 'Workspaces', page: <WorkspacesPage /> };
   if (pathname === '/tokens') return { title: 'API tokens', page: <TokensPage /> };
+  if (pathname === '/audit') return { title: 'Audit log', page: <AuditPage /> };
+  if ((m = /^\/w\/([^/]+)\/audit$/.exec(pathname))) return { title: `Audit log · ${decode(m[1]!)}`, page: <AuditPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/new-package$/.exec(pathname))) return { title: 'Create package', page: <CreatePackagePage workspace={decode(m[1]!)} /> };

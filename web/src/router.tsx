@@ -44,4 +44,5 @@ export const paths = {
   image: (ws: string, name: string) => `/w/${ws}/i/${name}`,
   tag: (ws: string, name: string, tag: string) => `/w/${ws}/i/${name}/-/t/${encodeURIComponent(tag)}`,
   tokens: () => '/tokens',
+  audit: (ws?: string) => (ws ? `/w/${ws}/audit` : '/audit'),
 };

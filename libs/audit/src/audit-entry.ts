@@ -109,3 +109,27 @@ export function auditOrigin(service: AuditChain, forwarded: ForwardedOrigin, req
     requestId,
   };
 }
+
+/** A row of audit_log as read back: its content columns, as the table names them. */
+export interface AuditRowContent {
+  id: string;
+  seq: string;
+  at: Date;
+  actor_user_id: string;
+  actor_email: string;
+  actor_token_id: string;
+  actor_session_id: string;
+  actor_service: string;
+  channel: string;
+  client_address: string;
+  user_agent: string;
+  request_id: string;
+  action: string;
+  outcome: 'success' | 'failure';
+  workspace: string;
+  target_type: string;
+  target_id: string;
+  target_name: string;
+  before: Summary | null;
+  after: Summary | null;
+}

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
-import type { AuditChain, AuditRecord, Summary } from './audit-entry';
+import type { AuditChain, AuditRecord, AuditRowContent } from './audit-entry';
 
 export interface AuditFilter {
   /** Entries of one workspace; undefined: every entry (operators). */
@@ -28,28 +28,8 @@ const WORKSPACE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ACTION = /^[a-z][a-z0-9.-]{0,63}\*?$/;
 
-interface AuditRow {
-  id: string;
+interface AuditRow extends AuditRowContent {
   chain: AuditChain;
-  seq: string;
-  at: Date;
-  actor_user_id: string;
-  actor_email: string;
-  actor_token_id: string;
-  actor_session_id: string;
-  actor_service: string;
-  channel: string;
-  client_address: string;
-  user_agent: string;
-  request_id: string;
-  action: string;
-  outcome: 'success' | 'failure';
-  workspace: string;
-  target_type: string;
-  target_id: string;
-  target_name: string;
-  before: Summary | null;
-  after: Summary | null;
   hash: Buffer;
 }
 

@@ -17,6 +17,9 @@ export const MIN_RETENTION_DAYS = 1;
 export async function pruneAuditLog(pool: Pool, retentionDays: number): Promise<Record<string, number>> {
   if (!Number.isSafeInteger(retentionDays) || retentionDays < MIN_RETENTION_DAYS) throw new Error(`audit retention must be a whole number of days, at least ${MIN_RETENTION_DAYS}`);
   return inTransaction(pool, async (client) => {
+    // One pruner at a time (every metadata replica runs one): the others find nothing to do.
+    const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext('ocireg:audit-retention')) AS locked");
+    if (!lock[0]?.locked) return {};
     await client.query("SELECT set_config('ocireg.audit_retention_days', $1, true)", [String(retentionDays)]);
     const { rows } = await client.query<{ chain: string; deleted: string; through: string }>(
       `WITH gone AS (DELETE FROM audit_log WHERE at < now() - make_interval(days => $1) RETURNING chain, seq)

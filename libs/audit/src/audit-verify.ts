@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '@ocireg/postgres';
-import { AUDIT_CHAINS, type AuditChain, type Summary } from './audit-entry';
+import { AUDIT_CHAINS, type AuditChain, type AuditRowContent } from './audit-entry';
 import { chainedHash, entryDigest } from './entry-digest';
 
 export interface ChainReport {
@@ -42,30 +42,10 @@ const MAX_PROBLEMS = 100;
 /** The action retention records, with each chain's anchor after it deleted rows. */
 export const PRUNED_ACTION = 'audit.pruned';
 
-interface VerifiedRow {
-  id: string;
-  seq: string;
+interface VerifiedRow extends AuditRowContent {
   prev_hash: Buffer;
   hash: Buffer;
   entry_digest: Buffer;
-  at: Date;
-  actor_user_id: string;
-  actor_email: string;
-  actor_token_id: string;
-  actor_session_id: string;
-  actor_service: string;
-  channel: string;
-  client_address: string;
-  user_agent: string;
-  request_id: string;
-  action: string;
-  outcome: string;
-  workspace: string;
-  target_type: string;
-  target_id: string;
-  target_name: string;
-  before: Summary | null;
-  after: Summary | null;
 }
 
 /**

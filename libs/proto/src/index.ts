@@ -1,6 +1,7 @@
 import path from 'node:path';
 
 export * as admin from './gen/ocireg/admin/v1/admin';
+export * as audit from './gen/ocireg/admin/v1/audit';
 export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
@@ -11,6 +12,7 @@ export * as users from './gen/ocireg/admin/v1/users';
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 export const PROTO_FILES = {
   admin: 'ocireg/admin/v1/admin.proto',
+  audit: 'ocireg/admin/v1/audit.proto',
   auth: 'ocireg/auth/v1/auth.proto',
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',

@@ -2,6 +2,7 @@
 // request and its answer. The gateway validates with them and builds its
 // answers as their types; the web UI imports the types only (`import type`).
 import type { z } from 'zod';
+import { auditApi } from './audit-api';
 import { memberApi } from './member-api';
 import { packageApi } from './package-api';
 import type { BodyInput, QueryInput, ResponseOf, RouteSchema } from './route-schema';
@@ -15,7 +16,7 @@ export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, Route
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi } satisfies Record<string, RouteSchema>;
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...auditApi } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -40,3 +41,4 @@ export type TagEntry = ApiResponse<'listTags'>['tags'][number];
 export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
+export type AuditEntry = z.infer<typeof shapes.auditEntry>;

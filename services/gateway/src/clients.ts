@@ -1,5 +1,5 @@
 import { createGrpcClient } from '@ocireg/grpc';
-import { admin, auth, blobupload, indexer, metadata, users } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, indexer, metadata, users } from '@ocireg/proto';
 import type { TlsMaterial } from '@ocireg/service-identity';
 import type { GatewayConfig } from './config';
 
@@ -12,6 +12,7 @@ export interface ServiceClients {
   /** The admin API's implementations, which the admin port forwards to. */
   admin: admin.AdminServiceClient;
   users: users.UserServiceClient;
+  audit: audit.AuditServiceClient;
 }
 
 export function createServiceClients(config: GatewayConfig, tls: TlsMaterial): ServiceClients {
@@ -22,6 +23,7 @@ export function createServiceClients(config: GatewayConfig, tls: TlsMaterial): S
     indexer: createGrpcClient(indexer.IndexerServiceClient, config.INDEXER_ADDR, { kind: 'internal', tls, service: 'indexer' }),
     admin: createGrpcClient(admin.AdminServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     users: createGrpcClient(users.UserServiceClient, config.AUTH_ADDR, { kind: 'internal', tls, service: 'auth' }),
+    audit: createGrpcClient(audit.AuditServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
   };
 }
 

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, users } from '@ocireg/proto';
+import { admin, audit, users } from '@ocireg/proto';
+import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 
 /**
@@ -43,6 +44,12 @@ let authClient: users.UserServiceClient | undefined;
 function authApi(): users.UserServiceClient {
   authClient ??= createGrpcClient(users.UserServiceClient, program.opts<{ admin: string }>().admin, security());
   return authClient;
+}
+
+let auditClient: audit.AuditServiceClient | undefined;
+function auditApi(): audit.AuditServiceClient {
+  auditClient ??= createGrpcClient(audit.AuditServiceClient, program.opts<{ admin: string }>().admin, security());
+  return auditClient;
 }
 
 function print(value: unknown): void {
@@ -267,6 +274,7 @@ manifest
   });
 
 addGcCommands(program, { api, as, print });
+addAuditCommands(program, { audit: auditApi, as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
@@ -335,4 +343,5 @@ program
   .finally(() => {
     client?.close();
     authClient?.close();
+    auditClient?.close();
   });

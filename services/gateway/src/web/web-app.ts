@@ -10,6 +10,7 @@ import { ImageListings } from '../admin/image-listings';
 import { UserResolver } from '../admin/users-by-email';
 import type { ServiceClients } from '../clients';
 import { jsonErrors } from './api-errors';
+import { auditRoutes } from './routes/audit-routes';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { packageRoutes } from './routes/package-routes';
@@ -84,6 +85,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(statusRoutes({ indexing, components, web, logger }));
   api.use(memberRoutes({ admin: clients.admin, people, web, logger }));
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
+  api.use(auditRoutes({ audit: clients.audit, people, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
