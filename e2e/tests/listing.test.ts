@@ -57,7 +57,7 @@ describe('listings: the JSON listing API and the admin API serve the indexer rea
       return body.images.find((image) => image.name === 'tools/cli' && image.tagCount === 1);
     }, 10_000);
     console.log(`JSON listing shows the docker push after ${Date.now() - pushedAt} ms`);
-    expect(listed).toMatchObject({ repository: `${workspace.slug}/tools/cli`, manifestCount: 1 });
+    expect(listed).toMatchObject({ fullName: `${workspace.slug}/tools/cli`, manifestCount: 1 });
     expect(listed.totalSize).toBeGreaterThan(8 * 1024 * 0.5);
 
     const details = await api.getJson<{ tags: Array<{ tag: string; kind: string }>; manifests: ListedManifest[] }>(`/api/v1/workspaces/${workspace.slug}/images/tools/cli`);

@@ -13,4 +13,4 @@ beforeAll(async () => {
   await storeFromEnv().ensureContainer();
 });
 
-blobStoreContract('Azure Blob Storage (Azurite)', storeFromEnv);
+blobStoreContract('Azure Blob Storage (Azurite)', storeFromEnv, { bufferedPulls: false, signedUrls: true });

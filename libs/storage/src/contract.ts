@@ -46,14 +46,30 @@ async function leftovers(store: BlobStore, uploadId: string): Promise<string[]> 
   return [...new Set(found)];
 }
 
+/** What a backend has of the optional parts of BlobStore; the contract checks the store agrees, then tests what it has. */
+export interface BlobStoreCapabilities {
+  /** sendTo: pulls written through reused buffers (else callers read()). */
+  bufferedPulls: boolean;
+  /** presignedReadUrl: pulls may be redirected to the store. */
+  signedUrls: boolean;
+}
+
+/** A case of a capability the backend does not have: not part of its suite (neither run nor listed as skipped). */
+const notDeclared = (() => undefined) as unknown as typeof it;
+
 /**
  * The contract every BlobStore backend passes; each backend's test calls
- * this. A backend declares what it lacks by leaving out the optional methods
- * (sendTo, presignedReadUrl) and by contentAddressed; those cases are then
- * skipped, never special-cased by backend.
+ * this with what it declares it has of the optional methods (sendTo,
+ * presignedReadUrl); their cases are part of its suite only then, never
+ * special-cased by backend.
  */
-export function blobStoreContract(name: string, makeStore: () => BlobStore): void {
+export function blobStoreContract(name: string, makeStore: () => BlobStore, capabilities: BlobStoreCapabilities): void {
   describe(`BlobStore contract: ${name}`, () => {
+    it(`declares what it has: ${capabilities.bufferedPulls ? 'buffered pulls' : 'no buffered pulls'}, ${capabilities.signedUrls ? 'signed URLs' : 'no signed URLs'}`, () => {
+      const store = makeStore();
+      expect({ bufferedPulls: typeof store.sendTo === 'function', signedUrls: typeof store.presignedReadUrl === 'function' }).toEqual(capabilities);
+    });
+
     const key = (label: string) => `contract/${label}-${randomBytes(6).toString('hex')}`;
 
     it('puts, stats, reads whole and by range, and deletes', async () => {
@@ -325,9 +341,12 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       }
     });
 
-    it('sends an object, whole and by range, into a slow destination through reused buffers, after begin', async (context) => {
+    // Optional parts: only where the backend declares them (the first case checks it does as it says).
+    const withBufferedPulls = capabilities.bufferedPulls ? it : notDeclared;
+    const withSignedUrls = capabilities.signedUrls ? it : notDeclared;
+
+    withBufferedPulls('sends an object, whole and by range, into a slow destination through reused buffers, after begin', async () => {
       const store = makeStore();
-      if (!store.sendTo) return context.skip(); // declared absent: pulls read()
       const k = key('send');
       const data = randomBytes(5 * MiB + 3);
       await store.put(k, data);
@@ -352,30 +371,28 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       await store.delete(k);
     });
 
-    it('refuses to send a missing object or a range past its end before begin, and stops when the destination fails', async (context) => {
+    withBufferedPulls('refuses to send a missing object or a range past its end before begin, and stops when the destination fails', async () => {
       const store = makeStore();
-      if (!store.sendTo) return context.skip(); // declared absent: pulls read()
       const k = key('send-fail');
       await store.put(k, randomBytes(3 * MiB));
       const begin = () => {
         throw new Error('begin must not be called');
       };
       const sink = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
-      await expect(store.sendTo(key('missing'), undefined, sink(), begin)).rejects.toBeInstanceOf(ObjectNotFoundError);
-      await expect(store.sendTo(k, { offset: 3 * MiB }, sink(), begin)).rejects.toMatchObject({ code: 'RANGE_INVALID' });
+      await expect(store.sendTo!(key('missing'), undefined, sink(), begin)).rejects.toBeInstanceOf(ObjectNotFoundError);
+      await expect(store.sendTo!(k, { offset: 3 * MiB }, sink(), begin)).rejects.toMatchObject({ code: 'RANGE_INVALID' });
       const failing = new Writable({ write: (_chunk, _encoding, callback) => callback(new Error('client went away')) });
       failing.on('error', () => undefined);
-      await expect(store.sendTo(k, undefined, failing, () => undefined)).rejects.toThrow();
+      await expect(store.sendTo!(k, undefined, failing, () => undefined)).rejects.toThrow();
       await store.delete(k);
     });
 
-    it('signs a URL that reads the object, whole and by Range, without credentials', async (context) => {
+    withSignedUrls('signs a URL that reads the object, whole and by Range, without credentials', async () => {
       const store = makeStore();
-      if (!store.presignedReadUrl) return context.skip(); // declared absent: pulls are never redirected
       const k = key('signed');
       const data = randomBytes(70_000);
       await store.put(k, data);
-      const url = await store.presignedReadUrl(k, 60);
+      const url = await store.presignedReadUrl!(k, 60);
       const whole = await fetch(url);
       expect(whole.status).toBe(200);
       expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(data));
@@ -384,7 +401,7 @@ export function blobStoreContract(name: string, makeStore: () => BlobStore): voi
       expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(10, 20))).toBe(true);
       const other = key('signed-other');
       await store.put(other, Buffer.from('other'));
-      expect(await (await fetch(await store.presignedReadUrl(other, 60))).text()).toBe('other');
+      expect(await (await fetch(await store.presignedReadUrl!(other, 60))).text()).toBe('other');
       await store.delete(k);
       await store.delete(other);
     });

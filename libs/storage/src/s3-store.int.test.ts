@@ -15,7 +15,7 @@ beforeAll(async () => {
   await storeFromEnv().ensureBucket(process.env.S3_REGION ?? 'us-east-1');
 });
 
-blobStoreContract('S3 (MinIO)', storeFromEnv);
+blobStoreContract('S3 (MinIO)', storeFromEnv, { bufferedPulls: true, signedUrls: true });
 
 describe('S3BlobStore', () => {
   it('continues and seals an upload whose state was written before states had versions', async () => {

@@ -1,7 +1,8 @@
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService } from '@ocireg/grpc';
 import { indexer } from '@ocireg/proto';
-import type { ImageRow, Listings, ManifestView, TagView } from './listings';
+import type { ImageRow, Listings, TagView } from './listings';
+import type { ManifestView } from './manifest-views';
 
 /** How far the read model is behind (EventIndexer.status). */
 export type IndexStatus = () => Promise<{ pendingEvents: number; oldestUnindexedAgeSeconds: number }>;
