@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, audit, users } from '@ocireg/proto';
+import { admin, audit, users, webhooks } from '@ocireg/proto';
 import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
+import { addWebhookCommands } from './webhook-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -44,6 +45,12 @@ let authClient: users.UserServiceClient | undefined;
 function authApi(): users.UserServiceClient {
   authClient ??= createGrpcClient(users.UserServiceClient, program.opts<{ admin: string }>().admin, security());
   return authClient;
+}
+
+let webhookClient: webhooks.WebhookServiceClient | undefined;
+function webhookApi(): webhooks.WebhookServiceClient {
+  webhookClient ??= createGrpcClient(webhooks.WebhookServiceClient, program.opts<{ admin: string }>().admin, security());
+  return webhookClient;
 }
 
 let auditClient: audit.AuditServiceClient | undefined;
@@ -275,6 +282,7 @@ manifest
 
 addGcCommands(program, { api, as, print });
 addAuditCommands(program, { audit: auditApi, as, print });
+addWebhookCommands(program, { webhooks: webhookApi, as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
@@ -344,4 +352,5 @@ program
     client?.close();
     authClient?.close();
     auditClient?.close();
+    webhookClient?.close();
   });

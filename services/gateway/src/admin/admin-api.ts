@@ -1,5 +1,5 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
-import { admin, audit, users } from '@ocireg/proto';
+import { admin, audit, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { peerAddress, type AdminCaller, type AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
@@ -48,13 +48,13 @@ function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
  * The admin API for internal teams, served on the gateway's admin port apart
  * from the internal RPCs: AdminService is metadata's (image listings come from
  * the indexer here, filtered by what the caller may see), UserService is
- * auth's, AuditService metadata's. Users named by email are resolved to ids at auth first.
+ * auth's, AuditService metadata's, WebhookService the webhooks service's. Users named by email are resolved to ids at auth first.
  */
 export function adminApi(
   clients: ServiceClients,
   callers: AdminCallers,
   publicUrl?: string,
-): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer>; audit: AsyncService<audit.AuditServiceServer> } {
+): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer>; audit: AsyncService<audit.AuditServiceServer>; webhooks: AsyncService<webhooks.WebhookServiceServer> } {
   const listings = new ImageListings(clients.indexer, clients.metadata);
   const people = new UserResolver(clients.auth);
   const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
@@ -91,6 +91,7 @@ export function adminApi(
     audit: forwardAll<audit.AuditServiceServer>(audit.AuditServiceService, clients.audit, callers, {
       prepare: { listAuditEntries: async (request: audit.ListAuditEntriesRequest, ctx) => (request.actor.includes('@') ? { ...request, actor: await people.idOf(request.actor, ctx.requestId) } : request) },
     }),
+    webhooks: forwardAll<webhooks.WebhookServiceServer>(webhooks.WebhookServiceService, clients.webhooks, callers),
     users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers, {
       finish: {
         // The link to hand on: the web UI's address when the gateway knows it (PUBLIC_URL), else its path.
