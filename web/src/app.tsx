@@ -12,6 +12,7 @@ import { TagPage } from './pages/tag';
 import { TokensPage } from './pages/tokens';
 import { UsagePage } from './pages/usage';
 import { WorkspacePage } from './pages/workspace';
+import { WebhooksPage } from './pages/webhooks';
 import { WorkspacesPage } from './pages/workspaces';
 import { navigate, useLocation } from './router';
 import { SessionContext, type SessionInfo } from './session';
@@ -24,6 +25,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if (pathname === '/') return { title: 'Workspaces', page: <WorkspacesPage /> };
   if (pathname === '/tokens') return { title: 'API tokens', page: <TokensPage /> };
   if (pathname === '/audit') return { title: 'Audit log', page: <AuditPage /> };
+  if ((m = /^\/w\/([^/]+)\/webhooks$/.exec(pathname))) return { title: `Webhooks · ${decode(m[1]!)}`, page: <WebhooksPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/audit$/.exec(pathname))) return { title: `Audit log · ${decode(m[1]!)}`, page: <AuditPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };

@@ -10,13 +10,14 @@ import { sessionApi } from './session-api';
 import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
+import { webhookApi, type webhook, type webhookDelivery } from './webhook-api';
 import { workspaceApi } from './workspace-api';
 
 export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...auditApi } satisfies Record<string, RouteSchema>;
+export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...auditApi, ...webhookApi } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -42,3 +43,5 @@ export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
 export type AuditEntry = z.infer<typeof shapes.auditEntry>;
+export type Webhook = z.infer<typeof webhook>;
+export type WebhookDelivery = z.infer<typeof webhookDelivery>;

@@ -75,6 +75,9 @@ export function WorkspaceSidebar({ workspace }: { workspace: string }) {
         <Link to={paths.usage(workspace)}>Storage usage</Link>
       </p>
       <p>
+        <Link to={paths.webhooks(workspace)}>Webhooks</Link>
+      </p>
+      <p>
         <Link to={paths.audit(workspace)}>Audit log</Link>
       </p>
     </nav>

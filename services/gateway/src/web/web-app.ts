@@ -11,6 +11,7 @@ import { UserResolver } from '../admin/users-by-email';
 import type { ServiceClients } from '../clients';
 import { jsonErrors } from './api-errors';
 import { auditRoutes } from './routes/audit-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { packageRoutes } from './routes/package-routes';
@@ -86,6 +87,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(memberRoutes({ admin: clients.admin, people, web, logger }));
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
   api.use(auditRoutes({ audit: clients.audit, people, web, logger }));
+  api.use(webhookRoutes({ webhooks: clients.webhooks, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
