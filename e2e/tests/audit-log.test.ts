@@ -1,6 +1,8 @@
 // The audit log end to end (docs/audit.md): a scripted session through every
-// door (registryctl, the JSON API, docker push) gives exactly one entry per
-// change and never a secret; who may read what; pages and the JSON-lines
+// door (registryctl, the JSON API, docker push, the token endpoint) across
+// every kind of change (metadata's, auth's, webhooks') gives exactly one entry
+// per change and never a secret (garbage collection's own deletions aside: its
+// grace periods); who may read what; pages and the JSON-lines
 // export agree; verify finds a row edited in PostgreSQL; the web UI page.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,7 @@ import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
 import { createDatabase } from '@ocireg/testenv';
 import { launchChromium } from './browser';
 import { importRandomImage } from './images';
+import { OciHttp } from './oci-http';
 import { recordSecret, run, startTestRegistry, tempDir, uniqueName } from './helpers';
 import { WebClient } from './web-client';
 
@@ -62,7 +65,8 @@ describe('the audit log', () => {
   beforeAll(async () => {
     // A database of its own: verify reads every chain, and this file edits a row behind the triggers.
     databaseUrl = await createDatabase(process.env.DATABASE_URL!, 'audit_e2e');
-    registry = await startTestRegistry({ DATABASE_URL: databaseUrl });
+    // Webhook targets: one allowed address with nothing behind it (deliveries fail; the changes are what matter here).
+    registry = await startTestRegistry({ DATABASE_URL: databaseUrl, WEBHOOK_ALLOWED_CIDRS: '127.0.0.2/32' });
     keep(registry.operator.token);
     ctl = ctlAs(registry.operator.token);
   });
@@ -90,11 +94,13 @@ describe('the audit log', () => {
     await ctl('project', 'rename', ws, 'platform', 'Platform team');
     const { sourceRepository: repo } = await ctl('repository', 'create', ws, 'platform', 'api');
     await ctl('repository', 'rename', repo.id, 'API');
+    const { sourceRepository: web } = await ctl('repository', 'create', ws, 'platform', 'web');
     await ctl('member', 'set', repo.id, email, 'write');
     await ctl('member', 'set', repo.id, email, 'write'); // the same role: nothing
     await ctl('workspace', 'add-admin', ws, email);
     await ctl('package', 'create', ws, 'app', '--repository', repo.id);
     await ctl('package', 'create', ws, 'extra', '--repository', repo.id);
+    await ctl('package', 'link', ws, 'extra', '--repository', web.id);
     const created = await ctl('token', 'create', email, '--name', 'laptop', '--scopes', 'read:package,write:package,admin:package', '--expires-in-days', '7');
     alice = { id: user.id, token: keep(created.secret), password: keep(`pw-${randomBytes(12).toString('base64url')}`) };
 
@@ -106,6 +112,16 @@ describe('the audit log', () => {
     await importRandomImage(reference, 8 * 1024);
     await run('docker', ['push', reference]);
     await run('docker', ['push', reference]); // the same push again: nothing
+    const stable = `${registry.registryHost}/${ws}/app:stable`;
+    await run('docker', ['tag', reference, stable]);
+    await run('docker', ['push', stable]); // the same manifest under another tag
+    // A refused API-token login at the token endpoint.
+    const refused = await fetch(`${registry.gatewayUrl}/v2/token?service=ocireg&scope=repository:${ws}/app:pull`, { headers: { Authorization: `Basic ${Buffer.from(`${email}:ocireg_0000000000000000_${'A'.repeat(43)}`).toString('base64')}` } });
+    expect(refused.status).toBe(401);
+    // A blob pushed and deleted by digest (/v2): its deletion is a change; its upload is not.
+    const oci = new OciHttp(registry.gatewayUrl, `Basic ${Buffer.from(`${email}:${alice.token}`).toString('base64')}`);
+    const blob = await oci.pushBlob(`${ws}/app`, randomBytes(512), 'application/octet-stream');
+    expect((await fetch(`${registry.gatewayUrl}/v2/${ws}/app/blobs/${blob.digest}`, { method: 'DELETE', headers: { Authorization: `Basic ${Buffer.from(`${email}:${alice.token}`).toString('base64')}` } })).status).toBe(202);
 
     // The JSON API: a password through a reset link, a refused and an accepted sign-in, a token made and revoked, sign-out.
     const reset = await ctl('user', 'reset-password', email);
@@ -119,6 +135,19 @@ describe('the audit log', () => {
     keep(madeToken.body.secret);
     expect((await session.request('DELETE', `/api/v1/tokens/${madeToken.body.token.id}`)).status).toBeLessThan(300);
     expect((await session.request('DELETE', `/api/v1/workspaces/${ws}/images/app/-/tags/1.0`)).status).toBeLessThan(300);
+    const second = new WebClient(registry.gatewayUrl);
+    expect((await second.signIn(email, alice.password)).status).toBe(201);
+    expect((await second.request('DELETE', '/api/v1/session')).status).toBeLessThan(300);
+    const invited = await ctl('user', 'invite', `bob@${ws}.example.com`);
+    keep(String(invited.url).split('#')[1]!);
+
+    // Webhooks (the webhooks service's chain).
+    const hook = await ctl('webhook', 'create', ws, 'http://127.0.0.2:9/hook', '--events', 'package.deleted');
+    keep(hook.secret);
+    keep((await ctl('webhook', 'rotate-secret', hook.webhook.id)).secret);
+    await ctl('webhook', 'update', hook.webhook.id, '--disable');
+    await ctl('webhook', 'update', hook.webhook.id, '--disable'); // as it is: nothing
+    await ctl('webhook', 'delete', hook.webhook.id);
 
     // Back to registryctl: grants, removals, deletions.
     await ctl('package', 'grant', ws, 'extra', email, 'read');
@@ -127,37 +156,62 @@ describe('the audit log', () => {
     await ctl('package', 'delete', ws, 'extra');
     await ctl('member', 'remove', repo.id, email);
     await ctl('token', 'revoke', created.token.id);
+    await ctl('repository', 'delete', web.id);
+    // A workspace from start to end.
+    await ctl('workspace', 'create', `${ws}-gone`);
+    await ctl('project', 'create', `${ws}-gone`, 'tmp');
+    await ctl('project', 'delete', `${ws}-gone`, 'tmp');
+    await ctl('workspace', 'delete', `${ws}-gone`);
 
     const { text, entries } = await exportAll();
     const session_ = entries.slice(0, entries.length - before).reverse(); // oldest first
+    const ok = (action: string) => [action, 'success'];
     expect(session_.map((e) => [e.action, e.outcome])).toEqual([
-      ['user.created', 'success'],
-      ['workspace.created', 'success'],
-      ['workspace.settings-changed', 'success'],
-      ['project.created', 'success'],
-      ['project.renamed', 'success'],
-      ['source-repository.created', 'success'],
-      ['source-repository.renamed', 'success'],
-      ['member.role-set', 'success'],
-      ['workspace.admin-added', 'success'],
-      ['package.created', 'success'],
-      ['package.created', 'success'],
-      ['token.created', 'success'],
-      ['manifest.pushed', 'success'],
-      ['manifest.pushed', 'success'],
-      ['password-reset.created', 'success'],
-      ['password.set', 'success'],
+      ok('user.created'),
+      ok('workspace.created'),
+      ok('workspace.settings-changed'),
+      ok('project.created'),
+      ok('project.renamed'),
+      ok('source-repository.created'),
+      ok('source-repository.renamed'),
+      ok('source-repository.created'),
+      ok('member.role-set'),
+      ok('workspace.admin-added'),
+      ok('package.created'),
+      ok('package.created'),
+      ok('package.linked'),
+      ok('token.created'),
+      ok('manifest.pushed'),
+      ok('manifest.pushed'),
+      ok('tag.updated'),
+      ['token.login', 'failure'],
+      ok('blob.deleted'),
+      ok('password-reset.created'),
+      ok('password.set'),
       ['session.sign-in', 'failure'],
-      ['session.sign-in', 'success'],
-      ['token.created', 'success'],
-      ['token.revoked', 'success'],
-      ['tag.deleted', 'success'],
-      ['package.grant-set', 'success'],
-      ['package.grant-set', 'success'],
-      ['image.deleted', 'success'],
-      ['package.deleted', 'success'],
-      ['member.removed', 'success'],
-      ['token.revoked', 'success'],
+      ok('session.sign-in'),
+      ok('token.created'),
+      ok('token.revoked'),
+      ok('tag.deleted'),
+      ok('session.sign-in'),
+      ok('session.sign-out'),
+      ok('user.created'),
+      ok('invitation.created'),
+      ok('webhook.created'),
+      ok('webhook.secret-rotated'),
+      ok('webhook.updated'),
+      ok('webhook.deleted'),
+      ok('package.grant-set'),
+      ok('package.grant-set'),
+      ok('image.deleted'),
+      ok('package.deleted'),
+      ok('member.removed'),
+      ok('token.revoked'),
+      ok('source-repository.deleted'),
+      ok('workspace.created'),
+      ok('project.created'),
+      ok('project.deleted'),
+      ok('workspace.deleted'),
     ]);
     // Where each came from, and who.
     const pushed = session_.filter((e) => e.action === 'manifest.pushed');
@@ -200,7 +254,7 @@ describe('the audit log', () => {
     const tokens = await ctl('audit', 'list', '--action', 'token.*', '--actor', email);
     expect(tokens.entries.map((e: Entry) => e.action).sort()).toEqual(['token.created', 'token.revoked']);
     const refused = await ctl('audit', 'list', '--outcome', 'failure');
-    expect(refused.entries.map((e: Entry) => e.action)).toEqual(['session.sign-in']);
+    expect(refused.entries.map((e: Entry) => e.action)).toEqual(['session.sign-in', 'token.login']);
 
     // The JSON API: the same rules for a signed-in workspace admin, and the export as JSON lines.
     const page = await session.get<{ entries: Entry[]; nextPageToken: string }>(`/api/v1/audit?workspace=${ws}&page_size=3`);
