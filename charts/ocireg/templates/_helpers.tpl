@@ -368,6 +368,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 - { name: WEBHOOK_DISABLE_AFTER_FAILURES, value: {{ .disableAfterFailures | quote }} }
 - { name: WEBHOOK_CONCURRENCY_PER_HOOK, value: {{ .concurrencyPerHook | quote }} }
 - { name: WEBHOOK_TIMEOUT_MS, value: {{ .timeoutMs | quote }} }
+- { name: WEBHOOK_LOG_DAYS, value: {{ .logDays | quote }} }
 {{- end }}
 {{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "webhooks") | fromJsonArray) (list "KAFKA_BROKERS"))) }}
 {{ include "ocireg.databaseEnv" . }}

@@ -26,6 +26,8 @@ export const configSchema = z.object({
   WEBHOOK_ALLOWED_CIDRS: env.list().optional(),
   /** Follow redirects (each target checked again); off by default: a redirect is a failed attempt. */
   WEBHOOK_FOLLOW_REDIRECTS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** Settled deliveries (the delivery log) are kept this many days; at least 8 (the event stream keeps 7). */
+  WEBHOOK_LOG_DAYS: z.coerce.number().int().min(8).default(30),
   /** How often the worker looks for due deliveries. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(500),
 });

@@ -157,6 +157,16 @@ export class DeliveryStore {
     }
   }
 
+  /**
+   * Deletes settled deliveries (and their attempts) older than `days`: the
+   * delivery log is kept that long. Longer than the event stream keeps events
+   * (7 days), so a redelivered event still finds the delivery it repeats.
+   */
+  async prune(days: number): Promise<number> {
+    const { rowCount } = await this.pool.query("DELETE FROM wh_deliveries WHERE state IN ('succeeded', 'failed') AND created_at < now() - make_interval(days => $1)", [days]);
+    return rowCount ?? 0;
+  }
+
   /** A hook's deliveries, newest first, with their attempts. */
   async list(hookId: string, pageSize: number, pageToken: string): Promise<{ deliveries: Delivery[]; nextPageToken: string }> {
     const size = Math.min(Math.max(pageSize || 20, 1), 100);

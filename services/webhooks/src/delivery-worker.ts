@@ -4,6 +4,9 @@ import type { HookStore } from './hook-store';
 import type { HttpSender, SendResult } from './http-sender';
 import { SIGNATURE_HEADER, signatureHeader } from './signature';
 
+/** How often settled deliveries past the log period are deleted. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 export interface RetryPolicy {
   baseMs: number;
   /** Given up this long after the delivery was made. */
@@ -36,6 +39,7 @@ export class DeliveryWorker {
   private stopped = false;
   private polling = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private lastPrune = 0;
 
   constructor(
     private readonly deps: {
@@ -47,6 +51,8 @@ export class DeliveryWorker {
       perHook: number;
       disableAfter: number;
       pollMs: number;
+      /** Settled deliveries are kept this many days (the delivery log). */
+      logDays: number;
       logger: Logger;
     },
   ) {}
@@ -77,6 +83,11 @@ export class DeliveryWorker {
     if (this.polling || this.stopped) return;
     this.polling = true;
     try {
+      if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+        this.lastPrune = Date.now();
+        const pruned = await this.deps.deliveries.prune(this.deps.logDays);
+        if (pruned > 0) this.deps.logger.info({ pruned, days: this.deps.logDays }, 'settled webhook deliveries past the log period deleted');
+      }
       const room = this.deps.concurrency - this.active;
       if (room > 0) {
         const claimed = await this.deps.deliveries.claim(room, this.deps.perHook);

@@ -42,6 +42,7 @@ runService(async () => {
     perHook: config.WEBHOOK_CONCURRENCY_PER_HOOK,
     disableAfter: config.WEBHOOK_DISABLE_AFTER_FAILURES,
     pollMs: config.WEBHOOK_POLL_MS,
+    logDays: config.WEBHOOK_LOG_DAYS,
     logger: logger.child({ component: 'delivery' }),
   });
   const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
