@@ -272,6 +272,12 @@ describe('webhooks', () => {
     expect((audit.entries as Array<{ chain: string }>).every((e) => e.chain === 'webhooks')).toBe(true);
     for (const secret of [hook.secret, failing.secret]) expect(JSON.stringify(audit)).not.toContain(secret);
     expect((await op('audit', 'verify')).ok).toBe(true);
+
+    // Operators see the attempts and the backlog.
+    const metrics = await (await fetch(registry.metricsUrl('webhooks'))).text();
+    expect(Number(/^webhooks_delivery_attempts_total\{[^}]*outcome="success"[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1000);
+    expect(Number(/^webhooks_delivery_attempts_total\{[^}]*outcome="failure"[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(40);
+    expect(metrics).toMatch(/^webhooks_pending_deliveries(\{[^}]*\})? \d+/m);
   });
 
   it('is managed through the JSON API and the web UI page by a signed-in workspace admin', async () => {

@@ -53,6 +53,7 @@ export class DeliveryWorker {
       pollMs: number;
       /** Settled deliveries are kept this many days (the delivery log). */
       logDays: number;
+      metrics?: { attempted(ok: boolean, latencyMs: number): void };
       logger: Logger;
     },
   ) {}
@@ -129,6 +130,7 @@ export class DeliveryWorker {
           )
         : { statusCode: 0, latencyMs: 0, error: 'the webhook is gone', responseHead: '' };
       const retryAt = result.error === '' ? undefined : nextAttemptAt(this.deps.policy, delivery.attempts + 1, delivery.createdAt);
+      this.deps.metrics?.attempted(result.error === '', result.latencyMs);
       await this.deps.deliveries.settle(delivery, result, retryAt, this.deps.disableAfter);
       if (result.error) this.deps.logger.info({ delivery: delivery.id, hook: delivery.hookId, event: delivery.eventId, status: result.statusCode, error: result.error, retryAt }, 'webhook delivery failed');
     } catch (err) {

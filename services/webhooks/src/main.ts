@@ -16,6 +16,7 @@ import { HookStore } from './hook-store';
 import { HttpSender } from './http-sender';
 import { migrate } from './migrate';
 import { TargetGuard } from './target-guard';
+import { webhookMetrics } from './webhook-metrics';
 
 /** Longest single wait between two attempts of a delivery. */
 const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
@@ -43,6 +44,7 @@ runService(async () => {
     disableAfter: config.WEBHOOK_DISABLE_AFTER_FAILURES,
     pollMs: config.WEBHOOK_POLL_MS,
     logDays: config.WEBHOOK_LOG_DAYS,
+    metrics: webhookMetrics(metrics, pool),
     logger: logger.child({ component: 'delivery' }),
   });
   const metadataClient = createGrpcClient(metadata.RegistryMetadataServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' });
