@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
 import { createDatabase } from '@ocireg/testenv';
-import { launchChromium } from './browser';
+import { accessibilityViolations, launchChromium } from './browser';
 import { importRandomImage } from './images';
 import { OciHttp } from './oci-http';
 import { recordSecret, run, startTestRegistry, tempDir, uniqueName } from './helpers';
@@ -288,6 +288,7 @@ describe('the audit log', () => {
       const actions = await page.locator('tbody tr td:nth-child(3)').allTextContents();
       expect(actions.length).toBeGreaterThanOrEqual(3);
       expect(actions.every((action) => action.startsWith('package.'))).toBe(true);
+      expect(await accessibilityViolations(page)).toEqual([]);
     } finally {
       await browser.close();
     }

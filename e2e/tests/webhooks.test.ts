@@ -15,7 +15,7 @@ import { admin, webhooks } from '@ocireg/proto';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, run, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { pollUntil } from './polling';
-import { launchChromium } from './browser';
+import { accessibilityViolations, launchChromium } from './browser';
 import { WebClient, webUser } from './web-client';
 
 const CLI = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
@@ -332,6 +332,7 @@ describe('webhooks', () => {
       await hookPanel.getByRole('button', { name: 'Send a ping' }).click();
       await hookPanel.getByRole('cell', { name: /webhook\.ping/ }).waitFor();
       await hookPanel.getByRole('cell', { name: 'succeeded' }).waitFor({ timeout: 15_000 });
+      expect(await accessibilityViolations(page)).toEqual([]);
     } finally {
       await browser.close();
     }
