@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One multi-stage build for the five services; `--target <service>` picks the image:
-#   docker build --target gateway -t ocireg-gateway .   (auth, metadata, blob-upload, indexer)
+#   docker build --target gateway -t ocireg-gateway .   (auth, metadata, blob-upload, indexer, webhooks)
 # Reproducible from pnpm-lock.yaml (--frozen-lockfile). The runtime images are
 # distroless Node 20 (no shell, no package manager), run as uid 10001, and hold
 # only compiled JavaScript, production node_modules, migrations and proto/.
@@ -70,3 +70,8 @@ FROM runtime AS indexer
 COPY --from=build /src/services/indexer ./services/indexer
 EXPOSE 50054 9104
 CMD ["services/indexer/dist/main.js"]
+
+FROM runtime AS webhooks
+COPY --from=build /src/services/webhooks ./services/webhooks
+EXPOSE 50055 9105
+CMD ["services/webhooks/dist/main.js"]

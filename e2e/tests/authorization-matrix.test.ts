@@ -7,11 +7,11 @@ import { credentials, makeGenericClientConstructor, Metadata, status, type Servi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName, type UserToken } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, auth, blobupload, indexer, metadata, users } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, indexer, metadata, users, webhooks } from '@ocireg/proto';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 
-const SERVICES: ServiceName[] = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'];
+const SERVICES: ServiceName[] = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer', 'webhooks'];
 
 // ---------------------------------------------------------------------------
 // Door 1: the internal gRPC ports. Who may call each method (the documented table).
@@ -25,10 +25,12 @@ interface InternalService {
 const INTERNAL: InternalService[] = [
   { service: 'auth', definition: auth.AuthServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'auth', definition: users.UserServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
-  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth'], listUserWorkspaces: ['auth'], getSourceRepositoryRole: ['auth'], resolveSourceRepositoryPaths: ['auth'], applyIdentityProviderRoles: ['auth'], exportListingSnapshot: ['indexer'] } },
+  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth', 'webhooks'], listUserWorkspaces: ['auth'], getSourceRepositoryRole: ['auth'], resolveSourceRepositoryPaths: ['auth'], applyIdentityProviderRoles: ['auth'], exportListingSnapshot: ['indexer'] } },
   { service: 'metadata', definition: admin.AdminServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
+  { service: 'metadata', definition: audit.AuditServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'blob-upload', definition: blobupload.BlobUploadServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'indexer', definition: indexer.IndexerServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
+  { service: 'webhooks', definition: webhooks.WebhookServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
 ];
 
 /** Calls `method` with a default (empty) request as `as` (a service's certificate, or none); resolves to the status and message. */
@@ -247,6 +249,29 @@ describe('authorization matrix', () => {
     adminCall('createWorkspace', change(['operator']), () => ({ requestId: '', slug: unique(), name: '', organization: 'x' }));
     adminCall('getGcStatus', change(['operator']), () => ({}));
     adminCall('runGc', change(['operator']), () => ({ dryRun: true, sweep: false }));
+    const auditCall = (name: string, expectation: (who: Who) => Outcome, request: (client: audit.AuditServiceClient, who: Who) => Promise<unknown>) =>
+      calls.push({
+        name,
+        expect: expectation,
+        run: (who) => {
+          const client = adminPortClient(registry, audit.AuditServiceClient);
+          return call(client, () => request(client, who));
+        },
+      });
+    const auditFilters = { actor: '', action: '', target: '', outcome: '', since: '', until: '', pageSize: 10, pageToken: '' };
+    // The audit log: a workspace's to its admins (and operators), the whole log and verify to operators.
+    auditCall('AuditService.listAuditEntries of the workspace', change(['operator', 'workspace admin']), (c, who) => unaryCall(c.listAuditEntries.bind(c), { ...auditFilters, workspaceSlug: ws.slug }, { authorization: authorization(who) }));
+    auditCall('AuditService.listAuditEntries of every workspace', change(['operator']), (c, who) => unaryCall(c.listAuditEntries.bind(c), { ...auditFilters, workspaceSlug: '' }, { authorization: authorization(who) }));
+    // Webhooks: a workspace's to its admins (and operators).
+    calls.push({
+      name: 'WebhookService.listWebhooks',
+      expect: change(['operator', 'workspace admin']),
+      run: (who) => {
+        const client = adminPortClient(registry, webhooks.WebhookServiceClient);
+        return call(client, () => unaryCall(client.listWebhooks.bind(client), { workspaceSlug: ws.slug }, { authorization: authorization(who) }));
+      },
+    });
+    auditCall('AuditService.verifyAuditLog', change(['operator']), (c, who) => unaryCall(c.verifyAuditLog.bind(c), {}, { authorization: authorization(who) }));
     calls.push({
       name: 'UserService.createUser',
       expect: change(['operator']),

@@ -17,7 +17,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
+import { admin, audit, PROTO_DIR, PROTO_FILES, users, webhooks } from '@ocireg/proto';
 import { apiRoutes, pathOf, routeTakes, type ApiRoute } from './api-routes';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
@@ -48,7 +48,7 @@ const CORPUS: CorpusValue[] = [
 
 /** Query parameters and JSON body fields the API reads somewhere (every route gets them all). */
 const QUERY_FIELDS = ['prefix', 'page_token', 'sort', 'page_size', 'project', 'sourceRepository'];
-const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'sourceRepositoryId', 'sourceRepository', 'project'];
+const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'sourceRepositoryId', 'sourceRepository', 'project', 'url'];
 /** Query parameters of the OCI distribution API and the token endpoint, and the token endpoint's form fields. */
 const OCI_QUERY_FIELDS = ['n', 'last', 'digest', 'mount', 'from', 'tag', 'artifactType', 'scope', 'service', 'offline_token', 'account'];
 const TOKEN_FORM_FIELDS = ['grant_type', 'username', 'password', 'refresh_token', 'scope', 'service', 'client_id', 'access_type'];
@@ -83,7 +83,7 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
     const member = await createUserWithToken(registry.adminAddress, { email: `member@${workspace.slug}.example.com`, scopes: ['read:package'], sourceRepositoryId: workspace.sourceRepositoryId, role: 'read' }, registry.operator.authorization);
     recordSecret(member.token);
     // Route parameters: real things, so valid values reach what the route does.
-    samples = { provider: 'corp', id: '00000000-0000-4000-8000-000000000000', workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', sourceRepository: 'app', sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000' };
+    samples = { provider: 'corp', id: '00000000-0000-4000-8000-000000000000', workspace: workspace.slug, name: 'app', tag: 'v1', digest: pushed.manifest.digest, project: 'main', repository: 'app', sourceRepository: 'app', sourceRepositoryId: workspace.sourceRepositoryId, userId: member.userId, tokenId: '00000000-0000-4000-8000-000000000000', webhookId: '00000000-0000-4000-8000-000000000000', deliveryId: '00000000-0000-4000-8000-000000000000' };
     pids = Object.fromEntries(SERVICES.map((service) => [service, registry.pid(service)]));
   });
 
@@ -131,14 +131,16 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
 
   /** A body every POST and PUT could act on, so a valid value gets past the other fields. */
   function baseBody(): Record<string, unknown> {
-    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, sourceRepository: 'app', project: 'main' };
+    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, sourceRepository: 'app', project: 'main', url: 'https://hooks.example.com/registry' };
   }
 
   it('the admin port', async () => {
-    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users], { includeDirs: [PROTO_DIR], keepCase: true });
+    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.audit, PROTO_FILES.webhooks], { includeDirs: [PROTO_DIR], keepCase: true });
     const services = [
       { definition: admin.AdminServiceService, client: adminPortClient(registry, admin.AdminServiceClient) },
       { definition: users.UserServiceService, client: adminPortClient(registry, users.UserServiceClient) },
+      { definition: audit.AuditServiceService, client: adminPortClient(registry, audit.AuditServiceClient) },
+      { definition: webhooks.WebhookServiceService, client: adminPortClient(registry, webhooks.WebhookServiceClient) },
     ];
     try {
       const cases = services.flatMap(({ definition, client }) =>
@@ -243,7 +245,9 @@ async function runHttpCase({ what, place, field, corpus, request }: HttpCase): P
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     status = response.status;
     const text = await response.text();
-    error = text.startsWith('{') ? (JSON.parse(text) as { errors?: Array<typeof error> }).errors?.[0] : undefined;
+    // JSON errors; a stream of JSON lines (the audit export) is an answer, not an error.
+    const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
+    error = json && text.startsWith('{') ? (JSON.parse(text) as { errors?: Array<typeof error> }).errors?.[0] : undefined;
   } catch (err) {
     // A URL beyond Node's header limit: it answers 431 and closes, sometimes before the client has sent all of it.
     if (corpus.value === MEGABYTE && (place === 'path' || place === 'query')) return undefined;

@@ -9,6 +9,7 @@ const EXPECTED_SERVICES = {
   metadata: 'ocireg.metadata.v1.RegistryMetadataService',
   'blob-upload': 'ocireg.blobupload.v1.BlobUploadService',
   indexer: 'ocireg.indexer.v1.IndexerService',
+  webhooks: 'ocireg.admin.v1.WebhookService',
 } as const;
 
 describe('every gRPC service: health and reflection', () => {
@@ -53,6 +54,8 @@ describe('every gRPC service: health and reflection', () => {
     const listed = (await run('grpcurl', ['-plaintext', address, 'list'])).split('\n');
     expect(listed).toContain('ocireg.admin.v1.AdminService');
     expect(listed).toContain('ocireg.admin.v1.UserService');
+    expect(listed).toContain('ocireg.admin.v1.AuditService');
+    expect(listed).toContain('ocireg.admin.v1.WebhookService');
     const slug = `grpcurl-${Date.now().toString(36)}`;
     const auth = ['-H', `authorization: ${registry.operator.authorization}`];
     await expect(run('grpcurl', ['-plaintext', '-d', JSON.stringify({ slug, name: 'Via grpcurl' }), address, 'ocireg.admin.v1.AdminService/CreateWorkspace'])).rejects.toThrow(/Unauthenticated/);

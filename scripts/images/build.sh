@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the container images here, without Docker Hub or any image builder:
-#   ocireg-{gateway,auth,metadata,blob-upload,indexer}  the five services (Node 20, uid 10001)
+#   ocireg-{gateway,auth,metadata,blob-upload,indexer,webhooks}  the six services (Node 20, uid 10001)
 #   ocireg-trial-{postgres,redis,kafka,minio}           the chart's trial dependencies
 #   ocireg-node-base                                    the Debian Node 20 base alone (the Dockerfile's RUNTIME_IMAGE here)
 # Layers: a Debian base made with mmdebstrap from debian.lock (cached by its pins),

@@ -9,6 +9,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BlockList } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 
@@ -16,7 +17,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const CHART = path.join(ROOT, 'charts/ocireg');
 const ALL_FEATURES = path.join(CHART, 'ci/all-features-values.yaml');
 // The services, whom each calls and what each uses: the topology the chart renders from (generated from libs/topology).
-const TOPOLOGY = parse(readFileSync(path.join(CHART, 'topology.yaml'), 'utf8')) as { services: { name: string; calls: string[]; uses: string[] }[] };
+const TOPOLOGY = parse(readFileSync(path.join(CHART, 'topology.yaml'), 'utf8')) as { services: { name: string; calls: string[]; uses: string[]; outbound?: boolean }[] };
 const SERVICES = TOPOLOGY.services.map((s) => s.name);
 type Service = string;
 
@@ -202,7 +203,7 @@ describe('Helm chart: environment', () => {
 
   it('turns migrations at start-up off (on in trial mode, whose hook runs after install) and runs every migration runner in a hook Job', () => {
     for (const [render, manifests] of renders) {
-      for (const service of ['auth', 'metadata', 'indexer'] as const) {
+      for (const service of ['auth', 'metadata', 'indexer', 'webhooks'] as const) {
         const env: Obj[] = deploymentOf(manifests, service).spec.template.spec.containers[0].env;
         expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value, `${render} ${service}`).toBe(render === 'trial' ? 'true' : 'false');
       }
@@ -210,7 +211,7 @@ describe('Helm chart: environment', () => {
       expect(job.metadata.annotations!['helm.sh/hook']).toBe(render === 'trial' ? 'post-install,pre-upgrade' : 'pre-install,pre-upgrade');
       const pod = job.spec.template.spec;
       const steps = [...pod.initContainers, ...pod.containers].map((c: Obj) => c.args.join(' '));
-      expect(steps).toEqual(['services/metadata/dist/migrate-cli.js', 'services/auth/dist/migrate-cli.js', 'services/indexer/dist/migrate-cli.js']);
+      expect(steps).toEqual(['services/metadata/dist/migrate-cli.js', 'services/auth/dist/migrate-cli.js', 'services/indexer/dist/migrate-cli.js', 'services/webhooks/dist/migrate-cli.js']);
       for (const c of [...pod.initContainers, ...pod.containers]) expect(c.env.map((e: Obj) => e.name)).toContain('DATABASE_URL');
     }
   });
@@ -325,15 +326,30 @@ interface Endpoint {
   labels: Record<string, string>;
   namespaceLabels: Record<string, string>;
   ports: number[];
+  /** An ip endpoint's address, for ipBlock peers (their cidr and except). */
+  address?: string;
 }
-const DEPENDENCY_PORTS: Record<string, number[]> = { postgres: [5432], redis: [6379], kafka: [9092], s3: [443, 9000], dns: [53] };
+const DEPENDENCY_PORTS: Record<string, number[]> = { postgres: [5432], redis: [6379], kafka: [9092], s3: [443, 9000], dns: [53], 'webhook-targets': [80] };
+// Where each external endpoint is: the dependencies inside private ranges, a webhook's target on the internet.
+const DEPENDENCY_ADDRESSES: Record<string, string> = { postgres: '10.20.0.5', redis: '10.20.0.6', kafka: '10.20.0.7', s3: '10.40.0.5', dns: '10.96.0.10', 'webhook-targets': '203.0.113.10' };
+
+function inBlock(block: Obj, address: string | undefined): boolean {
+  if (!address) return true;
+  const within = (cidr: string) => {
+    const list = new BlockList();
+    const [net, bits] = cidr.split('/');
+    list.addSubnet(net!, Number(bits));
+    return list.check(address);
+  };
+  return within(block.cidr) && !(block.except ?? []).some(within);
+}
 const TRIAL_NAMES: Record<string, string> = { minio: 's3' };
 
 const matches = (selector: Obj | undefined, labels: Record<string, string>) =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && (selector?.matchExpressions ?? []).length === 0;
 
 function peerMatches(peer: Obj, other: Endpoint): boolean {
-  if (peer.ipBlock) return other.kind === 'ip';
+  if (peer.ipBlock) return other.kind === 'ip' && inBlock(peer.ipBlock, other.address);
   if (other.kind === 'ip') return false;
   if (peer.namespaceSelector) {
     if (!matches(peer.namespaceSelector, other.namespaceLabels)) return false;
@@ -372,7 +388,7 @@ function reachable(manifests: Manifest[]): string[] {
   const podNames = new Set(pods.map((p) => p.name));
   const external: Endpoint[] = Object.entries(DEPENDENCY_PORTS)
     .filter(([name]) => !podNames.has(name))
-    .map(([name, ports]) => ({ name, kind: 'ip', labels: {}, namespaceLabels: {}, ports }));
+    .map(([name, ports]) => ({ name, kind: 'ip', labels: {}, namespaceLabels: {}, ports, address: DEPENDENCY_ADDRESSES[name] }));
   const edges = new Set<string>();
   for (const from of [...pods, ...outside]) {
     for (const to of [...pods, ...external]) {
@@ -390,7 +406,7 @@ function reachable(manifests: Manifest[]): string[] {
 const DESIGNED_CALLS = [
   'ingress-controller -> gateway',
   ...SERVICES.map((s) => `prometheus -> ${s}`),
-  ...TOPOLOGY.services.flatMap((s) => [...s.calls, ...s.uses].map((to) => `${s.name} -> ${to}`)),
+  ...TOPOLOGY.services.flatMap((s) => [...s.calls, ...s.uses, ...(s.outbound ? ['webhook-targets'] : [])].map((to) => `${s.name} -> ${to}`)),
   'migrations -> postgres',
 ].sort();
 /**
@@ -444,6 +460,15 @@ describe('Helm chart: NetworkPolicies', () => {
     expect(metadata.spec.egress.filter((r: Obj) => r.ports?.length === 1 && r.ports[0].port === 443 && !r.to)).toEqual([]);
   });
 
+  it('let only the webhooks pods reach webhook targets, never private ranges', () => {
+    const policies = rendered('default').filter((m) => m.kind === 'NetworkPolicy');
+    const webhooks = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/component'] === 'webhooks')!;
+    const rule = webhooks.spec.egress.find((r: Obj) => r.ports.some((p: Obj) => p.port === 443));
+    expect(rule.to).toEqual([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8'] } }]);
+    const edges = reachable(rendered('default'));
+    expect(edges.filter((e) => e.endsWith('-> webhook-targets'))).toEqual(['webhooks -> webhook-targets']);
+  });
+
   it('restrict external dependencies to their CIDRs when given', () => {
     const metadata = rendered('all features').find((m) => m.kind === 'NetworkPolicy' && m.spec.podSelector.matchLabels['app.kubernetes.io/component'] === 'metadata')!;
     const postgres = metadata.spec.egress.find((r: Obj) => r.ports.some((p: Obj) => p.port === 5432));
@@ -458,7 +483,7 @@ describe('Helm chart: optional features', () => {
     expect(names(rendered('default'), 'HorizontalPodAutoscaler')).toEqual([]);
     expect(names(rendered('default'), 'ServiceMonitor')).toEqual([]);
     expect(names(rendered('all features'), 'HorizontalPodAutoscaler')).toEqual(['ocireg-auth', 'ocireg-blob-upload', 'ocireg-gateway']);
-    expect(names(rendered('all features'), 'ServiceMonitor')).toHaveLength(5);
+    expect(names(rendered('all features'), 'ServiceMonitor')).toHaveLength(6);
     expect(names(rendered('all features'), 'PodDisruptionBudget')).toHaveLength(5);
     // Autoscaled Deployments leave replicas to the HPA.
     expect(deploymentOf(rendered('all features'), 'gateway').spec.replicas).toBeUndefined();
@@ -500,7 +525,7 @@ describe('Helm chart: service identities and the admin port', () => {
   it('issues the certificates through cert-manager when asked to, and makes none itself', () => {
     const manifests = rendered('all features');
     const certificates = manifests.filter((m) => m.kind === 'Certificate');
-    expect(certificates.map((c) => c.spec.commonName).sort()).toEqual(['auth', 'blob-upload', 'gateway', 'indexer', 'metadata', 'ocireg internal CA'].sort());
+    expect(certificates.map((c) => c.spec.commonName).sort()).toEqual(['auth', 'blob-upload', 'gateway', 'indexer', 'metadata', 'webhooks', 'ocireg internal CA'].sort());
     for (const certificate of certificates.filter((c) => !c.spec.isCA)) expect(certificate.spec.usages).toEqual(expect.arrayContaining(['server auth', 'client auth']));
     expect(manifests.some((m) => m.kind === 'Secret' && m.metadata.name.endsWith('-tls'))).toBe(false);
   });

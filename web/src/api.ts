@@ -28,7 +28,7 @@ export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
 }
 
-export async function api<K extends RouteName>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: ApiBody<K>): Promise<ApiResponse<K>> {
+export async function api<K extends RouteName>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: ApiBody<K>): Promise<ApiResponse<K>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;

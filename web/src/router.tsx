@@ -46,4 +46,6 @@ export const paths = {
   image: (ws: string, name: string) => `/w/${ws}/i/${name}`,
   tag: (ws: string, name: string, tag: string) => `/w/${ws}/i/${name}/-/t/${encodeURIComponent(tag)}`,
   tokens: () => '/tokens',
+  webhooks: (ws: string) => `/w/${ws}/webhooks`,
+  audit: (ws?: string) => (ws ? `/w/${ws}/audit` : '/audit'),
 };

@@ -68,7 +68,7 @@ calls over gRPC and the dependencies it uses. Used by every per-service template
 {{- define "ocireg.components" -}}
 {{- range $s := (include "ocireg.topology" . | fromYaml).services }}
 {{- $v := get $.Values $s.valuesKey }}
-{{ $s.name }}: {{ dict "key" $s.valuesKey "kind" $s.kind "port" (eq $s.kind "http" | ternary $v.httpPort $v.grpcPort) "metricsPort" $v.metricsPort "calls" $s.calls "uses" $s.uses | toJson }}
+{{ $s.name }}: {{ dict "key" $s.valuesKey "kind" $s.kind "port" (eq $s.kind "http" | ternary $v.httpPort $v.grpcPort) "metricsPort" $v.metricsPort "calls" $s.calls "uses" $s.uses "outbound" ($s.outbound | default false) | toJson }}
 {{- end }}
 {{- end -}}
 
@@ -242,7 +242,7 @@ affinity: {{- toYaml . | nindent 2 }}
 {{- define "ocireg.trialHost" -}}{{ include "ocireg.fullname" .root }}-{{ .name }}{{- end -}}
 
 {{/*
-MIGRATE_ON_START of metadata, auth and indexer. Off when the migrations hook runs them, except in
+MIGRATE_ON_START of metadata, auth, indexer and webhooks. Off when the migrations hook runs them, except in
 trial mode: there the hook can only run after install (the release creates its PostgreSQL), and
 `helm install --wait` waits for every pod to be Ready before post-install hooks, so a service that
 needs its tables to start (auth with a bootstrap admin) would wait for a hook that waits for it.
@@ -355,6 +355,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.metadata.grpcPort "metricsPort" .Values.metadata.metricsPort) }}
 - { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
+- { name: AUDIT_RETENTION_DAYS, value: {{ .Values.metadata.auditRetentionDays | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS" "UPLOAD_TIME_LIMIT_SECONDS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}
@@ -378,6 +379,25 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "UPLOAD_TIME_LIMIT_SECONDS" "UPLOAD_LEASE_SECONDS" "MAX_BLOB_SIZE" "UPLOAD_PART_SIZE")) }}
 {{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}
+{{- end -}}
+
+{{- define "ocireg.env.webhooks" -}}
+{{ include "ocireg.grpcServiceEnv" (dict "root" . "port" .Values.webhooks.grpcPort "metricsPort" .Values.webhooks.metricsPort) }}
+- { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
+- { name: WEBHOOKS_GROUP_ID, value: {{ .Values.webhooks.groupId | quote }} }
+{{- with .Values.webhooks }}
+{{- if .allowedCidrs }}
+- { name: WEBHOOK_ALLOWED_CIDRS, value: {{ join "," .allowedCidrs | quote }} }
+{{- end }}
+- { name: WEBHOOK_FOLLOW_REDIRECTS, value: {{ .followRedirects | toString | quote }} }
+- { name: WEBHOOK_RETRY_BASE_MS, value: {{ .retryBaseMs | quote }} }
+- { name: WEBHOOK_DISABLE_AFTER_FAILURES, value: {{ .disableAfterFailures | quote }} }
+- { name: WEBHOOK_CONCURRENCY_PER_HOOK, value: {{ .concurrencyPerHook | quote }} }
+- { name: WEBHOOK_TIMEOUT_MS, value: {{ .timeoutMs | quote }} }
+- { name: WEBHOOK_LOG_DAYS, value: {{ .logDays | quote }} }
+{{- end }}
+{{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "webhooks") | fromJsonArray) (list "KAFKA_BROKERS"))) }}
+{{ include "ocireg.databaseEnv" . }}
 {{- end -}}
 
 {{- define "ocireg.env.indexer" -}}

@@ -6,6 +6,7 @@ import type { EventTransport } from './types';
 
 export type { BatchHandler, EventConsumer, EventPublisher, EventTransport, IncomingMessage, MessageHandler, OutgoingMessage } from './types';
 export * from './registry-events';
+export { consumeInBackground } from './background-consumer';
 export { createKafkaTransport, type KafkaTransportOptions } from './kafka-transport';
 export { createPostgresTransport, type PostgresTransportOptions } from './postgres-transport';
 

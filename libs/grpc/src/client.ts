@@ -11,6 +11,7 @@ import {
 import { fromGrpcError } from '@ocireg/errors';
 import { REQUEST_ID_KEY } from '@ocireg/logger';
 import type { ServiceName, TlsMaterial } from '@ocireg/service-identity';
+import { setRequestOrigin, type RequestOrigin } from './request-origin';
 import { certificateProvider, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES } from './server';
 
 export interface ClientCallOptions {
@@ -19,8 +20,8 @@ export interface ClientCallOptions {
   deadlineMs?: number;
   /** Sent as the `authorization` metadata, e.g. "Bearer <API token>". */
   authorization?: string;
-  /** The user on whose behalf the call is made (recorded in events), sent as `x-actor`. */
-  actor?: string;
+  /** Who the call acts for and where the request came from (recorded in events and the audit log). */
+  origin?: RequestOrigin;
 }
 
 const DEFAULT_DEADLINE_MS = 10_000;
@@ -80,7 +81,7 @@ function callArgs(options: ClientCallOptions): [Metadata, Partial<CallOptions>] 
   const metadata = new Metadata();
   if (options.requestId) metadata.set(REQUEST_ID_KEY, options.requestId);
   if (options.authorization) metadata.set('authorization', options.authorization);
-  if (options.actor) metadata.set('x-actor', options.actor);
+  if (options.origin) setRequestOrigin(metadata, options.origin);
   return [metadata, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS) }];
 }
 

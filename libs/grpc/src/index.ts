@@ -4,3 +4,4 @@ export * from './server';
 export * from './shutdown';
 export * from './readiness';
 export * from './grpc-service';
+export * from './request-origin';

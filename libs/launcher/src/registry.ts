@@ -74,7 +74,7 @@ function requireIndexerReadinessLine(env: Record<string, string> | undefined): v
   }
 }
 
-/** Starts the five services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
+/** Starts the services as separate processes on 127.0.0.1, talking gRPC, and waits until each is ready. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   requireIndexerReadinessLine(options.extraEnv);
   mkdirSync(options.logDir, { recursive: true });
@@ -94,6 +94,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     // other's rebalances. The indexer joins before the registry counts as ready (see launch), so
     // starting at the end of the topic loses nothing.
     KAFKA_GROUP_ID: `ocireg-indexer-${randomBytes(6).toString('hex')}`,
+    WEBHOOKS_GROUP_ID: `ocireg-webhooks-${randomBytes(6).toString('hex')}`,
     OPERATOR_EMAILS: operator.email,
     BOOTSTRAP_ADMIN_EMAIL: operator.email,
     BOOTSTRAP_ADMIN_TOKEN: operator.token,
@@ -135,6 +136,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     await waitReady(name, child, () => (name === 'gateway' ? checkHttp(`http://127.0.0.1:${env.HTTP_PORT}/v2/`) : checkGrpc(healthAddresses[name])), log);
     // The indexer serves before it has joined its consumer group; pushes made before that would be missed by a new group.
     if (name === 'indexer') await waitReady(name, child, async () => logSince(log, logStart).includes('"msg":"consuming registry events"'), log);
+    if (name === 'webhooks') await waitReady(name, child, async () => logSince(log, logStart).includes('"msg":"consuming registry events for webhooks"'), log);
     options.onReady?.(name, Date.now() - started);
   };
 

@@ -62,10 +62,10 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   }
 }
 
-/** A service's `migrate-cli`: applies its migrations and exits (the Helm chart's pre-install/pre-upgrade hook). */
-export function runMigrationCli(options: { service: string; dir: string; table: string; logger: Logger }): void {
+/** A service's `migrate-cli`: applies its migrations (`migrate`, given DATABASE_URL) and exits (the Helm chart's pre-install/pre-upgrade hook). */
+export function runMigrationCli(options: { service: string; migrate: (databaseUrl: string) => Promise<void> }): void {
   const databaseUrl = process.env.DATABASE_URL;
-  const run = databaseUrl ? runMigrations({ databaseUrl, dir: options.dir, table: options.table, logger: options.logger }) : Promise.reject(new Error('DATABASE_URL: not set'));
+  const run = databaseUrl ? options.migrate(databaseUrl) : Promise.reject(new Error('DATABASE_URL: not set'));
   run.catch((err: unknown) => {
     console.error(`${options.service}: migration failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

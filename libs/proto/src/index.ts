@@ -1,17 +1,21 @@
 import path from 'node:path';
 
 export * as admin from './gen/ocireg/admin/v1/admin';
+export * as audit from './gen/ocireg/admin/v1/audit';
 export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
 export * as upstreams from './gen/ocireg/admin/v1/upstreams';
 export * as users from './gen/ocireg/admin/v1/users';
+export * as webhooks from './gen/ocireg/admin/v1/webhooks';
 
 /** The .proto sources, for server reflection. */
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
 export const PROTO_FILES = {
   admin: 'ocireg/admin/v1/admin.proto',
+  audit: 'ocireg/admin/v1/audit.proto',
+  webhooks: 'ocireg/admin/v1/webhooks.proto',
   auth: 'ocireg/auth/v1/auth.proto',
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',

@@ -10,7 +10,7 @@ export const REGENERATE_COMMAND = 'pnpm gen:topology';
 export function chartTopology() {
   return {
     services: SERVICE_NAMES.map((name) => {
-      const { ports, uses, node } = serviceSpec(name);
+      const { ports, uses, node, outbound } = serviceSpec(name);
       return {
         name,
         valuesKey: name.replace(/-(.)/g, (_, letter: string) => letter.toUpperCase()),
@@ -19,6 +19,7 @@ export function chartTopology() {
         ...(isInternalService(name) ? { addressVariable: addressVariable(name) } : {}),
         calls: callees(name),
         uses,
+        ...(outbound ? { outbound } : {}),
         ...(node ? { node } : {}),
       };
     }),

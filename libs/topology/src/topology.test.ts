@@ -54,6 +54,6 @@ describe('the topology', () => {
   });
 
   it('names the variable a service address is given in after the service', () => {
-    expect(INTERNAL_SERVICES.map(addressVariable)).toEqual(['AUTH_ADDR', 'METADATA_ADDR', 'BLOB_UPLOAD_ADDR', 'INDEXER_ADDR']);
+    expect(INTERNAL_SERVICES.map(addressVariable)).toEqual(['AUTH_ADDR', 'METADATA_ADDR', 'BLOB_UPLOAD_ADDR', 'INDEXER_ADDR', 'WEBHOOKS_ADDR']);
   });
 });

@@ -5,7 +5,7 @@ import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from './gateway-runtime';
  * service (services/<name>), one image (ocireg-<name>) and one identity (the
  * subject CN of its certificate from the internal CA).
  */
-export const SERVICE_NAMES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
+export const SERVICE_NAMES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer', 'webhooks'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** What the processes use besides each other (the chart's networkPolicy.dependencies, its trial StatefulSets). */
@@ -31,6 +31,8 @@ export interface ServiceSpec {
   readonly grpc?: Readonly<Record<string, CallerTable>>;
   /** The dependencies it talks to, in the order its NetworkPolicy lists them. */
   readonly uses: readonly Dependency[];
+  /** It reaches targets outside the cluster (webhook deliveries): the chart's networkPolicy.webhookTargets egress. */
+  readonly outbound?: boolean;
   /** What `node` runs it with, besides its main script (the images, the launcher). */
   readonly node?: { readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>> };
 }
@@ -58,7 +60,7 @@ export const SERVICES = {
       'ocireg.metadata.v1.RegistryMetadataService': {
         '*': ['gateway'],
         resolveRole: ['gateway', 'auth'],
-        checkWorkspaceAdmin: ['auth'],
+        checkWorkspaceAdmin: ['auth', 'webhooks'],
         listUserWorkspaces: ['auth'],
         getSourceRepositoryRole: ['auth'],
         resolveSourceRepositoryPaths: ['auth'],
@@ -68,6 +70,7 @@ export const SERVICES = {
       // Forwarded by the gateway's admin port, each call with the user's assertion.
       'ocireg.admin.v1.AdminService': { '*': ['gateway'] },
       'ocireg.admin.v1.UpstreamService': { '*': ['gateway'] },
+      'ocireg.admin.v1.AuditService': { '*': ['gateway'] },
     },
     // Kafka: the outbox relay; S3: garbage collection frees blobs.
     uses: ['postgres', 'redis', 'kafka', 's3'],
@@ -81,6 +84,15 @@ export const SERVICES = {
     ports: { serve: 50054, metrics: 9104 },
     grpc: { 'ocireg.indexer.v1.IndexerService': { '*': ['gateway'] } },
     uses: ['kafka', 'postgres'],
+  },
+  // Consumes the event stream (its own group) and POSTs to users' hooks: the only process that
+  // reaches addresses outside the cluster (networkPolicy.webhookTargets); asks metadata who
+  // administers a workspace.
+  webhooks: {
+    ports: { serve: 50055, metrics: 9105 },
+    grpc: { 'ocireg.admin.v1.WebhookService': { '*': ['gateway'] } },
+    uses: ['kafka', 'postgres'],
+    outbound: true,
   },
 } as const satisfies Record<ServiceName, ServiceSpec>;
 

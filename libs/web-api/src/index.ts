@@ -2,6 +2,7 @@
 // request and its answer. The gateway validates with them and builds its
 // answers as their types; the web UI imports the types only (`import type`).
 import type { z } from 'zod';
+import { auditApi } from './audit-api';
 import { memberApi } from './member-api';
 import { packageApi } from './package-api';
 import { repositoryToken, repositoryTokenApi } from './repository-token-api';
@@ -13,13 +14,27 @@ import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
 import { upstreamApi, type upstream } from './upstream-api';
 import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
+import { webhookApi, type webhook, type webhookDelivery } from './webhook-api';
 import { workspaceApi } from './workspace-api';
 
 export type { BodyInput, BodyOf, Exactly, QueryInput, QueryOf, ResponseOf, RouteSchema } from './route-schema';
 export type { Manifest } from './shapes';
 
 /** Every route, by name (the README's table says their methods and paths). */
-export const webApi = { ...sessionApi, ...workspaceApi, ...packageApi, ...statusApi, ...memberApi, ...tokenApi, ...repositoryTokenApi, ...serviceAccountApi, ...trustedIssuerApi, ...upstreamApi } satisfies Record<string, RouteSchema>;
+export const webApi = {
+  ...sessionApi,
+  ...workspaceApi,
+  ...packageApi,
+  ...statusApi,
+  ...memberApi,
+  ...tokenApi,
+  ...repositoryTokenApi,
+  ...serviceAccountApi,
+  ...trustedIssuerApi,
+  ...upstreamApi,
+  ...auditApi,
+  ...webhookApi,
+} satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
 export type RouteName = keyof WebApi;
@@ -48,3 +63,6 @@ export type Upstream = z.infer<typeof upstream>;
 export type RepositoryToken = z.infer<typeof repositoryToken>;
 export type ServiceAccount = z.infer<typeof serviceAccount>;
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;
+export type AuditEntry = z.infer<typeof shapes.auditEntry>;
+export type Webhook = z.infer<typeof webhook>;
+export type WebhookDelivery = z.infer<typeof webhookDelivery>;

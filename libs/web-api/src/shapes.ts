@@ -100,3 +100,28 @@ export const configFacts = exact({
 export const apiToken = exact({ id: z.string(), name: z.string(), scopes: z.array(z.string()), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string() });
 
 export const member = exact({ userId: z.string(), email: z.string(), role: roleWord });
+
+/** A JSON object of a few fields, as an audit entry's before/after summary holds. */
+const summary = z.record(z.string(), z.unknown()).nullable();
+
+/** One audit log entry (docs/audit.md): who, from where, what, before and after. */
+export const auditEntry = exact({
+  id: z.string(),
+  /** The service that recorded it: metadata, auth or webhooks. */
+  chain: z.string(),
+  seq: z.number(),
+  at: z.string(),
+  actor: exact({ userId: z.string(), email: z.string(), tokenId: z.string(), sessionId: z.string(), service: z.string() }),
+  /** registry, admin-api, json-api, or "" (a service acting on its own). */
+  channel: z.string(),
+  clientAddress: z.string(),
+  userAgent: z.string(),
+  requestId: z.string(),
+  action: z.string(),
+  outcome: z.enum(['success', 'failure']),
+  workspace: z.string(),
+  target: exact({ type: z.string(), id: z.string(), name: z.string() }),
+  before: summary,
+  after: summary,
+  hash: z.string(),
+});

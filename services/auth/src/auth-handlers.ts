@@ -1,8 +1,9 @@
 import type { AccessStateWriter } from '@ocireg/access-state';
 import { RegistryError } from '@ocireg/errors';
-import type { AsyncService } from '@ocireg/grpc';
+import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { auth } from '@ocireg/proto';
 import type { UserAssertionSigner } from '@ocireg/service-identity';
+import { originOfCall } from './change-origin';
 import type { CredentialChecker } from './credentials';
 import type { CredentialEvents } from './credential-events';
 import type { InvitationPolicy } from './invitation-policy';
@@ -59,8 +60,8 @@ export function authHandlers(deps: {
     return { assertion, expiresIn, userId: user.id, email: user.email, operator, scopes: SESSION_SCOPES, tokenId: '', sessionId: session.id, csrfToken: sessions.csrfToken(secret) };
   };
 
-  const exchangeApiToken = async (secret: string, clientIp: string, email: string): Promise<auth.ExchangeCredentialResponse> => {
-    const { token, user } = await credentials.apiToken(secret, clientIp, email || undefined);
+  const exchangeApiToken = async (secret: string, clientIp: string, email: string, ctx: CallContext): Promise<auth.ExchangeCredentialResponse> => {
+    const { token, user } = await credentials.apiToken(secret, clientIp, originOfCall(ctx, undefined, clientIp), email || undefined);
     const expiresIn = secondsUntil(token.expiresAt);
     const operator = isOperator(user.email);
     const assertion = assertions.sign({ userId: user.id, email: user.email, operator, scopes: token.scopes, tokenId: token.id, credentialExpiresAt: token.expiresAt, sessionId: '' }, expiresIn);
@@ -68,27 +69,27 @@ export function authHandlers(deps: {
   };
 
   return {
-    async issueRegistryToken(request) {
-      return issuer.issue(request);
+    async issueRegistryToken(request, ctx) {
+      return issuer.issue(request, originOfCall(ctx, undefined, request.clientIp));
     },
     async getJwks() {
       return { jwksJson: keys.jwksJson() };
     },
-    async exchangeCredential(request) {
+    async exchangeCredential(request, ctx) {
       if (request.sessionSecret) return exchangeSession(request.sessionSecret);
-      return exchangeApiToken(request.apiToken, request.clientIp, request.email);
+      return exchangeApiToken(request.apiToken, request.clientIp, request.email, ctx);
     },
     async lookupUsers(request) {
       const found = await store.lookupUsers(request.users.slice(0, 1000));
       return { users: found.map((user) => ({ id: user.id, email: user.email, query: user.query, serviceAccountWorkspace: user.serviceAccountWorkspace })) };
     },
     async createSession(request, ctx) {
-      const { secret, session } = await signIn.signIn(request.email, request.password, { ip: request.clientIp, userAgent: request.userAgent });
+      const { secret, session } = await signIn.signIn(request.email, request.password, { ip: request.clientIp, userAgent: request.userAgent }, originOfCall(ctx, undefined, request.clientIp));
       ctx.logger.info({ sessionId: session.id, userId: session.userId, provider: session.provider }, 'session opened');
       return { sessionSecret: secret, sessionId: session.id, expiresAt: session.expiresAt, maxAgeSeconds: Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000)) };
     },
     async endSession(request, ctx) {
-      const ended = await sessions.end(request.sessionSecret);
+      const ended = await sessions.end(request.sessionSecret, originOfCall(ctx));
       if (ended) {
         await endEverywhere([ended]);
         events.record({ kind: 'sign-out', actor: ended.userId, provider: ended.provider, sessionId: ended.id }, ctx.requestId);
@@ -101,8 +102,9 @@ export function authHandlers(deps: {
     async beginOidcSignIn(request) {
       return oidc.begin(request.provider, request.redirectUri, request.returnTo);
     },
-    async completeOidcSignIn(request) {
-      const { secret, session, returnTo } = await oidc.complete(request.provider, request.state, request.callbackQuery, { ip: request.clientIp, userAgent: request.userAgent });
+    async completeOidcSignIn(request, ctx) {
+      const origin = originOfCall(ctx, undefined, request.clientIp);
+      const { secret, session, returnTo } = await oidc.complete(request.provider, request.state, request.callbackQuery, { ip: request.clientIp, userAgent: request.userAgent }, origin);
       return { sessionSecret: secret, sessionId: session.id, expiresAt: session.expiresAt, maxAgeSeconds: Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000)), returnTo };
     },
     async inspectPasswordLink(request) {
@@ -115,13 +117,14 @@ export function authHandlers(deps: {
       if (!(await links.inspect(request.secret))) throw unknownLink();
       // Hashed before the transaction (argon2 takes a while); checks the policy first.
       const hash = await hasher.hash(request.password);
-      const link = await links.redeem(request.secret, async (found, client) => {
+      const link = await links.redeem(request.secret, originOfCall(ctx, undefined, request.clientIp), async (found, client) => {
         // A workspace admin's invitation: the user may have gained roles elsewhere (or a password) since it was made.
         if (found.workspaceSlug !== undefined) await invitations.checkWorkspaceInvitation({ id: found.userId, email: found.email }, found.workspaceSlug);
         await passwords.set(found.userId, hash, client);
+        // A reset signs out everywhere: whoever knew the old password loses their sessions.
+        return { ended: await sessions.endAllOf(found.userId, client) };
       });
-      // A reset signs out everywhere: whoever knew the old password loses their sessions.
-      await endEverywhere(await sessions.endAllOf(link.userId));
+      await endEverywhere(link.applied.ended);
       ctx.logger.info({ userId: link.userId, purpose: link.purpose, linkId: link.id }, 'password set with a link');
       return { email: link.email };
     },

@@ -1,3 +1,5 @@
+import type { Pool } from 'pg';
+import { recordAudit, type AuditEntry, type AuditOrigin } from '@ocireg/audit';
 import type { Logger } from '@ocireg/logger';
 
 /**
@@ -23,12 +25,20 @@ export type CredentialEvent =
   | { kind: 'ci.login'; actor: string; workspace: string; trustedIssuerId: string; sourceRepositoryId: string; pullSourceRepositoryIds: string[]; expiresAt: string; claims: Record<string, unknown>; clientIp: string };
 
 /**
- * The one function every credential event goes through. Today it writes a
- * structured log line; the audit log (issue 25) adds its call here, so no
- * handler needs to change.
+ * The one function every credential event goes through: a structured log
+ * line. Changes are audited where they are made, in their transactions
+ * (token-store, session-store); `audit` writes the rows of events that change
+ * nothing else (a CI job's login), each in a transaction of its own.
  */
 export class CredentialEvents {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly pool?: Pool,
+  ) {}
+
+  async audit(origin: AuditOrigin, change: AuditEntry): Promise<void> {
+    if (this.pool) await recordAudit(this.pool, origin, change);
+  }
 
   record(event: CredentialEvent, requestId = ''): void {
     this.logger.info({ credentialEvent: event, requestId }, `credential event: ${event.kind}`);

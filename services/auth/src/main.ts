@@ -1,20 +1,21 @@
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { accessStateBackend, createAccessStateWriter } from '@ocireg/access-state';
 import { createGrpcClient, runService, serveGrpcService, unaryCall } from '@ocireg/grpc';
 import { createLogger } from '@ocireg/logger';
 import { createMetricsRegistry } from '@ocireg/metrics';
-import { runMigrations } from '@ocireg/postgres';
 import { auth, metadata, PROTO_DIR, PROTO_FILES, users } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionSigner, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { authHandlers } from './auth-handlers';
 import { loadAuthConfig } from './config';
+import { migrate } from './migrate';
+import { systemOrigin } from './change-origin';
 import { CredentialChecker } from './credentials';
 import { CiIdentities } from './ci-identity';
 import { CredentialEvents } from './credential-events';
 import { TrustedIssuerStore } from './trusted-issuers';
+import { FailedLogins } from './failed-logins';
 import { InvitationPolicy } from './invitation-policy';
 import { createLoginLimiter } from './login-limiter';
 import { RegistryTokenIssuer, type RoleLookup } from './registry-tokens';
@@ -41,7 +42,7 @@ runService(async () => {
   const metrics = createMetricsRegistry('auth');
   const tls = loadServiceTls(config.INTERNAL_TLS_DIR, 'auth');
 
-  if (config.MIGRATE_ON_START) await runMigrations({ databaseUrl: config.DATABASE_URL, dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger });
+  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   // Without REDIS_URL (embedded mode): login failures counted in memory, revocations through PostgreSQL.
@@ -65,16 +66,18 @@ runService(async () => {
 
   const store = new TokenStore(pool, config.AUTH_TOKEN_PEPPER, config.AUTH_MAX_TOKEN_DAYS);
   if (config.BOOTSTRAP_ADMIN_TOKEN && config.BOOTSTRAP_ADMIN_EMAIL) {
-    await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN);
+    await store.bootstrap(config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_TOKEN, systemOrigin('auth/bootstrap'));
     if (!config.OPERATOR_EMAILS.includes(config.BOOTSTRAP_ADMIN_EMAIL.toLowerCase())) logger.warn('BOOTSTRAP_ADMIN_EMAIL is not in OPERATOR_EMAILS: the bootstrap user is not an operator');
   }
   const limiter = createLoginLimiter(redis, { perAccountAndIp: config.LOGIN_FAILURE_LIMIT, perIp: config.LOGIN_FAILURE_LIMIT_PER_IP });
-  // Every credential event goes through here (where the audit log will take them).
-  const events = new CredentialEvents(logger);
+  // Every credential event goes through here (beside the audit log's rows, written with the changes).
+  const events = new CredentialEvents(logger, pool);
+  // Refused logins are audited (each a transaction of its own); nothing else about them is kept.
+  const failures = new FailedLogins(pool);
   // CI jobs log in with their ID tokens, from issuers the workspaces trust.
   const trustedIssuers = new TrustedIssuerStore(pool);
   const ci = new CiIdentities({ issuers: trustedIssuers, audience: config.CI_ID_TOKEN_AUDIENCE, loginSeconds: config.CI_LOGIN_SECONDS });
-  const credentials = new CredentialChecker({ store, limiter, ci });
+  const credentials = new CredentialChecker({ store, limiter, failures, ci });
   const issuer = new RegistryTokenIssuer({ store, keys, roles, credentials, tokenSeconds: config.REGISTRY_TOKEN_SECONDS, events, stillTrusted: async (id) => (await trustedIssuers.get(id)) !== undefined });
   const isOperator = (email: string) => config.OPERATOR_EMAILS.includes(email.toLowerCase());
   // The web UI: passwords (argon2id), sessions and invitation links; secrets stored as HMACs with the pepper.
@@ -83,7 +86,7 @@ runService(async () => {
   const passwords = new PasswordStore(pool);
   const hasher = new PasswordHasher();
   const links = new PasswordLinks(pool, secrets);
-  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions, events, enabled: config.PASSWORD_SIGN_IN });
+  const signIn = new PasswordSignIn({ users: store, passwords, hasher, limiter, sessions, events, failures, enabled: config.PASSWORD_SIGN_IN });
   // Single sign-on: the identity providers operators configured; their groups give roles through metadata.
   const providers = loadOidcProviders(config.OIDC_PROVIDERS, config.OIDC_PROVIDERS_FILE);
   if (!config.PASSWORD_SIGN_IN && providers.length === 0) logger.warn('PASSWORD_SIGN_IN is false and no OIDC provider is configured: nobody can sign in to the web UI');

@@ -1,5 +1,6 @@
-import path from 'node:path';
 import { createLogger } from '@ocireg/logger';
 import { runMigrationCli } from '@ocireg/postgres';
+import { migrate } from './migrate';
 
-runMigrationCli({ service: 'auth', dir: path.resolve(__dirname, '../migrations'), table: 'auth_pgmigrations', logger: createLogger({ service: 'auth-migrate', level: process.env.LOG_LEVEL ?? 'info' }) });
+const logger = createLogger({ service: 'auth-migrate', level: process.env.LOG_LEVEL ?? 'info' });
+runMigrationCli({ service: 'auth', migrate: (databaseUrl) => migrate(databaseUrl, logger) });

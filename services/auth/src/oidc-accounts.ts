@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { SERVICE_ACCOUNT_DOMAIN, type TokenStore, type UserRecord } from './token-store';
 
@@ -14,7 +15,7 @@ export class OidcAccounts {
     private readonly users: TokenStore,
   ) {}
 
-  async userFor(provider: string, subject: string, email: string, displayName: string): Promise<{ user: UserRecord; created: boolean }> {
+  async userFor(provider: string, subject: string, email: string, displayName: string, origin: AuditOrigin): Promise<{ user: UserRecord; created: boolean }> {
     const normalized = email.trim().toLowerCase();
     if (normalized.endsWith(`.${SERVICE_ACCOUNT_DOMAIN}`)) throw new RegistryError('DENIED', 'sign-in refused: that email names a service account');
     const { rows } = await this.pool.query<{ user_id: string }>(
@@ -30,7 +31,7 @@ export class OidcAccounts {
     let user = await this.users.userByEmail(normalized);
     if (!user) {
       try {
-        user = await this.users.createUser(normalized, displayName.slice(0, 200));
+        user = await this.users.createUser(normalized, displayName.slice(0, 200), origin);
         created = true;
       } catch (err) {
         // Someone else's first sign-in with the same email won the race.

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import * as oidc from 'openid-client';
+import type { AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import type { CredentialEvents } from './credential-events';
 import type { OidcAccounts } from './oidc-accounts';
@@ -85,19 +86,20 @@ export class OidcSignIn {
   }
 
   /** The provider's answer (the query of the callback the browser came back to). */
-  async complete(name: string, state: string, callbackQuery: string, client: Client): Promise<{ secret: string; session: SessionRecord; returnTo: string }> {
+  async complete(name: string, state: string, callbackQuery: string, client: Client, origin: AuditOrigin): Promise<{ secret: string; session: SessionRecord; returnTo: string }> {
     const provider = this.provider(name);
     try {
-      return await this.completeAt(provider, state, callbackQuery, client);
+      return await this.completeAt(provider, state, callbackQuery, client, origin);
     } catch (err) {
       const reason = err instanceof RegistryError ? err.message : 'the identity provider did not confirm the sign-in';
       this.deps.events.record({ kind: 'sign-in.refused', actor: '', provider: provider.name, reason, clientIp: client.ip });
+      await this.deps.events.audit(origin, { action: 'session.sign-in', outcome: 'failure', target: { type: 'identity-provider', name: provider.name }, after: { reason: reason.slice(0, 300) } });
       if (err instanceof RegistryError) throw err;
       throw refuse(`the identity provider did not confirm the sign-in (${oidcErrorCode(err)})`);
     }
   }
 
-  private async completeAt(provider: OidcProviderConfig, state: string, callbackQuery: string, client: Client) {
+  private async completeAt(provider: OidcProviderConfig, state: string, callbackQuery: string, client: Client, origin: AuditOrigin) {
     // Used once, by the provider it was begun with, within its ten minutes.
     const { rows } = await this.deps.pool.query<{ code_verifier: string; nonce: string; redirect_uri: string; return_to: string }>(
       'DELETE FROM auth_oidc_attempts WHERE state_hash = $1 AND provider = $2 AND expires_at > now() RETURNING code_verifier, nonce, redirect_uri, return_to',
@@ -120,7 +122,7 @@ export class OidcSignIn {
     const verified = claims.email_verified === true || claims.email_verified === 'true' || (claims.email_verified === undefined && provider.emailsAlwaysVerified);
     if (!verified) throw refuse(`the identity provider says ${email.slice(0, 200)} is not verified`);
 
-    const { user, created } = await this.deps.accounts.userFor(provider.name, String(claims.sub), email, typeof claims.name === 'string' ? claims.name : '');
+    const { user, created } = await this.deps.accounts.userFor(provider.name, String(claims.sub), email, typeof claims.name === 'string' ? claims.name : '', origin);
     let roles: { groups: string[]; applied: number; skipped: string[] } | undefined;
     if (provider.groupsClaim) {
       const value = claims[provider.groupsClaim];
@@ -128,7 +130,7 @@ export class OidcSignIn {
       const grants = provider.groupRoles.filter((g) => groups.includes(g.group)).map((g) => ({ workspaceSlug: g.workspace, sourceRepository: g.sourceRepository ?? '', role: g.role }));
       roles = { groups, ...(await this.deps.applyRoles(user.id, provider.name, grants)) };
     }
-    const opened = await this.deps.sessions.create(user.id, provider.name, client);
+    const opened = await this.deps.sessions.create(user, provider.name, client, origin);
     this.deps.events.record({
       kind: 'sign-in',
       actor: user.id,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { recordAudit, type AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import { SecretHasher } from './secret-hasher';
@@ -42,6 +43,7 @@ interface LinkRow {
  * Invitation and reset links that set a user's password: the secret is shown
  * once (the operator passes the link on), stored only as an HMAC, works once,
  * and expires. A new link for the same user and purpose replaces older unused ones.
+ * Making and using one are audited in their transaction (never the secret).
  */
 export class PasswordLinks {
   constructor(
@@ -49,7 +51,9 @@ export class PasswordLinks {
     private readonly hasher: SecretHasher,
   ) {}
 
-  async create(userId: string, purpose: LinkPurpose, expiresInSeconds: number, createdBy: string, workspaceSlug?: string): Promise<{ secret: string; expiresAt: string }> {
+  async create(user: { id: string; email: string }, purpose: LinkPurpose, expiresInSeconds: number, origin: AuditOrigin, workspaceSlug?: string): Promise<{ secret: string; expiresAt: string }> {
+    const userId = user.id;
+    const createdBy = origin.userId;
     const seconds = expiresInSeconds || DEFAULT_LINK_SECONDS[purpose];
     if (!Number.isSafeInteger(seconds) || seconds < 60 || seconds > MAX_LINK_SECONDS) {
       throw new RegistryError('INVALID_ARGUMENT', `expires_in_seconds: must be from 60 to ${MAX_LINK_SECONDS} (30 days)`, { field: 'expires_in_seconds' });
@@ -63,7 +67,9 @@ export class PasswordLinks {
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7) RETURNING expires_at`,
         [id, this.hasher.hash(secret), userId, purpose, createdBy || null, seconds, workspaceSlug ?? null],
       );
-      return { secret, expiresAt: rows[0]!.expires_at.toISOString() };
+      const expiresAt = rows[0]!.expires_at.toISOString();
+      await recordAudit(client, origin, { action: purpose === 'invite' ? 'invitation.created' : 'password-reset.created', workspace: workspaceSlug, target: { type: 'user', id: userId, name: user.email }, after: { linkId: id, purpose, expiresAt } });
+      return { secret, expiresAt };
     });
   }
 
@@ -94,13 +100,15 @@ export class PasswordLinks {
    * succeed. Every other unused link of the user ends with it: a password,
    * once set, is changed only by a link made after.
    */
-  async redeem(secret: string, apply: (link: PasswordLinkInfo, client: PoolClient) => Promise<void>): Promise<PasswordLinkInfo> {
+  async redeem<T extends object>(secret: string, origin: AuditOrigin, apply: (link: PasswordLinkInfo, client: PoolClient) => Promise<T>): Promise<PasswordLinkInfo & { applied: T }> {
     return inTransaction(this.pool, async (client) => {
       const link = await this.inspect(secret, client, true);
       if (!link) throw unknownLink();
-      await apply(link, client);
+      const applied = await apply(link, client);
       await client.query('UPDATE auth_password_links SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [link.userId]);
-      return link;
+      // Whoever holds the link acts as its user.
+      await recordAudit(client, { ...origin, userId: link.userId, email: link.email }, { action: 'password.set', workspace: link.workspaceSlug, target: { type: 'user', id: link.userId, name: link.email }, after: { via: link.purpose, linkId: link.id } });
+      return { ...link, applied };
     });
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AuditOrigin, Summary } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import type { CredentialEvents } from './credential-events';
@@ -82,8 +83,8 @@ export class RegistryTokenIssuer {
     },
   ) {}
 
-  async issue(request: IssueRequest): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
-    const identity = await this.identify(request);
+  async issue(request: IssueRequest, origin: AuditOrigin): Promise<{ token: string; expiresIn: number; issuedAt: string; refreshToken: string }> {
+    const identity = await this.identify(request, origin);
     // Taken before reading roles: a role change after this instant makes the token stale (see the gateway).
     const decidedAtMs = Date.now();
     const access: AccessEntry[] = [];
@@ -123,7 +124,7 @@ export class RegistryTokenIssuer {
   }
 
   /** Undefined means anonymous. Bad credentials are UNAUTHORIZED, and count toward the login limit. */
-  private async identify(request: IssueRequest): Promise<Identity | undefined> {
+  private async identify(request: IssueRequest, origin: AuditOrigin): Promise<Identity | undefined> {
     if (request.refreshToken) {
       let claims;
       try {
@@ -143,10 +144,13 @@ export class RegistryTokenIssuer {
       return identityOf(token, user);
     }
     if (!request.username && !request.password) return undefined;
-    const login = await this.deps.credentials.registryLogin(request.password, request.clientIp, request.username);
+    const login = await this.deps.credentials.registryLogin(request.password, request.clientIp, origin, request.username);
     if (login.kind === 'ci') {
       const { login: ci } = login;
-      this.deps.events.record({ kind: 'ci.login', actor: ci.sub, workspace: ci.workspace, trustedIssuerId: ci.trustedIssuerId, sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, expiresAt: ci.expiresAt, claims: ci.claims, clientIp: request.clientIp });
+      const event = { kind: 'ci.login', actor: ci.sub, workspace: ci.workspace, trustedIssuerId: ci.trustedIssuerId, sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, expiresAt: ci.expiresAt, claims: ci.claims, clientIp: request.clientIp } as const;
+      this.deps.events.record(event);
+      // In the audit log with the claims that granted it (nothing else changes: a transaction of its own).
+      await this.deps.events.audit(origin, { action: 'ci.login', workspace: ci.workspace, target: { type: 'source-repository', id: ci.sourceRepositoryId, name: ci.sub.slice(0, 200) }, after: { trustedIssuerId: ci.trustedIssuerId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, expiresAt: ci.expiresAt, claims: ci.claims as Summary } });
       return ciIdentity(ci.sub, { trustedIssuerId: ci.trustedIssuerId, sourceRepositoryId: ci.sourceRepositoryId, pullSourceRepositoryIds: ci.pullSourceRepositoryIds, workspace: ci.workspace }, ci.expiresAt);
     }
     return identityOf(login.token, login.kind === 'user' ? login.user : undefined);

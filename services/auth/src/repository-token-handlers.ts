@@ -1,8 +1,10 @@
 import type { AccessStateWriter } from '@ocireg/access-state';
+import type { AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { users } from '@ocireg/proto';
 import type { UserAssertion } from '@ocireg/service-identity';
+import { originOfCall } from './change-origin';
 import type { CredentialEvents } from './credential-events';
 import type { PackageRole } from './scopes';
 import type { TokenRecord, TokenStore } from './token-store';
@@ -44,7 +46,7 @@ export class RepositoryTokens {
         if (!caller.tokenId && !caller.sessionId) throw new RegistryError('UNAUTHORIZED', 'no credential behind this call');
         await this.requireAdmin(caller, request.sourceRepositoryId);
         // Made with an API token: bounded by it, and revoked with it. From a session: bounded by the role alone.
-        const created = await store.createToken({ sourceRepositoryId: request.sourceRepositoryId }, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
+        const created = await store.createToken({ sourceRepositoryId: request.sourceRepositoryId }, request.name, request.expiresInSeconds, request.scopes, originOfCall(ctx, caller), caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
         const { token } = created;
         events.record({ kind: 'repository-token.created', actor: caller.userId, tokenId: token.id, sourceRepositoryId: token.sourceRepositoryId, scopes: token.scopes, expiresAt: token.expiresAt, parentTokenId: token.parentTokenId }, ctx.requestId);
         return { token: tokenInfo(token), secret: created.secret };
@@ -58,13 +60,13 @@ export class RepositoryTokens {
   }
 
   /** RevokeToken of a repository token (UserService.revokeToken hands those here). */
-  async revoke(caller: UserAssertion, token: TokenRecord, requestId: string): Promise<TokenRecord[]> {
+  async revoke(caller: UserAssertion, token: TokenRecord, requestId: string, origin: AuditOrigin): Promise<TokenRecord[]> {
     await this.requireAdmin(caller, token.sourceRepositoryId).catch((err: unknown) => {
       // Someone who may not manage the repository's tokens learns nothing of this one.
       if (err instanceof RegistryError && (err.code === 'NOT_FOUND' || err.code === 'DENIED')) throw new RegistryError('NOT_FOUND', `token ${token.id} does not exist`, { field: 'token_id' });
       throw err;
     });
-    const revoked = await this.deps.store.revokeToken(token.id);
+    const revoked = await this.deps.store.revokeToken(token.id, origin);
     for (const each of revoked) await this.deps.revocations.revokeToken(each.id, new Date(each.expiresAt));
     this.deps.events.record({ kind: 'repository-token.revoked', actor: caller.userId, sourceRepositoryId: token.sourceRepositoryId, tokenIds: revoked.map((t) => t.id) }, requestId);
     return revoked;

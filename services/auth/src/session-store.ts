@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { recordAudit, type AuditOrigin } from '@ocireg/audit';
+import { inTransaction } from '@ocireg/postgres';
 import type { SecretHasher } from './secret-hasher';
 import type { UserRecord } from './token-store';
 
@@ -39,7 +41,8 @@ const SECRET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
  * callback later: `provider` says which) gets the same kind of session;
  * nothing here knows about passwords. Only HMACs of secrets are stored; a
  * session ends at sign-out, after `idleSeconds` unused, or `maxAgeSeconds`
- * after it began, whichever comes first.
+ * after it began, whichever comes first. Opening and signing out are audited
+ * in their transaction (using a session is not a change).
  */
 export class SessionStore {
   constructor(
@@ -48,15 +51,24 @@ export class SessionStore {
     private readonly limits: SessionLimits,
   ) {}
 
-  async create(userId: string, provider: string, client: { ip: string; userAgent: string }): Promise<{ secret: string; session: SessionRecord }> {
+  async create(user: { id: string; email: string }, provider: string, client: { ip: string; userAgent: string }, origin: AuditOrigin): Promise<{ secret: string; session: SessionRecord }> {
     const secret = randomBytes(32).toString('base64url');
     const id = randomBytes(8).toString('hex');
-    const { rows } = await this.pool.query<SessionRow>(
-      `INSERT INTO auth_sessions (id, secret_hash, user_id, provider, client_ip, user_agent, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7)) RETURNING *`,
-      [id, this.hasher.hash(secret), userId, provider, client.ip.slice(0, 64), client.userAgent.slice(0, 300), this.limits.maxAgeSeconds],
-    );
-    return { secret, session: this.recordOf(rows[0]!) };
+    return inTransaction(this.pool, async (db) => {
+      const { rows } = await db.query<SessionRow>(
+        `INSERT INTO auth_sessions (id, secret_hash, user_id, provider, client_ip, user_agent, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7)) RETURNING *`,
+        [id, this.hasher.hash(secret), user.id, provider, client.ip.slice(0, 64), client.userAgent.slice(0, 300), this.limits.maxAgeSeconds],
+      );
+      const session = this.recordOf(rows[0]!);
+      // The session's user is its actor; the address and agent are the sign-in's.
+      await recordAudit(db, { ...origin, userId: user.id, email: user.email, sessionId: session.id, clientAddress: origin.clientAddress || client.ip, userAgent: origin.userAgent || client.userAgent }, {
+        action: 'session.sign-in',
+        target: { type: 'user', id: user.id, name: user.email },
+        after: { sessionId: session.id, provider, expiresAt: session.expiresAt },
+      });
+      return { secret, session };
+    });
   }
 
   /**
@@ -78,15 +90,23 @@ export class SessionStore {
   }
 
   /** Ends a session (sign-out); returns it, or undefined when it was not live. */
-  async end(secret: string): Promise<SessionRecord | undefined> {
+  async end(secret: string, origin: AuditOrigin): Promise<SessionRecord | undefined> {
     if (!SECRET_FORMAT.test(secret)) return undefined;
-    const { rows } = await this.pool.query<SessionRow>('UPDATE auth_sessions SET ended_at = now() WHERE secret_hash = $1 AND ended_at IS NULL RETURNING *', [this.hasher.hash(secret)]);
-    return rows[0] && this.recordOf(rows[0]);
+    return inTransaction(this.pool, async (db) => {
+      const { rows } = await db.query<SessionRow & { email: string }>(
+        'UPDATE auth_sessions s SET ended_at = now() FROM auth_users u WHERE s.secret_hash = $1 AND s.ended_at IS NULL AND u.id = s.user_id RETURNING s.*, u.email',
+        [this.hasher.hash(secret)],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      await recordAudit(db, { ...origin, userId: row.user_id, email: row.email, sessionId: row.id }, { action: 'session.sign-out', target: { type: 'user', id: row.user_id, name: row.email }, before: { sessionId: row.id } });
+      return this.recordOf(row);
+    });
   }
 
-  /** Ends every live session of a user (their password was reset); returns them. */
-  async endAllOf(userId: string): Promise<SessionRecord[]> {
-    const { rows } = await this.pool.query<SessionRow>('UPDATE auth_sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL AND expires_at > now() RETURNING *', [userId]);
+  /** Ends every live session of a user (their password was reset), in the caller's transaction when given one; returns them. */
+  async endAllOf(userId: string, db: Pool | PoolClient = this.pool): Promise<SessionRecord[]> {
+    const { rows } = await db.query<SessionRow>('UPDATE auth_sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL AND expires_at > now() RETURNING *', [userId]);
     return rows.map((row) => this.recordOf(row));
   }
 

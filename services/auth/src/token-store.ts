@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
+import { recordAudit, type AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
+import { inTransaction } from '@ocireg/postgres';
 import { TOKEN_SCOPES } from './scopes';
 
 export interface UserRecord {
@@ -98,7 +100,7 @@ function invalid(field: string, problem: string): RegistryError {
   return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
 }
 
-/** Users and API tokens. Token secrets are never stored: only HMAC-SHA256(pepper, secret). */
+/** Users and API tokens. Token secrets are never stored: only HMAC-SHA256(pepper, secret). Each change is audited in its transaction. */
 export class TokenStore {
   constructor(
     private readonly pool: Pool,
@@ -111,16 +113,25 @@ export class TokenStore {
   }
 
   /** A new user; `invitedToWorkspace` when a workspace admin's invitation creates them (InvitationPolicy). */
-  async createUser(email: string, displayName: string, invitedToWorkspace?: string): Promise<UserRecord> {
+  async createUser(email: string, displayName: string, origin: AuditOrigin, invitedToWorkspace?: string): Promise<UserRecord> {
     const normalized = email.trim().toLowerCase();
     if (!EMAIL.test(normalized)) throw invalid('email', 'is not an email address');
     if (normalized.endsWith(`.${SERVICE_ACCOUNT_DOMAIN}`)) throw invalid('email', `${SERVICE_ACCOUNT_DOMAIN} names service accounts (CreateServiceAccount)`);
-    const { rows } = await this.pool.query<{ id: string; created_at: Date }>(
-      'INSERT INTO auth_users (email, display_name, invited_to_workspace) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
-      [normalized, displayName.trim() || normalized, invitedToWorkspace ?? null],
-    );
-    if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `user ${normalized} already exists`, { field: 'email' });
-    return { id: rows[0].id, email: normalized, displayName: displayName.trim() || normalized, createdAt: rows[0].created_at.toISOString(), serviceAccountWorkspace: '' };
+    const name = displayName.trim() || normalized;
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ id: string; created_at: Date }>(
+        'INSERT INTO auth_users (email, display_name, invited_to_workspace) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id, created_at',
+        [normalized, name, invitedToWorkspace ?? null],
+      );
+      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `user ${normalized} already exists`, { field: 'email' });
+      await recordAudit(client, origin, {
+        action: 'user.created',
+        workspace: invitedToWorkspace,
+        target: { type: 'user', id: rows[0].id, name: normalized },
+        after: { displayName: name, ...(invitedToWorkspace ? { invitedToWorkspace } : {}) },
+      });
+      return { id: rows[0].id, email: normalized, displayName: name, createdAt: rows[0].created_at.toISOString(), serviceAccountWorkspace: '' };
+    });
   }
 
   /** The workspace whose admin's invitation created a user, if one did. */
@@ -158,7 +169,7 @@ export class TokenStore {
    * (parent_token_id, checked again inside the insert). `createdBy` is the
    * person asking, kept for the record.
    */
-  async createToken(owner: TokenOwner | string, name: string, expiresInSeconds: number, scopes: string[], creator?: TokenCreator, createdBy = ''): Promise<{ token: TokenRecord; secret: string }> {
+  async createToken(owner: TokenOwner | string, name: string, expiresInSeconds: number, scopes: string[], origin: AuditOrigin, creator?: TokenCreator, createdBy = ''): Promise<{ token: TokenRecord; secret: string }> {
     const whose: TokenOwner = typeof owner === 'string' ? { userId: owner } : owner;
     const forRepository = 'sourceRepositoryId' in whose;
     if (forRepository && !SOURCE_REPOSITORY_ID.test(whose.sourceRepositoryId)) throw invalid('source_repository_id', 'must be a source repository id');
@@ -185,19 +196,28 @@ export class TokenStore {
 
     const id = randomBytes(8).toString('hex');
     const secret = `ocireg_${id}_${randomBytes(32).toString('base64url')}`;
-    const { rows } = await this.pool.query<TokenRow>(
-      `INSERT INTO auth_tokens (id, user_id, source_repository_id, name, scopes, secret_hash, expires_at, parent_token_id, created_by)
-       SELECT $1, $2, $8, $3, $4, $5, now() + make_interval(secs => $6), $7, $9
-       WHERE ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM auth_users WHERE id = $2))
-         AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM auth_tokens p WHERE p.id = $7 AND p.revoked_at IS NULL AND p.expires_at >= now() + make_interval(secs => $6)))
-       RETURNING *`,
-      [id, forRepository ? null : whose.userId, name.trim(), [...new Set(scopes)], this.hash(secret), expiresInSeconds, parent?.id ?? null, forRepository ? whose.sourceRepositoryId : null, USER_ID.test(createdBy) ? createdBy : null],
-    );
-    if (!rows[0]) {
-      if (parent) throw new RegistryError('UNAUTHORIZED', 'the token creating this one was revoked or expires too soon');
-      throw new RegistryError('NOT_FOUND', `user ${forRepository ? '' : whose.userId} does not exist`, { field: 'user_id' });
-    }
-    return { token: toToken(rows[0]), secret };
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<TokenRow>(
+        `INSERT INTO auth_tokens (id, user_id, source_repository_id, name, scopes, secret_hash, expires_at, parent_token_id, created_by)
+         SELECT $1, $2, $8, $3, $4, $5, now() + make_interval(secs => $6), $7, $9
+         WHERE ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM auth_users WHERE id = $2))
+           AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM auth_tokens p WHERE p.id = $7 AND p.revoked_at IS NULL AND p.expires_at >= now() + make_interval(secs => $6)))
+         RETURNING *`,
+        [id, forRepository ? null : whose.userId, name.trim(), [...new Set(scopes)], this.hash(secret), expiresInSeconds, parent?.id ?? null, forRepository ? whose.sourceRepositoryId : null, USER_ID.test(createdBy) ? createdBy : null],
+      );
+      if (!rows[0]) {
+        if (parent) throw new RegistryError('UNAUTHORIZED', 'the token creating this one was revoked or expires too soon');
+        throw new RegistryError('NOT_FOUND', `user ${forRepository ? '' : whose.userId} does not exist`, { field: 'user_id' });
+      }
+      const token = toToken(rows[0]);
+      // What the token is, never its secret.
+      await recordAudit(client, origin, {
+        action: 'token.created',
+        target: { type: 'token', id: token.id, name: token.name },
+        after: { ...(token.userId ? { userId: token.userId } : { sourceRepositoryId: token.sourceRepositoryId }), scopes: token.scopes, expiresAt: token.expiresAt, parentTokenId: token.parentTokenId },
+      });
+      return { token, secret };
+    });
   }
 
   /** A source repository's tokens, oldest first. */
@@ -220,18 +240,27 @@ export class TokenStore {
   }
 
   /** Revokes a token and every token created from it, at any depth; returns them all. */
-  async revokeToken(tokenId: string): Promise<TokenRecord[]> {
+  async revokeToken(tokenId: string, origin: AuditOrigin): Promise<TokenRecord[]> {
     if (!/^[a-f0-9]{16}$/.test(tokenId)) throw invalid('token_id', 'is not a token id');
-    const { rows } = await this.pool.query<TokenRow>(
-      `WITH RECURSIVE family AS (
-         SELECT id FROM auth_tokens WHERE id = $1
-         UNION SELECT t.id FROM auth_tokens t JOIN family f ON t.parent_token_id = f.id
-       )
-       UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id IN (SELECT id FROM family) RETURNING *`,
-      [tokenId],
-    );
-    if (rows.length === 0) throw new RegistryError('NOT_FOUND', `token ${tokenId} does not exist`, { field: 'token_id' });
-    return rows.map(toToken);
+    return inTransaction(this.pool, async (client) => {
+      const { rows: family } = await client.query<TokenRow>(
+        `WITH RECURSIVE family AS (
+           SELECT id FROM auth_tokens WHERE id = $1
+           UNION SELECT t.id FROM auth_tokens t JOIN family f ON t.parent_token_id = f.id
+         )
+         SELECT * FROM auth_tokens WHERE id IN (SELECT id FROM family) FOR UPDATE`,
+        [tokenId],
+      );
+      if (family.length === 0) throw new RegistryError('NOT_FOUND', `token ${tokenId} does not exist`, { field: 'token_id' });
+      const { rows: revoked } = await client.query<TokenRow>('UPDATE auth_tokens SET revoked_at = now() WHERE id = ANY($1::text[]) AND revoked_at IS NULL RETURNING *', [family.map((t) => t.id)]);
+      // Revoked before, with every token it made: nothing changed, nothing is recorded.
+      if (revoked.length > 0) {
+        const token = family.find((row) => row.id === tokenId)!;
+        await recordAudit(client, origin, { action: 'token.revoked', target: { type: 'token', id: tokenId, name: token.name }, after: { userId: token.user_id, revokedTokenIds: revoked.map((t) => t.id) } });
+      }
+      const now = new Map(revoked.map((row) => [row.id, row]));
+      return family.map((row) => toToken(now.get(row.id) ?? row));
+    });
   }
 
   /** Revokes every token of a user, and every token created from them; returns them all. */
@@ -271,16 +300,23 @@ export class TokenStore {
   }
 
   /** Makes sure the operator named at start exists and holds the given token (idempotent across restarts). */
-  async bootstrap(email: string, secret: string): Promise<void> {
+  async bootstrap(email: string, secret: string, origin: AuditOrigin): Promise<void> {
     const match = SECRET_FORMAT.exec(secret);
     if (!match) throw invalid('BOOTSTRAP_ADMIN_TOKEN', 'has the wrong format');
-    const user = (await this.userByEmail(email)) ?? (await this.createUser(email, 'Bootstrap operator'));
-    await this.pool.query(
-      `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
-       VALUES ($1, $2, 'bootstrap', $3, $4, now() + make_interval(days => $5))
-       ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes WHERE auth_tokens.secret_hash = EXCLUDED.secret_hash`,
-      [match[1], user.id, [...TOKEN_SCOPES], this.hash(secret), this.maxTokenDays],
-    );
+    const user = (await this.userByEmail(email)) ?? (await this.createUser(email, 'Bootstrap operator', origin));
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ inserted: boolean; expires_at: Date }>(
+        `INSERT INTO auth_tokens (id, user_id, name, scopes, secret_hash, expires_at)
+         VALUES ($1, $2, 'bootstrap', $3, $4, now() + make_interval(days => $5))
+         ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes WHERE auth_tokens.secret_hash = EXCLUDED.secret_hash
+         RETURNING (xmax = 0) AS inserted, expires_at`,
+        [match[1], user.id, [...TOKEN_SCOPES], this.hash(secret), this.maxTokenDays],
+      );
+      // Once, when the token is first stored; later starts find it there.
+      if (rows[0]?.inserted) {
+        await recordAudit(client, origin, { action: 'token.created', target: { type: 'token', id: match[1]!, name: 'bootstrap' }, after: { userId: user.id, scopes: [...TOKEN_SCOPES], expiresAt: rows[0].expires_at.toISOString(), parentTokenId: '' } });
+      }
+    });
   }
 
   /** Whether a token is still usable (refresh tokens are checked against this). */

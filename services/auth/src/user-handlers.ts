@@ -3,6 +3,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { UserAssertion, UserAssertionVerifier } from '@ocireg/service-identity';
 import { users } from '@ocireg/proto';
+import { originOfCall } from './change-origin';
 import type { InvitationPolicy } from './invitation-policy';
 import type { PasswordLinks, LinkPurpose } from './password-links';
 import type { CredentialEvents } from './credential-events';
@@ -71,7 +72,7 @@ export function userHandlers(deps: {
     async createUser(request, ctx) {
       const caller = callerOf(ctx);
       if (!caller.operator || !caller.scopes.includes('admin:package')) throw new RegistryError('DENIED', 'only operators create users (with an admin:package token)');
-      return { user: await store.createUser(request.email, request.displayName) };
+      return { user: await store.createUser(request.email, request.displayName, originOfCall(ctx, caller)) };
     },
     async getUser(request, ctx) {
       return { user: await subject(callerOf(ctx), request.email) };
@@ -81,7 +82,7 @@ export function userHandlers(deps: {
       const user = await subject(caller, request.userId);
       // Every token-made token is bounded by its creator; a UI session (no token) is bounded by the user's roles alone.
       if (!caller.tokenId && !caller.sessionId) throw new RegistryError('UNAUTHORIZED', 'no credential behind this call');
-      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
+      const created = await store.createToken(user.id, request.name, request.expiresInSeconds, request.scopes, originOfCall(ctx, caller), caller.tokenId ? { tokenId: caller.tokenId } : undefined, caller.userId);
       ctx.logger.info({ tokenId: created.token.id, userId: created.token.userId, scopes: created.token.scopes, parentTokenId: created.token.parentTokenId }, 'API token created');
       if (user.serviceAccountWorkspace) serviceAccounts.tokenCreated(caller, user, created.token, ctx.requestId);
       return { token: tokenInfo(created.token), secret: created.secret };
@@ -97,14 +98,14 @@ export function userHandlers(deps: {
       const caller = callerOf(ctx);
       const token = await store.token(request.tokenId);
       if (token?.sourceRepositoryId) {
-        await repositoryTokens.revoke(caller, token, ctx.requestId);
+        await repositoryTokens.revoke(caller, token, ctx.requestId, originOfCall(ctx, caller));
         return {};
       }
       // A service account's tokens are its workspace's admins' to revoke too.
       const [owner] = token && !caller.operator && token.userId !== caller.userId ? await store.lookupUsers([token.userId]) : [];
       const ofServiceAccount = owner !== undefined && (await serviceAccounts.manages(caller, owner));
       if (!token || (!caller.operator && token.userId !== caller.userId && !ofServiceAccount)) throw new RegistryError('NOT_FOUND', `token ${request.tokenId.slice(0, 40)} does not exist`, { field: 'token_id' });
-      const revoked = await store.revokeToken(token.id);
+      const revoked = await store.revokeToken(token.id, originOfCall(ctx, caller));
       // Every gateway drops them at once (not only when their registry tokens expire).
       for (const each of revoked) await revocations.revokeToken(each.id, new Date(each.expiresAt));
       ctx.logger.info({ tokenIds: revoked.map((t) => t.id) }, 'API token revoked, with the tokens created from it');
@@ -129,11 +130,12 @@ export function userHandlers(deps: {
         if (purpose !== 'invite') throw new RegistryError('DENIED', 'only operators create password reset links');
       }
       let [user] = await store.lookupUsers([request.user]);
-      if (!user && purpose === 'invite') user = { ...(await store.createUser(request.user, '', workspace)), query: request.user };
+      const origin = originOfCall(ctx, caller);
+      if (!user && purpose === 'invite') user = { ...(await store.createUser(request.user, '', origin, workspace)), query: request.user };
       if (!user) throw new RegistryError('NOT_FOUND', `user ${request.user.slice(0, 200)} does not exist`, { field: 'user' });
       if (user.serviceAccountWorkspace) throw new RegistryError('DENIED', 'a service account has no password: it signs in with its tokens only', { field: 'user' });
       if (workspace !== undefined) await policy.invitations.checkWorkspaceInvitation(user, workspace);
-      const link = await links.create(user.id, purpose, Number(request.expiresInSeconds), caller.userId, workspace);
+      const link = await links.create(user, purpose, Number(request.expiresInSeconds), origin, workspace);
       ctx.logger.info({ userId: user.id, purpose, createdBy: caller.userId, workspace }, 'password link created');
       return { userId: user.id, email: user.email, expiresAt: link.expiresAt, secret: link.secret, url: '' };
     },

@@ -6,7 +6,7 @@ import { RegistryError } from '@ocireg/errors';
 import { unaryCall } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { auth } from '@ocireg/proto';
-import type { AccessGuard, RepositoryAction } from './access-guard';
+import type { AccessGuard, Actor, RepositoryAction } from './access-guard';
 import { basicCredentials } from './basic-credentials';
 
 /** A 401 that tells the client where to get a token (the distribution token spec's challenge). */
@@ -126,7 +126,7 @@ export class TokenAccessGuard implements AccessGuard {
     return `Bearer realm="${this.realm(request)}",service="${this.deps.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   }
 
-  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[], alsoAsk: string[] = []): Promise<string> {
+  async authorize(request: IncomingMessage, repository: string, actions: RepositoryAction[], alsoAsk: string[] = []): Promise<Actor> {
     // A push also asks for pull (as Distribution does), so one token serves the whole push.
     const words = new Set(actions.map((a) => SCOPE_WORD[a]));
     if (words.has('push')) words.add('pull');
@@ -142,7 +142,7 @@ export class TokenAccessGuard implements AccessGuard {
       const hint = actions.includes('push') ? `; packages are created by an Admin of the source repository they link to: registryctl package create ${workspace} ${repository.slice(workspace.length + 1)} --repository <id>` : '';
       throw new AuthChallenge('DENIED', `requested access to the resource is denied: ${repository} does not exist or you have no role on it that allows this${hint}`, this.challenge(request, scope, 'insufficient_scope'));
     }
-    return typeof claims.sub === 'string' ? claims.sub : '';
+    return { userId: typeof claims.sub === 'string' ? claims.sub : '', tokenId: typeof claims.tid === 'string' ? claims.tid : '' };
   }
 
   /** GET /v2/ only needs a valid identity. */
@@ -160,7 +160,7 @@ export class TokenAccessGuard implements AccessGuard {
   private async claimsOf(request: IncomingMessage, scopes: string[]): Promise<jwt.JwtPayload | undefined> {
     const header = request.headers.authorization ?? '';
     if (header.startsWith('Bearer ')) return this.verify(header.slice(7).trim());
-    if (header.startsWith('Basic ')) return this.exchangeBasic(header, scopes, this.deps.clientAddress(request));
+    if (header.startsWith('Basic ')) return this.exchangeBasic(header, scopes, this.deps.clientAddress(request), request.headers['user-agent'] ?? '');
     return undefined;
   }
 
@@ -202,7 +202,7 @@ export class TokenAccessGuard implements AccessGuard {
     return claims;
   }
 
-  private async exchangeBasic(header: string, scopes: string[], clientIp: string): Promise<jwt.JwtPayload | undefined> {
+  private async exchangeBasic(header: string, scopes: string[], clientIp: string, userAgent: string): Promise<jwt.JwtPayload | undefined> {
     const cacheKey = createHash('sha256').update(header).update('\0').update(scopes.join(' ')).digest('hex');
     const cached = this.basicCache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.claims;
@@ -216,7 +216,7 @@ export class TokenAccessGuard implements AccessGuard {
         scopes,
         offline: false,
         clientIp,
-      });
+      }, { origin: { channel: 'registry', clientAddress: clientIp, userAgent } });
       const claims = await this.verify(issued.token);
       if (claims) {
         if (this.basicCache.size > 10_000) this.basicCache.clear();

@@ -8,6 +8,7 @@ const base = {
   METADATA_ADDR: 'metadata:50052',
   BLOB_UPLOAD_ADDR: 'blob-upload:50053',
   INDEXER_ADDR: 'indexer:50054',
+  WEBHOOKS_ADDR: 'webhooks:50055',
   S3_ENDPOINT: 'http://minio:9000',
   S3_ACCESS_KEY: 'access',
   S3_SECRET_KEY: 'secret-key',

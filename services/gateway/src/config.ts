@@ -30,6 +30,8 @@ export const configSchema = z.object({
   METADATA_ADDR: env.address(),
   BLOB_UPLOAD_ADDR: env.address(),
   INDEXER_ADDR: env.address(),
+  /** The webhooks service (its admin API, WebhookService, is forwarded from the admin port). */
+  WEBHOOKS_ADDR: env.address(),
   /**
    * Where blobs are (STORAGE_BACKEND and its variables). The gateway streams
    * uploads into storage itself, a few parts of UPLOAD_PART_SIZE at a time

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from './config';
 
-const required = { INTERNAL_TLS_DIR: '/etc/ocireg/tls', AUTH_ADDR: 'a:1', METADATA_ADDR: 'm:2', BLOB_UPLOAD_ADDR: 'b:3', INDEXER_ADDR: 'i:4', REDIS_URL: 'redis://127.0.0.1:6379' };
+const required = { INTERNAL_TLS_DIR: '/etc/ocireg/tls', AUTH_ADDR: 'a:1', METADATA_ADDR: 'm:2', BLOB_UPLOAD_ADDR: 'b:3', INDEXER_ADDR: 'i:4', WEBHOOKS_ADDR: 'w:5', REDIS_URL: 'redis://127.0.0.1:6379' };
 
 describe('gateway blob storage config', () => {
   it('reads blobs from the backend STORAGE_BACKEND names, with its variables', () => {

@@ -57,7 +57,8 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   const issued = await unaryCall(
     authClient.issueRegistryToken.bind(authClient),
     { username, password, refreshToken, scopes: scopes.slice(0, 100), offline, clientIp },
-    { requestId },
+    // Where a refused login came from, for auth's audit log.
+    { requestId, origin: { channel: 'registry', clientAddress: clientIp, userAgent: req.headers['user-agent'] ?? '' } },
   );
   const body: Record<string, unknown> = { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt };
   if (req.method === 'POST' && username === CI_USERNAME && !refreshToken) Object.assign(body, { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer' });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createEventTransport, REGISTRY_EVENTS_DEAD_LETTER_TOPIC, REGISTRY_EVENTS_TOPIC } from '@ocireg/events';
+import { consumeInBackground, createEventTransport } from '@ocireg/events';
 import { Pool } from 'pg';
 import { createLogger } from '@ocireg/logger';
 import { runService, serveGrpcService } from '@ocireg/grpc';
@@ -42,21 +42,7 @@ runService(async () => {
   });
 
   // The transport (Kafka when KAFKA_BROKERS is set, else the PostgreSQL event log) may be down: connect in the background and keep retrying.
-  void (async () => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // The topics exist before anyone uses them (auto-creation races with the first send).
-        await deadLetters.ensureTopics([REGISTRY_EVENTS_TOPIC, REGISTRY_EVENTS_DEAD_LETTER_TOPIC]);
-        await consumer.connect();
-        await eventIndexer.start();
-        logger.info('consuming registry events');
-        return;
-      } catch (err) {
-        logger.warn({ err, attempt }, 'event transport not reachable yet; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5000)));
-      }
-    }
-  })();
+  consumeInBackground({ topics: deadLetters, consumer, start: () => eventIndexer.start(), logger, readyMessage: 'consuming registry events' });
 
   service.ready([
     { name: 'event transport', run: () => transport.close() },

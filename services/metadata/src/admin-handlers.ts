@@ -2,7 +2,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Caller, CallerResolver } from './callers';
-import type { ChangeOrigin } from './outbox';
+import { originOfCall } from './change-origin';
 import { OPERATOR, type RoleOnPackage } from './access';
 import type { SourceRepositoryRecord } from './lookups';
 import type { MetadataModel } from './metadata-model';
@@ -76,7 +76,6 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     if (!roleAllows(result.role, action)) throw denied(action === 'delete-tag' ? 'users with Write on the package' : 'Admins of the package');
     return repository;
   };
-  const originOf = (caller: Caller, ctx: CallContext): ChangeOrigin => ({ actor: caller.userId, requestId: ctx.requestId });
 
   const workspaceAdmin = async (ctx: CallContext, workspaceSlug: string): Promise<Caller> => {
     const caller = callers.changer(ctx);
@@ -111,8 +110,8 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
 
   const handlers: Omit<Server, DeprecatedName> = {
     async createWorkspace(request, ctx) {
-      operator(ctx);
-      return { workspace: await model.workspaces.create(request) };
+      const caller = operator(ctx);
+      return { workspace: await model.workspaces.create(request, originOfCall(ctx, caller)) };
     },
     async getWorkspace(request, ctx) {
       const { caller } = await readable(ctx, request.slug);
@@ -125,7 +124,7 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       return { workspaces: page.items, nextPageToken: page.nextPageToken };
     },
     async updateWorkspaceSettings(request, ctx) {
-      await workspaceAdmin(ctx, request.slug);
+      const caller = await workspaceAdmin(ctx, request.slug);
       return {
         workspace: await model.workspaces.updateSettings(request.slug, {
           publicPull: request.publicPull,
@@ -136,39 +135,39 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
           storageQuotaBytes: request.storageQuotaBytes,
           unlimitedStorage: request.unlimitedStorage,
           keepUntaggedManifests: request.keepUntaggedManifests,
-        }),
+        }, originOfCall(ctx, caller)),
       };
     },
     async addWorkspaceAdmin(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.workspaces.addAdmin(request.workspaceSlug, request.userId);
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
+      await model.workspaces.addAdmin(request.workspaceSlug, request.userId, originOfCall(ctx, caller));
       return {};
     },
     async deleteWorkspace(request, ctx) {
-      operator(ctx);
-      await model.workspaces.delete(request.slug);
+      const caller = operator(ctx);
+      await model.workspaces.delete(request.slug, originOfCall(ctx, caller));
       return {};
     },
     async deleteProject(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
-      await model.projects.delete(request.workspaceSlug, request.slug);
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
+      await model.projects.delete(request.workspaceSlug, request.slug, originOfCall(ctx, caller));
       return {};
     },
     async deleteSourceRepository(request, ctx) {
-      await repositoryAdmin(ctx, request.sourceRepositoryId);
-      await model.sourceRepositories.delete(request.sourceRepositoryId);
+      const caller = await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.sourceRepositories.delete(request.sourceRepositoryId, originOfCall(ctx, caller));
       return {};
     },
     async deletePackage(request, ctx) {
       const caller = callers.changer(ctx);
       const found = await model.packages.get(request.workspaceSlug, request.name);
       if (!caller.operator && !(await model.access.isSourceRepositoryAdmin(caller.userId, found.sourceRepositoryId))) throw denied('admins of the repository the package links to');
-      await model.packages.delete(request.workspaceSlug, request.name);
+      await model.packages.delete(request.workspaceSlug, request.name, originOfCall(ctx, caller));
       return {};
     },
     async createProject(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.projects.create(request) };
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
+      return { project: await model.projects.create(request, originOfCall(ctx, caller)) };
     },
     async getProject(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
@@ -178,8 +177,8 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       return { project };
     },
     async updateProject(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
-      return { project: await model.projects.rename(request.workspaceSlug, request.slug, request.name) };
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
+      return { project: await model.projects.rename(request.workspaceSlug, request.slug, request.name, originOfCall(ctx, caller)) };
     },
     async listProjects(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
@@ -192,12 +191,12 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       return { sourceRepository: withRole };
     },
     async updateSourceRepository(request, ctx) {
-      await repositoryAdmin(ctx, request.sourceRepositoryId);
-      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.rename(request.sourceRepositoryId, request.name)) };
+      const caller = await repositoryAdmin(ctx, request.sourceRepositoryId);
+      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.rename(request.sourceRepositoryId, request.name, originOfCall(ctx, caller))) };
     },
     async createSourceRepository(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
-      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.create(request)) };
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
+      return { sourceRepository: sourceRepositoryMessage(await model.sourceRepositories.create(request, originOfCall(ctx, caller))) };
     },
     async listSourceRepositories(request, ctx) {
       const { caller, visibility } = await readable(ctx, request.workspaceSlug);
@@ -205,8 +204,8 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       return { sourceRepositories: await withCallerRoles(caller, page.items), nextPageToken: page.nextPageToken };
     },
     async setMembership(request, ctx) {
-      await repositoryAdmin(ctx, request.sourceRepositoryId);
-      await model.memberships.set(request.sourceRepositoryId, request.userId, requiredRole(request.role));
+      const caller = await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.memberships.set(request.sourceRepositoryId, request.userId, requiredRole(request.role), originOfCall(ctx, caller));
       return { membership: { sourceRepositoryId: request.sourceRepositoryId, userId: request.userId, role: request.role, email: '' } };
     },
     async listMemberships(request, ctx) {
@@ -217,14 +216,14 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       return { memberships: members.map((m) => ({ sourceRepositoryId: request.sourceRepositoryId, userId: m.userId, role: ROLE_TO_PROTO[m.role], email: '' })) };
     },
     async removeMembership(request, ctx) {
-      await repositoryAdmin(ctx, request.sourceRepositoryId);
-      await model.memberships.remove(request.sourceRepositoryId, request.userId);
+      const caller = await repositoryAdmin(ctx, request.sourceRepositoryId);
+      await model.memberships.remove(request.sourceRepositoryId, request.userId, originOfCall(ctx, caller));
       return {};
     },
     async createPackage(request, ctx) {
       const caller = callers.changer(ctx);
       // Operators act as the operator; everyone else must be Admin of the target repository (checked by the model).
-      return { package: packageMessage(await model.packages.create({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId })) };
+      return { package: packageMessage(await model.packages.create({ ...request, actorUserId: caller.operator ? OPERATOR : caller.userId }, originOfCall(ctx, caller))) };
     },
     async getPackage(request, ctx) {
       const { visibility } = await readable(ctx, request.workspaceSlug);
@@ -239,12 +238,12 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     },
     async linkPackage(request, ctx) {
       const caller = callers.changer(ctx);
-      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.sourceRepositoryId, caller.operator ? OPERATOR : caller.userId)) };
+      return { package: packageMessage(await model.packages.link(request.workspaceSlug, request.name, request.sourceRepositoryId, caller.operator ? OPERATOR : caller.userId, originOfCall(ctx, caller))) };
     },
     async setPackageGrant(request, ctx) {
-      await workspaceAdmin(ctx, request.workspaceSlug);
+      const caller = await workspaceAdmin(ctx, request.workspaceSlug);
       const role = request.role === admin.Role.ROLE_UNSPECIFIED ? undefined : requiredRole(request.role);
-      const packageId = await model.packages.setGrant(request.workspaceSlug, request.name, request.userId, role);
+      const packageId = await model.packages.setGrant(request.workspaceSlug, request.name, request.userId, role, originOfCall(ctx, caller));
       return { packageGrant: { packageId, userId: request.userId, role: request.role } };
     },
     async listImages() {
@@ -259,21 +258,21 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
     async deleteTag(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-tag');
-      await model.deletions.deleteTag(repository, request.tag, originOf(caller, ctx));
+      await model.deletions.deleteTag(repository, request.tag, originOfCall(ctx, caller));
       return {};
     },
     async deleteImage(request, ctx) {
       // As on the OCI API: the write scope for tags and images alike; the role decides which.
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const deleted = await model.deletions.deleteImage(repository, originOf(caller, ctx));
+      const deleted = await model.deletions.deleteImage(repository, originOfCall(ctx, caller));
       ctx.logger.info({ repository, manifests: deleted.manifests, tags: deleted.tags, actor: caller.userId }, 'image deleted');
       return { deletedManifests: deleted.manifests, deletedTags: deleted.tags };
     },
     async deleteManifest(request, ctx) {
       const caller = callers.writer(ctx);
       const repository = await packageAction(caller, request.workspaceSlug, request.name, 'delete-manifest');
-      const { tags } = await model.deletions.deleteManifest(repository, request.digest, originOf(caller, ctx));
+      const { tags } = await model.deletions.deleteManifest(repository, request.digest, originOfCall(ctx, caller));
       ctx.logger.info({ repository, digest: request.digest, tags, actor: caller.userId }, 'manifest deleted');
       return { deletedTags: tags };
     },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { MetadataModel } from './metadata-model';
-import { digestOf, uniqueRepository, withTestbed } from './metadata-testbed';
+import { digestOf, uniqueRepository, withTestbed, TEST_ORIGIN } from './metadata-testbed';
 
 describe('Blobs against PostgreSQL', () => {
   let model: MetadataModel;
@@ -11,8 +11,8 @@ describe('Blobs against PostgreSQL', () => {
     const repository = uniqueRepository();
     const content = randomBytes(10);
     const digest = digestOf(content);
-    const first = await model.blobs.link(repository, { digest, size: 10, storageKey: 'blobs/first' });
-    const second = await model.blobs.link(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' });
+    const first = await model.blobs.link(repository, { digest, size: 10, storageKey: 'blobs/first' }, undefined, TEST_ORIGIN);
+    const second = await model.blobs.link(`${repository}2`, { digest, size: 10, storageKey: 'blobs/second' }, undefined, TEST_ORIGIN);
     expect(first.alreadyExisted).toBe(false);
     expect(second).toEqual({ blob: { digest, size: 10, storageKey: 'blobs/first' }, alreadyExisted: true });
     expect(await model.blobs.stat(repository, digest)).toEqual({ digest, size: 10, storageKey: 'blobs/first' });

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseDigest, parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
+import type { ChangeOrigin } from './change-origin';
 import type { PackagesOnPush } from './package-creation-on-push';
 import { enforceQuota } from './usage';
 
@@ -14,7 +15,9 @@ export interface BlobRecord {
 /**
  * Blobs per repository: linked when pushed (within the workspace's quota),
  * looked up, and mounted from another repository. Removing a link is a
- * deletion (deletions.ts). Every input is validated before SQL.
+ * deletion (deletions.ts). Every input is validated before SQL. Blobs are
+ * part of a push, whose manifest is the change the audit log records
+ * (manifests.ts); a package created by a first blob is audited here.
  */
 export class Blobs {
   constructor(
@@ -29,11 +32,11 @@ export class Blobs {
    * blob whose bytes a collector is freeing comes back to life with the
    * caller's bytes instead (see docs/garbage-collection.md).
    */
-  async link(repository: string, blob: BlobRecord, pusher?: string, pullThrough = false): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
+  async link(repository: string, blob: BlobRecord, pusher: string | undefined, origin: ChangeOrigin, pullThrough = false): Promise<{ blob: BlobRecord; alreadyExisted: boolean }> {
     parseRepositoryName(repository);
     parseDigest(blob.digest);
     return inTransaction(this.pool, async (client) => {
-      if (pusher) await this.packages.ensure(repository, pusher, { create: true, db: client, pullThrough });
+      if (pusher) await this.packages.ensure(repository, pusher, { create: true, db: client, origin, pullThrough });
       await enforceQuota(client, repository, blob.digest, blob.size);
       // The orphan sweep deletes a storage key only under this lock, exclusively, and only while no row names the key.
       await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [blob.storageKey]);
@@ -60,7 +63,7 @@ export class Blobs {
   }
 
   /** Links a blob that `from` holds into `to`; BLOB_UNKNOWN when `from` does not hold it. */
-  async mount(from: string, to: string, digest: string, pusher?: string): Promise<BlobRecord> {
+  async mount(from: string, to: string, digest: string, pusher: string | undefined, origin: ChangeOrigin): Promise<BlobRecord> {
     parseRepositoryName(from);
     parseRepositoryName(to);
     parseDigest(digest);
@@ -72,7 +75,7 @@ export class Blobs {
       );
       const source = rows[0];
       if (!source) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${from}`, { digest });
-      if (pusher) await this.packages.ensure(to, pusher, { create: true, db: client });
+      if (pusher) await this.packages.ensure(to, pusher, { create: true, db: client, origin });
       await enforceQuota(client, to, digest, Number(source.size));
       await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT (repository, digest) DO UPDATE SET linked_at = now()', [to, digest]);
       return { digest, size: Number(source.size), storageKey: source.storage_key };

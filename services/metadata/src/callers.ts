@@ -1,9 +1,9 @@
 import { RegistryError } from '@ocireg/errors';
 import type { CallContext } from '@ocireg/grpc';
 import type { UserAssertionVerifier } from '@ocireg/service-identity';
+import type { AssertedUser } from './change-origin';
 
-export interface Caller {
-  userId: string;
+export interface Caller extends AssertedUser {
   operator: boolean;
 }
 
@@ -38,6 +38,6 @@ export class CallerResolver {
     if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'admin calls need authorization: Bearer <API token> in their metadata');
     const assertion = this.verifier.verify(header.slice(7).trim());
     if (!allowed(assertion.scopes)) throw new RegistryError('DENIED', refusal);
-    return { userId: assertion.userId, operator: assertion.operator };
+    return { userId: assertion.userId, email: assertion.email, tokenId: assertion.tokenId, sessionId: assertion.sessionId, operator: assertion.operator };
   }
 }

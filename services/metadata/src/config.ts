@@ -13,6 +13,8 @@ export const configSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   /** Run migrations at start-up (on by default; the Helm chart runs them as a hook instead). */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** Audit entries (every chain's: metadata, auth, webhooks) are kept this many days, then deleted (docs/audit.md). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
 
   // Garbage collection (docs/garbage-collection.md): it deletes blob bytes, so it reaches the blob storage.
   ...blobStoreSettings(),

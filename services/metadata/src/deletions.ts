@@ -1,15 +1,17 @@
 import type { Pool } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseDigest, parseRepositoryName, parseTag } from '@ocireg/oci';
+import { recordAudit } from '@ocireg/audit';
 import { inTransaction } from '@ocireg/postgres';
 import type { AccessChanges } from './access-changes';
+import type { ChangeOrigin } from './change-origin';
 import { removeManifest } from './manifest-removal';
-import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
+import { recordEvent } from './outbox';
 
 /**
  * Deleting content: manifests (with the tags that point to them), whole
- * images, tags and blob links, each with its events in the same transaction,
- * and the "content:<workspace>" announcement after the commit of a removal.
+ * images, tags and blob links, each with its events and its audit entry in
+ * the same transaction, and the "content:<workspace>" announcement after the commit of a removal.
  * What no longer has references is freed later by garbage collection (gc/).
  */
 export class Deletions {
@@ -20,7 +22,7 @@ export class Deletions {
   ) {}
 
   /** Deletes a manifest by digest, with the tags that point to it (returned). */
-  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ tags: string[] }> {
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin): Promise<{ tags: string[] }> {
     parseRepositoryName(repository);
     parseDigest(digest);
     return inTransaction(this.pool, async (client) => {
@@ -39,7 +41,7 @@ export class Deletions {
    * transaction, with a tag.deleted and a manifest.deleted event for each (as
    * deleteManifest does). Blobs stay linked; garbage collection frees them later.
    */
-  async deleteImage(repository: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<{ manifests: number; tags: number }> {
+  async deleteImage(repository: string, origin: ChangeOrigin): Promise<{ manifests: number; tags: number }> {
     const name = parseRepositoryName(repository);
     return inTransaction(this.pool, async (client) => {
       // Row locks first: a push tagging one of these manifests finishes before the tags are read.
@@ -50,6 +52,12 @@ export class Deletions {
       const target = { workspace: name.workspace, repository, package: name.image };
       for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
       for (const manifest of manifests) await recordEvent(client, 'manifest.deleted', { ...target, digest: manifest.digest }, origin);
+      await recordAudit(client, origin, {
+        action: 'image.deleted',
+        workspace: name.workspace,
+        target: { type: 'image', name: repository },
+        before: { manifests: manifests.map((m) => m.digest), tags: tags.map((t) => t.name) },
+      });
       return { manifests: manifests.length, tags: tags.length };
     }).then(async (removed) => {
       await this.removedIn(repository);
@@ -57,22 +65,26 @@ export class Deletions {
     });
   }
 
-  async deleteTag(repository: string, tag: string, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+  async deleteTag(repository: string, tag: string, origin: ChangeOrigin): Promise<void> {
     const name = parseRepositoryName(repository);
     parseTag(tag);
     await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
       if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
       await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
+      await recordAudit(client, origin, { action: 'tag.deleted', workspace: name.workspace, target: { type: 'tag', id: tag, name: `${repository}:${tag}` }, before: { digest: rows[0].digest } });
     });
   }
 
   /** Removes a blob from a repository; garbage collection frees bytes no repository links. */
-  async unlinkBlob(repository: string, digest: string): Promise<void> {
-    parseRepositoryName(repository);
+  async unlinkBlob(repository: string, digest: string, origin: ChangeOrigin): Promise<void> {
+    const name = parseRepositoryName(repository);
     parseDigest(digest);
-    const deleted = await this.pool.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
-    if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+    await inTransaction(this.pool, async (client) => {
+      const deleted = await client.query('DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest]);
+      if (deleted.rowCount === 0) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${repository}`, { digest });
+      await recordAudit(client, origin, { action: 'blob.deleted', workspace: name.workspace, target: { type: 'blob', id: digest, name: repository } });
+    });
     await this.removedIn(repository);
   }
 

@@ -1,6 +1,6 @@
 import { RegistryError } from '@ocireg/errors';
-import type { AsyncService, CallContext } from '@ocireg/grpc';
-import type { ChangeOrigin } from './outbox';
+import type { AsyncService } from '@ocireg/grpc';
+import { originOfCall } from './change-origin';
 import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
 import type { Role } from './roles';
@@ -16,10 +16,10 @@ export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' |
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
-    async linkBlob(request) {
+    async linkBlob(request, ctx) {
       if (!request.blob) throw new RegistryError('BLOB_UNKNOWN', 'LinkBlob needs a blob');
       if (request.pullThrough && !request.userId) throw fillNeedsUser();
-      const result = await model.blobs.link(request.name, request.blob, request.userId || undefined, request.pullThrough);
+      const result = await model.blobs.link(request.name, request.blob, request.userId || undefined, originOfCall(ctx), request.pullThrough);
       return { blob: result.blob, alreadyExisted: result.alreadyExisted };
     },
     async statBlob(request) {
@@ -39,7 +39,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
         subjectDigest: request.subjectDigest || undefined,
         artifactType: request.artifactType || undefined,
         annotations: parseAnnotations(request.annotationsJson),
-        origin: originOf(ctx),
+        origin: originOfCall(ctx),
         platform: request.platform,
         created: request.created || undefined,
         blobSizes: request.blobDescriptors.length > 0 ? Object.fromEntries(request.blobDescriptors.map((d) => [d.digest, d.size])) : undefined,
@@ -57,7 +57,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return { resolutions: found.map((manifest) => ({ found: manifest !== undefined, manifest })) };
     },
     async describeManifest(request, ctx) {
-      await model.manifests.describe(request.name, request.digest, { platform: request.platform, created: request.created }, originOf(ctx));
+      await model.manifests.describe(request.name, request.digest, { platform: request.platform, created: request.created }, originOfCall(ctx));
       return {};
     },
     async listTags(request) {
@@ -65,19 +65,19 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return model.tags.list(request.name, limit, request.after);
     },
     async deleteManifest(request, ctx) {
-      await model.deletions.deleteManifest(request.name, request.digest, originOf(ctx));
+      await model.deletions.deleteManifest(request.name, request.digest, originOfCall(ctx));
       return {};
     },
     async deleteTag(request, ctx) {
-      await model.deletions.deleteTag(request.name, request.tag, originOf(ctx));
+      await model.deletions.deleteTag(request.name, request.tag, originOfCall(ctx));
       return {};
     },
-    async unlinkBlob(request) {
-      await model.deletions.unlinkBlob(request.name, request.digest);
+    async unlinkBlob(request, ctx) {
+      await model.deletions.unlinkBlob(request.name, request.digest, originOfCall(ctx));
       return {};
     },
-    async mountBlob(request) {
-      return { blob: await model.blobs.mount(request.fromName, request.toName, request.digest, request.userId || undefined) };
+    async mountBlob(request, ctx) {
+      return { blob: await model.blobs.mount(request.fromName, request.toName, request.digest, request.userId || undefined, originOfCall(ctx)) };
     },
     async listReferrers(request) {
       const referrers = await model.referrers.list(request.name, request.digest, request.artifactType || undefined);
@@ -140,12 +140,6 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
 /** A pull-through fill names the user it fills for: their role decides (upstreams/cache-packages.ts). */
 function fillNeedsUser(): RegistryError {
   return new RegistryError('DENIED', 'a pull-through fill needs the user it fills for (user_id)');
-}
-
-/** Who caused a change: the gateway sends the user as `x-actor`. */
-function originOf(ctx: CallContext): ChangeOrigin {
-  const actor = ctx.metadata.get('x-actor')[0];
-  return { actor: typeof actor === 'string' ? actor.slice(0, 128) : '', requestId: ctx.requestId };
 }
 
 function parseAnnotations(json: string): Record<string, string> | undefined {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OPERATOR } from './access';
 import { ListingSnapshot } from './listing-snapshot';
 import type { MetadataModel } from './metadata-model';
-import { withTestbed, world } from './metadata-testbed';
+import { withTestbed, world, TEST_ORIGIN } from './metadata-testbed';
 import type { EventEnvelope } from './outbox';
 
 describe('ListingSnapshot against PostgreSQL', () => {
@@ -14,16 +14,16 @@ describe('ListingSnapshot against PostgreSQL', () => {
 
   it('exports a listing snapshot whose events match the outbox: same targets, same times', async () => {
     const { slug, api, web } = await world(model);
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', sourceRepositoryId: api.id, actorUserId: '' });
-    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', sourceRepositoryId: web.id, actorUserId: '' });
-    await model.packages.link(slug, 'site', api.id, OPERATOR);
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'server', sourceRepositoryId: api.id, actorUserId: '' }, TEST_ORIGIN);
+    await model.packages.create({ requestId: '', workspaceSlug: slug, name: 'site', sourceRepositoryId: web.id, actorUserId: '' }, TEST_ORIGIN);
+    await model.packages.link(slug, 'site', api.id, OPERATOR, TEST_ORIGIN);
     const layer = { digest: `sha256:${randomBytes(32).toString('hex')}`, size: 5000, storageKey: 'blobs/l' };
-    await model.blobs.link(`${slug}/server`, layer);
+    await model.blobs.link(`${slug}/server`, layer, undefined, TEST_ORIGIN);
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: layer.digest, size: 5000 }, layers: [] }));
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const push = { repository: `${slug}/server`, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [layer.digest], manifestDigests: [], platform: 'linux/arm64/v8', created: '2026-01-02T03:04:05Z' };
-    await model.manifests.put({ ...push, tags: ['v1'] });
-    await model.manifests.put({ ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
+    await model.manifests.put({ origin: TEST_ORIGIN, ...push, tags: ['v1'] });
+    await model.manifests.put({ origin: TEST_ORIGIN, ...push, tags: ['v1', 'latest'] }); // moves v1 again: only its latest time counts
 
     const snapshot = new ListingSnapshot(pool);
     const exported: EventEnvelope[] = [];

@@ -8,10 +8,12 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
+import { admin, audit, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
+import { auditHandlers } from './audit-handlers';
+import { startAuditRetention } from './audit-retention-loop';
 import { loadMetadataConfig } from './config';
 import { registryMetadataHandlers } from './grpc-handlers';
 import { createMetadataModel } from './metadata-model';
@@ -63,7 +65,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -73,6 +75,7 @@ runService(async () => {
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
       { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
+      { definition: audit.AuditServiceService, implementation: auditHandlers({ pool, access: model.access, callers }), callers: callersOf('metadata', audit.AuditServiceService) },
     ],
   });
 
@@ -104,8 +107,12 @@ runService(async () => {
     ? startCollectionLoop(collector, { intervalMs: config.GC_INTERVAL_SECONDS * 1000, sweepIntervalMs: config.GC_SWEEP_INTERVAL_SECONDS * 1000, logger })
     : undefined;
 
+  // Metadata prunes every chain of the audit log (it serves the log's queries).
+  const auditRetention = startAuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger.child({ component: 'audit-retention' }));
+
   service.ready([
     { name: 'garbage collection', run: () => collection?.stop() },
+    { name: 'audit retention', run: () => auditRetention.stop() },
     { name: 'outbox relay', run: () => relay.stop() },
     { name: 'event transport', run: () => transport.close() },
     { name: 'postgres', run: () => pool.end() },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { MetadataModel } from './metadata-model';
-import { digestOf, uniqueRepository, withTestbed } from './metadata-testbed';
+import { digestOf, uniqueRepository, withTestbed, TEST_ORIGIN } from './metadata-testbed';
 
 describe('Manifests against PostgreSQL', () => {
   let pool: Pool;
@@ -11,7 +11,7 @@ describe('Manifests against PostgreSQL', () => {
 
   async function pushBlob(repository: string, content = randomBytes(32)) {
     const digest = digestOf(content);
-    await model.blobs.link(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` });
+    await model.blobs.link(repository, { digest, size: content.length, storageKey: `blobs/${randomBytes(4).toString('hex')}` }, undefined, TEST_ORIGIN);
     return digest;
   }
 
@@ -21,7 +21,7 @@ describe('Manifests against PostgreSQL', () => {
     const layer = await pushBlob(repository);
     // Odd spacing and key order must survive: the digest is of these exact bytes.
     const content = Buffer.from(`{"schemaVersion":2,  "config":{"digest":"${config}"},"layers":[{"digest":"${layer}"}]}\n`);
-    const digest = await model.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
+    const digest = await model.manifests.put({ origin: TEST_ORIGIN, repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [config, layer], manifestDigests: [] });
     expect(digest).toBe(digestOf(content));
     const byTag = await model.manifests.get(repository, 'v1');
     expect(byTag.content.equals(content)).toBe(true);
@@ -34,7 +34,7 @@ describe('Manifests against PostgreSQL', () => {
     const elsewhere = await pushBlob(`${repository}other`);
     const content = Buffer.from(`{"layers":[{"digest":"${elsewhere}"}]}`);
     await expect(
-      model.manifests.put({ repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
+      model.manifests.put({ origin: TEST_ORIGIN, repository, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [elsewhere], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', detail: { missing: [elsewhere] } });
     await expect(model.manifests.get(repository, 'v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
@@ -42,7 +42,7 @@ describe('Manifests against PostgreSQL', () => {
   it('refuses content that does not match the digest', async () => {
     const repository = uniqueRepository();
     await expect(
-      model.manifests.put({ repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
+      model.manifests.put({ origin: TEST_ORIGIN, repository, tags: [], digest: digestOf('something else'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [], manifestDigests: [] }),
     ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 
@@ -50,7 +50,7 @@ describe('Manifests against PostgreSQL', () => {
     const repository = uniqueRepository();
     const contents = Array.from({ length: 12 }, (_, i) => Buffer.from(`{"schemaVersion":2,"push":${i}}`));
     const results = await Promise.allSettled(
-      contents.map((content) => model.manifests.put({ repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
+      contents.map((content) => model.manifests.put({ origin: TEST_ORIGIN, repository, tags: ['latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] })),
     );
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
     const tagged = await model.manifests.get(repository, 'latest');
@@ -66,12 +66,12 @@ describe('Manifests against PostgreSQL', () => {
     const repository = uniqueRepository();
     const events = async () =>
       (await pool.query<{ action: string; envelope: Record<string, any> }>('SELECT action, envelope FROM outbox WHERE repository = $1 ORDER BY id', [repository])).rows;
-    const origin = { actor: 'user-1', requestId: 'req-1' };
+    const origin = { ...TEST_ORIGIN, userId: 'user-1', requestId: 'req-1' };
     const content = Buffer.from('{"schemaVersion":2,"events":true}');
     const put = () => model.manifests.put({ repository, tags: ['v1', 'latest'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [], origin });
 
     const missing = `sha256:${'0'.repeat(64)}`;
-    await expect(model.manifests.put({ repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
+    await expect(model.manifests.put({ origin: TEST_ORIGIN, repository, tags: ['broken'], digest: digestOf('{}'), mediaType: 'x', content: Buffer.from('{}'), blobDigests: [missing], manifestDigests: [] })).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
     expect(await events()).toEqual([]);
 
     await put();

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformFromText } from '@ocireg/oci';
+import { recordAudit } from '@ocireg/audit';
 import { inTransaction } from '@ocireg/postgres';
-import { recordEvent, UNKNOWN_ORIGIN, type ChangeOrigin } from './outbox';
+import type { ChangeOrigin } from './change-origin';
+import { recordEvent } from './outbox';
 import type { PackagesOnPush } from './package-creation-on-push';
 import { refuseOverQuota } from './usage';
 
@@ -38,7 +40,8 @@ export interface PutManifestInput {
   artifactType?: string;
   /** A JSON object, as the manifest carries it. */
   annotations?: Record<string, string>;
-  origin?: ChangeOrigin;
+  /** Who pushes, from where: the push's events and audit entry. */
+  origin: ChangeOrigin;
   /** "os/arch[/variant]" from an image's config, when the gateway could read it. */
   platform?: string;
   /** The `created` time an image's config names (RFC 3339), when the gateway could read it. */
@@ -76,7 +79,7 @@ export class Manifests {
     if (input.subjectDigest) parseDigest(input.subjectDigest);
 
     return inTransaction(this.pool, async (client) => {
-      if (input.pusher) await this.packages.ensure(input.repository, input.pusher, { create: true, db: client, pullThrough: input.pullThrough });
+      if (input.pusher) await this.packages.ensure(input.repository, input.pusher, { create: true, db: client, origin: input.origin, pullThrough: input.pullThrough });
       await refuseOverQuota(client, input.repository);
       if (!input.pullThrough) {
         await this.requireExisting(client, 'repository_blobs', input.repository, blobDigests, input.blobSizes);
@@ -100,13 +103,24 @@ export class Manifests {
         );
       }
       const name = parseRepositoryName(input.repository);
-      const origin = input.origin ?? UNKNOWN_ORIGIN;
+      const origin = input.origin;
       const target = { workspace: name.workspace, repository: input.repository, package: name.image, digest: digest.value, mediaType: input.mediaType, size: input.content.length };
       // A re-push of the same bytes changes nothing, so it is no event; its tags still are.
       if (inserted) {
         const manifest = describeManifest({ mediaType: input.mediaType, content: input.content, platform: platformOrNull(input.platform) ?? undefined, created: createdOrNull(input.created)?.toISOString() });
         await recordEvent(client, 'manifest.pushed', { ...target, manifest }, origin);
       }
+      // The tags' digests before, locked (in name order, as every push locks them): what the audit entry says they moved from.
+      const moved = new Map<string, string>();
+      const unchanged = new Set<string>();
+      if (tags.length > 0) {
+        const { rows: earlier } = await client.query<{ name: string; digest: string }>('SELECT name, digest FROM tags WHERE repository = $1 AND name = ANY($2::text[]) ORDER BY name FOR UPDATE', [input.repository, tags]);
+        for (const row of earlier) {
+          if (row.digest === digest.value) unchanged.add(row.name);
+          else moved.set(row.name, row.digest);
+        }
+      }
+      const tagsSet = tags.filter((tag) => !unchanged.has(tag));
       if (tags.length > 0) {
         await client.query(
           `INSERT INTO tags (repository, name, digest) SELECT $1, unnest($2::text[]), $3
@@ -114,6 +128,16 @@ export class Manifests {
           [input.repository, tags, digest.value],
         );
         for (const tag of tags) await recordEvent(client, 'tag.updated', { ...target, tag }, origin);
+      }
+      // One entry per push that changed something: a new manifest (with the tags it set), or tags moved to one stored before.
+      if (inserted || tagsSet.length > 0) {
+        await recordAudit(client, origin, {
+          action: inserted ? 'manifest.pushed' : 'tag.updated',
+          workspace: name.workspace,
+          target: { type: inserted ? 'manifest' : 'tag', id: digest.value, name: input.repository },
+          ...(moved.size > 0 ? { before: { tags: Object.fromEntries(moved) } } : {}),
+          after: { digest: digest.value, mediaType: input.mediaType, size: input.content.length, tags: tagsSet },
+        });
       }
       return digest.value;
     });
@@ -141,7 +165,7 @@ export class Manifests {
    * Records the platform and created time an image's config names (read after
    * the push), once, and tells listings (manifest.described).
    */
-  async describe(repository: string, digest: string, facts: { platform?: string; created?: string }, origin: ChangeOrigin = UNKNOWN_ORIGIN): Promise<void> {
+  async describe(repository: string, digest: string, facts: { platform?: string; created?: string }, origin: ChangeOrigin): Promise<void> {
     const name = parseRepositoryName(repository);
     parseDigest(digest);
     const platform = platformOrNull(facts.platform);

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createLogger } from '@ocireg/logger';
 import { createMetadataModel, type MetadataModel } from './metadata-model';
+import { systemOrigin } from './change-origin';
 import { migrate } from './migrate';
 
 /**
@@ -42,9 +43,12 @@ export function withTestbed(opened: (testbed: Testbed) => void): void {
 /** A workspace with an organization, one project and two repositories. */
 export async function world(model: MetadataModel) {
   const slug = unique('ws');
-  await model.workspaces.create({ requestId: '', slug, name: '', organization: 'acme-org' });
-  await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' });
-  const api = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' });
-  const web = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' });
+  await model.workspaces.create({ requestId: '', slug, name: '', organization: 'acme-org' }, TEST_ORIGIN);
+  await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'platform', name: 'Platform' }, TEST_ORIGIN);
+  const api = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'api', name: 'API' }, TEST_ORIGIN);
+  const web = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'web', name: 'Web' }, TEST_ORIGIN);
   return { slug, api, web };
 }
+
+/** The origin of the changes tests make straight on the model (audited as made by "test"). */
+export const TEST_ORIGIN = systemOrigin('test');

@@ -1,5 +1,6 @@
-import path from 'node:path';
 import { createLogger } from '@ocireg/logger';
 import { runMigrationCli } from '@ocireg/postgres';
+import { migrate } from './migrate';
 
-runMigrationCli({ service: 'metadata', dir: path.resolve(__dirname, '../migrations'), table: 'pgmigrations', logger: createLogger({ service: 'metadata-migrate', level: process.env.LOG_LEVEL ?? 'info' }) });
+const logger = createLogger({ service: 'metadata-migrate', level: process.env.LOG_LEVEL ?? 'info' });
+runMigrationCli({ service: 'metadata', migrate: (databaseUrl) => migrate(databaseUrl, logger) });

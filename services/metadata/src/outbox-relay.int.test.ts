@@ -4,6 +4,7 @@ import { createPostgresTransport, REGISTRY_EVENTS_TOPIC, type EventTransport, ty
 import { createLogger } from '@ocireg/logger';
 import { inTransaction } from '@ocireg/postgres';
 import { createDatabase } from '@ocireg/testenv';
+import { systemOrigin } from './change-origin';
 import { migrate } from './migrate';
 import { recordEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -40,7 +41,7 @@ describe('outbox relay against PostgreSQL and the PostgreSQL event log', () => {
     try {
       // The first pass runs at start; later events must arrive through NOTIFY, as the poll is a minute away.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const origin = { actor: 'u1', requestId: 'r1' };
+      const origin = { ...systemOrigin('test'), userId: 'u1', requestId: 'r1' };
       const written = await inTransaction(pool, async (client) => [
         await recordEvent(client, 'tag.updated', { workspace: 'acme', repository: 'acme/a', digest: 'sha256:1', tag: 'v1' }, origin),
         await recordEvent(client, 'tag.updated', { workspace: 'acme', repository: 'acme/b', digest: 'sha256:2', tag: 'v1' }, origin),
@@ -61,7 +62,7 @@ describe('outbox relay against PostgreSQL and the PostgreSQL event log', () => {
   it('deletes rows published over a day ago, and keeps newer and unpublished ones', async () => {
     const relay = new OutboxRelay({ pool, publisher: transport.publisher('test'), logger, pollMs: 60_000 });
     await pool.query('DELETE FROM outbox');
-    const origin = { actor: '', requestId: '' };
+    const origin = systemOrigin('test');
     await inTransaction(pool, async (client) => {
       for (const tag of ['old', 'recent', 'waiting']) await recordEvent(client, 'tag.deleted', { workspace: 'acme', repository: 'acme/a', tag }, origin);
     });

@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { RegistryEvent, RegistryEventAction, RegistryEventTarget } from '@ocireg/events';
+import type { ChangeOrigin } from './change-origin';
 
 /** PostgreSQL channel notified when outbox rows commit. */
 export const OUTBOX_CHANNEL = 'ocireg_outbox';
-
-/** Who and which request caused a change, carried from the gateway in gRPC metadata. */
-export interface ChangeOrigin {
-  actor: string;
-  requestId: string;
-}
-
-/** The origin of a change whose caller did not say who made it. */
-export const UNKNOWN_ORIGIN: ChangeOrigin = { actor: '', requestId: '' };
 
 export type EventAction = RegistryEventAction;
 export type EventTarget = RegistryEventTarget;
@@ -26,7 +18,7 @@ export type EventEnvelope = RegistryEvent;
  */
 export async function recordEvent(client: PoolClient, action: EventAction, target: EventTarget, origin: ChangeOrigin): Promise<EventEnvelope> {
   const { rows } = await client.query<{ now: Date }>('SELECT now() AS now');
-  const envelope: EventEnvelope = { schemaVersion: 1, id: randomUUID(), time: rows[0]!.now.toISOString(), action, target, actor: origin.actor, requestId: origin.requestId };
+  const envelope: EventEnvelope = { schemaVersion: 1, id: randomUUID(), time: rows[0]!.now.toISOString(), action, target, actor: origin.userId, requestId: origin.requestId };
   await client.query('INSERT INTO outbox (event_id, repository, action, envelope) VALUES ($1, $2, $3, $4)', [envelope.id, target.repository, action, JSON.stringify(envelope)]);
   // Delivered at commit: the relay publishes at once instead of at its next poll.
   await client.query(`NOTIFY ${OUTBOX_CHANNEL}`);

@@ -2,15 +2,16 @@ import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { roleOnSourceRepository } from './access';
+import type { ChangeOrigin } from './change-origin';
 import { findWorkspace, type Queryable } from './lookups';
 import { recordPackageLinked } from './outbox';
-import { findPackage, insertPackage } from './packages';
+import { findPackage, insertPackage, recordPackageCreated } from './packages';
 import { ensureCachePackage } from './upstreams/cache-packages';
 import { roleAllows } from './roles';
 import { userId } from './validation';
 
-/** Only check (the gateway asks before it accepts bytes), or create a missing package on `db`, the push's transaction. */
-export type PushPackageCheck = { create: false } | { create: true; db: PoolClient; pullThrough?: boolean };
+/** Only check (the gateway asks before it accepts bytes), or create a missing package on `db`, the push's transaction (audited with `origin`; `pullThrough` for a cache fill). */
+export type PushPackageCheck = { create: false } | { create: true; db: PoolClient; origin: ChangeOrigin; pullThrough?: boolean };
 
 /** What the registry's writes call with the pusher's first write (blobs.ts, manifests.ts). */
 export interface PackagesOnPush {
@@ -37,7 +38,7 @@ export class PackageCreationOnPush implements PackagesOnPush {
       throw new RegistryError('NAME_UNKNOWN', `workspace "${name.workspace}" does not exist; an operator creates it with: registryctl workspace create ${name.workspace}`, { name: repository });
     }
     // A pull-through fill creates its package by the upstream's rules (upstreams/cache-packages.ts).
-    if (options.create && options.pullThrough) return ensureCachePackage(options.db, workspace, name.image, pusher);
+    if (options.create && options.pullThrough) return ensureCachePackage(options.db, workspace, name.image, pusher, options.origin);
     if (await findPackage(db, workspace.id, name.image)) return;
     if (workspace.createPackagesOnPush && workspace.defaultSourceRepositoryId && workspace.organization) {
       const defaultSourceRepositoryId = workspace.defaultSourceRepositoryId;
@@ -46,7 +47,10 @@ export class PackageCreationOnPush implements PackagesOnPush {
       }
       if (!options.create) return;
       const inserted = await insertPackage(options.db, workspace, name.image, defaultSourceRepositoryId);
-      if (inserted) await recordPackageLinked(options.db, workspace.slug, name.image, defaultSourceRepositoryId, { actor: pusher, requestId: '' });
+      if (inserted) {
+        await recordPackageLinked(options.db, workspace.slug, name.image, defaultSourceRepositoryId, options.origin);
+        await recordPackageCreated(options.db, options.origin, inserted);
+      }
       return;
     }
     throw new RegistryError(

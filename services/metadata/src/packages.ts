@@ -1,9 +1,11 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { recordAudit } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import { inTransaction } from '@ocireg/postgres';
 import type { AccessChanges } from './access-changes';
 import { OPERATOR, roleOnSourceRepository } from './access';
+import type { ChangeOrigin } from './change-origin';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, requireSourceRepositoryInWorkspace, workspaceBySlug, type Queryable, type WorkspaceRecord } from './lookups';
 import { recordEvent, recordPackageLinked } from './outbox';
@@ -24,12 +26,12 @@ export interface PackageRecord {
  * repository whose roles it inherits, and the explicit grants that add to
  * them. Creating and linking take Admin on the source repositories involved;
  * a package is deleted once it holds no image. What changes who may do what
- * is announced to `changes`.
+ * is announced to `changes`; every change is audited in its transaction.
  */
 export class Packages {
   constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
-  async create(input: { requestId: string; workspaceSlug: string; name: string; sourceRepositoryId: string; actorUserId: string }): Promise<PackageRecord> {
+  async create(input: { requestId: string; workspaceSlug: string; name: string; sourceRepositoryId: string; actorUserId: string }, origin: ChangeOrigin): Promise<PackageRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const name = packageName(workspace.slug, input.name);
     const sourceRepositoryId = uuid('source_repository_id', input.sourceRepositoryId);
@@ -41,7 +43,8 @@ export class Packages {
     const created = await idempotentCreate(this.pool, input.requestId, 'package', async (client) => {
       const inserted = await insertPackage(client, workspace, name, sourceRepositoryId);
       if (!inserted) throw new RegistryError('ALREADY_EXISTS', `package ${workspace.slug}/${name} already exists`, { field: 'name' });
-      await recordPackageLinked(client, workspace.slug, name, sourceRepositoryId, { actor: input.actorUserId, requestId: input.requestId });
+      await recordPackageLinked(client, workspace.slug, name, sourceRepositoryId, origin);
+      await recordPackageCreated(client, origin, inserted);
       return { id: inserted.id, value: inserted };
     }, (id) => this.packageById(id));
     // Before, members' roles came from the workspace at large; now from the linked repository.
@@ -78,7 +81,7 @@ export class Packages {
     return new Map(rows.map((row) => [`${workspace.slug}/${row.name}`, { name: row.name, sourceRepositoryId: row.repository_id }]));
   }
 
-  async link(workspaceSlug: string, name: string, sourceRepositoryId: string, actor: string): Promise<PackageRecord> {
+  async link(workspaceSlug: string, name: string, sourceRepositoryId: string, actor: string, origin: ChangeOrigin): Promise<PackageRecord> {
     const current = await this.get(workspaceSlug, name);
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     await requireSourceRepositoryInWorkspace(this.pool, uuid('source_repository_id', sourceRepositoryId), workspace.id, 'source_repository_id');
@@ -86,35 +89,45 @@ export class Packages {
     await this.requireSourceRepositoryAdmin(actor, current.sourceRepositoryId, workspace.id, 'link-package');
     await this.requireSourceRepositoryAdmin(actor, sourceRepositoryId, workspace.id, 'link-package');
     await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ before: string }>('SELECT repository_id AS before FROM packages WHERE id = $1 FOR UPDATE', [current.id]);
       await client.query('UPDATE packages SET repository_id = $2, linked_at = now() WHERE id = $1', [current.id, sourceRepositoryId]);
-      await recordPackageLinked(client, workspace.slug, current.name, sourceRepositoryId, { actor, requestId: '' });
+      await recordPackageLinked(client, workspace.slug, current.name, sourceRepositoryId, origin);
+      await recordAudit(client, origin, { action: 'package.linked', workspace: workspace.slug, target: packageTarget(current), before: { sourceRepositoryId: rows[0]?.before ?? current.sourceRepositoryId }, after: { sourceRepositoryId } });
     });
     await this.changes.announce(`workspace:${workspace.slug}`);
     return { ...current, sourceRepositoryId };
   }
 
-  async setGrant(workspaceSlug: string, name: string, user: string, role: Role | undefined): Promise<string> {
+  async setGrant(workspaceSlug: string, name: string, user: string, role: Role | undefined, origin: ChangeOrigin): Promise<string> {
     const found = await this.get(workspaceSlug, name);
     userId('user_id', user);
-    if (role) {
-      await this.pool.query(
-        'INSERT INTO package_grants (package_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (package_id, user_id) DO UPDATE SET role = EXCLUDED.role',
-        [found.id, user, role],
-      );
-    } else {
-      await this.pool.query('DELETE FROM package_grants WHERE package_id = $1 AND user_id = $2', [found.id, user]);
-    }
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ role: Role }>('SELECT role FROM package_grants WHERE package_id = $1 AND user_id = $2 FOR UPDATE', [found.id, user]);
+      const before = rows[0]?.role;
+      if (before === role) return; // nothing changes, nothing is recorded
+      if (role) {
+        await client.query(
+          'INSERT INTO package_grants (package_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (package_id, user_id) DO UPDATE SET role = EXCLUDED.role',
+          [found.id, user, role],
+        );
+      } else {
+        await client.query('DELETE FROM package_grants WHERE package_id = $1 AND user_id = $2', [found.id, user]);
+      }
+      await recordAudit(client, origin, { action: 'package.grant-set', workspace: found.workspaceSlug, target: { type: 'package-grant', id: user, name: `${found.workspaceSlug}/${found.name}` }, before: { role: before ?? null }, after: { role: role ?? null } });
+    });
     await this.changes.announce(`user:${user}`);
     return found.id;
   }
 
   /** Deletes a package whose images are all deleted (it holds no manifest). */
-  async delete(workspaceSlug: string, name: string): Promise<void> {
+  async delete(workspaceSlug: string, name: string, origin: ChangeOrigin): Promise<void> {
     const found = await this.get(workspaceSlug, name);
     await refuseIfAny(this.pool, 'SELECT 1 FROM manifests WHERE repository = $1 LIMIT 1', [`${found.workspaceSlug}/${found.name}`], `package ${found.workspaceSlug}/${found.name} still holds images; delete them first`);
     await inTransaction(this.pool, async (client) => {
-      await client.query('DELETE FROM packages WHERE id = $1', [found.id]);
-      await recordEvent(client, 'package.deleted', { workspace: found.workspaceSlug, repository: `${found.workspaceSlug}/${found.name}`, package: found.name }, { actor: '', requestId: '' });
+      const deleted = await client.query('DELETE FROM packages WHERE id = $1', [found.id]);
+      if (!deleted.rowCount) return;
+      await recordEvent(client, 'package.deleted', { workspace: found.workspaceSlug, repository: `${found.workspaceSlug}/${found.name}`, package: found.name }, origin);
+      await recordAudit(client, origin, { action: 'package.deleted', workspace: found.workspaceSlug, target: packageTarget(found), before: { sourceRepositoryId: found.sourceRepositoryId } });
     });
     await this.changes.announce(`workspace:${found.workspaceSlug}`);
   }
@@ -141,6 +154,15 @@ export async function findPackage(db: Queryable, workspaceId: string, name: stri
   const { rows } = await db.query<{ id: string; repository_id: string; created_at: Date }>('SELECT id, repository_id, created_at FROM packages WHERE workspace_id = $1 AND name = $2', [workspaceId, name]);
   const row = rows[0];
   return row ? { id: row.id, name, sourceRepositoryId: row.repository_id, createdAt: row.created_at.toISOString() } : undefined;
+}
+
+/** The audit entry of a new package (created by an Admin, or on first push), in the creating transaction. */
+export async function recordPackageCreated(client: PoolClient, origin: ChangeOrigin, created: PackageRecord): Promise<void> {
+  await recordAudit(client, origin, { action: 'package.created', workspace: created.workspaceSlug, target: packageTarget(created), after: { sourceRepositoryId: created.sourceRepositoryId } });
+}
+
+function packageTarget(p: { id: string; workspaceSlug: string; name: string }) {
+  return { type: 'package', id: p.id, name: `${p.workspaceSlug}/${p.name}` };
 }
 
 /** Inserts a package unless the name is taken (then undefined). */

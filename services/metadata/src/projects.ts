@@ -1,15 +1,18 @@
 import type { Pool } from 'pg';
+import { recordAudit } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
+import { inTransaction } from '@ocireg/postgres';
+import type { ChangeOrigin } from './change-origin';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, workspaceBySlug, type ProjectRecord } from './lookups';
 import { page, type Page } from './paging';
 import { decodePageToken, displayName, pageSize, slug } from './validation';
 
-/** Projects group a workspace's source repositories; one is deleted once it holds none. */
+/** Projects group a workspace's source repositories; one is deleted once it holds none. Every change is audited in its transaction. */
 export class Projects {
   constructor(private readonly pool: Pool) {}
 
-  async create(input: { requestId: string; workspaceSlug: string; slug: string; name: string }): Promise<ProjectRecord> {
+  async create(input: { requestId: string; workspaceSlug: string; slug: string; name: string }, origin: ChangeOrigin): Promise<ProjectRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const projectSlug = slug('slug', input.slug);
     const name = displayName('name', input.name, projectSlug);
@@ -19,6 +22,7 @@ export class Projects {
         [workspace.id, projectSlug, name],
       );
       if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `project ${projectSlug} already exists in ${workspace.slug}`, { field: 'slug' });
+      await recordAudit(client, origin, { action: 'project.created', workspace: workspace.slug, target: { type: 'project', id: rows[0].id, name: `${workspace.slug}/${projectSlug}` }, after: { name } });
       return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, slug: projectSlug, name } };
     }, (id) => this.projectById(id));
   }
@@ -30,10 +34,15 @@ export class Projects {
     return { ...rows[0], workspaceSlug: workspace.slug };
   }
 
-  async rename(workspaceSlug: string, projectSlug: string, name: string): Promise<ProjectRecord> {
+  async rename(workspaceSlug: string, projectSlug: string, name: string, origin: ChangeOrigin): Promise<ProjectRecord> {
     const project = await this.get(workspaceSlug, projectSlug);
     const newName = displayName('name', name, project.name);
-    await this.pool.query('UPDATE projects SET name = $2 WHERE id = $1', [project.id, newName]);
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM projects WHERE id = $1 FOR UPDATE', [project.id]);
+      if (!rows[0] || rows[0].name === newName) return;
+      await client.query('UPDATE projects SET name = $2 WHERE id = $1', [project.id, newName]);
+      await recordAudit(client, origin, { action: 'project.renamed', workspace: project.workspaceSlug, target: { type: 'project', id: project.id, name: `${project.workspaceSlug}/${project.slug}` }, before: { name: rows[0].name }, after: { name: newName } });
+    });
     return { ...project, name: newName };
   }
 
@@ -51,12 +60,16 @@ export class Projects {
   }
 
   /** Deletes a project without repositories. */
-  async delete(workspaceSlug: string, projectSlug: string): Promise<void> {
+  async delete(workspaceSlug: string, projectSlug: string, origin: ChangeOrigin): Promise<void> {
     const workspace = await workspaceBySlug(this.pool, workspaceSlug);
     const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM projects WHERE workspace_id = $1 AND slug = $2', [workspace.id, slug('slug', projectSlug)]);
     if (!rows[0]) throw new RegistryError('NOT_FOUND', `project ${projectSlug} does not exist in ${workspace.slug}`, { field: 'slug' });
     await refuseIfAny(this.pool, 'SELECT 1 FROM source_repositories WHERE project_id = $1 LIMIT 1', [rows[0].id], `project ${projectSlug} still has repositories; delete them first`);
-    await this.pool.query('DELETE FROM projects WHERE id = $1', [rows[0].id]);
+    const project = rows[0];
+    await inTransaction(this.pool, async (client) => {
+      const deleted = await client.query('DELETE FROM projects WHERE id = $1', [project.id]);
+      if (deleted.rowCount) await recordAudit(client, origin, { action: 'project.deleted', workspace: workspace.slug, target: { type: 'project', id: project.id, name: `${workspace.slug}/${projectSlug}` } });
+    });
   }
 
   private async projectById(id: string): Promise<ProjectRecord> {

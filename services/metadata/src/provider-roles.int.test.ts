@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createMetadataModel, type MetadataModel } from './metadata-model';
-import { withTestbed, world } from './metadata-testbed';
+import { withTestbed, world, TEST_ORIGIN } from './metadata-testbed';
 
 describe('roles an identity provider\'s groups give, against PostgreSQL', () => {
   let pool: Pool;
@@ -15,7 +15,7 @@ describe('roles an identity provider\'s groups give, against PostgreSQL', () => 
     const { slug, api, web } = await world(announcing);
     const user = randomUUID();
     // Given by hand: read on web.
-    await announcing.memberships.set(web.id, user, 'read');
+    await announcing.memberships.set(web.id, user, 'read', TEST_ORIGIN);
     announced.length = 0;
 
     const first = await announcing.providerRoles.apply(user, 'corp', [

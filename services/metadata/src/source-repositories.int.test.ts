@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { MetadataModel } from './metadata-model';
-import { unique, withTestbed, world } from './metadata-testbed';
+import { unique, withTestbed, world, TEST_ORIGIN } from './metadata-testbed';
 
 describe('SourceRepositories against PostgreSQL', () => {
   let model: MetadataModel;
@@ -10,14 +10,14 @@ describe('SourceRepositories against PostgreSQL', () => {
   it('creates a source repository once per request id in an existing project, and lists them by project a page at a time', async () => {
     const { slug, api, web } = await world(model);
     const requestId = unique('req');
-    const cli = await model.sourceRepositories.create({ requestId, workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' });
+    const cli = await model.sourceRepositories.create({ requestId, workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' }, TEST_ORIGIN);
     expect(cli).toMatchObject({ workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: 'cli' });
-    expect(await model.sourceRepositories.create({ requestId, workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' })).toEqual(cli);
-    await expect(model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS', detail: { field: 'slug' } });
-    await expect(model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'nope', slug: 'cli', name: '' })).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'project_slug' } });
+    expect(await model.sourceRepositories.create({ requestId, workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' }, TEST_ORIGIN)).toEqual(cli);
+    await expect(model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'platform', slug: 'cli', name: '' }, TEST_ORIGIN)).rejects.toMatchObject({ code: 'ALREADY_EXISTS', detail: { field: 'slug' } });
+    await expect(model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'nope', slug: 'cli', name: '' }, TEST_ORIGIN)).rejects.toMatchObject({ code: 'NOT_FOUND', detail: { field: 'project_slug' } });
 
-    await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' });
-    const tools = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'tools', name: 'Tools' });
+    await model.projects.create({ requestId: '', workspaceSlug: slug, slug: 'other', name: '' }, TEST_ORIGIN);
+    const tools = await model.sourceRepositories.create({ requestId: '', workspaceSlug: slug, projectSlug: 'other', slug: 'tools', name: 'Tools' }, TEST_ORIGIN);
     const first = await model.sourceRepositories.list(slug, '', 2, '');
     const second = await model.sourceRepositories.list(slug, '', 2, first.nextPageToken);
     expect([...first.items, ...second.items].map((r) => r.id)).toEqual([tools.id, api.id, cli.id, web.id]);

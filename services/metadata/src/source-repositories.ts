@@ -1,6 +1,9 @@
 import type { Pool } from 'pg';
+import { recordAudit } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
+import { inTransaction } from '@ocireg/postgres';
 import type { AccessChanges } from './access-changes';
+import type { ChangeOrigin } from './change-origin';
 import { idempotentCreate } from './idempotency';
 import { refuseIfAny, sourceRepositoryById, workspaceBySlug, type SourceRepositoryRecord } from './lookups';
 import { page, type Page } from './paging';
@@ -9,12 +12,13 @@ import { decodePageToken, displayName, pageSize, slug, uuid } from './validation
 /**
  * Source repositories: the product's repositories, in a project, that
  * packages link to and inherit roles from (memberships.ts). One is deleted
- * once no package links to it (announced to `changes`).
+ * once no package links to it (announced to `changes`). Every change is
+ * audited in its transaction.
  */
 export class SourceRepositories {
   constructor(private readonly pool: Pool, private readonly changes: AccessChanges) {}
 
-  async create(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }): Promise<SourceRepositoryRecord> {
+  async create(input: { requestId: string; workspaceSlug: string; projectSlug: string; slug: string; name: string }, origin: ChangeOrigin): Promise<SourceRepositoryRecord> {
     const workspace = await workspaceBySlug(this.pool, input.workspaceSlug);
     const projectSlug = slug('project_slug', input.projectSlug);
     const repositorySlug = slug('slug', input.slug);
@@ -28,6 +32,7 @@ export class SourceRepositories {
         [projectId, workspace.id, repositorySlug, name],
       );
       if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `repository ${repositorySlug} already exists in ${workspace.slug}/${projectSlug}`, { field: 'slug' });
+      await recordAudit(client, origin, { action: 'source-repository.created', workspace: workspace.slug, target: { type: 'source-repository', id: rows[0].id, name: `${workspace.slug}/${projectSlug}/${repositorySlug}` }, after: { name } });
       return { id: rows[0].id, value: { id: rows[0].id, workspaceSlug: workspace.slug, projectSlug, slug: repositorySlug, name } };
     }, (id) => sourceRepositoryById(this.pool, id));
   }
@@ -36,10 +41,15 @@ export class SourceRepositories {
     return sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
   }
 
-  async rename(sourceRepositoryId: string, name: string): Promise<SourceRepositoryRecord> {
+  async rename(sourceRepositoryId: string, name: string, origin: ChangeOrigin): Promise<SourceRepositoryRecord> {
     const repository = await this.get(sourceRepositoryId);
     const newName = displayName('name', name, repository.name);
-    await this.pool.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM source_repositories WHERE id = $1 FOR UPDATE', [repository.id]);
+      if (!rows[0] || rows[0].name === newName) return;
+      await client.query('UPDATE source_repositories SET name = $2 WHERE id = $1', [repository.id, newName]);
+      await recordAudit(client, origin, { action: 'source-repository.renamed', workspace: repository.workspaceSlug, target: targetOf(repository), before: { name: rows[0].name }, after: { name: newName } });
+    });
     return { ...repository, name: newName };
   }
 
@@ -61,11 +71,18 @@ export class SourceRepositories {
   }
 
   /** Deletes a repository no package links to (its memberships go with it). */
-  async delete(sourceRepositoryId: string): Promise<SourceRepositoryRecord> {
+  async delete(sourceRepositoryId: string, origin: ChangeOrigin): Promise<SourceRepositoryRecord> {
     const repository = await sourceRepositoryById(this.pool, uuid('source_repository_id', sourceRepositoryId));
     await refuseIfAny(this.pool, 'SELECT 1 FROM packages WHERE repository_id = $1 LIMIT 1', [sourceRepositoryId], `packages still link to repository ${sourceRepositoryId}; link them elsewhere or delete them first`);
-    await this.pool.query('DELETE FROM source_repositories WHERE id = $1', [sourceRepositoryId]);
+    await inTransaction(this.pool, async (client) => {
+      const deleted = await client.query('DELETE FROM source_repositories WHERE id = $1', [sourceRepositoryId]);
+      if (deleted.rowCount) await recordAudit(client, origin, { action: 'source-repository.deleted', workspace: repository.workspaceSlug, target: targetOf(repository), before: { name: repository.name } });
+    });
     await this.changes.announce(`workspace:${repository.workspaceSlug}`);
     return repository;
   }
+}
+
+function targetOf(repository: SourceRepositoryRecord) {
+  return { type: 'source-repository', id: repository.id, name: `${repository.workspaceSlug}/${repository.projectSlug}/${repository.slug}` };
 }

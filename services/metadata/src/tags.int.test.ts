@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OPERATOR } from './access';
 import type { MetadataModel } from './metadata-model';
-import { digestOf, uniqueRepository, withTestbed } from './metadata-testbed';
+import { digestOf, uniqueRepository, withTestbed, TEST_ORIGIN } from './metadata-testbed';
 import { MAX_TAG_LOOKUPS } from './tags';
 
 describe('Tags against PostgreSQL', () => {
@@ -14,7 +14,7 @@ describe('Tags against PostgreSQL', () => {
     const other = uniqueRepository();
     const put = async (repo: string, tag: string, text: string) => {
       const content = Buffer.from(`{"schemaVersion":2,"annotations":{"t":"${text}"}}`);
-      await model.manifests.put({ repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      await model.manifests.put({ origin: TEST_ORIGIN, repository: repo, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
       return { digest: digestOf(content), content };
     };
     const v1 = await put(repository, 'v1', 'one');
@@ -40,7 +40,7 @@ describe('Tags against PostgreSQL', () => {
     const repository = uniqueRepository();
     const put = async (tag: string, body: string) => {
       const content = Buffer.from(body);
-      return model.manifests.put({ repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+      return model.manifests.put({ origin: TEST_ORIGIN, repository, tags: [tag], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     };
     await put('latest', '{"a":1}');
     const newest = await put('latest', '{"a":2}');
@@ -55,13 +55,13 @@ describe('Tags against PostgreSQL', () => {
 
   it('lists no tags (not NAME_UNKNOWN) for a package whose manifests were all deleted', async () => {
     const workspace = `empty${randomBytes(4).toString('hex')}`;
-    await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' });
-    await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' });
-    const linked = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'r', name: '' });
-    await model.packages.create({ requestId: '', workspaceSlug: workspace, name: 'tools/app', sourceRepositoryId: linked.id, actorUserId: OPERATOR });
+    await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' }, TEST_ORIGIN);
+    await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' }, TEST_ORIGIN);
+    const linked = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'r', name: '' }, TEST_ORIGIN);
+    await model.packages.create({ requestId: '', workspaceSlug: workspace, name: 'tools/app', sourceRepositoryId: linked.id, actorUserId: OPERATOR }, TEST_ORIGIN);
     const content = Buffer.from('{"emptied":true}');
-    await model.manifests.put({ repository: `${workspace}/tools/app`, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
-    await model.deletions.deleteManifest(`${workspace}/tools/app`, digestOf(content));
+    await model.manifests.put({ origin: TEST_ORIGIN, repository: `${workspace}/tools/app`, tags: ['v1'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
+    await model.deletions.deleteManifest(`${workspace}/tools/app`, digestOf(content), TEST_ORIGIN);
     expect(await model.tags.list(`${workspace}/tools/app`, 10, '')).toEqual({ tags: [], hasMore: false });
     // A name that is no package and holds nothing stays unknown, in that workspace or as a longer name.
     await expect(model.tags.list(`${workspace}/other`, 10, '')).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });

@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createGrpcClient, unaryCall } from '@ocireg/grpc';
-import { admin, users } from '@ocireg/proto';
+import { admin, audit, users, webhooks } from '@ocireg/proto';
+import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 import { addUpstreamCommands } from './upstream-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
 import { addTrustedIssuerCommands } from './trusted-issuer-commands';
+import { addWebhookCommands } from './webhook-commands';
 
 /**
  * registryctl: what an operator needs to go from nothing to `docker push`.
@@ -47,6 +49,18 @@ let authClient: users.UserServiceClient | undefined;
 function authApi(): users.UserServiceClient {
   authClient ??= createGrpcClient(users.UserServiceClient, program.opts<{ admin: string }>().admin, security());
   return authClient;
+}
+
+let webhookClient: webhooks.WebhookServiceClient | undefined;
+function webhookApi(): webhooks.WebhookServiceClient {
+  webhookClient ??= createGrpcClient(webhooks.WebhookServiceClient, program.opts<{ admin: string }>().admin, security());
+  return webhookClient;
+}
+
+let auditClient: audit.AuditServiceClient | undefined;
+function auditApi(): audit.AuditServiceClient {
+  auditClient ??= createGrpcClient(audit.AuditServiceClient, program.opts<{ admin: string }>().admin, security());
+  return auditClient;
 }
 
 function print(value: unknown): void {
@@ -275,6 +289,8 @@ addGcCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
 addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
+addAuditCommands(program, { audit: auditApi, as, print });
+addWebhookCommands(program, { webhooks: webhookApi, as, print });
 
 const user = program.command('user').description('users (auth service)');
 user.command('create <email>').option('--name <display-name>').action(async (email: string, o: { name?: string }) => {
@@ -344,4 +360,6 @@ program
     client?.close();
     authClient?.close();
     upstreamCommands.close();
+    auditClient?.close();
+    webhookClient?.close();
   });

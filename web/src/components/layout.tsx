@@ -22,6 +22,7 @@ export function Layout({ workspace, children }: { workspace?: string; children: 
           {workspace && <Link to={paths.workspace(workspace)}>Packages</Link>}
           {workspace && mayCreate && <Link to={paths.createPackage(workspace)}>Create package</Link>}
           <Link to={paths.tokens()}>API tokens</Link>
+          {session.user.operator && <Link to={paths.audit()}>Audit log</Link>}
         </nav>
         <div className="user">
           <span>{session.user.email}</span>
@@ -75,6 +76,12 @@ export function WorkspaceSidebar({ workspace }: { workspace: string }) {
       </p>
       <p>
         <Link to={paths.upstreams(workspace)}>Upstream registries</Link>
+      </p>
+      <p>
+        <Link to={paths.webhooks(workspace)}>Webhooks</Link>
+      </p>
+      <p>
+        <Link to={paths.audit(workspace)}>Audit log</Link>
       </p>
     </nav>
   );

@@ -1,7 +1,7 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
-import { admin, upstreams, users } from '@ocireg/proto';
+import { admin, audit, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
-import type { AdminCaller, AdminCallers } from './admin-callers';
+import { peerAddress, type AdminCaller, type AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
 import { passwordLinkUrl } from './password-link-url';
 import { UserResolver } from './users-by-email';
@@ -34,20 +34,33 @@ function forwardAll<S>(
 }
 
 function callOptions(caller: AdminCaller, ctx: CallContext): ClientCallOptions {
-  return { requestId: ctx.requestId, authorization: `Bearer ${caller.assertion}`, deadlineMs: 30_000 };
+  const userAgent = ctx.metadata.get('user-agent')[0];
+  return {
+    requestId: ctx.requestId,
+    authorization: `Bearer ${caller.assertion}`,
+    deadlineMs: 30_000,
+    // Recorded with the change (the audit log): the user is the assertion's, the address the admin port's peer.
+    origin: { actor: caller.userId, email: caller.email, tokenId: caller.tokenId, sessionId: caller.sessionId, channel: 'admin-api', clientAddress: peerAddress(ctx.peer), userAgent: typeof userAgent === 'string' ? userAgent : '' },
+  };
 }
 
 /**
  * The admin API for internal teams, served on the gateway's admin port apart
  * from the internal RPCs: AdminService is metadata's (image listings come from
- * the indexer here, filtered by what the caller may see) and UserService is
- * auth's. Users named by email are resolved to ids at auth first.
+ * the indexer here, filtered by what the caller may see), UserService is
+ * auth's, AuditService metadata's, WebhookService the webhooks service's. Users named by email are resolved to ids at auth first.
  */
 export function adminApi(
   clients: ServiceClients,
   callers: AdminCallers,
   publicUrl?: string,
-): { admin: AsyncService<admin.AdminServiceServer>; users: AsyncService<users.UserServiceServer>; upstreams: AsyncService<upstreams.UpstreamServiceServer> } {
+): {
+  admin: AsyncService<admin.AdminServiceServer>;
+  users: AsyncService<users.UserServiceServer>;
+  upstreams: AsyncService<upstreams.UpstreamServiceServer>;
+  audit: AsyncService<audit.AuditServiceServer>;
+  webhooks: AsyncService<webhooks.WebhookServiceServer>;
+} {
   const listings = new ImageListings(clients.indexer, clients.metadata);
   const people = new UserResolver(clients.auth);
   const withUserId = async <R extends { userId: string }>(request: R, ctx: CallContext): Promise<R> => ({ ...request, userId: await people.idOf(request.userId, ctx.requestId) });
@@ -89,6 +102,11 @@ export function adminApi(
     },
     // Metadata's: upstream registries of a workspace (pull-through cache).
     upstreams: forwardAll<upstreams.UpstreamServiceServer>(upstreams.UpstreamServiceService, clients.upstreams, callers),
+    // Entries by a user named by email: their id (an id is taken as it is: its user may be gone).
+    audit: forwardAll<audit.AuditServiceServer>(audit.AuditServiceService, clients.audit, callers, {
+      prepare: { listAuditEntries: async (request: audit.ListAuditEntriesRequest, ctx) => (request.actor.includes('@') ? { ...request, actor: await people.idOf(request.actor, ctx.requestId) } : request) },
+    }),
+    webhooks: forwardAll<webhooks.WebhookServiceServer>(webhooks.WebhookServiceService, clients.webhooks, callers),
     users: forwardAll<users.UserServiceServer>(users.UserServiceService, clients.users, callers, {
       finish: {
         // The link to hand on: the web UI's address when the gateway knows it (PUBLIC_URL), else its path.

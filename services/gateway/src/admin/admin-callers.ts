@@ -19,6 +19,13 @@ export interface AdminCaller {
   csrfToken: string;
 }
 
+/** Where a request came from: its door, the client's address and user agent. */
+export interface ClientOrigin {
+  channel: 'admin-api' | 'json-api';
+  clientAddress: string;
+  userAgent: string;
+}
+
 /** How auth names a session in revocation broadcasts. */
 const SESSION_REVOCATION = 'session:';
 
@@ -38,12 +45,13 @@ export class AdminCallers {
   async of(ctx: CallContext): Promise<AdminCaller> {
     const header = String(ctx.metadata.get('authorization')[0] ?? '');
     if (!header.startsWith('Bearer ')) throw new RegistryError('UNAUTHORIZED', 'admin calls need authorization: Bearer <API token> in their metadata');
-    return this.apiToken(header.slice(7).trim(), addressOf(ctx.peer), ctx.requestId);
+    const userAgent = ctx.metadata.get('user-agent')[0];
+    return this.apiToken(header.slice(7).trim(), { channel: 'admin-api', clientAddress: peerAddress(ctx.peer), userAgent: typeof userAgent === 'string' ? userAgent : '' }, ctx.requestId);
   }
 
-  /** The caller behind an API token; with `email` (Basic credentials), the token must be that user's. */
-  apiToken(secret: string, clientIp: string, requestId: string, email = ''): Promise<AdminCaller> {
-    return this.exchange(`token\0${email}\0${secret}`, { apiToken: secret, sessionSecret: '', email, clientIp }, requestId);
+  /** The caller behind an API token; with `email` (Basic credentials), the token must be that user's. `from` is where the request came from (failed logins are audited with it). */
+  apiToken(secret: string, from: ClientOrigin, requestId: string, email = ''): Promise<AdminCaller> {
+    return this.exchange(`token\0${email}\0${secret}`, { apiToken: secret, sessionSecret: '', email, clientIp: from.clientAddress }, requestId, Infinity, from);
   }
 
   /**
@@ -51,8 +59,8 @@ export class AdminCallers {
    * seconds, so an idle or absolute end that auth enforces shows within that;
    * a sign-out reaches every gateway at once (forgetToken).
    */
-  session(secret: string, clientIp: string, requestId: string): Promise<AdminCaller> {
-    return this.exchange(`session\0${secret}`, { apiToken: '', sessionSecret: secret, email: '', clientIp }, requestId, 30);
+  session(secret: string, from: ClientOrigin, requestId: string): Promise<AdminCaller> {
+    return this.exchange(`session\0${secret}`, { apiToken: '', sessionSecret: secret, email: '', clientIp: from.clientAddress }, requestId, 30, from);
   }
 
   /** Drops a session's cached exchange (its sign-out on this gateway). */
@@ -60,11 +68,11 @@ export class AdminCallers {
     this.cache.delete(createHash('sha256').update(`session\0${secret}`).digest('hex'));
   }
 
-  private async exchange(identity: string, request: auth.ExchangeCredentialRequest, requestId: string, maxCacheSeconds = Infinity): Promise<AdminCaller> {
+  private async exchange(identity: string, request: auth.ExchangeCredentialRequest, requestId: string, maxCacheSeconds: number, from: ClientOrigin): Promise<AdminCaller> {
     const key = createHash('sha256').update(identity).digest('hex');
     const cached = this.cache.get(key);
     if (cached && cached.until > Date.now()) return cached.caller;
-    const exchanged = await unaryCall(this.auth.exchangeCredential.bind(this.auth), request, { requestId });
+    const exchanged = await unaryCall(this.auth.exchangeCredential.bind(this.auth), request, { requestId, origin: from });
     const caller: AdminCaller = {
       assertion: exchanged.assertion,
       userId: exchanged.userId,
@@ -103,7 +111,7 @@ export class AdminCallers {
 }
 
 /** "ipv4:10.0.0.1:5000" / "ipv6:[::1]:5000" -> the address part. */
-function addressOf(peer: string): string {
+export function peerAddress(peer: string): string {
   const withoutScheme = peer.replace(/^ipv[46]:/, '');
   const match = /^\[(.*)\]:\d+$/.exec(withoutScheme) ?? /^(.*):\d+$/.exec(withoutScheme);
   return match?.[1] ?? withoutScheme;

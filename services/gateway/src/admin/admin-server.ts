@@ -3,13 +3,13 @@ import path from 'node:path';
 import { startGrpcServer, type CallContext, type RunningGrpcServer } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
-import { admin, PROTO_DIR, PROTO_FILES, upstreams, users } from '@ocireg/proto';
+import { admin, audit, PROTO_DIR, PROTO_FILES, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { checkTextFields } from '../text-input';
 import type { AdminCallers } from './admin-callers';
 import { adminApi } from './admin-api';
 
-/** Starts the admin port: AdminService, UserService and UpstreamService for users' tools (registryctl), with health and reflection. */
+/** Starts the admin port: AdminService, UserService, UpstreamService, AuditService and WebhookService for users' tools (registryctl), with health and reflection. */
 export function startAdminServer(options: {
   host: string;
   port: number;
@@ -32,13 +32,15 @@ export function startAdminServer(options: {
       security: { kind: 'public', tls },
       logger: options.logger,
       metrics: options.metrics,
-      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams],
+      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.webhooks],
       protoIncludeDirs: [PROTO_DIR],
     },
     [
       { definition: admin.AdminServiceService, implementation: textChecked(api.admin) },
       { definition: users.UserServiceService, implementation: textChecked(api.users) },
       { definition: upstreams.UpstreamServiceService, implementation: textChecked(api.upstreams) },
+      { definition: audit.AuditServiceService, implementation: textChecked(api.audit) },
+      { definition: webhooks.WebhookServiceService, implementation: textChecked(api.webhooks) },
     ],
   );
 }

@@ -6,6 +6,7 @@ import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { BlobStats } from './blob-stats';
 import { UNARY_DEADLINE_MS, type Exchange } from './exchange';
+import { registryOrigin } from './registry-origin';
 import { parseRange } from './ranges';
 
 export interface BlobRoutesDeps {
@@ -59,8 +60,8 @@ export class BlobRoutes {
 
   async delete({ req, res, requestId }: Exchange, name: string, digest: string): Promise<void> {
     parseDigest(digest);
-    await this.deps.guard.authorize(req, name, ['delete-manifest']);
-    await unaryCall(this.deps.metadata.unlinkBlob.bind(this.deps.metadata), { name: name, digest }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+    const actor = await this.deps.guard.authorize(req, name, ['delete-manifest']);
+    await unaryCall(this.deps.metadata.unlinkBlob.bind(this.deps.metadata), { name: name, digest }, { requestId, origin: registryOrigin(this.deps.guard, req, actor), deadlineMs: UNARY_DEADLINE_MS });
     this.deps.stats.forget(name, digest);
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { RegistryError } from '@ocireg/errors';
-import { unaryCall } from '@ocireg/grpc';
+import { unaryCall, type RequestOrigin } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import { INDEX_MEDIA_TYPES, isDigest, isTag, parseDigest, parseManifest, parseTag, type ParsedManifest } from '@ocireg/oci';
 import type { metadata } from '@ocireg/proto';
@@ -9,6 +9,7 @@ import type { BlobStore } from '@ocireg/storage';
 import type { AccessGuard } from '../access-guard';
 import type { BlobStats } from './blob-stats';
 import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
+import { registryOrigin } from './registry-origin';
 import type { ManifestCache } from './manifest-cache';
 import type { PackageCheck } from './packages';
 import { putManifestRequest } from './manifest-request';
@@ -72,7 +73,8 @@ export class ManifestRoutes {
     if (reference.includes(':')) parseDigest(reference);
     else parseTag(reference);
     const actor = await this.deps.guard.authorize(req, name, ['push']);
-    await this.deps.packages.require(name, actor, requestId);
+    const origin = registryOrigin(this.deps.guard, req, actor);
+    await this.deps.packages.require(name, actor.userId, requestId);
     const content = await readSmallBody(req, this.deps.maxManifestSize);
     const parsed = parseManifest(content, req.headers['content-type']);
     const algorithm = isDigestReference(reference) ? parseDigest(reference).algorithm : 'sha256';
@@ -84,34 +86,35 @@ export class ManifestRoutes {
     const tags = isDigestReference(reference) ? exchange.url.searchParams.getAll('tag') : [reference];
     await unaryCall(
       this.deps.metadata.putManifest.bind(this.deps.metadata),
-      putManifestRequest({ name, tags, digest, content, parsed }, actor, false),
-      { requestId, actor, deadlineMs: UNARY_DEADLINE_MS },
+      putManifestRequest({ name, tags, digest, content, parsed }, actor.userId, false),
+      { requestId, origin, deadlineMs: UNARY_DEADLINE_MS },
     );
     if (parsed.subjectDigest) res.setHeader('OCI-Subject', parsed.subjectDigest);
     if (isDigestReference(reference) && tags.length > 0) res.setHeader('OCI-Tag', tags);
     res.writeHead(201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();
     // Off the push path: what the config says (platform, created) only matters to listings.
-    this.describe(name, digest, parsed, actor, requestId).catch((err: unknown) => logger.warn({ err, digest }, 'could not read the listing facts of a manifest'));
+    this.describe(name, digest, parsed, origin, requestId).catch((err: unknown) => logger.warn({ err, digest }, 'could not read the listing facts of a manifest'));
   }
 
   /** Deletes a tag, or a manifest by digest; a reference that is neither names nothing to delete (MANIFEST_UNKNOWN). */
   async delete({ req, res, requestId }: Exchange, name: string, reference: string): Promise<void> {
     // Deleting a tag takes Write; deleting the image itself takes Admin.
     const actor = await this.deps.guard.authorize(req, name, [isDigestReference(reference) ? 'delete-manifest' : 'delete']);
+    const origin = registryOrigin(this.deps.guard, req, actor);
     if (!namesManifest(reference)) throw noSuchManifest(name, reference);
     const { metadata } = this.deps;
     if (isDigestReference(reference)) {
-      await unaryCall(metadata.deleteManifest.bind(metadata), { name: name, digest: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteManifest.bind(metadata), { name: name, digest: reference }, { requestId, origin, deadlineMs: UNARY_DEADLINE_MS });
       this.deps.cache.forget(name, reference);
     } else {
-      await unaryCall(metadata.deleteTag.bind(metadata), { name: name, tag: reference }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(metadata.deleteTag.bind(metadata), { name: name, tag: reference }, { requestId, origin, deadlineMs: UNARY_DEADLINE_MS });
     }
     res.writeHead(202, { 'Content-Length': 0 }).end();
   }
 
   /** Reads an image's config (small ones only) and records its platform and created time for listings. */
-  private async describe(name: string, digest: string, parsed: ParsedManifest, actor: string, requestId: string): Promise<void> {
+  private async describe(name: string, digest: string, parsed: ParsedManifest, origin: RequestOrigin, requestId: string): Promise<void> {
     const config = parsed.config;
     if (!config || !IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_FOR_FACTS) return;
     const blob = await this.deps.stats.stat(name, config.digest, requestId);
@@ -121,7 +124,7 @@ export class ManifestRoutes {
     const platform = typeof document.os === 'string' && typeof document.architecture === 'string' ? parts.join('/') : '';
     const created = typeof document.created === 'string' && document.created.length <= 64 ? document.created : '';
     if (!platform && !created) return;
-    await unaryCall(this.deps.metadata.describeManifest.bind(this.deps.metadata), { name: name, digest, platform, created }, { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.deps.metadata.describeManifest.bind(this.deps.metadata), { name: name, digest, platform, created }, { requestId, origin, deadlineMs: UNARY_DEADLINE_MS });
   }
 }
 

@@ -1,4 +1,4 @@
-import { unaryCall } from '@ocireg/grpc';
+import { unaryCall, type RequestOrigin } from '@ocireg/grpc';
 import type { blobupload, metadata } from '@ocireg/proto';
 import type { BlobStore } from '@ocireg/storage';
 import { AppendLease } from './append-lease';
@@ -47,7 +47,7 @@ export async function takeAppendLease(
 export async function completeAndLink(
   { uploads, metadata, store }: UploadCalls,
   upload: { uploadId: string; name: string; owner: string; digest: string; computedDigest: string; computedDigestSize: number; pullThrough: boolean },
-  requestId: string,
+  { requestId, origin }: { requestId: string; origin: RequestOrigin },
 ): Promise<void> {
   const { uploadId, name, owner, digest, computedDigest, computedDigestSize, pullThrough } = upload;
   const completed = await unaryCall(uploads.completeUpload.bind(uploads), { uploadId, name, owner, digest, computedDigest, computedDigestSize }, { requestId, deadlineMs: 5 * 60_000 });
@@ -56,7 +56,7 @@ export async function completeAndLink(
     linked = await unaryCall(
       metadata.linkBlob.bind(metadata),
       { name, blob: { digest: completed.digest, size: completed.size, storageKey: completed.storageKey }, userId: owner, pullThrough },
-      { requestId, deadlineMs: UNARY_DEADLINE_MS },
+      { requestId, origin, deadlineMs: UNARY_DEADLINE_MS },
     );
   } catch (err) {
     // Refused (a quota): the upload's bytes go; a content-addressed blob may be another upload's (the orphan sweep decides).

@@ -4,9 +4,10 @@ import type { Logger } from '@ocireg/logger';
 import { parseDigest, parseRepositoryName } from '@ocireg/oci';
 import type { blobupload, metadata } from '@ocireg/proto';
 import { parseUploadState, type BlobStore } from '@ocireg/storage';
-import type { AccessGuard } from '../access-guard';
+import type { AccessGuard, Actor } from '../access-guard';
 import type { BlobStats } from './blob-stats';
 import { hasBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
+import { registryOrigin } from './registry-origin';
 import type { PackageCheck } from './packages';
 import { isRepositoryName } from './pagination';
 import { chunkRange } from './ranges';
@@ -42,47 +43,48 @@ export class UploadRoutes {
     const from = url.searchParams.get('from');
     // A mount's challenge also asks for pull on its source, so a client that follows it can mount (as Distribution does).
     const mountSource = mount !== null && from && from !== name && isRepositoryName(from) ? [`repository:${from}:pull`] : [];
-    const owner = await this.deps.guard.authorize(req, name, ['push'], mountSource);
+    const actor = await this.deps.guard.authorize(req, name, ['push'], mountSource);
+    const owner = actor.userId;
     const digest = url.searchParams.get('digest');
     if (digest !== null) parseDigest(digest);
     await this.deps.packages.require(name, owner, requestId);
-    if (mount !== null && (await this.tryMount(exchange, name, mount, from, owner))) return;
+    if (mount !== null && (await this.tryMount(exchange, name, mount, from, actor))) return;
     const { uploadId } = await unaryCall(this.deps.uploads.startUpload.bind(this.deps.uploads), { name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
 
     if (digest !== null) {
       // Monolithic upload: POST ?digest= with the whole blob as the body.
       if (hasBody(req)) await this.append(exchange, name, uploadId, owner, {});
-      return this.finish(exchange, name, uploadId, owner, digest);
+      return this.finish(exchange, name, uploadId, actor, digest);
     }
     res.writeHead(202, { Location: location(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: '0-0', 'Content-Length': 0 });
     res.end();
   }
 
   async patch(exchange: Exchange, name: string, uploadId: string): Promise<void> {
-    const owner = await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const { userId: owner } = await this.deps.guard.authorize(exchange.req, name, ['push']);
     const size = await this.append(exchange, name, uploadId, owner, chunkRange(exchange.req));
     exchange.res.writeHead(202, { Location: location(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: `0-${Math.max(size - 1, 0)}`, 'Content-Length': 0 });
     exchange.res.end();
   }
 
   async put(exchange: Exchange, name: string, uploadId: string): Promise<void> {
-    const owner = await this.deps.guard.authorize(exchange.req, name, ['push']);
+    const actor = await this.deps.guard.authorize(exchange.req, name, ['push']);
     const digest = exchange.url.searchParams.get('digest');
     if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT to an upload needs ?digest=');
     parseDigest(digest);
-    if (hasBody(exchange.req)) await this.append(exchange, name, uploadId, owner, chunkRange(exchange.req));
-    return this.finish(exchange, name, uploadId, owner, digest);
+    if (hasBody(exchange.req)) await this.append(exchange, name, uploadId, actor.userId, chunkRange(exchange.req));
+    return this.finish(exchange, name, uploadId, actor, digest);
   }
 
   async status({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
-    const owner = await this.deps.guard.authorize(req, name, ['push']);
+    const { userId: owner } = await this.deps.guard.authorize(req, name, ['push']);
     const { size } = await unaryCall(this.deps.uploads.getUpload.bind(this.deps.uploads), { uploadId, name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     res.writeHead(204, { Location: location(name, uploadId), 'Docker-Upload-UUID': uploadId, Range: `0-${Math.max(size - 1, 0)}` });
     res.end();
   }
 
   async cancel({ req, res, requestId }: Exchange, name: string, uploadId: string): Promise<void> {
-    const owner = await this.deps.guard.authorize(req, name, ['push']);
+    const { userId: owner } = await this.deps.guard.authorize(req, name, ['push']);
     await unaryCall(this.deps.uploads.cancelUpload.bind(this.deps.uploads), { uploadId, name: name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
     this.deps.hashes.forget(uploadId);
     res.writeHead(204).end();
@@ -136,10 +138,14 @@ export class UploadRoutes {
   }
 
   /** Verifies and records the uploaded bytes as a blob of this repository. */
-  private async finish({ res, requestId }: Exchange, name: string, uploadId: string, owner: string, digest: string): Promise<void> {
+  private async finish({ req, res, requestId }: Exchange, name: string, uploadId: string, actor: Actor, digest: string): Promise<void> {
     // This gateway's digest of the bytes it streamed, with how many it saw: blob-upload trusts it only if that is all of them.
     const running = this.deps.hashes.finish(uploadId);
-    await completeAndLink(this.deps, { uploadId, name, owner, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0, pullThrough: false }, requestId);
+    await completeAndLink(
+      this.deps,
+      { uploadId, name, owner: actor.userId, digest, computedDigest: running?.digest ?? '', computedDigestSize: running?.size ?? 0, pullThrough: false },
+      { requestId, origin: registryOrigin(this.deps.guard, req, actor) },
+    );
     this.deps.stats.forget(name, digest);
     res.writeHead(201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
     res.end();
@@ -150,13 +156,13 @@ export class UploadRoutes {
    * `from`. Anything else (no `from`, unknown blob, no access) falls back to a
    * regular upload session, as the spec allows.
    */
-  private async tryMount({ req, res, requestId }: Exchange, name: string, mount: string, from: string | null, pusher: string): Promise<boolean> {
+  private async tryMount({ req, res, requestId }: Exchange, name: string, mount: string, from: string | null, actor: Actor): Promise<boolean> {
     parseDigest(mount);
     if (!from || from === name) return false;
     try {
       parseRepositoryName(from);
       await this.deps.guard.authorize(req, from, ['pull']);
-      await unaryCall(this.deps.metadata.mountBlob.bind(this.deps.metadata), { fromName: from, toName: name, digest: mount, userId: pusher }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
+      await unaryCall(this.deps.metadata.mountBlob.bind(this.deps.metadata), { fromName: from, toName: name, digest: mount, userId: actor.userId }, { requestId, origin: registryOrigin(this.deps.guard, req, actor), deadlineMs: UNARY_DEADLINE_MS });
     } catch (err) {
       if (err instanceof RegistryError && err.httpStatus < 500) return false;
       throw err;

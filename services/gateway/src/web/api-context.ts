@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { ClientCallOptions } from '@ocireg/grpc';
+import type { ClientCallOptions, RequestOrigin } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { BodyOf, Exactly, QueryOf, ResponseOf, RouteSchema } from '@ocireg/web-api';
 import type { AdminCaller } from '../admin/admin-callers';
@@ -19,7 +19,9 @@ export interface ApiContext<R extends RouteSchema> {
   caller(): Promise<WebCaller>;
   /** The caller, who must hold a user assertion (a session or an API token). */
   actor(): Promise<AdminCaller>;
-  /** gRPC options forwarding the caller's assertion (metadata and auth check it). */
+  /** Where the request came from (door, client address, user agent), for calls that record a change without a caller (sign-in, sign-out). */
+  origin: RequestOrigin;
+  /** gRPC options forwarding the caller's assertion (metadata and auth check it) and the request's origin. */
   as(caller: AdminCaller): ClientCallOptions;
 }
 
@@ -42,6 +44,7 @@ export function jsonRoutes(callers: WebCallers, logger: Logger) {
         checkTextFields(req.query);
         checkTextFields(req.body);
         let resolved: Promise<WebCaller> | undefined;
+        const origin: RequestOrigin = { channel: 'json-api', clientAddress: callers.clientAddress(req), userAgent: req.headers['user-agent'] ?? '' };
         const ctx: ApiContext<R> = {
           req,
           res,
@@ -51,7 +54,14 @@ export function jsonRoutes(callers: WebCallers, logger: Logger) {
           query: (route.query ? parseRequest(route.query, queryValues(req.query), 'query') : {}) as QueryOf<R>,
           caller: () => (resolved ??= callers.of(req, requestId)),
           actor: async () => requireAssertion(await ctx.caller()),
-          as: (caller) => ({ requestId, authorization: `Bearer ${caller.assertion}`, deadlineMs: 10_000 }),
+          origin,
+          as: (caller) => ({
+            requestId,
+            authorization: `Bearer ${caller.assertion}`,
+            deadlineMs: 10_000,
+            // Recorded with the change (the audit log).
+            origin: { ...origin, actor: caller.userId, email: caller.email, tokenId: caller.tokenId, sessionId: caller.sessionId },
+          }),
         };
         return handler(ctx);
       };

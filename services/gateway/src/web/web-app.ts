@@ -10,6 +10,8 @@ import { ImageListings } from '../admin/image-listings';
 import { UserResolver } from '../admin/users-by-email';
 import type { ServiceClients } from '../clients';
 import { jsonErrors } from './api-errors';
+import { auditRoutes } from './routes/audit-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { upstreamRoutes } from './routes/upstream-routes';
@@ -94,6 +96,8 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(repositoryTokenRoutes({ users: clients.users, people, cookies, web, logger }));
   api.use(serviceAccountRoutes({ users: clients.users, cookies, web, logger }));
   api.use(trustedIssuerRoutes({ users: clients.users, web, logger }));
+  api.use(auditRoutes({ audit: clients.audit, people, web, logger }));
+  api.use(webhookRoutes({ webhooks: clients.webhooks, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '@ocireg/errors';
 import type { AccessGuard } from '../access-guard';
-import type { AdminCaller, AdminCallers } from '../admin/admin-callers';
+import type { AdminCaller, AdminCallers, ClientOrigin } from '../admin/admin-callers';
 import { AuthChallenge } from '../auth-guard';
 import { basicCredentials } from '../basic-credentials';
 import { isSafeMethod, requireCsrfToken, requireSameOrigin } from './request-guards';
@@ -34,19 +34,24 @@ export class WebCallers {
     },
   ) {}
 
+  /** The client's address (X-Forwarded-For only from trusted proxies). */
+  clientAddress(req: IncomingMessage): string {
+    return this.deps.guard.clientAddress(req);
+  }
+
   async of(req: IncomingMessage, requestId: string): Promise<WebCaller> {
     const { callers, guard, cookies } = this.deps;
-    const clientIp = guard.clientAddress(req);
+    const from: ClientOrigin = { channel: 'json-api', clientAddress: guard.clientAddress(req), userAgent: req.headers['user-agent'] ?? '' };
     const header = req.headers.authorization ?? '';
     try {
       if (header.startsWith('Basic ')) {
         const basic = basicCredentials(header);
         if (!basic) throw new RegistryError('UNAUTHORIZED', 'Basic credentials must be email:API token');
-        return { ...(await callers.apiToken(basic.password, clientIp, requestId, basic.username)), via: 'api-token' };
+        return { ...(await callers.apiToken(basic.password, from, requestId, basic.username)), via: 'api-token' };
       }
       if (header.startsWith('Bearer ')) {
         const bearer = header.slice(7).trim();
-        if (API_TOKEN.test(bearer)) return { ...(await callers.apiToken(bearer, clientIp, requestId)), via: 'api-token' };
+        if (API_TOKEN.test(bearer)) return { ...(await callers.apiToken(bearer, from, requestId)), via: 'api-token' };
         // A registry token: the user it names may read listings (no assertion, so nothing else).
         const userId = await guard.viewer(req, 'registry:catalog:*');
         return { assertion: '', userId, email: '', operator: false, scopes: ['read:package'], tokenId: '', sessionId: '', csrfToken: '', via: 'registry-token' };
@@ -58,7 +63,7 @@ export class WebCallers {
     const secret = cookies.read(req);
     if (!secret) throw new AuthChallenge('UNAUTHORIZED', 'sign in first (or send an API token)', this.deps.challenge(req));
     if (!isSafeMethod(req.method)) requireSameOrigin(req, cookies.expectedOrigin(req));
-    const caller: WebCaller = { ...(await callers.session(secret, clientIp, requestId)), via: 'session' };
+    const caller: WebCaller = { ...(await callers.session(secret, from, requestId)), via: 'session' };
     if (!isSafeMethod(req.method)) requireCsrfToken(req, caller.csrfToken);
     return caller;
   }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { TEST_ORIGIN } from '../metadata-testbed';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -77,7 +78,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     placedKeys.add(key);
     let linked;
     try {
-      linked = await metadata.blobs.link(repository, { digest, size: data.length, storageKey: key });
+      linked = await metadata.blobs.link(repository, { digest, size: data.length, storageKey: key }, undefined, TEST_ORIGIN);
     } catch (err) {
       await store.delete(store.contentAddressed ? sealed : key);
       throw err;
@@ -89,12 +90,12 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
 
   async function putImage(repository: string, tags: string[], blobs: string[], extra: Record<string, unknown> = {}): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: IMAGE, layers: blobs, nonce: randomUUID(), ...extra }));
-    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
+    return metadata.manifests.put({ origin: TEST_ORIGIN, repository, tags, digest: digestOf(content), mediaType: IMAGE, content, blobDigests: blobs, manifestDigests: [], subjectDigest: extra.subject as string | undefined });
   }
 
   async function putIndex(repository: string, tags: string[], manifests: string[]): Promise<string> {
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests, nonce: randomUUID() }));
-    return metadata.manifests.put({ repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
+    return metadata.manifests.put({ origin: TEST_ORIGIN, repository, tags, digest: digestOf(content), mediaType: INDEX, content, blobDigests: [], manifestDigests: manifests });
   }
 
   const manifestExists = async (repository: string, digest: string) => ((await pool.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest])).rowCount ?? 0) > 0;
@@ -127,7 +128,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     await pool.query('UPDATE workspaces SET keep_untagged_manifests = true WHERE slug = $1', [workspace]);
     const old = await putImage(repository, ['v1'], []);
-    await metadata.deletions.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1', TEST_ORIGIN);
     await collector().collect();
     expect(await manifestExists(repository, old)).toBe(true);
   });
@@ -142,7 +143,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const before = await workspaceUsage(pool, workspace);
     const uniqueKey = (await storageKeyOf(unique))!;
 
-    await metadata.deletions.deleteManifest(repository, deleted);
+    await metadata.deletions.deleteManifest(repository, deleted, TEST_ORIGIN);
     const gc = collector({ blobGraceMs: 1000 });
     await gc.collect();
     expect(await storedBytes(unique)).toBe(5000); // within the grace period
@@ -162,15 +163,15 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const first = await newRepository('first');
     const second = `${workspace}/second`;
     const blob = await uploadBlob(first, randomBytes(999));
-    await metadata.blobs.mount(first, second, blob);
+    await metadata.blobs.mount(first, second, blob, undefined, TEST_ORIGIN);
     const firstImage = await putImage(first, ['v1'], [blob]);
     const secondImage = await putImage(second, ['v1'], [blob]);
-    await metadata.deletions.deleteManifest(first, firstImage);
+    await metadata.deletions.deleteManifest(first, firstImage, TEST_ORIGIN);
     const report = await collector().collect();
     expect(report.actions).toContainEqual(expect.objectContaining({ kind: 'blob-link', repository: first, digest: blob }));
     expect(report.freed.map((action) => action.digest)).not.toContain(blob);
     expect(await storedBytes(blob)).toBe(999);
-    await metadata.deletions.deleteManifest(second, secondImage);
+    await metadata.deletions.deleteManifest(second, secondImage, TEST_ORIGIN);
     expect((await collector().collect()).freed).toContainEqual(expect.objectContaining({ digest: blob, bytes: 999 }));
     expect(await storageKeyOf(blob)).toBeUndefined();
   });
@@ -186,7 +187,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const signature = await putImage(repository, [], [await uploadBlob(repository, randomBytes(13))], { subject: index });
     const taggedSignature = await putImage(repository, ['sha256-sig'], [], { subject: index });
 
-    await metadata.deletions.deleteManifest(repository, index);
+    await metadata.deletions.deleteManifest(repository, index, TEST_ORIGIN);
     const report = await collector().collect();
     const collected = report.actions.filter((action) => action.kind === 'manifest').map((action) => action.digest);
     expect(collected.sort()).toEqual([amd64, arm64, signature, taggedSignature].sort());
@@ -212,7 +213,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const layer = await uploadBlob(repository, randomBytes(444));
     const image = await putImage(repository, ['v1'], [layer]);
-    await metadata.deletions.deleteTag(repository, 'v1');
+    await metadata.deletions.deleteTag(repository, 'v1', TEST_ORIGIN);
     const gc = collector();
     const dry = await gc.dryRun();
     expect(dry.actions).toContainEqual(expect.objectContaining({ kind: 'manifest', digest: image }));
@@ -261,7 +262,7 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     const repository = await newRepository();
     const images = [];
     for (let i = 0; i < 30; i++) images.push(await putImage(repository, [`t${i}`], [await uploadBlob(repository, randomBytes(50 + i))]));
-    for (let i = 0; i < 30; i++) await metadata.deletions.deleteTag(repository, `t${i}`);
+    for (let i = 0; i < 30; i++) await metadata.deletions.deleteTag(repository, `t${i}`, TEST_ORIGIN);
     const reports = await Promise.all([collector().collect(), collector().collect(), collector().collect()]);
     const manifests = reports.flatMap((report) => report.actions.filter((action) => action.kind === 'manifest' && action.repository === repository).map((action) => action.digest));
     expect(manifests.sort()).toEqual([...images].sort());
@@ -298,12 +299,12 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
           if (attempt > 20) throw new Error(`iteration ${i}: the push never went through`);
           const known = await metadata.blobs.stat(repository, digest).then(() => true, () => false);
           if (!known || i % 7 === 0) await uploadBlob(repository, data);
-          if (i % 5 === 0) await metadata.blobs.mount(repository, mountTarget, digest).catch(() => undefined);
+          if (i % 5 === 0) await metadata.blobs.mount(repository, mountTarget, digest, undefined, TEST_ORIGIN).catch(() => undefined);
           try {
             const image = await putImage(repository, [], [digest]);
             // What the push references is whole, under the key metadata names.
             expect(await storedBytes(digest)).toBe(data.length);
-            await metadata.deletions.deleteManifest(repository, image); // and it goes again: the next iteration races the collection of its blob
+            await metadata.deletions.deleteManifest(repository, image, TEST_ORIGIN); // and it goes again: the next iteration races the collection of its blob
             break;
           } catch (err) {
             if ((err as { code?: string }).code !== 'MANIFEST_BLOB_UNKNOWN') throw err;

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { removeManifest } from '../manifest-removal';
-import type { ChangeOrigin } from '../outbox';
+import { systemOrigin } from '../change-origin';
 
 /**
  * Deciding one queued review, inside the caller's transaction. A reviewer
@@ -51,8 +51,8 @@ export type Outcome =
 const DONE: Outcome = { type: 'done' };
 const BUSY: Outcome = { type: 'busy' };
 
-/** Changes made by collection are recorded in events as made by no user. */
-const COLLECTOR: ChangeOrigin = { actor: '', requestId: 'garbage-collection' };
+/** Changes made by collection are recorded in events (no user) and the audit log as made by metadata's collector. */
+const COLLECTOR = systemOrigin('metadata/gc', 'garbage-collection');
 
 export function review(client: PoolClient, item: Review, settings: GcSettings): Promise<Outcome> {
   if (item.kind === 'manifest') return reviewManifest(client, item, settings);

@@ -3,7 +3,8 @@ import { RegistryError } from '@ocireg/errors';
 import { roleOnSourceRepository } from '../access';
 import type { WorkspaceRecord } from '../lookups';
 import { recordPackageLinked } from '../outbox';
-import { findPackage, insertPackage } from '../packages';
+import type { ChangeOrigin } from '../change-origin';
+import { findPackage, insertPackage, recordPackageCreated } from '../packages';
 import { roleAllows } from '../roles';
 import { userId } from '../validation';
 
@@ -13,7 +14,7 @@ import { userId } from '../validation';
  * repository, for a user who may pull there (Read, or Admin as a workspace
  * admin). The gateway fills only for users whose pull it has authorized.
  */
-export async function ensureCachePackage(db: PoolClient, workspace: WorkspaceRecord, image: string, user: string): Promise<void> {
+export async function ensureCachePackage(db: PoolClient, workspace: WorkspaceRecord, image: string, user: string, origin: ChangeOrigin): Promise<void> {
   if (await findPackage(db, workspace.id, image)) return;
   const upstreamName = image.split('/')[0]!;
   const { rows } = await db.query<{ repository_id: string }>('SELECT repository_id FROM upstreams WHERE workspace_id = $1 AND name = $2', [workspace.id, upstreamName]);
@@ -23,5 +24,8 @@ export async function ensureCachePackage(db: PoolClient, workspace: WorkspaceRec
     throw new RegistryError('DENIED', `filling ${workspace.slug}/${image} from its upstream takes Read on the upstream's repository`, { name: `${workspace.slug}/${image}` });
   }
   const inserted = await insertPackage(db, workspace, image, upstream.repository_id);
-  if (inserted) await recordPackageLinked(db, workspace.slug, image, upstream.repository_id, { actor: user, requestId: '' });
+  if (inserted) {
+    await recordPackageLinked(db, workspace.slug, image, upstream.repository_id, origin);
+    await recordPackageCreated(db, origin, inserted);
+  }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createMetadataModel, type MetadataModel } from '../metadata-model';
-import { digestOf, unique, withTestbed, world } from '../metadata-testbed';
+import { digestOf, TEST_ORIGIN, unique, withTestbed, world } from '../metadata-testbed';
 import { CredentialSeal } from './credential-seal';
 
 describe('Upstreams against PostgreSQL', () => {
@@ -56,8 +56,8 @@ describe('Upstreams against PostgreSQL', () => {
     await model.upstreams.create({ workspaceSlug: slug, name: 'hub', url: 'http://127.0.0.1:1', username: '', password: '', sourceRepositoryId: api.id, namespaces: [], tagTtlSeconds: 300 });
     const reader = unique('reader');
     const outsider = unique('outsider');
-    await model.memberships.set(api.id, reader, 'read');
-    await model.memberships.set(web.id, outsider, 'admin');
+    await model.memberships.set(api.id, reader, 'read', TEST_ORIGIN);
+    await model.memberships.set(web.id, outsider, 'admin', TEST_ORIGIN);
     const name = `${slug}/hub/library/alpine`;
     expect(await model.access.roleOn(reader, name)).toMatchObject({ role: 'read', packageExists: false });
     expect((await model.access.roleOn(outsider, name)).role).toBeUndefined();
@@ -65,16 +65,16 @@ describe('Upstreams against PostgreSQL', () => {
     expect((await model.access.roleOn(reader, `${slug}/hub`)).role).toBeUndefined();
 
     const layer = { digest: digestOf('layer'), size: 5, storageKey: `blobs/${digestOf('layer')}` };
-    await expect(model.blobs.link(name, layer, outsider, true)).rejects.toMatchObject({ code: 'DENIED' });
-    await expect(model.blobs.link(`${slug}/nothub/x`, layer, reader, true)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+    await expect(model.blobs.link(name, layer, outsider, TEST_ORIGIN, true)).rejects.toMatchObject({ code: 'DENIED' });
+    await expect(model.blobs.link(`${slug}/nothub/x`, layer, reader, TEST_ORIGIN, true)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
     // A reader may not push there: only fills create packages for Read.
-    await expect(model.blobs.link(name, layer, reader)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
-    await model.blobs.link(name, layer, reader, true);
+    await expect(model.blobs.link(name, layer, reader, TEST_ORIGIN)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
+    await model.blobs.link(name, layer, reader, TEST_ORIGIN, true);
     expect(await model.packages.get(slug, 'hub/library/alpine')).toMatchObject({ sourceRepositoryId: api.id });
 
     // A filled manifest may reference blobs not fetched yet.
     const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: digestOf('cfg'), size: 3 }, layers: [] }));
-    await model.manifests.put({ repository: name, tags: ['3'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [digestOf('cfg')], manifestDigests: [], pusher: reader, pullThrough: true });
+    await model.manifests.put({ repository: name, tags: ['3'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [digestOf('cfg')], manifestDigests: [], pusher: reader, pullThrough: true, origin: TEST_ORIGIN });
     expect((await model.manifests.get(name, '3')).digest).toBe(digestOf(content));
   });
 });

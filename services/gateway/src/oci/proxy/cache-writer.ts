@@ -1,4 +1,4 @@
-import { unaryCall } from '@ocireg/grpc';
+import { unaryCall, type RequestOrigin } from '@ocireg/grpc';
 import { parseUploadState } from '@ocireg/storage';
 import { UNARY_DEADLINE_MS } from '../exchange';
 import { completeAndLink, takeAppendLease, type UploadCalls } from '../upload-commit';
@@ -14,9 +14,9 @@ import { completeAndLink, takeAppendLease, type UploadCalls } from '../upload-co
 export class CacheWriter {
   constructor(private readonly deps: UploadCalls) {}
 
-  async open(name: string, owner: string, requestId: string): Promise<CacheUpload> {
+  async open(name: string, owner: string, requestId: string, origin: RequestOrigin): Promise<CacheUpload> {
     const { uploadId } = await unaryCall(this.deps.uploads.startUpload.bind(this.deps.uploads), { name, owner }, { requestId, deadlineMs: UNARY_DEADLINE_MS });
-    return new CacheUpload(this.deps, name, owner, uploadId, requestId);
+    return new CacheUpload(this.deps, name, owner, uploadId, requestId, origin);
   }
 }
 
@@ -27,6 +27,7 @@ export class CacheUpload {
     private readonly owner: string,
     private readonly uploadId: string,
     private readonly requestId: string,
+    private readonly origin: RequestOrigin,
   ) {}
 
   /** Streams every chunk into storage under the session's write lease; returns the size. */
@@ -48,7 +49,7 @@ export class CacheUpload {
 
   /** The verified bytes become a blob of the name (the caller computed `digest` over all `size` of them). */
   complete(digest: string, size: number): Promise<void> {
-    return completeAndLink(this.deps, { uploadId: this.uploadId, name: this.name, owner: this.owner, digest, computedDigest: digest, computedDigestSize: size, pullThrough: true }, this.requestId);
+    return completeAndLink(this.deps, { uploadId: this.uploadId, name: this.name, owner: this.owner, digest, computedDigest: digest, computedDigestSize: size, pullThrough: true }, { requestId: this.requestId, origin: this.origin });
   }
 
   async cancel(): Promise<void> {

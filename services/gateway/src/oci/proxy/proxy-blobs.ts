@@ -2,10 +2,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '@ocireg/errors';
 import { parseDigest } from '@ocireg/oci';
-import type { AccessGuard } from '../../access-guard';
+import type { AccessGuard, Actor } from '../../access-guard';
 import type { BlobStats } from '../blob-stats';
 import type { BlobRoutes } from '../blobs';
 import type { Exchange } from '../exchange';
+import { registryOrigin } from '../registry-origin';
 import type { BlobFills } from './blob-fills';
 import type { CacheWriter } from './cache-writer';
 import type { ProxyMetrics } from './proxy-metrics';
@@ -45,8 +46,8 @@ export class ProxyBlobs {
     return this.deps.blobs.get(exchange, name, digest);
   }
 
-  private async fill({ req, res, requestId }: Exchange, name: string, digest: string, target: ProxyTarget, actor: string): Promise<void> {
-    if (!actor) throw new RegistryError('DENIED', `${name}@${digest} is not cached; fetching it from the upstream takes signing in with a user who may pull it`);
+  private async fill({ req, res, requestId }: Exchange, name: string, digest: string, target: ProxyTarget, actor: Actor): Promise<void> {
+    if (!actor.userId) throw new RegistryError('DENIED', `${name}@${digest} is not cached; fetching it from the upstream takes signing in with a user who may pull it`);
     const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest, ETag: `"${digest}"` };
     if (req.method === 'HEAD') {
       const size = await this.deps.metrics.timed(target.label, () => target.client.blobSize(target.repository, digest)).catch((err: unknown) => {
@@ -60,7 +61,7 @@ export class ProxyBlobs {
       .join(`${name}@${digest}`, digest, {
         fetch: () => metrics.timed(target.label, () => target.client.blob(target.repository, digest)),
         store: async (chunks) => {
-          const upload = await writer.open(name, actor, requestId);
+          const upload = await writer.open(name, actor.userId, requestId, registryOrigin(this.deps.guard, req, actor));
           try {
             await upload.append(metrics.counted(target.label, chunks));
           } catch (err) {

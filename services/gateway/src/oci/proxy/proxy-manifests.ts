@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RegistryError } from '@ocireg/errors';
-import { unaryCall } from '@ocireg/grpc';
+import { unaryCall, type RequestOrigin } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import { isDigest, isTag, parseManifest } from '@ocireg/oci';
 import type { metadata } from '@ocireg/proto';
@@ -8,6 +8,7 @@ import type { AccessGuard } from '../../access-guard';
 import { UNARY_DEADLINE_MS, type Exchange } from '../exchange';
 import { putManifestRequest } from '../manifest-request';
 import { acceptsManifest, type ManifestRoutes } from '../manifests';
+import { registryOrigin } from '../registry-origin';
 import type { ProxyMetrics } from './proxy-metrics';
 import type { TagFreshness } from './tag-freshness';
 import { notFetched, UpstreamFailure, type UpstreamManifest } from './upstream-client';
@@ -57,13 +58,13 @@ export class ProxyManifests {
         metrics.hit(target.label, 'manifest');
         return manifests.get(exchange, name, reference);
       }
-      if (!actor) {
+      if (!actor.userId) {
         if (cached) return manifests.get(exchange, name, reference);
         throw new RegistryError('DENIED', `${name}:${reference} is not cached; fetching it from the upstream takes signing in with a user who may pull it`);
       }
       metrics.miss(target.label, 'manifest');
       const wanted = upstream.content ? reference : upstream.digest || reference;
-      upstream = await this.fetchOnce(name, reference, () => this.fetchAndStore(name, wanted, byDigest ? [] : [reference], target, actor, requestId, upstream));
+      upstream = await this.fetchOnce(name, reference, () => this.fetchAndStore(name, wanted, byDigest ? [] : [reference], target, registryOrigin(this.deps.guard, req, actor), requestId, upstream));
     } catch (err) {
       if (cached && err instanceof UpstreamFailure) {
         // Local first: the upstream's trouble never hides what the cache has.
@@ -109,7 +110,7 @@ export class ProxyManifests {
   }
 
   /** Fetches a manifest (unless `got` has its bytes already), checks its digest and stores it with `tags`. */
-  private async fetchAndStore(name: string, reference: string, tags: string[], target: ProxyTarget, actor: string, requestId: string, got: UpstreamManifest): Promise<Fetched> {
+  private async fetchAndStore(name: string, reference: string, tags: string[], target: ProxyTarget, origin: RequestOrigin, requestId: string, got: UpstreamManifest): Promise<Fetched> {
     const fetched = got.content ? got : await this.deps.metrics.timed(target.label, () => target.client.manifest(target.repository, reference, 'GET'));
     const content = fetched.content!;
     const algorithm = reference.includes(':') ? reference.split(':')[0]! : 'sha256';
@@ -117,7 +118,7 @@ export class ProxyManifests {
     const expected = reference.includes(':') ? reference : fetched.digest || got.digest;
     if (expected && expected !== digest) throw new RegistryError('DIGEST_INVALID', `${target.label} sent manifest bytes with digest ${digest}, not ${expected}; nothing was cached`, { digest: expected });
     const parsed = parseManifest(content, fetched.mediaType || undefined);
-    await unaryCall(this.deps.metadata.putManifest.bind(this.deps.metadata), putManifestRequest({ name, tags, digest, content, parsed }, actor, true), { requestId, actor, deadlineMs: UNARY_DEADLINE_MS });
+    await unaryCall(this.deps.metadata.putManifest.bind(this.deps.metadata), putManifestRequest({ name, tags, digest, content, parsed }, origin.actor ?? '', true), { requestId, origin, deadlineMs: UNARY_DEADLINE_MS });
     return { digest, mediaType: parsed.mediaType, size: content.length, content };
   }
 }

@@ -23,13 +23,13 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.post(
     '/session',
-    route(webApi.signIn, async ({ req, res, requestId, body: { email, password } }) => {
+    route(webApi.signIn, async ({ req, res, requestId, origin, body: { email, password } }) => {
       // Login CSRF: a sign-in form elsewhere cannot sign a browser into our registry.
       requireSameOrigin(req, cookies.expectedOrigin(req));
       const clientIp = guard.clientAddress(req);
-      const opened = await unaryCall(auth.createSession.bind(auth), { email, password, clientIp, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300) }, { requestId });
+      const opened = await unaryCall(auth.createSession.bind(auth), { email, password, clientIp, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300) }, { requestId, origin });
       cookies.set(req, res, opened.sessionSecret, opened.maxAgeSeconds);
-      const caller = await callers.session(opened.sessionSecret, clientIp, requestId);
+      const caller = await callers.session(opened.sessionSecret, { channel: 'json-api', clientAddress: clientIp, userAgent: req.headers['user-agent'] ?? '' }, requestId);
       return { user: { id: caller.userId, email: caller.email, operator: caller.operator }, csrfToken: caller.csrfToken, expiresAt: opened.expiresAt };
     }, 201),
   );
@@ -44,7 +44,7 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.delete(
     '/session',
-    route(webApi.signOut, async ({ req, res, requestId, caller }) => {
+    route(webApi.signOut, async ({ req, res, requestId, origin, caller }) => {
       const secret = cookies.read(req);
       if (secret) {
         try {
@@ -53,7 +53,7 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
           // A session that already ended: just forget the cookie.
           if (!(err instanceof RegistryError && err.code === 'UNAUTHORIZED')) throw err;
         }
-        await unaryCall(auth.endSession.bind(auth), { sessionSecret: secret }, { requestId });
+        await unaryCall(auth.endSession.bind(auth), { sessionSecret: secret }, { requestId, origin });
         callers.forgetSession(secret);
       }
       cookies.clear(req, res);
@@ -71,9 +71,9 @@ export function sessionRoutes(deps: { auth: auth.AuthServiceClient; callers: Adm
 
   router.post(
     '/password-links/redeem',
-    route(webApi.redeemPasswordLink, async ({ req, requestId, body }) => {
+    route(webApi.redeemPasswordLink, async ({ req, requestId, origin, body }) => {
       requireSameOrigin(req, cookies.expectedOrigin(req));
-      const redeemed = await unaryCall(auth.redeemPasswordLink.bind(auth), { secret: body.secret, password: body.password, clientIp: guard.clientAddress(req) }, { requestId });
+      const redeemed = await unaryCall(auth.redeemPasswordLink.bind(auth), { secret: body.secret, password: body.password, clientIp: guard.clientAddress(req) }, { requestId, origin });
       return { email: redeemed.email };
     }),
   );

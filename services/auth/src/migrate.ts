@@ -1,0 +1,12 @@
+import path from 'node:path';
+import { migrateAuditLog } from '@ocireg/audit';
+import type { Logger } from '@ocireg/logger';
+import { runMigrations } from '@ocireg/postgres';
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../migrations');
+
+/** Auth's tables, and the audit log's it writes in the same transactions. */
+export async function migrate(databaseUrl: string, logger: Logger): Promise<void> {
+  await runMigrations({ databaseUrl, dir: MIGRATIONS_DIR, table: 'auth_pgmigrations', logger });
+  await migrateAuditLog(databaseUrl, logger);
+}
