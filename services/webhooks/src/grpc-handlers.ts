@@ -5,7 +5,7 @@ import type { webhooks } from '@ocireg/proto';
 import type { WebhookAccess } from './callers';
 import type { Delivery, DeliveryStore } from './delivery-store';
 import type { Hook, HookStore } from './hook-store';
-import { RefusedTarget, TargetGuard } from './target-guard';
+import { RefusedTarget, TargetGuard } from '@ocireg/outbound';
 import { pingEvent, WEBHOOK_EVENT_TYPES } from './webhook-events';
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;

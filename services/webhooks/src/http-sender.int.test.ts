@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSender, RESPONSE_HEAD_BYTES } from './http-sender';
-import { TargetGuard, type Resolve } from './target-guard';
+import { TargetGuard, type Resolve } from '@ocireg/outbound';
 
 describe('delivering to a target', () => {
   let server: Server;
@@ -31,7 +31,7 @@ describe('delivering to a target', () => {
 
   // A resolver that says what the test wants (a public-looking name pointing inside).
   const names: Resolve = async (host) => (host === 'hooks.example.com' ? [{ address: '127.0.0.2', family: 4 }] : host === 'rebind.example.com' ? [{ address: '127.0.0.1', family: 4 }] : []);
-  const sender = (allowed: string[], followRedirects = false) => new HttpSender({ guard: new TargetGuard(allowed, names), timeoutMs: 1500, followRedirects, userAgent: 'test' });
+  const sender = (allowed: string[], followRedirects = false) => new HttpSender({ guard: new TargetGuard(allowed, 'WEBHOOK_ALLOWED_CIDRS', names), timeoutMs: 1500, followRedirects, userAgent: 'test' });
   const post = (s: HttpSender, url: string) => s.send(url, { 'content-type': 'application/json' }, '{}');
 
   it('refuses loopback, link-local and private targets without the allowlist, by address or by a name resolving to one', async () => {

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
-import { RefusedTarget, TargetGuard } from './target-guard';
+import { pinnedLookup, RefusedTarget, TargetGuard } from '@ocireg/outbound';
 
 /** How much of an answer's body the delivery log keeps. */
 export const RESPONSE_HEAD_BYTES = 512;
@@ -58,10 +57,7 @@ export class HttpSender {
   }
 
   private post(url: URL, target: { address: string; family: 4 | 6 }, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ statusCode: number; head: string; location: string } | { error: string; statusCode?: number }> {
-    const lookup: LookupFunction = (_host, options, callback) => {
-      if ((options as { all?: boolean }).all) (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [target]);
-      else callback(null, target.address, target.family);
-    };
+    const lookup = pinnedLookup(target);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
       const request = client.request(

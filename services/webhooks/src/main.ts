@@ -15,7 +15,7 @@ import { webhookHandlers } from './grpc-handlers';
 import { HookStore } from './hook-store';
 import { HttpSender } from './http-sender';
 import { migrate } from './migrate';
-import { TargetGuard } from './target-guard';
+import { TargetGuard } from '@ocireg/outbound';
 import { webhookMetrics } from './webhook-metrics';
 
 /** Longest single wait between two attempts of a delivery. */
@@ -32,7 +32,7 @@ runService(async () => {
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
   const hooks = new HookStore(pool);
   const deliveries = new DeliveryStore(pool);
-  const guard = new TargetGuard(config.WEBHOOK_ALLOWED_CIDRS ?? []);
+  const guard = new TargetGuard(config.WEBHOOK_ALLOWED_CIDRS ?? [], 'WEBHOOK_ALLOWED_CIDRS');
   const sender = new HttpSender({ guard, timeoutMs: config.WEBHOOK_TIMEOUT_MS, followRedirects: config.WEBHOOK_FOLLOW_REDIRECTS, userAgent: 'ocireg-webhooks/1' });
   const worker = new DeliveryWorker({
     hooks,
