@@ -186,5 +186,9 @@ describe('CI workload identity: docker login with a job\'s OIDC ID token', () =>
     expect((await refresh()).status).toBe(200);
     await ctl(wsAdmin, 'trusted-issuer', 'delete', workspace.slug, mine.id);
     expect((await refresh()).status).toBe(401);
+    // Registering and removing it are in the workspace's audit log, with the mappings it had.
+    const { entries } = await ctl(wsAdmin, 'audit', 'list', '--workspace', workspace.slug, '--action', 'trusted-issuer.*', '--target', mine.id);
+    expect(entries.map((e: { action: string }) => e.action)).toEqual(['trusted-issuer.deleted', 'trusted-issuer.created']);
+    expect(entries[1].after).toMatchObject({ issuerUrl: provider.issuer, repositoryClaim: 'repository', mappings: [{ claimValue: 'main/app', sourceRepository: 'main/app', pullSourceRepositories: ['main/lib'] }] });
   });
 });

@@ -122,6 +122,11 @@ describe('service accounts: non-person users of one workspace', () => {
     await expect(tokenFor(bearer(wsAdmin), serviceAccount!.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const { serviceAccounts } = await unaryCall(userClient.listServiceAccounts.bind(userClient), { workspaceSlug: workspace.slug }, bearer(wsAdmin));
     expect(serviceAccounts.map((a) => a.name)).not.toContain('temporary');
+    // Both changes are in the workspace's audit log, read by its admin, with who made them.
+    const audit = JSON.parse(await run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', wsAdmin.token, 'audit', 'list', '--workspace', workspace.slug, '--action', 'service-account.*', '--target', serviceAccount!.id])) as { entries: Array<{ action: string; actor: { userId: string }; after: Record<string, unknown> }> };
+    expect(audit.entries.map((e) => e.action)).toEqual(['service-account.deleted', 'service-account.created']);
+    expect(audit.entries.every((e) => e.actor.userId === wsAdmin.userId)).toBe(true);
+    expect(audit.entries[0]!.after).toEqual({ revokedTokenIds: [token.token!.id] });
   });
 
   it('the JSON API creates, lists and deletes them and their tokens', async () => {

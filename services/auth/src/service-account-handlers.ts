@@ -3,6 +3,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { users } from '@ocireg/proto';
 import type { UserAssertion } from '@ocireg/service-identity';
+import { originOfCall } from './change-origin';
 import type { CredentialEvents } from './credential-events';
 import type { ServiceAccountRecord, ServiceAccountStore } from './service-accounts';
 import type { TokenStore, UserRecord } from './token-store';
@@ -59,7 +60,7 @@ export class ServiceAccounts {
       createServiceAccount: async (request, ctx) => {
         const caller = callerOf(ctx);
         await this.requireWorkspaceAdmin(caller, request.workspaceSlug, true);
-        const account = await accounts.create(request.workspaceSlug, request.name, request.displayName, caller.userId);
+        const account = await accounts.create(request.workspaceSlug, request.name, request.displayName, caller.userId, originOfCall(ctx, caller));
         events.record({ kind: 'service-account.created', actor: caller.userId, serviceAccountId: account.id, workspace: account.serviceAccountWorkspace, name: account.name }, ctx.requestId);
         return { serviceAccount: message(account) };
       },
@@ -75,7 +76,7 @@ export class ServiceAccounts {
         // Its tokens first, so nothing it holds outlives it on any gateway.
         const revoked = await store.revokeAllOf(account.id);
         for (const token of revoked) await revocations.revokeToken(token.id, new Date(token.expiresAt));
-        await accounts.markDeleted(account.id);
+        await accounts.markDeleted(account, revoked.map((t) => t.id), originOfCall(ctx, caller));
         events.record({ kind: 'service-account.deleted', actor: caller.userId, serviceAccountId: account.id, workspace: account.serviceAccountWorkspace, revokedTokenIds: revoked.map((t) => t.id) }, ctx.requestId);
         return {};
       },

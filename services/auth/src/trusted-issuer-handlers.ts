@@ -2,6 +2,7 @@ import { RegistryError } from '@ocireg/errors';
 import type { AsyncService, CallContext } from '@ocireg/grpc';
 import type { users } from '@ocireg/proto';
 import type { UserAssertion } from '@ocireg/service-identity';
+import { originOfCall } from './change-origin';
 import { checkIssuerUrl } from './ci-identity';
 import type { CredentialEvents } from './credential-events';
 import type { ClaimMappingRecord, TrustedIssuerRecord, TrustedIssuerStore } from './trusted-issuers';
@@ -58,7 +59,7 @@ export class TrustedIssuers {
         if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(repositoryClaim)) throw invalid('repository_claim', 'must name a claim (letters, digits, _)');
         if (request.mappings.length === 0 || request.mappings.length > 100) throw invalid('mappings', 'must map 1-100 claim values to source repositories');
         const mappings = await this.resolve(request.workspaceSlug, request.mappings);
-        const created = await issuers.create({ workspaceSlug: request.workspaceSlug, name: request.name.trim(), kind, issuerUrl, jwksUrl, repositoryClaim, mappings, createdBy: caller.userId });
+        const created = await issuers.create({ workspaceSlug: request.workspaceSlug, name: request.name.trim(), kind, issuerUrl, jwksUrl, repositoryClaim, mappings, createdBy: caller.userId }, originOfCall(ctx, caller));
         events.record({ kind: 'trusted-issuer.created', actor: caller.userId, workspace: created.workspaceSlug, trustedIssuerId: created.id, issuerUrl, repositoryClaim, mappings }, ctx.requestId);
         return { trustedIssuer: message(created) };
       },
@@ -69,7 +70,7 @@ export class TrustedIssuers {
       deleteTrustedIssuer: async (request, ctx) => {
         const caller = callerOf(ctx);
         await this.requireWorkspaceAdmin(caller, request.workspaceSlug, true);
-        if (!(await issuers.delete(request.workspaceSlug, request.id))) throw new RegistryError('NOT_FOUND', `trusted issuer ${request.id.slice(0, 40)} does not exist in ${request.workspaceSlug.slice(0, 64)}`, { field: 'id' });
+        if (!(await issuers.delete(request.workspaceSlug, request.id, originOfCall(ctx, caller)))) throw new RegistryError('NOT_FOUND', `trusted issuer ${request.id.slice(0, 40)} does not exist in ${request.workspaceSlug.slice(0, 64)}`, { field: 'id' });
         events.record({ kind: 'trusted-issuer.deleted', actor: caller.userId, workspace: request.workspaceSlug, trustedIssuerId: request.id }, ctx.requestId);
         return {};
       },

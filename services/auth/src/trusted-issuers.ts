@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
+import { recordAudit, type AuditOrigin } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
+import { inTransaction } from '@ocireg/postgres';
 
 export interface ClaimMappingRecord {
   claimValue: string;
@@ -53,14 +55,24 @@ const toRecord = (row: Row): TrustedIssuerRecord => ({
 export class TrustedIssuerStore {
   constructor(private readonly pool: Pool) {}
 
-  async create(input: Omit<TrustedIssuerRecord, 'id' | 'createdAt'>): Promise<TrustedIssuerRecord> {
-    const { rows } = await this.pool.query<Row>(
-      `INSERT INTO auth_trusted_issuers (id, workspace_slug, name, kind, issuer_url, jwks_url, repository_claim, mappings, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (workspace_slug, name) DO NOTHING RETURNING *`,
-      [randomBytes(8).toString('hex'), input.workspaceSlug, input.name, input.kind, input.issuerUrl, input.jwksUrl, input.repositoryClaim, JSON.stringify(input.mappings), input.createdBy || null],
-    );
-    if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `a trusted issuer named ${input.name.slice(0, 100)} already exists in ${input.workspaceSlug}`, { field: 'name' });
-    return toRecord(rows[0]);
+  /** Registers an issuer, with its audit entry in the same transaction. */
+  async create(input: Omit<TrustedIssuerRecord, 'id' | 'createdAt'>, origin: AuditOrigin): Promise<TrustedIssuerRecord> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<Row>(
+        `INSERT INTO auth_trusted_issuers (id, workspace_slug, name, kind, issuer_url, jwks_url, repository_claim, mappings, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (workspace_slug, name) DO NOTHING RETURNING *`,
+        [randomBytes(8).toString('hex'), input.workspaceSlug, input.name, input.kind, input.issuerUrl, input.jwksUrl, input.repositoryClaim, JSON.stringify(input.mappings), input.createdBy || null],
+      );
+      if (!rows[0]) throw new RegistryError('ALREADY_EXISTS', `a trusted issuer named ${input.name.slice(0, 100)} already exists in ${input.workspaceSlug}`, { field: 'name' });
+      const created = toRecord(rows[0]);
+      await recordAudit(client, origin, {
+        action: 'trusted-issuer.created',
+        workspace: created.workspaceSlug,
+        target: { type: 'trusted-issuer', id: created.id, name: created.name },
+        after: { kind: created.kind, issuerUrl: created.issuerUrl, repositoryClaim: created.repositoryClaim, mappings: created.mappings.map((m) => ({ claimValue: m.claimValue, sourceRepository: m.sourceRepository, pullSourceRepositories: m.pullSourceRepositories })) },
+      });
+      return created;
+    });
   }
 
   async list(workspaceSlug: string): Promise<TrustedIssuerRecord[]> {
@@ -80,9 +92,14 @@ export class TrustedIssuerStore {
     return rows[0] && toRecord(rows[0]);
   }
 
-  async delete(workspaceSlug: string, id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM auth_trusted_issuers WHERE workspace_slug = $1 AND id = $2', [workspaceSlug, id]);
-    return (rowCount ?? 0) > 0;
+  /** Removes an issuer, with its audit entry in the same transaction; false when it did not exist. */
+  async delete(workspaceSlug: string, id: string, origin: AuditOrigin): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<Row>('DELETE FROM auth_trusted_issuers WHERE workspace_slug = $1 AND id = $2 RETURNING *', [workspaceSlug, id]);
+      if (!rows[0]) return false;
+      await recordAudit(client, origin, { action: 'trusted-issuer.deleted', workspace: workspaceSlug, target: { type: 'trusted-issuer', id, name: rows[0].name }, before: { issuerUrl: rows[0].issuer_url } });
+      return true;
+    });
   }
 
   /** Records an ID token's first use; false when it was used before (a replay). */
