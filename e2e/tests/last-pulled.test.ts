@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
+import { webApi } from '@ocireg/web-api';
 import { basicAuth, loginNewWorkspace, run, startTestRegistry, type TestWorkspace } from './helpers';
 import { importRandomImage } from './images';
 import { pollUntil } from './polling';
@@ -82,7 +83,11 @@ describe('last-pulled times: docker and crane pulls show up in the listings afte
     expect(tag.manifest.lastPulledAt).toBe(tags.pulled!.manifest!.lastPulledAt);
     const never = await api<{ tag: { lastPulledAt: string } }>('/-/tags/never');
     expect(never.tag.lastPulledAt).toBe('');
+    // The answers are the JSON API's exact shapes (no field missing, none extra).
+    webApi.getTag.response.parse(tag);
+    webApi.listTags.response.parse(await api('/-/tags?page_size=50'));
     const whole = await api<{ tags: ListedTag[]; manifests: ListedManifest[] }>('');
+    webApi.getImage.response.parse(whole);
     expect(Object.fromEntries(whole.tags.map((t) => [t.tag, t.lastPulledAt !== '']))).toEqual({ pulled: true, never: false, 'by-digest': false });
     expect(Object.fromEntries(whole.manifests.map((m) => [m.digest, m.lastPulledAt !== '']))).toEqual({ [digests.pulled!]: true, [digests.never!]: false, [digests['by-digest']!]: false });
   });
