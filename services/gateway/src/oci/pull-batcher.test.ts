@@ -110,6 +110,15 @@ describe('PullBatcher', () => {
     expect(sent).toEqual([['a'], ['b']]);
   });
 
+  it('gives up waiting on close after its timeout, when metadata does not answer', async () => {
+    const { pulls, warnings } = batcher({ send: () => new Promise<void>(() => undefined) });
+    pulls.record('acme/app', 'v1', DIGEST_A);
+    const started = Date.now();
+    await pulls.close(50);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(warnings).toContain('last-pulled times still unsent at shutdown are dropped');
+  });
+
   it('flushes by itself every flushMs', async () => {
     vi.useFakeTimers();
     try {

@@ -106,11 +106,19 @@ export class PullBatcher {
     if (!this.flushing) void this.flush();
   }
 
-  /** Stops the timer and flushes what is held (the gateway's shutdown, after its HTTP server stopped). */
-  async close(): Promise<void> {
+  /**
+   * Stops the timer and flushes what is held (the gateway's shutdown, after
+   * its HTTP server stopped), waiting at most `timeoutMs`: a metadata that
+   * does not answer costs the shutdown that long, and those pulls.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), timeoutMs)));
+    const outcome = await Promise.race([this.flush(), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timed out') this.settings.logger.warn({ timeoutMs }, 'last-pulled times still unsent at shutdown are dropped');
   }
 
   private async send(batch: PullRecord[]): Promise<void> {
