@@ -25,7 +25,7 @@ interface InternalService {
 const INTERNAL: InternalService[] = [
   { service: 'auth', definition: auth.AuthServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'auth', definition: users.UserServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
-  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth', 'webhooks'], listUserWorkspaces: ['auth'], getSourceRepositoryRole: ['auth'], resolveSourceRepositoryPaths: ['auth'], applyIdentityProviderRoles: ['auth'], exportListingSnapshot: ['indexer'] } },
+  { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth', 'webhooks'], listUserWorkspaces: ['auth'], getSourceRepositoryRole: ['auth'], resolveSourceRepositoryPaths: ['auth'], applyIdentityProviderRoles: ['auth'], exportListingSnapshot: ['indexer'], recordPulls: ['gateway'], listPullTimes: ['gateway'] } },
   { service: 'metadata', definition: admin.AdminServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'metadata', definition: audit.AuditServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'blob-upload', definition: blobupload.BlobUploadServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },

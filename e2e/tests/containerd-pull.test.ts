@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
-import { loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { basicAuth, loginNewWorkspace, run, startTestRegistry, tempDir } from './helpers';
+import { pollUntil } from './polling';
 import { startContainerd } from './containerd';
 import { importRandomImage } from './images';
 
@@ -11,7 +12,7 @@ describe('containerd (ctr) pulls what docker pushed', () => {
   let socket: string;
 
   beforeAll(async () => {
-    registry = await startTestRegistry();
+    registry = await startTestRegistry({ PULL_FLUSH_SECONDS: '1' });
     containerd = await startContainerd(tempDir('containerd'));
     socket = containerd.socket;
   });
@@ -34,5 +35,13 @@ describe('containerd (ctr) pulls what docker pushed', () => {
     expect(line).toBeDefined();
     expect(line).toContain(digest);
     expect(line).toContain('linux/amd64');
+
+    // containerd resolves the tag with a HEAD, then fetches by digest: the tag counts as pulled (docs/lifecycle.md).
+    const tags = async () => {
+      const res = await fetch(`${registry.gatewayUrl}/api/v1/workspaces/${workspace.slug}/images/ctr-app/-/tags`, { headers: { Authorization: basicAuth(workspace.admin) } });
+      return res.status === 200 ? ((await res.json()) as { tags: Array<{ tag: string; lastPulledAt: string; manifest: { lastPulledAt: string } | null }> }).tags : [];
+    };
+    const listedTags = await pollUntil(tags, (found) => found.some((t) => t.tag === 'v1' && t.lastPulledAt !== '' && t.manifest?.lastPulledAt !== ''), 15_000, 200);
+    expect(listedTags.find((t) => t.tag === 'v1')!.lastPulledAt).toMatch(/^\d{4}-/);
   });
 });

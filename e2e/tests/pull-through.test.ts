@@ -6,6 +6,7 @@ import { createUserWithToken, REPO_ROOT, type RunningRegistry, type UserToken } 
 import { webApi } from '@ocireg/web-api';
 import { startContainerd } from './containerd';
 import { importRandomImage } from './images';
+import { pollUntil } from './polling';
 import { basicAuth, newWorkspace, recordSecret, run, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { startUpstreamRegistry, type UpstreamRegistry } from './upstream-registry';
 
@@ -28,7 +29,7 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     upstream = await startUpstreamRegistry(tempDir('upstream'));
     recordSecret(upstream.password);
     // The upstreams run on loopback, which an operator must allow.
-    registry = await startTestRegistry({ UPSTREAM_TIMEOUT_SECONDS: '2', UPSTREAM_ALLOWED_CIDRS: '127.0.0.0/8' });
+    registry = await startTestRegistry({ UPSTREAM_TIMEOUT_SECONDS: '2', UPSTREAM_ALLOWED_CIDRS: '127.0.0.0/8', PULL_FLUSH_SECONDS: '1' });
     workspace = await newWorkspace(registry, 'proxy');
     reader = await createUserWithToken(
       registry.adminAddress,
@@ -105,6 +106,15 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     await run('docker', ['rmi', reference]);
     await run('docker', ['pull', reference]);
     expect(upstream.accessLines(/"GET \/v2\/library\/alpine\/blobs\/sha256:[0-9a-f]+ HTTP\/1\.1" 200/).length).toBe(blobGets);
+
+    // Pulls through the cache are pulls (last-pulled times, docs/lifecycle.md): the tag and its manifest have a time.
+    const pulls = await pollUntil(
+      () => ctl(['image', 'pulls', workspace.slug, 'hub/library/alpine', '--json']).catch(() => ({ tags: [], manifests: [] })),
+      (listed) => listed.tags.some((t: { tag: string; lastPulledAt: string }) => t.tag === '3' && t.lastPulledAt !== ''),
+      15_000,
+      250,
+    );
+    expect(pulls.manifests.every((m: { lastPulledAt: string }) => m.lastPulledAt !== '')).toBe(true);
   });
 
   it('serves a cached tag until its TTL passes, then sees the tag moved upstream', async () => {

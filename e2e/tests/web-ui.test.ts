@@ -173,6 +173,9 @@ describe('web UI in Chromium', () => {
     await expect(row.textContent()).resolves.toMatch(/sha256:[a-f0-9]{12}.*KiB.*linux\/amd64/);
     await expect(row.locator('.badge.signed').textContent()).resolves.toBe('signed');
     await expect(page.getByRole('row', { name: /^sha256-/ }).count()).resolves.toBe(0);
+    // Last-pulled times (issue 24): nothing pulled 1.1, so it says so.
+    await page.getByRole('columnheader', { name: 'Last pulled' }).waitFor();
+    await expect(page.getByRole('row', { name: /^1\.1/ }).textContent()).resolves.toMatch(/(ago|just now)\s*never/);
     await row.getByRole('button', { name: 'Copy the pull command for 1.0' }).click();
     await expect(page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).resolves.toBe(`docker pull ${registry.registryHost}/${workspace.slug}/ui/hello:1.0`);
     await expect(page.getByRole('button', { name: 'Delete image' }).count()).resolves.toBe(1);
@@ -184,6 +187,7 @@ describe('web UI in Chromium', () => {
     await page.getByRole('heading', { name: 'Signatures, attestations and SBOMs' }).waitFor();
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(/ui\/hello:1\.0\s*signed$/);
     await expect(page.locator('dl.facts').first().textContent()).resolves.toMatch(/Signedyes \(1 signature\)/);
+    await expect(page.locator('dl.facts').first().textContent()).resolves.toMatch(/Last pulled(never|just now|\d+ \w+ ago)/);
     await expect(page.getByRole('table', { name: '1 attached' }).textContent()).resolves.toMatch(/signature.*sha256:[a-f0-9]{12}.*sha256-[a-f0-9]{12}…\.sig/);
     await page.getByRole('heading', { name: 'Image configuration' }).waitFor();
     await expect(page.locator('dl.facts').first().textContent()).resolves.toMatch(/linux\/amd64/);

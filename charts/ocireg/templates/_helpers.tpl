@@ -296,6 +296,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- if .Values.gateway.blobRedirectSeconds }}
 - { name: BLOB_REDIRECT_SECONDS, value: {{ .Values.gateway.blobRedirectSeconds | int64 | quote }} }
 {{- end }}
+- { name: PULL_FLUSH_SECONDS, value: {{ .Values.gateway.pullFlushSeconds | default 30 | int64 | quote }} }
 {{- with .Values.gateway.pullThrough }}
 - { name: UPSTREAM_TIMEOUT_SECONDS, value: {{ .upstreamTimeoutSeconds | toString | quote }} }
 - { name: UPSTREAM_SPOOL_DIR, value: "/var/spool/ocireg" }

@@ -66,6 +66,9 @@ export const SERVICES = {
         resolveSourceRepositoryPaths: ['auth'],
         applyIdentityProviderRoles: ['auth'],
         exportListingSnapshot: ['indexer'],
+        // Last-pulled times (issue 24): the gateway's batches of pulls, and the times its listings show.
+        recordPulls: ['gateway'],
+        listPullTimes: ['gateway'],
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
       'ocireg.admin.v1.AdminService': { '*': ['gateway'] },

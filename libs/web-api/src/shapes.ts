@@ -74,12 +74,21 @@ const manifestFacts = exact({
   tags: z.array(z.string()),
   /** A signature is about this manifest (an OCI 1.1 referrer or a cosign .sig tag). */
   signed: z.boolean(),
+  /** Last-pulled times (issue 24): when it was last pulled (RFC 3339), '' if never (as of the gateways' last flush). */
+  lastPulledAt: z.string(),
 });
 /** A manifest as the listings show it; an index has its entries as children. */
 export type Manifest = z.infer<typeof manifestFacts> & { children: Manifest[] };
 export const manifest: z.ZodType<Manifest> = manifestFacts.extend({ children: z.lazy(() => z.array(manifest)) });
 
-export const tagDetails = exact({ tag: z.string(), digest: z.string(), updatedAt: z.string(), kind: z.string() });
+export const tagDetails = exact({
+  tag: z.string(),
+  digest: z.string(),
+  updatedAt: z.string(),
+  kind: z.string(),
+  /** Last-pulled times (issue 24): when the tag was last pulled (RFC 3339), '' if never (as of the gateways' last flush). */
+  lastPulledAt: z.string(),
+});
 
 /** What the tag page shows of an image's config (environment variables are left out: they often hold secrets). */
 export const configFacts = exact({

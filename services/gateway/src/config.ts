@@ -58,6 +58,12 @@ export const configSchema = z.object({
    * clients must reach it); 0 streams pulls through the gateway (the default).
    */
   BLOB_REDIRECT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0),
+  /**
+   * Last-pulled times (issue 24): pulls are collected in memory, off the pull
+   * path, and sent to metadata this often (and at shutdown). A gateway that
+   * dies loses at most this many seconds of them.
+   */
+  PULL_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(30),
   /** Largest manifest accepted (the spec suggests registries accept at least 4 MiB). */
   MAX_MANIFEST_SIZE: env.bytes(4 * 1024 * 1024),
   /** Pull-through cache (docs/pull-through.md): an upstream that has not answered within this is unreachable (cached tags are served). */

@@ -11,6 +11,7 @@ import { clientAddressResolver } from './client-address';
 import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { ContentEpochs } from './oci/content-epochs';
+import { createPullRecording } from './oci/pull-recording';
 import { RegistryApi } from './oci/registry-api';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,8 @@ runService(async () => {
   });
   await guard.start();
 
+  // Last-pulled times, batched off the pull path (docs/lifecycle.md).
+  const pulls = createPullRecording(clients.metadata, { flushSeconds: config.PULL_FLUSH_SECONDS, logger: logger.child({ component: 'pull-times' }), metrics });
   const api = new RegistryApi({
     clients,
     store,
@@ -47,6 +50,7 @@ runService(async () => {
     limits: { uploadTimeLimitMs: config.UPLOAD_TIME_LIMIT_SECONDS * 1000, uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000, maxManifestSize: config.MAX_MANIFEST_SIZE },
     redirectSeconds: config.BLOB_REDIRECT_SECONDS || undefined,
     epochs,
+    pulls,
     pullThrough: {
       settings: {
         upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
@@ -86,6 +90,8 @@ runService(async () => {
     { name: 'readiness', run: () => readiness.stop() },
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
     { name: 'admin', run: () => adminServer.shutdown() },
+    // After the HTTP server stopped (no more pulls), before the clients close.
+    { name: 'last-pulled times', run: () => pulls.close() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },
     { name: 'grpc clients', run: () => closeServiceClients(clients) },
     { name: 'access state', run: () => accessState.close() },

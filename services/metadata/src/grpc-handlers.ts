@@ -5,6 +5,7 @@ import { metadata } from '@ocireg/proto';
 import type { ListingSnapshot } from './listing-snapshot';
 import type { Role } from './roles';
 import type { MetadataModel } from './metadata-model';
+import { pullTimeHandlers } from './pull-time-handlers';
 
 /** Largest page of tags one call returns. */
 const MAX_TAGS_PAGE = 1000;
@@ -12,7 +13,7 @@ const MAX_TAGS_PAGE = 1000;
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 /** The aggregates the registry's calls reach. */
-export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles' | 'upstreams'>;
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles' | 'upstreams' | 'pullTimes'>;
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
@@ -134,6 +135,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       const page = await model.catalog.list(limit, request.after, request.viewerUserId);
       return { names: page.repositories, hasMore: page.hasMore };
     },
+    ...pullTimeHandlers(model.pullTimes),
   };
 }
 

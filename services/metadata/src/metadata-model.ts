@@ -9,6 +9,7 @@ import { Memberships } from './memberships';
 import { PackageCreationOnPush } from './package-creation-on-push';
 import { Packages } from './packages';
 import { Projects } from './projects';
+import { PullTimes } from './pull-times';
 import { ProviderRoles } from './provider-roles';
 import { Referrers } from './referrers';
 import { SourceRepositories } from './source-repositories';
@@ -36,6 +37,8 @@ export interface MetadataModel {
   readonly catalog: Catalog;
   readonly deletions: Deletions;
   readonly upstreams: Upstreams;
+  /** Last-pulled times (issue 24). */
+  readonly pullTimes: PullTimes;
 }
 
 export interface MetadataModelOptions {
@@ -72,5 +75,6 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     catalog: new Catalog(pool),
     deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS),
     upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
+    pullTimes: new PullTimes(pool),
   };
 }

@@ -5,6 +5,7 @@ import { createGrpcClient, unaryCall } from '@ocireg/grpc';
 import { admin, audit, users, webhooks } from '@ocireg/proto';
 import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
+import { addPullCommands } from './pull-commands';
 import { addUpstreamCommands } from './upstream-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
@@ -265,6 +266,8 @@ image
     const c = api();
     print(await unaryCall(c.deleteImage.bind(c), { workspaceSlug: ws, name }, as()));
   });
+
+addPullCommands(image, { api, as, print });
 
 const tag = program.command('tag').description('tags of images');
 tag

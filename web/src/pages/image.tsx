@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, imagePath } from '../api';
 import { ConfirmButton } from '../components/confirm-button';
 import { CommandLine, CopyButton } from '../components/copy-button';
+import { LastPulled } from '../components/last-pulled';
 import { ErrorMessage, IndexingNotice, Loading } from '../components/feedback';
 import { Breadcrumbs, Layout } from '../components/layout';
 import { Pager } from '../components/pager';
@@ -124,6 +125,7 @@ function Tags({ workspace, name, role }: { workspace: string; name: string; role
               </th>
               <th scope="col">Platforms</th>
               <th scope="col">Pushed</th>
+              <th scope="col">Last pulled</th>
               <th scope="col">Pull</th>
               {mayDeleteTags(role) && <th scope="col">Actions</th>}
             </tr>
@@ -161,6 +163,9 @@ function TagRow({ workspace, name, entry, role, onDeleted }: { workspace: string
         <time dateTime={entry.updatedAt} title={entry.updatedAt}>
           {timeAgo(entry.updatedAt)}
         </time>
+      </td>
+      <td>
+        <LastPulled at={entry.lastPulledAt} />
       </td>
       <td>
         <CopyButton text={pull} label={`Copy the pull command for ${entry.tag}`} />

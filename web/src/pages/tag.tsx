@@ -3,6 +3,7 @@ import type { ConfigFacts, Manifest } from '@ocireg/web-api';
 import { imagePath } from '../api';
 import { CommandLine } from '../components/copy-button';
 import { ErrorMessage, Loading } from '../components/feedback';
+import { LastPulled } from '../components/last-pulled';
 import { Breadcrumbs, Layout } from '../components/layout';
 import { formatBytes, platformText, registryHost, shortDigest } from '../format';
 import { paths } from '../router';
@@ -46,6 +47,11 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
             <dd>{manifest.platforms.map(platformText).join(', ') || '—'}</dd>
             <dt>Pushed</dt>
             <dd>{manifest.pushedAt}</dd>
+            <dt>Last pulled</dt>
+            <dd>
+              <LastPulled at={details.data?.tag?.lastPulledAt ?? ''} />
+              {details.data?.tag && manifest.lastPulledAt && manifest.lastPulledAt !== details.data.tag.lastPulledAt && <span className="muted"> (its manifest, by any tag or digest: <LastPulled at={manifest.lastPulledAt} />)</span>}
+            </dd>
             <dt>Signed</dt>
             <dd>{manifest.signed ? `yes (${signatures.length} ${signatures.length === 1 ? 'signature' : 'signatures'})` : 'no'}</dd>
           </dl>
@@ -64,6 +70,7 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
                     <th scope="col" className="number">
                       Size
                     </th>
+                    <th scope="col">Last pulled</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -75,6 +82,9 @@ export function TagPage({ workspace, name, tag }: { workspace: string; name: str
                         <code title={child.digest}>{shortDigest(child.digest)}</code>
                       </td>
                       <td className="number">{formatBytes(child.size)}</td>
+                      <td>
+                        <LastPulled at={child.lastPulledAt} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>

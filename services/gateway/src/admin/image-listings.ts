@@ -2,6 +2,7 @@ import { unaryCall } from '@ocireg/grpc';
 import { admin, indexer, type metadata } from '@ocireg/proto';
 import { requireVisibleImage, visibilityIn } from '../visibility';
 import type { AdminCaller } from './admin-callers';
+import { pullTimesOf, type Pulled } from './pull-time-listing';
 
 const EVERYTHING: indexer.Visibility = { allPackages: true, sourceRepositoryIds: [], packageNames: [] };
 
@@ -38,13 +39,24 @@ export class ImageListings {
   async getImage(workspaceSlug: string, name: string, caller: AdminCaller, requestId: string): Promise<admin.GetImageResponse> {
     if (!caller.operator) await requireVisibleImage(this.metadata, caller.userId, workspaceSlug, name, requestId);
     const found = await unaryCall(this.client.getImage.bind(this.client), { workspace: workspaceSlug, name }, { requestId });
-    return { image: found.image && summaryOf(found.image), tags: found.tags.map(tagOf), manifests: found.manifests.map(manifestOf) };
+    const pulled = await pullTimesOf(this.metadata, `${workspaceSlug}/${name}`, found.tags.map((t) => t.tag), found.manifests, requestId);
+    return {
+      image: found.image && summaryOf(found.image),
+      tags: found.tags.map((t) => tagOf(t, pulled.tag(t.tag))),
+      manifests: found.manifests.map((m) => manifestOf(pulled.withManifest(m))),
+    };
   }
 
   async getTag(workspaceSlug: string, name: string, tag: string, caller: AdminCaller, requestId: string): Promise<admin.GetTagResponse> {
     if (!caller.operator) await requireVisibleImage(this.metadata, caller.userId, workspaceSlug, name, requestId);
     const found = await unaryCall(this.client.getTag.bind(this.client), { workspace: workspaceSlug, name, tag }, { requestId });
-    return { tag: found.tag && tagOf(found.tag), manifest: found.manifest && manifestOf(found.manifest), referrers: found.referrers.map(manifestOf) };
+    const listed = [...(found.manifest ? [found.manifest] : []), ...found.referrers];
+    const pulled = await pullTimesOf(this.metadata, `${workspaceSlug}/${name}`, found.tag ? [found.tag.tag] : [], listed, requestId);
+    return {
+      tag: found.tag && tagOf(found.tag, pulled.tag(found.tag.tag)),
+      manifest: found.manifest && manifestOf(pulled.withManifest(found.manifest)),
+      referrers: found.referrers.map((r) => manifestOf(pulled.withManifest(r))),
+    };
   }
 }
 
@@ -62,11 +74,11 @@ function summaryOf(image: indexer.Image): admin.ImageSummary {
   };
 }
 
-function tagOf(tag: indexer.Tag): admin.TagDetails {
-  return { tag: tag.tag, digest: tag.digest, updatedAt: tag.updatedAt, kind: tag.kind };
+function tagOf(tag: indexer.Tag, lastPulledAt: string): admin.TagDetails {
+  return { tag: tag.tag, digest: tag.digest, updatedAt: tag.updatedAt, kind: tag.kind, lastPulledAt };
 }
 
-function manifestOf(manifest: indexer.Manifest): admin.ManifestDetails {
+function manifestOf(manifest: Pulled<indexer.Manifest>): admin.ManifestDetails {
   return {
     digest: manifest.digest,
     mediaType: manifest.mediaType,
@@ -81,5 +93,6 @@ function manifestOf(manifest: indexer.Manifest): admin.ManifestDetails {
     subject: manifest.subject,
     children: manifest.children.map(manifestOf),
     signed: manifest.signed,
+    lastPulledAt: manifest.lastPulledAt,
   };
 }

@@ -12,6 +12,7 @@ import { readSmallBody, UNARY_DEADLINE_MS, type Exchange } from './exchange';
 import { registryOrigin } from './registry-origin';
 import type { ManifestCache } from './manifest-cache';
 import type { PackageCheck } from './packages';
+import type { PullBatcher } from './pull-batcher';
 import { putManifestRequest } from './manifest-request';
 import { TagLookups } from './tag-lookups';
 
@@ -23,6 +24,8 @@ export interface ManifestRoutesDeps {
   stats: BlobStats;
   cache: ManifestCache;
   maxManifestSize: number;
+  /** Last-pulled times (issue 24): each manifest served is noted here, off the pull path. */
+  pulls?: PullBatcher;
 }
 
 const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
@@ -65,6 +68,20 @@ export class ManifestRoutes {
     }
     res.writeHead(200, { 'Content-Type': manifest.mediaType, 'Content-Length': size, 'Docker-Content-Digest': manifest.digest, ETag: `"${manifest.digest}"` });
     res.end(head ? undefined : manifest.content);
+    this.notePull(name, reference, manifest.digest, head);
+  }
+
+  /**
+   * Notes a manifest served, for its last-pulled time (a map update; the
+   * batch goes to metadata later). A GET counts, by tag or by digest; a HEAD
+   * by tag counts too, as containerd (kubelet, buildkit) resolves a tag with
+   * a HEAD and then fetches the manifest by digest; a HEAD by digest does not
+   * (clients check with it that a manifest exists, e.g. before pushing).
+   */
+  notePull(name: string, reference: string, digest: string, head: boolean): void {
+    const byDigest = isDigestReference(reference);
+    if (head && byDigest) return;
+    this.deps.pulls?.record(name, byDigest ? '' : reference, digest);
   }
 
   async put(exchange: Exchange, name: string, reference: string): Promise<void> {

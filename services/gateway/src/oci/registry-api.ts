@@ -14,6 +14,7 @@ import { OciListings } from './listings';
 import { ManifestCache } from './manifest-cache';
 import { ManifestRoutes } from './manifests';
 import { PackageCheck } from './packages';
+import type { PullBatcher } from './pull-batcher';
 import { PullThrough, type PullThroughSettings } from './proxy/pull-through';
 import type { OciRoute } from './routes';
 import { RunningHashes } from './running-hashes';
@@ -28,6 +29,8 @@ export interface RegistryApiDeps {
   redirectSeconds?: number;
   /** When content was last removed per workspace (fed by the access state's announcements). */
   epochs: ContentEpochs;
+  /** Where manifest pulls are noted for last-pulled times (issue 24); without it, none are. */
+  pulls?: PullBatcher;
   /** The pull-through cache (docs/pull-through.md); without it, no name is served from an upstream. */
   pullThrough?: { settings: PullThroughSettings; metrics: Registry; logger: Logger };
 }
@@ -55,7 +58,7 @@ export class RegistryApi {
       hashes: new RunningHashes(limits.uploadTimeLimitMs),
       idleTimeoutMs: limits.uploadIdleTimeoutMs,
     });
-    this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(deps.epochs), maxManifestSize: limits.maxManifestSize });
+    this.manifests = new ManifestRoutes({ guard, metadata: clients.metadata, store, packages, stats, cache: new ManifestCache(deps.epochs), maxManifestSize: limits.maxManifestSize, pulls: deps.pulls });
     this.listings = new OciListings({ guard, metadata: clients.metadata });
     if (deps.pullThrough) {
       const { settings, metrics, logger } = deps.pullThrough;

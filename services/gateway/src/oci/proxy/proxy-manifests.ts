@@ -75,7 +75,9 @@ export class ProxyManifests {
       throw notFetched(err, `${name}:${reference}`, 'MANIFEST_UNKNOWN');
     }
     if (!byDigest) freshness.mark(name, reference);
-    return serve(exchange, upstream as Fetched);
+    serve(exchange, upstream as Fetched);
+    // Fetched from the upstream and stored: a pull of the cached copy like any other.
+    manifests.notePull(name, reference, (upstream as Fetched).digest, req.method === 'HEAD');
   }
 
   /** The cached manifest, or false when the cache lacks it. */

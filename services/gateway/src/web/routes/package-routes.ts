@@ -7,6 +7,7 @@ import { admin, indexer, type metadata } from '@ocireg/proto';
 import { webApi, type IndexingStatus, type RouteSchema } from '@ocireg/web-api';
 import type { AdminCaller } from '../../admin/admin-callers';
 import type { ImageListings } from '../../admin/image-listings';
+import { pullTimesOf } from '../../admin/pull-time-listing';
 import { requireVisibleImage } from '../../visibility';
 import { jsonRoutes, type ApiContext } from '../api-context';
 import { answered, roleWord, sourceRepositoryJson } from '../api-shapes';
@@ -125,7 +126,18 @@ export function packageRoutes(deps: {
       const { prefix, sort, page_size: pageSize, page_token: pageToken } = ctx.query;
       await visible(ctx, workspace, name);
       const page = await unaryCall(index.listTags.bind(index), { workspace, name, tagPrefix: prefix, sort: TAG_SORTS[sort], pageSize, pageToken }, { requestId: ctx.requestId });
-      return { tags: page.tags.map((entry) => ({ ...answered(entry.tag, 'tag'), manifest: entry.manifest ?? null, referrers: entry.referrers })), nextPageToken: page.nextPageToken };
+      const tags = page.tags.map((entry) => answered(entry.tag, 'tag'));
+      const listed = page.tags.flatMap((entry) => [...(entry.manifest ? [entry.manifest] : []), ...entry.referrers]);
+      const pulled = await pullTimesOf(registry, `${workspace}/${name}`, tags.map((t) => t.tag), listed, ctx.requestId);
+      return {
+        tags: page.tags.map((entry, i) => ({
+          ...tags[i]!,
+          lastPulledAt: pulled.tag(tags[i]!.tag),
+          manifest: entry.manifest ? pulled.withManifest(entry.manifest) : null,
+          referrers: entry.referrers.map((r) => pulled.withManifest(r)),
+        })),
+        nextPageToken: page.nextPageToken,
+      };
     }),
   );
 
