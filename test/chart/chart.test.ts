@@ -236,6 +236,13 @@ describe('Helm chart: storage backends (storage.backend)', () => {
   const serviceAccountOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'ServiceAccount')!;
   const chartSecretOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'Secret' && m.metadata.name === 'ocireg')!;
 
+  it('gives webhooks WEBHOOK_SECRETS_KEY from webhooks.secretsKeySecret, and nothing without it', () => {
+    expect(envOf(rendered('default'), 'webhooks').WEBHOOK_SECRETS_KEY).toBeUndefined();
+    const keyed = render(['--set', 'webhooks.secretsKeySecret=ocireg-webhook-key']);
+    expect(envOf(keyed, 'webhooks').WEBHOOK_SECRETS_KEY).toEqual({ secretKeyRef: { name: 'ocireg-webhook-key', key: 'WEBHOOK_SECRETS_KEY' } });
+    for (const service of ['metadata', 'gateway', 'auth'] as const) expect(envOf(keyed, service).WEBHOOK_SECRETS_KEY, service).toBeUndefined();
+  });
+
   it('names s3 by default and in trial mode, and gives only the chosen backend its variables', () => {
     for (const render of ['default', 'trial']) expect(configMapOf(rendered(render)).STORAGE_BACKEND, render).toBe('s3');
     const azure = rendered('azure, workload identity');

@@ -396,6 +396,10 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 - { name: WEBHOOK_CONCURRENCY_PER_HOOK, value: {{ .concurrencyPerHook | quote }} }
 - { name: WEBHOOK_TIMEOUT_MS, value: {{ .timeoutMs | quote }} }
 - { name: WEBHOOK_LOG_DAYS, value: {{ .logDays | quote }} }
+{{- with .secretsKeySecret }}
+- name: WEBHOOK_SECRETS_KEY
+  valueFrom: { secretKeyRef: { name: {{ . }}, key: WEBHOOK_SECRETS_KEY } }
+{{- end }}
 {{- end }}
 {{ include "ocireg.configEnv" (dict "root" . "names" (concat (list "LOG_LEVEL") (include "ocireg.calleeAddressVariables" (dict "root" . "component" "webhooks") | fromJsonArray) (list "KAFKA_BROKERS"))) }}
 {{ include "ocireg.databaseEnv" . }}

@@ -112,6 +112,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     METRICS_PORT: String(await freePort()),
     INTERNAL_TLS_DIR: tlsDirs[name]!,
     ...(name === 'auth' && secrets.signingKey ? { AUTH_SIGNING_KEY: secrets.signingKey } : {}),
+    ...(name === 'webhooks' && secrets.webhookSecretsKey ? { WEBHOOK_SECRETS_KEY: secrets.webhookSecretsKey } : {}),
     ...(name === 'metadata' && secrets.upstreamCredentialsKey ? { UPSTREAM_CREDENTIALS_KEY: secrets.upstreamCredentialsKey } : {}),
     ...(name === 'gateway' ? { HTTP_PORT: String(gatewayPort), ADMIN_GRPC_PORT: String(adminPort) } : { GRPC_PORT: String(ports[name]), GRPC_HEALTH_PORT: String(healthPorts[name]) }),
   });

@@ -8,6 +8,8 @@ export interface RegistrySecrets {
   signingKey?: string;
   /** UPSTREAM_CREDENTIALS_KEY (32 bytes, base64), given to metadata only: it seals upstream passwords at rest. */
   upstreamCredentialsKey?: string;
+  /** WEBHOOK_SECRETS_KEY (32 bytes, base64), given to webhooks only: it seals hooks' signing secrets at rest. */
+  webhookSecretsKey?: string;
 }
 
 /** Fresh secrets in the formats the services expect. */
@@ -16,5 +18,6 @@ export function generateRegistrySecrets(operatorEmail = 'operator@ocireg.local')
     operator: { email: operatorEmail, token: `ocireg_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}` },
     tokenPepper: randomBytes(24).toString('hex'),
     upstreamCredentialsKey: randomBytes(32).toString('base64'),
+    webhookSecretsKey: randomBytes(32).toString('base64'),
   };
 }

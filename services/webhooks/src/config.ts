@@ -28,6 +28,14 @@ export const configSchema = z.object({
   WEBHOOK_FOLLOW_REDIRECTS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   /** Settled deliveries (the delivery log) are kept this many days; at least 8 (the event stream keeps 7). */
   WEBHOOK_LOG_DAYS: z.coerce.number().int().min(8).default(30),
+  /**
+   * Seals hooks' signing secrets at rest (docs/webhooks.md): 32 random bytes, base64 (`openssl rand -base64 32`).
+   * Without it, creating a hook or rotating its secret is refused (FAILED_PRECONDITION naming this setting).
+   */
+  WEBHOOK_SECRETS_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
   /** How often the worker looks for due deliveries. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(500),
 });

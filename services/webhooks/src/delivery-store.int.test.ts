@@ -1,13 +1,14 @@
 // The delivery queue against PostgreSQL: one delivery per hook and event id,
 // at most N in flight per hook, retries, auto-disable recorded in the audit
 // log, the log's retention.
+import { randomBytes } from 'node:crypto';
 import { serviceOrigin } from '@ocireg/audit';
 import { createLogger } from '@ocireg/logger';
 import { createDatabase } from '@ocireg/testenv';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStore } from './delivery-store';
-import { HookStore } from './hook-store';
+import { HookStore, webhookSecretSeal } from './hook-store';
 import { migrate } from './migrate';
 import { webhookEventOf } from './webhook-events';
 
@@ -23,7 +24,7 @@ describe('the delivery queue', () => {
     const url = await createDatabase(process.env.DATABASE_URL!, 'webhooks');
     await migrate(url, createLogger({ service: 'test', level: 'silent' }));
     pool = new Pool({ connectionString: url });
-    hooks = new HookStore(pool);
+    hooks = new HookStore(pool, webhookSecretSeal(randomBytes(32).toString('base64')));
     deliveries = new DeliveryStore(pool);
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { recordAudit, type AuditOrigin, type Summary } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
+import { SecretSeal } from '@ocireg/secret-seal';
 import { newSecret } from './signature';
 
 export interface Hook {
@@ -33,8 +34,11 @@ interface HookRow {
   disabled_reason: string;
   consecutive_failures: number;
   created_at: Date;
+  /** Plaintext only in rows from before sealing, until the service starts with a key; '' otherwise. */
   secret: string;
   previous_secret: string;
+  secret_sealed: Buffer | null;
+  previous_secret_sealed: Buffer | null;
   previous_secret_until: Date | null;
 }
 
@@ -51,10 +55,18 @@ export const hookOf = (row: HookRow): Hook => ({
   previousSecretUntil: row.previous_secret_until && row.previous_secret_until.getTime() > Date.now() ? row.previous_secret_until.toISOString() : '',
 });
 
-export const signingHookOf = (row: HookRow): SigningHook => ({
-  ...hookOf(row),
-  secrets: [row.secret, ...(row.previous_secret && row.previous_secret_until && row.previous_secret_until.getTime() > Date.now() ? [row.previous_secret] : [])],
-});
+/** The seal for hooks' secrets (WEBHOOK_SECRETS_KEY); without a key, creating or rotating a hook is refused. */
+export function webhookSecretSeal(keyBase64: string | undefined): SecretSeal {
+  return new SecretSeal(keyBase64, { keyName: 'WEBHOOK_SECRETS_KEY', what: 'webhook secrets', service: 'webhooks' });
+}
+
+/** A hook with its secrets opened (only to sign); a legacy plaintext secret is used as it is until it is sealed. */
+export const signingHookOf = (row: HookRow, seal: SecretSeal): SigningHook => {
+  const current = row.secret_sealed ? seal.open(row.secret_sealed) : row.secret;
+  const overlapping = row.previous_secret_until !== null && row.previous_secret_until.getTime() > Date.now();
+  const previous = !overlapping ? '' : row.previous_secret_sealed ? seal.open(row.previous_secret_sealed) : row.previous_secret;
+  return { ...hookOf(row), secrets: [current, ...(previous ? [previous] : [])] };
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function checkId(id: string, field: string): string {
@@ -64,14 +76,36 @@ export function checkId(id: string, field: string): string {
 
 /** Hooks per workspace (its admins manage them): rows of wh_hooks. Secrets leave only through create and rotate. */
 export class HookStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool, private readonly seal: SecretSeal) {}
+
+  /**
+   * Seals the plaintext secrets of rows written before secrets were sealed (run at start-up
+   * with a key; a no-op once done, and without a key). Returns how many rows it sealed.
+   */
+  async sealLegacySecrets(): Promise<number> {
+    if (!this.seal.hasKey) return 0;
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<HookRow>("SELECT * FROM wh_hooks WHERE secret <> '' OR previous_secret <> '' FOR UPDATE");
+      for (const row of rows) {
+        await client.query(
+          `UPDATE wh_hooks SET
+             secret_sealed = COALESCE($2, secret_sealed), secret = '',
+             previous_secret_sealed = COALESCE($3, previous_secret_sealed), previous_secret = ''
+           WHERE id = $1`,
+          [row.id, row.secret ? this.seal.seal(row.secret) : null, row.previous_secret ? this.seal.seal(row.previous_secret) : null],
+        );
+      }
+      return rows.length;
+    });
+  }
 
   async create(hook: { workspace: string; url: string; eventTypes: string[]; packagePatterns: string[] }, origin: AuditOrigin): Promise<{ hook: Hook; secret: string }> {
     const secret = newSecret();
+    const sealed = this.seal.seal(secret);
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<HookRow>(
-        'INSERT INTO wh_hooks (id, workspace, url, event_types, package_patterns, secret, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
-        [randomUUID(), hook.workspace, hook.url, hook.eventTypes, hook.packagePatterns, secret, origin.userId],
+        "INSERT INTO wh_hooks (id, workspace, url, event_types, package_patterns, secret, secret_sealed, created_by) VALUES ($1, $2, $3, $4, $5, '', $6, $7) RETURNING *",
+        [randomUUID(), hook.workspace, hook.url, hook.eventTypes, hook.packagePatterns, sealed, origin.userId],
       );
       const created = hookOf(rows[0]!);
       await audit(client, origin, 'webhook.created', created, undefined, summaryOf(created));
@@ -99,7 +133,7 @@ export class HookStore {
   /** Hooks by id with their signing secrets (the worker's). */
   async signing(ids: string[]): Promise<Map<string, SigningHook>> {
     const { rows } = await this.pool.query<HookRow>('SELECT * FROM wh_hooks WHERE id = ANY($1::uuid[])', [ids]);
-    return new Map(rows.map((row) => [row.id, signingHookOf(row)]));
+    return new Map(rows.map((row) => [row.id, signingHookOf(row, this.seal)]));
   }
 
   async update(id: string, change: { url?: string; filters?: { eventTypes: string[]; packagePatterns: string[] }; enabled?: boolean }, origin: AuditOrigin): Promise<Hook> {
@@ -139,10 +173,14 @@ export class HookStore {
   /** A new secret; the current one becomes the previous and keeps signing for `overlapSeconds`. */
   async rotate(id: string, overlapSeconds: number, origin: AuditOrigin): Promise<{ hook: Hook; secret: string }> {
     const secret = newSecret();
+    const sealed = this.seal.seal(secret);
     return inTransaction(this.pool, async (client) => {
+      // A legacy plaintext current secret (no key at the last start) becomes the previous as it is.
       const { rows } = await client.query<HookRow>(
-        'UPDATE wh_hooks SET previous_secret = secret, previous_secret_until = now() + make_interval(secs => $3), secret = $2 WHERE id = $1 RETURNING *',
-        [checkId(id, 'webhook_id'), secret, overlapSeconds],
+        `UPDATE wh_hooks SET previous_secret = secret, previous_secret_sealed = secret_sealed,
+           previous_secret_until = now() + make_interval(secs => $3), secret = '', secret_sealed = $2
+         WHERE id = $1 RETURNING *`,
+        [checkId(id, 'webhook_id'), sealed, overlapSeconds],
       );
       if (!rows[0]) throw new RegistryError('NOT_FOUND', `no webhook ${id.slice(0, 64)}`);
       const hook = hookOf(rows[0]);

@@ -12,7 +12,7 @@ import { DeliveryStore } from './delivery-store';
 import { DeliveryWorker } from './delivery-worker';
 import { WebhookEventConsumer } from './event-consumer';
 import { webhookHandlers } from './grpc-handlers';
-import { HookStore } from './hook-store';
+import { HookStore, webhookSecretSeal } from './hook-store';
 import { HttpSender } from './http-sender';
 import { migrate } from './migrate';
 import { TargetGuard } from '@ocireg/outbound';
@@ -30,7 +30,14 @@ runService(async () => {
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL client failed'));
-  const hooks = new HookStore(pool);
+  const hooks = new HookStore(pool, webhookSecretSeal(config.WEBHOOK_SECRETS_KEY));
+  // Rows from before secrets were sealed: sealed now, once, when a key is set (a no-op after).
+  if (config.WEBHOOK_SECRETS_KEY) {
+    const sealed = await hooks.sealLegacySecrets();
+    if (sealed > 0) logger.info({ hooks: sealed }, 'sealed plaintext webhook secrets under WEBHOOK_SECRETS_KEY');
+  } else {
+    logger.warn('WEBHOOK_SECRETS_KEY is not set: creating webhooks and rotating their secrets is refused');
+  }
   const deliveries = new DeliveryStore(pool);
   const guard = new TargetGuard(config.WEBHOOK_ALLOWED_CIDRS ?? [], 'WEBHOOK_ALLOWED_CIDRS');
   const sender = new HttpSender({ guard, timeoutMs: config.WEBHOOK_TIMEOUT_MS, followRedirects: config.WEBHOOK_FOLLOW_REDIRECTS, userAgent: 'ocireg-webhooks/1' });

@@ -41,6 +41,11 @@ export function loadOrCreateSecrets(dataDir: string): { secrets: QuickstartSecre
       secrets.upstreamCredentialsKey = randomBytes(32).toString('base64');
       saveSecrets(dataDir, secrets as QuickstartSecrets);
     }
+    // Added since too (webhook secrets): hooks stored before it hold plaintext, which webhooks seals under it on start.
+    if (!secrets.webhookSecretsKey) {
+      secrets.webhookSecretsKey = randomBytes(32).toString('base64');
+      saveSecrets(dataDir, secrets as QuickstartSecrets);
+    }
     return { secrets: secrets as QuickstartSecrets, created: false };
   }
   const secrets: QuickstartSecrets = {
