@@ -6,6 +6,7 @@ import { admin, audit, users, webhooks } from '@ocireg/proto';
 import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 import { addUpstreamCommands } from './upstream-commands';
+import { addRestoreCommands } from './restore-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
 import { addTrustedIssuerCommands } from './trusted-issuer-commands';
@@ -286,6 +287,7 @@ manifest
   });
 
 addGcCommands(program, { api, as, print });
+addRestoreCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
 addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
