@@ -5,6 +5,7 @@ import type { admin } from '@ocireg/proto';
 import { webApi } from '@ocireg/web-api';
 import { jsonRoutes } from '../api-context';
 import { answered } from '../api-shapes';
+import type { UserResolver } from '../../admin/users-by-email';
 import type { WebCallers } from '../web-callers';
 
 // Image names contain slashes; "/-/" separates what follows the name (as package-routes.ts).
@@ -31,24 +32,29 @@ export const deletionJson = (d: admin.Deletion) => ({
  * AdminService's ListDeleted and RestoreDeletion forwarded to metadata with the
  * caller's assertion; metadata decides who may see and restore what.
  */
-export function restoreRoutes(deps: { admin: admin.AdminServiceClient; web: WebCallers; logger: Logger }): Router {
-  const { admin: client, web, logger } = deps;
+export function restoreRoutes(deps: { admin: admin.AdminServiceClient; people: UserResolver; web: WebCallers; logger: Logger }): Router {
+  const { admin: client, people, web, logger } = deps;
+  /** Deletions on /v2 name their user by id only: their emails, from auth. */
+  const withEmails = async (deletions: admin.Deletion[], requestId: string) => {
+    const emails = await people.emailsOf([...new Set(deletions.filter((d) => !d.actorEmail && d.actorUserId).map((d) => d.actorUserId))], requestId).catch(() => new Map<string, string>());
+    return deletions.map((d) => deletionJson({ ...d, actorEmail: d.actorEmail || emails.get(d.actorUserId) || '' }));
+  };
   const router = Router();
   const route = jsonRoutes(web, logger);
 
   router.get(
     '/workspaces/:workspace/deleted',
-    route(webApi.listWorkspaceDeleted, async ({ req, actor, as }) => {
+    route(webApi.listWorkspaceDeleted, async ({ req, actor, as, requestId }) => {
       const listed = await unaryCall(client.listDeleted.bind(client), { workspaceSlug: String(req.params.workspace), name: '' }, as(await actor()));
-      return { deletions: listed.deletions.map(deletionJson), restoreWindowSeconds: listed.restoreWindowSeconds };
+      return { deletions: await withEmails(listed.deletions, requestId), restoreWindowSeconds: listed.restoreWindowSeconds };
     }),
   );
   router.get(
     PACKAGE_DELETED,
-    route(webApi.listPackageDeleted, async ({ req, actor, as }) => {
+    route(webApi.listPackageDeleted, async ({ req, actor, as, requestId }) => {
       const { workspace, name } = named(req);
       const listed = await unaryCall(client.listDeleted.bind(client), { workspaceSlug: workspace, name }, as(await actor()));
-      return { deletions: listed.deletions.map(deletionJson), restoreWindowSeconds: listed.restoreWindowSeconds };
+      return { deletions: await withEmails(listed.deletions, requestId), restoreWindowSeconds: listed.restoreWindowSeconds };
     }),
   );
   router.post(
