@@ -203,7 +203,9 @@ describe('authorization matrix', () => {
     ];
     const cells = routes.flatMap((route) => IDENTITIES.map((who) => ({ route, who })));
     it.each(cells.map((c) => [`${c.route.name} as ${c.who.name} -> ${c.route.expect(c.who)}`, c] as const))('%s', async (_, { route, who }) => {
-      expect(await route.run(who, headersOf(who))).toBe(route.expect(who));
+      const answer = await route.run(who, headersOf(who));
+      // A bad credential used again and again from one address answers 429 once past the failure limit (as on the admin port below).
+      expect(!who.valid && !who.anonymous && answer === 429 ? 401 : answer).toBe(route.expect(who));
     });
   });
 
