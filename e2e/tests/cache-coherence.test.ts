@@ -28,6 +28,8 @@ describe('cache coherence across gateway replicas', () => {
       GC_INTERVAL_SECONDS: '0.5',
       GC_BLOB_GRACE_SECONDS: String(BLOB_GRACE_SECONDS),
       GC_UNTAGGED_GRACE_SECONDS: '1',
+      // No restore window: these tests expect a delete's bytes freed at once (restore-window.test.ts covers the window).
+      RESTORE_WINDOW_SECONDS: '0',
     });
     const replica = await registry.addGateway();
     recordLogDir(replica.logFile.slice(0, replica.logFile.lastIndexOf('/')));

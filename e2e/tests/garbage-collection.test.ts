@@ -73,6 +73,8 @@ describe.each(MODES)('deleting and garbage collection on $mode', ({ probe, every
       GC_INTERVAL_SECONDS: '0.5',
       GC_BLOB_GRACE_SECONDS: String(BLOB_GRACE_SECONDS),
       GC_UNTAGGED_GRACE_SECONDS: String(UNTAGGED_GRACE_SECONDS),
+      // No restore window: these tests expect a delete's bytes freed at once (restore-window.test.ts covers the window).
+      RESTORE_WINDOW_SECONDS: '0',
     });
     database = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     ws = await loginNewWorkspace(registry, 'gc'); // docker and crane use these credentials

@@ -201,6 +201,13 @@ describe('Helm chart: environment', () => {
     expect(template(['--set', 'limits.uploadLeaseSeconds=0']).status).not.toBe(0);
   });
 
+  it('gives metadata the restore window of metadata.restoreWindowSeconds (RESTORE_WINDOW_SECONDS, 7 days by default; 0 turns it off), and refuses a negative one', () => {
+    const windowOf = (manifests: Manifest[]) => (deploymentOf(manifests, 'metadata').spec.template.spec.containers[0].env as Obj[]).find((e) => e.name === 'RESTORE_WINDOW_SECONDS')?.value;
+    expect(windowOf(rendered('default'))).toBe('604800');
+    expect(windowOf(render(['--set', 'metadata.restoreWindowSeconds=0']))).toBe('0');
+    expect(template(['--set', 'metadata.restoreWindowSeconds=-1']).status).not.toBe(0);
+  });
+
   it('turns migrations at start-up off (on in trial mode, whose hook runs after install) and runs every migration runner in a hook Job', () => {
     for (const [render, manifests] of renders) {
       for (const service of ['auth', 'metadata', 'indexer', 'webhooks'] as const) {

@@ -12,6 +12,7 @@ import { SignInPage } from './pages/sign-in';
 import { TagPage } from './pages/tag';
 import { TokensPage } from './pages/tokens';
 import { UpstreamsPage } from './pages/upstreams';
+import { RecentlyDeletedPage } from './pages/recently-deleted';
 import { UsagePage } from './pages/usage';
 import { WorkspacePage } from './pages/workspace';
 import { WebhooksPage } from './pages/webhooks';
@@ -32,6 +33,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/deleted$/.exec(pathname))) return { title: `Recently deleted · ${decode(m[1]!)}`, page: <RecentlyDeletedPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/new-package$/.exec(pathname))) return { title: 'Create package', page: <CreatePackagePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/p\/([^/]+)\/r\/([^/]+)$/.exec(pathname))) return { title: `Repository ${decode(m[3]!)}`, page: <RepositoryPage workspace={decode(m[1]!)} project={decode(m[2]!)} repository={decode(m[3]!)} /> };

@@ -38,6 +38,7 @@ export function Link({ to, ...rest }: { to: string } & AnchorHTMLAttributes<HTML
 export const paths = {
   workspace: (ws: string) => `/w/${ws}`,
   usage: (ws: string) => `/w/${ws}/usage`,
+  deleted: (ws: string) => `/w/${ws}/deleted`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
   automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,

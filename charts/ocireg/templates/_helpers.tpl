@@ -357,6 +357,7 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 - { name: MIGRATE_ON_START, value: {{ include "ocireg.migrateOnStart" . | quote }} }
 - { name: DATABASE_POOL_SIZE, value: {{ .Values.metadata.databasePoolSize | quote }} }
 - { name: AUDIT_RETENTION_DAYS, value: {{ .Values.metadata.auditRetentionDays | quote }} }
+- { name: RESTORE_WINDOW_SECONDS, value: {{ .Values.metadata.restoreWindowSeconds | quote }} }
 {{ include "ocireg.configEnv" (dict "root" . "names" (list "LOG_LEVEL" "KAFKA_BROKERS" "UPLOAD_TIME_LIMIT_SECONDS")) }}
 {{ include "ocireg.databaseEnv" . }}
 {{ include "ocireg.redisEnv" . }}

@@ -14,6 +14,7 @@ import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
 import { upstreamApi, type upstream } from './upstream-api';
 import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
+import { restoreApi, type deletion } from './restore-api';
 import { webhookApi, type webhook, type webhookDelivery } from './webhook-api';
 import { workspaceApi } from './workspace-api';
 
@@ -34,6 +35,7 @@ export const webApi = {
   ...upstreamApi,
   ...auditApi,
   ...webhookApi,
+  ...restoreApi,
 } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
@@ -66,3 +68,4 @@ export type TrustedIssuer = z.infer<typeof trustedIssuer>;
 export type AuditEntry = z.infer<typeof shapes.auditEntry>;
 export type Webhook = z.infer<typeof webhook>;
 export type WebhookDelivery = z.infer<typeof webhookDelivery>;
+export type Deletion = z.infer<typeof deletion>;

@@ -24,6 +24,8 @@ export const workspaceApi = {
       storageQuotaBytes: z.number().nullable(),
       /** Each package's full name and bytes. */
       packages: z.array(exact({ fullName: z.string(), bytes: z.number() })),
+      /** What the restore window holds: bytes only deletions in it still reference (freed when it ends), and counts. */
+      restoreWindow: exact({ bytes: z.number(), deletions: z.number(), manifests: z.number(), tags: z.number() }),
     }),
   },
   /** GET /workspaces/{ws}/projects */

@@ -7,12 +7,13 @@ import { OPERATOR, type RoleOnPackage } from './access';
 import type { SourceRepositoryRecord } from './lookups';
 import type { MetadataModel } from './metadata-model';
 import type { PackageRecord } from './packages';
+import type { RestoreMethods } from './restore-handlers';
 import { roleAllows, type Role } from './roles';
 import { invalid } from './validation';
 import { canSeePackage, packageFilter, visibleRepositoryIds, type Visibility } from './visibility';
 
-/** Everything but garbage collection (gc/gc-handlers.ts). */
-type Server = Omit<AsyncService<admin.AdminServiceServer>, 'getGcStatus' | 'runGc'>;
+/** Everything but garbage collection (gc/gc-handlers.ts) and the restore window (restore-handlers.ts). */
+type Server = Omit<AsyncService<admin.AdminServiceServer>, 'getGcStatus' | 'runGc' | RestoreMethods>;
 /** The source repository methods' names from before they said so (admin.proto), answered by the methods they name. */
 type DeprecatedName = 'createRepository' | 'getRepository' | 'updateRepository' | 'listRepositories' | 'deleteRepository';
 
@@ -40,7 +41,7 @@ const notFound = (what: string, field: string) => new RegistryError('NOT_FOUND',
 const servedByGateway = () => new RegistryError('UNSUPPORTED', 'image listings are served by the gateway admin port');
 
 /** The aggregates the admin API reaches. */
-export type AdminModel = Pick<MetadataModel, 'workspaces' | 'projects' | 'sourceRepositories' | 'memberships' | 'packages' | 'access' | 'usage' | 'deletions'>;
+export type AdminModel = Pick<MetadataModel, 'workspaces' | 'projects' | 'sourceRepositories' | 'memberships' | 'packages' | 'access' | 'usage' | 'deletions' | 'restoreWindow'>;
 
 /**
  * The admin API over the metadata aggregates, as the gateway forwards it (only the
@@ -280,11 +281,12 @@ export function adminHandlers(model: AdminModel, callers: CallerResolver): Serve
       const { visibility } = await readable(ctx, request.workspaceSlug);
       const usage = await model.usage.ofWorkspace(request.workspaceSlug);
       const all = usage.repositories.map((r) => ({ fullName: r.repository, bytes: r.bytes }));
-      if (visibility.allPackages) return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes, packages: all };
+      if (visibility.allPackages) return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes, packages: all, restoreWindow: await model.restoreWindow.usage(request.workspaceSlug) };
       // A caller who sees only some packages sees only their bytes (each blob once), never the workspace's total.
       const records = await model.packages.byRepositoryName(request.workspaceSlug, all.map((p) => p.fullName));
       const packages = all.filter((p) => { const pkg = records.get(p.fullName); return pkg !== undefined && canSeePackage(visibility, pkg); });
-      return { workspaceBytes: await model.usage.bytesOf(packages.map((p) => p.fullName)), storageQuotaBytes: usage.storageQuotaBytes, packages };
+      const shown = packages.map((p) => p.fullName);
+      return { workspaceBytes: await model.usage.bytesOf(shown), storageQuotaBytes: usage.storageQuotaBytes, packages, restoreWindow: await model.restoreWindow.usage(request.workspaceSlug, shown) };
     },
     async getEffectiveRole(request, ctx) {
       const caller = callers.reader(ctx);

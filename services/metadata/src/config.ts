@@ -33,6 +33,10 @@ export const configSchema = z.object({
   GC_SWEEP_INTERVAL_SECONDS: env.seconds(6 * 3600),
   /** Reviews decided and blobs freed per round at most. */
   GC_BATCH: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Deleted tags and images stay restorable this long before collection may free their bytes (docs/lifecycle-restore.md); 0: deletes are final. */
+  RESTORE_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** How often deletions past the restore window are purged. */
+  RESTORE_PURGE_INTERVAL_SECONDS: env.seconds(60),
   /** Seals upstream passwords at rest (docs/pull-through.md): 32 random bytes, base64 (`openssl rand -base64 32`). */
   UPSTREAM_CREDENTIALS_KEY: z
     .string()

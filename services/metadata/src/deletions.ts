@@ -7,18 +7,23 @@ import type { AccessChanges } from './access-changes';
 import type { ChangeOrigin } from './change-origin';
 import { removeManifest } from './manifest-removal';
 import { recordEvent } from './outbox';
+import { DEFAULT_RESTORE_WINDOW_SECONDS, openDeletion, trashManifests, trashTag } from './restore-window';
 
 /**
  * Deleting content: manifests (with the tags that point to them), whole
  * images, tags and blob links, each with its events and its audit entry in
  * the same transaction, and the "content:<workspace>" announcement after the commit of a removal.
  * What no longer has references is freed later by garbage collection (gc/).
+ * With a restore window (RESTORE_WINDOW_SECONDS > 0), what a delete removes is
+ * first copied into a deletion that can be restored (restore-window.ts).
  */
 export class Deletions {
   constructor(
     private readonly pool: Pool,
     /** Told, after the commit, of every removal of manifests or blob links ("content:<workspace>"), so every gateway drops its cached answers. */
     private readonly removals: AccessChanges,
+    /** How long deleted tags and manifests stay restorable; 0: deletes are final. */
+    private readonly restoreWindowSeconds: number = DEFAULT_RESTORE_WINDOW_SECONDS,
   ) {}
 
   /** Deletes a manifest by digest, with the tags that point to it (returned). */
@@ -29,6 +34,8 @@ export class Deletions {
       // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'manifest', origin);
+      if (deletion) await trashManifests(client, deletion, repository, [digest]);
       return removeManifest(client, repository, digest, origin);
     }).then(async (removed) => {
       await this.removedIn(repository);
@@ -47,6 +54,8 @@ export class Deletions {
       // Row locks first: a push tagging one of these manifests finishes before the tags are read.
       const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
       if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
+      const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'image', origin);
+      if (deletion) await trashManifests(client, deletion, repository, manifests.map((m) => m.digest));
       const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
       await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
       const target = { workspace: name.workspace, repository, package: name.image };
@@ -69,6 +78,8 @@ export class Deletions {
     const name = parseRepositoryName(repository);
     parseTag(tag);
     await inTransaction(this.pool, async (client) => {
+      const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'tag', origin);
+      if (deletion) await trashTag(client, deletion, repository, tag);
       const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
       if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
       await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);

@@ -24,6 +24,8 @@ import { startCollectionLoop } from './gc/collection-loop';
 import { gcHandlers } from './gc/gc-handlers';
 import { CredentialSeal } from './upstreams/credential-seal';
 import { upstreamHandlers } from './upstreams/upstream-handlers';
+import { restoreHandlers } from './restore-handlers';
+import { startRestoreWindowPurge } from './restore-window-loop';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -40,7 +42,12 @@ runService(async () => {
     announce: (subject: `content:${string}`) =>
       accessState.accessChanged(subject).catch((err: unknown) => logger.warn({ err, subject }, 'could not announce removed content; gateways serve their cached answers until they expire')),
   };
-  const model = createMetadataModel(pool, { changes: new AccessStateChanges(accessState), removals, credentials: new CredentialSeal(config.UPSTREAM_CREDENTIALS_KEY) });
+  const model = createMetadataModel(pool, {
+    changes: new AccessStateChanges(accessState),
+    removals,
+    credentials: new CredentialSeal(config.UPSTREAM_CREDENTIALS_KEY),
+    restoreWindowSeconds: config.RESTORE_WINDOW_SECONDS,
+  });
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
     pool,
@@ -73,7 +80,7 @@ runService(async () => {
         implementation: registryMetadataHandlers(model, new ListingSnapshot(pool)),
         callers: callersOf('metadata', metadata.RegistryMetadataServiceService),
       },
-      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
+      { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers), ...restoreHandlers(model, callers, config.RESTORE_WINDOW_SECONDS) }, callers: callersOf('metadata', admin.AdminServiceService) },
       { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
       { definition: audit.AuditServiceService, implementation: auditHandlers({ pool, access: model.access, callers }), callers: callersOf('metadata', audit.AuditServiceService) },
     ],
@@ -107,11 +114,15 @@ runService(async () => {
     ? startCollectionLoop(collector, { intervalMs: config.GC_INTERVAL_SECONDS * 1000, sweepIntervalMs: config.GC_SWEEP_INTERVAL_SECONDS * 1000, logger })
     : undefined;
 
+  // Deletions past the restore window are purged; collection then frees what only they kept.
+  const restorePurge = startRestoreWindowPurge(model.restoreWindow, { intervalMs: config.RESTORE_PURGE_INTERVAL_SECONDS * 1000, logger: logger.child({ component: 'restore-window' }) });
+
   // Metadata prunes every chain of the audit log (it serves the log's queries).
   const auditRetention = startAuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger.child({ component: 'audit-retention' }));
 
   service.ready([
     { name: 'garbage collection', run: () => collection?.stop() },
+    { name: 'restore window purge', run: () => restorePurge.stop() },
     { name: 'audit retention', run: () => auditRetention.stop() },
     { name: 'outbox relay', run: () => relay.stop() },
     { name: 'event transport', run: () => transport.close() },

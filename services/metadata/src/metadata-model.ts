@@ -12,6 +12,7 @@ import { Projects } from './projects';
 import { PullTimes } from './pull-times';
 import { ProviderRoles } from './provider-roles';
 import { Referrers } from './referrers';
+import { DEFAULT_RESTORE_WINDOW_SECONDS, RestoreWindow } from './restore-window';
 import { SourceRepositories } from './source-repositories';
 import { Tags } from './tags';
 import { StorageUsage } from './usage';
@@ -39,6 +40,8 @@ export interface MetadataModel {
   readonly upstreams: Upstreams;
   /** Last-pulled times (issue 24). */
   readonly pullTimes: PullTimes;
+  /** Deleted tags and manifests still restorable (issue 24). */
+  readonly restoreWindow: RestoreWindow;
 }
 
 export interface MetadataModelOptions {
@@ -48,6 +51,8 @@ export interface MetadataModelOptions {
   removals?: AccessChanges;
   /** Seals upstream passwords at rest (UPSTREAM_CREDENTIALS_KEY); without it, upstreams take no password. */
   credentials?: CredentialSeal;
+  /** How long deletes stay restorable (RESTORE_WINDOW_SECONDS); default 7 days, 0: deletes are final. */
+  restoreWindowSeconds?: number;
 }
 
 /**
@@ -73,8 +78,9 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     tags: new Tags(pool),
     referrers: new Referrers(pool),
     catalog: new Catalog(pool),
-    deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS),
+    deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS, options.restoreWindowSeconds ?? DEFAULT_RESTORE_WINDOW_SECONDS),
     upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
     pullTimes: new PullTimes(pool),
+    restoreWindow: new RestoreWindow(pool, options.removals ?? NO_ANNOUNCEMENTS),
   };
 }

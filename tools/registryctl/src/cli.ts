@@ -7,6 +7,7 @@ import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 import { addPullCommands } from './pull-commands';
 import { addUpstreamCommands } from './upstream-commands';
+import { addRestoreCommands } from './restore-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
 import { addTrustedIssuerCommands } from './trusted-issuer-commands';
@@ -289,6 +290,7 @@ manifest
   });
 
 addGcCommands(program, { api, as, print });
+addRestoreCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
 addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });

@@ -75,6 +75,9 @@ export function WorkspaceSidebar({ workspace }: { workspace: string }) {
         <Link to={paths.usage(workspace)}>Storage usage</Link>
       </p>
       <p>
+        <Link to={paths.deleted(workspace)}>Recently deleted</Link>
+      </p>
+      <p>
         <Link to={paths.upstreams(workspace)}>Upstream registries</Link>
       </p>
       <p>

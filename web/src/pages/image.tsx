@@ -10,6 +10,7 @@ import { formatBytes, platformText, registryHost, shortDigest, timeAgo } from '.
 import { Link, navigate, paths } from '../router';
 import type { Manifest, RoleWord, TagEntry } from '@ocireg/web-api';
 import { useApi } from '../use-api';
+import { RecentlyDeleted } from './recently-deleted';
 
 const mayDeleteTags = (role: RoleWord) => role === 'write' || role === 'admin';
 
@@ -48,6 +49,7 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
           ) : (
             <Tags workspace={workspace} name={name} role={data.callerRole} />
           )}
+          {mayDeleteTags(data.callerRole) && <RecentlyDeleted workspace={workspace} name={name} />}
           {data.callerRole === 'admin' && data.image && (
             <section className="panel danger-zone" aria-labelledby="delete-image-title">
               <h2 id="delete-image-title">Delete image</h2>

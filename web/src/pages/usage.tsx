@@ -1,7 +1,7 @@
 import { ErrorMessage, Loading } from '../components/feedback';
 import { Breadcrumbs, Layout } from '../components/layout';
 import { formatBytes } from '../format';
-import { paths } from '../router';
+import { Link, paths } from '../router';
 import { useApi } from '../use-api';
 
 /** Bytes the workspace stores (each blob once) against its quota, and per image. */
@@ -30,7 +30,11 @@ export function UsagePage({ workspace }: { workspace: string }) {
               </label>
             </p>
           )}
-          <p className="muted">Deleting tags and images frees storage later, once garbage collection finds nothing else uses it.</p>
+          <p>
+            The restore window holds {formatBytes(data.restoreWindow.bytes)} of it: {data.restoreWindow.deletions} deletions ({data.restoreWindow.manifests} manifests, {data.restoreWindow.tags} tags) that can still be{' '}
+            <Link to={paths.deleted(workspace)}>restored</Link>.
+          </p>
+          <p className="muted">Deleting tags and images frees storage later: once their restore window ends and garbage collection finds nothing else uses it.</p>
           <table>
             <caption>Storage per image</caption>
             <thead>

@@ -81,6 +81,11 @@ export function adminApi(
       getEffectiveRole: withUserId,
     },
     finish: {
+      // The restore window: deletions on /v2 name their user by id only.
+      listDeleted: async (response: admin.ListDeletedResponse, ctx) => {
+        const emails = await people.emailsOf([...new Set(response.deletions.filter((d) => !d.actorEmail && d.actorUserId).map((d) => d.actorUserId))], ctx.requestId).catch(() => new Map<string, string>());
+        return { ...response, deletions: response.deletions.map((d) => ({ ...d, actorEmail: d.actorEmail || emails.get(d.actorUserId) || '' })) };
+      },
       listMemberships: async (response: admin.ListMembershipsResponse, ctx) => {
         const emails = await people.emailsOf(response.memberships.map((m) => m.userId), ctx.requestId);
         return { memberships: response.memberships.map((m) => ({ ...m, email: emails.get(m.userId) ?? '' })) };

@@ -47,7 +47,8 @@ describe.each(STORES)('garbage collection on $name', ({ make }) => {
     pool = new Pool({ connectionString: url, max: 8 });
     store = make();
     if (store instanceof S3BlobStore) await store.ensureBucket('us-east-1');
-    metadata = createMetadataModel(pool);
+    // No restore window: these tests delete and expect collection at once (restore-window.int.test.ts covers the window).
+    metadata = createMetadataModel(pool, { restoreWindowSeconds: 0 });
   });
 
   afterAll(async () => {

@@ -66,6 +66,7 @@ export function review(client: PoolClient, item: Review, settings: GcSettings): 
  * exists. A referrer whose subject is gone goes even if tagged. A manifest
  * left untagged goes after the grace period, unless its workspace keeps
  * untagged manifests; one whose index or subject was deleted goes at once.
+ * A deleted tag, index or subject still in the restore window keeps it too.
  */
 async function reviewManifest(client: PoolClient, item: Review, settings: GcSettings): Promise<Outcome> {
   const { repository, digest } = item;
@@ -73,10 +74,14 @@ async function reviewManifest(client: PoolClient, item: Review, settings: GcSett
   const manifest = rows[0];
   if (!manifest) return (await exists(client, 'SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2', [repository, digest])) ? BUSY : DONE;
 
+  // Deleted tags and manifests still in the restore window (restore-window.ts) keep what they name, as live ones do.
   const { rows: facts } = await client.query<{ tagged: boolean; referenced: boolean; subject_alive: boolean; keep_untagged: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM tags WHERE repository = $1 AND digest = $2) AS tagged,
-            EXISTS (SELECT 1 FROM manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'manifest') AS referenced,
-            EXISTS (SELECT 1 FROM manifests WHERE repository = $1 AND digest = $3) AS subject_alive,
+    `SELECT EXISTS (SELECT 1 FROM tags WHERE repository = $1 AND digest = $2)
+              OR EXISTS (SELECT 1 FROM deleted_tags WHERE repository = $1 AND digest = $2) AS tagged,
+            EXISTS (SELECT 1 FROM manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'manifest')
+              OR EXISTS (SELECT 1 FROM deleted_manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'manifest') AS referenced,
+            EXISTS (SELECT 1 FROM manifests WHERE repository = $1 AND digest = $3)
+              OR EXISTS (SELECT 1 FROM deleted_manifests WHERE repository = $1 AND digest = $3) AS subject_alive,
             COALESCE((SELECT keep_untagged_manifests FROM workspaces WHERE slug = split_part($1, '/', 1)), false) AS keep_untagged`,
     [repository, digest, manifest.subject_digest],
   );
@@ -112,6 +117,8 @@ async function reviewBlobLink(client: PoolClient, item: Review, settings: GcSett
   const link = rows[0];
   if (!link) return (await exists(client, 'SELECT 1 FROM repository_blobs WHERE repository = $1 AND digest = $2', [repository, digest])) ? BUSY : DONE;
   if (await exists(client, `SELECT 1 FROM manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'blob'`, [repository, digest])) return DONE;
+  // A deleted manifest still in the restore window keeps its blobs; its purge queues this review again.
+  if (await exists(client, `SELECT 1 FROM deleted_manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'blob'`, [repository, digest])) return DONE;
   const since = Math.max(link.linked_at.getTime(), item.enqueuedAt.getTime());
   const due = new Date(since + settings.blobGraceMs);
   if (due > (await databaseNow(client))) return { type: 'later', at: due };

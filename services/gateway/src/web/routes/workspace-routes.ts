@@ -39,7 +39,8 @@ export function workspaceRoutes(deps: { admin: admin.AdminServiceClient; web: We
     '/workspaces/:workspace/usage',
     route(webApi.getStorageUsage, async ({ req, actor, as }) => {
       const usage = await unaryCall(client.getStorageUsage.bind(client), { workspaceSlug: String(req.params.workspace) }, as(await actor()));
-      return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes ?? null, packages: usage.packages };
+      const held = usage.restoreWindow ?? { bytes: 0, deletions: 0, manifests: 0, tags: 0 };
+      return { workspaceBytes: usage.workspaceBytes, storageQuotaBytes: usage.storageQuotaBytes ?? null, packages: usage.packages, restoreWindow: { bytes: held.bytes, deletions: held.deletions, manifests: held.manifests, tags: held.tags } };
     }),
   );
   router.get(
