@@ -16,13 +16,16 @@ const CLI = path.join(REPO_ROOT, 'tools', 'registryctl', 'dist', 'cli.js');
 describe('retention rules with registryctl against docker-pushed images', () => {
   let registry: RunningRegistry;
   let ws: TestWorkspace;
+  /** As the Admin of the workspace's source repository, and as the operator. */
   let ctl: (...args: string[]) => Promise<Record<string, any>>;
+  let op: (...args: string[]) => Promise<Record<string, any>>;
   const tags = ['t1', 't2', 't3', 't4', 't5'];
 
   beforeAll(async () => {
     registry = await startTestRegistry({ RETENTION_DUE_POLL_SECONDS: '1', RETENTION_INTERVAL_SECONDS: '3600' });
     ws = await loginNewWorkspace(registry, 'ret');
     ctl = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', ws.admin.token, ...args]));
+    op = async (...args) => JSON.parse(await run(process.execPath, [CLI, '--admin', registry.adminAddress, '--token', registry.operator.token, ...args]));
     // Two packages, five tags each, each tag its own image, pushed one after another.
     for (const name of ['app', 'auto']) {
       for (const tag of tags) {
@@ -44,11 +47,13 @@ describe('retention rules with registryctl against docker-pushed images', () => 
 
   it('previews with why-kept, refuses an apply past the threshold without --confirm, and a confirmed apply deletes exactly what the preview showed', async () => {
     // Inherited from the workspace, protected at the package: keep t5 (newest) and t1 (protected); t2-t4 go: 60% > 50%.
-    const keep = await ctl('retention', 'create', ws.slug, '--kind', 'keep-latest', '--pattern', 't*', '--count', '1');
+    // Workspace rules are the workspace admins' (and operators'), not a repository Admin's.
+    await expect(ctl('retention', 'create', ws.slug, '--kind', 'keep-latest', '--pattern', 't*', '--count', '1')).rejects.toThrow(/DENIED/);
+    const keep = await op('retention', 'create', ws.slug, '--kind', 'keep-latest', '--pattern', 't*', '--count', '1');
     const protect = await ctl('retention', 'create', ws.slug, '--package', 'app', '--kind', 'protect', '--pattern', 't1');
     // The other package opts out of the workspace rule: the loop leaves it alone.
     await ctl('retention', 'opt-out', ws.slug, keep.rule.id, '--package', 'auto');
-    await expect(ctl('retention', 'create', ws.slug, '--kind', 'protect', '--pattern', 'v[0-9]')).rejects.toThrow(/INVALID_ARGUMENT: pattern/);
+    await expect(ctl('retention', 'create', ws.slug, '--package', 'app', '--kind', 'protect', '--pattern', 'v[0-9]')).rejects.toThrow(/INVALID_ARGUMENT: pattern/);
 
     const effective = await ctl('retention', 'effective', ws.slug, 'app');
     expect(effective.rules.map((r: any) => [r.level, r.scopeName])).toEqual([
