@@ -39,6 +39,7 @@ export const paths = {
   workspace: (ws: string) => `/w/${ws}`,
   usage: (ws: string) => `/w/${ws}/usage`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
+  retention: (ws: string, name: string) => `/w/${ws}/retention/${name}`,
   automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,
   repository: (ws: string, project: string, repository: string) => `/w/${ws}/p/${project}/r/${repository}`,
