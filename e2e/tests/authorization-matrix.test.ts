@@ -7,7 +7,7 @@ import { credentials, makeGenericClientConstructor, Metadata, status, type Servi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName, type UserToken } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, audit, auth, blobupload, indexer, metadata, users, webhooks } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, indexer, metadata, retention, users, webhooks } from '@ocireg/proto';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 
@@ -28,6 +28,7 @@ const INTERNAL: InternalService[] = [
   { service: 'metadata', definition: metadata.RegistryMetadataServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'], resolveRole: ['gateway', 'auth'], checkWorkspaceAdmin: ['auth', 'webhooks'], listUserWorkspaces: ['auth'], getSourceRepositoryRole: ['auth'], resolveSourceRepositoryPaths: ['auth'], applyIdentityProviderRoles: ['auth'], exportListingSnapshot: ['indexer'], recordPulls: ['gateway'], listPullTimes: ['gateway'] } },
   { service: 'metadata', definition: admin.AdminServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'metadata', definition: audit.AuditServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
+  { service: 'metadata', definition: retention.RetentionServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'blob-upload', definition: blobupload.BlobUploadServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'indexer', definition: indexer.IndexerServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'webhooks', definition: webhooks.WebhookServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
@@ -317,9 +318,31 @@ describe('authorization matrix', () => {
       },
     });
 
+    // Retention rules (issue 24): workspace and project rules by workspace admins, package rules by the repository's
+    // Admins, previews by readers; a caller who may not see the level finds nothing there (NOT_FOUND), a reader is DENIED.
+    const hiddenChange = (allowed: Who[]) => (who: Who): Outcome => (invalid.has(who) ? 'UNAUTHORIZED' : allowed.includes(who) ? 'OK' : readers.has(who) ? 'DENIED' : 'NOT_FOUND');
+    const retentionCall = (name: keyof retention.RetentionServiceClient & string, expectation: (who: Who) => Outcome, request: () => Record<string, unknown>, label = '') =>
+      calls.push({
+        name: `RetentionService.${name}${label}`,
+        expect: expectation,
+        run: (who) => {
+          const client = adminPortClient(registry, retention.RetentionServiceClient);
+          const method = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!.bind(client) as never;
+          return call(client, () => unaryCall(method, request(), { authorization: authorization(who) }));
+        },
+      });
+    const scope = (level: string) => ({ level, workspaceSlug: ws.slug, projectSlug: '', sourceRepositoryId: level === 'source-repository' ? ws.sourceRepositoryId : '', packageName: level === 'package' ? 'pkg' : '' });
+    // Protect rules only: an apply in this matrix deletes nothing the other cells need.
+    retentionCall('createRetentionRule', hiddenChange(['operator', 'workspace admin']), () => ({ scope: scope('workspace'), kind: 'protect', pattern: 'v*', count: 0, days: 0 }), ' at the workspace');
+    retentionCall('createRetentionRule', hiddenChange(['operator', 'workspace admin', 'admin member']), () => ({ scope: scope('package'), kind: 'protect', pattern: 'del-*', count: 0, days: 0 }), ' at the package');
+    retentionCall('listRetentionRules', read, () => ({ scope: scope('workspace') }));
+    retentionCall('getEffectiveRetentionRules', read, () => ({ workspaceSlug: ws.slug, packageName: 'pkg' }));
+    retentionCall('previewRetention', read, () => ({ scope: scope('package') }));
+    retentionCall('applyRetention', hiddenChange(['operator', 'workspace admin', 'admin member']), () => ({ workspaceSlug: ws.slug, packageName: 'pkg', confirm: false }));
+
     // A read-only token sees, but never changes; a reader who is no member of the repository finds nothing.
     const normalise = (outcome: Outcome, who: Who, name: string): Outcome => {
-      if (who === 'admin member, read-only token' && outcome === 'OK' && !['getWorkspace', 'listProjects', 'listRepositories', 'getRepository', 'listMemberships', 'listPackages', 'getPackage', 'getStorageUsage', 'listImages'].includes(name)) return 'DENIED';
+      if (who === 'admin member, read-only token' && outcome === 'OK' && !['getWorkspace', 'listProjects', 'listRepositories', 'getRepository', 'listMemberships', 'listPackages', 'getPackage', 'getStorageUsage', 'listImages', 'RetentionService.listRetentionRules', 'RetentionService.getEffectiveRetentionRules', 'RetentionService.previewRetention'].includes(name)) return 'DENIED';
       return outcome;
     };
     const cells = calls.flatMap((c) => WHO.map((who) => ({ c, who, expected: normalise(c.expect(who), who, c.name) })));

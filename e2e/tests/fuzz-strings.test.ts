@@ -17,7 +17,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, audit, PROTO_DIR, PROTO_FILES, users, webhooks } from '@ocireg/proto';
+import { admin, audit, PROTO_DIR, PROTO_FILES, retention, users, webhooks } from '@ocireg/proto';
 import { apiRoutes, pathOf, routeTakes, type ApiRoute } from './api-routes';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
@@ -135,12 +135,13 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
   }
 
   it('the admin port', async () => {
-    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.audit, PROTO_FILES.webhooks], { includeDirs: [PROTO_DIR], keepCase: true });
+    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention], { includeDirs: [PROTO_DIR], keepCase: true });
     const services = [
       { definition: admin.AdminServiceService, client: adminPortClient(registry, admin.AdminServiceClient) },
       { definition: users.UserServiceService, client: adminPortClient(registry, users.UserServiceClient) },
       { definition: audit.AuditServiceService, client: adminPortClient(registry, audit.AuditServiceClient) },
       { definition: webhooks.WebhookServiceService, client: adminPortClient(registry, webhooks.WebhookServiceClient) },
+      { definition: retention.RetentionServiceService, client: adminPortClient(registry, retention.RetentionServiceClient) },
     ];
     try {
       const cases = services.flatMap(({ definition, client }) =>

@@ -7,6 +7,7 @@ import { CreatePackagePage } from './pages/create-package';
 import { ImagePage } from './pages/image';
 import { ProjectPage } from './pages/project';
 import { RepositoryPage } from './pages/repository';
+import { RetentionPage } from './pages/retention';
 import { SetPasswordPage } from './pages/set-password';
 import { SignInPage } from './pages/sign-in';
 import { TagPage } from './pages/tag';
@@ -31,6 +32,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if ((m = /^\/w\/([^/]+)\/webhooks$/.exec(pathname))) return { title: `Webhooks · ${decode(m[1]!)}`, page: <WebhooksPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/audit$/.exec(pathname))) return { title: `Audit log · ${decode(m[1]!)}`, page: <AuditPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/retention\/(.+)$/.exec(pathname))) return { title: `Retention · ${decode(m[2]!)}`, page: <RetentionPage workspace={decode(m[1]!)} name={decode(m[2]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/deleted$/.exec(pathname))) return { title: `Recently deleted · ${decode(m[1]!)}`, page: <RecentlyDeletedPage workspace={decode(m[1]!)} /> };

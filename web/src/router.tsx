@@ -40,6 +40,7 @@ export const paths = {
   usage: (ws: string) => `/w/${ws}/usage`,
   deleted: (ws: string) => `/w/${ws}/deleted`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
+  retention: (ws: string, name: string) => `/w/${ws}/retention/${name}`,
   automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,
   repository: (ws: string, project: string, repository: string) => `/w/${ws}/p/${project}/r/${repository}`,

@@ -374,6 +374,12 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 - { name: GC_ORPHAN_GRACE_SECONDS, value: {{ .orphanGraceSeconds | quote }} }
 - { name: GC_SWEEP_INTERVAL_SECONDS, value: {{ .sweepIntervalSeconds | quote }} }
 {{- end }}
+{{- with .Values.metadata.retention }}
+- { name: RETENTION_ENABLED, value: {{ .enabled | toString | quote }} }
+- { name: RETENTION_INTERVAL_SECONDS, value: {{ .intervalSeconds | quote }} }
+- { name: RETENTION_DUE_POLL_SECONDS, value: {{ .duePollSeconds | quote }} }
+- { name: RETENTION_CONFIRM_ABOVE_PERCENT, value: {{ .confirmAbovePercent | quote }} }
+{{- end }}
 {{- end -}}
 
 {{- define "ocireg.env.blob-upload" -}}

@@ -7,6 +7,8 @@ export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
 export * as upstreams from './gen/ocireg/admin/v1/upstreams';
+// Retention rules (issue 24).
+export * as retention from './gen/ocireg/admin/v1/retention';
 export * as users from './gen/ocireg/admin/v1/users';
 export * as webhooks from './gen/ocireg/admin/v1/webhooks';
 
@@ -21,5 +23,6 @@ export const PROTO_FILES = {
   indexer: 'ocireg/indexer/v1/indexer.proto',
   metadata: 'ocireg/metadata/v1/metadata.proto',
   upstreams: 'ocireg/admin/v1/upstreams.proto',
+  retention: 'ocireg/admin/v1/retention.proto',
   users: 'ocireg/admin/v1/users.proto',
 } as const;

@@ -13,6 +13,7 @@ import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
 import { upstreamApi, type upstream } from './upstream-api';
+import { retentionApi, type retentionPreview, type retentionRule } from './retention-api';
 import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
 import { restoreApi, type deletion } from './restore-api';
 import { webhookApi, type webhook, type webhookDelivery } from './webhook-api';
@@ -33,6 +34,7 @@ export const webApi = {
   ...serviceAccountApi,
   ...trustedIssuerApi,
   ...upstreamApi,
+  ...retentionApi,
   ...auditApi,
   ...webhookApi,
   ...restoreApi,
@@ -62,6 +64,8 @@ export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
 export type Upstream = z.infer<typeof upstream>;
+export type RetentionRule = z.infer<typeof retentionRule>;
+export type RetentionPreview = z.infer<typeof retentionPreview>;
 export type RepositoryToken = z.infer<typeof repositoryToken>;
 export type ServiceAccount = z.infer<typeof serviceAccount>;
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;

@@ -37,6 +37,19 @@ export const configSchema = z.object({
   RESTORE_WINDOW_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
   /** How often deletions past the restore window are purged. */
   RESTORE_PURGE_INTERVAL_SECONDS: env.seconds(60),
+  // Retention rules (docs/lifecycle-retention.md): evaluated online, applied through the usual deletions.
+  /** Run the online retention loop at all (previews and applies by hand work either way). */
+  RETENTION_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** Every package with rules is evaluated again at least this often (time-based rules age tags out). */
+  RETENTION_INTERVAL_SECONDS: env.seconds(3600),
+  /** How often the loop looks for packages pushed to since their last evaluation (due after pushes). */
+  RETENTION_DUE_POLL_SECONDS: env.seconds(30),
+  /** Packages evaluated per round at most (bounded batches). */
+  RETENTION_PACKAGES_PER_ROUND: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Deletions per batch of an apply. */
+  RETENTION_BATCH: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Applying rules that delete more than this percentage of a package's tags needs an explicit confirm; the loop then skips the package. */
+  RETENTION_CONFIRM_ABOVE_PERCENT: z.coerce.number().min(0).max(100).default(50),
   /** Seals upstream passwords at rest (docs/pull-through.md): 32 random bytes, base64 (`openssl rand -base64 32`). */
   UPSTREAM_CREDENTIALS_KEY: z
     .string()

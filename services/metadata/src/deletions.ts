@@ -26,14 +26,25 @@ export class Deletions {
     private readonly restoreWindowSeconds: number = DEFAULT_RESTORE_WINDOW_SECONDS,
   ) {}
 
-  /** Deletes a manifest by digest, with the tags that point to it (returned). */
-  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin): Promise<{ tags: string[] }> {
+  /**
+   * Deletes a manifest by digest, with the tags that point to it (returned).
+   * `guard.untagged` (retention): only while no tag and no other manifest points to it, else FAILED_PRECONDITION.
+   */
+  async deleteManifest(repository: string, digest: string, origin: ChangeOrigin, guard: { untagged?: boolean } = {}): Promise<{ tags: string[] }> {
     parseRepositoryName(repository);
     parseDigest(digest);
     return inTransaction(this.pool, async (client) => {
       // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      if (guard.untagged) {
+        const { rows } = await client.query<{ used: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM tags WHERE repository = $1 AND digest = $2)
+               OR EXISTS (SELECT 1 FROM manifest_references WHERE repository = $1 AND referenced_digest = $2 AND kind = 'manifest' AND manifest_digest <> $2) AS used`,
+          [repository, digest],
+        );
+        if (rows[0]?.used) throw new RegistryError('FAILED_PRECONDITION', `manifest ${digest} is tagged or referenced again`, { digest });
+      }
       const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'manifest', origin);
       if (deletion) await trashManifests(client, deletion, repository, [digest]);
       return removeManifest(client, repository, digest, origin);
@@ -74,13 +85,24 @@ export class Deletions {
     });
   }
 
-  async deleteTag(repository: string, tag: string, origin: ChangeOrigin): Promise<void> {
+  /**
+   * Deletes a tag. `guard` (retention): only while it still points to `digest`
+   * and was not pushed or moved after `unchangedSince`, else FAILED_PRECONDITION.
+   */
+  async deleteTag(repository: string, tag: string, origin: ChangeOrigin, guard: { digest?: string; unchangedSince?: Date } = {}): Promise<void> {
     const name = parseRepositoryName(repository);
     parseTag(tag);
     await inTransaction(this.pool, async (client) => {
       const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'tag', origin);
       if (deletion) await trashTag(client, deletion, repository, tag);
-      const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
+      const { rows } = await client.query<{ digest: string }>(
+        'DELETE FROM tags WHERE repository = $1 AND name = $2 AND ($3::text IS NULL OR digest = $3) AND ($4::timestamptz IS NULL OR updated_at <= $4) RETURNING digest',
+        [repository, tag, guard.digest ?? null, guard.unchangedSince ?? null],
+      );
+      if (!rows[0] && (guard.digest || guard.unchangedSince)) {
+        const still = await client.query('SELECT 1 FROM tags WHERE repository = $1 AND name = $2', [repository, tag]);
+        if (still.rowCount) throw new RegistryError('FAILED_PRECONDITION', `tag ${tag} was pushed or moved since`, { tag });
+      }
       if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
       await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
       await recordAudit(client, origin, { action: 'tag.deleted', workspace: name.workspace, target: { type: 'tag', id: tag, name: `${repository}:${tag}` }, before: { digest: rows[0].digest } });

@@ -8,7 +8,7 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, audit, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
+import { admin, audit, metadata, PROTO_DIR, PROTO_FILES, retention as retentionProto, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
@@ -26,6 +26,10 @@ import { CredentialSeal } from './upstreams/credential-seal';
 import { upstreamHandlers } from './upstreams/upstream-handlers';
 import { restoreHandlers } from './restore-handlers';
 import { startRestoreWindowPurge } from './restore-window-loop';
+import { Retention } from './retention/retention';
+import { retentionHandlers } from './retention/retention-handlers';
+import { startRetentionLoop } from './retention/retention-loop';
+import { RetentionRules } from './retention/rules';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -62,6 +66,9 @@ runService(async () => {
     },
     removals,
   });
+  // Retention rules (docs/lifecycle-retention.md): deletions only through model.deletions.
+  const retentionRules = new RetentionRules(pool);
+  const retention = new Retention(pool, retentionRules, model.deletions, { confirmAbove: config.RETENTION_CONFIRM_ABOVE_PERCENT / 100, batch: config.RETENTION_BATCH });
   // Admin calls carry the user's assertion, checked here against the internal CA: metadata never calls auth.
   const callers = new CallerResolver(new UserAssertionVerifier(tls));
 
@@ -72,7 +79,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.retention],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -82,6 +89,11 @@ runService(async () => {
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers), ...restoreHandlers(model, callers, config.RESTORE_WINDOW_SECONDS) }, callers: callersOf('metadata', admin.AdminServiceService) },
       { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
+      {
+        definition: retentionProto.RetentionServiceService,
+        implementation: retentionHandlers({ rules: retentionRules, retention, access: model.access }, callers),
+        callers: callersOf('metadata', retentionProto.RetentionServiceService),
+      },
       { definition: audit.AuditServiceService, implementation: auditHandlers({ pool, access: model.access, callers }), callers: callersOf('metadata', audit.AuditServiceService) },
     ],
   });
@@ -120,7 +132,17 @@ runService(async () => {
   // Metadata prunes every chain of the audit log (it serves the log's queries).
   const auditRetention = startAuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger.child({ component: 'audit-retention' }));
 
+  const retentionLoop = config.RETENTION_ENABLED
+    ? startRetentionLoop(pool, retention, {
+        intervalMs: config.RETENTION_INTERVAL_SECONDS * 1000,
+        duePollMs: Math.min(config.RETENTION_DUE_POLL_SECONDS, config.RETENTION_INTERVAL_SECONDS) * 1000,
+        packagesPerRound: config.RETENTION_PACKAGES_PER_ROUND,
+        logger: logger.child({ component: 'retention' }),
+      })
+    : undefined;
+
   service.ready([
+    { name: 'retention', run: () => retentionLoop?.stop() },
     { name: 'garbage collection', run: () => collection?.stop() },
     { name: 'restore window purge', run: () => restorePurge.stop() },
     { name: 'audit retention', run: () => auditRetention.stop() },

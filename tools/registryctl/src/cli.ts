@@ -8,6 +8,7 @@ import { addGcCommands } from './gc-commands';
 import { addPullCommands } from './pull-commands';
 import { addUpstreamCommands } from './upstream-commands';
 import { addRestoreCommands } from './restore-commands';
+import { addRetentionCommands } from './retention-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
 import { addTrustedIssuerCommands } from './trusted-issuer-commands';
@@ -292,6 +293,7 @@ manifest
 addGcCommands(program, { api, as, print });
 addRestoreCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
+const retentionCommands = addRetentionCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
 addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
 addAuditCommands(program, { audit: auditApi, as, print });
@@ -365,6 +367,7 @@ program
     client?.close();
     authClient?.close();
     upstreamCommands.close();
+    retentionCommands.close();
     auditClient?.close();
     webhookClient?.close();
   });

@@ -37,7 +37,7 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
         <>
           <p className="muted">
             {workspace}/{name} · linked to {data.sourceRepository ? `${data.sourceRepository.projectSlug}/${data.sourceRepository.slug}` : 'a repository'} · your role: {data.callerRole || 'none'}
-            {data.image && ` · ${data.image.tagCount} tags · ${formatBytes(data.image.totalSize)}`}
+            {data.image && ` · ${data.image.tagCount} tags · ${formatBytes(data.image.totalSize)}`} · <Link to={paths.retention(workspace, name)}>Retention</Link>
           </p>
           <IndexingNotice indexing={data.indexing} />
           {data.image === null ? (

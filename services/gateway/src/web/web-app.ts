@@ -16,6 +16,7 @@ import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { upstreamRoutes } from './routes/upstream-routes';
 import { restoreRoutes } from './routes/restore-routes';
+import { retentionRoutes } from './routes/retention-routes';
 import { oidcRoutes } from './routes/oidc-routes';
 import { packageRoutes } from './routes/package-routes';
 import { sessionRoutes } from './routes/session-routes';
@@ -94,6 +95,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(memberRoutes({ admin: clients.admin, people, web, logger }));
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
   api.use(upstreamRoutes({ upstreams: clients.upstreams, web, logger }));
+  api.use(retentionRoutes({ retention: clients.retention, web, logger }));
   api.use(repositoryTokenRoutes({ users: clients.users, people, cookies, web, logger }));
   api.use(serviceAccountRoutes({ users: clients.users, cookies, web, logger }));
   api.use(trustedIssuerRoutes({ users: clients.users, web, logger }));
