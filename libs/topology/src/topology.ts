@@ -70,6 +70,7 @@ export const SERVICES = {
       // Forwarded by the gateway's admin port, each call with the user's assertion.
       'ocireg.admin.v1.AdminService': { '*': ['gateway'] },
       'ocireg.admin.v1.UpstreamService': { '*': ['gateway'] },
+      'ocireg.admin.v1.ImmutableTagService': { '*': ['gateway'] },
       'ocireg.admin.v1.AuditService': { '*': ['gateway'] },
     },
     // Kafka: the outbox relay; S3: garbage collection frees blobs.

@@ -5,6 +5,7 @@ import { recordAudit } from '@ocireg/audit';
 import { inTransaction } from '@ocireg/postgres';
 import type { AccessChanges } from './access-changes';
 import type { ChangeOrigin } from './change-origin';
+import { refuseImmutableTags } from './immutable/immutable-tag-rules';
 import { removeManifest } from './manifest-removal';
 import { recordEvent } from './outbox';
 
@@ -29,6 +30,8 @@ export class Deletions {
       // The row lock first: a concurrent push tagging this manifest finishes before its tags are read.
       const locked = await client.query('SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2 FOR UPDATE', [repository, digest]);
       if (!locked.rowCount) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${digest} is unknown to ${repository}`, { digest });
+      const { rows: tagged } = await client.query<{ name: string }>('SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name', [repository, digest]);
+      await refuseImmutableTags(client, repository, tagged.map((t) => t.name), `deleted, nor manifest ${digest} it points to`);
       return removeManifest(client, repository, digest, origin);
     }).then(async (removed) => {
       await this.removedIn(repository);
@@ -48,6 +51,7 @@ export class Deletions {
       const { rows: manifests } = await client.query<{ digest: string }>('SELECT digest FROM manifests WHERE repository = $1 ORDER BY digest FOR UPDATE', [repository]);
       if (manifests.length === 0) throw new RegistryError('NAME_UNKNOWN', `${repository} holds no images`, { name: repository });
       const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await refuseImmutableTags(client, repository, tags.map((t) => t.name), 'deleted, nor the image it belongs to');
       await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
       const target = { workspace: name.workspace, repository, package: name.image };
       for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
@@ -71,6 +75,7 @@ export class Deletions {
     await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ digest: string }>('DELETE FROM tags WHERE repository = $1 AND name = $2 RETURNING digest', [repository, tag]);
       if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+      await refuseImmutableTags(client, repository, [tag], 'deleted');
       await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
       await recordAudit(client, origin, { action: 'tag.deleted', workspace: name.workspace, target: { type: 'tag', id: tag, name: `${repository}:${tag}` }, before: { digest: rows[0].digest } });
     });

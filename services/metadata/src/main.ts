@@ -8,7 +8,7 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, audit, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
+import { admin, audit, immutableTags, metadata, PROTO_DIR, PROTO_FILES, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
@@ -24,6 +24,7 @@ import { startCollectionLoop } from './gc/collection-loop';
 import { gcHandlers } from './gc/gc-handlers';
 import { CredentialSeal } from './upstreams/credential-seal';
 import { upstreamHandlers } from './upstreams/upstream-handlers';
+import { immutableTagHandlers } from './immutable/immutable-tag-handlers';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -65,7 +66,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.immutableTags],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -75,6 +76,7 @@ runService(async () => {
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers) }, callers: callersOf('metadata', admin.AdminServiceService) },
       { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
+      { definition: immutableTags.ImmutableTagServiceService, implementation: immutableTagHandlers(model, callers), callers: callersOf('metadata', immutableTags.ImmutableTagServiceService) },
       { definition: audit.AuditServiceService, implementation: auditHandlers({ pool, access: model.access, callers }), callers: callersOf('metadata', audit.AuditServiceService) },
     ],
   });

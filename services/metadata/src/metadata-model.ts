@@ -4,6 +4,7 @@ import { Access } from './access';
 import { Blobs } from './blobs';
 import { Catalog } from './catalog';
 import { Deletions } from './deletions';
+import { ImmutableTagRules } from './immutable/immutable-tag-rules';
 import { Manifests } from './manifests';
 import { Memberships } from './memberships';
 import { PackageCreationOnPush } from './package-creation-on-push';
@@ -36,6 +37,8 @@ export interface MetadataModel {
   readonly catalog: Catalog;
   readonly deletions: Deletions;
   readonly upstreams: Upstreams;
+  /** Immutable tag rules (issue 24): pushes and deletions consult them in their own transactions. */
+  readonly immutableTagRules: ImmutableTagRules;
 }
 
 export interface MetadataModelOptions {
@@ -72,5 +75,6 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     catalog: new Catalog(pool),
     deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS),
     upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
+    immutableTagRules: new ImmutableTagRules(pool),
   };
 }
