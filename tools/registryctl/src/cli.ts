@@ -6,6 +6,7 @@ import { admin, audit, users, webhooks } from '@ocireg/proto';
 import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 import { addUpstreamCommands } from './upstream-commands';
+import { addImmutableCommands } from './immutable-commands';
 import { addRepositoryTokenCommands } from './repository-token-commands';
 import { addServiceAccountCommands } from './service-account-commands';
 import { addTrustedIssuerCommands } from './trusted-issuer-commands';
@@ -287,6 +288,7 @@ manifest
 
 addGcCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
+const immutableCommands = addImmutableCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
 addTrustedIssuerCommands(program, { authApi: () => authApi(), as, print });
 addAuditCommands(program, { audit: auditApi, as, print });
@@ -360,6 +362,7 @@ program
     client?.close();
     authClient?.close();
     upstreamCommands.close();
+    immutableCommands.close();
     auditClient?.close();
     webhookClient?.close();
   });

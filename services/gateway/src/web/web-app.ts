@@ -15,6 +15,7 @@ import { webhookRoutes } from './routes/webhook-routes';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { upstreamRoutes } from './routes/upstream-routes';
+import { immutableTagRoutes } from './routes/immutable-tag-routes';
 import { oidcRoutes } from './routes/oidc-routes';
 import { packageRoutes } from './routes/package-routes';
 import { sessionRoutes } from './routes/session-routes';
@@ -98,6 +99,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(trustedIssuerRoutes({ users: clients.users, web, logger }));
   api.use(auditRoutes({ audit: clients.audit, people, web, logger }));
   api.use(webhookRoutes({ webhooks: clients.webhooks, web, logger }));
+  api.use(immutableTagRoutes({ immutableTags: clients.immutableTags, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
