@@ -12,6 +12,7 @@ import { SignInPage } from './pages/sign-in';
 import { TagPage } from './pages/tag';
 import { TokensPage } from './pages/tokens';
 import { UpstreamsPage } from './pages/upstreams';
+import { ImmutableTagsPage } from './pages/immutable-tags';
 import { UsagePage } from './pages/usage';
 import { WorkspacePage } from './pages/workspace';
 import { WebhooksPage } from './pages/webhooks';
@@ -30,6 +31,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if ((m = /^\/w\/([^/]+)\/webhooks$/.exec(pathname))) return { title: `Webhooks · ${decode(m[1]!)}`, page: <WebhooksPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/audit$/.exec(pathname))) return { title: `Audit log · ${decode(m[1]!)}`, page: <AuditPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/immutable-tags$/.exec(pathname))) return { title: `Immutable tags · ${decode(m[1]!)}`, page: <ImmutableTagsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };

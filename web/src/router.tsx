@@ -39,6 +39,7 @@ export const paths = {
   workspace: (ws: string) => `/w/${ws}`,
   usage: (ws: string) => `/w/${ws}/usage`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
+  immutableTags: (ws: string) => `/w/${ws}/immutable-tags`,
   automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,
   repository: (ws: string, project: string, repository: string) => `/w/${ws}/p/${project}/r/${repository}`,
