@@ -35,7 +35,7 @@ export function ImmutableTagsPage({ workspace }: { workspace: string }) {
       {loading && !data && <Loading what="immutable tag rules" />}
       {data && data.rules.length === 0 && <p>No immutable tag rules yet.</p>}
       {data && data.rules.length > 0 && <RulesTable caption="Immutable tag rules" rules={data.rules} mayDelete={mayDelete} onDeleted={reload} />}
-      {(workspaceAdmin || adminOf.size > 0) && <CreateRuleForm workspace={workspace} workspaceAdmin={workspaceAdmin} repositories={repositories?.sourceRepositories ?? []} onCreated={reload} />}
+      {ws && repositories && (workspaceAdmin || adminOf.size > 0) && <CreateRuleForm key={String(workspaceAdmin)} workspace={workspace} workspaceAdmin={workspaceAdmin} repositories={repositories.sourceRepositories} onCreated={reload} />}
       <EffectiveRulesLookup workspace={workspace} />
     </Layout>
   );
@@ -63,10 +63,7 @@ function RulesTable({ caption, rules, mayDelete, onDeleted }: { caption: string;
             </td>
             <td>{LEVEL_NAMES[rule.level]}</td>
             <td>{rule.scopeName}</td>
-            <td>
-              {timeAgo(rule.createdAt)}
-              {rule.createdBy ? ` by ${rule.createdBy}` : ''}
-            </td>
+            <td>{timeAgo(rule.createdAt)}</td>
             {actions && (
               <td>
                 {mayDelete!(rule) && (
