@@ -7,7 +7,7 @@ import { credentials, makeGenericClientConstructor, Metadata, status, type Servi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName, type UserToken } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, audit, auth, blobupload, indexer, metadata, retention, users, webhooks } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, immutableTags, indexer, metadata, retention, users, webhooks } from '@ocireg/proto';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 
@@ -29,6 +29,7 @@ const INTERNAL: InternalService[] = [
   { service: 'metadata', definition: admin.AdminServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'metadata', definition: audit.AuditServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'metadata', definition: retention.RetentionServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
+  { service: 'metadata', definition: immutableTags.ImmutableTagServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'blob-upload', definition: blobupload.BlobUploadServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'indexer', definition: indexer.IndexerServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
   { service: 'webhooks', definition: webhooks.WebhookServiceService as unknown as ServiceDefinition, callers: { '*': ['gateway'] } },
@@ -308,6 +309,32 @@ describe('authorization matrix', () => {
         return call(client, () => unaryCall(client.listWebhooks.bind(client), { workspaceSlug: ws.slug }, { authorization: authorization(who) }));
       },
     });
+    // Immutable tag rules (issue 24): workspace and project rules are the workspace admins', source repository and
+    // package rules the repository's Admins' too; whoever sees a scope lists its rules.
+    const Level = immutableTags.ImmutableTagRuleLevel;
+    const ruleScope = (level: immutableTags.ImmutableTagRuleLevel, more: Partial<immutableTags.ImmutableTagRuleScope> = {}) => ({ workspaceSlug: ws.slug, level, projectSlug: '', sourceRepositoryId: '', packageName: '', ...more });
+    const immutableCall = (name: string, expectation: (who: Who) => Outcome, request: (client: immutableTags.ImmutableTagServiceClient, who: Who) => Promise<unknown>) =>
+      calls.push({
+        name,
+        expect: expectation,
+        run: (who) => {
+          const client = adminPortClient(registry, immutableTags.ImmutableTagServiceClient);
+          return call(client, () => request(client, who));
+        },
+      });
+    immutableCall('ImmutableTagService.createImmutableTagRule of the workspace', change(['operator', 'workspace admin']), (c, who) =>
+      unaryCall(c.createImmutableTagRule.bind(c), { scope: ruleScope(Level.IMMUTABLE_TAG_RULE_LEVEL_WORKSPACE), pattern: `${unique()}-*` }, { authorization: authorization(who) }));
+    immutableCall('ImmutableTagService.createImmutableTagRule of the source repository', change(['operator', 'workspace admin', 'admin member']), (c, who) =>
+      unaryCall(c.createImmutableTagRule.bind(c), { scope: ruleScope(Level.IMMUTABLE_TAG_RULE_LEVEL_SOURCE_REPOSITORY, { sourceRepositoryId: ws.sourceRepositoryId }), pattern: `${unique()}-*` }, { authorization: authorization(who) }));
+    immutableCall('ImmutableTagService.createImmutableTagRule of the package', change(['operator', 'workspace admin', 'admin member']), (c, who) =>
+      unaryCall(c.createImmutableTagRule.bind(c), { scope: ruleScope(Level.IMMUTABLE_TAG_RULE_LEVEL_PACKAGE, { packageName: 'pkg' }), pattern: `${unique()}-*` }, { authorization: authorization(who) }));
+    immutableCall('ImmutableTagService.listImmutableTagRules', read, (c, who) => unaryCall(c.listImmutableTagRules.bind(c), { scope: ruleScope(Level.IMMUTABLE_TAG_RULE_LEVEL_UNSPECIFIED) }, { authorization: authorization(who) }));
+    immutableCall('ImmutableTagService.getEffectiveImmutableTagRules', read, (c, who) => unaryCall(c.getEffectiveImmutableTagRules.bind(c), { workspaceSlug: ws.slug, packageName: 'pkg' }, { authorization: authorization(who) }));
+    // Deleting a rule on the repository (made by the operator for each caller): its Admins; a caller who may not see the workspace does not find it.
+    immutableCall('ImmutableTagService.deleteImmutableTagRule of the source repository', (who) => (who === 'admin of another workspace' ? 'NOT_FOUND' : change(['operator', 'workspace admin', 'admin member'])(who)), async (c, who) => {
+      const { rule } = await unaryCall(c.createImmutableTagRule.bind(c), { scope: ruleScope(Level.IMMUTABLE_TAG_RULE_LEVEL_SOURCE_REPOSITORY, { sourceRepositoryId: ws.sourceRepositoryId }), pattern: `${unique()}-*` }, { authorization: registry.operator.authorization });
+      return unaryCall(c.deleteImmutableTagRule.bind(c), { workspaceSlug: ws.slug, id: rule!.id }, { authorization: authorization(who) });
+    });
     auditCall('AuditService.verifyAuditLog', change(['operator']), (c, who) => unaryCall(c.verifyAuditLog.bind(c), {}, { authorization: authorization(who) }));
     calls.push({
       name: 'UserService.createUser',
@@ -342,7 +369,7 @@ describe('authorization matrix', () => {
 
     // A read-only token sees, but never changes; a reader who is no member of the repository finds nothing.
     const normalise = (outcome: Outcome, who: Who, name: string): Outcome => {
-      if (who === 'admin member, read-only token' && outcome === 'OK' && !['getWorkspace', 'listProjects', 'listRepositories', 'getRepository', 'listMemberships', 'listPackages', 'getPackage', 'getStorageUsage', 'listImages', 'RetentionService.listRetentionRules', 'RetentionService.getEffectiveRetentionRules', 'RetentionService.previewRetention'].includes(name)) return 'DENIED';
+      if (who === 'admin member, read-only token' && outcome === 'OK' && !['getWorkspace', 'listProjects', 'listRepositories', 'getRepository', 'listMemberships', 'listPackages', 'getPackage', 'getStorageUsage', 'listImages', 'RetentionService.listRetentionRules', 'RetentionService.getEffectiveRetentionRules', 'RetentionService.previewRetention', 'ImmutableTagService.listImmutableTagRules', 'ImmutableTagService.getEffectiveImmutableTagRules'].includes(name)) return 'DENIED';
       return outcome;
     };
     const cells = calls.flatMap((c) => WHO.map((who) => ({ c, who, expected: normalise(c.expect(who), who, c.name) })));

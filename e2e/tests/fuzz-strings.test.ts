@@ -17,7 +17,7 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, type RunningRegistry, type ServiceName } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
-import { admin, audit, PROTO_DIR, PROTO_FILES, retention, users, webhooks } from '@ocireg/proto';
+import { admin, audit, immutableTags, PROTO_DIR, PROTO_FILES, retention, users, webhooks } from '@ocireg/proto';
 import { apiRoutes, pathOf, routeTakes, type ApiRoute } from './api-routes';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
@@ -48,7 +48,7 @@ const CORPUS: CorpusValue[] = [
 
 /** Query parameters and JSON body fields the API reads somewhere (every route gets them all). */
 const QUERY_FIELDS = ['prefix', 'page_token', 'sort', 'page_size', 'project', 'sourceRepository'];
-const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'sourceRepositoryId', 'sourceRepository', 'project', 'url'];
+const BODY_FIELDS = ['email', 'password', 'name', 'user', 'role', 'secret', 'purpose', 'workspace', 'sourceRepositoryId', 'sourceRepository', 'project', 'url', 'pattern', 'level', 'package'];
 /** Query parameters of the OCI distribution API and the token endpoint, and the token endpoint's form fields. */
 const OCI_QUERY_FIELDS = ['n', 'last', 'digest', 'mount', 'from', 'tag', 'artifactType', 'scope', 'service', 'offline_token', 'account'];
 const TOKEN_FORM_FIELDS = ['grant_type', 'username', 'password', 'refresh_token', 'scope', 'service', 'client_id', 'access_type'];
@@ -131,17 +131,18 @@ describe('string fuzzing: every field of every JSON route, admin RPC and /v2 que
 
   /** A body every POST and PUT could act on, so a valid value gets past the other fields. */
   function baseBody(): Record<string, unknown> {
-    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, sourceRepository: 'app', project: 'main', url: 'https://hooks.example.com/registry' };
+    return { email: `someone@${workspace.slug}.example.com`, password: 'a long enough password', name: 'fuzzed', scopes: ['read:package'], expiresInDays: 1, user: `member@${workspace.slug}.example.com`, role: 'read', secret: 'not-a-secret', purpose: 'invite', workspace: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId, sourceRepository: 'app', project: 'main', url: 'https://hooks.example.com/registry', pattern: 'fuzzed-*', level: 'workspace', package: 'app' };
   }
 
   it('the admin port', async () => {
-    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention], { includeDirs: [PROTO_DIR], keepCase: true });
+    const definitions = loadSync([PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention, PROTO_FILES.immutableTags], { includeDirs: [PROTO_DIR], keepCase: true });
     const services = [
       { definition: admin.AdminServiceService, client: adminPortClient(registry, admin.AdminServiceClient) },
       { definition: users.UserServiceService, client: adminPortClient(registry, users.UserServiceClient) },
       { definition: audit.AuditServiceService, client: adminPortClient(registry, audit.AuditServiceClient) },
       { definition: webhooks.WebhookServiceService, client: adminPortClient(registry, webhooks.WebhookServiceClient) },
       { definition: retention.RetentionServiceService, client: adminPortClient(registry, retention.RetentionServiceClient) },
+      { definition: immutableTags.ImmutableTagServiceService, client: adminPortClient(registry, immutableTags.ImmutableTagServiceClient) },
     ];
     try {
       const cases = services.flatMap(({ definition, client }) =>

@@ -14,6 +14,7 @@ import { TagPage } from './pages/tag';
 import { TokensPage } from './pages/tokens';
 import { UpstreamsPage } from './pages/upstreams';
 import { RecentlyDeletedPage } from './pages/recently-deleted';
+import { ImmutableTagsPage } from './pages/immutable-tags';
 import { UsagePage } from './pages/usage';
 import { WorkspacePage } from './pages/workspace';
 import { WebhooksPage } from './pages/webhooks';
@@ -33,6 +34,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if ((m = /^\/w\/([^/]+)\/audit$/.exec(pathname))) return { title: `Audit log · ${decode(m[1]!)}`, page: <AuditPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/?$/.exec(pathname))) return { title: `Packages · ${decode(m[1]!)}`, page: <WorkspacePage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/retention\/(.+)$/.exec(pathname))) return { title: `Retention · ${decode(m[2]!)}`, page: <RetentionPage workspace={decode(m[1]!)} name={decode(m[2]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/immutable-tags$/.exec(pathname))) return { title: `Immutable tags · ${decode(m[1]!)}`, page: <ImmutableTagsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/deleted$/.exec(pathname))) return { title: `Recently deleted · ${decode(m[1]!)}`, page: <RecentlyDeletedPage workspace={decode(m[1]!)} /> };

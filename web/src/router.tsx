@@ -41,6 +41,7 @@ export const paths = {
   deleted: (ws: string) => `/w/${ws}/deleted`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
   retention: (ws: string, name: string) => `/w/${ws}/retention/${name}`,
+  immutableTags: (ws: string) => `/w/${ws}/immutable-tags`,
   automation: (ws: string) => `/w/${ws}/automation`,
   project: (ws: string, project: string) => `/w/${ws}/p/${project}`,
   repository: (ws: string, project: string, repository: string) => `/w/${ws}/p/${project}/r/${repository}`,

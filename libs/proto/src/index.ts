@@ -4,6 +4,7 @@ export * as admin from './gen/ocireg/admin/v1/admin';
 export * as audit from './gen/ocireg/admin/v1/audit';
 export * as auth from './gen/ocireg/auth/v1/auth';
 export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
+export * as immutableTags from './gen/ocireg/admin/v1/immutable_tags';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
 export * as upstreams from './gen/ocireg/admin/v1/upstreams';
@@ -20,6 +21,7 @@ export const PROTO_FILES = {
   webhooks: 'ocireg/admin/v1/webhooks.proto',
   auth: 'ocireg/auth/v1/auth.proto',
   blobupload: 'ocireg/blobupload/v1/blob_upload.proto',
+  immutableTags: 'ocireg/admin/v1/immutable_tags.proto',
   indexer: 'ocireg/indexer/v1/indexer.proto',
   metadata: 'ocireg/metadata/v1/metadata.proto',
   upstreams: 'ocireg/admin/v1/upstreams.proto',

@@ -74,6 +74,7 @@ export const SERVICES = {
       'ocireg.admin.v1.AdminService': { '*': ['gateway'] },
       'ocireg.admin.v1.UpstreamService': { '*': ['gateway'] },
       'ocireg.admin.v1.RetentionService': { '*': ['gateway'] },
+      'ocireg.admin.v1.ImmutableTagService': { '*': ['gateway'] },
       'ocireg.admin.v1.AuditService': { '*': ['gateway'] },
     },
     // Kafka: the outbox relay; S3: garbage collection frees blobs.

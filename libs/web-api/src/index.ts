@@ -3,6 +3,7 @@
 // answers as their types; the web UI imports the types only (`import type`).
 import type { z } from 'zod';
 import { auditApi } from './audit-api';
+import { immutableTagApi, type immutableTagRule } from './immutable-tag-api';
 import { memberApi } from './member-api';
 import { packageApi } from './package-api';
 import { repositoryToken, repositoryTokenApi } from './repository-token-api';
@@ -38,6 +39,7 @@ export const webApi = {
   ...auditApi,
   ...webhookApi,
   ...restoreApi,
+  ...immutableTagApi,
 } satisfies Record<string, RouteSchema>;
 
 export type WebApi = typeof webApi;
@@ -73,3 +75,5 @@ export type AuditEntry = z.infer<typeof shapes.auditEntry>;
 export type Webhook = z.infer<typeof webhook>;
 export type WebhookDelivery = z.infer<typeof webhookDelivery>;
 export type Deletion = z.infer<typeof deletion>;
+export type ImmutableTagRule = z.infer<typeof immutableTagRule>;
+export { IMMUTABLE_RULE_LEVELS } from './immutable-tag-api';

@@ -1,5 +1,5 @@
 import { createGrpcClient } from '@ocireg/grpc';
-import { admin, audit, auth, blobupload, indexer, metadata, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, immutableTags, indexer, metadata, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { TlsMaterial } from '@ocireg/service-identity';
 import type { GatewayConfig } from './config';
 
@@ -14,6 +14,8 @@ export interface ServiceClients {
   users: users.UserServiceClient;
   upstreams: upstreams.UpstreamServiceClient;
   retention: retention.RetentionServiceClient;
+  /** Immutable tag rules (issue 24), metadata's. */
+  immutableTags: immutableTags.ImmutableTagServiceClient;
   audit: audit.AuditServiceClient;
   webhooks: webhooks.WebhookServiceClient;
 }
@@ -28,6 +30,7 @@ export function createServiceClients(config: GatewayConfig, tls: TlsMaterial): S
     users: createGrpcClient(users.UserServiceClient, config.AUTH_ADDR, { kind: 'internal', tls, service: 'auth' }),
     upstreams: createGrpcClient(upstreams.UpstreamServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     retention: createGrpcClient(retention.RetentionServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
+    immutableTags: createGrpcClient(immutableTags.ImmutableTagServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     audit: createGrpcClient(audit.AuditServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     webhooks: createGrpcClient(webhooks.WebhookServiceClient, config.WEBHOOKS_ADDR, { kind: 'internal', tls, service: 'webhooks' }),
   };

@@ -5,6 +5,7 @@ import { recordAudit } from '@ocireg/audit';
 import { inTransaction } from '@ocireg/postgres';
 import type { AccessChanges } from './access-changes';
 import type { ChangeOrigin } from './change-origin';
+import { refuseImmutableTags } from './immutable/immutable-tag-rules';
 import { removeManifest } from './manifest-removal';
 import { recordEvent } from './outbox';
 import { DEFAULT_RESTORE_WINDOW_SECONDS, openDeletion, trashManifests, trashTag } from './restore-window';
@@ -45,6 +46,8 @@ export class Deletions {
         );
         if (rows[0]?.used) throw new RegistryError('FAILED_PRECONDITION', `manifest ${digest} is tagged or referenced again`, { digest });
       }
+      const { rows: tagged } = await client.query<{ name: string }>('SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name', [repository, digest]);
+      await refuseImmutableTags(client, repository, tagged.map((t) => t.name), `deleted, nor manifest ${digest} it points to`);
       const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'manifest', origin);
       if (deletion) await trashManifests(client, deletion, repository, [digest]);
       return removeManifest(client, repository, digest, origin);
@@ -68,6 +71,7 @@ export class Deletions {
       const deletion = await openDeletion(client, this.restoreWindowSeconds, repository, 'image', origin);
       if (deletion) await trashManifests(client, deletion, repository, manifests.map((m) => m.digest));
       const { rows: tags } = await client.query<{ name: string; digest: string }>('DELETE FROM tags WHERE repository = $1 RETURNING name, digest', [repository]);
+      await refuseImmutableTags(client, repository, tags.map((t) => t.name), 'deleted, nor the image it belongs to');
       await client.query('DELETE FROM manifests WHERE repository = $1', [repository]);
       const target = { workspace: name.workspace, repository, package: name.image };
       for (const tag of tags) await recordEvent(client, 'tag.deleted', { ...target, digest: tag.digest, tag: tag.name }, origin);
@@ -104,6 +108,7 @@ export class Deletions {
         if (still.rowCount) throw new RegistryError('FAILED_PRECONDITION', `tag ${tag} was pushed or moved since`, { tag });
       }
       if (!rows[0]) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is unknown to ${repository}`, { tag });
+      await refuseImmutableTags(client, repository, [tag], 'deleted');
       await recordEvent(client, 'tag.deleted', { workspace: name.workspace, repository, package: name.image, digest: rows[0].digest, tag }, origin);
       await recordAudit(client, origin, { action: 'tag.deleted', workspace: name.workspace, target: { type: 'tag', id: tag, name: `${repository}:${tag}` }, before: { digest: rows[0].digest } });
     });

@@ -8,7 +8,7 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, audit, metadata, PROTO_DIR, PROTO_FILES, retention as retentionProto, upstreams } from '@ocireg/proto';
+import { admin, audit, immutableTags, metadata, PROTO_DIR, PROTO_FILES, retention as retentionProto, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
@@ -30,6 +30,7 @@ import { Retention } from './retention/retention';
 import { retentionHandlers } from './retention/retention-handlers';
 import { startRetentionLoop } from './retention/retention-loop';
 import { RetentionRules } from './retention/rules';
+import { immutableTagHandlers } from './immutable/immutable-tag-handlers';
 
 runService(async () => {
   const config = loadMetadataConfig();
@@ -79,7 +80,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.retention],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.retention, PROTO_FILES.immutableTags],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -94,6 +95,7 @@ runService(async () => {
         implementation: retentionHandlers({ rules: retentionRules, retention, access: model.access }, callers),
         callers: callersOf('metadata', retentionProto.RetentionServiceService),
       },
+      { definition: immutableTags.ImmutableTagServiceService, implementation: immutableTagHandlers(model, callers), callers: callersOf('metadata', immutableTags.ImmutableTagServiceService) },
       { definition: audit.AuditServiceService, implementation: auditHandlers({ pool, access: model.access, callers }), callers: callersOf('metadata', audit.AuditServiceService) },
     ],
   });

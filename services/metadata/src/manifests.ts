@@ -5,6 +5,7 @@ import { describeManifest, parseDigest, parseRepositoryName, parseTag, platformF
 import { recordAudit } from '@ocireg/audit';
 import { inTransaction } from '@ocireg/postgres';
 import type { ChangeOrigin } from './change-origin';
+import { refuseImmutableTags } from './immutable/immutable-tag-rules';
 import { recordEvent } from './outbox';
 import type { PackagesOnPush } from './package-creation-on-push';
 import { refuseOverQuota } from './usage';
@@ -120,6 +121,8 @@ export class Manifests {
           else moved.set(row.name, row.digest);
         }
       }
+      // An immutable tag is set once: re-pushing its digest is fine, moving it is refused (for everyone).
+      await refuseImmutableTags(client, input.repository, [...moved.keys()], `moved to ${digest.value}`);
       const tagsSet = tags.filter((tag) => !unchanged.has(tag));
       if (tags.length > 0) {
         await client.query(

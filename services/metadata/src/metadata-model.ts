@@ -4,6 +4,7 @@ import { Access } from './access';
 import { Blobs } from './blobs';
 import { Catalog } from './catalog';
 import { Deletions } from './deletions';
+import { ImmutableTagRules } from './immutable/immutable-tag-rules';
 import { Manifests } from './manifests';
 import { Memberships } from './memberships';
 import { PackageCreationOnPush } from './package-creation-on-push';
@@ -42,6 +43,8 @@ export interface MetadataModel {
   readonly pullTimes: PullTimes;
   /** Deleted tags and manifests still restorable (issue 24). */
   readonly restoreWindow: RestoreWindow;
+  /** Immutable tag rules (issue 24): pushes and deletions consult them in their own transactions. */
+  readonly immutableTagRules: ImmutableTagRules;
 }
 
 export interface MetadataModelOptions {
@@ -82,5 +85,6 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
     pullTimes: new PullTimes(pool),
     restoreWindow: new RestoreWindow(pool, options.removals ?? NO_ANNOUNCEMENTS),
+    immutableTagRules: new ImmutableTagRules(pool),
   };
 }

@@ -5,6 +5,7 @@ import { CommandLine, CopyButton } from '../components/copy-button';
 import { LastPulled } from '../components/last-pulled';
 import { ErrorMessage, IndexingNotice, Loading } from '../components/feedback';
 import { Breadcrumbs, Layout } from '../components/layout';
+import { EffectiveImmutableRules } from './immutable-tags';
 import { Pager } from '../components/pager';
 import { formatBytes, platformText, registryHost, shortDigest, timeAgo } from '../format';
 import { Link, navigate, paths } from '../router';
@@ -50,6 +51,10 @@ export function ImagePage({ workspace, name }: { workspace: string; name: string
             <Tags workspace={workspace} name={name} role={data.callerRole} />
           )}
           {mayDeleteTags(data.callerRole) && <RecentlyDeleted workspace={workspace} name={name} />}
+          <section className="panel" aria-labelledby="immutable-tags-title">
+            <h2 id="immutable-tags-title">Immutable tags</h2>
+            <EffectiveImmutableRules workspace={workspace} name={name} />
+          </section>
           {data.callerRole === 'admin' && data.image && (
             <section className="panel danger-zone" aria-labelledby="delete-image-title">
               <h2 id="delete-image-title">Delete image</h2>

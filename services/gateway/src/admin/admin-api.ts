@@ -1,5 +1,5 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
-import { admin, audit, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, immutableTags, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { peerAddress, type AdminCaller, type AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
@@ -60,6 +60,7 @@ export function adminApi(
   upstreams: AsyncService<upstreams.UpstreamServiceServer>;
   /** Retention rules (issue 24). */
   retention: AsyncService<retention.RetentionServiceServer>;
+  immutableTags: AsyncService<immutableTags.ImmutableTagServiceServer>;
   audit: AsyncService<audit.AuditServiceServer>;
   webhooks: AsyncService<webhooks.WebhookServiceServer>;
 } {
@@ -111,6 +112,8 @@ export function adminApi(
     upstreams: forwardAll<upstreams.UpstreamServiceServer>(upstreams.UpstreamServiceService, clients.upstreams, callers),
     // Metadata's: retention rules, previews and applies (issue 24).
     retention: forwardAll<retention.RetentionServiceServer>(retention.RetentionServiceService, clients.retention, callers),
+    // Metadata's: immutable tag rules (issue 24).
+    immutableTags: forwardAll<immutableTags.ImmutableTagServiceServer>(immutableTags.ImmutableTagServiceService, clients.immutableTags, callers),
     // Entries by a user named by email: their id (an id is taken as it is: its user may be gone).
     audit: forwardAll<audit.AuditServiceServer>(audit.AuditServiceService, clients.audit, callers, {
       prepare: { listAuditEntries: async (request: audit.ListAuditEntriesRequest, ctx) => (request.actor.includes('@') ? { ...request, actor: await people.idOf(request.actor, ctx.requestId) } : request) },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startGrpcServer, type CallContext, type RunningGrpcServer } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
-import { admin, audit, PROTO_DIR, PROTO_FILES, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, immutableTags, PROTO_DIR, PROTO_FILES, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { checkTextFields } from '../text-input';
 import type { AdminCallers } from './admin-callers';
@@ -32,7 +32,7 @@ export function startAdminServer(options: {
       security: { kind: 'public', tls },
       logger: options.logger,
       metrics: options.metrics,
-      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention],
+      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention, PROTO_FILES.immutableTags],
       protoIncludeDirs: [PROTO_DIR],
     },
     [
@@ -41,6 +41,7 @@ export function startAdminServer(options: {
       { definition: upstreams.UpstreamServiceService, implementation: textChecked(api.upstreams) },
       { definition: retention.RetentionServiceService, implementation: textChecked(api.retention) },
       { definition: audit.AuditServiceService, implementation: textChecked(api.audit) },
+      { definition: immutableTags.ImmutableTagServiceService, implementation: textChecked(api.immutableTags) },
       { definition: webhooks.WebhookServiceService, implementation: textChecked(api.webhooks) },
     ],
   );

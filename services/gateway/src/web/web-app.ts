@@ -17,6 +17,7 @@ import { memberRoutes } from './routes/member-routes';
 import { upstreamRoutes } from './routes/upstream-routes';
 import { restoreRoutes } from './routes/restore-routes';
 import { retentionRoutes } from './routes/retention-routes';
+import { immutableTagRoutes } from './routes/immutable-tag-routes';
 import { oidcRoutes } from './routes/oidc-routes';
 import { packageRoutes } from './routes/package-routes';
 import { sessionRoutes } from './routes/session-routes';
@@ -102,6 +103,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(auditRoutes({ audit: clients.audit, people, web, logger }));
   api.use(webhookRoutes({ webhooks: clients.webhooks, web, logger }));
   api.use(restoreRoutes({ admin: clients.admin, people, web, logger }));
+  api.use(immutableTagRoutes({ immutableTags: clients.immutableTags, web, logger }));
   api.use((req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} /api/v1${req.path.slice(0, 200)}`)));
   app.use('/api/v1', api);
   app.use('/api', (req, _res, next) => next(new RegistryError('NOT_FOUND', `no such endpoint: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}`)));
