@@ -23,9 +23,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPushableWorkspace, createUserWithToken, GATEWAY_ENV, GATEWAY_NODE_FLAGS, generateRegistrySecrets, type UserToken } from '@ocireg/devstack';
 import { REPO_ROOT, startDependencies, startKafkaOn, type StartedDependencies } from '@ocireg/testenv';
+import { SERVICE_NAMES } from '@ocireg/topology';
 import { LocalCluster, relay, sh, sleep } from './kube';
 
-const SERVICES = ['gateway', 'auth', 'metadata', 'blob-upload', 'indexer'] as const;
+/** Every process of the registry, as the topology (and so the chart) defines them. */
+const SERVICES: readonly string[] = SERVICE_NAMES;
 const TRIAL = ['postgres', 'redis', 'kafka', 'minio'] as const;
 const MINUTE = 60_000;
 const clusterDir = process.env.OCIREG_CLUSTER_DIR ?? '/tmp/ocireg-cluster';
