@@ -10,6 +10,8 @@ describe('Catalog against PostgreSQL', () => {
 
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
     const workspace = `cat${randomBytes(4).toString('hex')}`;
+    // A reader of this test's own: other files in the same database give roles to readers too, and the catalog spans workspaces.
+    const reader = `reader-${randomBytes(4).toString('hex')}`;
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' }, TEST_ORIGIN);
     await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' }, TEST_ORIGIN);
     const shared = await model.sourceRepositories.create({ requestId: '', workspaceSlug: workspace, projectSlug: 'p', slug: 'shared', name: '' }, TEST_ORIGIN);
@@ -19,17 +21,17 @@ describe('Catalog against PostgreSQL', () => {
       const content = Buffer.from(`{"image":"${image}"}`);
       await model.manifests.put({ origin: TEST_ORIGIN, repository: `${workspace}/${image}`, tags: ['v1', 'v2'], digest: digestOf(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobDigests: [], manifestDigests: [] });
     }
-    await model.memberships.set(shared.id, 'reader-1', 'read', TEST_ORIGIN);
-    await model.packages.setGrant(workspace, 'granted', 'reader-1', 'read', TEST_ORIGIN);
-    const first = await model.catalog.list(2, '', 'reader-1');
+    await model.memberships.set(shared.id, reader, 'read', TEST_ORIGIN);
+    await model.packages.setGrant(workspace, 'granted', reader, 'read', TEST_ORIGIN);
+    const first = await model.catalog.list(2, '', reader);
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
     expect(first.hasMore).toBe(true);
-    expect(await model.catalog.list(10, `${workspace}/b`, 'reader-1')).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
+    expect(await model.catalog.list(10, `${workspace}/b`, reader)).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
     expect((await model.catalog.list(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     expect((await model.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     await model.workspaces.updateSettings(workspace, { publicPull: true }, TEST_ORIGIN);
     expect((await model.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toHaveLength(5);
-    await expect(model.catalog.list(10, 'bad\u0000marker', 'reader-1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(model.catalog.list(10, 'bad\u0000marker', reader)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(model.tags.list(`${workspace}/a`, 10, 'x\u0000')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
