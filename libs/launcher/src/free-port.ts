@@ -10,10 +10,12 @@ import path from 'node:path';
  * (where outgoing connections take their source ports) and Kubernetes'
  * NodePort range (30000-32767: the local cluster's Services), each claimed by a lock
  * file <tmp>/ocireg-ports/<port> holding our pid (a dead owner's claim is taken
- * over) and released when this process exits; and only if it can listen now.
+ * over) and released when this process exits; and only if it can listen now. The lock
+ * directory is the machine's, not $TMPDIR's: a test run sets TMPDIR to a directory of its
+ * own, and two runs side by side (or a run beside the quick start) must see each other's claims.
  */
 const PORT_RANGE = { low: 15_000, high: 29_999 };
-const PORT_LOCKS = path.join(tmpdir(), 'ocireg-ports');
+const PORT_LOCKS = path.join(process.platform === 'win32' ? tmpdir() : '/tmp', 'ocireg-ports');
 const claimedPorts = new Set<number>();
 
 export async function freePort(): Promise<number> {
