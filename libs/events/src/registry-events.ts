@@ -6,7 +6,18 @@ export const REGISTRY_EVENTS_TOPIC = 'registry.events';
 export const REGISTRY_EVENTS_DEAD_LETTER_TOPIC = 'registry.events.dlq';
 
 /** What happened; consumers must ignore actions they do not know. */
-export type RegistryEventAction = 'manifest.pushed' | 'manifest.described' | 'manifest.deleted' | 'tag.updated' | 'tag.deleted' | 'package.linked' | 'package.deleted';
+export type RegistryEventAction =
+  | 'manifest.pushed'
+  | 'manifest.described'
+  | 'manifest.deleted'
+  | 'tag.updated'
+  | 'tag.deleted'
+  | 'package.linked'
+  | 'package.deleted'
+  /** Retention rules applied to a package (by hand or by the online loop): what they deleted. */
+  | 'retention.applied'
+  /** A push took the workspace's stored bytes across the nearly-full share of its quota (once per crossing). */
+  | 'quota.nearly-full';
 
 export interface RegistryEventTarget {
   workspace: string;
@@ -16,6 +27,8 @@ export interface RegistryEventTarget {
   mediaType?: string;
   size?: number;
   tag?: string;
+  /** For retention.applied and quota.nearly-full: their figures (counts, bytes). */
+  summary?: Record<string, number | boolean>;
   /** For package.linked: the repository (source) id the package now inherits from. */
   linkedRepositoryId?: string;
   /** For package.linked: the slug of that repository's project. */

@@ -37,7 +37,7 @@ export class Blobs {
     parseDigest(blob.digest);
     return inTransaction(this.pool, async (client) => {
       if (pusher) await this.packages.ensure(repository, pusher, { create: true, db: client, origin, pullThrough });
-      await enforceQuota(client, repository, blob.digest, blob.size);
+      await enforceQuota(client, repository, blob.digest, blob.size, origin);
       // The orphan sweep deletes a storage key only under this lock, exclusively, and only while no row names the key.
       await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [blob.storageKey]);
       const stored = await lockOrInsertBlob(client, blob);
@@ -76,7 +76,7 @@ export class Blobs {
       const source = rows[0];
       if (!source) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to ${from}`, { digest });
       if (pusher) await this.packages.ensure(to, pusher, { create: true, db: client, origin });
-      await enforceQuota(client, to, digest, Number(source.size));
+      await enforceQuota(client, to, digest, Number(source.size), origin);
       await client.query('INSERT INTO repository_blobs (repository, digest) VALUES ($1, $2) ON CONFLICT (repository, digest) DO UPDATE SET linked_at = now()', [to, digest]);
       return { digest, size: Number(source.size), storageKey: source.storage_key };
     });

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { MetadataModel } from './metadata-model';
 import { withTestbed, world, TEST_ORIGIN } from './metadata-testbed';
 
 describe('StorageUsage against PostgreSQL', () => {
   let model: MetadataModel;
-  withTestbed((testbed) => ({ model } = testbed));
+  let pool: Pool;
+  withTestbed((testbed) => ({ model, pool } = testbed));
 
   it('enforces the storage quota at the byte boundary, counting each blob once per workspace', async () => {
     const { slug } = await world(model);
@@ -19,6 +21,10 @@ describe('StorageUsage against PostgreSQL', () => {
     await model.blobs.link(`${slug}/a`, blob(400), undefined, TEST_ORIGIN); // exactly at the quota
     await expect(model.blobs.link(`${slug}/b`, blob(1), undefined, TEST_ORIGIN)).rejects.toMatchObject({ code: 'DENIED', httpStatus: 403, message: expect.stringContaining('quota') });
     await model.blobs.link(`${slug}/b`, first, undefined, TEST_ORIGIN); // already stored in the workspace: free
+
+    // The link that crossed 90% of the quota (600 -> 1000 of 1000) announced it, once; the refused one did not.
+    const nearlyFull = await pool.query<{ repository: string; envelope: { target: { summary: Record<string, number> } } }>("SELECT repository, envelope FROM outbox WHERE split_part(repository, '/', 1) = $1 AND action = 'quota.nearly-full'", [slug]);
+    expect(nearlyFull.rows.map((r) => [r.repository, r.envelope.target.summary])).toEqual([[`${slug}/a`, { usedBytes: 1000, quotaBytes: 1000, percent: 100 }]]);
 
     const usage = await model.usage.ofWorkspace(slug);
     expect(usage).toEqual({ workspaceBytes: 1000, storageQuotaBytes: 1000, repositories: [{ repository: `${slug}/a`, bytes: 1000 }, { repository: `${slug}/b`, bytes: 600 }] });

@@ -1,7 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
+import type { ChangeOrigin } from './change-origin';
 import { workspaceBySlug, type Queryable } from './lookups';
+import { recordEvent } from './outbox';
+
+/** The share of a quota past which a push announces that the workspace is nearly full (webhooks' quota.nearly-full). */
+export const QUOTA_NEARLY_FULL = 0.9;
 
 /**
  * Storage usage and quotas: the bytes a workspace and its repositories store
@@ -67,8 +72,9 @@ function quotaExceeded(workspace: string, quota: number, usage: number, adding: 
  * serializes concurrent links in one workspace, so two uploads cannot both
  * take the last bytes.
  */
-export async function enforceQuota(client: PoolClient, repository: string, digest: string, size: number): Promise<void> {
-  const workspace = parseRepositoryName(repository).workspace;
+export async function enforceQuota(client: PoolClient, repository: string, digest: string, size: number, origin: ChangeOrigin): Promise<void> {
+  const name = parseRepositoryName(repository);
+  const workspace = name.workspace;
   const quota = await quotaOf(client, workspace);
   if (quota === undefined) return;
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspace}`]);
@@ -76,6 +82,11 @@ export async function enforceQuota(client: PoolClient, repository: string, diges
   if (rowCount) return; // already counted in this workspace
   const usage = await workspaceUsage(client, workspace);
   if (usage + size > quota) throw quotaExceeded(workspace, quota, usage, size);
+  // Crossing the nearly-full line (not every push above it): one event, in this transaction.
+  const line = quota * QUOTA_NEARLY_FULL;
+  if (usage < line && usage + size >= line) {
+    await recordEvent(client, 'quota.nearly-full', { workspace, repository, package: name.image, digest, summary: { usedBytes: usage + size, quotaBytes: quota, percent: Math.floor(((usage + size) / quota) * 100) } }, origin);
+  }
 }
 
 /** Manifest pushes stop once a workspace is over its quota (a lowered quota, or a race at the boundary). */

@@ -13,6 +13,14 @@ describe('webhook events', () => {
     expect(webhookEventOf({ ...event, action: 'manifest.described' })).toBeUndefined();
   });
 
+  it('carry the figures of retention.applied and quota.nearly-full in their data', () => {
+    const applied = webhookEventOf({ ...event, action: 'retention.applied', target: { workspace: 'acme', repository: 'acme/tools/api', package: 'tools/api', summary: { deletedTags: 3, deletedManifests: 2, skipped: 0, bytes: 4096, confirmed: false } } })!;
+    expect(applied.type).toBe('retention.applied');
+    expect(JSON.parse(applied.body)).toMatchObject({ type: 'io.ocireg.retention.applied', subject: 'acme/tools/api', data: { package: 'tools/api', deletedTags: 3, deletedManifests: 2, bytes: 4096, confirmed: false } });
+    const full = webhookEventOf({ ...event, action: 'quota.nearly-full', target: { workspace: 'acme', repository: 'acme/tools/api', package: 'tools/api', digest: 'sha256:bb', summary: { usedBytes: 950, quotaBytes: 1000, percent: 95 } } })!;
+    expect(JSON.parse(full.body)).toMatchObject({ type: 'io.ocireg.quota.nearly-full', data: { workspace: 'acme', usedBytes: 950, quotaBytes: 1000, percent: 95, digest: 'sha256:bb' } });
+  });
+
   it('match a hook by type and package pattern', () => {
     expect(patternMatches('tools/*', 'tools/api')).toBe(true);
     expect(patternMatches('tools/*', 'tools/api/x')).toBe(false);

@@ -9,6 +9,8 @@ export const WEBHOOK_EVENT_TYPES = {
   'manifest.deleted': 'manifest.deleted',
   'package.created': 'package.linked',
   'package.deleted': 'package.deleted',
+  'retention.applied': 'retention.applied',
+  'quota.nearly-full': 'quota.nearly-full',
 } as const;
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_TYPES;
 
@@ -47,6 +49,7 @@ export function webhookEventOf(event: RegistryEvent): OutgoingEvent | undefined 
     ...(target.mediaType ? { mediaType: target.mediaType } : {}),
     ...(target.size !== undefined ? { size: target.size } : {}),
     ...(target.tag ? { tag: target.tag } : {}),
+    ...(target.summary ?? {}),
     actor: event.actor,
     requestId: event.requestId,
   };

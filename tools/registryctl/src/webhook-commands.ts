@@ -30,7 +30,7 @@ export function addWebhookCommands(program: Command, cli: WebhookCli): void {
   group
     .command('create <workspace> <url>')
     .description('a new hook; prints its signing secret, this once')
-    .option('--events <types>', 'event types, comma-separated (image.pushed,tag.moved,tag.deleted,manifest.deleted,package.created,package.deleted); default every type', list, [])
+    .option('--events <types>', 'event types, comma-separated (image.pushed,tag.moved,tag.deleted,manifest.deleted,package.created,package.deleted,retention.applied,quota.nearly-full); default every type', list, [])
     .option('--packages <patterns>', 'package name patterns, comma-separated (api,tools/*); default every package', list, [])
     .action(async (workspaceSlug: string, url: string, o: { events: string[]; packages: string[] }) => {
       print(webhooks.CreateWebhookResponse)(await call('createWebhook', { workspaceSlug, url, eventTypes: o.events, packagePatterns: o.packages }));

@@ -9,7 +9,7 @@ import { WebhookDeliveries } from '../components/webhook-deliveries';
 import { paths } from '../router';
 import { useApi } from '../use-api';
 
-const EVENT_TYPES = ['image.pushed', 'tag.moved', 'tag.deleted', 'manifest.deleted', 'package.created', 'package.deleted'];
+const EVENT_TYPES = ['image.pushed', 'tag.moved', 'tag.deleted', 'manifest.deleted', 'package.created', 'package.deleted', 'retention.applied', 'quota.nearly-full'];
 const words = (value: string) => value.split(',').map((w) => w.trim()).filter(Boolean);
 
 /** A workspace's webhooks (its admins): create (secret shown once), enable or disable, ping, rotate, delete, and each one's delivery log. */

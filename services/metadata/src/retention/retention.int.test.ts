@@ -123,6 +123,14 @@ describe('retention against PostgreSQL', () => {
     expect((await retention.preview(path)).evaluation.deletedTags).toEqual([]);
     const audited = await pool.query<{ after: { deletedTags: number } }>("SELECT after FROM audit_log WHERE workspace = $1 AND action = 'retention.applied'", [slug]);
     expect(audited.rows.map((r) => r.after.deletedTags)).toEqual([expected.tags.size]);
+    // Hooks hear of it: one retention.applied event after the deletes' own, with the counts.
+    const { rows: events } = await pool.query<{ action: string; envelope: { target: { summary?: Record<string, unknown> } } }>('SELECT action, envelope FROM outbox WHERE repository = $1 ORDER BY id', [path.repository]);
+    const applied = events.filter((e) => e.action === 'retention.applied');
+    expect(applied.map((e) => e.envelope.target.summary)).toEqual([expect.objectContaining({ deletedTags: expected.tags.size, deletedManifests: report.deletedManifests.length, skipped: 0, confirmed: true })]);
+    expect(events.at(-1)!.action).toBe('retention.applied');
+    // An application that deletes nothing announces nothing.
+    await retention.apply(path, { confirm: true, origin: TEST_ORIGIN });
+    expect((await pool.query("SELECT 1 FROM outbox WHERE repository = $1 AND action = 'retention.applied'", [path.repository])).rowCount).toBe(1);
   });
 
   it('needs confirm to delete more than the threshold of a package\'s tags, and says how many', async () => {

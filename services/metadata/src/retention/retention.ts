@@ -4,6 +4,7 @@ import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import type { ChangeOrigin } from '../change-origin';
 import type { Deletions } from '../deletions';
+import { recordEvent } from '../outbox';
 import { evaluateRetention, type Evaluation, type ManifestVerdict, type TagVerdict } from './evaluate';
 import { readFacts } from './retention-facts';
 import { packagePath, type EffectiveRule, type PackagePath, type ResolvedScope, type RetentionRules } from './rules';
@@ -128,6 +129,15 @@ export class Retention {
           confirmed: options.confirm,
         },
       });
+      // Hooks hear of an application that deleted something (the loop's idle rounds stay quiet).
+      if (report.deletedTags.length + report.deletedManifests.length > 0) {
+        await recordEvent(client, 'retention.applied', {
+          workspace: path.workspaceSlug,
+          repository: path.repository,
+          package: path.repository.slice(path.workspaceSlug.length + 1),
+          summary: { deletedTags: report.deletedTags.length, deletedManifests: report.deletedManifests.length, skipped: report.skipped.length, bytes: evaluation.bytes, confirmed: options.confirm },
+        }, options.origin);
+      }
       await recordState(client, path.packageId, preview.evaluatedAt, true, false, report);
     });
     return report;
