@@ -144,6 +144,30 @@ describe('pull-through cache: a CNCF Distribution with htpasswd auth as the upst
     expect(upstream.accessLines(/"GET \/v2\/library\/moving\/manifests\//).length).toBe(gets);
   });
 
+  it('keeps serving a cached tag an immutable rule holds when the upstream moves it', async () => {
+    const first = await upstream.pushImage('library/pinned', 'v1');
+    const name = `${workspace.slug}/hub/library/pinned`;
+    const digest = async () => {
+      const response = await get(name, 'manifests/v1');
+      expect(response.status).toBe(200);
+      return response.headers.get('docker-content-digest');
+    };
+    expect(await digest()).toBe(first);
+    const { rule } = await ctl(['immutable', 'create', workspace.slug, 'v*', '--package', 'hub/library/pinned']);
+    try {
+      const moved = await upstream.pushImage('library/pinned', 'v1');
+      expect(moved).not.toBe(first);
+      await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 200));
+      // Past the TTL the upstream answers with another digest; the rule keeps the cached one, served (not an error).
+      const heads = upstream.accessLines(/"HEAD \/v2\/library\/pinned\/manifests\/v1/).length;
+      expect(await digest()).toBe(first);
+      expect(upstream.accessLines(/"HEAD \/v2\/library\/pinned\/manifests\/v1/).length).toBe(heads + 1);
+      expect(readFileSync(registry.logFile('gateway'), 'utf8')).toContain('upstream moved an immutable tag; serving the cached one');
+    } finally {
+      await ctl(['immutable', 'delete', workspace.slug, rule.id]);
+    }
+  });
+
   it(`16 concurrent pulls of an uncached ${LARGE_LAYER >> 20} MiB layer: one upstream GET, streamed to all before it is complete, 16 correct digests`, async () => {
     const layer = await upstream.pushBlob('library/big', randomBytes(LARGE_LAYER));
     const name = `${workspace.slug}/hub/library/big`;

@@ -72,6 +72,12 @@ export class ProxyManifests {
         metrics.stale(target.label);
         return manifests.get(exchange, name, reference);
       }
+      if (cached && isImmutableRefusal(err)) {
+        // The upstream moved a tag an immutable rule holds here: the cache keeps, and serves, what it has.
+        this.deps.logger.warn({ upstream: target.label, name, tag: reference, rule: immutableRuleOf(err) }, 'upstream moved an immutable tag; serving the cached one');
+        freshness.mark(name, reference);
+        return manifests.get(exchange, name, reference);
+      }
       throw notFetched(err, `${name}:${reference}`, 'MANIFEST_UNKNOWN');
     }
     if (!byDigest) freshness.mark(name, reference);
@@ -131,4 +137,15 @@ function serve({ req, res }: Exchange, manifest: Fetched): void {
   }
   res.writeHead(200, { 'Content-Type': manifest.mediaType, 'Content-Length': manifest.size, 'Docker-Content-Digest': manifest.digest, ETag: `"${manifest.digest}"` });
   res.end(req.method === 'HEAD' ? undefined : manifest.content);
+}
+
+/** Metadata's refusal to move a tag an immutable tag rule matches (services/metadata/src/immutable). */
+function isImmutableRefusal(err: unknown): boolean {
+  return immutableRuleOf(err) !== undefined;
+}
+
+function immutableRuleOf(err: unknown): object | undefined {
+  if (!(err instanceof RegistryError) || err.code !== 'DENIED') return undefined;
+  const rule = (err.detail as { rule?: unknown } | undefined)?.rule;
+  return typeof rule === 'object' && rule !== null ? rule : undefined;
 }
