@@ -145,6 +145,7 @@ runService(async () => {
 
   service.ready([
     { name: 'retention', run: () => retentionLoop?.stop() },
+    { name: 'retention evaluation thread', run: () => retention.close() },
     { name: 'garbage collection', run: () => collection?.stop() },
     { name: 'restore window purge', run: () => restorePurge.stop() },
     { name: 'audit retention', run: () => auditRetention.stop() },
