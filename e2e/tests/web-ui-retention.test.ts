@@ -78,4 +78,20 @@ describe('web UI: retention of a package', () => {
     await page.getByText('Deleted 3 tags and 3 manifests.').waitFor();
     expect(await listed()).toEqual(['newest']);
   });
+  it('sets a rule on a level above the package, and refuses a level the user does not administer', async () => {
+    const page = await signIn(repositoryAdmin);
+    await page.goto(`${registry.gatewayUrl}/w/${workspace.slug}/retention/app`);
+    await page.getByRole('heading', { name: 'Retention of app' }).waitFor();
+    await page.getByLabel('Set on').selectOption('source-repository');
+    await page.getByLabel('Kind').selectOption('protect');
+    await page.getByLabel(/^Tag pattern/).fill('release-*');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const row = page.getByRole('table', { name: 'Effective rules' }).getByRole('row', { name: /always keep tags matching release-\*/ });
+    await expect(row.textContent()).resolves.toMatch(/source-repository/);
+    // A repository Admin is no workspace admin: the workspace level is refused, with the server's reason.
+    await page.getByLabel('Set on').selectOption('workspace');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/only .*admins/i);
+    expect(await accessibilityViolations(page)).toEqual([]);
+  });
 });

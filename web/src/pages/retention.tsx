@@ -157,9 +157,15 @@ function PreviewTables({ preview }: { preview: RetentionPreview }) {
   );
 }
 
-/** A rule of the package's own (its repository's Admins); the other levels take theirs with registryctl or the API. */
+/**
+ * A new rule, set on this package or on a level above it (its source
+ * repository, its project, the workspace); the server checks the caller's
+ * role for that level (repository Admins, workspace admins).
+ */
 function CreateRuleForm({ workspace, name, onCreated }: { workspace: string; name: string; onCreated: () => void }) {
-  const empty = { kind: 'keep-latest', pattern: '*', count: '10', days: '30' };
+  const overview = useApi<'imageOverview'>(`/workspaces/${encodeURIComponent(workspace)}/images/${encodeURIComponent(name)}/-/overview`);
+  const repository = overview.data?.sourceRepository;
+  const empty = { level: 'package', kind: 'keep-latest', pattern: '*', count: '10', days: '30' };
   const [form, setForm] = useState(empty);
   const [error, setError] = useState('');
   const set = (field: keyof typeof empty) => (event: { target: { value: string } }) => setForm({ ...form, [field]: event.target.value });
@@ -168,8 +174,10 @@ function CreateRuleForm({ workspace, name, onCreated }: { workspace: string; nam
     setError('');
     try {
       await api<'createRetentionRule'>('POST', `/workspaces/${encodeURIComponent(workspace)}/retention/rules`, {
-        level: 'package',
-        package: name,
+        level: form.level as 'workspace' | 'project' | 'source-repository' | 'package',
+        package: form.level === 'package' ? name : '',
+        sourceRepositoryId: form.level === 'source-repository' ? (repository?.id ?? '') : '',
+        project: form.level === 'project' ? (repository?.projectSlug ?? '') : '',
         kind: form.kind,
         pattern: form.kind === 'delete-untagged' ? '' : form.pattern,
         count: form.kind === 'keep-latest' ? Number(form.count) : 0,
@@ -182,8 +190,17 @@ function CreateRuleForm({ workspace, name, onCreated }: { workspace: string; nam
   };
   return (
     <section className="panel" aria-labelledby="add-rule-title">
-      <h2 id="add-rule-title">Add a rule to this package</h2>
+      <h2 id="add-rule-title">Add a rule</h2>
       <form onSubmit={(e) => void submit(e)}>
+        <label>
+          Set on
+          <select value={form.level} onChange={set('level')}>
+            <option value="package">This package</option>
+            {repository && <option value="source-repository">Source repository {repository.projectSlug}/{repository.slug} (every package linked to it)</option>}
+            {repository && <option value="project">Project {repository.projectSlug} (every package of its source repositories)</option>}
+            <option value="workspace">Workspace {workspace} (every package)</option>
+          </select>
+        </label>
         <label>
           Kind
           <select value={form.kind} onChange={set('kind')}>
