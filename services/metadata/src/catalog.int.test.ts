@@ -10,7 +10,7 @@ describe('Catalog against PostgreSQL', () => {
 
   it('lists in the catalog, in lexical order and a page at a time, only the repositories whose packages the viewer has a role on', async () => {
     const workspace = `cat${randomBytes(4).toString('hex')}`;
-    // A reader of this test's own: other files in the same database give roles to readers too, and the catalog spans workspaces.
+    // A reader of this test's own: other files in the same database give roles to readers too, and the catalog spans workspaces (public ones for everyone).
     const reader = `reader-${randomBytes(4).toString('hex')}`;
     await model.workspaces.create({ requestId: '', slug: workspace, name: '', organization: 'org' }, TEST_ORIGIN);
     await model.projects.create({ requestId: '', workspaceSlug: workspace, slug: 'p', name: '' }, TEST_ORIGIN);
@@ -23,10 +23,12 @@ describe('Catalog against PostgreSQL', () => {
     }
     await model.memberships.set(shared.id, reader, 'read', TEST_ORIGIN);
     await model.packages.setGrant(workspace, 'granted', reader, 'read', TEST_ORIGIN);
-    const first = await model.catalog.list(2, '', reader);
+    const first = await model.catalog.list(2, workspace, reader); // from just before this workspace: others sort first
     expect(first.repositories).toEqual([`${workspace}/a`, `${workspace}/b`]);
     expect(first.hasMore).toBe(true);
-    expect(await model.catalog.list(10, `${workspace}/b`, reader)).toEqual({ repositories: [`${workspace}/c/d`, `${workspace}/granted`], hasMore: false });
+    // The page after b: this workspace's next two (public workspaces of other files in the same database may follow).
+    expect((await model.catalog.list(2, `${workspace}/b`, reader)).repositories).toEqual([`${workspace}/c/d`, `${workspace}/granted`]);
+    expect((await model.catalog.list(1000, `${workspace}/b`, reader)).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([`${workspace}/c/d`, `${workspace}/granted`]);
     expect((await model.catalog.list(1000, '', 'nobody-here')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     expect((await model.catalog.list(1000, '', '')).repositories.filter((r) => r.startsWith(`${workspace}/`))).toEqual([]);
     await model.workspaces.updateSettings(workspace, { publicPull: true }, TEST_ORIGIN);
