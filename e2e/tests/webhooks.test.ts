@@ -125,7 +125,7 @@ describe('webhooks', () => {
     await inside.stop();
   });
 
-  it('delivers one signed CloudEvent per push, 1,000 pushes, each signature verified by the receiver', { timeout: 400_000 }, async () => {
+  it('delivers one signed CloudEvent per push, 1,000 pushes, each signature verified by the receiver', { timeout: 900_000 }, async () => {
     const created = await ctl('webhook', 'create', ws.slug, receiver.url('/ok'), '--events', 'image.pushed', '--packages', 'app');
     expect(created.secret).toMatch(/^whsec_/);
     recordSecret(created.secret);
