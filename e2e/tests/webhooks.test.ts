@@ -172,7 +172,8 @@ describe('webhooks', () => {
     await pollUntil(async () => (await deliveries(hook.id)).slice(0, 3), (d) => d.length === 3 && d.every((x) => (x.attempts ?? 0) >= 2), 30_000, 200);
     await receiver.start();
     await pollUntil(async () => receiver.received.filter((r) => pushed.some((p) => eventOf(r).data.digest === p.digest)).length, (n) => n >= 3, 30_000, 200);
-    const log = (await deliveries(hook.id)).slice(0, 3);
+    // The receiver answers before the worker records the answer: wait for the log to say so.
+    const log = await pollUntil(async () => (await deliveries(hook.id)).slice(0, 3), (d) => d.every((x) => x.state === 'succeeded'), 30_000, 200);
     for (const d of log) {
       expect(d.state).toBe('succeeded');
       expect(d.attemptLog!.length).toBeGreaterThanOrEqual(3);
