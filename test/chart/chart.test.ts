@@ -323,6 +323,20 @@ describe('Helm chart: ingress', () => {
     expect(rendered('default').some((m) => m.kind === 'Ingress')).toBe(false);
   });
 
+  it("routes dockerd's mirror hosts (gateway.pullThrough.mirrorHosts) to the gateway and tells it which they are", () => {
+    const manifests = render(['-f', ALL_FEATURES, '--set', 'gateway.pullThrough.mirrorHosts.mirror\\.example\\.com=acme/hub']);
+    const gatewayEnv = (list: Manifest[]) => Object.fromEntries(deploymentOf(list, 'gateway').spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    expect(gatewayEnv(manifests).UPSTREAM_MIRROR_HOSTS).toBe('mirror.example.com=acme/hub');
+    const ingress = manifests.find((m) => m.kind === 'Ingress')!;
+    expect(ingress.spec.rules.map((r: Obj) => r.host)).toEqual(['registry.example.com', 'mirror.example.com']);
+    expect(ingress.spec.rules[1].http.paths[0].backend.service.name).toBe('ocireg-gateway');
+    expect(ingress.spec.tls[0].hosts).toEqual(['registry.example.com', 'mirror.example.com']);
+    expect(gatewayEnv(rendered('all features')).UPSTREAM_MIRROR_HOSTS).toBeUndefined();
+    const bad = template(['--set', 'gateway.pullThrough.mirrorHosts.mirror\\.example\\.com=acme']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/mirrorHosts/);
+  });
+
   it('refuses an ingress timeout shorter than the upload time limit', () => {
     const result = template(['--set', 'gateway.ingress.enabled=true', '--set', 'gateway.ingress.timeoutSeconds=300']);
     expect(result.status).not.toBe(0);

@@ -311,6 +311,11 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- range $registry, $upstream := . }}{{ $pairs = append $pairs (printf "%s=%s" $registry $upstream) }}{{ end }}
 - { name: UPSTREAM_MIRRORS, value: {{ join "," $pairs | quote }} }
 {{- end }}
+{{- with .mirrorHosts }}
+{{- $pairs := list }}
+{{- range $host, $upstream := . }}{{ $pairs = append $pairs (printf "%s=%s" $host $upstream) }}{{ end }}
+- { name: UPSTREAM_MIRROR_HOSTS, value: {{ join "," $pairs | quote }} }
+{{- end }}
 {{- end }}
 {{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}

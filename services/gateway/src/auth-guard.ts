@@ -43,6 +43,8 @@ export interface TokenGuardDeps {
   /** Public base URL of the registry, or undefined to derive it from each request's Host. */
   publicUrl?: string;
   service: string;
+  /** Hosts whose requests get their own token endpoint as the realm, publicUrl or not (dockerd's mirror hosts: their tokens name the mirrored packages). */
+  ownRealm?: (host: string | undefined) => boolean;
   /** The client's address (X-Forwarded-For only from trusted proxies), for auth's failed-login limits. */
   clientAddress(request: IncomingMessage): string;
   /** Told of every revocation, so other caches of credentials (the admin port's) drop them too. */
@@ -117,8 +119,9 @@ export class TokenAccessGuard implements AccessGuard {
   }
 
   realm(request: IncomingMessage): string {
-    if (this.deps.publicUrl) return `${this.deps.publicUrl.replace(/\/$/, '')}/v2/token`;
-    const proto = request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+    const own = this.deps.ownRealm?.(request.headers.host) ?? false;
+    if (this.deps.publicUrl && !own) return `${this.deps.publicUrl.replace(/\/$/, '')}/v2/token`;
+    const proto = this.deps.publicUrl?.startsWith('https:') || request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
     return `${proto}://${request.headers.host ?? 'localhost'}/v2/token`;
   }
 

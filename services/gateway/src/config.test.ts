@@ -72,6 +72,13 @@ describe('gateway config: the pull-through cache', () => {
     expect(loadGatewayConfig(redis).UPSTREAM_TIMEOUT_SECONDS).toBe(10);
   });
 
+  it('maps mirror hosts (dockerd registry-mirrors) to "<workspace>/<upstream>", lower-cased', () => {
+    const config = loadGatewayConfig({ ...redis, UPSTREAM_MIRROR_HOSTS: 'Mirror.Example.com=acme/hub,127.0.0.2:5000=acme/ghcr' });
+    expect(config.UPSTREAM_MIRROR_HOSTS).toEqual({ 'mirror.example.com': 'acme/hub', '127.0.0.2:5000': 'acme/ghcr' });
+    expect(loadGatewayConfig(redis).UPSTREAM_MIRROR_HOSTS).toEqual({});
+    expect(() => loadGatewayConfig({ ...redis, UPSTREAM_MIRROR_HOSTS: 'https://mirror.example.com=acme/hub' })).toThrow(/UPSTREAM_MIRROR_HOSTS.*<host>=<workspace>\/<upstream>/);
+  });
+
   it('refuses a mirror that names no upstream, naming the variable', () => {
     expect(() => loadGatewayConfig({ ...redis, UPSTREAM_MIRRORS: 'docker.io=acme' })).toThrow(/UPSTREAM_MIRRORS.*<registry>=<workspace>\/<upstream>/);
     expect(() => loadGatewayConfig({ ...redis, UPSTREAM_TIMEOUT_SECONDS: '0' })).toThrow(/UPSTREAM_TIMEOUT_SECONDS/);

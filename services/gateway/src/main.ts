@@ -12,6 +12,7 @@ import { closeServiceClients, createServiceClients } from './clients';
 import { loadGatewayConfig } from './config';
 import { ContentEpochs } from './oci/content-epochs';
 import { createPullRecording } from './oci/pull-recording';
+import { mirrorHostPrefix } from './oci/proxy/mirror-hosts';
 import { RegistryApi } from './oci/registry-api';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,7 @@ runService(async () => {
     logger,
     publicUrl: config.PUBLIC_URL,
     service: config.TOKEN_SERVICE,
+    ownRealm: (host) => mirrorHostPrefix(config.UPSTREAM_MIRROR_HOSTS, host) !== undefined,
     clientAddress: clientAddressResolver(config.TRUSTED_PROXY_CIDRS),
     onRevoked: (tokenId) => adminCallers.forgetToken(tokenId),
     content: epochs,
@@ -58,6 +60,7 @@ runService(async () => {
         allowedHosts: [...(config.UPSTREAM_ALLOWED_HOSTS ?? [])],
         allowedCidrs: [...(config.UPSTREAM_ALLOWED_CIDRS ?? [])],
         mirrors: config.UPSTREAM_MIRRORS,
+        mirrorHosts: config.UPSTREAM_MIRROR_HOSTS,
       },
       metrics,
       logger: logger.child({ component: 'pull-through' }),

@@ -18,7 +18,16 @@ const CI_USERNAME = 'oidc';
  * and token exchange of a CI job's ID token). Partial grants are not errors;
  * the token lists what was granted.
  */
-export async function handleTokenRequest(req: IncomingMessage, res: ServerResponse, url: URL, authClient: auth.AuthServiceClient, requestId: string, clientIp: string): Promise<void> {
+export async function handleTokenRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  authClient: auth.AuthServiceClient,
+  requestId: string,
+  clientIp: string,
+  /** What the requested scopes mean here (a mirror host's name the mirrored packages); as asked when absent. */
+  mapScopes: (scopes: string[]) => string[] = (scopes) => scopes,
+): Promise<void> {
   let username = '';
   let password = '';
   let refreshToken = '';
@@ -56,7 +65,7 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
 
   const issued = await unaryCall(
     authClient.issueRegistryToken.bind(authClient),
-    { username, password, refreshToken, scopes: scopes.slice(0, 100), offline, clientIp },
+    { username, password, refreshToken, scopes: mapScopes(scopes.slice(0, 100)), offline, clientIp },
     // Where a refused login came from, for auth's audit log.
     { requestId, origin: { channel: 'registry', clientAddress: clientIp, userAgent: req.headers['user-agent'] ?? '' } },
   );

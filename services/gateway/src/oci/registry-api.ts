@@ -1,3 +1,4 @@
+import { RegistryError } from '@ocireg/errors';
 import { parseRepositoryName } from '@ocireg/oci';
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
@@ -15,6 +16,7 @@ import { ManifestCache } from './manifest-cache';
 import { ManifestRoutes } from './manifests';
 import { PackageCheck } from './packages';
 import type { PullBatcher } from './pull-batcher';
+import { mirrorScopes } from './proxy/mirror-hosts';
 import { PullThrough, type PullThroughSettings } from './proxy/pull-through';
 import type { OciRoute } from './routes';
 import { RunningHashes } from './running-hashes';
@@ -71,6 +73,8 @@ export class RegistryApi {
     checkParams(exchange.url.searchParams);
     const method = exchange.req.method ?? 'GET';
     const { guard, clients } = this.deps;
+    const mirrorPrefix = this.pullThrough?.mirrorHost(exchange.req.headers.host);
+    if (mirrorPrefix !== undefined) return this.handleMirrorHost(route, exchange, method, mirrorPrefix);
     if (route.kind === 'base') {
       if (method !== 'GET' && method !== 'HEAD') throw unsupported(method);
       await guard.authenticate(exchange.req);
@@ -109,6 +113,39 @@ export class RegistryApi {
       case 'tags':
         if (method === 'GET' || method === 'HEAD') return this.listings.tags(exchange, name);
         throw unsupported(method);
+    }
+  }
+  /**
+   * A mirror host (UPSTREAM_MIRROR_HOSTS, dockerd's registry-mirrors) serves
+   * pulls of `<prefix>/<name>` only: the ping, the token endpoint (whose scopes
+   * name the mirrored names) and GET/HEAD of manifests, blobs, tags and referrers.
+   */
+  private async handleMirrorHost(route: OciRoute, exchange: Exchange, method: string, prefix: string): Promise<void> {
+    const { guard, clients } = this.deps;
+    if (route.kind === 'token') {
+      return handleTokenRequest(exchange.req, exchange.res, exchange.url, clients.auth, exchange.requestId, guard.clientAddress(exchange.req), (scopes) => mirrorScopes(prefix, scopes));
+    }
+    const pull = method === 'GET' || method === 'HEAD';
+    if (!pull || route.kind === 'catalog' || route.kind === 'uploads' || route.kind === 'upload') {
+      throw new RegistryError('UNSUPPORTED', `this host is a pull-only mirror of ${prefix}: ${method.slice(0, 20)} ${route.kind} is not served here`);
+    }
+    if (route.kind === 'base') {
+      await guard.authenticate(exchange.req);
+      return json(exchange, 200, {});
+    }
+    const name = parseRepositoryName(`${prefix}/${route.name}`).value;
+    switch (route.kind) {
+      case 'blob':
+        if (await this.pullThrough!.handle(exchange, 'blob', name, route.digest)) return;
+        return this.blobs.get(exchange, name, route.digest);
+      case 'manifest':
+        if (await this.pullThrough!.handle(exchange, 'manifest', name, route.reference)) return;
+        return this.manifests.get(exchange, name, route.reference);
+      case 'referrers':
+        if (method === 'GET') return this.listings.referrers(exchange, name, route.digest);
+        throw unsupported(method);
+      case 'tags':
+        return this.listings.tags(exchange, name);
     }
   }
 }

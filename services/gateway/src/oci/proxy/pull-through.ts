@@ -10,6 +10,7 @@ import type { Exchange } from '../exchange';
 import type { ManifestRoutes } from '../manifests';
 import { BlobFills } from './blob-fills';
 import { CacheWriter } from './cache-writer';
+import { mirrorHostPrefix } from './mirror-hosts';
 import { ProxyBlobs } from './proxy-blobs';
 import { ProxyManifests } from './proxy-manifests';
 import { ProxyMetrics } from './proxy-metrics';
@@ -27,6 +28,8 @@ export interface PullThroughSettings {
   allowedCidrs: string[];
   /** The transparent mirror: a registry named by `?ns=` (docker.io) -> the "<workspace>/<upstream>" serving it. */
   mirrors: Record<string, string>;
+  /** The transparent mirror for dockerd: a host name of its own (mirror.example.com[:port]) -> the "<workspace>/<upstream>" it serves. */
+  mirrorHosts: Record<string, string>;
 }
 
 export interface PullThroughDeps {
@@ -53,10 +56,12 @@ export class PullThrough {
   private readonly manifests: ProxyManifests;
   private readonly blobs: ProxyBlobs;
   private readonly mirrors: Record<string, string>;
+  private readonly mirrorHosts: Record<string, string>;
 
   constructor(deps: PullThroughDeps) {
     const metrics = new ProxyMetrics(deps.metrics);
     this.mirrors = deps.settings.mirrors;
+    this.mirrorHosts = deps.settings.mirrorHosts;
     this.directory = new UpstreamDirectory(deps.metadata, {
       timeoutMs: deps.settings.upstreamTimeoutMs,
       allowedHosts: deps.settings.allowedHosts,
@@ -67,6 +72,11 @@ export class PullThrough {
     this.blobs = new ProxyBlobs({ guard: deps.guard, stats: deps.stats, blobs: deps.blobs, fills: new BlobFills({ spoolDir: deps.settings.spoolDir, logger: deps.logger }), writer, metrics });
   }
 
+  /** The "<workspace>/<upstream>" a mirror host (UPSTREAM_MIRROR_HOSTS) serves when the Host header names one. */
+  mirrorHost(host: string | undefined): string | undefined {
+    return mirrorHostPrefix(this.mirrorHosts, host);
+  }
+
   /**
    * The name a pull means: a mirror pull (`?ns=<registry>` that UPSTREAM_MIRRORS
    * maps, as containerd sends through hosts.toml) is the upstream's name
@@ -74,7 +84,7 @@ export class PullThrough {
    */
   mirrored(name: string, url: URL): string {
     const ns = url.searchParams.get('ns');
-    const prefix = ns ? this.mirrors[ns] : undefined;
+    const prefix = ns ? this.mirrors[ns.toLowerCase()] : undefined;
     return prefix ? `${prefix}/${name}` : name;
   }
 
