@@ -8,6 +8,10 @@ export const SERVICES: ServiceName[] = ['gateway', 'blob-upload', 'metadata', 'a
 
 export interface RunningOcireg {
   target: Target;
+  /** The services, and the workspace the target's repository is in, with its Write user (for benchmarks that set up more, such as an upstream). */
+  registry: RunningRegistry;
+  workspace: { slug: string; sourceRepositoryId: string };
+  user: { email: string; token: string };
   stop(): Promise<void>;
 }
 
@@ -60,6 +64,9 @@ async function startOcireg(
     };
     return {
       target,
+      registry,
+      workspace: { slug: workspace.slug, sourceRepositoryId: workspace.sourceRepositoryId },
+      user: { email: user.email, token: user.token },
       async stop() {
         await registry.stop();
         await postgres?.stop();

@@ -73,6 +73,6 @@ export function cpuTable(pair: PairResult): string {
   return markdown(['phase', 'side', 'unit', 'servers', ...names], rows);
 }
 
-function markdown(header: string[], rows: string[][]): string {
+export function markdown(header: string[], rows: string[][]): string {
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
