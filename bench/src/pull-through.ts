@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   say(`pull-through: ${TOTAL_MIB} MiB in ${LAYERS} layers, ${LAYERS} streams, ${RUNS} runs; load average ${loadavg()[0]!.toFixed(2)}; starting Distribution (the upstream) and ocireg (embedded filesystem mode) in ${work} ...`);
   const upstream = await startDistribution(path.join(work, 'upstream'), { kind: 'filesystem' });
   // The upstream is on loopback, which an operator must allow.
-  const ocireg = await startEmbeddedOcireg(path.join(work, 'ocireg'), { UPSTREAM_ALLOWED_CIDRS: '127.0.0.0/8' }).catch(async (err: unknown) => {
+  // BENCH_PROFILE_DIR: a CPU profile per service, as `pnpm bench` writes them (profile-preload.ts).
+  const profile: Record<string, string> = process.env.BENCH_PROFILE_DIR ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'profile-preload.js')}`, OCIREG_PROFILE_DIR: path.resolve(process.env.BENCH_PROFILE_DIR) } : {};
+  const ocireg = await startEmbeddedOcireg(path.join(work, 'ocireg'), { UPSTREAM_ALLOWED_CIDRS: '127.0.0.0/8', ...profile }).catch(async (err: unknown) => {
     await upstream.stop();
     throw err;
   });
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
       const direct = await pull({ url: upstream.url }, UPSTREAM_REPOSITORY, image);
       const throughCache: Endpoint = { url: ocireg.target.url, authorization: await bearer(ocireg.target.url, ocireg.user, cached) };
       const cold = await pull(throughCache, cached, image);
+      // A fill commits after its clients got the last byte: WARM is measured once every blob is in the cache.
+      await untilCached(throughCache, cached, image);
       const warm = await pull(throughCache, cached, image);
       const ordinary = await pull({ url: ocireg.target.url, authorization: ours }, REPOSITORY, own);
       runs.push({ direct, cold, warm, ordinary });
@@ -114,6 +118,22 @@ async function main(): Promise<void> {
   mkdirSync(reports, { recursive: true });
   writeFileSync(path.join(reports, 'bench-pull-through.md'), `${report}\n`);
   writeFileSync(path.join(reports, 'bench-pull-through.json'), JSON.stringify({ date: new Date().toISOString(), machine, totalMiB: TOTAL_MIB, layers: LAYERS, runs }, null, 2));
+}
+
+/**
+ * Waits until every layer is committed to the cache: a HEAD then answers from
+ * the cache, which serves ranges (Accept-Ranges), not from the upstream.
+ */
+async function untilCached(endpoint: Endpoint, repository: string, layers: Layer[]): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (const layer of layers) {
+    for (;;) {
+      const res = await fetch(`${endpoint.url}/v2/${repository}/blobs/${layer.digest}`, { method: 'HEAD', headers: { Authorization: endpoint.authorization ?? '' } });
+      if (res.status === 200 && res.headers.get('accept-ranges') === 'bytes') break;
+      if (Date.now() > deadline) throw new Error(`${repository}@${layer.digest} was not cached within 120 s (HEAD answered ${res.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /** "Bearer <token>" for pulling `repository`, found as docker finds it: the challenge of /v2/, then the token endpoint with Basic credentials. */
