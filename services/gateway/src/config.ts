@@ -85,7 +85,7 @@ export const configSchema = z.object({
    * mirrors, as containerd's hosts.toml does (`?ns=docker.io`), is served as
    * `<workspace>/<upstream>/<name>`.
    */
-  UPSTREAM_MIRRORS: mirrorPairs('<registry>', 'docker.io=acme/hub'),
+  UPSTREAM_MIRRORS: z.string().default('').transform(mirrorPairs('<registry>', 'docker.io=acme/hub')),
   /**
    * The transparent mirror for dockerd (`registry-mirrors`), which sends no
    * `?ns=`: `<host>=<workspace>/<upstream>` pairs, comma-separated
@@ -93,26 +93,23 @@ export const configSchema = z.object({
    * (with or without a port when the pair names none) is served as
    * `<workspace>/<upstream>/<name>`; such a host serves pulls only.
    */
-  UPSTREAM_MIRROR_HOSTS: mirrorPairs('<host>', 'mirror.example.com=acme/hub'),
+  UPSTREAM_MIRROR_HOSTS: z.string().default('').transform(mirrorPairs('<host>', 'mirror.example.com=acme/hub')),
 });
 
-/** `<key>=<workspace>/<upstream>` pairs, comma-separated, as a map (keys lower-cased: registries and hosts are). */
+/** Parses `<key>=<workspace>/<upstream>` pairs, comma-separated, into a map (keys lower-cased: registries and hosts are). */
 function mirrorPairs(key: string, example: string) {
-  return z
-    .string()
-    .default('')
-    .transform((value, ctx) => {
-      const mirrors: Record<string, string> = {};
-      for (const pair of value.split(',').map((part) => part.trim()).filter(Boolean)) {
-        const match = /^([A-Za-z0-9.-]+(?::\d+)?)=([a-z0-9]+(?:-[a-z0-9]+)*\/[a-z0-9]+(?:-[a-z0-9]+)*)$/.exec(pair);
-        if (!match) {
-          ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not ${key}=<workspace>/<upstream>, e.g. ${example}` });
-          return z.NEVER;
-        }
-        mirrors[match[1]!.toLowerCase()] = match[2]!;
+  return (value: string, ctx: z.RefinementCtx): Record<string, string> => {
+    const mirrors: Record<string, string> = {};
+    for (const pair of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const match = /^([A-Za-z0-9.-]+(?::\d+)?)=([a-z0-9]+(?:-[a-z0-9]+)*\/[a-z0-9]+(?:-[a-z0-9]+)*)$/.exec(pair);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not ${key}=<workspace>/<upstream>, e.g. ${example}` });
+        return z.NEVER;
       }
-      return mirrors;
-    });
+      mirrors[match[1]!.toLowerCase()] = match[2]!;
+    }
+    return mirrors;
+  };
 }
 
 function isCidr(value: string): boolean {
