@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RunningRegistry } from '@ocireg/devstack';
+import { webApi } from '@ocireg/web-api';
 import { importRandomImage } from './images';
 import { OciHttp } from './oci-http';
 import { pollUntil } from './polling';
@@ -166,6 +167,35 @@ describe('replication: new tags pushed to a CNCF Distribution with htpasswd auth
     expect(again[0]).toMatchObject({ id: failed[0]!.id, lastError: expect.stringMatching(/REPLICATION_ALLOWED_CIDRS/) });
     await ctl(['replication', 'delete', workspace.slug, 'refused']);
     await expect(ctl(['replication', 'status', workspace.slug, 'refused'])).rejects.toThrow(/NOT_FOUND|does not exist/);
+  });
+
+  it('the JSON API lists targets and jobs without passwords; only workspace admins change or retry', async () => {
+    const api = (authorization: string, method: string, what: string, body?: unknown) =>
+      fetch(`${registry.gatewayUrl}/api/v1/workspaces/${workspace.slug}/${what}`, {
+        method,
+        headers: { Authorization: authorization, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const listed = await api(basicAuth(workspace.admin), 'GET', 'replication-targets');
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    expect(text).not.toContain(target.password);
+    expect(webApi.listReplicationTargets.response.parse(JSON.parse(text)).targets).toEqual([expect.objectContaining({ name: 'backup', hasPassword: true, destinationPrefix: 'copy' })]);
+    const jobsAnswer = await api(basicAuth(workspace.admin), 'GET', 'replication-targets/backup/jobs?state=succeeded&limit=5');
+    const parsed = webApi.listReplications.response.parse(await jobsAnswer.json());
+    expect(parsed.jobs.length).toBeGreaterThan(0);
+    expect(parsed.jobs.every((j) => j.state === 'succeeded')).toBe(true);
+    expect((await api(basicAuth(workspace.admin), 'GET', 'replication-targets/backup/jobs?state=bogus')).status).toBe(400);
+    // The repository's Admin is no workspace admin.
+    const other = { name: 'other', url: 'https://mirror.example.test', packagePattern: '*' };
+    expect((await api(basicAuth(workspace.admin), 'POST', 'replication-targets', other)).status).toBe(403);
+    expect((await api(basicAuth(workspace.admin), 'POST', `replication-targets/backup/jobs/${parsed.jobs[0]!.id}/retry`)).status).toBe(403);
+    expect((await api(registry.operator.authorization, 'POST', 'replication-targets', other)).status).toBe(201);
+    const bad = await api(registry.operator.authorization, 'POST', 'replication-targets', { ...other, name: 'bad', packagePattern: 'A[' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ code: 'INVALID_ARGUMENT', detail: { field: 'package_pattern' } });
+    expect((await api(registry.operator.authorization, 'DELETE', 'replication-targets/other')).status).toBe(200);
+    expect((await api(registry.operator.authorization, 'DELETE', 'replication-targets/other')).status).toBe(404);
   });
 
   it("the target's password is in no service log", () => {

@@ -14,6 +14,9 @@ CREATE TABLE replication_targets (
   -- The repository path prefix on the target: "<prefix>/<package>"; empty: "<package>".
   destination_prefix text NOT NULL DEFAULT '',
   enabled boolean NOT NULL DEFAULT true,
+  -- Which UPSTREAM_CREDENTIALS_KEY the target was made under (a hash, '' for none): only a metadata with
+  -- that key claims its jobs, so a changed key leaves them pending instead of failing to open the password.
+  seal_key_id text NOT NULL DEFAULT '',
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (workspace_id, name)
 );

@@ -119,7 +119,10 @@ export class ReplicationJobs {
     private readonly policy: ReplicationPolicy = DEFAULT_REPLICATION_POLICY,
   ) {}
 
-  /** Leases up to `limit` due jobs of enabled targets: pending ones due now, and running ones whose lease ran out. */
+  /**
+   * Leases up to `limit` due jobs of enabled targets made under this
+   * metadata's key: pending ones due now, and running ones whose lease ran out.
+   */
   async claim(limit: number): Promise<ClaimedJob[]> {
     const count = Math.max(1, Math.min(limit || 1, MAX_CLAIM));
     const { rows } = await this.pool.query<{
@@ -128,7 +131,7 @@ export class ReplicationJobs {
     }>(
       `WITH due AS (
          SELECT j.id FROM replication_jobs j JOIN replication_targets t ON t.id = j.target_id
-         WHERE t.enabled AND ((j.state = 'pending' AND j.next_attempt_at <= now()) OR (j.state = 'running' AND j.lease_until < now()))
+         WHERE t.enabled AND t.seal_key_id = $3 AND ((j.state = 'pending' AND j.next_attempt_at <= now()) OR (j.state = 'running' AND j.lease_until < now()))
          ORDER BY j.next_attempt_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED
        ), claimed AS (
          UPDATE replication_jobs j SET state = 'running', attempts = j.attempts + 1, lease_id = gen_random_uuid(),
@@ -138,7 +141,7 @@ export class ReplicationJobs {
        )
        SELECT c.*, w.slug AS workspace, t.name AS target_name, t.url, t.username, t.password_sealed, t.destination_prefix
        FROM claimed c JOIN replication_targets t ON t.id = c.target_id JOIN workspaces w ON w.id = t.workspace_id`,
-      [count, this.policy.leaseSeconds],
+      [count, this.policy.leaseSeconds, this.seal.keyId],
     );
     return rows.map((row) => ({
       jobId: row.id,

@@ -77,9 +77,9 @@ export class ReplicationTargets {
     const sealed = password ? this.seal.seal(password) : null;
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<ReplicationTargetRow>(
-        `INSERT INTO replication_targets (workspace_id, name, url, username, password_sealed, package_pattern, destination_prefix, enabled)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING *`,
-        [workspace.id, name, url, username, sealed, pattern, prefix, input.enabled],
+        `INSERT INTO replication_targets (workspace_id, name, url, username, password_sealed, package_pattern, destination_prefix, enabled, seal_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING *`,
+        [workspace.id, name, url, username, sealed, pattern, prefix, input.enabled, this.seal.keyId],
       );
       const row = rows[0];
       if (!row) throw new RegistryError('ALREADY_EXISTS', `replication target ${name} already exists in ${workspace.slug}`, { field: 'name' });

@@ -111,6 +111,9 @@ describe('Replication targets and jobs against PostgreSQL', () => {
     const digest = await push(slug, api.id, 'app', ['v1']);
     // Other tests' jobs may be due too: take ours.
     const claimOurs = async () => (await model.replicationJobs.claim(50)).filter((j) => j.repository === `${slug}/app`);
+    // A metadata with another key never claims it (its password would not open there).
+    const otherKey = createMetadataModel(pool, { credentials: new CredentialSeal(randomBytes(32).toString('base64')), replicationPolicy: policy });
+    expect((await otherKey.replicationJobs.claim(50)).filter((j) => j.repository === `${slug}/app`)).toEqual([]);
     const [claimed] = await claimOurs();
     expect(claimed).toMatchObject({ targetLabel: `${slug}/mirror`, url: 'https://mirror.example.test', username: 'bot', password, repository: `${slug}/app`, destinationRepository: 'copy/app', tag: 'v1', digest, attempt: 1 });
     // Leased: nobody else gets it, even concurrently.
