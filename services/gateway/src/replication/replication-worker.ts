@@ -54,29 +54,47 @@ export class ReplicationWorker {
     await this.loop;
   }
 
+  /**
+   * Keeps up to `concurrency` jobs going: claims as many as there are free
+   * slots, then waits for a slot to free up or, with nothing claimed, polls.
+   */
   private async run(): Promise<void> {
+    const inflight = new Set<Promise<void>>();
     while (this.running) {
       let claimed = 0;
-      try {
-        claimed = await this.round();
-      } catch (err) {
-        this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not claim replication jobs; trying again');
+      const free = this.deps.settings.concurrency - inflight.size;
+      if (free > 0) {
+        try {
+          const { jobs } = await unaryCall(this.deps.metadata.claimReplicationJobs.bind(this.deps.metadata), { limit: free }, { requestId: randomUUID(), deadlineMs: UNARY_DEADLINE_MS });
+          claimed = jobs.length;
+          for (const job of jobs) {
+            const running: Promise<void> = this.runJob(job).finally(() => {
+              inflight.delete(running);
+              this.wake?.();
+            });
+            inflight.add(running);
+          }
+        } catch (err) {
+          this.deps.logger.warn({ err: { message: (err as Error).message } }, 'could not claim replication jobs; trying again');
+        }
       }
-      if (claimed === 0 && this.running) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.deps.settings.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      // More may be due at once when every free slot was filled; otherwise wait for a slot or the next poll.
+      if (claimed > 0 && claimed === free) continue;
+      if (this.running) await this.pause(inflight.size >= this.deps.settings.concurrency ? undefined : this.deps.settings.pollMs);
     }
+    await Promise.all(inflight);
   }
 
-  /** Claims up to `concurrency` due jobs and pushes them side by side; answers how many it claimed. */
-  private async round(): Promise<number> {
-    const { jobs } = await unaryCall(this.deps.metadata.claimReplicationJobs.bind(this.deps.metadata), { limit: this.deps.settings.concurrency }, { requestId: randomUUID(), deadlineMs: UNARY_DEADLINE_MS });
-    await Promise.all(jobs.map((job) => this.runJob(job)));
-    return jobs.length;
+  /** Until a job finishes or stop() (and at most `ms`, when given). */
+  private pause(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 
   private async runJob(job: metadata.ClaimedReplicationJob): Promise<void> {

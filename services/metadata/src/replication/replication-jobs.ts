@@ -143,20 +143,39 @@ export class ReplicationJobs {
        FROM claimed c JOIN replication_targets t ON t.id = c.target_id JOIN workspaces w ON w.id = t.workspace_id`,
       [count, this.policy.leaseSeconds, this.seal.keyId],
     );
-    return rows.map((row) => ({
+    const claimed: ClaimedJob[] = [];
+    for (const row of rows) {
+      let password = '';
+      try {
+        password = row.password_sealed ? this.seal.open(row.password_sealed) : '';
+      } catch (err) {
+        // A password that does not open (a damaged row) fails this attempt with the reason; the others go on.
+        await this.complete({ jobId: row.id, leaseId: row.lease_id, succeeded: false, error: `the target's password could not be opened: ${(err as Error).message}` });
+        continue;
+      }
+      claimed.push(this.claimedJob(row, password));
+    }
+    return claimed;
+  }
+
+  private claimedJob(
+    row: { id: string; lease_id: string; lease_until: Date; attempts: number; repository: string; tag: string; digest: string; workspace: string; target_name: string; url: string; username: string; destination_prefix: string },
+    password: string,
+  ): ClaimedJob {
+    return {
       jobId: row.id,
       leaseId: row.lease_id,
       targetLabel: `${row.workspace}/${row.target_name}`,
       url: row.url,
       username: row.username,
-      password: row.password_sealed ? this.seal.open(row.password_sealed) : '',
+      password,
       repository: row.repository,
       destinationRepository: destinationRepository(row.destination_prefix, row.repository.slice(row.repository.indexOf('/') + 1)),
       tag: row.tag,
       digest: row.digest,
       attempt: row.attempts,
       leaseUntilMs: row.lease_until.getTime(),
-    }));
+    };
   }
 
   /** Records how a claimed job went; ignored (accepted: false) when the lease is no longer this claim's. */

@@ -155,6 +155,20 @@ describe('Replication targets and jobs against PostgreSQL', () => {
     await expect(model.replicationJobs.retry(await model.replicationTargets.idOf(other.slug, 'mirror'), job!.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('a password that does not open fails that attempt with the reason, not the whole claim', async () => {
+    const { slug, api } = await world(model);
+    await target(slug, { username: 'bot', password: 'secret-one' });
+    await target(slug, { name: 'second', username: 'bot', password: 'secret-two' });
+    await push(slug, api.id, 'app', ['v1']);
+    await pool.query("UPDATE replication_targets SET password_sealed = '\\x00112233'::bytea WHERE name = 'mirror' AND workspace_id = (SELECT id FROM workspaces WHERE slug = $1)", [slug]);
+    const ours = (await model.replicationJobs.claim(50)).filter((j) => j.repository === `${slug}/app`);
+    expect(ours.map((j) => [j.targetLabel, j.password])).toEqual([[`${slug}/second`, 'secret-two']]);
+    const [damaged] = await jobsOf(slug);
+    expect(damaged).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(damaged!.lastError).toMatch(/^the target's password could not be opened/);
+    expect(damaged!.lastError).not.toContain('secret');
+  });
+
   it('lets operators and workspace admins change targets, readers of the workspace list them, others see no workspace', async () => {
     const { slug, api } = await world(model);
     const admin = unique('admin');
