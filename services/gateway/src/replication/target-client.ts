@@ -67,8 +67,13 @@ export class TargetClient {
     return `${this.endpoint.url}/v2/${repository}`;
   }
 
-  /** One request; on a challenge, once more with the credentials it asks for (a streamed body is opened again). */
+  /**
+   * One request; on a challenge, once more with the credentials it asks for
+   * (a streamed body is opened again). Credentials go only to the target's
+   * own origin: an upload Location elsewhere gets none.
+   */
   private async request(repository: string, method: string, url: string, headers: Record<string, string>, body?: Buffer | (() => Promise<Readable>)): Promise<Response> {
+    if (new URL(url).origin !== new URL(this.endpoint.url).origin) return this.send(url, method, headers, body);
     const scope = `repository:${repository}:pull,push`;
     const authorization = this.auth.initial(scope);
     const first = await this.send(url, method, { ...headers, ...(authorization ? { Authorization: authorization } : {}) }, body);
