@@ -60,7 +60,7 @@ export function replicationHandlers(
     async retryReplication(request, ctx) {
       const caller = await workspaceAdmin(ctx, request.workspaceSlug);
       const targetId = await targets.idOf(request.workspaceSlug, request.targetName);
-      const job = await jobs.retry(targetId, request.jobId);
+      const job = await jobs.retry(targetId, request.jobId, originOfCall(ctx, caller), request.workspaceSlug);
       ctx.logger.info({ job: job.id, workspace: request.workspaceSlug, target: request.targetName, actor: caller.userId }, 'replication job retried');
       return { job: jobMessage(job) };
     },

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
+import { recordAudit } from '@ocireg/audit';
 import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
+import type { ChangeOrigin } from '../change-origin';
 import { matchesPackagePattern } from '../retention/pattern';
 import type { CredentialSeal } from '../upstreams/credential-seal';
 import { invalid, uuid } from '../validation';
@@ -222,16 +224,29 @@ export class ReplicationJobs {
     return rows.map(toRecord);
   }
 
-  /** Makes a failed or pending job of the target due now, with a fresh window and attempts. */
-  async retry(targetId: string, jobId: string): Promise<ReplicationJobRecord> {
-    const { rows } = await this.pool.query<JobRow>(
-      `WITH retried AS (
-         UPDATE replication_jobs SET state = 'pending', attempts = 0, next_attempt_at = now(), window_started_at = now(), finished_at = NULL, updated_at = now()
-         WHERE id = $1 AND target_id = $2 AND state IN ('failed', 'pending') RETURNING *
-       ) SELECT r.*, t.name AS target_name, t.destination_prefix FROM retried r JOIN replication_targets t ON t.id = r.target_id`,
-      [uuid('job_id', jobId), targetId],
-    );
-    if (rows[0]) return toRecord(rows[0]);
+  /** Makes a failed or pending job of the target due now, with a fresh window and attempts (audited in the same transaction). */
+  async retry(targetId: string, jobId: string, origin: ChangeOrigin, workspaceSlug: string): Promise<ReplicationJobRecord> {
+    const retried = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<JobRow & { previous_state: string }>(
+        `WITH retried AS (
+           UPDATE replication_jobs j SET state = 'pending', attempts = 0, next_attempt_at = now(), window_started_at = now(), finished_at = NULL, updated_at = now()
+           FROM (SELECT id, state FROM replication_jobs WHERE id = $1 AND target_id = $2 AND state IN ('failed', 'pending') FOR UPDATE) before
+           WHERE j.id = before.id RETURNING j.*, before.state AS previous_state
+         ) SELECT r.*, t.name AS target_name, t.destination_prefix FROM retried r JOIN replication_targets t ON t.id = r.target_id`,
+        [uuid('job_id', jobId), targetId],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      await recordAudit(client, origin, {
+        action: 'replication-job.retried',
+        workspace: workspaceSlug,
+        target: { type: 'replication-job', id: row.id, name: `${row.repository}:${row.tag}` },
+        before: { state: row.previous_state },
+        after: { state: 'pending', targetName: row.target_name, digest: row.digest },
+      });
+      return toRecord(row);
+    });
+    if (retried) return retried;
     const { rows: existing } = await this.pool.query<{ state: string }>('SELECT state FROM replication_jobs WHERE id = $1 AND target_id = $2', [jobId, targetId]);
     if (!existing[0]) throw new RegistryError('NOT_FOUND', `replication job ${jobId} does not exist for this target`, { field: 'job_id' });
     throw new RegistryError('FAILED_PRECONDITION', `replication job ${jobId} is ${existing[0].state}: only failed or pending jobs are retried`, { field: 'job_id' });

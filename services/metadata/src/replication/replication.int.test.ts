@@ -138,10 +138,12 @@ describe('Replication targets and jobs against PostgreSQL', () => {
     expect(job).toMatchObject({ state: 'failed', attempts: 3, lastError: 'HTTP 503' });
     expect(job!.finishedAt).not.toBe('');
     const targetId = await model.replicationTargets.idOf(slug, 'mirror');
-    expect(await model.replicationJobs.retry(targetId, job!.id)).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(await model.replicationJobs.retry(targetId, job!.id, TEST_ORIGIN, slug)).toMatchObject({ state: 'pending', attempts: 0 });
+    const audited = await pool.query<{ before: { state: string } }>("SELECT before FROM audit_log WHERE action = 'replication-job.retried' AND target_id = $1", [job!.id]);
+    expect(audited.rows.map((r) => r.before)).toEqual([{ state: 'failed' }]);
     const [retried] = await claimOurs();
     expect(retried?.attempt).toBe(1);
-    await expect(model.replicationJobs.retry(targetId, job!.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(model.replicationJobs.retry(targetId, job!.id, TEST_ORIGIN, slug)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     // A lease that ran out is claimed again (the holder died); its late report is then ignored.
     await pool.query("UPDATE replication_jobs SET lease_until = now() - interval '1 second' WHERE id = $1", [retried!.jobId]);
     const [reclaimed] = await claimOurs();
@@ -152,7 +154,7 @@ describe('Replication targets and jobs against PostgreSQL', () => {
     // Another workspace's target id does not reach this job.
     const other = await world(model);
     await target(other.slug);
-    await expect(model.replicationJobs.retry(await model.replicationTargets.idOf(other.slug, 'mirror'), job!.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(model.replicationJobs.retry(await model.replicationTargets.idOf(other.slug, 'mirror'), job!.id, TEST_ORIGIN, other.slug)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('a password that does not open fails that attempt with the reason, not the whole claim', async () => {
