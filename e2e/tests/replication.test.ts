@@ -75,7 +75,8 @@ describe('replication: new tags pushed to a CNCF Distribution with htpasswd auth
 
   it('docker push: the tag appears on the target with the same digest', async () => {
     const reference = `${registry.registryHost}/${workspace.slug}/app:v1`;
-    await importRandomImage(reference, 512 * 1024);
+    // 16 MiB of random bytes: the layer streams from storage to the target in one PUT.
+    await importRandomImage(reference, 16 * 1024 * 1024);
     await run('docker', ['login', registry.registryHost, '--username', workspace.admin.email, '--password-stdin'], { input: workspace.admin.token });
     await run('docker', ['push', reference]);
     const ours = await fetch(`${registry.gatewayUrl}/v2/${workspace.slug}/app/manifests/v1`, { method: 'HEAD', headers: { Authorization: basicAuth(workspace.admin), Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } });
@@ -87,6 +88,14 @@ describe('replication: new tags pushed to a CNCF Distribution with htpasswd auth
     const copied = await onTarget('copy/app/manifests/v1', 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
     expect(copied.status).toBe(200);
     expect(copied.headers.get('docker-content-digest')).toBe(digest);
+    // Every blob is there with its size (the 16 MiB layer streamed whole).
+    const document = (await copied.json()) as { config: { digest: string; size: number }; layers: Array<{ digest: string; size: number }> };
+    for (const blob of [document.config, ...document.layers]) {
+      const head = await onTarget(`copy/app/blobs/${blob.digest}`, '*/*', 'HEAD');
+      expect(head.status).toBe(200);
+      expect(Number(head.headers.get('content-length'))).toBe(blob.size);
+    }
+    expect(Math.max(...document.layers.map((l) => l.size))).toBeGreaterThan(16 * 1024 * 1024);
     // skopeo, a real client, sees the same digest on the target.
     const inspected = JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', '--creds', `${target.username}:${target.password}`, `docker://${target.host}/copy/app:v1`]));
     expect(inspected.Digest).toBe(digest);
