@@ -49,4 +49,6 @@ CREATE INDEX replication_jobs_due ON replication_jobs (next_attempt_at) WHERE st
 CREATE INDEX replication_jobs_leased ON replication_jobs (lease_until) WHERE state = 'running';
 -- Superseding and the per-target status listing.
 CREATE INDEX replication_jobs_target_tag ON replication_jobs (target_id, repository, tag) WHERE state = 'pending';
+-- A job waits while an older one of its target, package and tag is being pushed (the target's tag ends at the newer digest).
+CREATE INDEX replication_jobs_target_tag_running ON replication_jobs (target_id, repository, tag) WHERE state = 'running';
 CREATE INDEX replication_jobs_target_recent ON replication_jobs (target_id, created_at DESC);

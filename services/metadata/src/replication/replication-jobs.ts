@@ -134,6 +134,8 @@ export class ReplicationJobs {
       `WITH due AS (
          SELECT j.id FROM replication_jobs j JOIN replication_targets t ON t.id = j.target_id
          WHERE t.enabled AND t.seal_key_id = $3 AND ((j.state = 'pending' AND j.next_attempt_at <= now()) OR (j.state = 'running' AND j.lease_until < now()))
+           AND NOT EXISTS (SELECT 1 FROM replication_jobs r WHERE r.target_id = j.target_id AND r.repository = j.repository AND r.tag = j.tag
+                           AND r.state = 'running' AND r.lease_until >= now() AND r.id <> j.id)
          ORDER BY j.next_attempt_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED
        ), claimed AS (
          UPDATE replication_jobs j SET state = 'running', attempts = j.attempts + 1, lease_id = gen_random_uuid(),
@@ -186,8 +188,11 @@ export class ReplicationJobs {
     const leaseId = uuid('lease_id', input.leaseId);
     const error = boundError(input.error);
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ attempts: number; window_started_at: Date }>(
-        `SELECT attempts, window_started_at FROM replication_jobs WHERE id = $1 AND lease_id = $2 AND state = 'running' FOR UPDATE`,
+      const { rows } = await client.query<{ attempts: number; window_started_at: Date; newer: boolean }>(
+        `SELECT attempts, window_started_at, EXISTS (
+           SELECT 1 FROM replication_jobs n WHERE n.target_id = j.target_id AND n.repository = j.repository AND n.tag = j.tag
+             AND n.created_at > j.created_at AND n.state <> 'superseded') AS newer
+         FROM replication_jobs j WHERE id = $1 AND lease_id = $2 AND state = 'running' FOR UPDATE`,
         [jobId, leaseId],
       );
       const job = rows[0];
@@ -198,6 +203,11 @@ export class ReplicationJobs {
       if (input.succeeded) {
         await client.query(`UPDATE replication_jobs SET state = 'succeeded', last_error = '', lease_id = NULL, lease_until = NULL, updated_at = now(), finished_at = now() WHERE id = $1`, [jobId]);
         return { accepted: true, state: 'succeeded' };
+      }
+      // A newer job of the tag was queued meanwhile: it pushes the newer digest, this one is not retried.
+      if (job.newer) {
+        await client.query(`UPDATE replication_jobs SET state = 'superseded', last_error = $2, lease_id = NULL, lease_until = NULL, updated_at = now(), finished_at = now() WHERE id = $1`, [jobId, error]);
+        return { accepted: true, state: 'superseded' };
       }
       const delay = retryDelaySeconds(this.policy, job.attempts);
       const windowEnds = job.window_started_at.getTime() + this.policy.windowSeconds * 1000;

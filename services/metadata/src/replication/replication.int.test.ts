@@ -102,6 +102,15 @@ describe('Replication targets and jobs against PostgreSQL', () => {
     const jobs = await jobsOf(slug);
     expect(jobs.map((j) => [j.digest, j.state])).toEqual(expect.arrayContaining([[first, 'superseded'], [second, 'pending']]));
     expect(jobs).toHaveLength(2);
+    // While a job of the tag is being pushed, a newer one waits; if the older fails, it is not retried over the newer.
+    const ours = async () => (await model.replicationJobs.claim(50)).filter((j) => j.repository === `${slug}/app`);
+    const [running] = await ours();
+    expect(running?.digest).toBe(second);
+    const third = await push(slug, api.id, 'app', ['latest']);
+    expect(await ours()).toEqual([]);
+    expect((await model.replicationJobs.complete({ jobId: running!.jobId, leaseId: running!.leaseId, succeeded: false, error: 'HTTP 500' })).state).toBe('superseded');
+    const [next] = await ours();
+    expect(next?.digest).toBe(third);
   });
 
   it('leases a job to one claimer with its opened password, retries with backoff, fails at the limit, and retries by hand', async () => {
