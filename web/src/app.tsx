@@ -13,6 +13,7 @@ import { SignInPage } from './pages/sign-in';
 import { TagPage } from './pages/tag';
 import { TokensPage } from './pages/tokens';
 import { UpstreamsPage } from './pages/upstreams';
+import { ReplicationPage } from './pages/replication';
 import { RecentlyDeletedPage } from './pages/recently-deleted';
 import { ImmutableTagsPage } from './pages/immutable-tags';
 import { UsagePage } from './pages/usage';
@@ -36,6 +37,7 @@ function pageFor(pathname: string): { title: string; page: ReactNode } {
   if ((m = /^\/w\/([^/]+)\/retention\/(.+)$/.exec(pathname))) return { title: `Retention · ${decode(m[2]!)}`, page: <RetentionPage workspace={decode(m[1]!)} name={decode(m[2]!)} /> };
   if ((m = /^\/w\/([^/]+)\/immutable-tags$/.exec(pathname))) return { title: `Immutable tags · ${decode(m[1]!)}`, page: <ImmutableTagsPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/upstreams$/.exec(pathname))) return { title: `Upstreams · ${decode(m[1]!)}`, page: <UpstreamsPage workspace={decode(m[1]!)} /> };
+  if ((m = /^\/w\/([^/]+)\/replication$/.exec(pathname))) return { title: `Replication · ${decode(m[1]!)}`, page: <ReplicationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/automation$/.exec(pathname))) return { title: `Automation · ${decode(m[1]!)}`, page: <AutomationPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/deleted$/.exec(pathname))) return { title: `Recently deleted · ${decode(m[1]!)}`, page: <RecentlyDeletedPage workspace={decode(m[1]!)} /> };
   if ((m = /^\/w\/([^/]+)\/usage$/.exec(pathname))) return { title: `Storage · ${decode(m[1]!)}`, page: <UsagePage workspace={decode(m[1]!)} /> };

@@ -40,6 +40,7 @@ export const paths = {
   usage: (ws: string) => `/w/${ws}/usage`,
   deleted: (ws: string) => `/w/${ws}/deleted`,
   upstreams: (ws: string) => `/w/${ws}/upstreams`,
+  replication: (ws: string) => `/w/${ws}/replication`,
   retention: (ws: string, name: string) => `/w/${ws}/retention/${name}`,
   immutableTags: (ws: string) => `/w/${ws}/immutable-tags`,
   automation: (ws: string) => `/w/${ws}/automation`,

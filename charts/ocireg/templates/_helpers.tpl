@@ -317,6 +317,15 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 - { name: UPSTREAM_MIRROR_HOSTS, value: {{ join "," $pairs | quote }} }
 {{- end }}
 {{- end }}
+{{- with .Values.gateway.replication }}
+- { name: REPLICATION_ENABLED, value: {{ .enabled | toString | quote }} }
+- { name: REPLICATION_POLL_SECONDS, value: {{ .pollSeconds | toString | quote }} }
+- { name: REPLICATION_CONCURRENCY, value: {{ .concurrency | toString | quote }} }
+- { name: REPLICATION_TIMEOUT_SECONDS, value: {{ .timeoutSeconds | toString | quote }} }
+{{- with .allowedCidrs }}
+- { name: REPLICATION_ALLOWED_CIDRS, value: {{ join "," . | quote }} }
+{{- end }}
+{{- end }}
 {{ include "ocireg.storageEnv" . }}
 {{ include "ocireg.redisEnv" . }}
 {{- $publicUrl := .Values.gateway.publicUrl }}
@@ -370,6 +379,13 @@ needs its tables to start (auth with a bootstrap admin) would wait for a hook th
 {{- with .Values.metadata.upstreamCredentialsSecret }}
 - name: UPSTREAM_CREDENTIALS_KEY
   valueFrom: { secretKeyRef: { name: {{ . }}, key: UPSTREAM_CREDENTIALS_KEY } }
+{{- end }}
+{{- with .Values.metadata.replication }}
+- { name: REPLICATION_MAX_ATTEMPTS, value: {{ .maxAttempts | toString | quote }} }
+- { name: REPLICATION_RETRY_BASE_SECONDS, value: {{ .retryBaseSeconds | toString | quote }} }
+- { name: REPLICATION_RETRY_MAX_SECONDS, value: {{ .retryMaxSeconds | toString | quote }} }
+- { name: REPLICATION_RETRY_WINDOW_SECONDS, value: {{ .retryWindowSeconds | toString | quote }} }
+- { name: REPLICATION_LEASE_SECONDS, value: {{ .leaseSeconds | toString | quote }} }
 {{- end }}
 {{- with .Values.metadata.gc }}
 - { name: GC_ENABLED, value: {{ .enabled | toString | quote }} }

@@ -7,6 +7,8 @@ export * as blobupload from './gen/ocireg/blobupload/v1/blob_upload';
 export * as immutableTags from './gen/ocireg/admin/v1/immutable_tags';
 export * as indexer from './gen/ocireg/indexer/v1/indexer';
 export * as metadata from './gen/ocireg/metadata/v1/metadata';
+// Push-based replication (issue 27).
+export * as replication from './gen/ocireg/admin/v1/replication';
 export * as upstreams from './gen/ocireg/admin/v1/upstreams';
 // Retention rules (issue 24).
 export * as retention from './gen/ocireg/admin/v1/retention';
@@ -25,6 +27,7 @@ export const PROTO_FILES = {
   indexer: 'ocireg/indexer/v1/indexer.proto',
   metadata: 'ocireg/metadata/v1/metadata.proto',
   upstreams: 'ocireg/admin/v1/upstreams.proto',
+  replication: 'ocireg/admin/v1/replication.proto',
   retention: 'ocireg/admin/v1/retention.proto',
   users: 'ocireg/admin/v1/users.proto',
 } as const;

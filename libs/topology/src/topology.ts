@@ -69,10 +69,14 @@ export const SERVICES = {
         // Last-pulled times (issue 24): the gateway's batches of pulls, and the times its listings show.
         recordPulls: ['gateway'],
         listPullTimes: ['gateway'],
+        // Replication (issue 27): the gateway's worker leases jobs (with targets' passwords) and reports them.
+        claimReplicationJobs: ['gateway'],
+        completeReplicationJob: ['gateway'],
       },
       // Forwarded by the gateway's admin port, each call with the user's assertion.
       'ocireg.admin.v1.AdminService': { '*': ['gateway'] },
       'ocireg.admin.v1.UpstreamService': { '*': ['gateway'] },
+      'ocireg.admin.v1.ReplicationService': { '*': ['gateway'] },
       'ocireg.admin.v1.RetentionService': { '*': ['gateway'] },
       'ocireg.admin.v1.ImmutableTagService': { '*': ['gateway'] },
       'ocireg.admin.v1.AuditService': { '*': ['gateway'] },

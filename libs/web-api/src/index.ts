@@ -14,6 +14,7 @@ import type * as shapes from './shapes';
 import { statusApi } from './status-api';
 import { tokenApi } from './token-api';
 import { upstreamApi, type upstream } from './upstream-api';
+import { replicationApi, type replicationJob, type replicationTarget } from './replication-api';
 import { retentionApi, type retentionPreview, type retentionRule } from './retention-api';
 import { trustedIssuer, trustedIssuerApi } from './trusted-issuer-api';
 import { restoreApi, type deletion } from './restore-api';
@@ -35,6 +36,7 @@ export const webApi = {
   ...serviceAccountApi,
   ...trustedIssuerApi,
   ...upstreamApi,
+  ...replicationApi,
   ...retentionApi,
   ...auditApi,
   ...webhookApi,
@@ -66,6 +68,8 @@ export type ConfigFacts = z.infer<typeof shapes.configFacts>;
 export type ApiToken = z.infer<typeof shapes.apiToken>;
 export type Member = z.infer<typeof shapes.member>;
 export type Upstream = z.infer<typeof upstream>;
+export type ReplicationTarget = z.infer<typeof replicationTarget>;
+export type ReplicationJob = z.infer<typeof replicationJob>;
 export type RetentionRule = z.infer<typeof retentionRule>;
 export type RetentionPreview = z.infer<typeof retentionPreview>;
 export type RepositoryToken = z.infer<typeof repositoryToken>;

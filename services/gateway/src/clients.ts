@@ -1,5 +1,5 @@
 import { createGrpcClient } from '@ocireg/grpc';
-import { admin, audit, auth, blobupload, immutableTags, indexer, metadata, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, auth, blobupload, immutableTags, indexer, metadata, replication, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { TlsMaterial } from '@ocireg/service-identity';
 import type { GatewayConfig } from './config';
 
@@ -13,6 +13,7 @@ export interface ServiceClients {
   admin: admin.AdminServiceClient;
   users: users.UserServiceClient;
   upstreams: upstreams.UpstreamServiceClient;
+  replication: replication.ReplicationServiceClient;
   retention: retention.RetentionServiceClient;
   /** Immutable tag rules (issue 24), metadata's. */
   immutableTags: immutableTags.ImmutableTagServiceClient;
@@ -29,6 +30,7 @@ export function createServiceClients(config: GatewayConfig, tls: TlsMaterial): S
     admin: createGrpcClient(admin.AdminServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     users: createGrpcClient(users.UserServiceClient, config.AUTH_ADDR, { kind: 'internal', tls, service: 'auth' }),
     upstreams: createGrpcClient(upstreams.UpstreamServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
+    replication: createGrpcClient(replication.ReplicationServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     retention: createGrpcClient(retention.RetentionServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     immutableTags: createGrpcClient(immutableTags.ImmutableTagServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),
     audit: createGrpcClient(audit.AuditServiceClient, config.METADATA_ADDR, { kind: 'internal', tls, service: 'metadata' }),

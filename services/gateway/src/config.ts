@@ -79,6 +79,20 @@ export const configSchema = z.object({
    * gateway at the cluster's own services or a cloud metadata address.
    */
   UPSTREAM_ALLOWED_CIDRS: env.list().optional(),
+  /** Replication (docs/replication.md): whether this gateway pushes replication jobs to their targets. */
+  REPLICATION_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  /** How often an idle replication worker asks metadata for due jobs. */
+  REPLICATION_POLL_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  /** Jobs one gateway pushes at once. */
+  REPLICATION_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
+  /** A target that has not answered a request within this (after a blob's last byte) fails the attempt; an upload idle this long too. */
+  REPLICATION_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(60),
+  /**
+   * Private, loopback and link-local ranges (CIDRs, comma-separated)
+   * replication targets may reach (their token realms and redirects too);
+   * without them such a target is refused, as for upstreams.
+   */
+  REPLICATION_ALLOWED_CIDRS: env.list().optional(),
   /**
    * The transparent mirror: `<registry>=<workspace>/<upstream>` pairs, comma-separated
    * (docker.io=acme/hub). A pull without a prefix that names the registry it

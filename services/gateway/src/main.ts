@@ -16,6 +16,9 @@ import { mirrorHostPrefix } from './oci/proxy/mirror-hosts';
 import { RegistryApi } from './oci/registry-api';
 import os from 'node:os';
 import path from 'node:path';
+import { TargetGuard } from '@ocireg/outbound';
+import { ReplicationPush } from './replication/replication-push';
+import { ReplicationWorker } from './replication/replication-worker';
 import { createGatewayServer } from './server';
 import { createWebApp } from './web/web-app';
 
@@ -88,11 +91,25 @@ runService(async () => {
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.HTTP_PORT, config.HTTP_HOST, resolve));
   const adminServer = await startAdminServer({ host: config.ADMIN_GRPC_HOST, port: config.ADMIN_GRPC_PORT, tlsDir: config.ADMIN_TLS_DIR, clients, callers: adminCallers, logger, metrics, publicUrl: config.PUBLIC_URL });
   const metricsServer = await startMetricsServer(metrics, config.METRICS_PORT, config.METRICS_HOST);
+  // Push-based replication (docs/replication.md): jobs claimed from metadata, blobs read from storage.
+  const replication = config.REPLICATION_ENABLED
+    ? new ReplicationWorker({
+        metadata: clients.metadata,
+        push: new ReplicationPush({ metadata: clients.metadata, store }),
+        guard: new TargetGuard(config.REPLICATION_ALLOWED_CIDRS ?? [], 'REPLICATION_ALLOWED_CIDRS'),
+        settings: { pollMs: config.REPLICATION_POLL_SECONDS * 1000, concurrency: config.REPLICATION_CONCURRENCY, requestTimeoutMs: config.REPLICATION_TIMEOUT_SECONDS * 1000 },
+        logger: logger.child({ component: 'replication' }),
+        metrics,
+      })
+    : undefined;
+  replication?.start();
 
   onShutdown(logger, [
     { name: 'readiness', run: () => readiness.stop() },
     { name: 'http', run: () => new Promise((resolve) => { server.close(resolve); server.closeIdleConnections(); }) },
     { name: 'admin', run: () => adminServer.shutdown() },
+    // A push under way finishes (or its lease runs out and another gateway takes it).
+    { name: 'replication', run: () => replication?.stop() },
     // After the HTTP server stopped (no more pulls), before the clients close.
     { name: 'last-pulled times', run: () => pulls.close() },
     { name: 'metrics', run: () => new Promise((resolve) => metricsServer.server.close(resolve)) },

@@ -55,6 +55,15 @@ export const configSchema = z.object({
     .string()
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
+  /** Replication (docs/replication.md): attempts of a job before it is `failed`. */
+  REPLICATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  /** The first retry of a failed replication waits about this long, each further one twice as long (with jitter) up to REPLICATION_RETRY_MAX_SECONDS. */
+  REPLICATION_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(30),
+  REPLICATION_RETRY_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(3600),
+  /** No retry after this long since a job was queued (or retried by hand). */
+  REPLICATION_RETRY_WINDOW_SECONDS: z.coerce.number().positive().max(30 * 86_400).default(86_400),
+  /** A gateway's claim on a job lasts this long; one that dies mid-push loses the job then, and another gateway takes it. */
+  REPLICATION_LEASE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   /** The upload session limit (same value as blob-upload's): uploads older than it are abandoned. */
   UPLOAD_TIME_LIMIT_SECONDS: env.seconds(7 * 60),
 });

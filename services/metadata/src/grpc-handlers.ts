@@ -6,6 +6,7 @@ import type { ListingSnapshot } from './listing-snapshot';
 import type { Role } from './roles';
 import type { MetadataModel } from './metadata-model';
 import { pullTimeHandlers } from './pull-time-handlers';
+import { replicationQueueHandlers } from './replication/replication-queue-handlers';
 
 /** Largest page of tags one call returns. */
 const MAX_TAGS_PAGE = 1000;
@@ -13,7 +14,7 @@ const MAX_TAGS_PAGE = 1000;
 type Server = AsyncService<metadata.RegistryMetadataServiceServer>;
 
 /** The aggregates the registry's calls reach. */
-export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles' | 'upstreams' | 'pullTimes'>;
+export type RegistryModel = Pick<MetadataModel, 'blobs' | 'manifests' | 'tags' | 'referrers' | 'catalog' | 'deletions' | 'access' | 'packagesOnPush' | 'providerRoles' | 'upstreams' | 'pullTimes' | 'replicationJobs'>;
 
 export function registryMetadataHandlers(model: RegistryModel, snapshot: ListingSnapshot): Server {
   return {
@@ -136,6 +137,7 @@ export function registryMetadataHandlers(model: RegistryModel, snapshot: Listing
       return { names: page.repositories, hasMore: page.hasMore };
     },
     ...pullTimeHandlers(model.pullTimes),
+    ...replicationQueueHandlers(model.replicationJobs),
   };
 }
 

@@ -8,7 +8,7 @@ import { runService, serveGrpcService } from '@ocireg/grpc';
 import { CallerResolver } from './callers';
 import { ListingSnapshot } from './listing-snapshot';
 import { createMetricsRegistry, Gauge, sharedSample } from '@ocireg/metrics';
-import { admin, audit, immutableTags, metadata, PROTO_DIR, PROTO_FILES, retention as retentionProto, upstreams } from '@ocireg/proto';
+import { admin, audit, immutableTags, metadata, PROTO_DIR, PROTO_FILES, replication, retention as retentionProto, upstreams } from '@ocireg/proto';
 import { loadServiceTls, UserAssertionVerifier } from '@ocireg/service-identity';
 import { callersOf } from '@ocireg/topology';
 import { adminHandlers } from './admin-handlers';
@@ -24,6 +24,7 @@ import { startCollectionLoop } from './gc/collection-loop';
 import { gcHandlers } from './gc/gc-handlers';
 import { CredentialSeal } from './upstreams/credential-seal';
 import { upstreamHandlers } from './upstreams/upstream-handlers';
+import { replicationHandlers } from './replication/replication-handlers';
 import { restoreHandlers } from './restore-handlers';
 import { startRestoreWindowPurge } from './restore-window-loop';
 import { Retention } from './retention/retention';
@@ -52,6 +53,13 @@ runService(async () => {
     removals,
     credentials: new CredentialSeal(config.UPSTREAM_CREDENTIALS_KEY),
     restoreWindowSeconds: config.RESTORE_WINDOW_SECONDS,
+    replicationPolicy: {
+      maxAttempts: config.REPLICATION_MAX_ATTEMPTS,
+      retryBaseSeconds: config.REPLICATION_RETRY_BASE_SECONDS,
+      retryMaxSeconds: config.REPLICATION_RETRY_MAX_SECONDS,
+      windowSeconds: config.REPLICATION_RETRY_WINDOW_SECONDS,
+      leaseSeconds: config.REPLICATION_LEASE_SECONDS,
+    },
   });
   // Garbage collection deletes blob bytes once metadata no longer references them.
   const collector = new Collector({
@@ -80,7 +88,7 @@ runService(async () => {
     logger,
     metrics,
     readyWhen: () => pool.query('SELECT 1'),
-    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.retention, PROTO_FILES.immutableTags],
+    protoFiles: [PROTO_FILES.metadata, PROTO_FILES.admin, PROTO_FILES.upstreams, PROTO_FILES.replication, PROTO_FILES.audit, PROTO_FILES.retention, PROTO_FILES.immutableTags],
     protoIncludeDirs: [PROTO_DIR],
     services: [
       {
@@ -90,6 +98,7 @@ runService(async () => {
       },
       { definition: admin.AdminServiceService, implementation: { ...adminHandlers(model, callers), ...gcHandlers(collector, callers), ...restoreHandlers(model, callers, config.RESTORE_WINDOW_SECONDS) }, callers: callersOf('metadata', admin.AdminServiceService) },
       { definition: upstreams.UpstreamServiceService, implementation: upstreamHandlers(model, callers), callers: callersOf('metadata', upstreams.UpstreamServiceService) },
+      { definition: replication.ReplicationServiceService, implementation: replicationHandlers(model, callers), callers: callersOf('metadata', replication.ReplicationServiceService) },
       {
         definition: retentionProto.RetentionServiceService,
         implementation: retentionHandlers({ rules: retentionRules, retention, access: model.access }, callers),

@@ -8,6 +8,7 @@ import type { ChangeOrigin } from './change-origin';
 import { refuseImmutableTags } from './immutable/immutable-tag-rules';
 import { recordEvent } from './outbox';
 import type { PackagesOnPush } from './package-creation-on-push';
+import { enqueueReplications } from './replication/replication-jobs';
 import { refuseOverQuota } from './usage';
 
 export interface ManifestRecord {
@@ -132,6 +133,8 @@ export class Manifests {
         );
         for (const tag of tags) await recordEvent(client, 'tag.updated', { ...target, tag }, origin);
       }
+      // Tags set or moved go to the workspace's replication targets (docs/replication.md); fills come from elsewhere.
+      if (!input.pullThrough) await enqueueReplications(client, input.repository, tagsSet, digest.value);
       // One entry per push that changed something: a new manifest (with the tags it set), or tags moved to one stored before.
       if (inserted || tagsSet.length > 0) {
         await recordAudit(client, origin, {

@@ -13,6 +13,8 @@ import { Projects } from './projects';
 import { PullTimes } from './pull-times';
 import { ProviderRoles } from './provider-roles';
 import { Referrers } from './referrers';
+import { DEFAULT_REPLICATION_POLICY, ReplicationJobs, type ReplicationPolicy } from './replication/replication-jobs';
+import { ReplicationTargets } from './replication/replication-targets';
 import { DEFAULT_RESTORE_WINDOW_SECONDS, RestoreWindow } from './restore-window';
 import { SourceRepositories } from './source-repositories';
 import { Tags } from './tags';
@@ -45,6 +47,9 @@ export interface MetadataModel {
   readonly restoreWindow: RestoreWindow;
   /** Immutable tag rules (issue 24): pushes and deletions consult them in their own transactions. */
   readonly immutableTagRules: ImmutableTagRules;
+  /** Replication targets and their jobs (issue 27): pushes queue jobs in their own transactions. */
+  readonly replicationTargets: ReplicationTargets;
+  readonly replicationJobs: ReplicationJobs;
 }
 
 export interface MetadataModelOptions {
@@ -56,6 +61,8 @@ export interface MetadataModelOptions {
   credentials?: CredentialSeal;
   /** How long deletes stay restorable (RESTORE_WINDOW_SECONDS); default 7 days, 0: deletes are final. */
   restoreWindowSeconds?: number;
+  /** Retries and leases of replication jobs (REPLICATION_* settings). */
+  replicationPolicy?: ReplicationPolicy;
 }
 
 /**
@@ -66,6 +73,8 @@ export interface MetadataModelOptions {
 export function createMetadataModel(pool: Pool, options: MetadataModelOptions = {}): MetadataModel {
   const changes = options.changes ?? NO_ANNOUNCEMENTS;
   const packagesOnPush = new PackageCreationOnPush(pool);
+  // The upstreams' key seals replication targets' passwords too (UPSTREAM_CREDENTIALS_KEY).
+  const credentials = options.credentials ?? new CredentialSeal(undefined);
   return {
     workspaces: new Workspaces(pool, changes),
     projects: new Projects(pool),
@@ -82,9 +91,11 @@ export function createMetadataModel(pool: Pool, options: MetadataModelOptions = 
     referrers: new Referrers(pool),
     catalog: new Catalog(pool),
     deletions: new Deletions(pool, options.removals ?? NO_ANNOUNCEMENTS, options.restoreWindowSeconds ?? DEFAULT_RESTORE_WINDOW_SECONDS),
-    upstreams: new Upstreams(pool, options.credentials ?? new CredentialSeal(undefined)),
+    upstreams: new Upstreams(pool, credentials),
     pullTimes: new PullTimes(pool),
     restoreWindow: new RestoreWindow(pool, options.removals ?? NO_ANNOUNCEMENTS),
     immutableTagRules: new ImmutableTagRules(pool),
+    replicationTargets: new ReplicationTargets(pool, credentials),
+    replicationJobs: new ReplicationJobs(pool, credentials, options.replicationPolicy ?? DEFAULT_REPLICATION_POLICY),
   };
 }

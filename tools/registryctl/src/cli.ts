@@ -7,6 +7,7 @@ import { addAuditCommands } from './audit-commands';
 import { addGcCommands } from './gc-commands';
 import { addPullCommands } from './pull-commands';
 import { addUpstreamCommands } from './upstream-commands';
+import { addReplicationCommands } from './replication-commands';
 import { addRestoreCommands } from './restore-commands';
 import { addRetentionCommands } from './retention-commands';
 import { addImmutableCommands } from './immutable-commands';
@@ -294,6 +295,7 @@ manifest
 addGcCommands(program, { api, as, print });
 addRestoreCommands(program, { api, as, print });
 const upstreamCommands = addUpstreamCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
+const replicationCommands = addReplicationCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 const retentionCommands = addRetentionCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 const immutableCommands = addImmutableCommands(program, { address: () => program.opts<{ admin: string }>().admin, security, as, print });
 addServiceAccountCommands(program, { authApi: () => authApi(), as, print });
@@ -369,6 +371,7 @@ program
     client?.close();
     authClient?.close();
     upstreamCommands.close();
+    replicationCommands.close();
     retentionCommands.close();
     immutableCommands.close();
     auditClient?.close();

@@ -81,6 +81,9 @@ export function WorkspaceSidebar({ workspace }: { workspace: string }) {
         <Link to={paths.upstreams(workspace)}>Upstream registries</Link>
       </p>
       <p>
+        <Link to={paths.replication(workspace)}>Replication</Link>
+      </p>
+      <p>
         <Link to={paths.immutableTags(workspace)}>Immutable tags</Link>
       </p>
       <p>

@@ -1,5 +1,5 @@
 import { unaryCall, type AsyncService, type CallContext, type ClientCallOptions } from '@ocireg/grpc';
-import { admin, audit, immutableTags, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, immutableTags, replication, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { peerAddress, type AdminCaller, type AdminCallers } from './admin-callers';
 import { ImageListings } from './image-listings';
@@ -58,6 +58,7 @@ export function adminApi(
   admin: AsyncService<admin.AdminServiceServer>;
   users: AsyncService<users.UserServiceServer>;
   upstreams: AsyncService<upstreams.UpstreamServiceServer>;
+  replication: AsyncService<replication.ReplicationServiceServer>;
   /** Retention rules (issue 24). */
   retention: AsyncService<retention.RetentionServiceServer>;
   immutableTags: AsyncService<immutableTags.ImmutableTagServiceServer>;
@@ -110,6 +111,8 @@ export function adminApi(
     },
     // Metadata's: upstream registries of a workspace (pull-through cache).
     upstreams: forwardAll<upstreams.UpstreamServiceServer>(upstreams.UpstreamServiceService, clients.upstreams, callers),
+    // Metadata's: replication targets of a workspace and their jobs (docs/replication.md).
+    replication: forwardAll<replication.ReplicationServiceServer>(replication.ReplicationServiceService, clients.replication, callers),
     // Metadata's: retention rules, previews and applies (issue 24).
     retention: forwardAll<retention.RetentionServiceServer>(retention.RetentionServiceService, clients.retention, callers),
     // Metadata's: immutable tag rules (issue 24).

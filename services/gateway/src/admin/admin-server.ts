@@ -3,13 +3,13 @@ import path from 'node:path';
 import { startGrpcServer, type CallContext, type RunningGrpcServer } from '@ocireg/grpc';
 import type { Logger } from '@ocireg/logger';
 import type { Registry } from '@ocireg/metrics';
-import { admin, audit, immutableTags, PROTO_DIR, PROTO_FILES, retention, upstreams, users, webhooks } from '@ocireg/proto';
+import { admin, audit, immutableTags, PROTO_DIR, PROTO_FILES, replication, retention, upstreams, users, webhooks } from '@ocireg/proto';
 import type { ServiceClients } from '../clients';
 import { checkTextFields } from '../text-input';
 import type { AdminCallers } from './admin-callers';
 import { adminApi } from './admin-api';
 
-/** Starts the admin port: AdminService, UserService, UpstreamService, AuditService and WebhookService for users' tools (registryctl), with health and reflection. */
+/** Starts the admin port: AdminService, UserService, UpstreamService, ReplicationService, AuditService and WebhookService for users' tools (registryctl), with health and reflection. */
 export function startAdminServer(options: {
   host: string;
   port: number;
@@ -32,13 +32,14 @@ export function startAdminServer(options: {
       security: { kind: 'public', tls },
       logger: options.logger,
       metrics: options.metrics,
-      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention, PROTO_FILES.immutableTags],
+      protoFiles: [PROTO_FILES.admin, PROTO_FILES.users, PROTO_FILES.upstreams, PROTO_FILES.replication, PROTO_FILES.audit, PROTO_FILES.webhooks, PROTO_FILES.retention, PROTO_FILES.immutableTags],
       protoIncludeDirs: [PROTO_DIR],
     },
     [
       { definition: admin.AdminServiceService, implementation: textChecked(api.admin) },
       { definition: users.UserServiceService, implementation: textChecked(api.users) },
       { definition: upstreams.UpstreamServiceService, implementation: textChecked(api.upstreams) },
+      { definition: replication.ReplicationServiceService, implementation: textChecked(api.replication) },
       { definition: retention.RetentionServiceService, implementation: textChecked(api.retention) },
       { definition: audit.AuditServiceService, implementation: textChecked(api.audit) },
       { definition: immutableTags.ImmutableTagServiceService, implementation: textChecked(api.immutableTags) },

@@ -15,6 +15,7 @@ import { webhookRoutes } from './routes/webhook-routes';
 import { ImageConfigs } from './image-configs';
 import { memberRoutes } from './routes/member-routes';
 import { upstreamRoutes } from './routes/upstream-routes';
+import { replicationRoutes } from './routes/replication-routes';
 import { restoreRoutes } from './routes/restore-routes';
 import { retentionRoutes } from './routes/retention-routes';
 import { immutableTagRoutes } from './routes/immutable-tag-routes';
@@ -96,6 +97,7 @@ export function createWebApp(deps: WebAppDeps): Express {
   api.use(memberRoutes({ admin: clients.admin, people, web, logger }));
   api.use(tokenRoutes({ users: clients.users, cookies, web, logger }));
   api.use(upstreamRoutes({ upstreams: clients.upstreams, web, logger }));
+  api.use(replicationRoutes({ replication: clients.replication, web, logger }));
   api.use(retentionRoutes({ retention: clients.retention, web, logger }));
   api.use(repositoryTokenRoutes({ users: clients.users, people, cookies, web, logger }));
   api.use(serviceAccountRoutes({ users: clients.users, cookies, web, logger }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWellFormedPattern, matchesPattern, patternProblem } from './pattern';
+import { isWellFormedPattern, matchesPackagePattern, matchesPattern, packagePatternProblem, patternProblem } from './pattern';
 
 describe('retention tag patterns', () => {
   it('match whole tags, anchored at both ends', () => {
@@ -56,6 +56,21 @@ describe('retention tag patterns', () => {
       const tag = word('ab.-', 8);
       const regex = new RegExp(`^${pattern.replace(/[.-]/g, (c) => `\\${c}`).replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
       expect(matchesPattern(pattern, tag), `${pattern} ${tag}`).toBe(regex.test(tag));
+    }
+  });
+});
+
+describe('package name patterns (replication targets)', () => {
+  it('match whole names, "*" across "/", and nothing when empty or malformed', () => {
+    expect(matchesPackagePattern('*', 'team/api')).toBe(true);
+    expect(matchesPackagePattern('team/*', 'team/a/b')).toBe(true);
+    expect(matchesPackagePattern('team/*', 'other/team/a')).toBe(false);
+    expect(matchesPackagePattern('web-?', 'web-1')).toBe(true);
+    expect(matchesPackagePattern('web-?', 'web-12')).toBe(false);
+    expect(matchesPackagePattern('api', 'api2')).toBe(false);
+    for (const bad of ['', 'Team/*', 'a[b]', 'x'.repeat(256)]) {
+      expect(packagePatternProblem(bad)).toBeDefined();
+      expect(matchesPackagePattern(bad, 'team/api')).toBe(false);
     }
   });
 });

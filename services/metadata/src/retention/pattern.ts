@@ -25,6 +25,30 @@ export function isWellFormedPattern(pattern: string): boolean {
 /** Whether `tag` matches `pattern` as a whole; false for an empty or malformed pattern. */
 export function matchesPattern(pattern: string, tag: string): boolean {
   if (!isWellFormedPattern(pattern) || typeof tag !== 'string') return false;
+  return globMatches(pattern, tag);
+}
+
+/**
+ * Package name patterns (replication targets, docs/replication.md): the same
+ * globs over a package's name without its workspace, which may also hold
+ * lowercase path separators `/` (`*` runs across them: `team/*` matches
+ * `team/a/b`). Empty or malformed: matches nothing.
+ */
+const NAME_WELL_FORMED = /^[a-z0-9_.\-/*?]{1,255}$/;
+
+export function packagePatternProblem(pattern: string): string | undefined {
+  if (typeof pattern !== 'string' || pattern.length === 0) return 'is empty';
+  if (pattern.length > 255) return 'is longer than 255 characters';
+  if (!NAME_WELL_FORMED.test(pattern)) return 'may hold only lowercase letters, digits, "_", ".", "-", "/", "*" and "?"';
+  return undefined;
+}
+
+export function matchesPackagePattern(pattern: string, name: string): boolean {
+  if (packagePatternProblem(pattern) !== undefined || typeof name !== 'string') return false;
+  return globMatches(pattern, name);
+}
+
+function globMatches(pattern: string, tag: string): boolean {
   // Greedy glob matching with one backtrack point (the last `*`): O(n·m) at worst.
   let p = 0;
   let t = 0;

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { RegistryError } from '@ocireg/errors';
 import { GuardedFetchError, guardedFetch, RefusedTarget, type TargetGuard } from '@ocireg/outbound';
+import { RegistryAuth } from '../../remote-registry/registry-auth';
 
 /** An upstream registry as metadata's ResolveUpstream gives it (the password opened). */
 export interface UpstreamEndpoint {
@@ -33,8 +34,6 @@ const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-/** A bearer token lives at least this long when the token endpoint does not say (distribution's default). */
-const DEFAULT_TOKEN_SECONDS = 60;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -61,13 +60,15 @@ export class UpstreamFailure extends Error {
  * checked after DNS resolution: UPSTREAM_ALLOWED_CIDRS).
  */
 export class UpstreamClient {
-  private readonly tokens = new Map<string, { token: string; until: number }>();
+  private readonly auth: RegistryAuth;
 
   constructor(
     private readonly endpoint: UpstreamEndpoint,
     private readonly timeoutMs: number,
     private readonly guard: TargetGuard,
-  ) {}
+  ) {
+    this.auth = new RegistryAuth(endpoint, (url, method, headers) => this.send(url, method, headers), (kind, message) => new UpstreamFailure(kind, message));
+  }
 
   async manifest(repository: string, reference: string, method: 'GET' | 'HEAD'): Promise<UpstreamManifest> {
     const response = await this.request(repository, `manifests/${reference}`, method, { Accept: MANIFEST_ACCEPT });
@@ -100,12 +101,12 @@ export class UpstreamClient {
   /** One request; on a challenge, once more with the credentials it asks for. */
   private async request(repository: string, path: string, method: string, headers: Record<string, string>): Promise<Response> {
     const url = `${this.endpoint.url}/v2/${repository}/${path}`;
-    const cached = this.tokens.get(repository);
-    let authorization = cached && cached.until > Date.now() ? `Bearer ${cached.token}` : this.basic();
+    const scope = `repository:${repository}:pull`;
+    let authorization = this.auth.initial(scope);
     let response = await this.send(url, method, { ...headers, ...(authorization ? { Authorization: authorization } : {}) });
     if (response.status === 401) {
       await response.body?.cancel();
-      authorization = await this.answerChallenge(response.headers.get('www-authenticate') ?? '', repository);
+      authorization = await this.auth.answer(response.headers.get('www-authenticate') ?? '', scope);
       response = await this.send(url, method, { ...headers, Authorization: authorization });
     }
     if (response.ok) return response;
@@ -124,40 +125,6 @@ export class UpstreamClient {
       const reason = err instanceof GuardedFetchError ? (err.code === 'TIMEOUT' ? `no answer within ${this.timeoutMs} ms` : err.code) : 'unreachable';
       throw new UpstreamFailure('unreachable', `${this.endpoint.label} could not be reached (${reason})`);
     }
-  }
-
-  private basic(): string | undefined {
-    const { username, password } = this.endpoint;
-    return username ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
-  }
-
-  /** Basic: the stored credentials; Bearer: a pull token for the repository from the realm it names. */
-  private async answerChallenge(challenge: string, repository: string): Promise<string> {
-    const scheme = challenge.split(' ')[0]!.toLowerCase();
-    if (scheme === 'basic') {
-      const basic = this.basic();
-      if (!basic) throw new UpstreamFailure('refused', `${this.endpoint.label} asks for credentials and the upstream has none`);
-      return basic;
-    }
-    if (scheme !== 'bearer') throw new UpstreamFailure('refused', `${this.endpoint.label} asks for an authentication scheme this registry does not speak`);
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
-    if (!params.realm || !/^https?:\/\//.test(params.realm)) throw new UpstreamFailure('refused', `${this.endpoint.label} names no token realm`);
-    const tokenUrl = new URL(params.realm);
-    if (params.service) tokenUrl.searchParams.set('service', params.service);
-    tokenUrl.searchParams.set('scope', `repository:${repository}:pull`);
-    const basic = this.basic();
-    const response = await this.send(tokenUrl.toString(), 'GET', basic ? { Authorization: basic } : {});
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new UpstreamFailure(response.status === 401 || response.status === 403 ? 'refused' : 'unreachable', `${this.endpoint.label}'s token endpoint answered ${response.status}`);
-    }
-    const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new UpstreamFailure('unreachable', `${this.endpoint.label}'s token endpoint gave no token`);
-    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
-    if (this.tokens.size > 1000) this.tokens.clear();
-    this.tokens.set(repository, { token, until: Date.now() + Math.max(seconds - 10, 1) * 1000 });
-    return `Bearer ${token}`;
   }
 }
 

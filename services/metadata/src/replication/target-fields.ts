@@ -1,0 +1,26 @@
+import { packagePatternProblem } from '../retention/pattern';
+import { invalid } from '../validation';
+
+export { upstreamPassword as targetPassword, upstreamUrl as targetUrl, upstreamUsername as targetUsername } from '../upstreams/upstream-fields';
+
+/** Path components as the distribution spec allows them in a repository name. */
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** Which packages a target receives: a glob over the name without the workspace (empty or malformed is refused here; stored ones that are match nothing). */
+export function packagePattern(value: string): string {
+  const problem = packagePatternProblem(value);
+  if (problem) throw invalid('package_pattern', problem);
+  return value;
+}
+
+/** The repository path prefix on the target ("mirror/acme"), or empty for none. */
+export function destinationPrefix(value: string): string {
+  const trimmed = value.replace(/^\/+|\/+$/g, '');
+  if (trimmed && (trimmed.length > 200 || !PATH.test(trimmed))) throw invalid('destination_prefix', 'must be empty or a repository path such as "mirror/acme" (lowercase components separated by "/")');
+  return trimmed;
+}
+
+/** Where a package goes on a target: `<prefix>/<package>`, or `<package>` without a prefix. */
+export function destinationRepository(prefix: string, packageName: string): string {
+  return prefix ? `${prefix}/${packageName}` : packageName;
+}
