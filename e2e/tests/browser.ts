@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '@ocireg/devstack';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { recordSecret } from './helpers';
 
 /** Debian's Chromium (scripts/deps/install.sh installs it); Playwright's own browser downloads are not reachable. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,6 +18,22 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions'],
   });
+}
+
+/**
+ * Signs `user` in through the web UI's form in a context of its own and
+ * answers its page; the session cookies are recorded as secrets (no log may hold them).
+ */
+export async function signIn(browser: Browser, gatewayUrl: string, user: { email: string; password: string }, viewport = { width: 1280, height: 860 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${gatewayUrl}/`);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  for (const cookie of await context.cookies()) recordSecret(cookie.value);
+  return page;
 }
 
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'reports', 'ui-screenshots');

@@ -3,7 +3,7 @@ import type { RunningRegistry } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityViolations, launchChromium, screenshot } from './browser';
+import { accessibilityViolations, launchChromium, screenshot, signIn as signInPage } from './browser';
 import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, tempDir, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { startUpstreamRegistry, type UpstreamRegistry } from './upstream-registry';
@@ -40,17 +40,7 @@ describe('web UI: replication targets of a workspace', () => {
     await target?.stop();
   });
 
-  async function signIn(user: WebUser): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    await page.goto(`${registry.gatewayUrl}/`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    for (const cookie of await context.cookies()) recordSecret(cookie.value);
-    return page;
-  }
+  const signIn = (user: WebUser): Promise<Page> => signInPage(browser, registry.gatewayUrl, user, { width: 1280, height: 900 });
 
   async function addTarget(page: Page, fields: { name: string; url: string; username?: string; password?: string; packages: string; prefix?: string }) {
     await page.getByLabel(/^Name/).fill(fields.name);

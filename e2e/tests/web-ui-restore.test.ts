@@ -3,8 +3,8 @@ import type { RunningRegistry } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityViolations, launchChromium, screenshot } from './browser';
-import { adminPortClient, basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
+import { accessibilityViolations, launchChromium, screenshot, signIn as signInPage } from './browser';
+import { adminPortClient, basicAuth, newWorkspace, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { webUser, type WebUser } from './web-client';
 
@@ -35,17 +35,7 @@ describe('web UI: recently deleted and restore', () => {
     await registry?.stop();
   });
 
-  async function signIn(user: WebUser): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    await page.goto(`${registry.gatewayUrl}/`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    for (const cookie of await context.cookies()) recordSecret(cookie.value);
-    return page;
-  }
+  const signIn = (user: WebUser): Promise<Page> => signInPage(browser, registry.gatewayUrl, user);
 
   it('a deleted tag is listed on the package page with who deleted it; Restore brings it back, pullable with its digest', async () => {
     const oci = new OciHttp(registry.gatewayUrl, basicAuth(workspace.admin));

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRegistry } from '@ocireg/devstack';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityViolations, launchChromium, screenshot } from './browser';
-import { basicAuth, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
+import { accessibilityViolations, launchChromium, screenshot, signIn as signInPage } from './browser';
+import { basicAuth, newWorkspace, startTestRegistry, type TestWorkspace } from './helpers';
 import { OciHttp } from './oci-http';
 import { webUser, type WebUser } from './web-client';
 
@@ -29,17 +29,7 @@ describe('web UI: retention of a package', () => {
     await registry?.stop();
   });
 
-  async function signIn(user: WebUser): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    await page.goto(`${registry.gatewayUrl}/`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    for (const cookie of await context.cookies()) recordSecret(cookie.value);
-    return page;
-  }
+  const signIn = (user: WebUser): Promise<Page> => signInPage(browser, registry.gatewayUrl, user);
 
   it('adds a rule, previews what goes and which rule keeps the rest, and applies it once confirmed', async () => {
     const page = await signIn(repositoryAdmin);

@@ -3,7 +3,7 @@ import type { RunningRegistry } from '@ocireg/devstack';
 import { unaryCall } from '@ocireg/grpc';
 import { admin } from '@ocireg/proto';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityViolations, launchChromium, screenshot } from './browser';
+import { accessibilityViolations, launchChromium, screenshot, signIn as signInPage } from './browser';
 import { adminPortClient, newWorkspace, recordSecret, startTestRegistry, type TestWorkspace } from './helpers';
 import { webUser, type WebUser } from './web-client';
 
@@ -34,17 +34,7 @@ describe('web UI: upstream registries of a workspace', () => {
     await registry?.stop();
   });
 
-  async function signIn(user: WebUser): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    await page.goto(`${registry.gatewayUrl}/`);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    for (const cookie of await context.cookies()) recordSecret(cookie.value);
-    return page;
-  }
+  const signIn = (user: WebUser): Promise<Page> => signInPage(browser, registry.gatewayUrl, user);
 
   it('a workspace admin adds an upstream (its password never shown), a reader sees it without actions, the admin removes it', async () => {
     const password = `hub-token-${Date.now()}`;
