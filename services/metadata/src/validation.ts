@@ -5,6 +5,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const USER_ID = /^[A-Za-z0-9._@+-]{1,128}$/;
 
 /** INVALID_ARGUMENT naming the field at fault, as the admin API promises. */
+/** A repository path as the distribution spec allows it in a name: lowercase components separated by `/`. */
+export const REPOSITORY_PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
 export function invalid(field: string, problem: string): RegistryError {
   return new RegistryError('INVALID_ARGUMENT', `${field}: ${problem}`, { field });
 }

@@ -1,10 +1,8 @@
 import { packagePatternProblem } from '../retention/pattern';
-import { invalid } from '../validation';
+import { invalid, REPOSITORY_PATH } from '../validation';
 
 export { upstreamPassword as targetPassword, upstreamUrl as targetUrl, upstreamUsername as targetUsername } from '../upstreams/upstream-fields';
 
-/** Path components as the distribution spec allows them in a repository name. */
-const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
 /** Which packages a target receives: a glob over the name without the workspace (empty or malformed is refused here; stored ones that are match nothing). */
 export function packagePattern(value: string): string {
@@ -16,7 +14,7 @@ export function packagePattern(value: string): string {
 /** The repository path prefix on the target ("mirror/acme"), or empty for none. */
 export function destinationPrefix(value: string): string {
   const trimmed = value.replace(/^\/+|\/+$/g, '');
-  if (trimmed && (trimmed.length > 200 || !PATH.test(trimmed))) throw invalid('destination_prefix', 'must be empty or a repository path such as "mirror/acme" (lowercase components separated by "/")');
+  if (trimmed && (trimmed.length > 200 || !REPOSITORY_PATH.test(trimmed))) throw invalid('destination_prefix', 'must be empty or a repository path such as "mirror/acme" (lowercase components separated by "/")');
   return trimmed;
 }
 

@@ -4,7 +4,7 @@ import { RegistryError } from '@ocireg/errors';
 import { inTransaction } from '@ocireg/postgres';
 import type { ChangeOrigin } from '../change-origin';
 import type { Queryable } from '../lookups';
-import { invalid, slug, uuid } from '../validation';
+import { invalid, slug, uuid, REPOSITORY_PATH } from '../validation';
 import { describeRule, RULE_KINDS, type EvaluatedRule, type RuleKind } from './evaluate';
 import { patternProblem } from './pattern';
 
@@ -113,9 +113,8 @@ export async function packagePath(db: Queryable, workspaceSlug: string, name: st
   return { packageId: row.package_id, workspaceId: row.workspace_id, workspaceSlug, projectId: row.project_id, sourceRepositoryId: row.source_repository_id, name, repository: `${workspaceSlug}/${name}` };
 }
 
-const PACKAGE_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 export function packageName(value: string | undefined): string {
-  if (!value || value.length > 255 || !PACKAGE_NAME.test(value)) throw invalid('package_name', 'must be an image name (lowercase path components)');
+  if (!value || value.length > 255 || !REPOSITORY_PATH.test(value)) throw invalid('package_name', 'must be an image name (lowercase path components)');
   return value;
 }
 

@@ -1,6 +1,5 @@
-import { invalid } from '../validation';
+import { invalid, REPOSITORY_PATH } from '../validation';
 
-const NAMESPACE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const PRINTABLE = /^[\x21-\x7e]*$/;
 /** A tag is revalidated at most this rarely: 30 days. */
 const MAX_TTL_SECONDS = 30 * 24 * 3600;
@@ -34,7 +33,7 @@ export function upstreamPassword(value: string): string {
 export function upstreamNamespaces(values: string[]): string[] {
   if (values.length > 100) throw invalid('namespaces', 'at most 100');
   for (const value of values) {
-    if (value.length > 255 || !NAMESPACE.test(value)) throw invalid('namespaces', `"${value.slice(0, 60)}" is not a repository path prefix`);
+    if (value.length > 255 || !REPOSITORY_PATH.test(value)) throw invalid('namespaces', `"${value.slice(0, 60)}" is not a repository path prefix`);
   }
   return [...new Set(values)];
 }
